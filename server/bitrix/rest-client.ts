@@ -1,0 +1,301 @@
+import { stringify } from 'qs';
+import type { Clock } from '../domain/clock';
+import { canCallRest, type Portal } from '../domain/portal';
+import type { Logger } from '../logging';
+import type { Metrics } from '../metrics';
+import type { PortalRepository } from '../services/ports';
+import { BitrixApiError, BitrixNetworkError, OAuthError, ReauthRequiredError } from './errors';
+import { createPortalLimiter, type PortalLimiter } from './limiter';
+import type { OAuthClient } from './oauth';
+
+/**
+ * Per-portal Bitrix24 REST client (bitrix24-rest.md §2–3).
+ * - tokens come from the repository on every call, so a rotation by anyone is seen at once;
+ * - `expired_token` → one refresh per portal in flight (concurrent callers wait for it), the new
+ *   pair persisted before use, then the call is retried once;
+ * - `invalid_grant` → portal marked reauth-required; later calls fail fast without network;
+ * - pacing under the portal's leaky bucket; QUERY_LIMIT_EXCEEDED backs off and retries;
+ *   OPERATION_TIME_LIMIT waits for the method's reset; network errors and 5xx are retried only
+ *   for idempotent calls (a retried `*.add` could create twice).
+ * We do not use b24jssdk's B24OAuth here: its retry-on-network-error is per client, not per call,
+ * and its refresh coalescing does not persist-before-use or park the portal on invalid_grant.
+ */
+export interface RestTime {
+  start?: number;
+  finish?: number;
+  operating?: number;
+  operating_reset_at?: number;
+}
+
+export interface RestResponse<T = unknown> {
+  result: T;
+  total?: number;
+  next?: number;
+  time?: RestTime;
+}
+
+export interface CallOptions {
+  /** Safe to resend after a network error or 5xx. Default: guessed from the method name. */
+  idempotent?: boolean;
+}
+
+export interface BatchCall {
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+export interface BatchResponse {
+  result: Record<string, unknown>;
+  errors: Record<string, { error: string; error_description: string }>;
+  total: Record<string, number>;
+  next: Record<string, number>;
+}
+
+export interface PortalRestClient {
+  readonly memberId: string;
+  call<T = unknown>(method: string, params?: Record<string, unknown>, opts?: CallOptions): Promise<RestResponse<T>>;
+  /** One `batch` request (≤ 50 commands); per-command errors come back in `errors`. */
+  batch(calls: Record<string, BatchCall>, opts?: { halt?: boolean }): Promise<BatchResponse>;
+  /** Every page of a list method (50 per page, `start` from `next`). */
+  list<T = unknown>(method: string, params?: Record<string, unknown>): Promise<T[]>;
+}
+
+export interface BitrixGateway {
+  client(memberId: string): PortalRestClient;
+  /** The pacing limiter of a portal (shared by every caller in this process). */
+  limiter(memberId: string): PortalLimiter;
+}
+
+export interface GatewayDeps {
+  portals: PortalRepository;
+  oauth: OAuthClient;
+  clock: Clock;
+  rateLimit: { drainPerSec: number; burst: number };
+  log: Logger;
+  metrics?: Metrics;
+  fetch?: typeof fetch;
+  /** Per-request timeout; Bitrix24 cloud stops a request after 60 s. */
+  timeoutMs?: number;
+}
+
+export const MAX_BATCH = 50;
+const READ_METHOD = /\.(get|list|fields|status|info|current|search|getlastid)$/i;
+const READ_METHODS = new Set(['profile', 'scope', 'methods', 'method.get', 'server.time', 'app.info', 'events', 'feature.get']);
+
+export function isIdempotentMethod(method: string): boolean {
+  const m = method.toLowerCase();
+  return READ_METHODS.has(m) || READ_METHOD.test(m);
+}
+
+export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
+  const limiters = new Map<string, PortalLimiter>();
+  const refreshing = new Map<string, Promise<void>>();
+  const doFetch = deps.fetch ?? fetch;
+  const count = (outcome: string) => deps.metrics?.restRequests.inc({ outcome });
+
+  const limiterOf = (memberId: string) => {
+    let l = limiters.get(memberId);
+    if (!l) limiters.set(memberId, (l = createPortalLimiter(deps.rateLimit, deps.clock)));
+    return l;
+  };
+
+  const load = (memberId: string): Portal & { tokens: NonNullable<Portal['tokens']> } => {
+    const p = deps.portals.get(memberId);
+    if (!p || !canCallRest(p) || !p.tokens) throw new ReauthRequiredError(memberId);
+    return p as Portal & { tokens: NonNullable<Portal['tokens']> };
+  };
+
+  /** Single-flight refresh: callers holding `usedToken` share one grant; a token already rotated is just reused. */
+  const refresh = async (memberId: string, usedToken: string): Promise<void> => {
+    const p = load(memberId);
+    if (p.tokens.accessToken !== usedToken && p.tokens.expiresAt > deps.clock.now()) return;
+    let inflight = refreshing.get(memberId);
+    if (!inflight) {
+      inflight = runRefresh(p).finally(() => refreshing.delete(memberId));
+      refreshing.set(memberId, inflight);
+    }
+    await inflight;
+  };
+
+  const runRefresh = async (p: Portal & { tokens: NonNullable<Portal['tokens']> }) => {
+    const log = deps.log.child({ memberId: p.memberId });
+    try {
+      const t = await deps.oauth.refresh(p.serverEndpoint, p.tokens.refreshToken);
+      if (t.member_id !== p.memberId) throw new OAuthError('member_mismatch', 'the OAuth server answered for another portal', 200);
+      deps.portals.saveTokens(
+        p.memberId,
+        { accessToken: t.access_token, refreshToken: t.refresh_token, expiresAt: deps.clock.now() + t.expires_in * 1000 },
+        { clientEndpoint: t.client_endpoint, domain: new URL(t.client_endpoint).host },
+      );
+      deps.metrics?.tokenRefreshes.inc({ outcome: 'ok' });
+      log.info('token refreshed');
+    } catch (e) {
+      deps.metrics?.tokenRefreshes.inc({ outcome: e instanceof OAuthError ? e.code : 'error' });
+      if (e instanceof OAuthError && (e.code === 'invalid_grant' || e.code === 'invalid_client')) {
+        deps.portals.setStatus(p.memberId, 'reauth-required', `refresh refused: ${e.code}`);
+        log.warn({ code: e.code }, 'refresh token refused; portal needs re-authorisation');
+        throw new ReauthRequiredError(p.memberId);
+      }
+      throw e;
+    }
+  };
+
+  const backoff = (attempt: number) => 1000 * 1.5 ** (attempt - 1) * (0.9 + Math.random() * 0.2);
+  const operatingResetAt = new Map<string, number>();
+
+  const send = async (p: Portal, method: string, params: Record<string, unknown>, token: string) => {
+    const url = `${p.clientEndpoint.replace(/\/+$/, '')}/${method}`;
+    const res = await doFetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ ...params, auth: token }),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(deps.timeoutMs ?? 60_000),
+    });
+    const json = (await res.json().catch(() => null)) as Record<string, unknown> | null;
+    return { status: res.status, location: res.headers.get('location'), json };
+  };
+
+  const client = (memberId: string): PortalRestClient => {
+    const limiter = limiterOf(memberId);
+    const log = deps.log.child({ memberId });
+
+    const call = async <T>(method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<RestResponse<T>> => {
+      const idempotent = opts.idempotent ?? isIdempotentMethod(method);
+      let refreshed = false;
+      for (let attempt = 1; ; attempt++) {
+        let p = load(memberId);
+        if (p.tokens.expiresAt <= deps.clock.now()) {
+          await refresh(memberId, p.tokens.accessToken);
+          p = load(memberId);
+        }
+        const resetAt = operatingResetAt.get(method);
+        if (resetAt && resetAt > deps.clock.now()) await deps.clock.sleep(resetAt - deps.clock.now());
+        await limiter.acquire();
+        let res: Awaited<ReturnType<typeof send>>;
+        try {
+          res = await send(p, method, params, p.tokens.accessToken);
+        } catch (e) {
+          count('network');
+          if (idempotent && attempt < 4) {
+            await deps.clock.sleep(backoff(attempt));
+            continue;
+          }
+          throw new BitrixNetworkError(method, e);
+        }
+        if (res.status >= 300 && res.status < 400 && res.location && attempt < 4) {
+          moveEndpoint(p, res.location);
+          continue;
+        }
+        const code = typeof res.json?.error === 'string' ? res.json.error : res.json ? null : `HTTP_${res.status}`;
+        if (code === null && res.status < 400) {
+          count('ok');
+          return res.json as unknown as RestResponse<T>;
+        }
+        const desc = String(res.json?.error_description ?? '');
+        if ((code === 'expired_token' || code === 'invalid_token') && !refreshed) {
+          count('expired');
+          refreshed = true;
+          await refresh(memberId, p.tokens.accessToken);
+          continue;
+        }
+        if (code === 'QUERY_LIMIT_EXCEEDED' && attempt < 8) {
+          // Rejected before execution, so retrying is safe even for writes.
+          count('limited');
+          limiter.onLimitExceeded();
+          log.warn({ method, attempt }, 'portal rate limit hit; backing off');
+          await deps.clock.sleep(backoff(attempt));
+          continue;
+        }
+        if (code === 'OPERATION_TIME_LIMIT' && attempt < 4) {
+          count('limited');
+          const reset = Number((res.json?.time as RestTime | undefined)?.operating_reset_at ?? 0) * 1000;
+          operatingResetAt.set(method, Math.max(deps.clock.now() + 10_000, reset));
+          continue;
+        }
+        count('error');
+        if (res.status >= 500 && idempotent && attempt < 4 && code !== 'QUERY_LIMIT_EXCEEDED') {
+          await deps.clock.sleep(backoff(attempt));
+          continue;
+        }
+        throw new BitrixApiError(code ?? `HTTP_${res.status}`, desc, res.status, method);
+      }
+    };
+
+    /** A renamed portal answers 302 to its new host (§3.7); member_id stays, the endpoint moves. */
+    const moveEndpoint = (p: Portal, location: string) => {
+      const loc = new URL(location, p.clientEndpoint);
+      if (!loc.pathname.startsWith('/rest/') || !/^https?:$/.test(loc.protocol)) {
+        throw new BitrixApiError('UNEXPECTED_REDIRECT', `redirect to ${loc.origin}${loc.pathname}`, 302, 'redirect');
+      }
+      deps.portals.saveTokens(p.memberId, p.tokens!, { clientEndpoint: `${loc.origin}/rest/`, domain: loc.host });
+      log.info({ domain: loc.host }, 'portal moved to a new domain');
+    };
+
+    return {
+      memberId,
+      call,
+      async batch(calls, opts = {}) {
+        const keys = Object.keys(calls);
+        if (keys.length > MAX_BATCH) throw new Error(`batch takes at most ${MAX_BATCH} commands, got ${keys.length}`);
+        if (keys.length === 0) return { result: {}, errors: {}, total: {}, next: {} };
+        const cmd: Record<string, string> = {};
+        for (const k of keys) cmd[k] = `${calls[k]!.method}?${stringify(calls[k]!.params ?? {})}`;
+        const idempotent = keys.every((k) => isIdempotentMethod(calls[k]!.method));
+        const r = await call<Record<string, unknown>>('batch', { halt: opts.halt ? 1 : 0, cmd }, { idempotent });
+        const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, never>) : {});
+        return {
+          result: obj(r.result.result),
+          errors: obj(r.result.result_error),
+          total: obj(r.result.result_total),
+          next: obj(r.result.result_next),
+        };
+      },
+      async list<T>(method: string, params: Record<string, unknown> = {}) {
+        const out: T[] = [];
+        let start: number | undefined = 0;
+        while (start !== undefined) {
+          const r: RestResponse<T[]> = await call<T[]>(method, { ...params, start });
+          if (!Array.isArray(r.result)) throw new BitrixApiError('UNEXPECTED_RESULT', 'list result is not an array', 200, method);
+          out.push(...r.result);
+          start = typeof r.next === 'number' && r.next > start ? r.next : undefined;
+        }
+        return out;
+      },
+    };
+  };
+
+  return { client, limiter: limiterOf };
+}
+
+/**
+ * One call with a token that is not (yet) the portal's stored one: verifying a frame user's
+ * AUTH_ID or fresh install credentials. The endpoint must come from a verified source (the
+ * OAuth server's answer or the stored portal), never from the request. Paced by the portal's limiter.
+ */
+export async function callWithToken<T>(
+  deps: Pick<GatewayDeps, 'fetch' | 'timeoutMs'> & { limiter?: PortalLimiter },
+  clientEndpoint: string,
+  token: string,
+  method: string,
+  params: Record<string, unknown> = {},
+): Promise<RestResponse<T>> {
+  await deps.limiter?.acquire();
+  let res: Response;
+  try {
+    res = await (deps.fetch ?? fetch)(`${clientEndpoint.replace(/\/+$/, '')}/${method}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ ...params, auth: token }),
+      redirect: 'error',
+      signal: AbortSignal.timeout(deps.timeoutMs ?? 30_000),
+    });
+  } catch (e) {
+    throw new BitrixNetworkError(method, e);
+  }
+  const json = (await res.json().catch(() => null)) as Record<string, unknown> | null;
+  if (!json || typeof json.error === 'string' || !res.ok) {
+    throw new BitrixApiError(String(json?.error ?? `HTTP_${res.status}`), String(json?.error_description ?? ''), res.status, method);
+  }
+  return json as unknown as RestResponse<T>;
+}

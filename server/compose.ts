@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createOAuthClient } from './bitrix/oauth';
+import { createBitrixGateway } from './bitrix/rest-client';
+import type { Config } from './config';
+import { systemClock, type Clock } from './domain/clock';
+import { createApp } from './http/app';
+import type { AppDeps } from './http/deps';
+import { createDistRenderer, type PageRenderer } from './http/page-renderer';
+import { createSessionSigner } from './http/session';
+import { createLogger, type Logger } from './logging';
+import { createMetrics } from './metrics';
+import { createBackground } from './services/background';
+import { openDb, type Db } from './storage/db';
+import { createSqliteEventInbox } from './storage/event-inbox';
+import { createSqlitePortalRepository } from './storage/portal-repository';
+import { createSecretBox } from './storage/secret-box';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Bitrix24 app credentials and trusted OAuth servers, known only once the server listens in sandbox mode. */
+export interface Credentials {
+  clientId: string;
+  clientSecret: string;
+  oauthServers: string[];
+}
+
+export interface StartOptions {
+  config: Config;
+  log?: Logger;
+  clock?: Clock;
+  fetch?: typeof fetch;
+  renderer?: PageRenderer;
+  dev?: AppDeps['dev'];
+  /** Called after listen() with the app's public URL; returns the credentials to use (sandbox: starts the emulator). */
+  credentials(appUrl: string): Promise<Credentials>;
+}
+
+export interface RunningServer {
+  url: string;
+  deps: AppDeps;
+  db: Db;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Composition root: config → db → adapters → createApp → listen. The only place wiring concrete classes. */
+export async function startServer(o: StartOptions): Promise<RunningServer> {
+  const { config } = o;
+  const clock = o.clock ?? systemClock;
+  const log = o.log ?? createLogger({ level: config.logLevel });
+  const server = createServer();
+  await new Promise<void>((ok, fail) => server.once('error', fail).listen(config.port, config.host, ok));
+  const { port } = server.address() as AddressInfo;
+  const appUrl = config.appUrl ?? `http://${config.host}:${port}`;
+  const creds = await o.credentials(appUrl);
+
+  const db = openDb(config.databasePath);
+  const secret = config.appSecretKey ?? sandboxSecret(config.databasePath);
+  const box = createSecretBox(secret);
+  const portals = createSqlitePortalRepository(db, box, () => clock.now());
+  const oauth = createOAuthClient({ clientId: creds.clientId, clientSecret: creds.clientSecret, trustedOrigins: creds.oauthServers, fetch: o.fetch });
+  const metrics = createMetrics({ defaultMetrics: true });
+  const gateway = createBitrixGateway({ portals, oauth, clock, rateLimit: config.rateLimit, log, metrics, fetch: o.fetch });
+  const deps: AppDeps = {
+    appUrl,
+    log,
+    metrics,
+    clock,
+    portals,
+    inbox: createSqliteEventInbox(db, () => clock.now()),
+    gateway,
+    oauth,
+    sessions: createSessionSigner(secret, () => clock.now()),
+    renderer: o.renderer ?? createDistRenderer(join(PROJECT_ROOT, 'dist')),
+    background: createBackground(log),
+    assetsDir: join(PROJECT_ROOT, 'dist', 'assets'),
+    dev: o.dev,
+    healthCheck: () => void db.prepare('SELECT 1').get(),
+    fetch: o.fetch,
+    http: { fetch: o.fetch },
+  };
+  server.on('request', createApp(deps));
+  log.info({ appUrl, sandbox: config.sandbox }, 'UIS OMNI listening');
+
+  return {
+    url: appUrl,
+    deps,
+    db,
+    server,
+    async close() {
+      await new Promise<void>((ok) => {
+        server.close(() => ok());
+        server.closeAllConnections();
+      });
+      await deps.background.idle();
+      db.close();
+    },
+  };
+}
+
+/** Sandbox mode needs no APP_SECRET_KEY: a random one is kept next to the database. */
+function sandboxSecret(databasePath: string): string {
+  if (databasePath === ':memory:') return randomBytes(32).toString('hex');
+  const file = join(dirname(resolve(databasePath)), '.sandbox-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dirname(file), { recursive: true });
+  const key = randomBytes(32).toString('hex');
+  writeFileSync(file, key, { mode: 0o600 });
+  return key;
+}

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+
+/**
+ * Configuration, read from the environment in one place and validated at boot
+ * (style.md rule 16). Errors name the variable and what to put there.
+ */
+const DEFAULT_OAUTH_SERVERS = 'https://oauth.bitrix.info,https://oauth.bitrix24.tech';
+
+const originList = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(z.array(z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)).min(1));
+
+const envSchema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().default('127.0.0.1'),
+    APP_URL: z.url({ protocol: /^https?$/ }).optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^file:/, 'must be an SQLite file URL such as file:./data/omni.db (or file::memory:)')
+      .default('file:./data/omni.db'),
+    B24_CLIENT_ID: z.string().min(1).optional(),
+    B24_CLIENT_SECRET: z.string().min(1).optional(),
+    B24_OAUTH_SERVERS: originList.default(DEFAULT_OAUTH_SERVERS.split(',')),
+    B24_RATE_LIMIT: z
+      .string()
+      .regex(/^\d+(\.\d+)?\/\d+$/, 'must be "<requests per second>/<burst>", e.g. 2/50 (Enterprise: 5/250)')
+      .default('2/50'),
+    APP_SECRET_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.B24_CLIENT_ID && !env.B24_CLIENT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['B24_CLIENT_SECRET'], message: 'is required when B24_CLIENT_ID is set' });
+    }
+    if (env.B24_CLIENT_ID && !env.APP_SECRET_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['APP_SECRET_KEY'], message: 'is required when B24_CLIENT_ID is set (it encrypts tokens at rest)' });
+    }
+    if (env.B24_CLIENT_ID && !env.APP_URL) {
+      ctx.addIssue({ code: 'custom', path: ['APP_URL'], message: 'is required when B24_CLIENT_ID is set (the public https URL the portal reaches)' });
+    }
+  });
+
+export interface RateLimit {
+  drainPerSec: number;
+  burst: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Public base URL, no trailing slash. Undefined only in sandbox mode before the port is known. */
+  appUrl: string | undefined;
+  databasePath: string;
+  /** Sandbox mode: no Bitrix24 app credentials, so the emulated portal is started and used. */
+  sandbox: boolean;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  oauthServers: string[];
+  rateLimit: RateLimit;
+  appSecretKey: string | undefined;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parse and validate the environment; throws a ConfigError that says what to fix. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(emptyToUndefined(env));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}\nSee README.md, section "Configuration".`);
+  }
+  const e = parsed.data;
+  const [drain, burst] = e.B24_RATE_LIMIT.split('/').map(Number) as [number, number];
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    appUrl: e.APP_URL?.replace(/\/+$/, ''),
+    databasePath: e.DATABASE_URL.replace(/^file:/, ''),
+    sandbox: !e.B24_CLIENT_ID,
+    clientId: e.B24_CLIENT_ID,
+    clientSecret: e.B24_CLIENT_SECRET,
+    oauthServers: e.B24_OAUTH_SERVERS,
+    rateLimit: { drainPerSec: drain, burst },
+    appSecretKey: e.APP_SECRET_KEY,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+function emptyToUndefined(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) out[k] = v === '' ? undefined : v;
+  return out;
+}

@@ -1,0 +1,73 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { AppError } from '../domain/errors';
+import type { AppDeps } from './deps';
+import { apiRouter } from './routes/api';
+import { eventsRouter } from './routes/events';
+import { healthRouter } from './routes/health';
+import { pagesRouter } from './routes/pages';
+
+/**
+ * The Express application, without listen(): body parsers, security headers, routers, errors.
+ * Bitrix24 posts pages and events form-encoded with PHP-style nested keys, hence `extended`.
+ */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'extended');
+  app.use(
+    helmet({
+      // Pages set their own CSP with frame-ancestors = the verified portal (csp.ts); the rest of
+      // the app must never be framed. X-Frame-Options cannot express "this portal", so it is off.
+      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      frameguard: false,
+      crossOriginEmbedderPolicy: false,
+    }),
+  );
+  app.use((req, res, next) => {
+    res.on('finish', () => deps.metrics.httpRequests.inc({ route: routeLabel(req), status: String(res.statusCode) }));
+    next();
+  });
+  app.use(healthRouter(deps));
+  if (deps.assetsDir) app.use('/assets', express.static(deps.assetsDir, { immutable: true, maxAge: '365d', index: false }));
+  app.use(['/b24'], express.urlencoded({ extended: true, limit: '1mb', parameterLimit: 5000 }), express.json({ limit: '1mb' }));
+  app.use(eventsRouter(deps));
+  app.use(pagesRouter(deps));
+  app.use(apiRouter(deps));
+  if (deps.dev) app.use(deps.dev.middlewares);
+  app.use((_req, res) => res.status(404).json({ error: 'NOT_FOUND', message: 'No such route' }));
+  app.use(errorHandler(deps));
+  return app;
+}
+
+function routeLabel(req: Request): string {
+  const p = req.path;
+  if (p.startsWith('/assets/')) return '/assets';
+  if (p.startsWith('/api/') || p.startsWith('/b24/') || p === '/healthz' || p === '/metrics') return p.length > 64 ? 'other' : p;
+  return 'other';
+}
+
+function errorHandler(deps: AppDeps) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { type?: string; status?: number; message?: string };
+    let status = 500;
+    let body = { error: 'INTERNAL', message: 'Internal error' };
+    if (err instanceof AppError) {
+      status = err.httpStatus;
+      body = { error: err.code, message: err.message };
+    } else if (e.type === 'entity.parse.failed' || e.type === 'parameters.too.many' || e.type === 'encoding.unsupported') {
+      status = 400;
+      body = { error: 'MALFORMED_BODY', message: `The request body could not be parsed (${e.type})` };
+    } else if (e.type === 'entity.too.large') {
+      status = 413;
+      body = { error: 'BODY_TOO_LARGE', message: 'The request body is too large' };
+    } else {
+      deps.log.error({ err, path: req.path }, 'unhandled error');
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(status).json(body);
+  };
+}

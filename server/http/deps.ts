@@ -1,0 +1,29 @@
+import type { Clock } from '../domain/clock';
+import type { Logger } from '../logging';
+import type { Metrics } from '../metrics';
+import type { HandleEventDeps } from '../services/handle-event';
+import type { Background } from '../services/background';
+import type { BitrixGateway, EventInbox, OAuthClient, PortalRepository } from '../services/ports';
+import type { PageRenderer } from './page-renderer';
+import type { SessionSigner } from './session';
+
+/** Everything the HTTP layer is given by the composition root (server/main.ts). */
+export interface AppDeps extends HandleEventDeps {
+  appUrl: string;
+  log: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  portals: PortalRepository;
+  inbox: EventInbox;
+  gateway: BitrixGateway;
+  oauth: OAuthClient;
+  sessions: SessionSigner;
+  renderer: PageRenderer;
+  background: Background;
+  /** Directory with the built assets (dist/assets), served at /assets. */
+  assetsDir?: string;
+  /** Dev mode: Vite middlewares are mounted and the CSP is relaxed for HMR. */
+  dev?: { middlewares: import('express').RequestHandler };
+  healthCheck(): void;
+  fetch?: typeof fetch;
+}

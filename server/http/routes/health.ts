@@ -1,0 +1,22 @@
+import { Router } from 'express';
+import type { AppDeps } from '../deps';
+
+/** Liveness/readiness and Prometheus metrics. */
+export function healthRouter(deps: AppDeps): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    try {
+      deps.healthCheck();
+      res.json({ status: 'ok' });
+    } catch (e) {
+      deps.log.error({ err: e }, 'health check failed');
+      res.status(503).json({ status: 'unavailable' });
+    }
+  });
+  router.get('/metrics', async (_req, res) => {
+    deps.metrics.portals.reset();
+    for (const [status, n] of Object.entries(deps.portals.countByStatus())) deps.metrics.portals.set({ status }, n);
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  return router;
+}

@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig } from './config';
+import { PROJECT_ROOT, startServer, type Credentials, type StartOptions } from './compose';
+import { createLogger } from './logging';
+
+/**
+ * Entry point. With B24_CLIENT_ID set it serves real portals; without it (sandbox mode) it also
+ * starts the emulated Bitrix24 portal on loopback and prints the URL to open as its admin.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = createLogger({ level: config.logLevel });
+  const devMode = process.argv.includes('--dev');
+  const closers: Array<() => Promise<void>> = [];
+
+  const options: StartOptions = {
+    config,
+    log,
+    credentials: async (appUrl): Promise<Credentials> => {
+      if (!config.sandbox) return { clientId: config.clientId!, clientSecret: config.clientSecret!, oauthServers: config.oauthServers };
+      const { startBitrixEmulator } = await import('../test/emulator/bitrix/index');
+      const clientId = `local.${randomBytes(6).toString('hex')}`;
+      const clientSecret = randomBytes(24).toString('hex');
+      const emu = await startBitrixEmulator({ app: { clientId, clientSecret, appUrl } });
+      closers.push(() => emu.close());
+      const portal = emu.portals[0]!;
+      process.stdout.write(
+        `\nUIS OMNI sandbox: the app runs at ${appUrl} against an emulated Bitrix24 portal.\n` +
+          `Open the portal as its administrator and install the app:\n\n    ${portal.origin}/?user=1\n\n` +
+          `(user=2 is a plain employee). Stop with Ctrl+C.\n\n`,
+      );
+      return { clientId, clientSecret, oauthServers: [emu.oauthOrigin] };
+    },
+  };
+
+  if (devMode) {
+    const { createServer } = await import('vite');
+    const { createViteRenderer } = await import('./http/page-renderer');
+    const vite = await createServer({ root: PROJECT_ROOT, server: { middlewareMode: true }, appType: 'custom' });
+    closers.push(() => vite.close());
+    options.renderer = createViteRenderer(vite, PROJECT_ROOT);
+    options.dev = { middlewares: vite.middlewares };
+  }
+
+  const running = await startServer(options);
+  const stop = async () => {
+    log.info('shutting down');
+    await running.close();
+    for (const close of closers) await close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+import type { Clock } from '../domain/clock';
+import type { Portal } from '../domain/portal';
+import type { Logger } from '../logging';
+import type { PortalRepository } from './ports';
+import { requireAdmin, verifyInstallCredentials, type CredentialClaim, type VerifyDeps } from './verify-install-credentials';
+
+export interface AcceptInstallDeps extends VerifyDeps {
+  portals: PortalRepository;
+  log: Logger;
+  clock: Clock;
+}
+
+/**
+ * Install page POST or ONAPPINSTALL: verify the credentials with the OAuth server, require an
+ * administrator, then create or refresh the portal. A forged request fails verification and
+ * changes nothing. A reinstall may carry a new application_token (bitrix24-rest.md §1.4), which
+ * an administrator's verified credentials are allowed to replace.
+ */
+export async function acceptInstall(
+  deps: AcceptInstallDeps,
+  claim: CredentialClaim & { applicationToken: string },
+): Promise<{ portal: Portal; userId: number }> {
+  const v = requireAdmin(await verifyInstallCredentials(deps, claim));
+  const existing = deps.portals.get(v.memberId);
+  const nowIso = new Date(deps.clock.now()).toISOString();
+  if (existing?.applicationToken && existing.applicationToken !== claim.applicationToken && existing.status !== 'deleted') {
+    deps.log.warn({ memberId: v.memberId }, 'application_token replaced by a verified administrator (reinstall)');
+  }
+  const keepActive = existing?.status === 'active' && existing.applicationToken === claim.applicationToken;
+  const portal: Portal = {
+    memberId: v.memberId,
+    domain: v.domain,
+    clientEndpoint: v.clientEndpoint,
+    serverEndpoint: v.serverEndpoint,
+    tokens: v.tokens,
+    applicationToken: claim.applicationToken,
+    scopes: v.scopes,
+    installedBy: v.userId,
+    status: keepActive ? 'active' : 'installing',
+    statusReason: null,
+    createdAt: existing?.createdAt ?? nowIso,
+    updatedAt: nowIso,
+    installedAt: keepActive ? existing.installedAt : null,
+  };
+  deps.portals.save(portal);
+  deps.log.info({ memberId: v.memberId, domain: v.domain, status: portal.status }, 'install credentials accepted');
+  return { portal, userId: v.userId };
+}

@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { uninstallDataSchema, type BitrixEvent } from '../bitrix/event-schemas';
+import { verifyApplicationToken } from '../bitrix/verify';
+import { unauthorized } from '../domain/errors';
+import type { Metrics } from '../metrics';
+import { acceptInstall, type AcceptInstallDeps } from './accept-install';
+import type { Background } from './background';
+import type { EventInbox } from './ports';
+import { runInstall, type RunInstallDeps } from './run-install';
+import { verifyInstallCredentials } from './verify-install-credentials';
+
+export interface HandleEventDeps extends AcceptInstallDeps, RunInstallDeps {
+  inbox: EventInbox;
+  background: Background;
+  metrics?: Metrics;
+}
+
+export type EventOutcome = 'installed' | 'updated' | 'uninstalled' | 'purged' | 'recorded' | 'duplicate';
+
+/**
+ * Every Bitrix24 event, after its wire shape was validated: the portal is resolved from
+ * auth[member_id] and auth[application_token] compared in constant time before anything else
+ * (style.md rule 4). Unknown portal or wrong token → 401 and nothing changes, no REST call.
+ * ONAPPINSTALL for a portal we do not know yet is the one exception: it is verified through the
+ * OAuth server instead (its auth block carries a refresh token).
+ */
+export async function handleEvent(deps: HandleEventDeps, ev: BitrixEvent): Promise<EventOutcome> {
+  const portal = deps.portals.get(ev.auth.member_id);
+  const tokenOk = !!portal && portal.status !== 'deleted' && verifyApplicationToken(portal.applicationToken, ev.auth.application_token);
+
+  if (ev.event === 'ONAPPINSTALL') {
+    if (tokenOk && !ev.auth.refresh_token) return 'installed';
+    const claim = requireCredentials(ev);
+    const { portal: p } = await acceptInstall(deps, { ...claim, applicationToken: ev.auth.application_token });
+    if (p.status !== 'active') deps.background.run('install-plan', () => runInstall(deps, p.memberId));
+    return 'installed';
+  }
+
+  if (!tokenOk || !portal) throw unauthorized('EVENT_REFUSED', 'Unknown portal or wrong application_token');
+
+  switch (ev.event) {
+    case 'ONAPPUNINSTALL': {
+      const data = uninstallDataSchema.safeParse(ev.data ?? {});
+      if (data.success && data.data.CLEAN === 1) {
+        deps.portals.purge(portal.memberId);
+        deps.log.info({ memberId: portal.memberId }, 'app uninstalled with CLEAN=1; portal data purged');
+        return 'purged';
+      }
+      deps.portals.markDeleted(portal.memberId);
+      deps.log.info({ memberId: portal.memberId }, 'app uninstalled; tokens wiped');
+      return 'uninstalled';
+    }
+    case 'ONAPPUPDATE': {
+      // Bindings vanish on app update (bitrix24-rest.md §8): store the fresh tokens, re-run the plan.
+      if (ev.auth.refresh_token) {
+        const v = await verifyInstallCredentials(deps, requireCredentials(ev));
+        deps.portals.saveTokens(portal.memberId, v.tokens, { clientEndpoint: v.clientEndpoint, domain: v.domain });
+      }
+      deps.background.run('install-plan', () => runInstall(deps, portal.memberId));
+      return 'updated';
+    }
+    default: {
+      const dedupeKey = createHash('sha256').update(`${ev.event}|${JSON.stringify(ev.data ?? null)}`).digest('hex');
+      const fresh = deps.inbox.record({ memberId: portal.memberId, event: ev.event, data: ev.data ?? null, ts: ev.ts ?? null, dedupeKey });
+      return fresh ? 'recorded' : 'duplicate';
+    }
+  }
+}
+
+function requireCredentials(ev: BitrixEvent) {
+  const { refresh_token, server_endpoint } = ev.auth;
+  if (!refresh_token || !server_endpoint) throw unauthorized('EVENT_REFUSED', `${ev.event} without verifiable credentials`);
+  return { memberId: ev.auth.member_id, refreshToken: refresh_token, serverEndpoint: server_endpoint, domain: ev.auth.domain };
+}
