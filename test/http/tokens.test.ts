@@ -1,0 +1,131 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { ReauthRequiredError } from '../../server/bitrix/errors';
+import { installApp, openPage, startHarness, type Harness } from '../support/harness';
+
+let h: Harness;
+afterEach(async () => h?.close());
+
+describe('tokens', () => {
+  it('when the access token expires mid-work, then the client refreshes once, persists the new pair and the call succeeds', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const before = h.app.deps.portals.get(h.portal.memberId)!.tokens!;
+    const grants = h.emu.stats.refreshGrants;
+    const rest = h.app.deps.gateway.client(h.portal.memberId);
+    await rest.call('app.info');
+    h.portal.expireAccessTokens();
+    const r = await rest.call<{ INSTALLED: boolean }>('app.info');
+    expect(r.result.INSTALLED).toBe(true);
+    expect(h.emu.stats.refreshGrants).toBe(grants + 1);
+    const after = h.app.deps.portals.get(h.portal.memberId)!.tokens!;
+    expect(after.accessToken).not.toBe(before.accessToken);
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+    // the persisted pair is the live one: a second client (as after a restart) works without refreshing
+    await h.app.deps.gateway.client(h.portal.memberId).call('profile');
+    expect(h.emu.stats.refreshGrants).toBe(grants + 1);
+  });
+
+  it('when many calls hit an expired token at once, then they share one refresh', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const grants = h.emu.stats.refreshGrants;
+    h.portal.expireAccessTokens();
+    const rest = h.app.deps.gateway.client(h.portal.memberId);
+    const results = await Promise.all(Array.from({ length: 20 }, () => rest.call('profile')));
+    expect(results).toHaveLength(20);
+    expect(h.emu.stats.refreshGrants).toBe(grants + 1);
+    expect(h.emu.stats.refreshFailures).toBe(0);
+  });
+
+  it('when the refresh token is refused (invalid_grant), then the portal is marked reauth-required and later calls fail fast without network', async () => {
+    h = await startHarness();
+    await installApp(h);
+    h.portal.revokeRefreshTokens();
+    h.portal.expireAccessTokens();
+    const rest = h.app.deps.gateway.client(h.portal.memberId);
+    await expect(rest.call('profile')).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(h.app.deps.portals.get(h.portal.memberId)).toMatchObject({ status: 'reauth-required', statusReason: 'refresh refused: invalid_grant' });
+    const requests = h.portal.stats.requests;
+    const failures = h.emu.stats.refreshFailures;
+    await expect(rest.call('profile')).rejects.toBeInstanceOf(ReauthRequiredError);
+    await expect(Promise.all([rest.call('app.info'), rest.call('scope')])).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(h.portal.stats.requests).toBe(requests);
+    expect(h.emu.stats.refreshFailures).toBe(failures);
+
+    // visible to the admin, and fixed by opening the install page again
+    const page = await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app` });
+    const view = await fetch(`${h.app.url}/api/portal`, { headers: { authorization: `Bearer ${page.boot.session}` } });
+    expect(((await view.json()) as { status: string }).status).toBe('reauth-required');
+    const reinstall = await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/install` });
+    expect(reinstall.status).toBe(200);
+    await expect(rest.call('profile')).resolves.toBeTruthy();
+  });
+
+  it('when the app is uninstalled, then the tokens are wiped; with CLEAN=1 all its data is gone', async () => {
+    h = await startHarness({ portals: 2 });
+    const [a, b] = h.emu.portals as [typeof h.portal, typeof h.portal];
+    await installApp(h, a);
+    await installApp(h, b);
+    await a.uninstall({ clean: false });
+    await h.app.deps.background.idle();
+    expect(a.deliveries.find((d) => d.event === 'ONAPPUNINSTALL')?.status).toBe(200);
+    expect(h.app.deps.portals.get(a.memberId)).toMatchObject({ status: 'deleted', tokens: null, applicationToken: null });
+    await expect(h.app.deps.gateway.client(a.memberId).call('profile')).rejects.toBeInstanceOf(ReauthRequiredError);
+
+    await b.fireEvent('ONCRMLEADADD', { FIELDS: { ID: '9' } });
+    expect(h.app.deps.inbox.count(b.memberId)).toBe(1);
+    await b.uninstall({ clean: true });
+    expect(h.app.deps.portals.get(b.memberId)).toBeNull();
+    expect(h.app.deps.inbox.count(b.memberId)).toBe(0);
+  });
+
+  it('when two portals are installed, then a session of one cannot see the other', async () => {
+    h = await startHarness({ portals: 2 });
+    const [a, b] = h.emu.portals as [typeof h.portal, typeof h.portal];
+    await installApp(h, a);
+    await installApp(h, b);
+    const pageA = await openPage(a, { handlerUrl: `${h.app.url}/b24/app` });
+    const view = (await (await fetch(`${h.app.url}/api/portal`, { headers: { authorization: `Bearer ${pageA.boot.session}` } })).json()) as { memberId: string };
+    expect(view.memberId).toBe(a.memberId);
+    // a's user token presented with b's member_id is refused
+    const { url, form } = b.openApp({ handlerUrl: `${h.app.url}/b24/app` });
+    const mixed = await fetch(url, { method: 'POST', body: new URLSearchParams({ ...form, AUTH_ID: pageA.form.AUTH_ID! }) });
+    expect(mixed.status).toBe(401);
+  });
+});
+
+describe('secrets in logs', () => {
+  it('when a full install, refresh, events and uninstall run, then no credential appears in any log line', async () => {
+    h = await startHarness();
+    const { boot } = await installApp(h);
+    const page = await openPage(h.portal, { placement: 'LEFT_MENU' });
+    h.portal.expireAccessTokens();
+    await h.app.deps.gateway.client(h.portal.memberId).call('profile');
+    const stored = h.app.deps.portals.get(h.portal.memberId)!;
+    await h.portal.fireEvent('ONCRMLEADADD', { FIELDS: { ID: '1' } });
+    await h.portal.updateApp();
+    await h.app.deps.background.idle();
+    const secrets = [
+      page.form.AUTH_ID!, page.form.REFRESH_ID!, page.form.APPLICATION_TOKEN!,
+      stored.tokens!.accessToken, stored.tokens!.refreshToken, stored.applicationToken!, boot.session!,
+      'SENTINEL_CLIENT_SECRET',
+    ];
+    await h.portal.uninstall();
+    await h.app.deps.background.idle();
+    const text = h.logs.text();
+    expect(text.length).toBeGreaterThan(500);
+    for (const s of secrets) expect(text, 'a secret reached the logs').not.toContain(s);
+  });
+});
+
+describe('health and metrics', () => {
+  it('when scraped, then /healthz answers ok and /metrics exposes the REST and event counters', async () => {
+    h = await startHarness();
+    await installApp(h);
+    expect(await (await fetch(`${h.app.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const text = await (await fetch(`${h.app.url}/metrics`)).text();
+    expect(text).toMatch(/omni_b24_rest_requests_total\{outcome="ok"\} \d+/);
+    expect(text).toMatch(/omni_portals\{status="active"\} 1/);
+    expect(text).toMatch(/omni_http_requests_total\{route="\/api\/install\/run",status="200"\} 1/);
+  });
+});
