@@ -34,5 +34,5 @@ export default [
   { files: ['server/services/**/*.ts'], rules: forbid(['../storage/*', '../http/*', 'express', 'better-sqlite3'], 'services depend on ports, not on storage or HTTP (style.md §2)') },
   { files: ['server/http/**/*.ts'], rules: forbid(['../storage/*', '../../storage/*'], 'server/http never touches storage (style.md §2)') },
   { files: ['server/bitrix/**/*.ts'], rules: forbid(['../storage/*', '../http/*', 'express'], 'the Bitrix24 adapter knows no storage or HTTP server (style.md §2)') },
-  { files: ['app/**/*.ts', 'app/**/*.vue', 'placements/**/*.ts'], rules: forbid(['**/server/*', '!**/server/contracts/*', '**/test/*'], 'the front end may import server/contracts only (style.md §2)') },
+  { files: ['app/**/*.ts', 'app/**/*.vue', 'placements/**/*.ts'], rules: forbid(['**/server/*', '!**/server/contracts', '**/test/*'], 'the front end may import server/contracts only (style.md §2)') },
 ];

@@ -1,0 +1,129 @@
+/**
+ * Multi-page build: one HTML entry per Bitrix24 handler (placements/pages.ts).
+ * Output: dist/placements/<name>/index.html + dist/assets/*; the server swaps `<!--omni-boot-->`
+ * for the boot block and serves /assets from dist/assets.
+ */
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { defineConfig, type Plugin } from 'vite';
+import type { OutputBundle } from 'rollup';
+import vue from '@vitejs/plugin-vue';
+import bitrix24UIPluginVite from '@bitrix24/b24ui-nuxt/vite';
+import type { PageName } from './server/contracts/boot';
+import { LIGHT_PAGE_BUDGET_BYTES, PAGES, pageForPath } from './placements/pages';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+
+/**
+ * The portal opens every handler URL with a form POST (shared/reference/frame-and-sdk.md §1.3, §10.7);
+ * Vite's dev server answers 404 to POST. Rewrite GET/POST on a page route to its HTML file.
+ * Standalone `vite` only: in middleware mode (server/main.ts --dev) Express owns the page routes and
+ * injects the boot block, so a rewrite there would only hide its routes.
+ */
+function placementRoutes(): Plugin {
+  return {
+    name: 'omni:placement-routes',
+    configureServer(server) {
+      if (server.config.server.middlewareMode) return;
+      server.middlewares.use((req, _res, next) => {
+        const [path = '', query] = (req.url ?? '').split('?');
+        const page = pageForPath(path);
+        if (page && (req.method === 'GET' || req.method === 'POST' || req.method === 'HEAD')) {
+          if (req.method === 'POST') req.method = 'GET';
+          req.url = `/${PAGES[page].html}${query === undefined ? '' : `?${query}`}`;
+        }
+        next();
+      });
+    },
+  };
+}
+
+interface PageWeight {
+  initial: number;
+  lazy: number;
+  usesKit: boolean;
+}
+
+/** Gzip weight of one entry: its chunk, static imports and their CSS (initial), plus dynamic imports (lazy). */
+function weighPage(bundle: OutputBundle, entry: string): PageWeight {
+  const gz = (name: string): number => {
+    const item = bundle[name];
+    if (!item) return 0;
+    return gzipSync(item.type === 'chunk' ? item.code : item.source).length;
+  };
+  const initial = new Set<string>();
+  const lazy = new Set<string>();
+  let usesKit = false;
+  const visit = (name: string): void => {
+    const c = bundle[name];
+    if (initial.has(name) || !c || c.type !== 'chunk') return;
+    initial.add(name);
+    usesKit ||= Object.keys(c.modules).some((id) => id.includes('/@bitrix24/b24ui-nuxt/'));
+    c.viteMetadata?.importedCss.forEach((css) => initial.add(css));
+    c.imports.forEach(visit);
+    c.dynamicImports.forEach((d) => lazy.add(d));
+  };
+  visit(entry);
+  const sum = (names: Iterable<string>): number => [...names].reduce((total, n) => total + gz(n), 0);
+  return { initial: sum(initial), lazy: sum([...lazy].filter((n) => !initial.has(n))), usesKit };
+}
+
+/** Prints every page's gzip weight and fails the build when a light page pulls the kit or exceeds its budget. */
+function pageWeights(): Plugin {
+  return {
+    name: 'omni:page-weights',
+    apply: 'build',
+    generateBundle(_options, bundle) {
+      const kB = (n: number): string => `${(n / 1024).toFixed(1)} kB`;
+      const lines: string[] = [];
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk' || !chunk.isEntry) continue;
+        const page = chunk.name as PageName;
+        if (!(page in PAGES)) continue;
+        const w = weighPage(bundle, chunk.fileName);
+        lines.push(`  ${page.padEnd(10)} initial ${kB(w.initial)}, lazy +${kB(w.lazy)} (gzip, js + css)`);
+        if (!PAGES[page].kit && w.usesKit) this.error(`${page} must not load @bitrix24/b24ui-nuxt`);
+        if (!PAGES[page].kit && w.initial > LIGHT_PAGE_BUDGET_BYTES) {
+          this.error(`${page} weighs ${kB(w.initial)} gzip before first paint, over ${kB(LIGHT_PAGE_BUDGET_BYTES)}`);
+        }
+      }
+      this.info(`page weights:\n${lines.sort().join('\n')}`);
+    },
+  };
+}
+
+/**
+ * Stable, readable shared chunks. Every other package lands in `b24ui`, which only the kit pages
+ * may load: if a light page ever imports one of them, pageWeights() fails the build.
+ */
+function manualChunks(id: string): string | undefined {
+  if (!id.includes('/node_modules/')) return undefined;
+  if (/\/node_modules\/(@vue|vue|pinia|zod)\//.test(id)) return 'vendor';
+  if (/\/node_modules\/(@bitrix24\/b24jssdk|luxon|axios|qs-esm)\//.test(id)) return 'b24jssdk';
+  return 'b24ui';
+}
+
+export default defineConfig({
+  root,
+  base: '/',
+  plugins: [
+    vue(),
+    // Only install/ and app/ import the kit's CSS and B24* components; the other pages stay plain.
+    // colorMode off: the portal is light, and it would need localStorage in a third-party iframe;
+    // componentDetection: CSS only for the B24* components our sources use (53 → 35 kB gzip).
+    bitrix24UIPluginVite({ colorMode: false, router: false, experimental: { componentDetection: true } }),
+    placementRoutes(),
+    pageWeights(),
+  ],
+  build: {
+    outDir: 'dist',
+    assetsDir: 'assets',
+    emptyOutDir: true,
+    // The kit chunk is ~500 kB minified by nature; page budgets are enforced by pageWeights().
+    chunkSizeWarningLimit: 600,
+    rollupOptions: {
+      input: Object.fromEntries(Object.entries(PAGES).map(([name, page]) => [name, `${root}${page.html}`])),
+      output: { manualChunks },
+    },
+  },
+});
