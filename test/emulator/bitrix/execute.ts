@@ -1,0 +1,80 @@
+/**
+ * Runs one method and wraps its answer the way CRestServer::processResponse does
+ * (bitrix24-rest.md §3.2): `{result, next?, total?, time}`; a method that returns its own
+ * `{error, error_description}` goes out as-is with HTTP 200; RestError → its status and body.
+ * Shared by the HTTP router and batch (whose sub-calls also get their own `time`).
+ */
+import { RestError, insufficientScope } from './errors';
+import { isRecord, isoDate, type Params } from './php';
+import { scopeGranted } from './catalog';
+import { ListResult, type MethodDef, type RestCtx } from './methods/registry';
+
+export interface MethodOutcome {
+  status: number;
+  body: Params;
+}
+
+/** The `time` block (§3.2); `operating` sums processing per method over a 10-minute window. */
+function timeBlock(ctx: RestCtx, method: string, startMs: number, procStartMs: number, procEndMs: number): Params {
+  const finishMs = ctx.portal.shared.clock.now();
+  const processing = Math.max(0, procEndMs - procStartMs) / 1000;
+  const nowSec = finishMs / 1000;
+  let op = ctx.portal.operating.get(method);
+  if (!op || op.resetAt <= nowSec) {
+    op = { sum: 0, resetAt: Math.floor(nowSec) + 600 };
+    ctx.portal.operating.set(method, op);
+  }
+  op.sum += processing;
+  return {
+    start: startMs / 1000,
+    finish: finishMs / 1000,
+    duration: Math.max(0, finishMs - startMs) / 1000,
+    processing,
+    date_start: isoDate(startMs),
+    date_finish: isoDate(finishMs),
+    operating_reset_at: op.resetAt,
+    operating: Number(op.sum.toFixed(6)),
+  };
+}
+
+export function methodScopeGranted(def: MethodDef, scopes: readonly string[]): boolean {
+  const list = typeof def.scope === 'string' ? [def.scope] : def.scope;
+  return list.some((s) => scopeGranted(s, scopes));
+}
+
+export async function runMethod(
+  def: MethodDef,
+  method: string,
+  params: Params,
+  ctx: RestCtx,
+  startMs: number,
+  scopeErrorDescription = 'The request requires higher privileges than provided by the access token',
+): Promise<MethodOutcome> {
+  if (!methodScopeGranted(def, ctx.scopes)) {
+    const e = insufficientScope(scopeErrorDescription);
+    return { status: e.status, body: e.body() };
+  }
+  const clock = ctx.portal.shared.clock;
+  const procStart = clock.now();
+  let value: unknown;
+  try {
+    value = await def.handler(params, ctx);
+  } catch (err) {
+    if (err instanceof RestError) return { status: err.status, body: err.body() };
+    // An emulator bug: fail loudly instead of pretending to be the portal.
+    const message = err instanceof Error ? err.message : String(err);
+    return { status: 500, body: { error: 'INTERNAL_SERVER_ERROR', error_description: `emulator: ${message}` } };
+  }
+  const procEnd = clock.now();
+  if (isRecord(value) && value.error && value.error_description) return { status: 200, body: value };
+  const body: Params = {};
+  if (value instanceof ListResult) {
+    body.result = value.items;
+    if (value.next !== undefined) body.next = value.next;
+    if (value.total !== undefined) body.total = value.total;
+  } else {
+    body.result = value === undefined ? null : value;
+  }
+  body.time = timeBlock(ctx, method, startMs, procStart, procEnd);
+  return { status: 200, body };
+}

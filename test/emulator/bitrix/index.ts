@@ -1,0 +1,173 @@
+/**
+ * Emulated Bitrix24: an OAuth server plus one or more portals, each on its own 127.0.0.1 port,
+ * strict enough to stand in for the real thing in tests (shared/reference/bitrix24-rest.md,
+ * frame-and-sdk.md §6). Start it, point the app at it, drive the portal like an admin would.
+ */
+import type { Server } from 'node:http';
+import { systemClock, type Clock } from '../../../server/domain/clock';
+import { DEFAULT_SCOPES } from './catalog';
+import { oauthApp, type OAuthStats } from './oauth-server';
+import { PortalImpl } from './portal';
+import { TokenStore } from './tokens';
+import type { AppConfig, DeliveryRecord, Shared } from './types';
+
+export interface BitrixEmulatorOptions {
+  app: {
+    clientId: string;
+    clientSecret: string;
+    /** the app's public base URL, e.g. http://127.0.0.1:3000 */
+    appUrl: string;
+    /** default '/b24/install' */
+    installPath?: string;
+    /** default '/b24/app' */
+    mainPath?: string;
+    /** default '/b24/events'; the card's install-event handler: ONAPPINSTALL is auto-bound here, ONAPPUPDATE is sent here */
+    eventHandlerPath?: string;
+    /** default crm,imopenlines,imconnector,im,contact_center,placement,user */
+    scopes?: string[];
+  };
+  /** default systemClock; drives the bucket and token expiry */
+  clock?: Clock;
+  /** default {2, 50} */
+  rateLimit?: { drainPerSec: number; burst: number };
+  /** default 3600 */
+  accessTokenTtlSec?: number;
+  /** how many portals to start, default 1 */
+  portals?: number;
+}
+
+export interface BitrixEmulator {
+  /** e.g. 'http://127.0.0.1:41234' (own port) */
+  oauthOrigin: string;
+  /** oauthOrigin + '/rest/' (SERVER_ENDPOINT / auth[server_endpoint]) */
+  serverEndpoint: string;
+  portals: EmulatedPortal[];
+  addPortal(): Promise<EmulatedPortal>;
+  /** counted by the OAuth server */
+  stats: { refreshGrants: number; refreshFailures: number };
+  close(): Promise<void>;
+}
+
+export interface OpenAppOptions {
+  userId?: number;
+  placement?: string;
+  placementOptions?: Record<string, unknown> | '';
+  lang?: 'ru' | 'en';
+  handlerUrl?: string;
+}
+
+export interface OpenedApp {
+  url: string;
+  form: Record<string, string>;
+  appSid: string;
+}
+
+export interface PortalState {
+  installed: boolean;
+  applicationToken: string | null;
+  placements: Array<{ placement: string; handler: string; title: string; langAll?: unknown }>;
+  events: Array<{ event: string; handler: string; offline: boolean; authType: number }>;
+  connectors: Array<{ id: string; name: string; placementHandler: string }>;
+  offlineQueue: number;
+}
+
+export interface EmulatedPortal {
+  /** 32 hex */
+  memberId: string;
+  /** '127.0.0.1:<port>' */
+  domain: string;
+  /** 'http://127.0.0.1:<port>' */
+  origin: string;
+  /** origin + '/rest/' */
+  clientEndpoint: string;
+  /** 1 (ADMIN) */
+  adminUserId: number;
+  /** 2 (plain employee, not admin) */
+  userId: number;
+  /** admin clicks "install": INSTALLED=false and a fresh application_token */
+  beginInstall(): void;
+  /** what the portal POSTs to a handler: url with DOMAIN/PROTOCOL/LANG/APP_SID, the form fields, the APP_SID */
+  openApp(o?: OpenAppOptions): OpenedApp;
+  /** setInstallFinish: INSTALLED=true, then ONAPPINSTALL (with refresh_token) */
+  finishInstall(): Promise<void>;
+  /** new app version: drops all event bindings and placements (connectors stay), sends ONAPPUPDATE */
+  updateApp(): Promise<void>;
+  /** removes everything, revokes all tokens, sends ONAPPUNINSTALL to handlers bound before */
+  uninstall(o?: { clean?: boolean }): Promise<void>;
+  /** delivers to every bound online handler (if INSTALLED), queues rows for offline bindings */
+  fireEvent(event: string, data: Record<string, unknown>, o?: { userId?: number }): Promise<void>;
+  /** addition: waits for deliveries started by REST calls (e.g. imconnector.activate ACTIVE=0) */
+  drainEvents(): Promise<void>;
+  /** every issued access token now answers 401 expired_token */
+  expireAccessTokens(): void;
+  /** every refresh token now answers invalid_grant */
+  revokeRefreshTokens(): void;
+  state(): PortalState;
+  /** REST HTTP requests that reached /rest */
+  stats: { requests: number; limited503: number; byMethod: Record<string, number> };
+  /** every event POST attempted (at most once) */
+  deliveries: DeliveryRecord[];
+  setPlan(p: { drainPerSec: number; burst: number }): void;
+}
+
+function joinUrl(base: string, path: string): string {
+  return base.replace(/\/+$/, '') + (path.startsWith('/') ? path : `/${path}`);
+}
+
+export async function startBitrixEmulator(o: BitrixEmulatorOptions): Promise<BitrixEmulator> {
+  const clock = o.clock ?? systemClock;
+  const app: AppConfig = {
+    clientId: o.app.clientId,
+    clientSecret: o.app.clientSecret,
+    appUrl: o.app.appUrl,
+    installUrl: joinUrl(o.app.appUrl, o.app.installPath ?? '/b24/install'),
+    mainUrl: joinUrl(o.app.appUrl, o.app.mainPath ?? '/b24/app'),
+    eventHandlerUrl: joinUrl(o.app.appUrl, o.app.eventHandlerPath ?? '/b24/events'),
+    scopes: [...(o.app.scopes ?? DEFAULT_SCOPES)],
+    name: 'UIS OMNI',
+    status: o.app.clientId.startsWith('local.') ? 'L' : 'F',
+  };
+  const shared: Shared = {
+    app,
+    clock,
+    tokens: new TokenStore(clock, o.accessTokenTtlSec ?? 3600),
+    oauthOrigin: '',
+    serverEndpoint: '',
+  };
+  const plan = o.rateLimit ?? { drainPerSec: 2, burst: 50 };
+  const portals: PortalImpl[] = [];
+  const stats: OAuthStats = { refreshGrants: 0, refreshFailures: 0 };
+
+  const server: Server = oauthApp(shared, () => portals, stats).listen(0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('bitrix emulator: OAuth server has no TCP address');
+  shared.oauthOrigin = `http://127.0.0.1:${address.port}`;
+  shared.serverEndpoint = `${shared.oauthOrigin}/rest/`;
+
+  const addPortal = async (): Promise<EmulatedPortal> => {
+    const portal = new PortalImpl(shared, plan);
+    await portal.listen();
+    portals.push(portal);
+    return portal;
+  };
+  for (let i = 0; i < (o.portals ?? 1); i++) await addPortal();
+
+  return {
+    oauthOrigin: shared.oauthOrigin,
+    serverEndpoint: shared.serverEndpoint,
+    portals,
+    addPortal,
+    stats,
+    async close() {
+      await Promise.all(portals.map((p) => p.close()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export type { DeliveryRecord } from './types';
