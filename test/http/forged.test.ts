@@ -64,11 +64,12 @@ describe('forged installs', () => {
     await installApp(h);
     const before = h.app.deps.portals.get(h.portal.memberId)!;
     const evil = await trap();
-    for (const auth of [
+    const forgeries: Array<Record<string, string>> = [
       { member_id: h.portal.memberId, application_token: 'forged', refresh_token: 'forged', server_endpoint: h.emu.serverEndpoint, domain: h.portal.domain },
       { member_id: h.portal.memberId, application_token: 'forged', refresh_token: 'forged', server_endpoint: `${evil.url}/rest/`, client_endpoint: `${evil.url}/rest/` },
       { member_id: h.portal.memberId, application_token: 'forged', access_token: 'forged' },
-    ]) {
+    ];
+    for (const auth of forgeries) {
       const r = await postEvent(h.app.url, eventBody('ONAPPINSTALL', auth));
       expect(r.status).toBe(401);
     }
