@@ -129,3 +129,17 @@ describe('health and metrics', () => {
     expect(text).toMatch(/omni_http_requests_total\{route="\/api\/install\/run",status="200"\} 1/);
   });
 });
+
+describe('rate limit', () => {
+  it('when the portal bucket is smaller than the client assumes (another app on our IP), then 503s are backed off and every call completes', async () => {
+    // scaled clock: the same bucket model, 20× faster; nothing here asserts time
+    const { scaledClock } = await import('../../server/domain/clock');
+    h = await startHarness({ clock: scaledClock(20), rateLimit: { drainPerSec: 2, burst: 10 } });
+    await installApp(h);
+    const limitedBefore = h.portal.stats.limited503;
+    const rest = h.app.deps.gateway.client(h.portal.memberId);
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => rest.call('app.option.set', { options: { [`k${i}`]: String(i) } })));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(h.portal.stats.limited503).toBeGreaterThan(limitedBefore);
+  });
+});
