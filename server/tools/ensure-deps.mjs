@@ -14,8 +14,9 @@ if (major < 20 || (major === 20 && minor < 19)) {
 
 const marker = 'node_modules/.package-lock.json';
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync('package-lock.json').mtimeMs) {
-  console.log('Installing npm dependencies (npm ci)…');
-  run('npm ci --no-audit --no-fund');
+  // not `npm ci`: the lock omits other platforms' optional binaries the registry here does not serve
+  console.log('Installing npm dependencies…');
+  run('npm install --no-audit --no-fund');
 }
 
 const forTests = process.env.npm_lifecycle_event === 'pretest';
