@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createOAuthClient } from './bitrix/oauth';
 import { createBitrixGateway } from './bitrix/rest-client';
-import type { Config } from './config';
+import type { Config, UisEndpointOverrides } from './config';
 import { systemClock, type Clock } from './domain/clock';
 import { createApp } from './http/app';
 import type { AppDeps } from './http/deps';
@@ -19,6 +19,11 @@ import { openDb, type Db } from './storage/db';
 import { createSqliteEventInbox } from './storage/event-inbox';
 import { createSqlitePortalRepository } from './storage/portal-repository';
 import { createSecretBox } from './storage/secret-box';
+import { createSqliteUisLinkRepository } from './storage/uis-link-repository';
+import { createSqliteUisInbox } from './storage/uis-inbox';
+import { createUisCallbackRecorder } from './services/record-uis-callback';
+import { resolveUisEndpoints } from './uis/endpoints';
+import { createUisManagement } from './uis/management-client';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -27,6 +32,8 @@ export interface Credentials {
   clientId: string;
   clientSecret: string;
   oauthServers: string[];
+  /** UIS endpoints overriding the configured/real ones (sandbox: the emulated platform). */
+  uis?: UisEndpointOverrides;
 }
 
 export interface StartOptions {
@@ -64,6 +71,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const box = createSecretBox(secret);
   const portals = createSqlitePortalRepository(db, box, () => clock.now());
   const oauth = createOAuthClient({ clientId: creds.clientId, clientSecret: creds.clientSecret, trustedOrigins: creds.oauthServers, fetch: o.fetch });
+  const uisInbox = createSqliteUisInbox(db, () => clock.now());
   const metrics = createMetrics({ defaultMetrics: true });
   const gateway = createBitrixGateway({ portals, oauth, clock, rateLimit: config.rateLimit, log, metrics, fetch: o.fetch });
   const deps: AppDeps = {
@@ -83,6 +91,11 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     healthCheck: () => void db.prepare('SELECT 1').get(),
     fetch: o.fetch,
     http: { fetch: o.fetch },
+    links: createSqliteUisLinkRepository(db, box),
+    uisInbox,
+    uisCallbacks: createUisCallbackRecorder(uisInbox),
+    uis: createUisManagement({ fetch: o.fetch }),
+    uisEndpoints: (project) => resolveUisEndpoints(project, { ...config.uis, ...creds.uis }),
   };
   server.on('request', createApp(deps));
   log.info({ appUrl, sandbox: config.sandbox }, 'UIS OMNI listening');

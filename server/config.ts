@@ -28,6 +28,10 @@ const envSchema = z
       .regex(/^\d+(\.\d+)?\/\d+$/, 'must be "<requests per second>/<burst>", e.g. 2/50 (Enterprise: 5/250)')
       .default('2/50'),
     APP_SECRET_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+    UIS_AUTH_URL: z.url({ protocol: /^https?$/ }).optional(),
+    UIS_CHAT_MANAGEMENT_URL: z.url({ protocol: /^https?$/ }).optional(),
+    UIS_CHAT_RUNTIME_URL: z.url({ protocol: /^https?$/ }).optional(),
+    UIS_DATA_API_URL: z.url({ protocol: /^https?$/ }).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -47,6 +51,14 @@ export interface RateLimit {
   burst: number;
 }
 
+/** UIS endpoints; unset ones default to the real hosts of the linked account's project (uis-api.md §1, §2). */
+export interface UisEndpointOverrides {
+  authUrl?: string;
+  managementUrl?: string;
+  runtimeUrl?: string;
+  dataApiUrl?: string;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -61,6 +73,7 @@ export interface Config {
   rateLimit: RateLimit;
   appSecretKey: string | undefined;
   logLevel: string;
+  uis: UisEndpointOverrides;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +101,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     rateLimit: { drainPerSec: drain, burst },
     appSecretKey: e.APP_SECRET_KEY,
     logLevel: e.LOG_LEVEL,
+    uis: {
+      authUrl: e.UIS_AUTH_URL,
+      managementUrl: e.UIS_CHAT_MANAGEMENT_URL,
+      runtimeUrl: e.UIS_CHAT_RUNTIME_URL,
+      dataApiUrl: e.UIS_DATA_API_URL,
+    },
   };
 }
 

@@ -6,6 +6,7 @@ import { apiRouter } from './routes/api';
 import { eventsRouter } from './routes/events';
 import { healthRouter } from './routes/health';
 import { pagesRouter } from './routes/pages';
+import { uisCallbacksRouter } from './routes/uis-callbacks';
 
 /**
  * The Express application, without listen(): body parsers, security headers, routers, errors.
@@ -32,6 +33,7 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.assetsDir) app.use('/assets', express.static(deps.assetsDir, { immutable: true, maxAge: '365d', index: false }));
   app.use(['/b24'], express.urlencoded({ extended: true, limit: '1mb', parameterLimit: 5000 }), express.json({ limit: '1mb' }));
   app.use(eventsRouter(deps));
+  app.use(uisCallbacksRouter(deps));
   app.use(pagesRouter(deps));
   app.use(apiRouter(deps));
   if (deps.dev) app.use(deps.dev.middlewares);

@@ -2,13 +2,14 @@ import type { Clock } from '../domain/clock';
 import type { Logger } from '../logging';
 import type { Metrics } from '../metrics';
 import type { HandleEventDeps } from '../services/handle-event';
+import type { LinkUisDeps } from '../services/link-uis';
 import type { Background } from '../services/background';
-import type { BitrixGateway, EventInbox, OAuthClient, PortalRepository } from '../services/ports';
+import type { BitrixGateway, EventInbox, OAuthClient, PortalRepository, UisCallbackHandler, UisInbox } from '../services/ports';
 import type { PageRenderer } from './page-renderer';
 import type { SessionSigner } from './session';
 
 /** Everything the HTTP layer is given by the composition root (server/main.ts). */
-export interface AppDeps extends HandleEventDeps {
+export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   appUrl: string;
   log: Logger;
   metrics: Metrics;
@@ -24,6 +25,8 @@ export interface AppDeps extends HandleEventDeps {
   assetsDir?: string;
   /** Dev mode: Vite middlewares are mounted and the CSP is relaxed for HMR. */
   dev?: { middlewares: import('express').RequestHandler };
+  uisInbox: UisInbox;
+  uisCallbacks: UisCallbackHandler;
   healthCheck(): void;
   fetch?: typeof fetch;
 }

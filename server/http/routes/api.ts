@@ -5,8 +5,9 @@ import type { PortalView } from '../../contracts/portal';
 import { forbidden, notFound, unauthorized } from '../../domain/errors';
 import { runInstall } from '../../services/run-install';
 import type { AppDeps } from '../deps';
+import { uisLinkRouter } from './uis-link';
 
-interface ApiCaller {
+export interface ApiCaller {
   memberId: string;
   userId: number;
   isAdmin: boolean;
@@ -43,6 +44,7 @@ export function apiRouter(deps: AppDeps): Router {
     res.end();
   });
 
+  router.use(uisLinkRouter(deps));
   return router;
 }
 

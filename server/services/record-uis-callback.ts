@@ -1,0 +1,16 @@
+import { createHash } from 'node:crypto';
+import type { UisLink } from '../domain/uis-link';
+import type { UisCallbackHandler, UisInbox } from './ports';
+
+/**
+ * Verified callbacks are recorded durably before the 204, deduplicated by content (UIS may
+ * deliver a callback twice — uis-api.md §6.2 rule 9). Relaying them is the bridge's job.
+ */
+export function createUisCallbackRecorder(inbox: UisInbox): UisCallbackHandler {
+  return {
+    async handle(link: UisLink, path: string, method: string, body: unknown) {
+      const dedupeKey = createHash('sha256').update(`${method} ${path} ${JSON.stringify(body ?? null)}`).digest('hex');
+      inbox.record({ memberId: link.memberId, path: `${method} ${path}`, body, dedupeKey });
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { UisApiError } from './errors';
+import { uisJson } from './http';
+
+/**
+ * UIS Data API: JSON-RPC 2.0 over POST, `access_token` in params, no batches or notifications;
+ * errors are branched on `error.data.mnemonic` (uis-api.md §1).
+ */
+export interface DataApiLimits {
+  day_remaining?: number;
+  minute_remaining?: number;
+}
+
+export interface DataApiClient {
+  call<T = unknown>(method: string, params?: Record<string, unknown>): Promise<{ data: T; limits: DataApiLimits | null }>;
+}
+
+let nextId = 1;
+
+export function createDataApiClient(o: { url: string; token: string; fetch?: typeof fetch }): DataApiClient {
+  return {
+    async call<T>(method: string, params: Record<string, unknown> = {}) {
+      const r = await uisJson<{ result?: { data?: T; metadata?: { limits?: DataApiLimits } }; error?: { code: number; message: string; data?: { mnemonic?: string } } }>(
+        'data-api',
+        o.url,
+        { body: { jsonrpc: '2.0', id: nextId++, method, params: { access_token: o.token, ...params } }, fetch: o.fetch },
+      );
+      if (r?.error) throw new UisApiError(r.error.data?.mnemonic ?? `rpc_${r.error.code}`, r.error.message, 200, 'data-api');
+      if (!r?.result) throw new UisApiError('bad_response', 'no result', 200, 'data-api');
+      return { data: r.result.data as T, limits: r.result.metadata?.limits ?? null };
+    },
+  };
+}

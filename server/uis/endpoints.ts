@@ -1,0 +1,35 @@
+import type { UisProject } from '../contracts/uis';
+
+/** The four UIS services the app talks to, for one project (uis-api.md §1, §2.1, §2.2). */
+export interface UisEndpoints {
+  /** JSON-RPC login that issues the Chat API management JWT. */
+  authUrl: string;
+  /** Chat API management base (…/v1/integration/…). */
+  managementUrl: string;
+  /** Chat API runtime base (…/v1/adapter/…). */
+  runtimeUrl: string;
+  /** Data API JSON-RPC endpoint. */
+  dataApiUrl: string;
+}
+
+/** Real hosts per project. CoMagic accounts are refused for now, but their hosts are known. */
+export const DEFAULT_UIS_ENDPOINTS: Record<UisProject, UisEndpoints> = {
+  uis: {
+    authUrl: 'https://go.uiscom.ru/api/auth/json_rpc',
+    managementUrl: 'https://chats-prod-logic.uiscom.ru',
+    runtimeUrl: 'https://chat-integration-api-prod.uiscom.ru',
+    dataApiUrl: 'https://dataapi.uiscom.ru/v2.0',
+  },
+  comagic: {
+    authUrl: 'https://go.comagic.ru/api/auth/json_rpc',
+    managementUrl: 'https://chats-prod-logic.comagic.ru',
+    runtimeUrl: 'https://chat-integration-api-prod.comagic.ru',
+    dataApiUrl: 'https://dataapi.comagic.ru/v2.0',
+  },
+};
+
+export function resolveUisEndpoints(project: UisProject, overrides: Partial<UisEndpoints>): UisEndpoints {
+  const d = DEFAULT_UIS_ENDPOINTS[project];
+  const pick = (k: keyof UisEndpoints) => (overrides[k] ?? d[k]).replace(/\/+$/, '');
+  return { authUrl: pick('authUrl'), managementUrl: pick('managementUrl'), runtimeUrl: pick('runtimeUrl'), dataApiUrl: pick('dataApiUrl') };
+}

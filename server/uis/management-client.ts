@@ -1,0 +1,80 @@
+import type { UisProject } from '../contracts/uis';
+import type { UisManagement } from '../services/ports';
+import { createDataApiClient } from './data-api';
+import type { UisEndpoints } from './endpoints';
+import { UisApiError } from './errors';
+import { uisJson } from './http';
+
+/** Chat API channel types an adapter can serve (uis-api.md §2.1). */
+export const ADAPTER_CHANNEL_TYPES = ['comagic', 'telegram', 'telegram_private', 'whatsapp', 'waba', 'avito', 'viber', 'sms', 'email', 'auto_ru', 'realty_yandex'];
+
+type Row = Record<string, unknown>;
+const list = (v: unknown): Row[] => (Array.isArray(v) ? (v as Row[]) : Array.isArray((v as { data?: unknown })?.data) ? ((v as { data: Row[] }).data) : []);
+const one = (v: unknown): Row => ((v as { data?: unknown })?.data && !Array.isArray((v as { data?: unknown }).data) ? ((v as { data: Row }).data) : ((v ?? {}) as Row));
+
+/** UIS adapter registration and account connection over the Chat API management REST API. */
+export function createUisManagement(o: { fetch?: typeof fetch } = {}): UisManagement {
+  const auth = (jwt: string) => ({ authorization: `Bearer ${jwt}` });
+  const mgmt = <T>(e: UisEndpoints, jwt: string, method: string, path: string, body?: unknown) =>
+    uisJson<T>('management', `${e.managementUrl}${path}`, { method, headers: auth(jwt), body, fetch: o.fetch });
+
+  return {
+    async verifyDataApi(e, token) {
+      const r = await createDataApiClient({ url: e.dataApiUrl, token, fetch: o.fetch }).call<Row | Row[]>('get.account');
+      const acc = Array.isArray(r.data) ? r.data[0] : r.data;
+      if (!acc || acc.app_id === undefined) throw new UisApiError('bad_response', 'get.account returned no account', 200, 'data-api');
+      return { accountId: String(acc.app_id), accountName: typeof acc.name === 'string' ? acc.name : null };
+    },
+
+    async login(e, project: UisProject, login, password) {
+      const r = await uisJson<{ result?: Row; error?: { message?: string; data?: { mnemonic?: string } } }>('auth', `${e.authUrl}?method=login`, {
+        body: { jsonrpc: '2.0', id: 1, method: 'login', params: { login, password, project: project === 'uis' ? 'uis2' : 'comagic' } },
+        fetch: o.fetch,
+      });
+      if (r.error) throw new UisApiError(r.error.data?.mnemonic ?? 'auth_error', r.error.message ?? '', 200, 'auth');
+      const res = one(r.result);
+      const jwt = res.jwt ?? (r.result as Row | undefined)?.jwt;
+      if (typeof jwt !== 'string' || !jwt) throw new UisApiError('auth_error', 'no jwt in the login answer', 200, 'auth');
+      return jwt;
+    },
+
+    async ensureAdapter(e, jwt, spec) {
+      const body = {
+        type: spec.type,
+        name: spec.name,
+        login: spec.login,
+        password: spec.password,
+        webhook_url: spec.webhookUrl,
+        webhook_version: 'v2',
+        webhook_auth: { type: 'bearer', token: spec.webhookSecret },
+        supported_channel_types: ADAPTER_CHANNEL_TYPES,
+      };
+      const existing = list(await mgmt<unknown>(e, jwt, 'GET', '/v1/integration/adapter')).find((a) => a.type === spec.type);
+      if (existing) {
+        await mgmt(e, jwt, 'PATCH', `/v1/integration/adapter/${String(existing.id)}`, body);
+        return { adapterId: String(existing.id) };
+      }
+      const created = one(await mgmt<unknown>(e, jwt, 'POST', '/v1/integration/adapter', body));
+      return { adapterId: String(created.id) };
+    },
+
+    async connectAccount(e, jwt, adapterId) {
+      const existing = list(await mgmt<unknown>(e, jwt, 'GET', '/v1/integration/account')).find((a) => String(a.adapter_id) === adapterId);
+      if (existing) return { connectionId: String(existing.id) };
+      const created = one(await mgmt<unknown>(e, jwt, 'POST', '/v1/integration/account', { adapter_id: Number(adapterId) || adapterId }));
+      return { connectionId: String(created.id) };
+    },
+
+    async disconnect(e, jwt, ids) {
+      const ignoreMissing = async (work: () => Promise<unknown>) => {
+        try {
+          await work();
+        } catch (err) {
+          if (!(err instanceof UisApiError && err.httpStatus === 404)) throw err;
+        }
+      };
+      if (ids.connectionId) await ignoreMissing(() => mgmt(e, jwt, 'DELETE', `/v1/integration/account/${ids.connectionId}`));
+      if (ids.adapterId) await ignoreMissing(() => mgmt(e, jwt, 'DELETE', `/v1/integration/adapter/${ids.adapterId}`));
+    },
+  };
+}
