@@ -3,6 +3,7 @@ import type { Browser } from 'playwright-core';
 import type { Boot } from '../../server/contracts/boot';
 import type { InstallProgress, StepView } from '../../server/contracts/install';
 import type { PortalView } from '../../server/contracts/portal';
+import type { UisLinkView } from '../../server/contracts/uis';
 import { en } from '../../app/i18n/en';
 import { launchChromium } from '../support/browser';
 import { assertBuilt, serveDist, type DistServer } from './serve-dist';
@@ -18,6 +19,10 @@ const planSteps: StepView[] = [
   { id: 'events', label: label('Events'), status: 'pending' },
 ];
 const portal: PortalView = { memberId: 'm1', domain: 'acme.bitrix24.ru', status: 'active', installedAt: '2025-01-02T03:04:05Z', scopes: [] };
+
+const unlinked: UisLinkView = {
+  linked: false, project: null, login: null, accountId: null, accountName: null, linkedAt: null, webhookUrl: null, lastError: null,
+};
 
 let browser: Browser;
 let server: DistServer;
@@ -61,6 +66,8 @@ beforeAll(async () => {
         tick();
       } else if (req.method === 'GET' && url.pathname === '/api/portal') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(portal));
+      } else if (req.method === 'GET' && url.pathname === '/api/uis/link') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(unlinked));
       } else {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'NOT_FOUND', message: 'no such api' }));
       }
@@ -111,6 +118,7 @@ describe('app page with a scripted server', () => {
     await info.waitFor({ timeout: 10_000 });
     await expect(info.innerText()).resolves.toContain('acme.bitrix24.ru');
     await expect(info.innerText()).resolves.toContain(en['portalStatus.active']);
+    await expect(page.getByTestId('uis-link-status').getAttribute('data-linked')).resolves.toBe('false');
     await page.getByRole('tab', { name: en['tabs.chats'] }).click();
     await expect(page.getByTestId('tab-soon').innerText()).resolves.toBe(en['common.soonText']);
     await page.close();
