@@ -1,0 +1,229 @@
+/**
+ * Emulated UIS (CoMagic) platform: one HTTP server on 127.0.0.1 with the auth login, the Chat API
+ * Management API (/mgmt) and runtime API (/runtime), the Data API (/dataapi/v2.0), callbacks to
+ * the connected adapter, and pages for people (/visitor, /workspace, /analytics). Written from the
+ * public docs (comagic/comagic.github.io: chat_api/, data_api/, javascript_api/) and
+ * shared/reference/uis-api.md; where the docs are silent the choice is stated where it is made.
+ * See README.md.
+ */
+import type { Server } from 'node:http';
+import express from 'express';
+import { systemClock, type Clock } from '../../../server/domain/clock';
+import { AccountImpl, type FileInput, type VisitorIdentity } from './account';
+import { authRouter } from './auth-api';
+import { dataApiRouter } from './dataapi/router';
+import { managementRouter } from './management-api';
+import { analyticsRouter } from './pages/analytics-page';
+import { visitorRouter } from './pages/visitor-page';
+import { workspaceRouter } from './pages/workspace-page';
+import { runtimeRouter } from './runtime-api';
+import type {
+  CallbackRecord,
+  Campaign,
+  ChannelType,
+  ChatChannel,
+  CloseReason,
+  Employee,
+  Site,
+  Source,
+  UisMessage,
+  UploadedChat,
+  VisitorSession,
+} from './types';
+import { World, type WorldConfig } from './world';
+
+export type { ChannelType, UisMessage, CallbackRecord, Employee, UploadedChat, CloseReason, VisitorSession, ChatChannel, Site, Source, Campaign } from './types';
+export type { FileInput, VisitorIdentity } from './account';
+
+export interface UisEmulatorOptions {
+  /** default systemClock; token expiry, Data API budgets, status delays and retry backoff run on it */
+  clock?: Clock;
+  /** addition: extra attempts for a failed callback (default 0 — the docs promise no retries) */
+  callbackRetries?: number;
+  /** addition: first retry delay, doubled per attempt (default 1000 ms) */
+  callbackBackoffMs?: number;
+  /** addition: lifetime of the auth jwt (default 3600 s) */
+  jwtTtlSec?: number;
+  /** addition: lifetime of the runtime access_token (default 86 400 s) */
+  runtimeTokenTtlSec?: number;
+  /** addition: delays before the accepted / sent / delivered status callbacks (default 50 / 200 / 600 ms) */
+  statusDelaysMs?: Partial<WorldConfig['statusDelaysMs']>;
+}
+
+export interface UisEmulator {
+  /** 'http://127.0.0.1:<port>' — one HTTP server for everything below */
+  origin: string;
+  /** origin + '/api/auth/json_rpc' (JSON-RPC `login`; `?method=login` accepted too) */
+  authUrl: string;
+  /** origin + '/mgmt' (then /v1/integration/adapter | account | channel) */
+  managementUrl: string;
+  /** origin + '/runtime' (then /v1/adapter/login | chat | chat/close | chat/transfer | message | resource) */
+  runtimeUrl: string;
+  /** origin + '/dataapi/v2.0' */
+  dataApiUrl: string;
+  /** origin + '/workspace' (operator workspace, frameable) */
+  workspaceUrl: string;
+  addAccount(o?: { project?: 'uis' | 'comagic'; name?: string }): UisAccount;
+  accounts: UisAccount[];
+  /** every endpoint answers 503; callbacks are held and flushed when back up */
+  setDown(down: boolean): void;
+  /** the next `times` requests whose path starts with `path` (e.g. '/runtime/v1/adapter/message') answer `status` (default 500) */
+  failNext(path: string, times: number, status?: number): void;
+  close(): Promise<void>;
+}
+
+export interface AdapterView {
+  id: number;
+  type: string;
+  name: string;
+  webhookUrl: string;
+  webhookAuth: unknown;
+  webhookVersion: 'v1' | 'v2';
+  login: string;
+  supportedChannelTypes: string[];
+}
+
+export interface ChatView {
+  id: number;
+  channelType: ChannelType;
+  /** addition */
+  chatChannelId: number;
+  visitorId: number;
+  status: 'active' | 'closed';
+  operatorId: number | null;
+  /** addition */
+  initiator: 'visitor' | 'operator';
+  /** addition */
+  closeReason: CloseReason | null;
+  messages: UisMessage[];
+}
+
+export interface UisAccount {
+  /** UIS `app_id` */
+  appId: number;
+  name: string;
+  project: 'uis' | 'comagic';
+  /** an admin user of the account (auth login; also Data API login.user) */
+  login: string;
+  password: string;
+  /** a permanent Data API key */
+  dataApiToken: string;
+  /** `status` uses the Data API enum (available, break, do_not_disturb, not_at_workplace, not_at_work, unknown) */
+  employees: Employee[];
+  sites: Site[];
+  sources: Source[];
+  campaigns: Campaign[];
+  /** `id` is the management channel id (= `context.chat_channel_id` in callbacks) */
+  channels: ChatChannel[];
+  /** addition: visitor sessions (JS API Comagic.getSessionId()), the anchors upload.chats checks */
+  sessions: VisitorSession[];
+  /** the adapter of the active connection, null before our backend registered + connected */
+  adapter(): AdapterView | null;
+  /** the active connection ("account" in Chat API words): its id is the runtime `account_id` */
+  connection(): { id: number; adapterId: number; name: string; channels: number[] } | null;
+  /** addition: the adapter channels of the connection — their ids are the runtime `channel_id` */
+  adapterChannels(): Array<{ id: number; accountId: number; chatChannelId: number; type: ChannelType; name: string }>;
+  /**
+   * A visitor writes on a channel. Creates the chat on the first message (and after the previous
+   * chat closed); delivers POST /chat (new chat), POST /message, and for a new visitor with a name
+   * or e-mail POST /visitor/card; resolves after those deliveries (not while down).
+   */
+  visitorWrite(o: { channelType: ChannelType; visitor: VisitorIdentity; text?: string; file?: FileInput }): Promise<{ chatId: number; messageId: number; visitorId: number; sessionId: number | null }>;
+  /** POST /visitor/card */
+  visitorCard(chatId: number, card: { name?: string; phones?: string[]; emails?: string[]; company?: string; comment?: string }): Promise<void>;
+  /** POST /chat/close with reason closed_by_visitor */
+  closeChatByVisitor(chatId: number): Promise<void>;
+  /** addition: UIS closes the chat for any documented reason (closed_by_timeout, visitor_disconnected …) */
+  closeChat(chatId: number, reason: CloseReason, operatorId?: number): Promise<void>;
+  /** addition: the visitor has read the operator's messages → /message/status read */
+  visitorRead(chatId: number): Promise<void>;
+  /** addition: the next `times` operator messages in the chat end with status `error` */
+  failDelivery(chatId: number, times?: number): void;
+  /** addition: a site session (default: first site, its first basic campaign, now) */
+  addSession(o?: { id?: number; siteId?: number; campaignId?: number; startedAt?: number }): VisitorSession;
+  /** addition: Data API budgets (default 10 000/day, 100/minute) */
+  setDataApiLimits(o: { day?: number; minute?: number }): void;
+  chats(): ChatView[];
+  /** every callback attempted (each retry is a record) */
+  callbacks: CallbackRecord[];
+  /** what upload.chats accepted (one entry per ext_id) */
+  uploadedChats(): UploadedChat[];
+  /** resolves when no callback delivery is in flight or scheduled (status callbacks sleep on the clock) */
+  settle(): Promise<void>;
+}
+
+const NGINX_503 = '<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+
+function nginxPage(status: number): string {
+  if (status === 503) return NGINX_503;
+  const title = `${status} ${status === 502 ? 'Bad Gateway' : status === 504 ? 'Gateway Time-out' : status === 429 ? 'Too Many Requests' : 'Internal Server Error'}`;
+  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+}
+
+export async function startUisEmulator(o: UisEmulatorOptions = {}): Promise<UisEmulator> {
+  const world = new World(o.clock ?? systemClock, {
+    jwtTtlSec: o.jwtTtlSec ?? 3600,
+    runtimeTokenTtlSec: o.runtimeTokenTtlSec ?? 86_400,
+    callbackRetries: o.callbackRetries ?? 0,
+    callbackBackoffMs: o.callbackBackoffMs ?? 1000,
+    statusDelaysMs: { accepted: 50, sent: 200, delivered: 600, ...o.statusDelaysMs },
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  // Outages first: "UIS is down" and injected failures answer like the nginx in front of it.
+  app.use((req, res, next) => {
+    const fault = world.down ? { status: 503 } : world.faults.find((f) => f.remaining > 0 && req.path.startsWith(f.path));
+    if (!fault) return next();
+    if ('remaining' in fault) (fault as { remaining: number }).remaining -= 1;
+    res.status(fault.status).type('text/html').send(nginxPage(fault.status));
+  });
+  app.use(authRouter(world));
+  app.use('/mgmt', managementRouter(world));
+  app.use('/runtime', runtimeRouter(world));
+  app.use('/dataapi/v2.0', dataApiRouter(world));
+  app.use(visitorRouter(world));
+  app.use(workspaceRouter(world));
+  app.use(analyticsRouter(world));
+
+  const server: Server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('uis emulator: server has no TCP address');
+  world.origin = `http://127.0.0.1:${address.port}`;
+
+  const accounts: UisAccount[] = [];
+  const addAccount = (ao?: { project?: 'uis' | 'comagic'; name?: string }): UisAccount => {
+    const account = new AccountImpl(world, ao);
+    world.accounts.push(account);
+    accounts.push(account);
+    return account;
+  };
+  addAccount();
+
+  return {
+    origin: world.origin,
+    authUrl: `${world.origin}/api/auth/json_rpc`,
+    managementUrl: `${world.origin}/mgmt`,
+    runtimeUrl: `${world.origin}/runtime`,
+    dataApiUrl: `${world.origin}/dataapi/v2.0`,
+    workspaceUrl: `${world.origin}/workspace`,
+    addAccount,
+    accounts,
+    setDown(down: boolean) {
+      world.down = down;
+      if (!down) world.callbacks.release();
+    },
+    failNext(path: string, times: number, status = 500) {
+      world.faults.push({ path, remaining: times, status });
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
