@@ -95,6 +95,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     uisInbox,
     uisCallbacks: createUisCallbackRecorder(uisInbox),
     uis: createUisManagement({ fetch: o.fetch }),
+    portalDomain: (memberId) => portals.get(memberId)?.domain ?? memberId,
     uisEndpoints: (project) => resolveUisEndpoints(project, { ...config.uis, ...creds.uis }),
   };
   server.on('request', createApp(deps));

@@ -28,17 +28,28 @@ async function main(): Promise<void> {
     credentials: async (appUrl): Promise<Credentials> => {
       if (!config.sandbox) return { clientId: config.clientId!, clientSecret: config.clientSecret!, oauthServers: config.oauthServers };
       const { startBitrixEmulator } = await import('../test/emulator/bitrix/index');
+      const { startUisEmulator } = await import('../test/emulator/uis/index');
       const clientId = `local.${randomBytes(6).toString('hex')}`;
       const clientSecret = randomBytes(24).toString('hex');
       const emu = await startBitrixEmulator({ app: { clientId, clientSecret, appUrl } });
-      closers.push(() => emu.close());
+      const uis = await startUisEmulator();
+      closers.push(() => emu.close(), () => uis.close());
       const portal = emu.portals[0]!;
+      const acc = uis.accounts[0]!;
       process.stdout.write(
         `\nUIS OMNI sandbox: the app runs at ${appUrl} against an emulated Bitrix24 portal.\n` +
           `Open the portal as its administrator and install the app:\n\n    ${portal.origin}/?user=1\n\n` +
-          `(user=2 is a plain employee). Stop with Ctrl+C.\n\n`,
+          `(user=2 is a plain employee). The emulated UIS platform is at ${uis.origin}:\n` +
+          `  link it on the app's main page with login ${acc.login}, password ${acc.password}, Data API key ${acc.dataApiToken};\n` +
+          `  write as a client: ${uis.origin}/visitor?account=${acc.appId}   operator workspace: ${uis.workspaceUrl}\n\n` +
+          `Stop with Ctrl+C.\n\n`,
       );
-      return { clientId, clientSecret, oauthServers: [emu.oauthOrigin] };
+      return {
+        clientId,
+        clientSecret,
+        oauthServers: [emu.oauthOrigin],
+        uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl },
+      };
     },
   };
 

@@ -8,6 +8,8 @@ import type { UisEndpoints, UisLinkRepository, UisManagement } from './ports';
 
 export interface LinkUisDeps {
   links: UisLinkRepository;
+  /** The portal's domain, for naming the connection in the UIS account. */
+  portalDomain(memberId: string): string;
   uis: UisManagement;
   uisEndpoints(project: UisProject): UisEndpoints;
   appUrl: string;
@@ -46,7 +48,6 @@ export async function linkUis(deps: LinkUisDeps, memberId: string, req: UisLinkR
       webhookSecret,
     }),
   );
-  const { connectionId } = await step('UIS_CONNECT_FAILED', 'UIS refused to connect the adapter to the account', () => deps.uis.connectAccount(e, jwt, adapterId));
   const link: UisLink = {
     memberId,
     project: req.project,
@@ -56,7 +57,7 @@ export async function linkUis(deps: LinkUisDeps, memberId: string, req: UisLinkR
     accountId: account.accountId,
     accountName: account.accountName,
     adapterId,
-    connectionId,
+    connectionId: same ? previous.connectionId : null,
     adapterLogin,
     adapterPassword,
     hookId,
@@ -64,6 +65,22 @@ export async function linkUis(deps: LinkUisDeps, memberId: string, req: UisLinkR
     linkedAt: new Date(deps.clock.now()).toISOString(),
     lastError: null,
   };
+  // UIS calls the webhook (POST /account, /channel) before it answers the connect, so the
+  // link must already be known to our callback endpoint; a failed connect rolls it back.
+  deps.links.save(link);
+  try {
+    const { connectionId } = await step('UIS_CONNECT_FAILED', 'UIS refused to connect the adapter to the account', () =>
+      deps.uis.connectAccount(e, jwt, adapterId, `Битрикс24 ${deps.portalDomain(memberId)}`),
+    );
+    link.connectionId = connectionId;
+  } catch (err) {
+    if (same) deps.links.save({ ...previous, lastError: (err as Error).message });
+    else {
+      deps.links.delete(memberId);
+      await deps.uis.disconnect(e, jwt, { adapterId, connectionId: null }).catch(() => undefined);
+    }
+    throw err;
+  }
   deps.links.save(link);
   deps.log.info({ memberId, accountId: link.accountId }, 'UIS account linked');
   return link;
@@ -107,6 +124,11 @@ async function step<T>(code: string, message: string, work: () => Promise<T>): P
   } catch (e) {
     const detail = (e as { code?: string }).code;
     const transient = (e as { transient?: boolean }).transient === true;
-    throw new AppError(transient ? 'UIS_UNAVAILABLE' : code, transient ? 'UIS is not reachable right now; try again in a minute' : `${message}${detail ? ` (${detail})` : ''}`, transient ? 503 : 400);
+    const remote = e instanceof Error ? e.message.slice(0, 300) : '';
+    throw new AppError(
+      transient ? 'UIS_UNAVAILABLE' : code,
+      transient ? 'UIS is not reachable right now; try again in a minute' : `${message}${detail ? ` — ${remote}` : ''}`,
+      transient ? 503 : 400,
+    );
   }
 }

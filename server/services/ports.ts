@@ -60,7 +60,7 @@ export interface UisManagement {
     spec: { type: string; name: string; login: string; password: string; webhookUrl: string; webhookSecret: string },
   ): Promise<{ adapterId: string }>;
   /** Connect the adapter to the account (idempotent). */
-  connectAccount(e: UisEndpoints, jwt: string, adapterId: string): Promise<{ connectionId: string }>;
+  connectAccount(e: UisEndpoints, jwt: string, adapterId: string, name: string): Promise<{ connectionId: string }>;
   /** Remove the connection and the adapter; missing ones are not an error. */
   disconnect(e: UisEndpoints, jwt: string, ids: { adapterId: string | null; connectionId: string | null }): Promise<void>;
 }

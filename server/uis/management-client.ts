@@ -46,7 +46,7 @@ export function createUisManagement(o: { fetch?: typeof fetch } = {}): UisManage
         password: spec.password,
         webhook_url: spec.webhookUrl,
         webhook_version: 'v2',
-        webhook_auth: { type: 'bearer', token: spec.webhookSecret },
+        webhook_auth: { type: 'Bearer', token: spec.webhookSecret },
         supported_channel_types: ADAPTER_CHANNEL_TYPES,
       };
       const existing = list(await mgmt<unknown>(e, jwt, 'GET', '/v1/integration/adapter')).find((a) => a.type === spec.type);
@@ -58,10 +58,18 @@ export function createUisManagement(o: { fetch?: typeof fetch } = {}): UisManage
       return { adapterId: String(created.id) };
     },
 
-    async connectAccount(e, jwt, adapterId) {
+    async connectAccount(e, jwt, adapterId, name) {
+      // Every active channel our adapter can serve; the per-line choice is ours (connector page).
+      const channels = list(await mgmt<unknown>(e, jwt, 'GET', '/v1/integration/channel'))
+        .filter((c) => c.is_active !== false && c.is_removed !== true && ADAPTER_CHANNEL_TYPES.includes(String(c.type)))
+        .map((c) => Number(c.id));
+      const body = { name, adapter_id: Number(adapterId), channels, context: { is_chat_integration_scenario_created: true } };
       const existing = list(await mgmt<unknown>(e, jwt, 'GET', '/v1/integration/account')).find((a) => String(a.adapter_id) === adapterId);
-      if (existing) return { connectionId: String(existing.id) };
-      const created = one(await mgmt<unknown>(e, jwt, 'POST', '/v1/integration/account', { adapter_id: Number(adapterId) || adapterId }));
+      if (existing) {
+        await mgmt(e, jwt, 'PATCH', `/v1/integration/account/${String(existing.id)}`, { channels });
+        return { connectionId: String(existing.id) };
+      }
+      const created = one(await mgmt<unknown>(e, jwt, 'POST', '/v1/integration/account', body));
       return { connectionId: String(created.id) };
     },
 

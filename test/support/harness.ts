@@ -5,6 +5,7 @@ import { installProgressSchema, type InstallProgress } from '../../server/contra
 import type { Clock } from '../../server/domain/clock';
 import { bootScript, type PageRenderer } from '../../server/http/page-renderer';
 import { startBitrixEmulator, type BitrixEmulator, type EmulatedPortal } from '../emulator/bitrix/index';
+import { startUisEmulator, type UisEmulator } from '../emulator/uis/index';
 import { captureLogs } from './log-capture';
 
 export const CLIENT_ID = 'local.6f1c0e2a9b3d';
@@ -20,6 +21,7 @@ export const bootOnlyRenderer: PageRenderer = {
 export interface Harness {
   app: RunningServer;
   emu: BitrixEmulator;
+  uis: UisEmulator;
   portal: EmulatedPortal;
   logs: ReturnType<typeof captureLogs>;
   close(): Promise<void>;
@@ -35,6 +37,7 @@ export async function startHarness(o: {
 } = {}): Promise<Harness> {
   const logs = captureLogs();
   let emu: BitrixEmulator | undefined;
+  const uis = await startUisEmulator({ clock: o.clock });
   const app = await startServer({
     config: loadConfig({ PORT: '0', DATABASE_URL: 'file::memory:', LOG_LEVEL: 'debug', ...o.env }),
     log: logs.log,
@@ -47,17 +50,24 @@ export async function startHarness(o: {
         rateLimit: o.rateLimit,
         portals: o.portals,
       });
-      return { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, oauthServers: [emu.oauthOrigin] };
+      return {
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        oauthServers: [emu.oauthOrigin],
+        uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl },
+      };
     },
   });
   return {
     app,
     emu: emu!,
+    uis,
     portal: emu!.portals[0]!,
     logs,
     async close() {
       await app.close();
       await emu!.close();
+      await uis.close();
     },
   };
 }
@@ -105,6 +115,16 @@ export async function postEvent(appUrl: string, body: string | URLSearchParams):
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: typeof body === 'string' ? body : body.toString(),
+  });
+  return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+}
+
+/** Call our JSON API as a page would (bearer page session). */
+export async function api(appUrl: string, session: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${appUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${session}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
 }

@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
+
+let h: Harness;
+afterEach(async () => h?.close());
+
+async function adminSession(h: Harness): Promise<string> {
+  const page = await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app` });
+  return page.boot.session!;
+}
+
+function credentials(h: Harness, over: Record<string, string> = {}) {
+  const acc = h.uis.accounts[0]!;
+  return { project: 'uis', login: acc.login, password: acc.password, dataApiToken: acc.dataApiToken, ...over };
+}
+
+describe('linking a UIS account', () => {
+  it('when an admin links the account, then our adapter is registered with a callback URL and secret, connected, and secrets are stored encrypted and never returned', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const session = await adminSession(h);
+    const acc = h.uis.accounts[0]!;
+
+    const r = await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json).toMatchObject({ linked: true, project: 'uis', login: acc.login, accountId: String(acc.appId), accountName: acc.name });
+    const text = JSON.stringify(r.json);
+    expect(text).not.toContain(acc.password);
+    expect(text).not.toContain(acc.dataApiToken);
+
+    const adapter = acc.adapter()!;
+    expect(adapter.webhookUrl).toBe(r.json.webhookUrl);
+    expect(adapter.webhookUrl.startsWith(`${h.app.url}/uis/callbacks/`)).toBe(true);
+    expect(acc.connection()?.adapterId).toBe(adapter.id);
+    // UIS announced the account and channels to our webhook with the secret, and we took them
+    await h.uis.accounts[0]!.settle();
+    const accountCallback = acc.callbacks.find((c) => c.path === '/account');
+    expect(accountCallback?.status).toBe(204);
+    expect(h.app.deps.uisInbox.count(h.portal.memberId)).toBeGreaterThan(0);
+
+    const raw = JSON.stringify(h.app.db.prepare('SELECT * FROM uis_links').all());
+    expect(raw).not.toContain(acc.password);
+    expect(raw).not.toContain(acc.dataApiToken);
+    const stored = h.app.deps.links.get(h.portal.memberId)!;
+    expect(raw).not.toContain(stored.webhookSecret);
+
+    const view = await api(h.app.url, session, 'GET', '/api/uis/link');
+    expect(view.json).toEqual(r.json);
+  });
+
+  it('when linking again with the same account, then the same adapter is reused (no duplicate registration)', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const session = await adminSession(h);
+    const first = await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
+    const adapterId = h.uis.accounts[0]!.adapter()!.id;
+    const second = await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
+    expect(second.status, JSON.stringify(second.json)).toBe(200);
+    expect(h.uis.accounts[0]!.adapter()!.id).toBe(adapterId);
+    expect(second.json.webhookUrl).toBe(first.json.webhookUrl);
+  });
+
+  it('when the request is bad, then a clear 4xx and nothing is linked', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const session = await adminSession(h);
+    const cases: Array<[Record<string, string>, number, string]> = [
+      [credentials(h, { project: 'comagic' }), 400, 'COMAGIC_NOT_SUPPORTED'],
+      [credentials(h, { password: 'wrong' }), 400, 'UIS_AUTH_FAILED'],
+      [credentials(h, { dataApiToken: 'wrong-token-123' }), 400, 'UIS_DATA_API_REFUSED'],
+      [{ project: 'uis', login: '', password: 'x', dataApiToken: 'x' }, 400, 'VALIDATION_FAILED'],
+    ];
+    for (const [body, status, code] of cases) {
+      const r = await api(h.app.url, session, 'POST', '/api/uis/link', body);
+      expect(r.status, code).toBe(status);
+      expect(r.json.error).toBe(code);
+      expect(String(r.json.message).length).toBeGreaterThan(5);
+    }
+    expect(h.app.deps.links.get(h.portal.memberId)).toBeNull();
+    expect(h.uis.accounts[0]!.adapter()).toBeNull();
+  });
+
+  it('when UIS is down, then 503 UIS_UNAVAILABLE and nothing is linked', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const session = await adminSession(h);
+    h.uis.setDown(true);
+    const r = await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
+    expect(r.status).toBe(503);
+    expect(r.json.error).toBe('UIS_UNAVAILABLE');
+    expect(h.app.deps.links.get(h.portal.memberId)).toBeNull();
+  });
+
+  it('when a plain employee tries to link or unlink, then 403; they can read the status', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const employee = await openPage(h.portal, { userId: h.portal.userId, placement: 'LEFT_MENU' });
+    expect((await api(h.app.url, employee.boot.session!, 'POST', '/api/uis/link', credentials(h))).status).toBe(403);
+    expect((await api(h.app.url, employee.boot.session!, 'DELETE', '/api/uis/link')).status).toBe(403);
+    expect((await api(h.app.url, employee.boot.session!, 'GET', '/api/uis/link')).json.linked).toBe(false);
+  });
+
+  it('when unlinked, then the adapter and connection are removed in UIS and callbacks with the old secret are refused', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const session = await adminSession(h);
+    await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
+    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const r = await api(h.app.url, session, 'DELETE', '/api/uis/link');
+    expect(r.json.linked).toBe(false);
+    expect(h.uis.accounts[0]!.adapter()).toBeNull();
+    expect(h.uis.accounts[0]!.connection()).toBeNull();
+    const cb = await fetch(`${h.app.url}/uis/callbacks/${link.hookId}/message`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(cb.status).toBe(401);
+  });
+
+  it('when a callback comes without the secret or with a wrong one, then 401 and nothing is recorded', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const session = await adminSession(h);
+    await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
+    await h.uis.accounts[0]!.settle();
+    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const before = h.app.deps.uisInbox.count(h.portal.memberId);
+    for (const auth of ['', 'Bearer wrong', `Basic ${link.webhookSecret}x`]) {
+      const res = await fetch(`${h.app.url}/uis/callbacks/${link.hookId}/message`, {
+        method: 'POST',
+        headers: { ...(auth ? { authorization: auth } : {}), 'content-type': 'application/json' },
+        body: JSON.stringify({ chat_id: 1, text: 'forged' }),
+      });
+      expect(res.status).toBe(401);
+    }
+    expect(h.app.deps.uisInbox.count(h.portal.memberId)).toBe(before);
+  });
+});
