@@ -22,6 +22,9 @@ import { createSecretBox } from './storage/secret-box';
 import { createSqliteUisLinkRepository } from './storage/uis-link-repository';
 import { createSqliteUisInbox } from './storage/uis-inbox';
 import { createUisCallbackRecorder } from './services/record-uis-callback';
+import { createSqliteAnalyticsRepository } from './storage/analytics-repository';
+import { createAnalyticsWorker } from './services/analytics/worker';
+import { enqueueAnalyticsFromEvent } from './services/analytics/on-event';
 import { resolveUisEndpoints } from './uis/endpoints';
 import { createUisManagement } from './uis/management-client';
 
@@ -43,6 +46,7 @@ export interface StartOptions {
   fetch?: typeof fetch;
   renderer?: PageRenderer;
   dev?: AppDeps['dev'];
+  analytics?: import('./services/analytics/worker').AnalyticsWorkerOptions;
   /** Called after listen() with the app's public URL; returns the credentials to use (sandbox: starts the emulator). */
   credentials(appUrl: string): Promise<Credentials>;
 }
@@ -72,8 +76,12 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const portals = createSqlitePortalRepository(db, box, () => clock.now());
   const oauth = createOAuthClient({ clientId: creds.clientId, clientSecret: creds.clientSecret, trustedOrigins: creds.oauthServers, fetch: o.fetch });
   const uisInbox = createSqliteUisInbox(db, () => clock.now());
+  const links = createSqliteUisLinkRepository(db, box);
+  const analytics = createSqliteAnalyticsRepository(db, () => clock.now());
+  const uisEndpoints = (project: Parameters<typeof resolveUisEndpoints>[0]) => resolveUisEndpoints(project, { ...config.uis, ...creds.uis });
   const metrics = createMetrics({ defaultMetrics: true });
   const gateway = createBitrixGateway({ portals, oauth, clock, rateLimit: config.rateLimit, log, metrics, fetch: o.fetch });
+  const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch }, o.analytics);
   const deps: AppDeps = {
     appUrl,
     log,
@@ -91,13 +99,17 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     healthCheck: () => void db.prepare('SELECT 1').get(),
     fetch: o.fetch,
     http: { fetch: o.fetch },
-    links: createSqliteUisLinkRepository(db, box),
+    links,
+    analytics,
+    analyticsWorker,
     uisInbox,
     uisCallbacks: createUisCallbackRecorder(uisInbox),
     uis: createUisManagement({ fetch: o.fetch }),
     portalDomain: (memberId) => portals.get(memberId)?.domain ?? memberId,
-    uisEndpoints: (project) => resolveUisEndpoints(project, { ...config.uis, ...creds.uis }),
+    uisEndpoints,
   };
+  deps.onEvent = (memberId, ev) => void enqueueAnalyticsFromEvent(deps, memberId, ev);
+  deps.analyticsWorker.wake();
   server.on('request', createApp(deps));
   log.info({ appUrl, sandbox: config.sandbox }, 'UIS OMNI listening');
 
@@ -111,6 +123,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
         server.close(() => ok());
         server.closeAllConnections();
       });
+      deps.analyticsWorker.stop();
       await deps.background.idle();
       db.close();
     },

@@ -32,6 +32,7 @@ const envSchema = z
     UIS_CHAT_MANAGEMENT_URL: z.url({ protocol: /^https?$/ }).optional(),
     UIS_CHAT_RUNTIME_URL: z.url({ protocol: /^https?$/ }).optional(),
     UIS_DATA_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+    UIS_WORKSPACE_URL: z.url({ protocol: /^https?$/ }).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -57,6 +58,8 @@ export interface UisEndpointOverrides {
   managementUrl?: string;
   runtimeUrl?: string;
   dataApiUrl?: string;
+  /** The operator workspace (РМО) the left-menu page and CRM tabs frame. */
+  workspaceUrl?: string;
 }
 
 export interface Config {
@@ -106,6 +109,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       managementUrl: e.UIS_CHAT_MANAGEMENT_URL,
       runtimeUrl: e.UIS_CHAT_RUNTIME_URL,
       dataApiUrl: e.UIS_DATA_API_URL,
+      workspaceUrl: e.UIS_WORKSPACE_URL,
     },
   };
 }

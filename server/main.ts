@@ -48,7 +48,7 @@ async function main(): Promise<void> {
         clientId,
         clientSecret,
         oauthServers: [emu.oauthOrigin],
-        uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl },
+        uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl, workspaceUrl: uis.workspaceUrl },
       };
     },
   };

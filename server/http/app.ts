@@ -7,6 +7,7 @@ import { eventsRouter } from './routes/events';
 import { healthRouter } from './routes/health';
 import { pagesRouter } from './routes/pages';
 import { uisCallbacksRouter } from './routes/uis-callbacks';
+import { analyticsHookRouter } from './routes/analytics';
 
 /**
  * The Express application, without listen(): body parsers, security headers, routers, errors.
@@ -33,6 +34,7 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.assetsDir) app.use('/assets', express.static(deps.assetsDir, { immutable: true, maxAge: '365d', index: false }));
   app.use(['/b24'], express.urlencoded({ extended: true, limit: '1mb', parameterLimit: 5000 }), express.json({ limit: '1mb' }));
   app.use(eventsRouter(deps));
+  app.use(analyticsHookRouter(deps));
   app.use(uisCallbacksRouter(deps));
   app.use(pagesRouter(deps));
   app.use(apiRouter(deps));

@@ -3,6 +3,8 @@ import type { Logger } from '../logging';
 import type { Metrics } from '../metrics';
 import type { HandleEventDeps } from '../services/handle-event';
 import type { LinkUisDeps } from '../services/link-uis';
+import type { AnalyticsWorker } from '../services/analytics/worker';
+import type { AnalyticsRepository } from '../services/ports';
 import type { Background } from '../services/background';
 import type { BitrixGateway, EventInbox, OAuthClient, PortalRepository, UisCallbackHandler, UisInbox } from '../services/ports';
 import type { PageRenderer } from './page-renderer';
@@ -26,6 +28,8 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   /** Dev mode: Vite middlewares are mounted and the CSP is relaxed for HMR. */
   dev?: { middlewares: import('express').RequestHandler };
   uisInbox: UisInbox;
+  analytics: AnalyticsRepository;
+  analyticsWorker: AnalyticsWorker;
   uisCallbacks: UisCallbackHandler;
   healthCheck(): void;
   fetch?: typeof fetch;

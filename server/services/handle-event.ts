@@ -13,6 +13,8 @@ export interface HandleEventDeps extends AcceptInstallDeps, RunInstallDeps {
   inbox: EventInbox;
   background: Background;
   metrics?: Metrics;
+  /** Consumers of verified, first-seen events (analytics, the Open Lines bridge…). */
+  onEvent?: (memberId: string, ev: BitrixEvent) => void;
 }
 
 export type EventOutcome = 'installed' | 'updated' | 'uninstalled' | 'purged' | 'recorded' | 'duplicate';
@@ -62,6 +64,7 @@ export async function handleEvent(deps: HandleEventDeps, ev: BitrixEvent): Promi
     default: {
       const dedupeKey = createHash('sha256').update(`${ev.event}|${JSON.stringify(ev.data ?? null)}`).digest('hex');
       const fresh = deps.inbox.record({ memberId: portal.memberId, event: ev.event, data: ev.data ?? null, ts: ev.ts ?? null, dedupeKey });
+      if (fresh) deps.onEvent?.(portal.memberId, ev);
       return fresh ? 'recorded' : 'duplicate';
     }
   }

@@ -75,3 +75,38 @@ export interface UisInbox {
 export interface UisCallbackHandler {
   handle(link: UisLink, path: string, method: string, body: unknown): Promise<void>;
 }
+
+import type { AnalyticsSettings } from '../contracts/analytics';
+
+export interface AnalyticsJob {
+  id: number;
+  memberId: string;
+  entityType: 'lead' | 'deal';
+  entityId: number;
+  status: 'pending' | 'uploaded' | 'skipped' | 'failed';
+  attempts: number;
+  dueAt: number;
+  createdAt: number;
+  chatId: number | null;
+  attribution: string | null;
+  reason: string | null;
+  /** After an upload with a fallback attribution: look again for a late session id then. */
+  recheckAt: number | null;
+  updatedAt: string;
+}
+
+export interface AnalyticsRepository {
+  getSettings(memberId: string): { settings: AnalyticsSettings; hookId: string } | null;
+  getByHook(hookId: string): { memberId: string; settings: AnalyticsSettings } | null;
+  saveSettings(memberId: string, settings: AnalyticsSettings, hookId: string): void;
+  /** Insert a pending job; false when that entity already has one (a repeat of the event). */
+  enqueue(memberId: string, entityType: 'lead' | 'deal', entityId: number, dueAt: number): boolean;
+  /** Pending jobs due now, plus uploaded ones due for a session re-check. */
+  due(memberId: string, now: number, limit: number): AnalyticsJob[];
+  update(id: number, patch: Partial<Pick<AnalyticsJob, 'status' | 'attempts' | 'dueAt' | 'chatId' | 'attribution' | 'reason' | 'recheckAt'>>): void;
+  /** Portals with work due. */
+  portalsWithDueJobs(now: number): string[];
+  /** Soonest due time of any job, or null. */
+  nextDueAt(): number | null;
+  recent(memberId: string, limit: number): AnalyticsJob[];
+}

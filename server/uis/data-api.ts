@@ -19,12 +19,12 @@ let nextId = 1;
 export function createDataApiClient(o: { url: string; token: string; fetch?: typeof fetch }): DataApiClient {
   return {
     async call<T>(method: string, params: Record<string, unknown> = {}) {
-      const r = await uisJson<{ result?: { data?: T; metadata?: { limits?: DataApiLimits } }; error?: { code: number; message: string; data?: { mnemonic?: string } } }>(
+      const r = await uisJson<{ result?: { data?: T; metadata?: { limits?: DataApiLimits } }; error?: { code: number; message: string; data?: { mnemonic?: string; field?: string } } }>(
         'data-api',
         o.url,
         { body: { jsonrpc: '2.0', id: nextId++, method, params: { access_token: o.token, ...params } }, fetch: o.fetch },
       );
-      if (r?.error) throw new UisApiError(r.error.data?.mnemonic ?? `rpc_${r.error.code}`, r.error.message, 200, 'data-api');
+      if (r?.error) throw new UisApiError(r.error.data?.mnemonic ?? `rpc_${r.error.code}`, r.error.message, 200, 'data-api', r.error.data?.field);
       if (!r?.result) throw new UisApiError('bad_response', 'no result', 200, 'data-api');
       return { data: r.result.data as T, limits: r.result.metadata?.limits ?? null };
     },

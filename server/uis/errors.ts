@@ -10,6 +10,8 @@ export class UisApiError extends Error {
     message: string,
     readonly httpStatus: number,
     readonly service: 'auth' | 'management' | 'runtime' | 'data-api',
+    /** Data API: the offending parameter, e.g. `chats.3.phone`. */
+    readonly field?: string,
   ) {
     super(`${service}: ${code}${message ? ` (${message})` : ''}`);
   }

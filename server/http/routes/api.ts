@@ -6,6 +6,7 @@ import { forbidden, notFound, unauthorized } from '../../domain/errors';
 import { runInstall } from '../../services/run-install';
 import type { AppDeps } from '../deps';
 import { uisLinkRouter } from './uis-link';
+import { analyticsApiRouter } from './analytics';
 
 export interface ApiCaller {
   memberId: string;
@@ -45,6 +46,7 @@ export function apiRouter(deps: AppDeps): Router {
   });
 
   router.use(uisLinkRouter(deps));
+  router.use(analyticsApiRouter(deps));
   return router;
 }
 

@@ -1,0 +1,216 @@
+import { ReauthRequiredError } from '../../bitrix/errors';
+import { buildUploadItem, type UploadChatItem } from '../../domain/analytics';
+import type { Clock } from '../../domain/clock';
+import type { Logger } from '../../logging';
+import { createDataApiClient, type DataApiClient } from '../../uis/data-api';
+import { UisApiError } from '../../uis/errors';
+import type { AnalyticsJob, AnalyticsRepository, BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
+import type { UisProject } from '../../contracts/uis';
+import { gather, planBatches } from './gather';
+
+export interface AnalyticsWorkerDeps {
+  analytics: AnalyticsRepository;
+  gateway: BitrixGateway;
+  links: UisLinkRepository;
+  uisEndpoints(project: UisProject): UisEndpoints;
+  clock: Clock;
+  log: Logger;
+  fetch?: typeof fetch;
+}
+
+export interface AnalyticsWorkerOptions {
+  /** Wait this long after the first event of a burst, so that a burst shares batches. */
+  gatherMs?: number;
+  /** A live-chat chat without a session yet waits this long for the site script's session id. */
+  lateSessionMs?: number;
+  /** After uploading with a fallback attribution, look once more for a late session id. */
+  recheckMs?: number;
+  maxAttempts?: number;
+}
+
+export interface AnalyticsWorker {
+  /** New work may be due: run soon (debounced). */
+  wake(): void;
+  /** Resolves when nothing is due now and no run is in flight. */
+  drain(): Promise<void>;
+  /** Take ONCRMLEADADD/ONCRMDEALADD rows from the portal's offline queue (guaranteed delivery). */
+  pollOffline(memberId: string): Promise<number>;
+  stop(): void;
+}
+
+const MAX_UPLOAD = 50;
+
+/**
+ * Durable analytics jobs → `upload.chats`. Jobs live in the database, so a restart loses nothing;
+ * each run gathers many entities per `batch` and uploads up to 50 chats per call; every outcome
+ * (uploaded with what attribution, skipped and why, failed and why) is written on the job.
+ */
+export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWorkerOptions = {}): AnalyticsWorker {
+  const gatherMs = o.gatherMs ?? 500;
+  const lateSessionMs = o.lateSessionMs ?? 60_000;
+  const recheckMs = o.recheckMs ?? 5 * 60_000;
+  const maxAttempts = o.maxAttempts ?? 8;
+  const zones = new Map<string, string>();
+  let scheduled: Promise<void> | null = null;
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const log = deps.log.child({ component: 'analytics' });
+
+  const backoff = (attempts: number) => Math.min(30 * 60_000, 5_000 * 2 ** attempts);
+
+  const dataApi = (memberId: string): DataApiClient | null => {
+    const link = deps.links.get(memberId);
+    return link ? createDataApiClient({ url: deps.uisEndpoints(link.project).dataApiUrl, token: link.dataApiToken, fetch: deps.fetch }) : null;
+  };
+
+  const zoneOf = async (memberId: string, api: DataApiClient): Promise<string> => {
+    let z = zones.get(memberId);
+    if (!z) {
+      const r = await api.call<Array<{ timezone?: string }>>('get.account');
+      z = (Array.isArray(r.data) && r.data[0]?.timezone) || 'Europe/Moscow';
+      zones.set(memberId, z);
+    }
+    return z;
+  };
+
+  const fail = (job: AnalyticsJob, reason: string) => deps.analytics.update(job.id, { status: 'failed', reason, recheckAt: null });
+  const later = (job: AnalyticsJob, reason: string) => {
+    const attempts = job.attempts + 1;
+    if (attempts >= maxAttempts) return fail(job, `gave up after ${attempts} attempts: ${reason}`);
+    deps.analytics.update(job.id, { attempts, dueAt: deps.clock.now() + backoff(attempts), reason });
+  };
+
+  async function upload(memberId: string, api: DataApiClient, batch: Array<{ job: AnalyticsJob; item: UploadChatItem; attribution: string; fallback: boolean; connector: string }>) {
+    let pending = batch;
+    while (pending.length) {
+      try {
+        await api.call('upload.chats', { chats: pending.map((p) => p.item) });
+      } catch (e) {
+        if (e instanceof UisApiError && !e.transient) {
+          const idx = /^chats\.(\d+)/.exec(e.field ?? '')?.[1];
+          if (idx !== undefined && pending[Number(idx)]) {
+            const bad = pending[Number(idx)]!;
+            fail(bad.job, `UIS_REJECTED ${e.code} ${e.field}: ${e.message}`);
+            pending = pending.filter((p) => p !== bad);
+            continue;
+          }
+          for (const p of pending) fail(p.job, `UIS_REJECTED ${e.code}: ${e.message}`);
+          return;
+        }
+        for (const p of pending) later(p.job, `upload.chats: ${(e as Error).message}`);
+        return;
+      }
+      for (const p of pending) {
+        deps.analytics.update(p.job.id, {
+          status: 'uploaded',
+          chatId: Number(p.item.ext_id.split(':').pop()),
+          attribution: p.attribution,
+          reason: null,
+          recheckAt: p.fallback && p.connector === 'livechat' && p.job.status === 'pending' ? deps.clock.now() + recheckMs : null,
+        });
+      }
+      log.info({ memberId, chats: pending.length }, 'chats uploaded to UIS analytics');
+      return;
+    }
+  }
+
+  async function processPortal(memberId: string): Promise<void> {
+    const jobs = deps.analytics.due(memberId, deps.clock.now(), 800);
+    if (!jobs.length) return;
+    const cfg = deps.analytics.getSettings(memberId);
+    const api = dataApi(memberId);
+    if (!cfg?.settings.enabled) return jobs.forEach((j) => deps.analytics.update(j.id, { status: 'skipped', reason: 'ANALYTICS_DISABLED', recheckAt: null }));
+    if (!api) return jobs.forEach((j) => fail(j, 'UIS_NOT_LINKED: link a UIS account on the main page'));
+    let zone: string;
+    try {
+      zone = await zoneOf(memberId, api);
+    } catch (e) {
+      return jobs.forEach((j) => later(j, `get.account: ${(e as Error).message}`));
+    }
+    const rest = deps.gateway.client(memberId);
+    const toUpload: Parameters<typeof upload>[2] = [];
+    for (const group of planBatches(jobs)) {
+      let gathered;
+      try {
+        gathered = await gather(rest, group);
+      } catch (e) {
+        if (e instanceof ReauthRequiredError) return group.forEach((j) => fail(j, 'REAUTH_REQUIRED: an administrator must open the app again'));
+        group.forEach((j) => later(j, `batch: ${(e as Error).message}`));
+        continue;
+      }
+      const now = deps.clock.now();
+      for (const g of gathered) {
+        if ('skip' in g) deps.analytics.update(g.job.id, { status: 'skipped', reason: g.skip, recheckAt: null });
+        else if ('retry' in g) later(g.job, g.retry);
+        else if (g.job.status === 'uploaded' && !g.chat.sessionId) deps.analytics.update(g.job.id, { recheckAt: null });
+        else if (g.job.status === 'pending' && !g.chat.sessionId && g.chat.connector === 'livechat' && now - g.job.createdAt < lateSessionMs) {
+          deps.analytics.update(g.job.id, { dueAt: g.job.createdAt + lateSessionMs, reason: 'waiting for the site session id' });
+        } else {
+          const r = buildUploadItem(memberId, g.chat, cfg.settings, now, zone);
+          if ('skip' in r) deps.analytics.update(g.job.id, { status: 'skipped', reason: r.skip, chatId: g.chat.chatId, recheckAt: null });
+          else toUpload.push({ job: g.job, item: r.item, attribution: r.attribution, fallback: !g.chat.sessionId, connector: g.chat.connector });
+        }
+      }
+    }
+    for (let i = 0; i < toUpload.length; i += MAX_UPLOAD) await upload(memberId, api, toUpload.slice(i, i + MAX_UPLOAD));
+  }
+
+  async function runDue(): Promise<void> {
+    for (const memberId of deps.analytics.portalsWithDueJobs(deps.clock.now())) {
+      try {
+        await processPortal(memberId);
+      } catch (e) {
+        log.error({ err: e, memberId }, 'analytics run failed');
+      }
+    }
+  }
+
+  /** Runs due work until none is due now; then sleeps until the next due time (re-checked each second). */
+  function schedule(delay: number): void {
+    if (stopped || scheduled) return;
+    scheduled = deps.clock.sleep(delay).then(async () => {
+      scheduled = null;
+      if (stopped) return;
+      running = runDue();
+      await running;
+      running = null;
+      const next = deps.analytics.nextDueAt();
+      if (next !== null) schedule(Math.min(1000, Math.max(0, next - deps.clock.now())));
+    });
+  }
+
+  return {
+    wake: () => schedule(gatherMs),
+    async drain() {
+      for (;;) {
+        if (scheduled) await scheduled;
+        if (running) await running;
+        const next = deps.analytics.nextDueAt();
+        if (!scheduled && !running && (next === null || next > deps.clock.now())) return;
+        if (!scheduled && !running) schedule(0);
+      }
+    },
+    async pollOffline(memberId) {
+      const rest = deps.gateway.client(memberId);
+      let taken = 0;
+      for (const event of ['ONCRMLEADADD', 'ONCRMDEALADD']) {
+        const r = await rest.call<{ process_id?: string | null; events?: Array<{ EVENT_DATA?: { FIELDS?: { ID?: unknown } } }> }>('event.offline.get', {
+          filter: { EVENT_NAME: event },
+          clear: 0,
+          limit: 50,
+        });
+        const events = r.result.events ?? [];
+        for (const ev of events) {
+          const id = Number(ev.EVENT_DATA?.FIELDS?.ID);
+          if (id > 0 && deps.analytics.enqueue(memberId, event === 'ONCRMLEADADD' ? 'lead' : 'deal', id, deps.clock.now())) taken++;
+        }
+        if (r.result.process_id && events.length) await rest.call('event.offline.clear', { process_id: r.result.process_id });
+      }
+      if (taken) schedule(gatherMs);
+      return taken;
+    },
+    stop() {
+      stopped = true;
+    },
+  };
+}
