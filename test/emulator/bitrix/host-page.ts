@@ -5,13 +5,17 @@
  *   /marketplace/app/         the app: install page while not installed (admins), main page after
  *                             (`?install=1` begins the install; `?user=1|2` switches user, kept in a cookie)
  *   /marketplace/placement/N/ a LEFT_MENU item
- *   /crm/{lead,deal,contact}/details/1/   card with "Общие" + CRM_*_DETAIL_TAB tabs
+ *   /crm/{lead,deal,contact,company}/        CRM lists (host-crm.ts), filtered by the user's rights
+ *   /crm/{lead,deal,contact,company}/details/N/   card: "Общие" (fields, timeline) + CRM_*_DETAIL_TAB tabs
+ *   /online/operator/         open-line chats for operators; /online/?line=1 the site widget (host-openlines.ts)
  *   /contact_center/          tiles; our connectors open their SETTING_CONNECTOR page
  *   POST /_emu/layout         the ajax the parent script uses (app.layout lazyload.ajax.php analogue)
  */
 import { readFileSync } from 'node:fs';
 import express from 'express';
 import { BUILTIN_CONNECTORS } from './catalog';
+import { CRM_PAGES, CRM_TITLES, crmGeneral, crmList, type CrmPage } from './host-crm';
+import { openLinesRouter } from './host-openlines';
 import { connectorIcon, crmCard, esc, frameBlock, layout, tile } from './host-views';
 import { connectorPlacementOptions } from './methods/imconnector';
 import { isRecord, type Params } from './php';
@@ -128,12 +132,21 @@ export function hostPageRouter(portal: PortalImpl): express.Router {
     html(res, 200, layout(portal, user, { title: portal.placementTitle(row, 'ru'), active: `placement-${row.id}`, body }));
   });
 
+  router.get('/crm/:entity/', (req, res) => {
+    const user = currentUser(req, res);
+    const entity = String(req.params.entity);
+    if (!(entity in CRM_PAGES)) return html(res, 404, layout(portal, user, { title: 'Страница не найдена', active: '', body: '' }));
+    const page = entity as CrmPage;
+    html(res, 200, layout(portal, user, { title: CRM_TITLES[page][0], active: page, body: crmList(portal, user, page) }));
+  });
+
   router.get('/crm/:entity/details/:id/', (req, res) => {
     const user = currentUser(req, res);
     const entity = String(req.params.entity);
-    if (entity !== 'lead' && entity !== 'deal' && entity !== 'contact') {
+    if (!(entity in CRM_PAGES)) {
       return html(res, 404, layout(portal, user, { title: 'Страница не найдена', active: '', body: '' }));
     }
+    const page = entity as CrmPage;
     const id = String(req.params.id);
     const placement = `CRM_${entity.toUpperCase()}_DETAIL_TAB`;
     const tabs = portal.visiblePlacements(placement);
@@ -146,9 +159,9 @@ export function hostPageRouter(portal: PortalImpl): express.Router {
           placementOptions: { ID: id, URI: `/crm/${entity}/details/${id}/` },
         })
       : '';
-    const titles = { lead: `Лид #${id}`, deal: `Сделка #${id}`, contact: `Контакт #${id}` };
-    const body = crmCard(portal, entity, id, tabs, active ? active.id : null, tabBody);
-    html(res, 200, layout(portal, user, { title: titles[entity], active: entity, body }));
+    const general = crmGeneral(portal, user, page, Number(id));
+    const body = crmCard(portal, entity, id, tabs, active ? active.id : null, tabBody, general);
+    html(res, 200, layout(portal, user, { title: `${CRM_TITLES[page][1]} #${id}`, active: entity, body }));
   });
 
   router.get('/contact_center/', (req, res) => {
@@ -202,6 +215,8 @@ ${partner.length ? `<section class="card"><h3>Решения партнёров<
       : `<div class="notice is-error">Встройка не найдена.</div>`;
     html(res, row ? 200 : 404, layout(portal, user, { title: row ? portal.placementTitle(row, 'ru') : 'Контакт-центр', active: 'contact_center', body }));
   });
+
+  router.use(openLinesRouter(portal, currentUser, html));
 
   router.post('/_emu/layout', express.json({ limit: '1mb' }), async (req, res) => {
     const p: Params = isRecord(req.body) ? (req.body as Params) : {};

@@ -52,10 +52,14 @@ export function layout(portal: PortalImpl, user: User, page: Page): string {
   <nav class="left-menu" aria-label="Левое меню">
     ${menuLink('/', 'Главная', page.active === 'home')}
     <div class="menu-group">CRM</div>
-    ${menuLink('/crm/lead/details/1/', 'Лиды', page.active === 'lead')}
-    ${menuLink('/crm/deal/details/1/', 'Сделки', page.active === 'deal')}
-    ${menuLink('/crm/contact/details/1/', 'Контакты', page.active === 'contact')}
+    ${menuLink('/crm/lead/', 'Лиды', page.active === 'lead')}
+    ${menuLink('/crm/deal/', 'Сделки', page.active === 'deal')}
+    ${menuLink('/crm/contact/', 'Контакты', page.active === 'contact')}
+    ${menuLink('/crm/company/', 'Компании', page.active === 'company')}
+    <div class="menu-group">Коммуникации</div>
+    ${menuLink('/online/operator/', 'Открытые линии', page.active === 'openlines')}
     ${menuLink('/contact_center/', 'Контакт-центр', page.active === 'contact_center')}
+    ${menuLink('/online/?line=1', 'Онлайн-чат на сайте', false, ' target="_blank"')}
     <div class="menu-group">Приложения</div>
     ${menuLink('/marketplace/app/', portal.shared.app.name, page.active === 'app', ' data-app="main"')}
     ${leftMenu.join('\n    ')}
@@ -110,19 +114,16 @@ export function frameBlock(portal: PortalImpl, session: FrameSession, launch: { 
 <script type="application/json" id="emu-frame-config">${json}</script>`;
 }
 
+/** A CRM card: "Общие" (fields and timeline, from host-crm.ts) plus the CRM_*_DETAIL_TAB tabs. */
 export function crmCard(
   portal: PortalImpl,
-  entity: 'lead' | 'deal' | 'contact',
+  entity: string,
   id: string,
   tabs: PlacementRow[],
   activeTab: number | null,
   tabBody: string,
+  general: string,
 ): string {
-  const fields: Record<typeof entity, Array<[string, string]>> = {
-    lead: [['Название', 'Заявка с сайта'], ['Имя', 'Пётр Клиентов'], ['Телефон', '+7 900 000-00-01'], ['Стадия', 'Не обработан']],
-    deal: [['Название', 'Поставка оборудования'], ['Сумма', '120 000 ₽'], ['Стадия', 'Новая'], ['Контакт', 'Пётр Клиентов']],
-    contact: [['Имя', 'Пётр Клиентов'], ['Телефон', '+7 900 000-00-01'], ['E-mail', 'petr@example.test'], ['Тип', 'Клиенты']],
-  };
   const base = `/crm/${entity}/details/${encodeURIComponent(id)}/`;
   const tabLinks = [
     `<a class="tab${activeTab === null ? ' is-active' : ''}" href="${esc(base)}">Общие</a>`,
@@ -131,7 +132,6 @@ export function crmCard(
         `<a class="tab${activeTab === t.id ? ' is-active' : ''}" href="${esc(`${base}?tab=${t.id}`)}" data-placement="${esc(t.placement)}">${esc(portal.placementTitle(t, 'ru'))}</a>`,
     ),
   ].join('');
-  const general = `<dl class="fields">${fields[entity].map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`;
   return `<div class="card"><div class="tabs" role="tablist">${tabLinks}</div><div class="tab-body">${activeTab === null ? general : tabBody}</div></div>`;
 }
 

@@ -6,6 +6,11 @@
 import type { Server } from 'node:http';
 import { systemClock, type Clock } from '../../../server/domain/clock';
 import { DEFAULT_SCOPES } from './catalog';
+import type { CrmActivity, Notification, StatusRow, TimelineComment } from './crm/types';
+import type { Visitor } from './openlines/livechat';
+import type { OperatorFile } from './openlines/operator';
+import type { LineConfig } from './openlines/types';
+import type { OpenLineChatView } from './openlines/view';
 import { oauthApp, type OAuthStats } from './oauth-server';
 import { PortalImpl } from './portal';
 import { TokenStore } from './tokens';
@@ -71,6 +76,28 @@ export interface PortalState {
   offlineQueue: number;
 }
 
+/** The portal's CRM, unfiltered by permissions (crm.*.get shapes: strings, null, multifields when present). */
+export interface EmulatedCrm {
+  leads(): Array<Record<string, unknown>>;
+  /** deals also carry CONTACT_IDS */
+  deals(): Array<Record<string, unknown>>;
+  contacts(): Array<Record<string, unknown>>;
+  companies(): Array<Record<string, unknown>>;
+  comments(): TimelineComment[];
+  /** CRM_TODO (crm.activity.todo.add) and IMOPENLINES_SESSION (open-line tracker) activities */
+  activities(): CrmActivity[];
+  /** im.notify.system.add */
+  notifications(): Notification[];
+  statuses(entityId?: string): StatusRow[];
+}
+
+export interface EmulatedOpenLines {
+  lines(): LineConfig[];
+  /** every open-line chat with its sessions, messages (delivery marks, files, hidden flags), accepted flag */
+  chats(): OpenLineChatView[];
+  chat(id: number): OpenLineChatView | undefined;
+}
+
 export interface EmulatedPortal {
   /** 32 hex */
   memberId: string;
@@ -108,6 +135,28 @@ export interface EmulatedPortal {
   /** every event POST attempted (at most once) */
   deliveries: DeliveryRecord[];
   setPlan(p: { drainPerSec: number; burst: number }): void;
+  /** addition: the CRM (seeds in README) */
+  crm: EmulatedCrm;
+  /** addition: open lines */
+  openLines: EmulatedOpenLines;
+  /**
+   * An operator writes in an open-line chat (they must have accepted it). For a custom connector
+   * the app gets ONIMCONNECTORMESSAGEADD; `files` get public links served by the portal.
+   */
+  operatorReply(o: { chatId: number; userId: number; text?: string; files?: OperatorFile[] }): { messageId: number };
+  /** imopenlines.operator.answer: the operator takes the chat (needed before writing) */
+  operatorAccept(chatId: number, userId: number): void;
+  /** imopenlines.operator.finish: closes the session (OnImConnectorDialogFinish, OnSessionFinish) */
+  operatorClose(chatId: number, userId?: number): void;
+  /** imopenlines.config.delete: OnImConnectorLineDelete with the line id */
+  deleteLine(lineId: number, userId?: number): void;
+  /** a site visitor writes in the livechat widget of line `lineId` (default 1); customData = widget.setCustomData() */
+  livechatWrite(o: { visitor: Visitor | string; text: string; customData?: unknown; lineId?: number }): {
+    chatId: number;
+    sessionId: number;
+    userId: number;
+    messageId: number;
+  };
 }
 
 function joinUrl(base: string, path: string): string {
@@ -171,3 +220,8 @@ export async function startBitrixEmulator(o: BitrixEmulatorOptions): Promise<Bit
 }
 
 export type { DeliveryRecord } from './types';
+export type { CrmActivity, Notification, StatusRow, TimelineComment } from './crm/types';
+export type { Visitor } from './openlines/livechat';
+export type { OperatorFile } from './openlines/operator';
+export type { LineConfig } from './openlines/types';
+export type { OpenLineChatView, OpenLineMessageView, OpenLineSessionView, OpenLineFileView } from './openlines/view';

@@ -8,13 +8,19 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { LeakyBucket, type RatePlan } from './bucket';
 import { EVENTS, type EventInfo } from './catalog';
+import { seedCrm } from './crm/seed';
+import { CrmStore } from './crm/store';
 import { EventDispatcher, type Delivery } from './events';
 import { hostPageRouter } from './host-page';
 import { connectorPlacementOptions } from './methods/imconnector';
 import { titleOf } from './methods/placement';
+import { livechatWrite, type Visitor } from './openlines/livechat';
+import { deleteLine, operatorAccept, operatorClose, operatorReply, type OperatorFile } from './openlines/operator';
+import { OpenLinesStore } from './openlines/store';
+import { chatsView, chatView, lineView } from './openlines/view';
 import { md5, randomHex, type Params } from './php';
 import { restRouter, type RestHost, type RestStats } from './rest-router';
-import type { EmulatedPortal, OpenAppOptions, OpenedApp, PortalState } from './index';
+import type { EmulatedOpenLines, EmulatedPortal, OpenAppOptions, OpenedApp, PortalState } from './index';
 import type {
   ConnectorRow,
   DeliveryRecord,
@@ -56,6 +62,9 @@ export class PortalImpl implements EmulatedPortal, RestHost {
   offline: OfflineRow[] = [];
   operating = new Map<string, { sum: number; resetAt: number }>();
   readonly frames = new Map<string, FrameSession>();
+  readonly crm: CrmStore;
+  readonly ol: OpenLinesStore;
+  readonly openLines: EmulatedOpenLines;
 
   readonly stats: RestStats = { requests: 0, limited503: 0, byMethod: {} };
   readonly deliveries: DeliveryRecord[] = [];
@@ -73,6 +82,17 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     plan: RatePlan,
   ) {
     this.bucket = new LeakyBucket(shared.clock, plan);
+    this.crm = new CrmStore(shared.clock, (event, data, userId) => this.emit(event, data, userId));
+    seedCrm(this.crm);
+    this.ol = new OpenLinesStore(shared.clock.now());
+    this.openLines = {
+      lines: () => [...this.ol.lines.values()].map(lineView),
+      chats: () => chatsView(this),
+      chat: (id: number) => {
+        const chat = this.ol.chats.get(id);
+        return chat ? chatView(this, chat) : undefined;
+      },
+    };
   }
 
   async listen(): Promise<void> {
@@ -385,6 +405,28 @@ export class PortalImpl implements EmulatedPortal, RestHost {
       out.push(this.delivery('ONOFFLINEEVENT', r.id, r.handler, [], r.userId > 0 ? r.userId : causeUserId));
     }
     return out;
+  }
+
+  // ---------------- open lines: the operator and the site visitor ----------------
+
+  operatorReply(o: { chatId: number; userId: number; text?: string; files?: OperatorFile[] }): { messageId: number } {
+    return { messageId: operatorReply(this, o).id };
+  }
+
+  operatorAccept(chatId: number, userId: number): void {
+    operatorAccept(this, chatId, userId);
+  }
+
+  operatorClose(chatId: number, userId = ADMIN_ID): void {
+    operatorClose(this, chatId, userId);
+  }
+
+  deleteLine(lineId: number, userId = ADMIN_ID): void {
+    if (!deleteLine(this, lineId, userId)) throw new Error(`bitrix emulator: no open line ${lineId}`);
+  }
+
+  livechatWrite(o: { visitor: Visitor | string; text: string; customData?: unknown; lineId?: number }) {
+    return livechatWrite(this, o);
   }
 
   // ---------------- test controls ----------------

@@ -3,6 +3,8 @@
  * placements, event bindings, connectors, offline queue) and what REST methods may touch.
  */
 import type { Clock } from '../../../server/domain/clock';
+import type { CrmStore } from './crm/store';
+import type { OpenLinesStore } from './openlines/store';
 import type { Params } from './php';
 import type { TokenStore } from './tokens';
 
@@ -142,8 +144,15 @@ export interface PortalCore {
   lines: Map<string, LineStatus>;
   offline: OfflineRow[];
   operating: Map<string, { sum: number; resetAt: number }>;
+  /** the portal's CRM (legacy crm.* semantics, §7) */
+  readonly crm: CrmStore;
+  /** open lines: configs, chats, sessions, messages (§5, §6) */
+  readonly ol: OpenLinesStore;
   nextId(): number;
-  /** An event caused on the portal (REST call, UI action): delivered asynchronously (§8). */
+  /**
+   * An event caused on the portal (REST call, UI action): delivered asynchronously (§8).
+   * userId 0 = an automated change (open-line tracker): the auth block carries no tokens.
+   */
   emit(event: string, data: unknown, userId: number): void;
   appInfo(): Params;
 }

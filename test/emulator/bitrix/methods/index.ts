@@ -1,10 +1,16 @@
 /** Every REST method the emulated portal knows, by lower-case name (names are case-insensitive, §3.1). */
 import { batchMethods } from './batch';
+import { crmMethods } from './crm';
+import { crmMiscMethods } from './crm-misc';
 import { eventMethods } from './event';
+import { imMethods } from './im';
 import { imconnectorMethods } from './imconnector';
+import { imconnectorMessageMethods } from './imconnector-messages';
+import { imopenlinesMethods } from './imopenlines';
 import { placementMethods } from './placement';
 import type { MethodDef } from './registry';
 import { systemMethods } from './system';
+import { userMethods } from './user';
 
 export const METHODS: ReadonlyMap<string, MethodDef> = new Map(
   Object.entries({
@@ -13,5 +19,11 @@ export const METHODS: ReadonlyMap<string, MethodDef> = new Map(
     ...placementMethods,
     ...eventMethods,
     ...imconnectorMethods,
+    ...imconnectorMessageMethods,
+    ...imopenlinesMethods,
+    ...imMethods,
+    ...crmMethods,
+    ...crmMiscMethods,
+    ...userMethods,
   }),
 );

@@ -1,0 +1,122 @@
+/**
+ * The emulated portal's CRM as the legacy `crm.*` REST layer sees it (bitrix24-rest.md §7):
+ * scalar fields already in their wire form (strings, `null` for empty), multifields as rows,
+ * custom (UF_*) fields, directories, timeline comments and activities.
+ */
+
+export type EntityType = 'LEAD' | 'DEAL' | 'CONTACT' | 'COMPANY';
+
+/** CCrmOwnerType ids (crm.activity.todo.add `ownerTypeId`, §7.3). */
+export const OWNER_TYPE_ID: Record<EntityType, number> = { LEAD: 1, DEAL: 2, CONTACT: 3, COMPANY: 4 };
+
+export type MultiFieldType = 'PHONE' | 'EMAIL' | 'WEB' | 'IM' | 'LINK';
+export const MULTIFIELD_TYPES: readonly MultiFieldType[] = ['PHONE', 'EMAIL', 'WEB', 'IM', 'LINK'];
+
+/** One b_crm_field_multi row. */
+export interface MultiField {
+  id: number;
+  typeId: MultiFieldType;
+  valueType: string;
+  value: string;
+}
+
+export interface CrmEntity {
+  type: EntityType;
+  id: number;
+  /** scalar fields in wire form: strings, or null when empty */
+  fields: Record<string, string | null>;
+  fm: MultiField[];
+  uf: Record<string, unknown>;
+  /** deals: CONTACT_IDS in binding order (the first is CONTACT_ID) */
+  contactIds: number[];
+}
+
+export interface TimelineComment {
+  id: number;
+  entityType: EntityType;
+  entityId: number;
+  comment: string;
+  authorId: number;
+  created: string;
+  files: Array<{ name: string; size: number }>;
+}
+
+export interface CrmActivity {
+  id: number;
+  ownerType: EntityType;
+  ownerId: number;
+  /** 'CRM_TODO' for crm.activity.todo.add, 'IMOPENLINES_SESSION' for the open-line tracker */
+  providerId: string;
+  subject: string;
+  description: string;
+  deadline: string;
+  responsibleId: number;
+  authorId: number;
+  created: string;
+  completed: 'Y' | 'N';
+  originId: string;
+  associatedEntityId: number;
+}
+
+/** b_crm_status as crm.status.list returns it. */
+export interface StatusRow {
+  ID: string;
+  ENTITY_ID: string;
+  STATUS_ID: string;
+  NAME: string;
+  NAME_INIT: string;
+  SORT: string;
+  SYSTEM: 'Y' | 'N';
+  CATEGORY_ID: string | null;
+  COLOR: string;
+  SEMANTICS: 'S' | 'F' | null;
+  EXTRA: { SEMANTICS: 'process' | 'success' | 'failure' | 'apology'; COLOR: string };
+}
+
+export interface DealCategory {
+  id: number;
+  name: string;
+  sort: number;
+}
+
+export interface UserFieldDef {
+  ID: string;
+  ENTITY_ID: string;
+  FIELD_NAME: string;
+  USER_TYPE_ID: string;
+  XML_ID: string;
+  SORT: string;
+  MULTIPLE: 'Y' | 'N';
+  MANDATORY: 'Y' | 'N';
+  SHOW_FILTER: string;
+  SHOW_IN_LIST: 'Y' | 'N';
+  EDIT_IN_LIST: 'Y' | 'N';
+  IS_SEARCHABLE: 'Y' | 'N';
+  SETTINGS: Record<string, unknown>;
+  EDIT_FORM_LABEL: string;
+  LIST_COLUMN_LABEL: string;
+}
+
+/** A portal user as user.get sees it (including ones that cannot log in to the emulator). */
+export interface DirectoryUser {
+  id: number;
+  name: string;
+  lastName: string;
+  email: string;
+  active: boolean;
+  department: number[];
+  workPosition: string;
+  /** 'employee' for people; system users (EXTERNAL_AUTH_ID=rest_system) are never listed */
+  externalAuthId: '' | 'rest_system';
+}
+
+export interface Notification {
+  id: number;
+  userId: number;
+  message: string;
+  messageOut: string;
+  tag: string;
+  subTag: string;
+  fromApp: string;
+  date: string;
+}

@@ -1,0 +1,172 @@
+/**
+ * CRM directories and helpers (bitrix24-rest.md §7.3): crm.status.list, crm.category.list,
+ * crm.lead.userfield.list, crm.duplicate.findbycomm, crm.timeline.comment.add,
+ * crm.activity.todo.add. The last three are D7 engine controllers in the real portal, so their
+ * failures carry codes (ACCESS_DENIED, OWNER_NOT_FOUND, INVALID_ARG_VALUE) unlike the legacy ones.
+ */
+import { RestError } from '../errors';
+import { crmError } from '../crm/store';
+import { OWNER_TYPE_ID, type EntityType } from '../crm/types';
+import { isoDate, isRecord, phpEntries, phpInt, phpString, type Params } from '../php';
+import { actorOf, crmArrayParam, crmParam } from './crm';
+import { ListResult, page, type MethodDef, type RestCtx } from './registry';
+
+const engineError = (code: string, message: string): RestError => new RestError(code, message, 400);
+
+/** CCrmOwnerType::ResolveID for names and numeric ids. */
+export function ownerType(v: unknown): EntityType | null {
+  const s = phpString(v).toUpperCase();
+  if (/^\d+$/.test(s)) return (Object.entries(OWNER_TYPE_ID).find(([, n]) => n === Number(s))?.[0] as EntityType | undefined) ?? null;
+  return (['LEAD', 'DEAL', 'CONTACT', 'COMPANY'] as const).find((t) => t === s) ?? null;
+}
+
+/** Simple equality filter over flat rows (status and user-field lists). */
+function rowFilter(filter: Params): (row: Params) => boolean {
+  const tests = Object.entries(filter).map(([k, want]) => {
+    const key = k.replace(/^=/, '').toUpperCase();
+    return (row: Params) => (key === 'LANG' ? true : phpString(row[key]) === phpString(want));
+  });
+  return (row) => tests.every((t) => t(row));
+}
+
+function statusList(p: Params, ctx: RestCtx): ListResult {
+  const order = crmArrayParam(p, 'order');
+  const filter = crmArrayParam(p, 'filter');
+  const rows = ctx.portal.crm.directory.statuses.filter((s) => rowFilter(filter)(s as unknown as Params));
+  const keys = Object.entries(order).map(([k, d]) => [k.toUpperCase(), phpString(d).toUpperCase() === 'DESC' ? -1 : 1] as const);
+  const sorted = [...rows].sort((a, b) => {
+    for (const [k, dir] of keys) {
+      const x = (a as unknown as Params)[k];
+      const y = (b as unknown as Params)[k];
+      const c = k === 'SORT' || k === 'ID' ? Number(x) - Number(y) : phpString(x).localeCompare(phpString(y));
+      if (c !== 0) return c * dir;
+    }
+    return Number(a.ID) - Number(b.ID);
+  });
+  return page(sorted, Math.max(0, ctx.start));
+}
+
+/** crm.category.list → `{categories:[…]}` with `total` next to `result` (engine Page, §7.3). */
+function categoryList(p: Params, ctx: RestCtx): ListResult {
+  const raw = p.entityTypeId ?? p.ENTITY_TYPE_ID ?? p.entitytypeid;
+  const entityTypeId = phpInt(raw);
+  if (entityTypeId === 1 || entityTypeId === 3 || entityTypeId === 4) {
+    throw new RestError('ENTITY_TYPE_NOT_SUPPORTED', 'Категории не поддерживаются для этого типа сущности', 400, {});
+  }
+  if (entityTypeId !== 2) throw engineError('NOT_FOUND', 'Тип не найден');
+  const categories = ctx.portal.crm.directory.categories.map((c) => ({
+    id: c.id,
+    name: c.name,
+    sort: c.sort,
+    entityTypeId: 2,
+    isDefault: c.id === 0 ? 'Y' : 'N',
+    originId: '',
+    originatorId: '',
+  }));
+  return new ListResult({ categories }, categories.length);
+}
+
+/** crm.lead.userfield.list: labels per language unless `filter[LANG]` picks one. */
+function leadUserfieldList(p: Params, ctx: RestCtx): Params[] {
+  const filter = crmArrayParam(p, 'filter');
+  const lang = phpString(filter.LANG);
+  return ctx.portal.crm.directory.leadUserFields
+    .filter((u) => rowFilter(filter)(u as unknown as Params))
+    .map((u) => {
+      const label = (s: string) => (lang !== '' ? s : { ru: s, en: s });
+      return {
+        ...u,
+        EDIT_FORM_LABEL: label(u.EDIT_FORM_LABEL),
+        LIST_COLUMN_LABEL: label(u.LIST_COLUMN_LABEL),
+        LIST_FILTER_LABEL: label(u.LIST_COLUMN_LABEL),
+        ERROR_MESSAGE: label(''),
+        HELP_MESSAGE: label(''),
+      };
+    });
+}
+
+/** crm.duplicate.findbycomm: `[]` when nothing; ≤20 per value, types in LEAD, CONTACT, COMPANY order. */
+function findByComm(p: Params, ctx: RestCtx): Params | unknown[] {
+  const type = phpString(crmParam(p, 'type')).toUpperCase();
+  if (type !== 'EMAIL' && type !== 'PHONE') {
+    throw crmError(type === '' ? 'Communication type is not defined.' : `Communication type '${type}' is not supported in current context.`);
+  }
+  const values = crmParam(p, 'values');
+  if ((!Array.isArray(values) && !isRecord(values)) || phpEntries(values).length === 0) throw crmError('Communication values is not defined.');
+  const wanted = p.entity_type ?? p.ENTITY_TYPE ?? p.EntityType;
+  let types: EntityType[] = ['LEAD', 'CONTACT', 'COMPANY'];
+  if (wanted !== undefined && phpString(wanted) !== '') {
+    const t = ownerType(wanted);
+    if (t === 'DEAL') throw crmError('Deal is not supported in current context.');
+    if (t) types = [t];
+  }
+  const out: Record<string, number[]> = {};
+  const seen = new Set<string>();
+  let qty = 0;
+  for (const [, v] of phpEntries(values)) {
+    if (typeof v !== 'string' || v === '' || seen.has(v)) continue;
+    seen.add(v);
+    for (const [t, id] of ctx.portal.crm.findByComm(type, v, types).slice(0, 20)) {
+      const list = out[t] ?? (out[t] = []);
+      if (!list.includes(id)) list.push(id);
+    }
+    if (++qty >= 20) break;
+  }
+  return Object.keys(out).length ? out : [];
+}
+
+function timelineCommentAdd(p: Params, ctx: RestCtx): number {
+  const fields = p.fields; // the engine binds the lower-case name only (§7.3)
+  if (!isRecord(fields)) throw engineError('INVALID_ARG_VALUE', 'Could not find value for parameter {fields}');
+  const ownerId = phpInt(fields.ENTITY_ID);
+  const type = phpInt(fields.ENTITY_TYPE_ID) > 0 ? ownerType(fields.ENTITY_TYPE_ID) : ownerType(fields.ENTITY_TYPE);
+  if (ownerId <= 0 || !type) throw engineError('OWNER_NOT_FOUND', 'Owner was not found');
+  const crm = ctx.portal.crm;
+  const owner = crm.get(type, ownerId);
+  if (!owner || !crm.canAccess(actorOf(ctx), owner)) throw engineError('ACCESS_DENIED', 'Доступ запрещён');
+  const comment = phpString(fields.COMMENT).trim();
+  if (comment === '') throw engineError('INVALID_ARG_VALUE', 'Empty comment message');
+  const files = phpEntries(fields.FILES).flatMap(([, f]) => {
+    const [name, data] = phpEntries(f).map(([, x]) => phpString(x));
+    return name ? [{ name, size: Buffer.from(data ?? '', 'base64').length }] : [];
+  });
+  return crm.addComment({ entityType: type, entityId: ownerId, comment, authorId: ctx.user.id, files }).id;
+}
+
+function activityTodoAdd(p: Params, ctx: RestCtx): Params {
+  const type = ownerType(p.ownerTypeId ?? p.OWNER_TYPE_ID);
+  const ownerId = phpInt(p.ownerId ?? p.OWNER_ID);
+  const deadlineRaw = phpString(p.deadline ?? p.DEADLINE);
+  if (p.ownerTypeId === undefined && p.OWNER_TYPE_ID === undefined) throw engineError('INVALID_ARG_VALUE', 'Could not find value for parameter {ownerTypeId}');
+  if (deadlineRaw === '') throw engineError('INVALID_ARG_VALUE', 'Could not find value for parameter {deadline}');
+  const deadline = Date.parse(deadlineRaw);
+  if (Number.isNaN(deadline)) throw engineError('INVALID_ARG_VALUE', 'Invalid value for parameter {deadline}');
+  const crm = ctx.portal.crm;
+  const owner = type ? crm.get(type, ownerId) : undefined;
+  if (!type || !owner) throw engineError('OWNER_NOT_FOUND', 'Owner was not found');
+  if (!crm.canAccess(actorOf(ctx), owner)) throw engineError('ACCESS_DENIED', 'Доступ запрещён');
+  const responsibleId = phpInt(p.responsibleId) || ctx.user.id;
+  const row = crm.addActivity({
+    ownerType: type,
+    ownerId,
+    providerId: 'CRM_TODO',
+    subject: phpString(p.title),
+    description: phpString(p.description),
+    deadline: isoDate(deadline),
+    responsibleId,
+    authorId: ctx.user.id,
+    completed: 'N',
+    originId: '',
+    associatedEntityId: 0,
+  });
+  return { id: row.id };
+}
+
+export const crmMiscMethods: Record<string, MethodDef> = {
+  'crm.status.list': { scope: 'crm', handler: statusList },
+  'crm.category.list': { scope: 'crm', handler: categoryList },
+  'crm.lead.userfield.list': { scope: 'crm', handler: leadUserfieldList },
+  'crm.duplicate.findbycomm': { scope: 'crm', handler: findByComm },
+  'crm.timeline.comment.add': { scope: 'crm', handler: timelineCommentAdd },
+  'crm.activity.todo.add': { scope: 'crm', handler: activityTodoAdd },
+};
