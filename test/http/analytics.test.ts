@@ -143,3 +143,22 @@ describe('end-to-end analytics', () => {
     expect(String(missing.json.message)).toMatch(/employeeId/);
   });
 });
+
+describe('end-to-end analytics for deals', () => {
+  it('when the open line creates deals, then the deal is uploaded with its contact and the mapping', async () => {
+    const { acc } = await setup();
+    const rest = h.app.deps.gateway.client(h.portal.memberId);
+    await rest.call('imopenlines.config.update', { CONFIG_ID: 1, PARAMS: { CRM_CREATE: 'deal' } });
+    await rest.call('imconnector.activate', { CONNECTOR: 'uis_omni', LINE: 1, ACTIVE: 1 });
+    await rest.call('imconnector.send.messages', {
+      CONNECTOR: 'uis_omni',
+      LINE: 1,
+      MESSAGES: [{ user: { id: 'tg_555', name: 'Пётр', phone: '+79162223344' }, message: { id: 'm2', date: Math.floor(Date.now() / 1000), text: 'Нужна сделка' }, chat: { id: 'uis-chat-2' } }],
+    });
+    await settle();
+    expect(h.portal.crm.deals().length).toBeGreaterThan(1);
+    expect(acc.uploadedChats()).toMatchObject([{ phone: '+79162223344', site_id: acc.sites[0]!.id, source_id: acc.sources[1]!.id }]);
+    const jobs = (await api(h.app.url, (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app` })).boot.session!, 'GET', '/api/analytics/jobs')).json as unknown as Array<{ entityType: string; status: string }>;
+    expect(jobs.find((j) => j.entityType === 'deal')?.status).toBe('uploaded');
+  });
+});
