@@ -22,6 +22,8 @@ import { createSecretBox } from './storage/secret-box';
 import { createSqliteUisLinkRepository } from './storage/uis-link-repository';
 import { createSqliteUisInbox } from './storage/uis-inbox';
 import { createUisCallbackRecorder } from './services/record-uis-callback';
+import { trackUisChannels } from './services/track-uis-channels';
+import { createWorkspaceAdapters } from './compose-workspace';
 import { createSqliteAnalyticsRepository } from './storage/analytics-repository';
 import { createAnalyticsWorker } from './services/analytics/worker';
 import { enqueueAnalyticsFromEvent } from './services/analytics/on-event';
@@ -79,6 +81,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const links = createSqliteUisLinkRepository(db, box);
   const analytics = createSqliteAnalyticsRepository(db, () => clock.now());
   const uisEndpoints = (project: Parameters<typeof resolveUisEndpoints>[0]) => resolveUisEndpoints(project, { ...config.uis, ...creds.uis });
+  const workspace = createWorkspaceAdapters({ db, clock, fetch: o.fetch, uisEndpoints });
   const metrics = createMetrics({ defaultMetrics: true });
   const gateway = createBitrixGateway({ portals, oauth, clock, rateLimit: config.rateLimit, log, metrics, fetch: o.fetch });
   const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch }, o.analytics);
@@ -103,7 +106,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     analytics,
     analyticsWorker,
     uisInbox,
-    uisCallbacks: createUisCallbackRecorder(uisInbox),
+    uisCallbacks: trackUisChannels(createUisCallbackRecorder(uisInbox), workspace.channels),
+    workspace,
     uis: createUisManagement({ fetch: o.fetch }),
     portalDomain: (memberId) => portals.get(memberId)?.domain ?? memberId,
     uisEndpoints,

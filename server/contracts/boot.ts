@@ -16,6 +16,13 @@ export const bootSchema = z.object({
   placement: z.string(),
   placementOptions: z.record(z.string(), z.unknown()),
   isAdmin: z.boolean(),
+  /**
+   * CRM tabs only: the viewing user's own portal token (the AUTH_ID the portal posted to the page,
+   * verified with `profile`) and the portal's REST base from our records, so the page can read
+   * the card's contact data with that user's rights without loading the frame SDK
+   * (frame-and-sdk.md §5.1: the SDK itself sends `auth` in the JSON body to `https://DOMAIN/rest/`).
+   */
+  portalAuth: z.object({ accessToken: z.string(), expiresIn: z.number(), restUrl: z.string() }).optional(),
   /** Set when the server refused the page context (not opened from a portal, unverifiable credentials…). */
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });

@@ -3,8 +3,9 @@
  * for and nothing else (frame-ancestors); the frame SDK talks to that portal's REST directly,
  * so it is also the one extra connect-src (frame-and-sdk.md §10 pitfalls 5, 6).
  */
-export function pageCsp(portalOrigin: string | null, dev = false): string {
+export function pageCsp(portalOrigin: string | null, dev = false, frameSrc: string[] = []): string {
   const portal = portalOrigin ? ` ${portalOrigin}` : '';
+  const frames = frameSrc.map((o) => ` ${o}`).join('');
   const directives = [
     "default-src 'self'",
     `script-src 'self'${dev ? " 'unsafe-inline' 'unsafe-eval'" : ''}`,
@@ -12,7 +13,7 @@ export function pageCsp(portalOrigin: string | null, dev = false): string {
     "img-src 'self' data: https:",
     "font-src 'self' data:",
     `connect-src 'self'${portal}${dev ? ' ws: wss:' : ''}`,
-    "frame-src 'self' https:",
+    `frame-src 'self' https:${frames}`,
     "object-src 'none'",
     "base-uri 'self'",
     "form-action 'self'",

@@ -7,6 +7,7 @@ import type { AnalyticsWorker } from '../services/analytics/worker';
 import type { AnalyticsRepository } from '../services/ports';
 import type { Background } from '../services/background';
 import type { BitrixGateway, EventInbox, OAuthClient, PortalRepository, UisCallbackHandler, UisInbox } from '../services/ports';
+import type { WorkspaceAdapters } from '../services/workspace-ports';
 import type { PageRenderer } from './page-renderer';
 import type { SessionSigner } from './session';
 
@@ -31,6 +32,8 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   analytics: AnalyticsRepository;
   analyticsWorker: AnalyticsWorker;
   uisCallbacks: UisCallbackHandler;
+  /** The operator workspace feature's adapters (channels, UIS runtime, Data API, probe). */
+  workspace: WorkspaceAdapters;
   healthCheck(): void;
   fetch?: typeof fetch;
 }

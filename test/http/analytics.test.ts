@@ -7,8 +7,8 @@ let h: Harness;
 afterEach(async () => h?.close());
 
 /** Install, link UIS, enable analytics: default site+source, a separate source for our OMNI connector. */
-async function setup(over: Partial<AnalyticsSettings> = {}) {
-  h = await startHarness();
+async function setup(over: Partial<AnalyticsSettings> = {}, harness: Parameters<typeof startHarness>[0] = {}) {
+  h = await startHarness(harness);
   await installApp(h);
   const session = (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app` })).boot.session!;
   const acc = h.uis.accounts[0]!;
@@ -160,5 +160,33 @@ describe('end-to-end analytics for deals', () => {
     expect(acc.uploadedChats()).toMatchObject([{ phone: '+79162223344', site_id: acc.sites[0]!.id, source_id: acc.sources[1]!.id }]);
     const jobs = (await api(h.app.url, (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app` })).boot.session!, 'GET', '/api/analytics/jobs')).json as unknown as Array<{ entityType: string; status: string }>;
     expect(jobs.find((j) => j.entityType === 'deal')?.status).toBe('uploaded');
+  });
+});
+
+describe('late session ids (uis-api.md §6.6)', () => {
+  it('when a widget chat has no session yet, then the upload waits; a session id that shows up later in the chat replaces the fallback under the same ext_id', async () => {
+    const { acc, session } = await setup({}, { analytics: { lateSessionMs: 400, recheckMs: 800, gatherMs: 50 } });
+    const chat = h.portal.livechatWrite({ visitor: { id: 'late', name: 'Лена', phone: '+79035550109' }, text: 'Добрый день' });
+    await h.portal.drainEvents();
+    await h.app.deps.analyticsWorker.drain();
+    let jobs = (await api(h.app.url, session, 'GET', '/api/analytics/jobs')).json as unknown as Array<{ status: string; reason: string | null }>;
+    expect(jobs).toMatchObject([{ status: 'pending', reason: 'waiting for the site session id' }]);
+    expect(acc.uploadedChats()).toHaveLength(0);
+
+    // the window passes: uploaded with the default attribution
+    await new Promise((r) => setTimeout(r, 500));
+    await h.app.deps.analyticsWorker.drain();
+    expect(acc.uploadedChats()).toMatchObject([{ site_id: acc.sites[0]!.id, source_id: acc.sources[0]!.id, visitor_session_id: null, uploads: 1 }]);
+
+    // the session id reaches the chat later (the site script caught up); the re-check re-uploads
+    const s = acc.addSession({ siteId: acc.sites[0]!.id, startedAt: Date.now() - 600_000 });
+    h.portal.livechatWrite({ visitor: { id: 'late' }, text: `uis_session_id=${s.id}` });
+    await new Promise((r) => setTimeout(r, 900));
+    await h.app.deps.analyticsWorker.drain();
+    const uploaded = acc.uploadedChats();
+    expect(uploaded).toHaveLength(1);
+    expect(uploaded[0]).toMatchObject({ visitor_session_id: s.id, uploads: 2, ext_id: `b24:${h.portal.memberId}:${chat.chatId}` });
+    jobs = (await api(h.app.url, session, 'GET', '/api/analytics/jobs')).json as unknown as Array<{ status: string; reason: string | null }>;
+    expect(jobs).toMatchObject([{ status: 'uploaded', attribution: `session ${s.id}` }]);
   });
 });

@@ -7,6 +7,7 @@ import { bootScript, type PageRenderer } from '../../server/http/page-renderer';
 import { startBitrixEmulator, type BitrixEmulator, type EmulatedPortal } from '../emulator/bitrix/index';
 import { startUisEmulator, type UisEmulator } from '../emulator/uis/index';
 import { captureLogs } from './log-capture';
+import type { AnalyticsWorkerOptions } from '../../server/services/analytics/worker';
 
 export const CLIENT_ID = 'local.6f1c0e2a9b3d';
 export const CLIENT_SECRET = 'SENTINEL_CLIENT_SECRET_8c1f4a7e9d2b';
@@ -34,6 +35,7 @@ export async function startHarness(o: {
   portals?: number;
   renderer?: PageRenderer;
   env?: Record<string, string>;
+  analytics?: AnalyticsWorkerOptions;
 } = {}): Promise<Harness> {
   const logs = captureLogs();
   let emu: BitrixEmulator | undefined;
@@ -43,6 +45,7 @@ export async function startHarness(o: {
     log: logs.log,
     clock: o.clock,
     renderer: o.renderer ?? bootOnlyRenderer,
+    analytics: o.analytics,
     credentials: async (appUrl) => {
       emu = await startBitrixEmulator({
         app: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, appUrl },
@@ -54,7 +57,7 @@ export async function startHarness(o: {
         clientId: CLIENT_ID,
         clientSecret: CLIENT_SECRET,
         oauthServers: [emu.oauthOrigin],
-        uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl },
+        uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl, workspaceUrl: o.env?.UIS_WORKSPACE_URL ?? uis.workspaceUrl },
       };
     },
   });

@@ -6,6 +6,7 @@ import { forbidden, notFound, unauthorized } from '../../domain/errors';
 import { runInstall } from '../../services/run-install';
 import type { AppDeps } from '../deps';
 import { uisLinkRouter } from './uis-link';
+import { workspaceRouter } from './workspace';
 import { analyticsApiRouter } from './analytics';
 
 export interface ApiCaller {
@@ -46,6 +47,7 @@ export function apiRouter(deps: AppDeps): Router {
   });
 
   router.use(uisLinkRouter(deps));
+  router.use(workspaceRouter(deps));
   router.use(analyticsApiRouter(deps));
   return router;
 }

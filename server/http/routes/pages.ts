@@ -20,6 +20,7 @@ export const PAGE_ROUTES: ReadonlyArray<readonly [string, PageName]> = [
 /** What the portal POSTs to every handler URL (bitrix24-rest.md §1.1). */
 const formSchema = z.object({
   AUTH_ID: z.string().min(1).max(512),
+  AUTH_EXPIRES: z.coerce.number().int().min(0).max(86_400).optional().catch(undefined),
   REFRESH_ID: z.string().max(512).optional(),
   member_id: z.string().regex(/^[0-9a-zA-Z]{8,64}$/, 'member_id must be the portal id'),
   SERVER_ENDPOINT: z.string().max(512).optional(),
@@ -72,7 +73,12 @@ async function servePage(deps: AppDeps, page: PageName, req: Request, res: Respo
     }
     const user = await verifyFrameUser(deps, { memberId: f.member_id, domain, authId: f.AUTH_ID });
     const session = deps.sessions.issue({ memberId: user.portal.memberId, userId: user.userId, isAdmin: user.isAdmin });
-    return send(deps, res, req, 200, { ...boot, session, isAdmin: user.isAdmin }, portalOrigin(user.portal));
+    // CRM tabs read the card with the viewing user's rights, straight from the portal (issue #5).
+    const portalAuth =
+      page === 'crm-tab'
+        ? { accessToken: f.AUTH_ID, expiresIn: f.AUTH_EXPIRES ?? 3600, restUrl: user.portal.clientEndpoint }
+        : undefined;
+    return send(deps, res, req, 200, { ...boot, session, isAdmin: user.isAdmin, portalAuth }, portalOrigin(user.portal));
   } catch (e) {
     if (!(e instanceof AppError)) throw e;
     deps.log.warn({ page, code: e.code, memberId: f.member_id }, 'page request refused');
@@ -82,7 +88,9 @@ async function servePage(deps: AppDeps, page: PageName, req: Request, res: Respo
 
 async function send(deps: AppDeps, res: Response, req: Request, status: number, boot: Boot, frameOrigin: string | null) {
   const html = await deps.renderer.render(boot.page, boot, req.originalUrl);
-  res.status(status).setHeader('Content-Security-Policy', pageCsp(frameOrigin, !!deps.dev));
+  // The workspace pages frame the UIS operator workspace (issue #5).
+  const frames = boot.page === 'left-menu' || boot.page === 'crm-tab' ? [new URL(deps.uisEndpoints('uis').workspaceUrl).origin] : [];
+  res.status(status).setHeader('Content-Security-Policy', pageCsp(frameOrigin, !!deps.dev, frames));
   res.setHeader('Cache-Control', 'no-store');
   res.type('html').send(html);
 }

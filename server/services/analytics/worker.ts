@@ -51,8 +51,8 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
   const recheckMs = o.recheckMs ?? 5 * 60_000;
   const maxAttempts = o.maxAttempts ?? 8;
   const zones = new Map<string, string>();
-  let scheduled: Promise<void> | null = null;
-  let running: Promise<void> | null = null;
+  let chain: Promise<void> = Promise.resolve();
+  let timerPending = false;
   let stopped = false;
   const log = deps.log.child({ component: 'analytics' });
 
@@ -165,15 +165,17 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
     }
   }
 
-  /** Runs due work until none is due now; then sleeps until the next due time (re-checked each second). */
+  /** One run at a time: every run (timer or drain) is chained after the previous one. */
+  const runNow = (): Promise<void> => (chain = chain.then(runDue));
+
+  /** Sleeps until due work (re-checked at least every second while jobs exist), then runs it. */
   function schedule(delay: number): void {
-    if (stopped || scheduled) return;
-    scheduled = deps.clock.sleep(delay).then(async () => {
-      scheduled = null;
+    if (stopped || timerPending) return;
+    timerPending = true;
+    void deps.clock.sleep(delay).then(async () => {
+      timerPending = false;
       if (stopped) return;
-      running = runDue();
-      await running;
-      running = null;
+      await runNow();
       const next = deps.analytics.nextDueAt();
       if (next !== null) schedule(Math.min(1000, Math.max(0, next - deps.clock.now())));
     });
@@ -183,11 +185,10 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
     wake: () => schedule(gatherMs),
     async drain() {
       for (;;) {
-        if (scheduled) await scheduled;
-        if (running) await running;
+        await chain;
         const next = deps.analytics.nextDueAt();
-        if (!scheduled && !running && (next === null || next > deps.clock.now())) return;
-        if (!scheduled && !running) schedule(0);
+        if (next === null || next > deps.clock.now()) return;
+        await runNow();
       }
     },
     async pollOffline(memberId) {

@@ -1,0 +1,71 @@
+import { AppError } from '../domain/errors';
+import type { UisLink } from '../domain/uis-link';
+import { uisFailure } from './workspace-errors';
+import type { WorkspaceDeps } from './workspace-ports';
+
+export interface Operator {
+  id: number;
+  name: string;
+}
+
+type Row = Record<string, unknown>;
+
+const TTL_MS = 10 * 60_000;
+const cache = new WeakMap<object, Map<string, { op: Operator; until: number }>>();
+
+/**
+ * The UIS employee a Bitrix24 user acts as: matched by e-mail. The user's e-mail is read with
+ * the portal's stored token (`user.get {ID}`, bitrix24-rest.md §7.4) — never taken from the page —
+ * and compared with Data API `get.employees` (the documented source of valid `operator_id`s,
+ * uis-api.md §1.1). A match must be allowed to chat (`operator.operator_chat_enabled`).
+ * Successful matches are cached for 10 minutes per portal, user and account.
+ * @throws AppError OPERATOR_EMAIL_MISSING, OPERATOR_NOT_FOUND, OPERATOR_NOT_ALLOWED (409), or the
+ *   portal / UIS failure.
+ */
+export async function findOperator(deps: WorkspaceDeps, link: UisLink, userId: number): Promise<Operator> {
+  let perDeps = cache.get(deps.links);
+  if (!perDeps) cache.set(deps.links, (perDeps = new Map()));
+  const key = `${link.memberId}:${userId}:${link.accountId}`;
+  const hit = perDeps.get(key);
+  if (hit && hit.until > deps.clock.now()) return hit.op;
+
+  const email = await bitrixEmail(deps, link.memberId, userId);
+  let employees: Row[];
+  try {
+    employees = await deps.dataApi.call<Row[]>(link, 'get.employees', { fields: ['id', 'full_name', 'email', 'operator'] });
+  } catch (e) {
+    throw uisFailure(e, 'UIS_DATA_API_REFUSED', 'UIS did not list the account employees');
+  }
+  const match = (employees ?? []).find((r) => typeof r.email === 'string' && r.email.trim().toLowerCase() === email);
+  if (!match) {
+    throw new AppError(
+      'OPERATOR_NOT_FOUND',
+      `No employee of the UIS account has the e-mail ${email} of your Bitrix24 profile; ask an administrator to give your UIS employee the same e-mail`,
+      409,
+    );
+  }
+  const operator = (match.operator ?? {}) as Row;
+  if (operator.operator_chat_enabled === false) {
+    throw new AppError('OPERATOR_NOT_ALLOWED', `The UIS employee ${String(match.full_name ?? email)} may not take part in chats; an administrator enables chats for them in UIS`, 409);
+  }
+  const op = { id: Number(match.id), name: String(match.full_name ?? email) };
+  if (perDeps.size > 10_000) perDeps.clear();
+  perDeps.set(key, { op, until: deps.clock.now() + TTL_MS });
+  return op;
+}
+
+async function bitrixEmail(deps: WorkspaceDeps, memberId: string, userId: number): Promise<string> {
+  let users: Row[];
+  try {
+    users = (await deps.gateway.client(memberId).call<Row[]>('user.get', { ID: userId })).result;
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? 'ERROR';
+    if (code === 'REAUTH_REQUIRED') throw new AppError('REAUTH_REQUIRED', 'The portal must be re-authorised: an administrator has to open the app again', 409);
+    throw new AppError('PORTAL_ERROR', `Bitrix24 did not return your profile (${code})`, 502);
+  }
+  const email = Array.isArray(users) ? users.find((u) => Number(u.ID) === userId)?.EMAIL : undefined;
+  if (typeof email !== 'string' || !email.trim()) {
+    throw new AppError('OPERATOR_EMAIL_MISSING', 'Your Bitrix24 profile has no e-mail, so no UIS employee can be matched to you', 409);
+  }
+  return email.trim().toLowerCase();
+}

@@ -1,0 +1,64 @@
+import type { WabaTemplate } from '../contracts/workspace';
+import type { UisLink } from '../domain/uis-link';
+import type { Logger } from '../logging';
+import type { Clock } from '../domain/clock';
+import type { UisRuntime } from '../uis/runtime-client';
+import type { BitrixGateway, UisEndpoints, UisLinkRepository } from './ports';
+import type { UisProject } from '../contracts/uis';
+
+/**
+ * Ports of the operator-workspace use cases (issue #5). Kept apart from ports.ts so the
+ * workspace feature stays in its own files.
+ */
+
+/** An adapter channel as UIS announced it (callbacks POST/PATCH/DELETE /channel, uis-api.md §2.3). */
+export interface UisChannel {
+  memberId: string;
+  /** Runtime `channel_id` (the adapter channel). */
+  channelId: string;
+  /** Runtime `account_id` (our connection). */
+  accountId: string;
+  /** Management channel id (`context.chat_channel_id`). */
+  chatChannelId: string | null;
+  type: string;
+  name: string;
+  status: 'active' | 'disabled' | 'removed' | string;
+  /** WABA: `context.message_templates`, reduced to what the page lists and the runtime needs. */
+  templates: Array<WabaTemplate & { content: Record<string, unknown> }>;
+}
+
+export interface UisChannelRepository {
+  upsert(ch: UisChannel): void;
+  markRemoved(memberId: string, channelId: string): void;
+  /** The connection's channels, active ones only. */
+  list(memberId: string, accountId: string): UisChannel[];
+}
+
+/** The Data API calls the workspace needs, with the link's key. */
+export interface WorkspaceDataApi {
+  call<T = unknown>(link: UisLink, method: string, params?: Record<string, unknown>): Promise<T>;
+}
+
+export interface WorkspaceAdapters {
+  channels: UisChannelRepository;
+  /** Runtime API client acting as the link's adapter. */
+  runtime(link: UisLink): UisRuntime;
+  dataApi: WorkspaceDataApi;
+  /** Server-side reachability of the workspace host. */
+  probe: { reachable(url: string): Promise<boolean> };
+}
+
+export interface WorkspaceDeps extends WorkspaceAdapters {
+  links: UisLinkRepository;
+  uisEndpoints(project: UisProject): UisEndpoints;
+  gateway: BitrixGateway;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Who is asking: a verified page session. */
+export interface WorkspaceCaller {
+  memberId: string;
+  userId: number;
+  isAdmin: boolean;
+}
