@@ -1,31 +1,48 @@
 import { scaledClock, systemClock } from '../../server/domain/clock';
+import { benchAnalytics } from './analytics';
 import { benchRestPacing } from './rest-pacing';
 
 /**
- * `npm run bench` — prints figures; asserts nothing (targets are read by people, see README).
- * Time-bound benches run on a scaled clock shared by the emulator and the app (default ×10),
- * which models the same bucket 10× faster; `--real` runs in real time.
- *   npm run bench [-- --real] [-- --scale 20]
+ * `npm run bench` — prints figures; asserts nothing (the goals are printed beside them).
+ *   npm run bench [-- --only pacing|analytics] [-- --real | --scale 20]
+ * Time-bound benches run on a clock shared by the emulator and the app (×10 by default), which
+ * models the same bucket 10× faster; `--real` runs them in real time.
  */
 const args = process.argv.slice(2);
-const real = args.includes('--real');
-const scaleArg = args.indexOf('--scale');
-const scale = real ? 1 : scaleArg >= 0 ? Number(args[scaleArg + 1]) : 10;
-const clock = scale === 1 ? systemClock : scaledClock(scale);
-
+const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const scale = args.includes('--real') ? 1 : Number(arg('--scale') ?? 10);
+const only = arg('--only');
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
-async function main() {
-  console.log(`UIS OMNI benchmarks (clock ×${scale}${scale === 1 ? ', real time' : '; seconds below are emulated seconds'})\n`);
+const BENCHES: Record<string, () => Promise<void>> = {
+  async pacing() {
+    const clock = scale === 1 ? systemClock : scaledClock(scale);
+    const p = await benchRestPacing({ clock, calls: 1000, rateLimit: { drainPerSec: 2, burst: 50 } });
+    console.log(`REST pacing: 1,000 calls through one portal client, bucket 2 req/s, burst 50 (clock ×${scale}${scale === 1 ? '' : ', emulated seconds'})`);
+    console.log(`  calls completed         ${p.completed} / ${p.calls} (failed ${p.failed})`);
+    console.log(`  503s provoked           ${p.limited503}   (goal 0)`);
+    console.log(`  time                    ${p.virtualSeconds.toFixed(1)} s (bucket minimum ${p.minimalSeconds.toFixed(1)} s)`);
+    console.log(`  share of allowed rate   ${pct(p.shareOfAllowed)}   (goal ≥ 95 %)`);
+  },
+  async analytics() {
+    const a = await benchAnalytics(500);
+    console.log('End-to-end analytics: 500 open-line lead events in a burst (real time)');
+    console.log(`  chats uploaded          ${a.uploaded} / ${a.leads}`);
+    console.log(`  REST calls per lead     ${(a.restCalls / a.leads).toFixed(3)}   (${a.restCalls} calls; goal ≤ 0.1)`);
+    console.log(`  upload.chats per lead   ${(a.uploadCalls / a.leads).toFixed(3)}   (${a.uploadCalls} calls; goal ≤ 0.03)`);
+    console.log(`  503s provoked           ${a.limited503}   (goal 0)`);
+    console.log(`  time until all uploaded ${a.seconds.toFixed(1)} s`);
+  },
+};
 
-  const rateLimit = { drainPerSec: 2, burst: 50 };
-  const p = await benchRestPacing({ clock, calls: 1000, rateLimit });
-  console.log('REST pacing: 1,000 calls through one portal client, bucket 2 req/s, burst 50');
-  console.log(`  calls completed        ${p.completed} / ${p.calls} (failed ${p.failed})`);
-  console.log(`  503s provoked          ${p.limited503}   (goal 0)`);
-  console.log(`  time                   ${p.virtualSeconds.toFixed(1)} s (bucket minimum ${p.minimalSeconds.toFixed(1)} s)`);
-  console.log(`  share of allowed rate  ${pct(p.shareOfAllowed)}   (goal ≥ 95 %)`);
-  console.log(`  memory (rss)           ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+async function main() {
+  const names = only ? [only] : Object.keys(BENCHES);
+  for (const name of names) {
+    const bench = BENCHES[name];
+    if (!bench) throw new Error(`no benchmark "${name}"; have: ${Object.keys(BENCHES).join(', ')}`);
+    await bench();
+    console.log(`  memory (rss)            ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`);
+  }
 }
 
 main().then(

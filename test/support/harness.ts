@@ -36,6 +36,8 @@ export async function startHarness(o: {
   renderer?: PageRenderer;
   env?: Record<string, string>;
   analytics?: AnalyticsWorkerOptions;
+  /** The app's outbound fetch (benchmarks count calls through it). */
+  fetch?: typeof fetch;
 } = {}): Promise<Harness> {
   const logs = captureLogs();
   let emu: BitrixEmulator | undefined;
@@ -46,6 +48,7 @@ export async function startHarness(o: {
     clock: o.clock,
     renderer: o.renderer ?? bootOnlyRenderer,
     analytics: o.analytics,
+    fetch: o.fetch,
     credentials: async (appUrl) => {
       emu = await startBitrixEmulator({
         app: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, appUrl },
