@@ -63,6 +63,7 @@ async function main(): Promise<void> {
   }
 
   const running = await startServer(options);
+  running.deps.analyticsWorker.startOfflinePolling(5 * 60_000);
   const stop = async () => {
     log.info('shutting down');
     await running.close();

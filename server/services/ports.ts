@@ -109,4 +109,6 @@ export interface AnalyticsRepository {
   /** Soonest due time of any job, or null. */
   nextDueAt(): number | null;
   recent(memberId: string, limit: number): AnalyticsJob[];
+  /** Portals with analytics switched on. */
+  enabledPortals(): string[];
 }

@@ -105,6 +105,11 @@ export function createSqliteAnalyticsRepository(db: Db, now: () => number = Date
         .get() as number | null;
       return v ?? null;
     },
+    enabledPortals() {
+      return (db.prepare('SELECT member_id, settings FROM analytics_settings').all() as Array<{ member_id: string; settings: string }>)
+        .filter((r) => (JSON.parse(r.settings) as { enabled?: boolean }).enabled === true)
+        .map((r) => r.member_id);
+    },
     recent(memberId, limit) {
       return (db.prepare('SELECT * FROM analytics_jobs WHERE member_id = ? ORDER BY id DESC LIMIT ?').all(memberId, limit) as JobRow[]).map(toJob);
     },

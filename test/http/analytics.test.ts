@@ -190,3 +190,21 @@ describe('late session ids (uis-api.md §6.6)', () => {
     expect(jobs).toMatchObject([{ status: 'uploaded', attribution: `session ${s.id}` }]);
   });
 });
+
+describe('offline catch-up on start-up', () => {
+  it('when polling starts, then leads queued offline while we were away are uploaded without anyone asking', async () => {
+    const { acc } = await setup();
+    const rest = h.app.deps.gateway.client(h.portal.memberId);
+    await rest.call('event.unbind', { event: 'ONCRMLEADADD', handler: `${h.app.url}/b24/events` });
+    const sid = acc.addSession({ siteId: acc.sites[0]!.id, startedAt: Date.now() - 60_000 }).id;
+    h.portal.livechatWrite({ visitor: { id: 'away', name: 'D', phone: '+79035550110' }, text: 'hi', customData: [{ GRID: [{ NAME: 'uis_session_id', VALUE: String(sid) }] }] });
+    await settle();
+    expect(acc.uploadedChats()).toHaveLength(0);
+    h.app.deps.analyticsWorker.startOfflinePolling(60_000);
+    for (let i = 0; i < 50 && acc.uploadedChats().length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      await h.app.deps.analyticsWorker.drain();
+    }
+    expect(acc.uploadedChats().map((c) => c.visitor_session_id)).toEqual([sid]);
+  });
+});

@@ -35,6 +35,11 @@ export interface AnalyticsWorker {
   drain(): Promise<void>;
   /** Take ONCRMLEADADD/ONCRMDEALADD rows from the portal's offline queue (guaranteed delivery). */
   pollOffline(memberId: string): Promise<number>;
+  /**
+   * Poll every enabled portal's offline queue now (catch-up after our own downtime) and then
+   * every `intervalMs`: online events are at-most-once (bitrix24-rest.md §8).
+   */
+  startOfflinePolling(intervalMs: number): void;
   stop(): void;
 }
 
@@ -209,6 +214,22 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
       }
       if (taken) schedule(gatherMs);
       return taken;
+    },
+    startOfflinePolling(intervalMs) {
+      const loop = async () => {
+        while (!stopped) {
+          for (const memberId of deps.analytics.enabledPortals()) {
+            if (stopped) return;
+            try {
+              await this.pollOffline(memberId);
+            } catch (e) {
+              log.warn({ memberId, code: (e as { code?: string }).code }, 'offline queue poll failed');
+            }
+          }
+          await deps.clock.sleep(intervalMs);
+        }
+      };
+      void loop();
     },
     stop() {
       stopped = true;
