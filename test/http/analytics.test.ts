@@ -208,3 +208,15 @@ describe('offline catch-up on start-up', () => {
     expect(acc.uploadedChats().map((c) => c.visitor_session_id)).toEqual([sid]);
   });
 });
+
+describe('analytics settings visibility', () => {
+  it('when a plain employee reads the settings, then the webhook token is masked and they cannot change anything', async () => {
+    await setup();
+    const employee = (await openPage(h.portal, { userId: h.portal.userId, placement: 'LEFT_MENU' })).boot.session!;
+    const view = await api(h.app.url, employee, 'GET', '/api/analytics');
+    expect(view.status).toBe(200);
+    expect(JSON.stringify(view.json)).not.toContain('hand-made-webhook-token-1');
+    expect((await api(h.app.url, employee, 'PUT', '/api/analytics', (view.json as { settings: unknown }).settings)).status).toBe(403);
+    expect((await api(h.app.url, employee, 'GET', '/api/analytics/lists')).status).toBe(403);
+  });
+});

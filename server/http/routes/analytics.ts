@@ -17,7 +17,11 @@ export function analyticsApiRouter(deps: AppDeps): Router {
     return c;
   };
   router.get('/api/analytics', (_req, res) => {
-    res.json(analyticsView(deps, (res.locals.caller as ApiCaller).memberId));
+    const caller = res.locals.caller as ApiCaller;
+    const view = analyticsView(deps, caller.memberId);
+    // the hand-made webhook's token is a secret: only administrators get it back
+    if (!caller.isAdmin && view.settings.webhookToken) view.settings = { ...view.settings, webhookToken: '********' };
+    res.json(view);
   });
   router.put('/api/analytics', async (req, res) => {
     const caller = admin(res.locals.caller as ApiCaller);
