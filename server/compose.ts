@@ -28,6 +28,11 @@ import { createSqliteAnalyticsRepository } from './storage/analytics-repository'
 import { createAnalyticsWorker } from './services/analytics/worker';
 import { enqueueAnalyticsFromEvent } from './services/analytics/on-event';
 import { resolveUisEndpoints } from './uis/endpoints';
+import { createSqliteBridgeRepository } from './storage/bridge-repository';
+import { createBridgeWorker, type BridgeWorkerOptions } from './services/bridge/worker';
+import { createFileSigner } from './services/bridge/file-links';
+import { bridgeUisCallbacks } from './services/bridge/on-uis-callback';
+import { onBridgeEvent, onMessageAdd } from './services/bridge/on-bitrix-event';
 import { createUisManagement } from './uis/management-client';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,6 +54,7 @@ export interface StartOptions {
   renderer?: PageRenderer;
   dev?: AppDeps['dev'];
   analytics?: import('./services/analytics/worker').AnalyticsWorkerOptions;
+  bridge?: BridgeWorkerOptions;
   /** Called after listen() with the app's public URL; returns the credentials to use (sandbox: starts the emulator). */
   credentials(appUrl: string): Promise<Credentials>;
 }
@@ -84,6 +90,11 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const workspace = createWorkspaceAdapters({ db, clock, fetch: o.fetch, uisEndpoints });
   const metrics = createMetrics({ defaultMetrics: true });
   const gateway = createBitrixGateway({ portals, oauth, clock, rateLimit: config.rateLimit, log, metrics, fetch: o.fetch });
+  const bridge = createSqliteBridgeRepository(db, () => clock.now());
+  const bridgeFiles = createFileSigner({ secret, appUrl, now: () => clock.now() });
+  const bridgeWorker = createBridgeWorker({ bridge, gateway, links, workspace, uisEndpoints, files: bridgeFiles, clock, log, fetch: o.fetch }, o.bridge);
+  const bridgeEventDeps = { bridge, now: () => clock.now(), wake: () => bridgeWorker.wake() };
+  bridgeWorker.onMessageAdd = (memberId, data) => onMessageAdd(bridgeEventDeps, memberId, data) > 0;
   const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch }, o.analytics);
   const deps: AppDeps = {
     appUrl,
@@ -106,14 +117,25 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     analytics,
     analyticsWorker,
     uisInbox,
-    uisCallbacks: trackUisChannels(createUisCallbackRecorder(uisInbox), workspace.channels),
+    uisCallbacks: bridgeUisCallbacks(trackUisChannels(createUisCallbackRecorder(uisInbox), workspace.channels), bridgeEventDeps),
+    bridge,
+    bridgeWorker,
+    bridgeFiles,
     workspace,
     uis: createUisManagement({ fetch: o.fetch }),
     portalDomain: (memberId) => portals.get(memberId)?.domain ?? memberId,
     uisEndpoints,
   };
-  deps.onEvent = (memberId, ev) => void enqueueAnalyticsFromEvent(deps, memberId, ev);
+  deps.onEvent = (memberId, ev) => {
+    try {
+      onBridgeEvent(bridgeEventDeps, memberId, ev);
+    } catch (e) {
+      log.error({ err: e, memberId, event: ev.event }, 'bridge event handling failed');
+    }
+    void enqueueAnalyticsFromEvent(deps, memberId, ev);
+  };
   deps.analyticsWorker.wake();
+  deps.bridgeWorker.wake();
   server.on('request', createApp(deps));
   log.info({ appUrl, sandbox: config.sandbox }, 'UIS OMNI listening');
 
@@ -128,6 +150,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
         server.closeAllConnections();
       });
       deps.analyticsWorker.stop();
+      deps.bridgeWorker.stop();
+      await deps.bridgeWorker.drainInFlight();
       await deps.background.idle();
       db.close();
     },

@@ -36,6 +36,11 @@ async function main(): Promise<void> {
       closers.push(() => emu.close(), () => uis.close());
       const portal = emu.portals[0]!;
       const acc = uis.accounts[0]!;
+      // «UIS Чаты» acts as the UIS employee with the Bitrix24 user's e-mail: make the emulated
+      // portal's admin and employee operators of the emulated UIS account.
+      for (const [id, email, first, last] of [[700_001, 'admin@portal.example', 'Анна', 'Админова'], [700_002, 'ivan@portal.example', 'Иван', 'Сотрудников']] as const) {
+        acc.employees.push({ id, email, first_name: first, last_name: last, full_name: `${last} ${first}`, login: email.split('@')[0]!, operator_chat_enabled: true, status: 'available' });
+      }
       process.stdout.write(
         `\nUIS OMNI sandbox: the app runs at ${appUrl} against an emulated Bitrix24 portal.\n` +
           `Open the portal as its administrator and install the app:\n\n    ${portal.origin}/?user=1\n\n` +
@@ -64,6 +69,7 @@ async function main(): Promise<void> {
 
   const running = await startServer(options);
   running.deps.analyticsWorker.startOfflinePolling(5 * 60_000);
+  running.deps.bridgeWorker.startOfflinePolling(5 * 60_000, () => running.deps.bridge.boundPortals());
   const stop = async () => {
     log.info('shutting down');
     await running.close();

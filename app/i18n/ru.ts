@@ -252,6 +252,18 @@ export const ru = {
   'connector.line': 'Открытая линия: {line}',
   'connector.noLine': 'Открытая линия не указана',
   'connector.body': 'Настройки подключения появятся в следующей версии.',
+  'connector.unlinked': 'Сначала привяжите аккаунт UIS на главной странице приложения.',
+  'connector.bound': 'Подключён канал UIS «{channel}»',
+  'connector.unbound': 'Канал UIS не подключён',
+  'connector.portal': 'Bitrix24',
+  'connector.on': 'коннектор активен',
+  'connector.off': 'коннектор выключен',
+  'connector.channel': 'Канал UIS',
+  'connector.usedBy': 'сейчас в линии {line}',
+  'connector.connect': 'Подключить',
+  'connector.disconnect': 'Отключить',
+  'connector.moved': 'Канал перенесён сюда из открытой линии {line}: там он отключён.',
+  'connector.chatsRulesOff': 'Пока канал подключён к открытой линии, правила «Чаты → CRM» для него выключены.',
 } as const;
 
 export type MessageKey = keyof typeof ru;

@@ -8,6 +8,7 @@ import { healthRouter } from './routes/health';
 import { pagesRouter } from './routes/pages';
 import { uisCallbacksRouter } from './routes/uis-callbacks';
 import { analyticsHookRouter } from './routes/analytics';
+import { bridgeFilesRouter } from './routes/bridge-files';
 
 /**
  * The Express application, without listen(): body parsers, security headers, routers, errors.
@@ -36,6 +37,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(eventsRouter(deps));
   app.use(analyticsHookRouter(deps));
   app.use(uisCallbacksRouter(deps));
+  app.use(bridgeFilesRouter(deps));
   app.use(pagesRouter(deps));
   app.use(apiRouter(deps));
   if (deps.dev) app.use(deps.dev.middlewares);

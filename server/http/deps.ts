@@ -34,6 +34,10 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   uisCallbacks: UisCallbackHandler;
   /** The operator workspace feature's adapters (channels, UIS runtime, Data API, probe). */
   workspace: WorkspaceAdapters;
+  /** The Open Lines bridge (issue #3): bindings, mappings, queue; its worker; signed file links. */
+  bridge: import('../services/bridge/ports').BridgeRepository;
+  bridgeWorker: import('../services/bridge/worker').BridgeWorker;
+  bridgeFiles: import('../services/bridge/file-links').FileSigner;
   healthCheck(): void;
   fetch?: typeof fetch;
 }

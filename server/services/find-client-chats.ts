@@ -53,7 +53,7 @@ export async function findClientChats(deps: WorkspaceDeps, caller: WorkspaceCall
   }));
   const pick = rows.find((r) => ACTIVE.has(String(r.status))) ?? rows[0];
   if (!pick) return { chats, openUrl: null, channels };
-  const operator = await findOperator(deps, link, caller.userId).catch(() => null);
+  const operator = await findOperator(deps, link, caller.userId, { reuseMiss: true }).catch(() => null);
   const phone = typeof pick.visitor_phone_number === 'string' && pick.visitor_phone_number ? pick.visitor_phone_number : phones[0];
   const base = deps.uisEndpoints(link.project).workspaceUrl;
   const openUrl = workspaceUrl(base, { accountId: link.accountId, chatId: Number(pick.id), phone, email: phone ? null : emails[0], operatorId: operator?.id });

@@ -11,24 +11,41 @@ export interface Operator {
 type Row = Record<string, unknown>;
 
 const TTL_MS = 10 * 60_000;
-const cache = new WeakMap<object, Map<string, { op: Operator; until: number }>>();
+const MISS_TTL_MS = 60_000;
+const cache = new WeakMap<object, Map<string, { op: Operator | AppError; until: number }>>();
 
 /**
  * The UIS employee a Bitrix24 user acts as: matched by e-mail. The user's e-mail is read with
  * the portal's stored token (`user.get {ID}`, bitrix24-rest.md §7.4) — never taken from the page —
  * and compared with Data API `get.employees` (the documented source of valid `operator_id`s,
  * uis-api.md §1.1). A match must be allowed to chat (`operator.operator_chat_enabled`).
- * Successful matches are cached for 10 minutes per portal, user and account.
+ * Matches are cached for 10 minutes per portal, user and account. A miss is remembered for a
+ * minute for callers that only decorate a link (`reuseMiss`); starting a chat always asks again,
+ * so a fixed e-mail in UIS works at once.
  * @throws AppError OPERATOR_EMAIL_MISSING, OPERATOR_NOT_FOUND, OPERATOR_NOT_ALLOWED (409), or the
  *   portal / UIS failure.
  */
-export async function findOperator(deps: WorkspaceDeps, link: UisLink, userId: number): Promise<Operator> {
+export async function findOperator(deps: WorkspaceDeps, link: UisLink, userId: number, o: { reuseMiss?: boolean } = {}): Promise<Operator> {
   let perDeps = cache.get(deps.links);
   if (!perDeps) cache.set(deps.links, (perDeps = new Map()));
   const key = `${link.memberId}:${userId}:${link.accountId}`;
   const hit = perDeps.get(key);
-  if (hit && hit.until > deps.clock.now()) return hit.op;
+  if (hit && hit.until > deps.clock.now()) {
+    if (!(hit.op instanceof AppError)) return hit.op;
+    if (o.reuseMiss) throw hit.op;
+  }
+  if (perDeps.size > 10_000) perDeps.clear();
+  try {
+    const op = await lookup(deps, link, userId);
+    perDeps.set(key, { op, until: deps.clock.now() + TTL_MS });
+    return op;
+  } catch (e) {
+    if (e instanceof AppError && e.code.startsWith('OPERATOR_')) perDeps.set(key, { op: e, until: deps.clock.now() + MISS_TTL_MS });
+    throw e;
+  }
+}
 
+async function lookup(deps: WorkspaceDeps, link: UisLink, userId: number): Promise<Operator> {
   const email = await bitrixEmail(deps, link.memberId, userId);
   let employees: Row[];
   try {
@@ -48,10 +65,7 @@ export async function findOperator(deps: WorkspaceDeps, link: UisLink, userId: n
   if (operator.operator_chat_enabled === false) {
     throw new AppError('OPERATOR_NOT_ALLOWED', `The UIS employee ${String(match.full_name ?? email)} may not take part in chats; an administrator enables chats for them in UIS`, 409);
   }
-  const op = { id: Number(match.id), name: String(match.full_name ?? email) };
-  if (perDeps.size > 10_000) perDeps.clear();
-  perDeps.set(key, { op, until: deps.clock.now() + TTL_MS });
-  return op;
+  return { id: Number(match.id), name: String(match.full_name ?? email) };
 }
 
 async function bitrixEmail(deps: WorkspaceDeps, memberId: string, userId: number): Promise<string> {

@@ -18,7 +18,7 @@ export async function getWorkspace(deps: WorkspaceDeps, caller: WorkspaceCaller)
   const base = deps.uisEndpoints(link.project).workspaceUrl;
   const [reachable, operator] = await Promise.all([
     deps.probe.reachable(base),
-    findOperator(deps, link, caller.userId).catch((e: unknown) => {
+    findOperator(deps, link, caller.userId, { reuseMiss: true }).catch((e: unknown) => {
       deps.log.debug({ memberId: caller.memberId, userId: caller.userId, code: (e as { code?: string }).code }, 'workspace: no UIS operator for the user');
       return null;
     }),

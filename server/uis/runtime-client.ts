@@ -57,6 +57,8 @@ export interface UisRuntime {
   closeChat(scope: RuntimeScope, o: { chatId: number; operatorId: number }): Promise<void>;
   /** POST /v1/adapter/resource (multipart): a file to attach to a later message. */
   uploadResource(scope: RuntimeScope, o: { type: ResourceType; name: string; mime: string; content: Uint8Array }): Promise<UisResource>;
+  /** GET /v1/adapter/resource/{account}/{channel}/{id}/{token}/payload: a resource's bytes (the Open Lines bridge re-hosts them). */
+  downloadResource(scope: RuntimeScope, o: { id: string | number; token: string }): Promise<{ content: Uint8Array; mime: string }>;
 }
 
 export interface RuntimeClientOptions {
@@ -157,6 +159,24 @@ export function createUisRuntimeFactory(o: RuntimeClientOptions = {}): (c: UisRu
       async uploadResource(scope, x) {
         const r = await authorised((bearer) => multipart(`${base}/v1/adapter/resource`, bearer, scope, x, o));
         return { id: Number(r.id), token: String(r.token), type: r.type as ResourceType, name: String(r.name), size: Number(r.size) };
+      },
+
+      async downloadResource(scope, x) {
+        const path = [scope.accountId, scope.channelId, x.id, x.token].map((v) => encodeURIComponent(String(v))).join('/');
+        return authorised(async (bearer) => {
+          let res: Response;
+          try {
+            res = await (o.fetch ?? fetch)(`${base}/v1/adapter/resource/${path}/payload`, {
+              headers: { authorization: `Bearer ${bearer}` },
+              redirect: 'follow',
+              signal: AbortSignal.timeout(o.timeoutMs ?? 60_000),
+            });
+          } catch (e) {
+            throw new UisApiError('NETWORK_ERROR', e instanceof Error ? e.message : String(e), 0, 'runtime');
+          }
+          if (!res.ok) throw new UisApiError(`HTTP_${res.status}`, `resource download answered ${res.status}`, res.status, 'runtime');
+          return { content: new Uint8Array(await res.arrayBuffer()), mime: res.headers.get('content-type') ?? 'application/octet-stream' };
+        });
       },
     };
   };

@@ -1,10 +1,11 @@
 import { scaledClock, systemClock } from '../../server/domain/clock';
 import { benchAnalytics } from './analytics';
 import { benchRestPacing } from './rest-pacing';
+import { benchWorkspace } from './workspace';
 
 /**
  * `npm run bench` — prints figures; asserts nothing (the goals are printed beside them).
- *   npm run bench [-- --only pacing|analytics] [-- --real | --scale 20]
+ *   npm run bench [-- --only pacing|analytics|workspace] [-- --real | --scale 20]
  * Time-bound benches run on a clock shared by the emulator and the app (×10 by default), which
  * models the same bucket 10× faster; `--real` runs them in real time.
  */
@@ -32,6 +33,15 @@ const BENCHES: Record<string, () => Promise<void>> = {
     console.log(`  upload.chats per lead   ${(a.uploadCalls / a.leads).toFixed(3)}   (${a.uploadCalls} calls; goal ≤ 0.03)`);
     console.log(`  503s provoked           ${a.limited503}   (goal 0)`);
     console.log(`  time until all uploaded ${a.seconds.toFixed(1)} s`);
+  },
+  async workspace() {
+    const kB = (n: number) => `${(n / 1024).toFixed(1)} kB`;
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const w = await benchWorkspace({ runs: 5 });
+    console.log('Workspace pages: what each entry loads, as served from dist/ (gzip, JS + CSS; goal ≤ 100 kB, lazy chunks included)');
+    for (const e of w.weights) console.log(`  ${e.page.padEnd(22)} ${kB(e.totalBytes)} in all (${kB(e.initialBytes)} before first paint)`);
+    console.log('Frame insertion → UIS workspace frame shown (headless Chromium, loopback, real time, cold cache, 5 runs)');
+    for (const t of w.timings) console.log(`  ${t.name.padEnd(40)} median ${median(t.runsMs).toFixed(0)} ms   (${t.runsMs.map((x) => x.toFixed(0)).join(', ')})`);
   },
 };
 

@@ -8,6 +8,7 @@ import type { AppDeps } from '../deps';
 import { uisLinkRouter } from './uis-link';
 import { workspaceRouter } from './workspace';
 import { analyticsApiRouter } from './analytics';
+import { connectorRouter } from './connector';
 
 export interface ApiCaller {
   memberId: string;
@@ -49,6 +50,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(uisLinkRouter(deps));
   router.use(workspaceRouter(deps));
   router.use(analyticsApiRouter(deps));
+  router.use(connectorRouter(deps));
   return router;
 }
 

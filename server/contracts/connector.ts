@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/** The contact-center connector page (`/b24/placements/connector`) ⇄ `/api/connector`. */
+
+export const lineIdSchema = z.string().regex(/^\d{1,9}$/, 'line must be an open line id');
+
+export const connectorChannelSchema = z.object({
+  channelId: z.string(),
+  name: z.string(),
+  type: z.string(),
+  /** The open line this channel is bound to, if any. */
+  lineId: z.string().nullable(),
+});
+export type ConnectorChannel = z.infer<typeof connectorChannelSchema>;
+
+export const connectorViewSchema = z.object({
+  line: z.string(),
+  /** A UIS account is linked on the main page. */
+  linked: z.boolean(),
+  binding: z
+    .object({
+      channelId: z.string(),
+      channelName: z.string(),
+      channelType: z.string(),
+      status: z.enum(['active', 'off']),
+      /** The Chats CRM rules are off for this channel while the line drives it. */
+      chatsRulesOff: z.boolean(),
+      lastError: z.string().nullable(),
+    })
+    .nullable(),
+  channels: z.array(connectorChannelSchema),
+  /** What Bitrix24 reports for the connector on this line (imconnector.status); null when it could not be read. */
+  portal: z.object({ active: z.boolean(), configured: z.boolean(), error: z.boolean() }).nullable(),
+  portalError: z.string().nullable(),
+  /** Set after a change: the channel was moved here from another line. */
+  movedFrom: z.string().nullable().optional(),
+});
+export type ConnectorView = z.infer<typeof connectorViewSchema>;
+
+export const connectorBindRequestSchema = z.object({ line: lineIdSchema, channelId: z.string().regex(/^\d{1,18}$/) });
+export type ConnectorBindRequest = z.infer<typeof connectorBindRequestSchema>;

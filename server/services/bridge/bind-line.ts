@@ -1,0 +1,86 @@
+import { CONNECTOR_ID } from '../../../install/plan';
+import type { ConnectorView } from '../../contracts/connector';
+import { AppError } from '../../domain/errors';
+import type { BitrixGateway, UisLinkRepository } from '../ports';
+import type { UisChannelRepository } from '../workspace-ports';
+import type { BridgeRepository } from './ports';
+
+export interface BindLineDeps {
+  bridge: BridgeRepository;
+  links: UisLinkRepository;
+  channels: UisChannelRepository;
+  gateway: BitrixGateway;
+  appUrl: string;
+}
+
+type Row = Record<string, unknown>;
+const code = (e: unknown) => (e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e));
+
+/** The connector page's view of a line: our binding, the UIS channels, what Bitrix24 reports. */
+export async function connectorView(deps: BindLineDeps, memberId: string, line: string): Promise<ConnectorView> {
+  const link = deps.links.get(memberId);
+  const channels = link?.connectionId ? deps.channels.list(memberId, link.connectionId) : [];
+  const bindings = deps.bridge.bindings(memberId);
+  const b = bindings.find((x) => x.lineId === line) ?? null;
+  const ch = b ? channels.find((c) => c.channelId === b.channelId) : undefined;
+  let portal: ConnectorView['portal'] = null;
+  let portalError: string | null = null;
+  try {
+    const r = await deps.gateway.client(memberId).call<Row>('imconnector.status', { CONNECTOR: CONNECTOR_ID, LINE: line });
+    portal = { active: r.result.STATUS === true, configured: r.result.CONFIGURED === true, error: r.result.ERROR === true };
+  } catch (e) {
+    portalError = code(e);
+  }
+  return {
+    line,
+    linked: !!link,
+    binding: b
+      ? { channelId: b.channelId, channelName: ch?.name ?? b.channelId, channelType: ch?.type ?? '', status: b.status, chatsRulesOff: b.chatsRulesOff, lastError: b.lastError }
+      : null,
+    channels: channels.map((c) => ({ channelId: c.channelId, name: c.name, type: c.type, lineId: bindings.find((x) => x.channelId === c.channelId)?.lineId ?? null })),
+    portal,
+    portalError,
+  };
+}
+
+/**
+ * Connect a UIS channel to an open line: `imconnector.activate` + `imconnector.connector.data.set`
+ * on the portal, then the binding is stored. A channel bound to another line moves (seed rule:
+ * one channel per line, one line per channel); the connector is switched off on the old line so
+ * two lines never drive one channel (uis-api.md §6.2 rule 11). The Chats CRM rules are turned off
+ * for the channel (flag on the binding).
+ */
+export async function bindLine(deps: BindLineDeps, memberId: string, line: string, channelId: string): Promise<ConnectorView> {
+  const link = deps.links.get(memberId);
+  if (!link?.connectionId) throw new AppError('UIS_NOT_LINKED', 'Link a UIS account on the app main page first', 409);
+  const ch = deps.channels.list(memberId, link.connectionId).find((c) => c.channelId === channelId);
+  if (!ch) throw new AppError('CHANNEL_NOT_FOUND', 'UIS does not list this channel for the linked account', 404);
+  const rest = deps.gateway.client(memberId);
+  const previous = deps.bridge.bindingByChannel(memberId, channelId);
+  try {
+    await rest.call('imconnector.activate', { CONNECTOR: CONNECTOR_ID, LINE: line, ACTIVE: 1 });
+    await rest.call('imconnector.connector.data.set', {
+      CONNECTOR: CONNECTOR_ID,
+      LINE: line,
+      DATA: { ID: `uis_ch${channelId}`, URL: deps.appUrl, URL_IM: deps.appUrl, NAME: `UIS: ${ch.name}` },
+    });
+  } catch (e) {
+    throw new AppError('PORTAL_REFUSED', `Bitrix24 did not activate the connector on line ${line} (${code(e)})`, 502);
+  }
+  const { movedFrom } = deps.bridge.bind(memberId, line, channelId);
+  if (movedFrom && previous) {
+    await rest.call('imconnector.activate', { CONNECTOR: CONNECTOR_ID, LINE: movedFrom, ACTIVE: 0 }).catch(() => undefined);
+  }
+  return { ...(await connectorView(deps, memberId, line)), movedFrom };
+}
+
+/** Disconnect: the connector is switched off on the line and the binding forgotten. */
+export async function unbindLine(deps: BindLineDeps, memberId: string, line: string): Promise<ConnectorView> {
+  try {
+    await deps.gateway.client(memberId).call('imconnector.activate', { CONNECTOR: CONNECTOR_ID, LINE: line, ACTIVE: 0 });
+  } catch (e) {
+    throw new AppError('PORTAL_REFUSED', `Bitrix24 did not switch the connector off on line ${line} (${code(e)})`, 502);
+  }
+  deps.bridge.unbind(memberId, line);
+  return connectorView(deps, memberId, line);
+}

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * One canonical id format for everything the bridge sends to Bitrix24 (uis-api.md §6.1 rules
+ * 1–2): `user.id` is per UIS visitor, `chat.id` per UIS chat, never equal, never re-prefixed
+ * elsewhere. Keep these the only place ids are formatted.
+ */
+export const externalUserId = (visitorId: string): string => `uis_v${visitorId}`;
+export const externalChatId = (uisChatId: string): string => `uis_c${uisChatId}`;
+export function uisChatIdOf(externalChat: string): string | null {
+  const m = /^uis_c(\d+)$/.exec(externalChat);
+  return m ? m[1]! : null;
+}
+
+/** E.164 from what UIS sends (`"74959268686"`, digits only); 8XXXXXXXXXX (Russia) becomes +7…. */
+export function e164(phone: string | null | undefined): string | null {
+  if (!phone) return null;
+  let d = phone.replace(/\D/g, '');
+  if (d.length === 11 && d.startsWith('8')) d = `7${d.slice(1)}`;
+  if (d.length < 8 || d.length > 15) return null;
+  return `+${d}`;
+}
+
+/** Unix seconds from UIS `created_at` (ISO with microseconds); now when missing or unparsable. */
+export function unixSeconds(createdAt: unknown, nowMs: number): number {
+  if (typeof createdAt === 'string') {
+    const s = createdAt.replace(/(\.\d{3})\d+/, '$1');
+    const t = Date.parse(/Z|[+-]\d\d:?\d\d$/.test(s) ? s : `${s}Z`);
+    if (Number.isFinite(t)) return Math.floor(t / 1000);
+  }
+  return Math.floor(nowMs / 1000);
+}
+
+/** Operator text from ONIMCONNECTORMESSAGEADD: the NEED_SIGNATURE prefix dropped, BBCode → plain text. */
+export function plainOperatorText(bbcode: string): string {
+  let t = bbcode.replace(/^\[b\][^[]*?:\[\/b\]\s?(\[br\])?/i, '');
+  t = t.replace(/\[br\]/gi, '\n').replace(/\[\/?(b|i|u|s)\]/gi, '');
+  t = t.replace(/\[url=([^\]]+)\]([^[]*)\[\/url\]/gi, '$2 ($1)').replace(/\[\/?url\]/gi, '');
+  return t.trim();
+}
+
+/** Plain UIS text → BBCode-safe text for the open line. */
+export function toBbcode(text: string): string {
+  return text.replace(/\[/g, '［').replace(/\]/g, '］');
+}
+
+export const textHash = (text: string): string => createHash('sha256').update(plainOperatorText(text)).digest('hex').slice(0, 32);

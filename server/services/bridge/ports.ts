@@ -1,0 +1,115 @@
+/**
+ * Ports of the Open Lines bridge (issue #3): line bindings, chat/visitor mapping, message links
+ * and the durable per-portal work queue. SQLite implementation: server/storage/bridge-repository.ts.
+ */
+
+export interface LineBinding {
+  memberId: string;
+  lineId: string;
+  channelId: string;
+  status: 'active' | 'off';
+  /** The Chats CRM rules are off for this channel while the line drives it. */
+  chatsRulesOff: boolean;
+  lastError: string | null;
+  updatedAt: string;
+}
+
+export interface BridgeChat {
+  memberId: string;
+  uisChatId: string;
+  channelId: string;
+  visitorId: string | null;
+  initiator: string | null;
+  operatorId: string | null;
+  lineId: string | null;
+  b24ChatId: string | null;
+  b24SessionId: string | null;
+  status: 'open' | 'closed';
+}
+
+export interface BridgeVisitor {
+  memberId: string;
+  visitorId: string;
+  phone: string | null;
+  email: string | null;
+  name: string | null;
+  b24UserId: string | null;
+}
+
+export type JobKind = 'in' | 'out' | 'delivery' | 'notice' | 'close-uis';
+
+export interface BridgeJob {
+  id: number;
+  memberId: string;
+  kind: JobKind;
+  chatKey: string;
+  idemKey: string;
+  payload: Record<string, unknown>;
+  status: 'pending' | 'done' | 'failed';
+  attempts: number;
+  dueAt: number;
+  enqueuedAt: number;
+  lastError: string | null;
+}
+
+export interface MessageLink {
+  origin: 'uis' | 'b24';
+  key: string;
+  uisChatId: string | null;
+  uisMessageId: string | null;
+  b24ChatId: string | null;
+  b24MessageId: string | null;
+  /** Outbound: the Bitrix24 operator who wrote it. */
+  b24UserId?: string | null;
+  state: 'queued' | 'relayed' | 'delivered' | 'failed' | 'skipped';
+  error: string | null;
+}
+
+export interface BridgeRepository {
+  // line bindings
+  binding(memberId: string, lineId: string): LineBinding | null;
+  bindingByChannel(memberId: string, channelId: string): LineBinding | null;
+  bindings(memberId: string): LineBinding[];
+  /** Bind (insert or replace); a previous binding of the channel to another line is removed first. */
+  bind(memberId: string, lineId: string, channelId: string): { movedFrom: string | null };
+  unbind(memberId: string, lineId: string): void;
+  /** Portals with at least one line binding (offline catch-up polls these). */
+  boundPortals(): string[];
+  setBindingStatus(memberId: string, lineId: string, status: 'active' | 'off', lastError: string | null): void;
+  setBindingError(memberId: string, lineId: string, lastError: string | null): void;
+  defaultOperator(memberId: string): number | null;
+  setDefaultOperator(memberId: string, operatorId: number | null): void;
+
+  // chats and visitors
+  chat(memberId: string, uisChatId: string): BridgeChat | null;
+  chatByB24(memberId: string, b24ChatId: string): BridgeChat | null;
+  upsertChat(c: Partial<BridgeChat> & { memberId: string; uisChatId: string; channelId: string }): void;
+  visitor(memberId: string, visitorId: string): BridgeVisitor | null;
+  upsertVisitor(v: Partial<BridgeVisitor> & { memberId: string; visitorId: string }): void;
+
+  // message links
+  link(memberId: string, origin: 'uis' | 'b24', key: string): MessageLink | null;
+  linkByUisMessage(memberId: string, uisMessageId: string): MessageLink | null;
+  /** false when it exists already. */
+  addLink(memberId: string, l: MessageLink): boolean;
+  updateLink(memberId: string, origin: 'uis' | 'b24', key: string, patch: Partial<Pick<MessageLink, 'uisMessageId' | 'b24ChatId' | 'b24MessageId' | 'state' | 'error'>>): void;
+  countLinks(memberId: string): Record<string, number>;
+
+  // echoes of what we wrote as an operator
+  expectEcho(memberId: string, extChatId: string, textHash: string): void;
+  /** true (and consumed) when such an echo was expected. */
+  takeEcho(memberId: string, extChatId: string, textHash: string): boolean;
+
+  // queue
+  /** false when a job with that idempotency key exists (a repeat). */
+  enqueue(j: { memberId: string; kind: JobKind; chatKey: string; idemKey: string; payload: Record<string, unknown>; dueAt: number }): boolean;
+  /** Pending jobs due now, oldest first. */
+  due(memberId: string, now: number, limit: number): BridgeJob[];
+  /** Pending jobs of chats with an older pending job are not due: order is kept per chat. */
+  complete(id: number): void;
+  fail(id: number, error: string): void;
+  retry(id: number, attempts: number, dueAt: number, error: string): void;
+  portalsWithDueJobs(now: number): string[];
+  nextDueAt(): number | null;
+  countJobs(memberId: string): Record<string, number>;
+}

@@ -1,0 +1,492 @@
+import { CONNECTOR_ID } from '../../../install/plan';
+import { ReauthRequiredError } from '../../bitrix/errors';
+import type { Clock } from '../../domain/clock';
+import type { UisLink } from '../../domain/uis-link';
+import type { Logger } from '../../logging';
+import { UisApiError } from '../../uis/errors';
+import type { ResourceType } from '../../uis/runtime-client';
+import { findOperator } from '../find-operator';
+import type { BatchCall } from '../../bitrix/rest-client';
+import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
+import type { WorkspaceAdapters } from '../workspace-ports';
+import type { UisProject } from '../../contracts/uis';
+import type { FileSigner } from './file-links';
+import { e164, externalChatId, externalUserId, plainOperatorText, textHash, unixSeconds } from './identity';
+import type { BridgeJob, BridgeRepository } from './ports';
+
+export interface BridgeWorkerDeps {
+  bridge: BridgeRepository;
+  gateway: BitrixGateway;
+  links: UisLinkRepository;
+  workspace: WorkspaceAdapters;
+  uisEndpoints(project: UisProject): UisEndpoints;
+  files: FileSigner;
+  clock: Clock;
+  log: Logger;
+  fetch?: typeof fetch;
+}
+
+export interface BridgeWorkerOptions {
+  /** Wait this long after the first callback of a burst so the burst shares calls (default 100 ms). */
+  gatherMs?: number;
+  maxAttempts?: number;
+  /** Items per imconnector.send.messages call (default 50). */
+  itemsPerCall?: number;
+}
+
+export interface BridgeWorker {
+  wake(): void;
+  /** Resolves when nothing is due now and no run is in flight. */
+  drain(): Promise<void>;
+  /** ONIMCONNECTORMESSAGEADD rows of the portal's offline queue (the online event is at-most-once). */
+  pollOffline(memberId: string): Promise<number>;
+  /** Poll now (catch-up after our own downtime), then every `intervalMs`, for `portals()`. */
+  startOfflinePolling(intervalMs: number, portals: () => string[]): void;
+  stop(): void;
+  /** Resolves when the run in flight (if any) has finished. */
+  drainInFlight(): Promise<void>;
+  /** Hook for ONIMCONNECTORMESSAGEADD data (set by the composition root). */
+  onMessageAdd?: (memberId: string, data: unknown) => boolean;
+}
+
+type Row = Record<string, unknown>;
+const MAX_BATCH = 50;
+
+/**
+ * The bridge's durable queue runner. One run at a time per process (a chain), portals one
+ * after another; jobs are read oldest first and a chat's later job never overtakes an earlier
+ * pending one (order per chat). Inbound: pending messages of a line travel in one
+ * `imconnector.send.messages`, several lines share a `batch`; the first message of a chat
+ * Bitrix24 does not know yet is sent alone and the rest wait for the mapping (single-flight per
+ * portal, line and UIS chat). Outbound: as the mapped UIS employee via the runtime API.
+ */
+export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOptions = {}): BridgeWorker {
+  const gatherMs = o.gatherMs ?? 100;
+  const maxAttempts = o.maxAttempts ?? 12;
+  const itemsPerCall = o.itemsPerCall ?? 50;
+  const log = deps.log.child({ component: 'bridge' });
+  const repo = deps.bridge;
+  let chain: Promise<void> = Promise.resolve();
+  let timerPending = false;
+  let stopped = false;
+  /** Progress of a multi-part outbound message (files, then text) across retries in this process. */
+  const progress = new Map<number, Row>();
+
+  const backoff = (attempts: number) => Math.min(10 * 60_000, 1_000 * 2 ** Math.min(attempts, 10));
+  const later = (job: BridgeJob, reason: string, delayMs?: number) => {
+    const attempts = job.attempts + 1;
+    if (attempts >= maxAttempts && delayMs === undefined) {
+      repo.fail(job.id, `gave up after ${attempts} attempts: ${reason}`);
+      markFailed(job, reason);
+      return;
+    }
+    repo.retry(job.id, delayMs === undefined ? attempts : job.attempts, deps.clock.now() + (delayMs ?? backoff(attempts)), reason);
+  };
+  const markFailed = (job: BridgeJob, reason: string) => {
+    if (job.kind === 'in') repo.updateLink(job.memberId, 'uis', String(job.payload.messageId), { state: 'failed', error: reason });
+    if (job.kind === 'out') repo.updateLink(job.memberId, 'b24', String(job.payload.b24MessageId), { state: 'failed', error: reason });
+  };
+  const errText = (e: unknown) => (e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e));
+
+  // ------------------------------------------------------------------ inbound: UIS → open line
+
+  function buildItem(memberId: string, job: BridgeJob, visitorId: string): Row {
+    const p = job.payload;
+    const v = repo.visitor(memberId, visitorId);
+    const user: Row = { id: externalUserId(visitorId) };
+    const phone = e164(v?.phone);
+    if (phone) user.phone = phone;
+    if (v?.email) user.email = v.email;
+    if (v?.name) user.name = v.name.replace(/[^\p{L} '-]/gu, '').slice(0, 25) || undefined;
+    if (!user.name) user.name = phone ?? `UIS ${visitorId}`;
+    const message: Row = { id: String(p.messageId), date: unixSeconds(p.createdAt, deps.clock.now()) };
+    const text = String(p.text ?? '');
+    if (text) message.text = text;
+    const r = p.resource as Row | null;
+    if (r && r.id !== undefined && r.token !== undefined) {
+      const name = String(r.name ?? `file-${String(r.id)}`);
+      message.files = [{ url: deps.files.url({ memberId, channelId: String(p.channelId), resourceId: String(r.id), token: String(r.token), name }), name }];
+    }
+    return { user, message, chat: { id: externalChatId(String(p.uisChatId)) } };
+  }
+
+  async function runInbound(memberId: string, jobs: BridgeJob[], blocked: Set<string>): Promise<void> {
+    const perLine = new Map<string, Array<{ job: BridgeJob; item: Row; newChat: boolean }>>();
+    const newChats = new Set<string>();
+    for (const job of jobs) {
+      if (blocked.has(job.chatKey)) continue;
+      const p = job.payload;
+      const uisChatId = String(p.uisChatId);
+      const chat = repo.chat(memberId, uisChatId);
+      if (!chat?.visitorId) {
+        blocked.add(job.chatKey);
+        later(job, 'waiting for the /chat callback of this chat', Math.min(30_000, 500 * 2 ** job.attempts));
+        if (job.attempts > 20) repo.fail(job.id, 'no /chat callback for this chat');
+        continue;
+      }
+      const binding = repo.bindingByChannel(memberId, chat.channelId);
+      if (!binding || binding.status !== 'active') {
+        blocked.add(job.chatKey);
+        repo.retry(job.id, job.attempts, deps.clock.now() + 60_000, 'NO_LINE: the channel is not connected to an open line');
+        continue;
+      }
+      if (p.source === 'operator') {
+        // An operator wrote from the UIS workspace: the client got it already; show it in the open line.
+        // Mapping UIS employees to Bitrix24 users is not done yet: the message is kept, marked skipped.
+        repo.complete(job.id);
+        repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'skipped', error: 'operator message from the UIS workspace' });
+        continue;
+      }
+      const isNew = !chat.b24ChatId || chat.lineId !== binding.lineId;
+      if (isNew) {
+        // single-flight: only the first message of a chat Bitrix24 does not know yet
+        if (newChats.has(uisChatId)) continue;
+        newChats.add(uisChatId);
+      }
+      const list = perLine.get(binding.lineId) ?? [];
+      if (list.length >= itemsPerCall) continue;
+      list.push({ job, item: buildItem(memberId, job, chat.visitorId), newChat: isNew });
+      perLine.set(binding.lineId, list);
+      if (isNew) blocked.add(job.chatKey);
+    }
+    if (!perLine.size) return;
+    const client = deps.gateway.client(memberId);
+    const lines = [...perLine.entries()];
+    for (let i = 0; i < lines.length; i += MAX_BATCH) {
+      const slice = lines.slice(i, i + MAX_BATCH);
+      const calls: Record<string, BatchCall> = {};
+      for (const [lineId, items] of slice) {
+        calls[`l${lineId}`] = { method: 'imconnector.send.messages', params: { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) } };
+      }
+      let res: { result: Row; errors: Record<string, { error: string; error_description: string }> };
+      try {
+        if (slice.length === 1) {
+          const [lineId, items] = slice[0]!;
+          try {
+            const r = await client.call<Row>('imconnector.send.messages', { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) });
+            res = { result: { [`l${lineId}`]: r.result }, errors: {} };
+          } catch (e) {
+            const code = (e as { code?: string }).code;
+            if (code && !(e instanceof ReauthRequiredError) && /^[A-Z_]+$/.test(code) && code !== 'QUERY_LIMIT_EXCEEDED' && code !== 'OPERATION_TIME_LIMIT' && code !== 'NETWORK_ERROR' && !code.startsWith('HTTP_5')) {
+              res = { result: {}, errors: { [`l${lineId}`]: { error: code, error_description: (e as Error).message } } };
+            } else throw e;
+          }
+        } else {
+          res = await client.batch(calls);
+        }
+      } catch (e) {
+        for (const [, items] of slice) for (const x of items) later(x.job, `imconnector.send.messages: ${errText(e)}`);
+        log.warn({ memberId, err: errText(e) }, 'inbound relay call failed; will retry');
+        continue;
+      }
+      for (const [lineId, items] of slice) {
+        const key = `l${lineId}`;
+        const err = res.errors[key];
+        if (err) {
+          if (err.error === 'NOT_ACTIVE_LINE') repo.setBindingError(memberId, lineId, 'NOT_ACTIVE_LINE: the connector is not active on this line in Bitrix24');
+          for (const x of items) later(x.job, `${err.error}: ${err.error_description}`);
+          continue;
+        }
+        const out = (res.result[key] ?? {}) as Row;
+        const results = (((out.DATA ?? {}) as Row).RESULT ?? []) as Row[];
+        items.forEach((x, idx) => {
+          const r = results[idx] ?? {};
+          const p = x.job.payload;
+          const uisChatId = String(p.uisChatId);
+          if (r.SUCCESS === true) {
+            const session = (r.session ?? {}) as Row;
+            const chat = repo.chat(memberId, uisChatId)!;
+            repo.upsertChat({
+              memberId,
+              uisChatId,
+              channelId: chat.channelId,
+              lineId,
+              b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : undefined,
+              b24SessionId: session.ID !== undefined ? String(session.ID) : undefined,
+            });
+            if (chat.visitorId && r.user !== undefined) repo.upsertVisitor({ memberId, visitorId: chat.visitorId, b24UserId: String(r.user) });
+            repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'relayed', b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : null, error: null });
+            repo.complete(x.job.id);
+          } else {
+            const reason = `Bitrix24 refused the message: ${JSON.stringify(r.ERRORS ?? r)}`;
+            repo.fail(x.job.id, reason);
+            markFailed(x.job, reason);
+          }
+        });
+        repo.setBindingError(memberId, lineId, null);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ outbound: open line → UIS
+
+  const runtimeScope = (link: UisLink, channelId: string) => ({ accountId: link.connectionId ?? '', channelId });
+
+  async function operatorFor(link: UisLink, userId: number): Promise<number> {
+    try {
+      const op = await findOperator({ ...deps.workspace, links: deps.links, uisEndpoints: deps.uisEndpoints, gateway: deps.gateway, clock: deps.clock, log: deps.log }, link, userId);
+      return op.id;
+    } catch (e) {
+      const fallback = repo.defaultOperator(link.memberId);
+      if (fallback) return fallback;
+      throw e;
+    }
+  }
+
+  async function fetchB24File(url: string): Promise<{ content: Uint8Array; mime: string }> {
+    const res = await (deps.fetch ?? fetch)(url, { redirect: 'follow', signal: AbortSignal.timeout(60_000) });
+    if (!res.ok) throw new Error(`file download answered ${res.status}`);
+    return { content: new Uint8Array(await res.arrayBuffer()), mime: res.headers.get('content-type') ?? 'application/octet-stream' };
+  }
+
+  const resourceType = (mime: string, type: string): ResourceType =>
+    type === 'image' || mime.startsWith('image/') ? 'photo' : mime.startsWith('video/') ? 'video' : mime.startsWith('audio/') ? 'audio' : 'document';
+
+  async function runOutbound(memberId: string, job: BridgeJob): Promise<void> {
+    const p = job.payload;
+    const b24MessageId = String(p.b24MessageId);
+    const link = deps.links.get(memberId);
+    if (!link) return later(job, 'UIS_NOT_LINKED');
+    const chat = repo.chat(memberId, String(p.uisChatId));
+    if (!chat) {
+      repo.fail(job.id, 'UNKNOWN_CHAT');
+      return notice(memberId, job, 'the chat is not known to the bridge');
+    }
+    if (chat.status === 'closed') {
+      repo.fail(job.id, 'CHAT_CLOSED');
+      markFailed(job, 'the UIS chat is closed');
+      return notice(memberId, job, 'the client closed the chat in UIS; the message was not sent');
+    }
+    let operatorId: number;
+    try {
+      operatorId = await operatorFor(link, Number(p.userId));
+    } catch (e) {
+      // No match and no default: the operator must know. UIS or the portal unreachable: retry.
+      if ((e as { httpStatus?: number }).httpStatus !== 409) return later(job, errText(e));
+      repo.fail(job.id, errText(e));
+      markFailed(job, errText(e));
+      return notice(memberId, job, `no UIS employee to send as (${(e as Error).message})`);
+    }
+    const scope = runtimeScope(link, chat.channelId);
+    const runtime = deps.workspace.runtime(link);
+    const text = plainOperatorText(String(p.text ?? ''));
+    const files = (p.files as Row[] | undefined) ?? [];
+    const sentIds: string[] = (p.sentIds as string[] | undefined) ?? [];
+    try {
+      // Files first (one message each), then the text; progress is kept on the job so a retry does not resend.
+      for (let i = sentIds.length; i < files.length + (text ? 1 : 0); i++) {
+        let r: { messageId: number };
+        if (i < files.length) {
+          const f = files[i]!;
+          const got = await fetchB24File(String(f.downloadLink ?? f.link));
+          const mime = String(f.mime ?? got.mime);
+          const res = await runtime.uploadResource(scope, { type: resourceType(mime, String(f.type ?? '')), name: String(f.name ?? 'file'), mime, content: got.content });
+          r = await runtime.sendMessage(scope, { chatId: Number(chat.uisChatId), operatorId, resource: { id: res.id, token: res.token, type: res.type } });
+        } else {
+          r = await runtime.sendMessage(scope, { chatId: Number(chat.uisChatId), operatorId, text });
+        }
+        sentIds.push(String(r.messageId));
+        repo.addLink(memberId, { origin: 'b24', key: `${b24MessageId}#${i}`, uisChatId: chat.uisChatId, uisMessageId: String(r.messageId), b24ChatId: String(p.b24ChatId), b24MessageId, b24UserId: String(p.userId), state: 'relayed', error: null });
+        progress.set(job.id, { ...p, sentIds });
+      }
+    } catch (e) {
+      if (e instanceof UisApiError && !e.transient) {
+        repo.fail(job.id, errText(e));
+        markFailed(job, errText(e));
+        return notice(memberId, job, `UIS refused the message (${e.message})`);
+      }
+      return later(job, errText(e));
+    }
+    repo.updateLink(memberId, 'b24', b24MessageId, { state: 'relayed', uisMessageId: sentIds.join(','), error: null });
+    repo.complete(job.id);
+  }
+
+
+  /** A failure the operator must see: a notice in the open-line chat (its echo is ignored). */
+  function notice(memberId: string, job: BridgeJob, reason: string): void {
+    repo.enqueue({ memberId, kind: 'notice', chatKey: `n:${String(job.payload.b24ChatId)}`, idemKey: `err:${String(job.payload.b24MessageId)}`, dueAt: deps.clock.now(), payload: { b24MessageId: String(job.payload.b24MessageId), reason } });
+  }
+
+  async function runDeliveries(memberId: string, jobs: BridgeJob[]): Promise<void> {
+    const byLine = new Map<string, Array<{ job: BridgeJob; item: Row }>>();
+    for (const job of jobs) {
+      const id = String(job.payload.b24MessageId);
+      const l = repo.link(memberId, 'b24', id);
+      if (!l) {
+        repo.fail(job.id, 'no link');
+        continue;
+      }
+      const chat = l.uisChatId ? repo.chat(memberId, l.uisChatId) : null;
+      const lineId = chat?.lineId;
+      if (!chat || !lineId) {
+        repo.fail(job.id, 'no chat');
+        continue;
+      }
+      const parts = (l.uisMessageId ?? '').split(',').filter(Boolean);
+      const item = {
+        im: { chat_id: l.b24ChatId, message_id: l.b24MessageId },
+        message: { id: parts.length ? parts : [id], date: Math.floor(deps.clock.now() / 1000) },
+        chat: { id: externalChatId(chat.uisChatId) },
+      };
+      const list = byLine.get(lineId) ?? [];
+      list.push({ job, item });
+      byLine.set(lineId, list);
+    }
+    const client = deps.gateway.client(memberId);
+    for (const [lineId, items] of byLine) {
+      try {
+        await client.call('imconnector.send.status.delivery', { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) });
+        for (const x of items) {
+          repo.complete(x.job.id);
+          repo.updateLink(memberId, 'b24', String(x.job.payload.b24MessageId), { state: 'delivered' });
+        }
+      } catch (e) {
+        for (const x of items) later(x.job, `imconnector.send.status.delivery: ${errText(e)}`);
+      }
+    }
+  }
+
+  async function runNotice(memberId: string, job: BridgeJob): Promise<void> {
+    const id = String(job.payload.b24MessageId);
+    const l = repo.link(memberId, 'b24', id);
+    const chat = l?.uisChatId ? repo.chat(memberId, l.uisChatId) : null;
+    if (!l || !chat?.lineId || !chat.visitorId) {
+      repo.fail(job.id, 'no chat to show the notice in');
+      return;
+    }
+    repo.updateLink(memberId, 'b24', id, { state: 'failed', error: String(job.payload.reason) });
+    const text = `⚠ Сообщение не доставлено клиенту: ${String(job.payload.reason)}`;
+    const extChat = externalChatId(chat.uisChatId);
+    repo.expectEcho(memberId, extChat, textHash(text));
+    const sender = Number(l.b24UserId) || undefined;
+    try {
+      await deps.gateway.client(memberId).call('imconnector.send.messages', {
+        CONNECTOR: CONNECTOR_ID,
+        LINE: chat.lineId,
+        MESSAGES: [
+          {
+            user: { id: externalUserId(chat.visitorId) },
+            message: { id: `notice-${id}`, date: Math.floor(deps.clock.now() / 1000), text, ...(sender ? { user_id: sender } : {}) },
+            chat: { id: extChat },
+          },
+        ],
+      });
+      repo.complete(job.id);
+    } catch (e) {
+      later(job, errText(e));
+    }
+  }
+
+  // ------------------------------------------------------------------ runs
+
+  async function processPortal(memberId: string): Promise<void> {
+    const blocked = new Set<string>();
+    for (let round = 0; round < 1000; round++) {
+      const jobs = repo.due(memberId, deps.clock.now(), 2000);
+      if (!jobs.length) return;
+      const seen = new Set<string>();
+      const inbound: BridgeJob[] = [];
+      const deliveries: BridgeJob[] = [];
+      const singles: BridgeJob[] = [];
+      // order per chat: only the oldest due job of each chat key of kind out/notice runs per round
+      for (const j of jobs) {
+        if (j.kind === 'in') inbound.push(j);
+        else if (j.kind === 'delivery') deliveries.push(j);
+        else if (!seen.has(j.chatKey)) {
+          seen.add(j.chatKey);
+          singles.push(j);
+        }
+      }
+      const before = JSON.stringify(repo.countJobs(memberId));
+      blocked.clear();
+      if (inbound.length) await runInbound(memberId, inbound, blocked);
+      for (const j of singles) {
+        const job = progress.has(j.id) ? { ...j, payload: progress.get(j.id)! } : j;
+        try {
+          if (j.kind === 'out') await runOutbound(memberId, job);
+          else if (j.kind === 'notice') await runNotice(memberId, job);
+          else repo.fail(j.id, `unknown job kind ${j.kind}`);
+        } catch (e) {
+          log.error({ err: e, memberId, job: j.id }, 'bridge job crashed');
+          later(j, errText(e));
+        }
+      }
+      if (deliveries.length) await runDeliveries(memberId, deliveries);
+      if (JSON.stringify(repo.countJobs(memberId)) === before) return; // nothing moved: the rest waits for its due time
+    }
+  }
+
+  async function runDue(): Promise<void> {
+    for (const memberId of repo.portalsWithDueJobs(deps.clock.now())) {
+      try {
+        await processPortal(memberId);
+      } catch (e) {
+        log.error({ err: e, memberId }, 'bridge run failed');
+      }
+    }
+  }
+
+  const runNow = (): Promise<void> => (chain = chain.then(runDue));
+
+  function schedule(delay: number): void {
+    if (stopped || timerPending) return;
+    timerPending = true;
+    void deps.clock.sleep(delay).then(async () => {
+      timerPending = false;
+      if (stopped) return;
+      await runNow();
+      const next = repo.nextDueAt();
+      if (next !== null) schedule(Math.min(1000, Math.max(0, next - deps.clock.now())));
+    });
+  }
+
+  const worker: BridgeWorker = {
+    wake: () => schedule(gatherMs),
+    async drain() {
+      for (;;) {
+        await chain;
+        const next = repo.nextDueAt();
+        if (next === null || next > deps.clock.now()) return;
+        await runNow();
+      }
+    },
+    async pollOffline(memberId) {
+      const rest = deps.gateway.client(memberId);
+      let taken = 0;
+      for (let page = 0; page < 20; page++) {
+        const r = await rest.call<{ process_id?: string | null; events?: Array<{ EVENT_NAME?: string; EVENT_DATA?: unknown }> }>('event.offline.get', {
+          filter: { EVENT_NAME: 'ONIMCONNECTORMESSAGEADD' },
+          clear: 0,
+          limit: 50,
+        });
+        const events = r.result.events ?? [];
+        for (const ev of events) if (worker.onMessageAdd?.(memberId, ev.EVENT_DATA)) taken++;
+        if (r.result.process_id && events.length) await rest.call('event.offline.clear', { process_id: r.result.process_id });
+        if (events.length < 50) break;
+      }
+      if (taken) schedule(0);
+      return taken;
+    },
+    startOfflinePolling(intervalMs, portals) {
+      const loop = async () => {
+        while (!stopped) {
+          for (const memberId of portals()) {
+            if (stopped) return;
+            try {
+              await worker.pollOffline(memberId);
+            } catch (e) {
+              log.warn({ memberId, code: (e as { code?: string }).code }, 'bridge offline poll failed');
+            }
+          }
+          await deps.clock.sleep(intervalMs);
+        }
+      };
+      void loop();
+    },
+    stop() {
+      stopped = true;
+    },
+    drainInFlight: () => chain,
+  };
+  return worker;
+}

@@ -1,0 +1,207 @@
+import type { Db } from './db';
+import type { BridgeChat, BridgeJob, BridgeRepository, BridgeVisitor, JobKind, LineBinding, MessageLink } from '../services/bridge/ports';
+
+type Row = Record<string, unknown>;
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/** SQLite store of the Open Lines bridge (migration 006). */
+export function createSqliteBridgeRepository(db: Db, now: () => number = Date.now): BridgeRepository {
+  const iso = () => new Date(now()).toISOString();
+  const toBinding = (r: Row): LineBinding => ({
+    memberId: String(r.member_id),
+    lineId: String(r.line_id),
+    channelId: String(r.channel_id),
+    status: r.status === 'off' ? 'off' : 'active',
+    chatsRulesOff: Number(r.chats_rules_off) === 1,
+    lastError: str(r.last_error),
+    updatedAt: String(r.updated_at),
+  });
+  const toChat = (r: Row): BridgeChat => ({
+    memberId: String(r.member_id),
+    uisChatId: String(r.uis_chat_id),
+    channelId: String(r.channel_id),
+    visitorId: str(r.visitor_id),
+    initiator: str(r.initiator),
+    operatorId: str(r.operator_id),
+    lineId: str(r.line_id),
+    b24ChatId: str(r.b24_chat_id),
+    b24SessionId: str(r.b24_session_id),
+    status: r.status === 'closed' ? 'closed' : 'open',
+  });
+  const toLink = (r: Row): MessageLink => ({
+    origin: r.origin === 'b24' ? 'b24' : 'uis',
+    key: String(r.key),
+    uisChatId: str(r.uis_chat_id),
+    uisMessageId: str(r.uis_message_id),
+    b24ChatId: str(r.b24_chat_id),
+    b24MessageId: str(r.b24_message_id),
+    b24UserId: str(r.b24_user_id),
+    state: r.state as MessageLink['state'],
+    error: str(r.error),
+  });
+  const toJob = (r: Row): BridgeJob => ({
+    id: Number(r.id),
+    memberId: String(r.member_id),
+    kind: r.kind as JobKind,
+    chatKey: String(r.chat_key),
+    idemKey: String(r.idem_key),
+    payload: JSON.parse(String(r.payload)) as Record<string, unknown>,
+    status: r.status as BridgeJob['status'],
+    attempts: Number(r.attempts),
+    dueAt: Number(r.due_at),
+    enqueuedAt: Number(r.enqueued_at),
+    lastError: str(r.last_error),
+  });
+
+  const q = {
+    binding: db.prepare('SELECT * FROM bridge_lines WHERE member_id = ? AND line_id = ?'),
+    bindingByChannel: db.prepare('SELECT * FROM bridge_lines WHERE member_id = ? AND channel_id = ?'),
+    bindings: db.prepare('SELECT * FROM bridge_lines WHERE member_id = ? ORDER BY CAST(line_id AS INTEGER)'),
+    deleteBinding: db.prepare('DELETE FROM bridge_lines WHERE member_id = ? AND line_id = ?'),
+    insertBinding: db.prepare(
+      `INSERT INTO bridge_lines (member_id, line_id, channel_id, status, chats_rules_off, last_error, updated_at) VALUES (?, ?, ?, 'active', 1, NULL, ?)`,
+    ),
+    bindingStatus: db.prepare('UPDATE bridge_lines SET status = ?, last_error = ?, updated_at = ? WHERE member_id = ? AND line_id = ?'),
+    bindingError: db.prepare('UPDATE bridge_lines SET last_error = ?, updated_at = ? WHERE member_id = ? AND line_id = ?'),
+    defaultOp: db.prepare('SELECT default_operator_id FROM bridge_settings WHERE member_id = ?'),
+    setDefaultOp: db.prepare(
+      `INSERT INTO bridge_settings (member_id, default_operator_id, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (member_id) DO UPDATE SET default_operator_id = excluded.default_operator_id, updated_at = excluded.updated_at`,
+    ),
+    chat: db.prepare('SELECT * FROM bridge_chats WHERE member_id = ? AND uis_chat_id = ?'),
+    chatByB24: db.prepare('SELECT * FROM bridge_chats WHERE member_id = ? AND b24_chat_id = ? ORDER BY updated_at DESC LIMIT 1'),
+    upsertChat: db.prepare(
+      `INSERT INTO bridge_chats (member_id, uis_chat_id, channel_id, visitor_id, initiator, operator_id, line_id, b24_chat_id, b24_session_id, status, updated_at)
+       VALUES (@member_id, @uis_chat_id, @channel_id, @visitor_id, @initiator, @operator_id, @line_id, @b24_chat_id, @b24_session_id, COALESCE(@status, 'open'), @updated_at)
+       ON CONFLICT (member_id, uis_chat_id) DO UPDATE SET
+         visitor_id = COALESCE(excluded.visitor_id, visitor_id), initiator = COALESCE(excluded.initiator, initiator),
+         operator_id = COALESCE(excluded.operator_id, operator_id), line_id = COALESCE(excluded.line_id, line_id),
+         b24_chat_id = COALESCE(excluded.b24_chat_id, b24_chat_id), b24_session_id = COALESCE(excluded.b24_session_id, b24_session_id),
+         status = COALESCE(@status, status), updated_at = excluded.updated_at`,
+    ),
+    visitor: db.prepare('SELECT * FROM bridge_visitors WHERE member_id = ? AND visitor_id = ?'),
+    upsertVisitor: db.prepare(
+      `INSERT INTO bridge_visitors (member_id, visitor_id, phone, email, name, b24_user_id, updated_at) VALUES (@member_id, @visitor_id, @phone, @email, @name, @b24_user_id, @updated_at)
+       ON CONFLICT (member_id, visitor_id) DO UPDATE SET phone = COALESCE(excluded.phone, phone), email = COALESCE(excluded.email, email),
+         name = COALESCE(excluded.name, name), b24_user_id = COALESCE(excluded.b24_user_id, b24_user_id), updated_at = excluded.updated_at`,
+    ),
+    link: db.prepare('SELECT * FROM bridge_messages WHERE member_id = ? AND origin = ? AND key = ?'),
+    linkByUis: db.prepare('SELECT * FROM bridge_messages WHERE member_id = ? AND uis_message_id = ? LIMIT 1'),
+    addLink: db.prepare(
+      `INSERT OR IGNORE INTO bridge_messages (member_id, origin, key, uis_chat_id, uis_message_id, b24_chat_id, b24_message_id, b24_user_id, state, error, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    countLinks: db.prepare('SELECT origin || \':\' || state AS k, COUNT(*) AS n FROM bridge_messages WHERE member_id = ? GROUP BY 1'),
+    expectEcho: db.prepare('INSERT INTO bridge_echoes (member_id, ext_chat_id, text_hash, created_at) VALUES (?, ?, ?, ?)'),
+    findEcho: db.prepare('SELECT id FROM bridge_echoes WHERE member_id = ? AND ext_chat_id = ? AND text_hash = ? ORDER BY id LIMIT 1'),
+    dropEcho: db.prepare('DELETE FROM bridge_echoes WHERE id = ?'),
+    pruneEchoes: db.prepare('DELETE FROM bridge_echoes WHERE created_at < ?'),
+    enqueue: db.prepare(
+      `INSERT OR IGNORE INTO bridge_jobs (member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at)
+       VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
+    ),
+    due: db.prepare(`SELECT * FROM bridge_jobs WHERE member_id = ? AND status = 'pending' AND due_at <= ? ORDER BY id LIMIT ?`),
+    complete: db.prepare(`UPDATE bridge_jobs SET status = 'done', last_error = NULL WHERE id = ?`),
+    fail: db.prepare(`UPDATE bridge_jobs SET status = 'failed', last_error = ? WHERE id = ?`),
+    retry: db.prepare(`UPDATE bridge_jobs SET attempts = ?, due_at = ?, last_error = ? WHERE id = ?`),
+    portalsDue: db.prepare(`SELECT DISTINCT member_id FROM bridge_jobs WHERE status = 'pending' AND due_at <= ?`),
+    nextDue: db.prepare(`SELECT MIN(due_at) FROM bridge_jobs WHERE status = 'pending'`),
+    countJobs: db.prepare(`SELECT kind || ':' || status AS k, COUNT(*) AS n FROM bridge_jobs WHERE member_id = ? GROUP BY 1`),
+  };
+  const counts = (rows: Row[]) => Object.fromEntries(rows.map((r) => [String(r.k), Number(r.n)]));
+
+  const bind = db.transaction((memberId: string, lineId: string, channelId: string): { movedFrom: string | null } => {
+    const other = q.bindingByChannel.get(memberId, channelId) as Row | undefined;
+    const movedFrom = other && String(other.line_id) !== lineId ? String(other.line_id) : null;
+    if (other) q.deleteBinding.run(memberId, String(other.line_id));
+    q.deleteBinding.run(memberId, lineId);
+    q.insertBinding.run(memberId, lineId, channelId, iso());
+    return { movedFrom };
+  });
+
+  return {
+    binding: (m, l) => ((r) => (r ? toBinding(r) : null))(q.binding.get(m, l) as Row | undefined),
+    bindingByChannel: (m, c) => ((r) => (r ? toBinding(r) : null))(q.bindingByChannel.get(m, c) as Row | undefined),
+    bindings: (m) => (q.bindings.all(m) as Row[]).map(toBinding),
+    bind: (m, l, c) => bind(m, l, c),
+    unbind: (m, l) => void q.deleteBinding.run(m, l),
+    boundPortals: () => db.prepare('SELECT DISTINCT member_id FROM bridge_lines').pluck().all() as string[],
+    setBindingStatus: (m, l, s, e) => void q.bindingStatus.run(s, e, iso(), m, l),
+    setBindingError: (m, l, e) => void q.bindingError.run(e, iso(), m, l),
+    defaultOperator: (m) => {
+      const v = (q.defaultOp.get(m) as Row | undefined)?.default_operator_id;
+      return v === null || v === undefined ? null : Number(v);
+    },
+    setDefaultOperator: (m, id) => void q.setDefaultOp.run(m, id, iso()),
+
+    chat: (m, c) => ((r) => (r ? toChat(r) : null))(q.chat.get(m, c) as Row | undefined),
+    chatByB24: (m, c) => ((r) => (r ? toChat(r) : null))(q.chatByB24.get(m, c) as Row | undefined),
+    upsertChat: (c) =>
+      void q.upsertChat.run({
+        member_id: c.memberId,
+        uis_chat_id: c.uisChatId,
+        channel_id: c.channelId,
+        visitor_id: c.visitorId ?? null,
+        initiator: c.initiator ?? null,
+        operator_id: c.operatorId ?? null,
+        line_id: c.lineId ?? null,
+        b24_chat_id: c.b24ChatId ?? null,
+        b24_session_id: c.b24SessionId ?? null,
+        status: c.status ?? null,
+        updated_at: iso(),
+      }),
+    visitor: (m, v) => {
+      const r = q.visitor.get(m, v) as Row | undefined;
+      return r
+        ? ({ memberId: m, visitorId: v, phone: str(r.phone), email: str(r.email), name: str(r.name), b24UserId: str(r.b24_user_id) } satisfies BridgeVisitor)
+        : null;
+    },
+    upsertVisitor: (v) =>
+      void q.upsertVisitor.run({
+        member_id: v.memberId,
+        visitor_id: v.visitorId,
+        phone: v.phone ?? null,
+        email: v.email ?? null,
+        name: v.name ?? null,
+        b24_user_id: v.b24UserId ?? null,
+        updated_at: iso(),
+      }),
+
+    link: (m, o, k) => ((r) => (r ? toLink(r) : null))(q.link.get(m, o, k) as Row | undefined),
+    linkByUisMessage: (m, id) => ((r) => (r ? toLink(r) : null))(q.linkByUis.get(m, id) as Row | undefined),
+    addLink: (m, l) => q.addLink.run(m, l.origin, l.key, l.uisChatId, l.uisMessageId, l.b24ChatId, l.b24MessageId, l.b24UserId ?? null, l.state, l.error, iso()).changes > 0,
+    updateLink(m, origin, key, patch) {
+      const sets: string[] = [];
+      const vals: unknown[] = [];
+      const cols: Record<string, string> = { uisMessageId: 'uis_message_id', b24ChatId: 'b24_chat_id', b24MessageId: 'b24_message_id', state: 'state', error: 'error' };
+      for (const [k, v] of Object.entries(patch)) {
+        if (!cols[k]) continue;
+        sets.push(`${cols[k]} = ?`);
+        vals.push(v);
+      }
+      if (!sets.length) return;
+      db.prepare(`UPDATE bridge_messages SET ${sets.join(', ')}, updated_at = ? WHERE member_id = ? AND origin = ? AND key = ?`).run(...vals, iso(), m, origin, key);
+    },
+    countLinks: (m) => counts(q.countLinks.all(m) as Row[]),
+
+    expectEcho(m, chat, hash) {
+      q.pruneEchoes.run(now() - 24 * 3600_000);
+      q.expectEcho.run(m, chat, hash, now());
+    },
+    takeEcho(m, chat, hash) {
+      const r = q.findEcho.get(m, chat, hash) as Row | undefined;
+      if (!r) return false;
+      q.dropEcho.run(r.id);
+      return true;
+    },
+
+    enqueue: (j) => q.enqueue.run(j.memberId, j.kind, j.chatKey, j.idemKey, JSON.stringify(j.payload), j.dueAt, now()).changes > 0,
+    due: (m, t, limit) => (q.due.all(m, t, limit) as Row[]).map(toJob),
+    complete: (id) => void q.complete.run(id),
+    fail: (id, e) => void q.fail.run(e, id),
+    retry: (id, attempts, dueAt, e) => void q.retry.run(attempts, dueAt, e, id),
+    portalsWithDueJobs: (t) => q.portalsDue.pluck().all(t) as string[],
+    nextDueAt: () => (q.nextDue.pluck().get() as number | null) ?? null,
+    countJobs: (m) => counts(q.countJobs.all(m) as Row[]),
+  };
+}
