@@ -7,6 +7,7 @@ import { UisApiError } from '../../uis/errors';
 import type { AnalyticsJob, AnalyticsRepository, BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisProject } from '../../contracts/uis';
 import { gather, planBatches } from './gather';
+import { createJobLoop } from '../job-loop';
 
 export interface AnalyticsWorkerDeps {
   analytics: AnalyticsRepository;
@@ -56,9 +57,6 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
   const recheckMs = o.recheckMs ?? 5 * 60_000;
   const maxAttempts = o.maxAttempts ?? 8;
   const zones = new Map<string, string>();
-  let chain: Promise<void> = Promise.resolve();
-  let timerPending = false;
-  let stopped = false;
   const log = deps.log.child({ component: 'analytics' });
 
   const backoff = (attempts: number) => Math.min(30 * 60_000, 5_000 * 2 ** attempts);
@@ -160,42 +158,19 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
     for (let i = 0; i < toUpload.length; i += MAX_UPLOAD) await upload(memberId, api, toUpload.slice(i, i + MAX_UPLOAD));
   }
 
-  async function runDue(): Promise<void> {
-    for (const memberId of deps.analytics.portalsWithDueJobs(deps.clock.now())) {
-      try {
-        await processPortal(memberId);
-      } catch (e) {
-        log.error({ err: e, memberId }, 'analytics run failed');
-      }
-    }
-  }
-
-  /** One run at a time: every run (timer or drain) is chained after the previous one. */
-  const runNow = (): Promise<void> => (chain = chain.then(runDue));
-
-  /** Sleeps until due work (re-checked at least every second while jobs exist), then runs it. */
-  function schedule(delay: number): void {
-    if (stopped || timerPending) return;
-    timerPending = true;
-    void deps.clock.sleep(delay).then(async () => {
-      timerPending = false;
-      if (stopped) return;
-      await runNow();
-      const next = deps.analytics.nextDueAt();
-      if (next !== null) schedule(Math.min(1000, Math.max(0, next - deps.clock.now())));
-    });
-  }
+  const loop = createJobLoop({
+    name: 'analytics',
+    clock: deps.clock,
+    log,
+    debounceMs: gatherMs,
+    portalsWithDueJobs: (now) => deps.analytics.portalsWithDueJobs(now),
+    nextDueAt: () => deps.analytics.nextDueAt(),
+    processPortal,
+  });
 
   return {
-    wake: () => schedule(gatherMs),
-    async drain() {
-      for (;;) {
-        await chain;
-        const next = deps.analytics.nextDueAt();
-        if (next === null || next > deps.clock.now()) return;
-        await runNow();
-      }
-    },
+    wake: () => loop.wake(),
+    drain: () => loop.drain(),
     async pollOffline(memberId) {
       const rest = deps.gateway.client(memberId);
       let taken = 0;
@@ -212,14 +187,14 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
         }
         if (r.result.process_id && events.length) await rest.call('event.offline.clear', { process_id: r.result.process_id });
       }
-      if (taken) schedule(gatherMs);
+      if (taken) loop.wake();
       return taken;
     },
     startOfflinePolling(intervalMs) {
-      const loop = async () => {
-        while (!stopped) {
+      const pollAll = async () => {
+        while (!loop.stopped) {
           for (const memberId of deps.analytics.enabledPortals()) {
-            if (stopped) return;
+            if (loop.stopped) return;
             try {
               await this.pollOffline(memberId);
             } catch (e) {
@@ -229,10 +204,8 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
           await deps.clock.sleep(intervalMs);
         }
       };
-      void loop();
+      void pollAll();
     },
-    stop() {
-      stopped = true;
-    },
+    stop: () => loop.stop(),
   };
 }
