@@ -1,0 +1,21 @@
+import type { FunnelSettings, StageTarget } from '../../contracts/crm-rules';
+import { matchFilter } from './match-filter';
+import type { RequestFacts } from './types';
+
+/**
+ * Lead status and deal funnel/stage: the first «Фильтр воронок» rule the request matches, else the
+ * defaults (seed 002 «Распределение по воронкам»: «Разрешен» → the rule's stage, others → default;
+ * «Запрещен» → that channel gets the default). A rule field left empty falls back to the default.
+ */
+export function chooseStage(f: FunnelSettings, facts: RequestFacts): StageTarget {
+  const rule = f.rules.find((r) => matchFilter(facts, r.filter));
+  if (!rule) return f.defaults;
+  const d = f.defaults;
+  const dealFromRule = rule.dealCategoryId !== null;
+  return {
+    leadStatusId: rule.leadStatusId ?? d.leadStatusId,
+    // A deal stage belongs to its funnel: never mix the rule's funnel with the default's stage.
+    dealCategoryId: dealFromRule ? rule.dealCategoryId : d.dealCategoryId,
+    dealStageId: dealFromRule ? rule.dealStageId : d.dealStageId,
+  };
+}

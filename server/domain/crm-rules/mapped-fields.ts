@@ -1,0 +1,23 @@
+import type { FieldMapping, UisVariable } from '../../contracts/crm-rules';
+
+/**
+ * Field-mapping values for one entity type. On creation every mapping applies; on an existing
+ * entity only «Обновлять всегда» ones (seed 002: off → «заполняться … только при создании новой
+ * сущности», on → «обновляться … всегда, при получении новых данных»). Empty values never
+ * overwrite. «ID первой коммуникации» (`communication_id`) «Не меняется в уже существующей сущности».
+ */
+export function mappedFields(
+  mappings: readonly FieldMapping[],
+  vars: Record<UisVariable, string | null>,
+  entity: FieldMapping['entity'],
+  mode: 'create' | 'update',
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of mappings) {
+    if (m.entity !== entity) continue;
+    if (mode === 'update' && (!m.alwaysUpdate || m.uisField === 'communication_id')) continue;
+    const v = vars[m.uisField];
+    if (v !== null && v.trim() !== '') out[m.b24Field] = v;
+  }
+  return out;
+}
