@@ -29,6 +29,7 @@ import { createAnalyticsWorker } from './services/analytics/worker';
 import { enqueueAnalyticsFromEvent } from './services/analytics/on-event';
 import { resolveUisEndpoints } from './uis/endpoints';
 import { createSqliteBridgeRepository } from './storage/bridge-repository';
+import { createSqliteCrmRulesRepository } from './storage/crm-rules-repository';
 import { createBridgeWorker, type BridgeWorkerOptions } from './services/bridge/worker';
 import { createFileSigner } from './services/bridge/file-links';
 import { bridgeUisCallbacks } from './services/bridge/on-uis-callback';
@@ -121,6 +122,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     bridge,
     bridgeWorker,
     bridgeFiles,
+    crmRules: createSqliteCrmRulesRepository(db, () => clock.now()),
     workspace,
     uis: createUisManagement({ fetch: o.fetch }),
     portalDomain: (memberId) => portals.get(memberId)?.domain ?? memberId,

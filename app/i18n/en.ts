@@ -1,11 +1,10 @@
 import type { MessageKey } from './ru';
+import { crmRulesEn } from './crm-rules.en';
 
 /** English catalogue; the type forces the same keys as ru.ts. */
 export const en: Record<MessageKey, string> = {
   'app.name': 'UIS OMNI',
   'common.loading': 'Loading…',
-  'common.soon': 'Coming soon',
-  'common.soonText': 'This section comes in a later version.',
   'common.cancel': 'Cancel',
 
   'bootError.title': 'UIS OMNI could not be opened',
@@ -50,6 +49,7 @@ export const en: Record<MessageKey, string> = {
   'tabs.chats': 'Chats',
   'tabs.offline': 'Offline requests',
   'tabs.openlines': 'Open Lines',
+  'openlines.where': 'UIS channels are connected to open lines in the Bitrix24 Contact Center: the «UIS OMNI» tile → pick a line and a channel. One channel per line; the Chats rules do not apply to a channel an open line drives.',
   'tabs.analytics': 'Open Lines: end-to-end analytics',
 
   'uisLink.title': 'UIS account',
@@ -92,6 +92,7 @@ export const en: Record<MessageKey, string> = {
   'uisLink.hint.UIS_CONNECT_FAILED': 'The UIS user needs administrator rights (Chat API management).',
   'uisLink.hint.UIS_UNAVAILABLE': 'UIS is unreachable right now. Try again in a minute.',
 
+  ...crmRulesEn,
   'pageSave.save': 'Save',
   'pageSave.revert': 'Discard changes',
   'pageSave.dirty': 'Unsaved changes',
@@ -266,4 +267,9 @@ export const en: Record<MessageKey, string> = {
   'connector.disconnect': 'Disconnect',
   'connector.moved': 'The channel was moved here from Open Line {line}; it is disconnected there.',
   'connector.chatsRulesOff': 'While the channel is connected to an Open Line, the Chats → CRM rules are off for it.',
+  'connector.defaultOperator': 'Default UIS operator',
+  'connector.defaultOperatorHint': 'Replies of operators whose Bitrix24 e-mail matches no UIS employee go out as this employee.',
+  'connector.defaultOperatorNone': 'none',
+  'connector.defaultOperatorSave': 'Save',
+  'connector.defaultOperatorSaved': 'Default operator saved.',
 };

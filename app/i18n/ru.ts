@@ -1,9 +1,9 @@
+import { crmRulesRu } from './crm-rules.ru';
+
 /** Russian catalogue: the reference set of keys; en.ts must have the same keys. */
 export const ru = {
   'app.name': 'UIS OMNI',
   'common.loading': 'Загрузка…',
-  'common.soon': 'Скоро',
-  'common.soonText': 'Этот раздел появится в следующих версиях.',
   'common.cancel': 'Отмена',
 
   'bootError.title': 'Не удалось открыть UIS OMNI',
@@ -48,6 +48,7 @@ export const ru = {
   'tabs.chats': 'Чаты',
   'tabs.offline': 'Оффлайн заявки',
   'tabs.openlines': 'Открытые линии',
+  'openlines.where': 'Каналы UIS подключаются к открытым линиям в Контакт-центре Битрикс24: плитка «UIS OMNI» → выберите линию и канал. Один канал — одна линия; для канала, подключённого к линии, правила вкладки «Чаты» не применяются.',
   'tabs.analytics': 'Открытые линии: сквозная аналитика',
 
   'uisLink.title': 'Аккаунт UIS',
@@ -90,6 +91,7 @@ export const ru = {
   'uisLink.hint.UIS_CONNECT_FAILED': 'Пользователю UIS нужны права администратора (управление Chat API).',
   'uisLink.hint.UIS_UNAVAILABLE': 'UIS сейчас недоступен. Повторите через минуту.',
 
+  ...crmRulesRu,
   'pageSave.save': 'Сохранить',
   'pageSave.revert': 'Отменить изменения',
   'pageSave.dirty': 'Есть несохранённые изменения',
@@ -264,6 +266,11 @@ export const ru = {
   'connector.disconnect': 'Отключить',
   'connector.moved': 'Канал перенесён сюда из открытой линии {line}: там он отключён.',
   'connector.chatsRulesOff': 'Пока канал подключён к открытой линии, правила «Чаты → CRM» для него выключены.',
+  'connector.defaultOperator': 'Оператор UIS по умолчанию',
+  'connector.defaultOperatorHint': 'От его имени уходят ответы операторов, чей e-mail в Bitrix24 не совпал ни с одним сотрудником UIS.',
+  'connector.defaultOperatorNone': 'не задан',
+  'connector.defaultOperatorSave': 'Сохранить',
+  'connector.defaultOperatorSaved': 'Оператор по умолчанию сохранён.',
 } as const;
 
 export type MessageKey = keyof typeof ru;

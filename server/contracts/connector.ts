@@ -32,6 +32,8 @@ export const connectorViewSchema = z.object({
   /** What Bitrix24 reports for the connector on this line (imconnector.status); null when it could not be read. */
   portal: z.object({ active: z.boolean(), configured: z.boolean(), error: z.boolean() }).nullable(),
   portalError: z.string().nullable(),
+  /** The UIS employee used when an operator's e-mail matches no employee (portal-wide); null = none. */
+  defaultOperatorId: z.number().nullable(),
   /** Set after a change: the channel was moved here from another line. */
   movedFrom: z.string().nullable().optional(),
 });
@@ -39,3 +41,10 @@ export type ConnectorView = z.infer<typeof connectorViewSchema>;
 
 export const connectorBindRequestSchema = z.object({ line: lineIdSchema, channelId: z.string().regex(/^\d{1,18}$/) });
 export type ConnectorBindRequest = z.infer<typeof connectorBindRequestSchema>;
+
+export const connectorEmployeeSchema = z.object({ id: z.number(), name: z.string(), email: z.string().nullable(), chatEnabled: z.boolean() });
+export const connectorEmployeesSchema = z.object({ employees: z.array(connectorEmployeeSchema), defaultOperatorId: z.number().nullable() });
+export type ConnectorEmployees = z.infer<typeof connectorEmployeesSchema>;
+
+export const defaultOperatorRequestSchema = z.object({ operatorId: z.number().int().positive().nullable() });
+export type DefaultOperatorRequest = z.infer<typeof defaultOperatorRequestSchema>;

@@ -38,6 +38,8 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   bridge: import('../services/bridge/ports').BridgeRepository;
   bridgeWorker: import('../services/bridge/worker').BridgeWorker;
   bridgeFiles: import('../services/bridge/file-links').FileSigner;
+  /** «Чаты» / «Оффлайн заявки» rules and the cached CRM directory (issue #6). */
+  crmRules: import('../services/crm-rules/ports').CrmRulesRepository;
   healthCheck(): void;
   fetch?: typeof fetch;
 }

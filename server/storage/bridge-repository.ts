@@ -26,6 +26,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     lineId: str(r.line_id),
     b24ChatId: str(r.b24_chat_id),
     b24SessionId: str(r.b24_session_id),
+    b24SessionClosed: Number(r.b24_session_closed) === 1,
     status: r.status === 'closed' ? 'closed' : 'open',
   });
   const toLink = (r: Row): MessageLink => ({
@@ -71,12 +72,13 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     chat: db.prepare('SELECT * FROM bridge_chats WHERE member_id = ? AND uis_chat_id = ?'),
     chatByB24: db.prepare('SELECT * FROM bridge_chats WHERE member_id = ? AND b24_chat_id = ? ORDER BY updated_at DESC LIMIT 1'),
     upsertChat: db.prepare(
-      `INSERT INTO bridge_chats (member_id, uis_chat_id, channel_id, visitor_id, initiator, operator_id, line_id, b24_chat_id, b24_session_id, status, updated_at)
-       VALUES (@member_id, @uis_chat_id, @channel_id, @visitor_id, @initiator, @operator_id, @line_id, @b24_chat_id, @b24_session_id, COALESCE(@status, 'open'), @updated_at)
+      `INSERT INTO bridge_chats (member_id, uis_chat_id, channel_id, visitor_id, initiator, operator_id, line_id, b24_chat_id, b24_session_id, b24_session_closed, status, updated_at)
+       VALUES (@member_id, @uis_chat_id, @channel_id, @visitor_id, @initiator, @operator_id, @line_id, @b24_chat_id, @b24_session_id, COALESCE(@b24_session_closed, 0), COALESCE(@status, 'open'), @updated_at)
        ON CONFLICT (member_id, uis_chat_id) DO UPDATE SET
          visitor_id = COALESCE(excluded.visitor_id, visitor_id), initiator = COALESCE(excluded.initiator, initiator),
          operator_id = COALESCE(excluded.operator_id, operator_id), line_id = COALESCE(excluded.line_id, line_id),
          b24_chat_id = COALESCE(excluded.b24_chat_id, b24_chat_id), b24_session_id = COALESCE(excluded.b24_session_id, b24_session_id),
+         b24_session_closed = COALESCE(@b24_session_closed, b24_session_closed),
          status = COALESCE(@status, status), updated_at = excluded.updated_at`,
     ),
     visitor: db.prepare('SELECT * FROM bridge_visitors WHERE member_id = ? AND visitor_id = ?'),
@@ -100,12 +102,26 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
       `INSERT OR IGNORE INTO bridge_jobs (member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at)
        VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
     ),
-    due: db.prepare(`SELECT * FROM bridge_jobs WHERE member_id = ? AND status = 'pending' AND due_at <= ? ORDER BY id LIMIT ?`),
+    // A job whose chat has an older pending job still backing off is not due: order is kept per chat.
+    due: db.prepare(
+      `SELECT * FROM bridge_jobs j WHERE j.member_id = @m AND j.status = 'pending' AND j.due_at <= @t
+         AND NOT EXISTS (SELECT 1 FROM bridge_jobs o WHERE o.member_id = j.member_id AND o.chat_key = j.chat_key AND o.status = 'pending' AND o.id < j.id AND o.due_at > @t)
+       ORDER BY j.id LIMIT @limit`,
+    ),
     complete: db.prepare(`UPDATE bridge_jobs SET status = 'done', last_error = NULL WHERE id = ?`),
     fail: db.prepare(`UPDATE bridge_jobs SET status = 'failed', last_error = ? WHERE id = ?`),
     retry: db.prepare(`UPDATE bridge_jobs SET attempts = ?, due_at = ?, last_error = ? WHERE id = ?`),
-    portalsDue: db.prepare(`SELECT DISTINCT member_id FROM bridge_jobs WHERE status = 'pending' AND due_at <= ?`),
-    nextDue: db.prepare(`SELECT MIN(due_at) FROM bridge_jobs WHERE status = 'pending'`),
+    // only the oldest pending job of a chat (its head) decides when the chat can move (see `due`)
+    portalsDue: db.prepare(
+      `SELECT DISTINCT member_id FROM bridge_jobs j WHERE j.status = 'pending' AND j.due_at <= ?
+         AND NOT EXISTS (SELECT 1 FROM bridge_jobs o WHERE o.member_id = j.member_id AND o.chat_key = j.chat_key AND o.status = 'pending' AND o.id < j.id)`,
+    ),
+    nextDue: db.prepare(
+      `SELECT MIN(due_at) FROM bridge_jobs j WHERE j.status = 'pending'
+         AND NOT EXISTS (SELECT 1 FROM bridge_jobs o WHERE o.member_id = j.member_id AND o.chat_key = j.chat_key AND o.status = 'pending' AND o.id < j.id)`,
+    ),
+    pruneJobs: db.prepare(`DELETE FROM bridge_jobs WHERE status = 'done' AND enqueued_at < ?`),
+    pruneInbox: db.prepare(`DELETE FROM uis_inbox WHERE received_at < ?`),
     countJobs: db.prepare(`SELECT kind || ':' || status AS k, COUNT(*) AS n FROM bridge_jobs WHERE member_id = ? GROUP BY 1`),
   };
   const counts = (rows: Row[]) => Object.fromEntries(rows.map((r) => [String(r.k), Number(r.n)]));
@@ -147,6 +163,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
         line_id: c.lineId ?? null,
         b24_chat_id: c.b24ChatId ?? null,
         b24_session_id: c.b24SessionId ?? null,
+        b24_session_closed: c.b24SessionClosed === undefined ? null : c.b24SessionClosed ? 1 : 0,
         status: c.status ?? null,
         updated_at: iso(),
       }),
@@ -196,12 +213,13 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     },
 
     enqueue: (j) => q.enqueue.run(j.memberId, j.kind, j.chatKey, j.idemKey, JSON.stringify(j.payload), j.dueAt, now()).changes > 0,
-    due: (m, t, limit) => (q.due.all(m, t, limit) as Row[]).map(toJob),
+    due: (m, t, limit) => (q.due.all({ m, t, limit }) as Row[]).map(toJob),
     complete: (id) => void q.complete.run(id),
     fail: (id, e) => void q.fail.run(e, id),
     retry: (id, attempts, dueAt, e) => void q.retry.run(attempts, dueAt, e, id),
     portalsWithDueJobs: (t) => q.portalsDue.pluck().all(t) as string[],
     nextDueAt: () => (q.nextDue.pluck().get() as number | null) ?? null,
     countJobs: (m) => counts(q.countJobs.all(m) as Row[]),
+    prune: (before) => ({ jobs: q.pruneJobs.run(before).changes, inbox: q.pruneInbox.run(new Date(before).toISOString()).changes }),
   };
 }

@@ -111,7 +111,7 @@ describe('install page with a scripted server', () => {
 });
 
 describe('app page with a scripted server', () => {
-  it('when opened, then it shows the portal from /api/portal and honest "coming soon" tabs', async () => {
+  it('when opened, then it shows the portal from /api/portal and says where open lines are connected', async () => {
     const page = await browser.newPage();
     await page.goto(`${server.url}/b24/app`);
     const info = page.getByTestId('portal-info');
@@ -119,8 +119,8 @@ describe('app page with a scripted server', () => {
     await expect(info.innerText()).resolves.toContain('acme.bitrix24.ru');
     await expect(info.innerText()).resolves.toContain(en['portalStatus.active']);
     await expect(page.getByTestId('uis-link-status').getAttribute('data-linked')).resolves.toBe('false');
-    await page.getByRole('tab', { name: en['tabs.chats'] }).click();
-    await expect(page.getByTestId('tab-soon').innerText()).resolves.toBe(en['common.soonText']);
+    await page.getByRole('tab', { name: en['tabs.openlines'], exact: true }).click();
+    await expect(page.getByTestId('tab-openlines').innerText()).resolves.toBe(en['openlines.where']);
     await page.close();
   });
 });

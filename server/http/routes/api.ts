@@ -9,6 +9,7 @@ import { uisLinkRouter } from './uis-link';
 import { workspaceRouter } from './workspace';
 import { analyticsApiRouter } from './analytics';
 import { connectorRouter } from './connector';
+import { crmRulesRouter } from './crm-rules';
 
 export interface ApiCaller {
   memberId: string;
@@ -51,6 +52,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(workspaceRouter(deps));
   router.use(analyticsApiRouter(deps));
   router.use(connectorRouter(deps));
+  router.use(crmRulesRouter(deps));
   return router;
 }
 

@@ -1,7 +1,8 @@
 import { Router } from 'express';
-import { connectorBindRequestSchema, lineIdSchema } from '../../contracts/connector';
+import { connectorBindRequestSchema, defaultOperatorRequestSchema, lineIdSchema } from '../../contracts/connector';
 import { badRequest, forbidden } from '../../domain/errors';
 import { bindLine, connectorView, unbindLine, type BindLineDeps } from '../../services/bridge/bind-line';
+import { listEmployees, setDefaultOperator, type DefaultOperatorDeps } from '../../services/bridge/default-operator';
 import type { AppDeps } from '../deps';
 import { zodMessage } from '../zod-message';
 import type { ApiCaller } from './api';
@@ -34,6 +35,19 @@ export function connectorRouter(deps: AppDeps): Router {
     const caller = res.locals.caller as ApiCaller;
     admin(caller);
     res.json(await unbindLine(d(), caller.memberId, lineOf(req.query.line)));
+  });
+  const ops = (): DefaultOperatorDeps => ({ bridge: deps.bridge, links: deps.links, dataApi: deps.workspace.dataApi });
+  router.get('/api/connector/employees', async (_req, res) => {
+    const caller = res.locals.caller as ApiCaller;
+    admin(caller);
+    res.json(await listEmployees(ops(), caller.memberId));
+  });
+  router.put('/api/connector/default-operator', async (req, res) => {
+    const caller = res.locals.caller as ApiCaller;
+    admin(caller);
+    const body = defaultOperatorRequestSchema.safeParse(req.body);
+    if (!body.success) throw badRequest('VALIDATION_FAILED', zodMessage(body.error));
+    res.json(await setDefaultOperator(ops(), caller.memberId, body.data.operatorId));
   });
   return router;
 }

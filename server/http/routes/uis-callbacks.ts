@@ -11,7 +11,9 @@ import type { AppDeps } from '../deps';
  */
 export function uisCallbacksRouter(deps: AppDeps): Router {
   const router = Router();
-  router.post(/^\/uis\/callbacks\/([A-Za-z0-9_-]{8,64})(\/.*)?$/, express.json({ limit: '2mb' }), async (req, res) => {
+  // POST, and PATCH / DELETE for v2 updates (PATCH /chat, PATCH /message, PATCH|DELETE /channel …).
+  router.all(/^\/uis\/callbacks\/([A-Za-z0-9_-]{8,64})(\/.*)?$/, express.json({ limit: '2mb' }), async (req, res, next) => {
+    if (req.method !== 'POST' && req.method !== 'PATCH' && req.method !== 'DELETE') return next();
     const params = req.params as unknown as Record<string, string | undefined>;
     const hookId = params[0] ?? '';
     const path = params[1] ?? '/';

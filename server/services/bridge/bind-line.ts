@@ -40,6 +40,7 @@ export async function connectorView(deps: BindLineDeps, memberId: string, line: 
     channels: channels.map((c) => ({ channelId: c.channelId, name: c.name, type: c.type, lineId: bindings.find((x) => x.channelId === c.channelId)?.lineId ?? null })),
     portal,
     portalError,
+    defaultOperatorId: deps.bridge.defaultOperator(memberId),
   };
 }
 

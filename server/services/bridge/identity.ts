@@ -45,3 +45,12 @@ export function toBbcode(text: string): string {
 }
 
 export const textHash = (text: string): string => createHash('sha256').update(plainOperatorText(text)).digest('hex').slice(0, 32);
+
+/**
+ * What identifies the echo of a message we wrote into an open-line chat as an operator: its text
+ * (signature prefix and BBCode dropped) and, for files, their names — so a file-only message never
+ * swallows another operator's file-only message in the same chat.
+ */
+export function echoKey(text: string, fileNames: readonly string[] = []): string {
+  return fileNames.length ? textHash(`${plainOperatorText(text)}\u0000${fileNames.join('\u0000')}`) : textHash(text);
+}

@@ -1,6 +1,6 @@
 import { CONNECTOR_ID } from '../../../install/plan';
 import type { BitrixEvent } from '../../bitrix/event-schemas';
-import { textHash, uisChatIdOf } from './identity';
+import { echoKey, uisChatIdOf } from './identity';
 import type { BridgeRepository } from './ports';
 
 type Row = Record<string, unknown>;
@@ -33,7 +33,8 @@ export function onMessageAdd(deps: BridgeEventDeps, memberId: string, data: unkn
     if (!b24MessageId || !uisChatId) continue;
     if (deps.bridge.link(memberId, 'b24', b24MessageId)) continue; // seen already
     const text = String(message.text ?? '');
-    if (deps.bridge.takeEcho(memberId, extChat, textHash(text))) {
+    const fileNames = list(message.files).map((f) => String(obj(f).name ?? ''));
+    if (deps.bridge.takeEcho(memberId, extChat, echoKey(text, fileNames))) {
       deps.bridge.addLink(memberId, { origin: 'b24', key: b24MessageId, uisChatId, uisMessageId: null, b24ChatId: String(im.chat_id ?? ''), b24MessageId, state: 'skipped', error: 'echo of our own message' });
       continue;
     }
@@ -80,6 +81,24 @@ export function onBridgeEvent(deps: BridgeEventDeps, memberId: string, ev: Pick<
       const line = String(d.line ?? d.LINE ?? '');
       if (connector === CONNECTOR_ID && line && deps.bridge.binding(memberId, line)) {
         deps.bridge.setBindingStatus(memberId, line, 'off', 'The connector was switched off for this line in Bitrix24');
+      }
+      return;
+    }
+    case 'ONIMCONNECTORDIALOGFINISH': {
+      // The operator finished the dialog in the open line. Seed rule («Как совместно работают»):
+      // finishing in the open line does not finish the chat in the UIS workspace, so no runtime
+      // closeChat — only the mapping learns it; the client's next message opens a new dialog.
+      const d = obj(ev.data);
+      if (String(d.CONNECTOR ?? d.connector ?? '').toLowerCase() !== CONNECTOR_ID) return;
+      for (const raw of list(d.DATA ?? d.data)) {
+        const item = obj(raw);
+        const ext = String(obj(item.chat).id ?? obj(item.connector).chat_id ?? '');
+        const uisChatId = uisChatIdOf(ext);
+        const chat = uisChatId ? deps.bridge.chat(memberId, uisChatId) : null;
+        if (!chat || String(obj(item.session).closed ?? 'Y') !== 'Y') continue;
+        const sessionId = obj(item.session).id;
+        if (sessionId !== undefined && chat.b24SessionId && String(sessionId) !== chat.b24SessionId) continue; // an older dialog
+        deps.bridge.upsertChat({ memberId, uisChatId: chat.uisChatId, channelId: chat.channelId, b24SessionClosed: true });
       }
       return;
     }

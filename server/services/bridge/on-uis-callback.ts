@@ -1,5 +1,6 @@
 import type { UisLink } from '../../domain/uis-link';
 import type { UisCallbackHandler } from '../ports';
+import { textHash } from './identity';
 import type { BridgeRepository } from './ports';
 
 type Row = Record<string, unknown>;
@@ -58,13 +59,19 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, path: string
     if (!messageId) return false;
     // Loop prevention (§6.2 rule 10): a message we sent to UIS ourselves never comes back in.
     if (repo.linkByUisMessage(memberId, messageId)?.origin === 'b24') return false;
-    const source = String(b.source ?? '');
+    // Seen already (also after the job itself was pruned by the retention).
+    if (repo.link(memberId, 'uis', messageId)) return false;
+    let source = String(b.source ?? '');
     if (source === 'system') {
-      // An operator-initiated chat starts with chat_started; the chat is known from it.
+      // An operator-initiated chat (UIS workspace, iframe or our runtime call) starts with
+      // chat_started: the open line gets the chat (seed «Исходящая коммуникация» 1) with that
+      // system text from the client side, so Bitrix24 starts a dialog and its CRM rules run; the
+      // operator's own messages stay hidden until an operator accepts the dialog.
       repo.upsertChat({ memberId, uisChatId: chatId, channelId });
-      return false;
+      if (b.system_message_mnemonic !== 'chat_started') return false;
+      source = 'started';
     }
-    if (source !== 'visitor' && source !== 'operator') return false;
+    if (source !== 'visitor' && source !== 'operator' && source !== 'started') return false;
     const resource = b.resource && typeof b.resource === 'object' ? (b.resource as Row) : null;
     const queued = repo.enqueue({
       memberId,
@@ -108,10 +115,35 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, path: string
     }
     return false;
   }
+  if (path === '/message' && method === 'PATCH' && chatId) {
+    // v2 message update (uis-api.md §2.3): an edit of a message already in the open line.
+    const messageId = id(b.id);
+    const l = messageId ? repo.link(memberId, 'uis', messageId) : null;
+    if (!messageId || !l || typeof b.text !== 'string' || !b.text) return false;
+    return repo.enqueue({
+      memberId,
+      kind: 'update',
+      chatKey: `u:${chatId}`,
+      idemKey: `upd:${messageId}:${textHash(b.text)}`,
+      dueAt: now,
+      payload: { uisChatId: chatId, messageId, text: b.text },
+    });
+  }
   if (path === '/chat/close' && method === 'POST' && chatId) {
     const chat = repo.chat(memberId, chatId);
-    if (chat) repo.upsertChat({ memberId, uisChatId: chatId, channelId: chat.channelId, status: 'closed' });
-    return false;
+    if (!chat) return false;
+    repo.upsertChat({ memberId, uisChatId: chatId, channelId: chat.channelId, status: 'closed' });
+    // The open line is told (a notice in its dialog); the client's next message comes in a new
+    // UIS chat and so a new open-line chat (seed «Входящая коммуникация» 2). Queued behind the
+    // chat's pending messages (same chat key).
+    return repo.enqueue({
+      memberId,
+      kind: 'in',
+      chatKey: chatId,
+      idemKey: `close:${chatId}`,
+      dueAt: now,
+      payload: { uisChatId: chatId, channelId: chat.channelId, messageId: `close-${chatId}`, source: 'closed', reason: id(b.reason), text: '', createdAt: null, resource: null },
+    });
   }
   return false;
 }

@@ -24,6 +24,8 @@ export interface BridgeChat {
   lineId: string | null;
   b24ChatId: string | null;
   b24SessionId: string | null;
+  /** The open-line dialog was finished in Bitrix24 (the UIS chat stays open: seed rule). */
+  b24SessionClosed?: boolean;
   status: 'open' | 'closed';
 }
 
@@ -36,7 +38,7 @@ export interface BridgeVisitor {
   b24UserId: string | null;
 }
 
-export type JobKind = 'in' | 'out' | 'delivery' | 'notice' | 'close-uis';
+export type JobKind = 'in' | 'out' | 'delivery' | 'notice' | 'close-uis' | 'update';
 
 export interface BridgeJob {
   id: number;
@@ -112,4 +114,6 @@ export interface BridgeRepository {
   portalsWithDueJobs(now: number): string[];
   nextDueAt(): number | null;
   countJobs(memberId: string): Record<string, number>;
+  /** Retention: done jobs enqueued before `beforeMs` and UIS inbox rows received before it are deleted. */
+  prune(beforeMs: number): { jobs: number; inbox: number };
 }

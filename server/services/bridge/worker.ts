@@ -11,7 +11,9 @@ import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { WorkspaceAdapters } from '../workspace-ports';
 import type { UisProject } from '../../contracts/uis';
 import type { FileSigner } from './file-links';
-import { e164, externalChatId, externalUserId, plainOperatorText, textHash, unixSeconds } from './identity';
+import { e164, echoKey, externalChatId, externalUserId, plainOperatorText, textHash, unixSeconds } from './identity';
+import { bitrixUserOfEmployee } from './operator-user';
+import { runUpdate } from './edits';
 import type { BridgeJob, BridgeRepository } from './ports';
 
 export interface BridgeWorkerDeps {
@@ -32,6 +34,8 @@ export interface BridgeWorkerOptions {
   maxAttempts?: number;
   /** Items per imconnector.send.messages call (default 50). */
   itemsPerCall?: number;
+  /** Done jobs and UIS inbox rows older than this are deleted (default 7 days; checked hourly). */
+  retentionMs?: number;
 }
 
 export interface BridgeWorker {
@@ -51,6 +55,8 @@ export interface BridgeWorker {
 
 type Row = Record<string, unknown>;
 const MAX_BATCH = 50;
+/** UIS message ids grow with time: a chat's messages sort into UIS order by id (jobs of other chats are independent). */
+const uisOrder = (j: BridgeJob): number => Number(j.payload.messageId) || Number.MAX_SAFE_INTEGER;
 
 /**
  * The bridge's durable queue runner. One run at a time per process (a chain), portals one
@@ -110,9 +116,36 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
     return { user, message, chat: { id: externalChatId(String(p.uisChatId)) } };
   }
 
-  async function runInbound(memberId: string, jobs: BridgeJob[], blocked: Set<string>): Promise<void> {
+  /** UIS employees of operator messages written in the UIS workspace → Bitrix24 users (by e-mail). */
+  async function operatorUsers(memberId: string, jobs: BridgeJob[]): Promise<Map<string, number | null | Error>> {
+    const out = new Map<string, number | null | Error>();
+    const link = deps.links.get(memberId);
+    for (const job of jobs) {
+      const op = job.payload.source === 'operator' ? String(job.payload.operatorId ?? '') : '';
+      if (!op || out.has(op)) continue;
+      if (!link) {
+        out.set(op, new Error('UIS_NOT_LINKED'));
+        continue;
+      }
+      try {
+        out.set(op, await bitrixUserOfEmployee({ dataApi: deps.workspace.dataApi, gateway: deps.gateway, clock: deps.clock }, link, op));
+      } catch (e) {
+        out.set(op, e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    return out;
+  }
+
+  async function runInbound(memberId: string, pending: BridgeJob[], blocked: Set<string>): Promise<void> {
+    // UIS order within a chat, not callback arrival order (callbacks may come reordered, §6.2 rule 9)
+    const jobs = [...pending].sort((a, b) => uisOrder(a) - uisOrder(b) || a.id - b.id);
     const perLine = new Map<string, Array<{ job: BridgeJob; item: Row; newChat: boolean }>>();
     const newChats = new Set<string>();
+    const opUsers = await operatorUsers(memberId, jobs);
+    const skip = (job: BridgeJob, reason: string) => {
+      repo.complete(job.id);
+      repo.updateLink(memberId, 'uis', String(job.payload.messageId), { state: 'skipped', error: reason });
+    };
     for (const job of jobs) {
       if (blocked.has(job.chatKey)) continue;
       const p = job.payload;
@@ -130,14 +163,37 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
         repo.retry(job.id, job.attempts, deps.clock.now() + 60_000, 'NO_LINE: the channel is not connected to an open line');
         continue;
       }
+      const known = !!chat.b24ChatId && chat.lineId === binding.lineId;
+      let operatorUser: number | null = null;
       if (p.source === 'operator') {
-        // An operator wrote from the UIS workspace: the client got it already; show it in the open line.
-        // Mapping UIS employees to Bitrix24 users is not done yet: the message is kept, marked skipped.
-        repo.complete(job.id);
-        repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'skipped', error: 'operator message from the UIS workspace' });
+        // An operator wrote in the UIS workspace: the client got it already; it is shown in the open
+        // line as that operator's Bitrix24 user (message.user_id). Seed rule: while the dialog is not
+        // accepted in the open line it is not shown (Bitrix24 itself drops it), the client has it anyway.
+        const u = opUsers.get(String(p.operatorId ?? ''));
+        if (u instanceof Error) {
+          blocked.add(job.chatKey);
+          later(job, `operator lookup: ${errText(u)}`);
+          continue;
+        }
+        if (!u) {
+          skip(job, `UIS employee ${String(p.operatorId)} has no Bitrix24 user with the same e-mail`);
+          continue;
+        }
+        if (!known || chat.b24SessionClosed) {
+          skip(job, 'not shown: the open-line dialog does not exist or is finished (the client got it)');
+          continue;
+        }
+        operatorUser = u;
+      }
+      if (p.source === 'closed' && (!known || chat.b24SessionClosed)) {
+        repo.complete(job.id); // nothing to tell: no open dialog in the open line
         continue;
       }
-      const isNew = !chat.b24ChatId || chat.lineId !== binding.lineId;
+      if (p.source === 'started' && known) {
+        repo.complete(job.id);
+        continue;
+      }
+      const isNew = !known;
       if (isNew) {
         // single-flight: only the first message of a chat Bitrix24 does not know yet
         if (newChats.has(uisChatId)) continue;
@@ -145,7 +201,21 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       }
       const list = perLine.get(binding.lineId) ?? [];
       if (list.length >= itemsPerCall) continue;
-      list.push({ job, item: buildItem(memberId, job, chat.visitorId), newChat: isNew });
+      const item = buildItem(memberId, job, chat.visitorId);
+      const message = item.message as Row;
+      if (operatorUser) {
+        message.user_id = operatorUser;
+        const r = p.resource as Row | null;
+        // its ONIMCONNECTORMESSAGEADD echo is dropped (never relayed back to UIS)
+        repo.expectEcho(memberId, externalChatId(uisChatId), echoKey(String(p.text ?? ''), r ? [String(r.name ?? `file-${String(r.id)}`)] : []));
+      } else if (p.source === 'closed') {
+        message.text = `ℹ Чат завершён в UIS${p.reason ? ` (${String(p.reason)})` : ''}. Следующее сообщение клиента придёт новым чатом.`;
+        message.disable_crm = 'Y';
+      } else if (p.source === 'started') {
+        message.text = String(p.text ?? '') || 'Чат начат оператором в UIS';
+        message.disable_crm = 'Y';
+      }
+      list.push({ job, item, newChat: isNew });
       perLine.set(binding.lineId, list);
       if (isNew) blocked.add(job.chatKey);
     }
@@ -193,7 +263,13 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
           const r = results[idx] ?? {};
           const p = x.job.payload;
           const uisChatId = String(p.uisChatId);
-          if (r.SUCCESS === true) {
+          if (r.SUCCESS === true && x.job.payload.source === 'operator' && !r.session) {
+            // not shown (dialog not accepted): no echo will come
+            const res = p.resource as Row | null;
+            repo.takeEcho(memberId, externalChatId(uisChatId), echoKey(String(p.text ?? ''), res ? [String(res.name ?? `file-${String(res.id)}`)] : []));
+            repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'skipped', error: 'not shown: the open-line dialog is not accepted yet (the client got it)' });
+            repo.complete(x.job.id);
+          } else if (r.SUCCESS === true) {
             const session = (r.session ?? {}) as Row;
             const chat = repo.chat(memberId, uisChatId)!;
             repo.upsertChat({
@@ -203,6 +279,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
               lineId,
               b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : undefined,
               b24SessionId: session.ID !== undefined ? String(session.ID) : undefined,
+              b24SessionClosed: session.ID !== undefined ? false : undefined,
             });
             if (chat.visitorId && r.user !== undefined) repo.upsertVisitor({ memberId, visitorId: chat.visitorId, b24UserId: String(r.user) });
             repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'relayed', b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : null, error: null });
@@ -271,7 +348,14 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
     const runtime = deps.workspace.runtime(link);
     const text = plainOperatorText(String(p.text ?? ''));
     const files = (p.files as Row[] | undefined) ?? [];
-    const sentIds: string[] = (p.sentIds as string[] | undefined) ?? [];
+    // Parts already sent (a link per part is written right after each send): a retry, or a restart
+    // after a crash, resumes after them instead of resending.
+    const sentIds: string[] = [];
+    for (let i = 0; i < files.length + (text ? 1 : 0); i++) {
+      const part = repo.link(memberId, 'b24', `${b24MessageId}#${i}`);
+      if (!part?.uisMessageId) break;
+      sentIds.push(part.uisMessageId);
+    }
     try {
       // Files first (one message each), then the text; progress is kept on the job so a retry does not resend.
       for (let i = sentIds.length; i < files.length + (text ? 1 : 0); i++) {
@@ -405,6 +489,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
         try {
           if (j.kind === 'out') await runOutbound(memberId, job);
           else if (j.kind === 'notice') await runNotice(memberId, job);
+          else if (j.kind === 'update') await runUpdate({ bridge: repo, gateway: deps.gateway, now: () => deps.clock.now(), later }, memberId, job);
           else repo.fail(j.id, `unknown job kind ${j.kind}`);
         } catch (e) {
           log.error({ err: e, memberId, job: j.id }, 'bridge job crashed');
@@ -416,7 +501,13 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
     }
   }
 
+  let prunedAt = 0;
   async function runDue(): Promise<void> {
+    if (deps.clock.now() - prunedAt > 3600_000) {
+      prunedAt = deps.clock.now();
+      const n = repo.prune(prunedAt - (o.retentionMs ?? 7 * 24 * 3600_000));
+      if (n.jobs || n.inbox) log.info(n, 'bridge retention: pruned done jobs and old UIS inbox rows');
+    }
     for (const memberId of repo.portalsWithDueJobs(deps.clock.now())) {
       try {
         await processPortal(memberId);

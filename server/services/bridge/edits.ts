@@ -1,0 +1,40 @@
+import { CONNECTOR_ID } from '../../../install/plan';
+import type { BitrixGateway } from '../ports';
+import { externalChatId, externalUserId } from './identity';
+import type { BridgeJob, BridgeRepository } from './ports';
+
+type Row = Record<string, unknown>;
+
+export interface EditDeps {
+  bridge: BridgeRepository;
+  gateway: BitrixGateway;
+  now(): number;
+  later(job: BridgeJob, reason: string, delayMs?: number): void;
+}
+
+/**
+ * An edit UIS reported for a client message already in the open line (v2 `PATCH /message`) →
+ * `imconnector.update.messages` with the same external ids (bitrix24-rest.md §5.3). The other
+ * direction has no counterpart: the UIS runtime API has no message edit or delete
+ * (uis-api.md §2.2), so Bitrix24 edits/deletions of operator messages cannot reach the client.
+ */
+export async function runUpdate(deps: EditDeps, memberId: string, job: BridgeJob): Promise<void> {
+  const p = job.payload;
+  const repo = deps.bridge;
+  const chat = repo.chat(memberId, String(p.uisChatId));
+  const l = repo.link(memberId, 'uis', String(p.messageId));
+  if (!chat?.visitorId || !chat.lineId || !l) return repo.fail(job.id, 'the message is not in an open line');
+  if (l.state !== 'relayed') return deps.later(job, 'the original message is not in the open line yet', 2_000);
+  try {
+    const r = await deps.gateway.client(memberId).call<Row>('imconnector.update.messages', {
+      CONNECTOR: CONNECTOR_ID,
+      LINE: chat.lineId,
+      MESSAGES: [{ user: { id: externalUserId(chat.visitorId) }, message: { id: String(p.messageId), text: String(p.text) }, chat: { id: externalChatId(chat.uisChatId) } }],
+    });
+    const item = ((((r.result.DATA ?? {}) as Row).RESULT ?? []) as Row[])[0] ?? {};
+    if (item.SUCCESS === false) return repo.fail(job.id, `Bitrix24 refused the edit: ${JSON.stringify(item.ERRORS ?? item)}`);
+    repo.complete(job.id);
+  } catch (e) {
+    deps.later(job, `imconnector.update.messages: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

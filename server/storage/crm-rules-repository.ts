@@ -1,0 +1,45 @@
+import type { Db } from './db';
+import { crmRulesSettingsSchema } from '../contracts/crm-rules';
+import { crmDirectorySchema } from '../contracts/crm-settings';
+import type { CrmRulesRepository } from '../services/crm-rules/ports';
+
+export function createSqliteCrmRulesRepository(db: Db, now: () => number = Date.now): CrmRulesRepository {
+  const iso = () => new Date(now()).toISOString();
+  const q = {
+    get: db.prepare('SELECT settings, updated_at FROM crm_rules_settings WHERE member_id = ? AND kind = ?'),
+    save: db.prepare(
+      `INSERT INTO crm_rules_settings (member_id, kind, settings, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (member_id, kind) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
+    ),
+    all: db.prepare('SELECT member_id, settings FROM crm_rules_settings WHERE kind = ?'),
+    getDirectory: db.prepare('SELECT data FROM crm_directory WHERE member_id = ?'),
+    saveDirectory: db.prepare(
+      `INSERT INTO crm_directory (member_id, data, fetched_at) VALUES (?, ?, ?)
+       ON CONFLICT (member_id) DO UPDATE SET data = excluded.data, fetched_at = excluded.fetched_at`,
+    ),
+  };
+  return {
+    get(memberId, kind) {
+      const r = q.get.get(memberId, kind) as { settings: string; updated_at: string } | undefined;
+      return r ? { settings: crmRulesSettingsSchema.parse(JSON.parse(r.settings)), updatedAt: r.updated_at } : null;
+    },
+    save(memberId, kind, settings) {
+      q.save.run(memberId, kind, JSON.stringify(settings), iso());
+    },
+    enabledPortals(kind) {
+      return (q.all.all(kind) as Array<{ member_id: string; settings: string }>)
+        .filter((r) => (JSON.parse(r.settings) as { enabled?: boolean }).enabled === true)
+        .map((r) => r.member_id);
+    },
+    getDirectory(memberId) {
+      const r = q.getDirectory.get(memberId) as { data: string } | undefined;
+      if (!r) return null;
+      const parsed = crmDirectorySchema.safeParse(JSON.parse(r.data));
+      // a cache written by an older shape is simply refetched
+      return parsed.success ? parsed.data : null;
+    },
+    saveDirectory(memberId, directory) {
+      q.saveDirectory.run(memberId, JSON.stringify(directory), directory.fetchedAt);
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import type { CrmRulesSettings } from '../../server/contracts/crm-rules';
+import type { CrmDirectory, CrmRulesView } from '../../server/contracts/crm-settings';
+import { crmRulesIssues } from '../../app/api/crm-rules';
+import { useCrmRulesStore } from '../../app/stores/crm-rules-store';
+
+/** app/api/crm-rules.ts and useCrmRulesStore against a stubbed fetch that fails loudly on unscripted calls. */
+const SESSION = 'session-sentinel';
+const noStage = { leadStatusId: null, dealCategoryId: null, dealStageId: null };
+const blank: CrmRulesSettings = {
+  enabled: false,
+  createEntities: true,
+  channels: ['whatsapp', 'telegram'],
+  filter: { join: 'and', groups: [] },
+  responsible: { defaultUserId: null, rules: [] },
+  primary: { entities: 'lead', activity: false },
+  repeat: { entities: 'none', activity: false },
+  commentPriority: 'deals',
+  addToClosed: false,
+  timing: 'start',
+  createWithoutContacts: false,
+  copyToContactCompany: false,
+  notifyOnCreate: true,
+  funnels: { primary: { defaults: noStage, rules: [] }, repeat: { defaults: noStage, rules: [] } },
+  templates: { lead: '', deal: '' },
+  fields: [],
+};
+const view = (kind: 'chats' | 'offline', settings = blank, openLines: CrmRulesView['openLines'] = []): CrmRulesView => ({ kind, settings, saved: false, updatedAt: null, openLines });
+const directory: CrmDirectory = {
+  leadStatuses: [{ id: 'NEW', name: 'Не обработан', semantics: 'process' }],
+  dealCategories: [{ id: 0, name: 'Общая', stages: [{ id: 'NEW', name: 'Новая', semantics: 'process' }] }],
+  users: [{ id: 2, name: 'Иван', lastName: 'Сотрудников', email: null }],
+  fields: { lead: [], deal: [], contact: [], company: [] },
+  fetchedAt: '2025-01-01T00:00:00Z',
+};
+
+const json = (status: number, body: unknown): Response => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+function stubFetch(...responses: (() => Response)[]) {
+  const seen: Array<{ method: string; path: string; auth: string | null; body: unknown }> = [];
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const req = new Request(new URL(String(input), 'http://app.test'), init);
+    const text = await req.text();
+    seen.push({ method: req.method, path: new URL(req.url).pathname, auth: req.headers.get('authorization'), body: text ? JSON.parse(text) : null });
+    const next = responses.shift();
+    if (!next) throw new Error(`unscripted fetch: ${req.method} ${req.url}`);
+    return next();
+  };
+  return { seen, ctx: { session: SESSION, fetch } };
+}
+
+function store(...responses: (() => Response)[]) {
+  setActivePinia(createPinia());
+  const s = useCrmRulesStore();
+  const stub = stubFetch(...responses);
+  s.connect(stub.ctx);
+  return { s, seen: stub.seen };
+}
+
+describe('crmRulesIssues', () => {
+  it('when the rules are on without a responsible and with an open-line channel, then both fields are named', () => {
+    const issues = crmRulesIssues('chats', { ...blank, enabled: true }, [{ type: 'whatsapp', name: 'WA', lineId: '1' }]);
+    expect(issues.map((i) => i.field)).toEqual(['responsible.defaultUserId', 'channels.whatsapp']);
+    expect(issues.find((i) => i.field === 'channels.whatsapp')?.code).toBe('openLines');
+  });
+  it('when the rules are off (workspace + Open Lines), then the driven channel is not an issue; offline ignores channels', () => {
+    expect(crmRulesIssues('chats', { ...blank, enabled: true, createEntities: false }, [{ type: 'whatsapp', name: 'WA', lineId: '1' }])).toEqual([]);
+    expect(crmRulesIssues('offline', { ...blank, enabled: true, responsible: { defaultUserId: 2, rules: [] } }, [{ type: 'whatsapp', name: 'WA', lineId: '1' }])).toEqual([]);
+  });
+  it('when a filter condition has no values or a template an unknown variable, then those fields are named', () => {
+    const s: CrmRulesSettings = {
+      ...blank,
+      filter: { join: 'and', groups: [{ join: 'and', conditions: [{ param: 'site_id', rule: 'allowed', values: [] }] }] },
+      templates: { lead: '{{oops}}', deal: '' },
+    };
+    const issues = crmRulesIssues('chats', s, []);
+    expect(issues).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'filter.groups.0.conditions.0.values', code: 'values' })]));
+  });
+});
+
+describe('useCrmRulesStore', () => {
+  it('when loaded, then both tabs are read; editing makes the tab dirty and revert drops the change', async () => {
+    const { s, seen } = store(() => json(200, view('chats')), () => json(200, view('offline', { ...blank, channels: [] })));
+    await expect(s.load()).resolves.toBe(true);
+    expect(seen.map((x) => `${x.method} ${x.path} ${x.auth}`)).toEqual([`GET /api/crm-rules/chats Bearer ${SESSION}`, `GET /api/crm-rules/offline Bearer ${SESSION}`]);
+    expect(s.dirty('chats')).toBe(false);
+    s.setDraft('chats', { ...s.drafts.chats!, timing: 'end' });
+    expect(s.dirty('chats')).toBe(true);
+    expect(s.dirty('offline')).toBe(false);
+    expect(s.anyDirty).toBe(true);
+    s.revert('chats');
+    expect(s.dirty('chats')).toBe(false);
+  });
+
+  it('when an invalid draft is saved, then nothing is sent and issues appear; once fixed it PUTs and adopts the answer', async () => {
+    const fixed = { ...blank, enabled: true, responsible: { defaultUserId: 2, rules: [] } };
+    const { s, seen } = store(() => json(200, view('chats')), () => json(200, view('offline')), () => json(200, { ...view('chats', fixed), saved: true, updatedAt: '2025-01-01T00:00:00Z' }));
+    await s.load();
+    s.setDraft('chats', { ...blank, enabled: true });
+    await expect(s.save('chats')).resolves.toBe(false);
+    expect(s.issues('chats').map((i) => i.field)).toEqual(['responsible.defaultUserId']);
+    expect(seen).toHaveLength(2);
+    s.setDraft('chats', fixed);
+    expect(s.issues('chats')).toEqual([]);
+    await expect(s.save('chats')).resolves.toBe(true);
+    expect(seen[2]).toMatchObject({ method: 'PUT', path: '/api/crm-rules/chats', body: fixed });
+    expect(s.views.chats?.saved).toBe(true);
+    expect(s.dirty('chats')).toBe(false);
+  });
+
+  it('when the server refuses a save, then the failure is kept for the Save bar and the draft stays', async () => {
+    const { s } = store(
+      () => json(200, view('chats')),
+      () => json(200, view('offline')),
+      () => json(400, { error: 'OPEN_LINES_CONFLICT', message: 'channels: WhatsApp is driven by open line 1' }),
+    );
+    await s.load();
+    const draft = { ...blank, enabled: true, responsible: { defaultUserId: 2, rules: [] } };
+    s.setDraft('chats', draft);
+    await expect(s.save('chats')).resolves.toBe(false);
+    expect(s.errors.chats).toMatchObject({ action: 'save', code: 'OPEN_LINES_CONFLICT' });
+    expect(s.drafts.chats).toEqual(draft);
+  });
+
+  it('when a template is reverted, then only that template goes back; the directory and preview are fetched', async () => {
+    const saved = { ...blank, templates: { lead: 'Чат {{channel_type}}', deal: 'D' } };
+    const { s, seen } = store(
+      () => json(200, view('chats', saved)),
+      () => json(200, view('offline')),
+      () => json(200, directory),
+      () => json(200, { lead: 'Чат WhatsApp', deal: 'D', example: {} }),
+      () => json(200, directory),
+    );
+    await s.load();
+    s.setDraft('chats', { ...s.drafts.chats!, templates: { lead: 'X', deal: 'Y' } });
+    s.revertTemplate('chats', 'lead');
+    expect(s.drafts.chats!.templates).toEqual({ lead: 'Чат {{channel_type}}', deal: 'Y' });
+    await expect(s.loadDirectory()).resolves.toBe(true);
+    expect(s.directory?.users[0]?.id).toBe(2);
+    await expect(s.preview('chats')).resolves.toBe(true);
+    expect(s.previews.chats?.lead).toBe('Чат WhatsApp');
+    expect(seen[3]).toMatchObject({ method: 'POST', path: '/api/crm-rules/preview', body: { kind: 'chats', templates: { lead: 'Чат {{channel_type}}', deal: 'Y' } } });
+    await s.loadDirectory(true);
+    expect(seen[4]).toMatchObject({ method: 'POST', path: '/api/crm/directory/refresh' });
+  });
+});

@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import type { Browser, Frame, Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../server/compose';
+import { createDistRenderer } from '../../server/http/page-renderer';
+import { launchChromium } from '../support/browser';
+import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
+
+let h: Harness | undefined;
+let browser: Browser | undefined;
+afterEach(async () => {
+  await browser?.close();
+  await h?.portal.drainEvents();
+  await h?.close();
+  browser = h = undefined;
+});
+
+async function appFrame(page: Page, path: string): Promise<Frame> {
+  for (let i = 0; i < 200; i++) {
+    const f = page.frames().find((fr) => new URL(fr.url(), 'http://x').pathname === path);
+    if (f) return f;
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`no frame for ${path}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
+}
+
+describe('the connector page in the emulated portal (contact center → our tile → SETTING_CONNECTOR)', () => {
+  it('the admin picks a channel used by another line, connects (moved notice, status), sets the default operator, and disconnects', async () => {
+    h = await startHarness({ renderer: createDistRenderer(join(PROJECT_ROOT, 'dist')) });
+    await installApp(h);
+    const session = (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app` })).boot.session!;
+    const acc = h.uis.accounts[0]!;
+    expect((await api(h.app.url, session, 'POST', '/api/uis/link', { project: 'uis', login: acc.login, password: acc.password, dataApiToken: acc.dataApiToken })).status).toBe(200);
+    await acc.settle();
+    const wa = acc.adapterChannels().find((c) => c.type === 'whatsapp')!;
+    // the WhatsApp channel drives another open line first
+    const line2 = String((await h.app.deps.gateway.client(h.portal.memberId).call('imopenlines.config.add', { PARAMS: { LINE_NAME: 'Вторая' } })).result);
+    expect((await api(h.app.url, session, 'PUT', '/api/connector', { line: line2, channelId: String(wa.id) })).status).toBe(200);
+
+    browser = await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(`${h.portal.origin}/contact_center/?user=1`);
+    await page.locator('[data-connector="uis_omni"]').first().click();
+    const f = await appFrame(page, '/b24/placements/connector');
+    await f.waitForSelector('[data-testid="connector-status"]', { timeout: 20_000 });
+    await expect(f.locator('[data-testid="connector-status"]').textContent()).resolves.toContain('Канал UIS не подключён');
+    // the channel list says where WhatsApp is used now
+    await expect(f.locator(`[data-testid="connector-channel"] option[value="${wa.id}"]`).textContent()).resolves.toContain(`сейчас в линии ${line2}`);
+
+    await f.selectOption('[data-testid="connector-channel"]', String(wa.id));
+    await f.click('[data-testid="connector-connect"]');
+    await f.waitForSelector('[data-testid="connector-moved"]', { timeout: 20_000 });
+    await expect(f.locator('[data-testid="connector-moved"]').textContent()).resolves.toContain(line2);
+    const status = (await f.locator('[data-testid="connector-status"]').textContent()) ?? '';
+    expect(status).toContain(wa.name);
+    expect(status).toContain('коннектор активен');
+    await expect(f.locator('[data-testid="connector-chats-notice"]').isVisible()).resolves.toBe(true);
+    expect(h.app.deps.bridge.bindings(h.portal.memberId).map((b) => [b.lineId, b.channelId])).toEqual([['1', String(wa.id)]]);
+
+    // default operator: the list comes from UIS get.employees
+    const anna = acc.employees.find((e) => e.operator_chat_enabled)!;
+    await f.waitForSelector(`[data-testid="connector-default-operator-select"] option[value="${anna.id}"]`, { state: 'attached', timeout: 20_000 });
+    await f.selectOption('[data-testid="connector-default-operator-select"]', String(anna.id));
+    await f.click('[data-testid="connector-default-operator-save"]');
+    await f.waitForSelector('[data-testid="connector-default-operator-saved"]', { timeout: 20_000 });
+    expect(h.app.deps.bridge.defaultOperator(h.portal.memberId)).toBe(anna.id);
+
+    await f.click('[data-testid="connector-disconnect"]');
+    await f.waitForFunction(() => document.querySelector('[data-testid="connector-status"]')?.textContent?.includes('Канал UIS не подключён'), undefined, { timeout: 20_000 });
+    await expect(f.locator('[data-testid="connector-status"]').textContent()).resolves.toContain('коннектор выключен');
+    expect(h.app.deps.bridge.bindings(h.portal.memberId)).toEqual([]);
+  });
+});

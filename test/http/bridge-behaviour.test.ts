@@ -1,0 +1,276 @@
+/**
+ * Open Lines bridge (issue #3), the seed behaviours («Открытые линии» in the seeds): close both
+ * ways, operator messages written in the UIS workspace (РМО), repeat contacts, operator-initiated
+ * chats, edits, the default operator, resumable multi-part messages and retention. Real server over
+ * real HTTP against the emulated portal and the emulated UIS platform.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.portal.drainEvents();
+  await h?.close();
+});
+
+const EMPLOYEE = 900_001; // the admin's UIS employee (same e-mail as Bitrix24 user 1)
+
+async function linked() {
+  h = await startHarness();
+  await installApp(h);
+  const session = (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app` })).boot.session!;
+  const acc = h.uis.accounts[0]!;
+  acc.employees.push({ id: EMPLOYEE, first_name: 'Анна', last_name: 'Админова', full_name: 'Админова Анна', email: 'admin@portal.example', login: 'aadmin', operator_chat_enabled: true, status: 'available' });
+  const r = await api(h.app.url, session, 'POST', '/api/uis/link', { project: 'uis', login: acc.login, password: acc.password, dataApiToken: acc.dataApiToken });
+  expect(r.status, JSON.stringify(r.json)).toBe(200);
+  await acc.settle();
+  const wa = String(acc.adapterChannels().find((c) => c.type === 'whatsapp')!.id);
+  expect((await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: wa })).status).toBe(200);
+  return { session, acc, wa };
+}
+
+async function settle() {
+  for (let i = 0; i < 5; i++) {
+    await h.uis.accounts[0]!.settle();
+    await h.portal.drainEvents();
+    await h.app.deps.bridgeWorker.drain();
+  }
+}
+
+const mapped = (uisChatId: number) => h.app.deps.bridge.chat(h.portal.memberId, String(uisChatId));
+const olChat = (uisChatId: number) => {
+  const c = mapped(uisChatId);
+  return c?.b24ChatId ? h.portal.openLines.chat(Number(c.b24ChatId)) : undefined;
+};
+const uisChat = (id: number) => h.uis.accounts[0]!.chats().find((c) => c.id === id)!;
+
+/** The UIS operator workspace (РМО) as a person uses it. */
+async function workspace(action: 'reply' | 'close' | 'start', body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const res = await fetch(`${h.uis.origin}/workspace/api/${action}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ account: h.uis.accounts[0]!.appId, ...body }),
+  });
+  const json = (await res.json()) as Record<string, unknown>;
+  expect(res.status, JSON.stringify(json)).toBe(200);
+  return json;
+}
+
+describe('operator messages written in the UIS workspace (РМО)', () => {
+  it('are hidden while the open-line dialog is not accepted (the client gets them), then shown as the mapped operator, never echoed back', async () => {
+    const { acc } = await linked();
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230001' }, text: 'Здравствуйте' });
+    await settle();
+    const b24ChatId = olChat(w.chatId)!.id;
+
+    const early = await workspace('reply', { chat_id: w.chatId, operator_id: EMPLOYEE, text: 'Ответ из РМО до принятия' });
+    await settle();
+    expect(h.portal.openLines.chat(b24ChatId)!.messages.filter((m) => m.direction === 'out' && !m.hidden)).toHaveLength(0);
+    expect(h.app.deps.bridge.link(h.portal.memberId, 'uis', String(early.id))).toMatchObject({ state: 'skipped', error: expect.stringContaining('not accepted') });
+
+    h.portal.operatorAccept(b24ChatId, 1);
+    const later = await workspace('reply', { chat_id: w.chatId, operator_id: EMPLOYEE, text: 'Ответ из РМО после принятия' });
+    await settle();
+    const shown = h.portal.openLines.chat(b24ChatId)!.messages.filter((m) => m.direction === 'out' && !m.hidden);
+    expect(shown.map((m) => [m.text, m.authorId])).toEqual([['Ответ из РМО после принятия', 1]]);
+    expect(h.app.deps.bridge.link(h.portal.memberId, 'uis', String(later.id))?.state).toBe('relayed');
+
+    // the portal relayed it back as ONIMCONNECTORMESSAGEADD: dropped, the client has each once
+    await new Promise((r) => setTimeout(r, 300));
+    await settle();
+    expect(uisChat(w.chatId).messages.filter((m) => m.source === 'operator').map((m) => m.text)).toEqual(['Ответ из РМО до принятия', 'Ответ из РМО после принятия']);
+    expect(h.app.deps.bridge.countLinks(h.portal.memberId)).toMatchObject({ 'uis:relayed': 2, 'uis:skipped': 1, 'b24:skipped': 1 });
+    expect(h.app.deps.bridge.countJobs(h.portal.memberId)['out:pending'] ?? 0).toBe(0);
+
+    // an operator answer written in the open line still goes out normally
+    h.portal.operatorReply({ chatId: b24ChatId, userId: 1, text: 'Ответ из ОЛ' });
+    await settle();
+    expect(uisChat(w.chatId).messages.filter((m) => m.source === 'operator').map((m) => m.text)).toEqual(['Ответ из РМО до принятия', 'Ответ из РМО после принятия', 'Ответ из ОЛ']);
+  });
+});
+
+describe('closing both ways and repeat contacts', () => {
+  it('finishing the dialog in the open line leaves the UIS chat open; the next client message opens a new dialog with the same client user', async () => {
+    const { acc } = await linked();
+    const w1 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230002' }, text: 'первое' });
+    await settle();
+    const chat = olChat(w1.chatId)!;
+    h.portal.operatorAccept(chat.id, 1);
+    h.portal.operatorClose(chat.id, 1);
+    await settle();
+    expect(uisChat(w1.chatId).status).toBe('active'); // seed: closing in ОЛ does not close the РМО chat
+    expect(mapped(w1.chatId)).toMatchObject({ b24SessionClosed: true, status: 'open' });
+
+    const w2 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230002' }, text: 'снова я' });
+    await settle();
+    expect(w2.chatId).toBe(w1.chatId); // UIS chat still open: same UIS chat
+    const after = h.portal.openLines.chat(chat.id)!;
+    expect(after.sessions).toHaveLength(2); // seed case 3: a new dialog in the open line
+    expect(after.sessions[1]!.parentId).toBe(after.sessions[0]!.id);
+    expect(after.user.id).toBe(chat.user.id);
+    expect(mapped(w1.chatId)).toMatchObject({ b24SessionClosed: false, b24SessionId: String(after.sessions[1]!.id) });
+  });
+
+  it('a UIS close puts a notice in the open-line dialog; the returning client gets a new open-line chat with the same Bitrix24 user', async () => {
+    const { acc } = await linked();
+    const w1 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230003' }, text: 'вопрос' });
+    await settle();
+    const first = olChat(w1.chatId)!;
+    await workspace('close', { chat_id: w1.chatId, operator_id: EMPLOYEE });
+    await settle();
+    const notice = h.portal.openLines.chat(first.id)!.messages.filter((m) => m.text.includes('Чат завершён в UIS'));
+    expect(notice).toHaveLength(1);
+    expect(notice[0]!.text).toContain('closed_by_operator');
+    expect(h.portal.openLines.chat(first.id)!.sessions).toHaveLength(1); // the notice did not start another dialog
+    expect(mapped(w1.chatId)?.status).toBe('closed');
+
+    const w2 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230003' }, text: 'я вернулся' });
+    await settle();
+    expect(w2.chatId).not.toBe(w1.chatId);
+    expect(w2.visitorId).toBe(w1.visitorId);
+    const second = olChat(w2.chatId)!;
+    expect(second.id).not.toBe(first.id); // seed case 2: a new open-line chat
+    expect(second.user.id).toBe(first.user.id); // stable user.id per visitor
+    expect(h.app.deps.bridge.visitor(h.portal.memberId, String(w1.visitorId))?.b24UserId).toBe(String(first.user.id));
+    expect(second.messages.filter((m) => m.direction === 'in').map((m) => m.text)).toEqual(['я вернулся']);
+    // a duplicate /chat/close changes nothing
+    await workspace('reply', { chat_id: w2.chatId, operator_id: EMPLOYEE, text: 'ok' });
+    await settle();
+    expect(h.portal.openLines.chat(first.id)!.messages.filter((m) => m.text.includes('Чат завершён в UIS'))).toHaveLength(1);
+  });
+
+  it('both chats open: the conversation stays in the same chats (seed case 4)', async () => {
+    const { acc } = await linked();
+    const w1 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230004' }, text: 'раз' });
+    await settle();
+    const w2 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230004' }, text: 'два' });
+    await settle();
+    expect(w2.chatId).toBe(w1.chatId);
+    const chat = olChat(w1.chatId)!;
+    expect(chat.sessions).toHaveLength(1);
+    expect(h.portal.openLines.chats().filter((c) => c.connector === 'uis_omni')).toHaveLength(1);
+  });
+});
+
+describe('operator-initiated chats', () => {
+  it('a chat started in the UIS workspace creates the open-line chat (lead per line rules) without the operator message until accepted', async () => {
+    const { acc } = await linked();
+    const leadsBefore = h.portal.crm.leads().length;
+    const started = await workspace('start', { channel_type: 'whatsapp', phone: '+79161230005', operator_id: EMPLOYEE, text: 'Здравствуйте, это магазин' });
+    await settle();
+    const uisChatId = Number(started.chat_id);
+    expect(uisChat(uisChatId).initiator).toBe('operator');
+    const chat = olChat(uisChatId)!;
+    expect(chat).toBeDefined();
+    expect(chat.user.phone).toBe('+79161230005');
+    expect(chat.messages.filter((m) => m.direction === 'out' && !m.hidden)).toHaveLength(0); // seed: not shown until accepted
+    expect(chat.messages.some((m) => m.direction === 'in' && m.text.startsWith('Чат начат оператором'))).toBe(true);
+    expect(h.portal.crm.leads().length).toBe(leadsBefore + 1);
+    expect(uisChat(uisChatId).messages.filter((m) => m.source === 'operator').map((m) => m.text)).toEqual(['Здравствуйте, это магазин']);
+
+    h.portal.operatorAccept(chat.id, 1);
+    await workspace('reply', { chat_id: uisChatId, operator_id: EMPLOYEE, text: 'Вы здесь?' });
+    const reply = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230005' }, text: 'Да' });
+    await settle();
+    expect(reply.chatId).toBe(uisChatId);
+    const after = h.portal.openLines.chat(chat.id)!;
+    expect(after.messages.filter((m) => !m.hidden && m.direction !== 'system').map((m) => m.text).slice(-2)).toEqual(['Вы здесь?', 'Да']);
+    expect(h.portal.openLines.chats().filter((c) => c.connector === 'uis_omni')).toHaveLength(1);
+  });
+});
+
+describe('edits', () => {
+  it('a UIS message update (PATCH /message) edits the message in the open line', async () => {
+    const { acc } = await linked();
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230006' }, text: 'опечтка' });
+    await settle();
+    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const res = await fetch(`${h.app.url}/uis/callbacks/${link.hookId}/message`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ account_id: Number(link.connectionId), channel_id: Number(mapped(w.chatId)!.channelId), chat_id: w.chatId, id: w.messageId, source: 'visitor', text: 'опечатка' }),
+    });
+    expect(res.status).toBe(204);
+    await settle();
+    const m = olChat(w.chatId)!.messages.find((x) => x.externalId === String(w.messageId))!;
+    expect(m.text).toBe('опечатка');
+    expect(m.params.IS_EDITED).toBe('Y');
+  });
+});
+
+describe('default operator', () => {
+  it('lists UIS employees, refuses unknown or chat-disabled ones, and is used for an operator without a matching e-mail', async () => {
+    const { session, acc } = await linked();
+    const list = await api(h.app.url, session, 'GET', '/api/connector/employees');
+    expect(list.status, JSON.stringify(list.json)).toBe(200);
+    const employees = list.json.employees as Array<{ id: number; name: string; chatEnabled: boolean }>;
+    expect(employees.length).toBe(acc.employees.length);
+    expect(list.json.defaultOperatorId).toBeNull();
+    expect((await api(h.app.url, session, 'PUT', '/api/connector/default-operator', { operatorId: 123 })).json.error).toBe('OPERATOR_NOT_FOUND');
+    const disabled = employees.find((e) => !e.chatEnabled)!;
+    expect((await api(h.app.url, session, 'PUT', '/api/connector/default-operator', { operatorId: disabled.id })).json.error).toBe('OPERATOR_NOT_ALLOWED');
+    expect((await api(h.app.url, session, 'PUT', '/api/connector/default-operator', { operatorId: 'x' })).json.error).toBe('VALIDATION_FAILED');
+    const employee = (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app`, userId: h.portal.userId })).boot.session!;
+    expect((await api(h.app.url, employee, 'PUT', '/api/connector/default-operator', { operatorId: acc.employees[0]!.id })).status).toBe(403);
+    const anna = acc.employees[0]!;
+    const set = await api(h.app.url, session, 'PUT', '/api/connector/default-operator', { operatorId: anna.id });
+    expect(set.status, JSON.stringify(set.json)).toBe(200);
+    expect((await api(h.app.url, session, 'GET', '/api/connector?line=1')).json.defaultOperatorId).toBe(anna.id);
+
+    // user 2 (ivan@portal.example) is no UIS employee: the reply goes out as the default operator
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230007' }, text: 'привет' });
+    await settle();
+    const chat = olChat(w.chatId)!;
+    h.portal.operatorAccept(chat.id, 2);
+    h.portal.operatorReply({ chatId: chat.id, userId: 2, text: 'ответ сотрудника' });
+    await settle();
+    const ops = uisChat(w.chatId).messages.filter((m) => m.source === 'operator');
+    expect(ops.map((m) => [m.text, m.operatorId])).toEqual([['ответ сотрудника', anna.id]]);
+    expect((await api(h.app.url, session, 'PUT', '/api/connector/default-operator', { operatorId: null })).json.defaultOperatorId).toBeNull();
+  });
+});
+
+describe('resumable multi-part messages and retention', () => {
+  it('a files-then-text message resumes after the parts already sent (as after a crash), and done jobs / old inbox rows are pruned', async () => {
+    const { acc } = await linked();
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230008' }, text: 'пришлите прайс' });
+    await settle();
+    const chat = olChat(w.chatId)!;
+    // as if the process died after part 0 (the file) went to UIS: its per-part link is durable
+    const repo = h.app.deps.bridge;
+    repo.addLink(h.portal.memberId, { origin: 'b24', key: '777001#0', uisChatId: String(w.chatId), uisMessageId: '555', b24ChatId: String(chat.id), b24MessageId: '777001', b24UserId: '1', state: 'relayed', error: null });
+    const taken = h.app.deps.bridgeWorker.onMessageAdd!(h.portal.memberId, {
+      CONNECTOR: 'uis_omni',
+      LINE: '1',
+      MESSAGES: [
+        {
+          im: { chat_id: String(chat.id), message_id: '777001' },
+          message: { user_id: '1', text: 'Прайс во вложении', files: [{ name: 'price.pdf', type: 'file', mime: 'application/pdf', link: 'http://127.0.0.1:9/never-fetched' }] },
+          chat: { id: `uis_c${w.chatId}` },
+        },
+      ],
+    });
+    expect(taken).toBe(true);
+    await settle();
+    const ops = uisChat(w.chatId).messages.filter((m) => m.source === 'operator');
+    expect(ops.map((m) => m.text)).toEqual(['Прайс во вложении']); // the file was not sent again (nor fetched)
+    expect(repo.link(h.portal.memberId, 'b24', '777001')).toMatchObject({ state: expect.stringMatching(/relayed|delivered/), uisMessageId: `555,${ops[0]!.id}` });
+
+    const jobs = repo.countJobs(h.portal.memberId);
+    expect(jobs['in:done']).toBeGreaterThan(0);
+    const pruned = repo.prune(Date.now() + 60_000);
+    expect(pruned.jobs).toBeGreaterThan(0);
+    expect(pruned.inbox).toBeGreaterThan(0);
+    expect(Object.keys(repo.countJobs(h.portal.memberId)).filter((k) => k.endsWith(':done'))).toEqual([]);
+    // a repeat of an already relayed UIS message after its job was pruned is still not relayed twice
+    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const again = await fetch(`${h.app.url}/uis/callbacks/${link.hookId}/message`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ account_id: Number(link.connectionId), channel_id: Number(mapped(w.chatId)!.channelId), chat_id: w.chatId, id: w.messageId, source: 'visitor', text: 'пришлите прайс', status: 'sent', resource: null }),
+    });
+    expect(again.status).toBe(204);
+    await settle();
+    expect(olChat(w.chatId)!.messages.filter((m) => m.direction === 'in')).toHaveLength(1);
+  });
+});
