@@ -8,8 +8,13 @@ import type { Logger } from '../logging';
  * tests and shutdown) returns once nothing is due now.
  */
 export interface JobLoop {
-  wake(): void;
+  /** Run after the debounce (or after `delayMs`), unless a run is already scheduled. */
+  wake(delayMs?: number): void;
   drain(): Promise<void>;
+  /** Resolves when the run in flight (if any) has finished. */
+  idle(): Promise<void>;
+  /** Call `work` now and then every `intervalMs` until stopped; failures are the caller's to log. */
+  every(intervalMs: number, work: () => Promise<void>): void;
   stop(): void;
   readonly stopped: boolean;
 }
@@ -22,6 +27,8 @@ export interface JobLoopOptions {
   portalsWithDueJobs(now: number): string[];
   nextDueAt(): number | null;
   processPortal(memberId: string): Promise<void>;
+  /** Housekeeping before each run (retention…). */
+  beforeRun?(): void;
 }
 
 export function createJobLoop(o: JobLoopOptions): JobLoop {
@@ -30,6 +37,7 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
   let stopped = false;
 
   const runDue = async () => {
+    o.beforeRun?.();
     for (const memberId of o.portalsWithDueJobs(o.clock.now())) {
       if (stopped) return;
       try {
@@ -55,7 +63,16 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
   };
 
   return {
-    wake: () => schedule(o.debounceMs),
+    wake: (delayMs) => schedule(delayMs ?? o.debounceMs),
+    idle: () => chain,
+    every(intervalMs, work) {
+      void (async () => {
+        while (!stopped) {
+          await work();
+          await o.clock.sleep(intervalMs);
+        }
+      })();
+    },
     async drain() {
       for (;;) {
         await chain;

@@ -191,20 +191,16 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
       return taken;
     },
     startOfflinePolling(intervalMs) {
-      const pollAll = async () => {
-        while (!loop.stopped) {
-          for (const memberId of deps.analytics.enabledPortals()) {
-            if (loop.stopped) return;
-            try {
-              await this.pollOffline(memberId);
-            } catch (e) {
-              log.warn({ memberId, code: (e as { code?: string }).code }, 'offline queue poll failed');
-            }
+      loop.every(intervalMs, async () => {
+        for (const memberId of deps.analytics.enabledPortals()) {
+          if (loop.stopped) return;
+          try {
+            await this.pollOffline(memberId);
+          } catch (e) {
+            log.warn({ memberId, code: (e as { code?: string }).code }, 'offline queue poll failed');
           }
-          await deps.clock.sleep(intervalMs);
         }
-      };
-      void pollAll();
+      });
     },
     stop: () => loop.stop(),
   };

@@ -1,4 +1,5 @@
 import { CONNECTOR_ID } from '../../../install/plan';
+import { createJobLoop } from '../job-loop';
 import { ReauthRequiredError } from '../../bitrix/errors';
 import type { Clock } from '../../domain/clock';
 import type { UisLink } from '../../domain/uis-link';
@@ -72,9 +73,6 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
   const itemsPerCall = o.itemsPerCall ?? 50;
   const log = deps.log.child({ component: 'bridge' });
   const repo = deps.bridge;
-  let chain: Promise<void> = Promise.resolve();
-  let timerPending = false;
-  let stopped = false;
   /** Progress of a multi-part outbound message (files, then text) across retries in this process. */
   const progress = new Map<number, Row>();
 
@@ -502,45 +500,25 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
   }
 
   let prunedAt = 0;
-  async function runDue(): Promise<void> {
-    if (deps.clock.now() - prunedAt > 3600_000) {
+  const loop = createJobLoop({
+    name: 'bridge',
+    clock: deps.clock,
+    log,
+    debounceMs: gatherMs,
+    portalsWithDueJobs: (now) => repo.portalsWithDueJobs(now),
+    nextDueAt: () => repo.nextDueAt(),
+    processPortal,
+    beforeRun() {
+      if (deps.clock.now() - prunedAt <= 3600_000) return;
       prunedAt = deps.clock.now();
       const n = repo.prune(prunedAt - (o.retentionMs ?? 7 * 24 * 3600_000));
       if (n.jobs || n.inbox) log.info(n, 'bridge retention: pruned done jobs and old UIS inbox rows');
-    }
-    for (const memberId of repo.portalsWithDueJobs(deps.clock.now())) {
-      try {
-        await processPortal(memberId);
-      } catch (e) {
-        log.error({ err: e, memberId }, 'bridge run failed');
-      }
-    }
-  }
-
-  const runNow = (): Promise<void> => (chain = chain.then(runDue));
-
-  function schedule(delay: number): void {
-    if (stopped || timerPending) return;
-    timerPending = true;
-    void deps.clock.sleep(delay).then(async () => {
-      timerPending = false;
-      if (stopped) return;
-      await runNow();
-      const next = repo.nextDueAt();
-      if (next !== null) schedule(Math.min(1000, Math.max(0, next - deps.clock.now())));
-    });
-  }
+    },
+  });
 
   const worker: BridgeWorker = {
-    wake: () => schedule(gatherMs),
-    async drain() {
-      for (;;) {
-        await chain;
-        const next = repo.nextDueAt();
-        if (next === null || next > deps.clock.now()) return;
-        await runNow();
-      }
-    },
+    wake: () => loop.wake(),
+    drain: () => loop.drain(),
     async pollOffline(memberId) {
       const rest = deps.gateway.client(memberId);
       let taken = 0;
@@ -555,29 +533,23 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
         if (r.result.process_id && events.length) await rest.call('event.offline.clear', { process_id: r.result.process_id });
         if (events.length < 50) break;
       }
-      if (taken) schedule(0);
+      if (taken) loop.wake(0);
       return taken;
     },
     startOfflinePolling(intervalMs, portals) {
-      const loop = async () => {
-        while (!stopped) {
-          for (const memberId of portals()) {
-            if (stopped) return;
-            try {
-              await worker.pollOffline(memberId);
-            } catch (e) {
-              log.warn({ memberId, code: (e as { code?: string }).code }, 'bridge offline poll failed');
-            }
+      loop.every(intervalMs, async () => {
+        for (const memberId of portals()) {
+          if (loop.stopped) return;
+          try {
+            await worker.pollOffline(memberId);
+          } catch (e) {
+            log.warn({ memberId, code: (e as { code?: string }).code }, 'bridge offline poll failed');
           }
-          await deps.clock.sleep(intervalMs);
         }
-      };
-      void loop();
+      });
     },
-    stop() {
-      stopped = true;
-    },
-    drainInFlight: () => chain,
+    stop: () => loop.stop(),
+    drainInFlight: () => loop.idle(),
   };
   return worker;
 }
