@@ -1,0 +1,232 @@
+/**
+ * Open Lines bridge fault suite, cases (d) and (f) of issue #3: our own process killed or down.
+ * The app runs as a child process (test/support/server-process.ts) on a fixed port and an SQLite
+ * file, so it can be SIGKILLed and started again on the same database and the same event URL;
+ * the emulated portal and the emulated UIS platform stay in the test process. Each case ends with
+ * a count of what both sides hold: every message exactly once, order kept per chat.
+ *
+ * What the product relies on here, and the emulators can show:
+ * - UIS → us: a callback that hits a dead server is lost unless UIS retries it. The docs promise no
+ *   retries; the emulated platform is started with `callbackRetries: 8, callbackBackoffMs: 200`
+ *   (≈ 51 s of redelivery). So case (d) shows: what we acknowledged (204) before dying is durable
+ *   and delivered exactly once after the restart; what we did not acknowledge survives only because
+ *   UIS redelivers it. Against a platform that does not retry, catching up would need a reconcile
+ *   (listing the chat's messages from UIS after a restart), which the emulator cannot support yet.
+ * - Bitrix24 → us: online events are POSTed at most once; ONIMCONNECTORMESSAGEADD sent while we
+ *   are down is lost, and only the offline queue (event.offline.get) brings it back — case (f).
+ * No wall-clock assertions: waits are bounded by rounds, the counts decide.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBitrixEmulator, type BitrixEmulator, type EmulatedPortal } from '../emulator/bitrix/index';
+import { startUisEmulator, type UisAccount, type UisEmulator } from '../emulator/uis/index';
+import { CONNECTOR, holdings, mirrored, summary, until } from '../support/bridge-fixture';
+import { api, CLIENT_ID, CLIENT_SECRET, openPage, runInstallApi } from '../support/harness';
+import { freePort, startServerProcess, type ServerProcess } from '../support/server-process';
+
+const APP_SECRET_KEY = 'restart-suite-secret-0123456789abcdef0123456789abcdef';
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface World {
+  dir: string;
+  emu: BitrixEmulator;
+  uis: UisEmulator;
+  portal: EmulatedPortal;
+  acc: UisAccount;
+  logFile: string;
+  /** the current child (replaced on restart) */
+  proc: ServerProcess | undefined;
+  start(): Promise<ServerProcess>;
+}
+
+let w: World | undefined;
+
+afterEach(async () => {
+  if (!w) return;
+  const cur = w;
+  w = undefined;
+  await cur.proc?.kill('SIGKILL');
+  await cur.portal.drainEvents();
+  await cur.emu.close();
+  await cur.uis.close();
+  rmSync(cur.dir, { recursive: true, force: true });
+});
+
+/** Emulators in-process, the app as a child on a port picked first (restarts keep the event URL). */
+async function startWorld(): Promise<World> {
+  const dir = mkdtempSync(join(tmpdir(), 'omni-restart-'));
+  const port = await freePort();
+  const appUrl = `http://127.0.0.1:${port}`;
+  const emu = await startBitrixEmulator({ app: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, appUrl } });
+  const uis = await startUisEmulator({ callbackRetries: 8, callbackBackoffMs: 200 });
+  const credentials = {
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    oauthServers: [emu.oauthOrigin],
+    uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl, workspaceUrl: uis.workspaceUrl },
+  };
+  const logFile = join(dir, 'server.log');
+  const world: World = {
+    dir,
+    emu,
+    uis,
+    portal: emu.portals[0]!,
+    acc: uis.accounts[0]!,
+    logFile,
+    proc: undefined,
+    async start() {
+      world.proc = await startServerProcess({ port, databasePath: join(dir, 'omni.db'), appSecretKey: APP_SECRET_KEY, credentials, logFile, offlinePollMs: 500 });
+      expect(world.proc.url).toBe(appUrl);
+      return world.proc;
+    },
+  };
+  w = world;
+  await world.start();
+  return world;
+}
+
+/** Install over HTTP, link the UIS account (the admin is a UIS employee by e-mail), bind whatsapp to line 1. */
+async function installLinkBind(x: World): Promise<void> {
+  const url = x.proc!.url;
+  x.portal.beginInstall();
+  const page = await openPage(x.portal, { userId: x.portal.adminUserId });
+  if (page.status !== 200 || !page.boot.session) throw new Error(`install page refused: ${JSON.stringify(page.boot.error)}`);
+  const run = await runInstallApi(url, page.boot.session);
+  const done = run.lines.at(-1);
+  if (!done || done.type !== 'done' || !done.ok) throw new Error(`install plan failed: ${JSON.stringify(run.lines)}`);
+  await x.portal.finishInstall();
+  await x.portal.drainEvents();
+  const session = (await openPage(x.portal, { handlerUrl: `${url}/b24/app` })).boot.session!;
+  x.acc.employees.push({ id: 900_001, first_name: 'Анна', last_name: 'Админова', full_name: 'Админова Анна', email: 'admin@portal.example', login: 'aadmin', operator_chat_enabled: true, status: 'available' });
+  const r = await api(url, session, 'POST', '/api/uis/link', { project: 'uis', login: x.acc.login, password: x.acc.password, dataApiToken: x.acc.dataApiToken });
+  if (r.status !== 200) throw new Error(`link failed: ${r.status} ${JSON.stringify(r.json)}`);
+  await x.acc.settle();
+  const channelId = String(x.acc.adapterChannels().find((c) => c.type === 'whatsapp')!.id);
+  const b = await api(url, session, 'PUT', '/api/connector', { line: '1', channelId });
+  if (b.status !== 200) throw new Error(`bind failed: ${b.status} ${JSON.stringify(b.json)}`);
+}
+
+/** One waiting step while the app is up (acc.settle() waits for callback retries, so only then). */
+async function settle(x: World): Promise<void> {
+  await x.acc.settle();
+  await x.portal.drainEvents();
+  await sleep(100);
+}
+
+const olChat = (x: World, uisChatId: number) => x.portal.openLines.chats().find((c) => c.connector === CONNECTOR && c.externalChatId === `uis_c${uisChatId}`);
+
+async function expectMirrored(x: World, replies?: Map<number, string[]>, rounds = 300) {
+  await until(() => mirrored(holdings(x.portal, x.acc, replies)), () => settle(x), rounds);
+  const h = holdings(x.portal, x.acc, replies);
+  console.log(`  ${expect.getState().currentTestName}: ${summary(h)}`);
+  for (const c of h.inbound) expect(c.b24, `UIS chat ${c.uisChatId} in the open line`).toEqual(c.uis);
+  for (const c of h.outbound) expect(c.uis, `operator replies of UIS chat ${c.uisChatId} in UIS`).toEqual(c.b24);
+  expect(h.b24Chats).toBe(h.uisChats);
+  return h;
+}
+
+const serverLog = (x: World) => {
+  try {
+    return readFileSync(x.logFile, 'utf8').slice(-4000);
+  } catch {
+    return '';
+  }
+};
+
+describe('(d) the backend killed (SIGKILL) in the middle of a burst and restarted', () => {
+  it('every visitor message reaches the open line exactly once, in order per chat, after a restart on the same database', async () => {
+    const x = await startWorld();
+    await installLinkBind(x);
+    const CHATS = 6;
+    const PER = 10;
+    let written = 0;
+    // visitors in parallel, each writing in order with a small gap so the kill lands mid-burst
+    const burst = Promise.all(
+      Array.from({ length: CHATS }, async (_, v) => {
+        for (let i = 0; i < PER; i++) {
+          await x.acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: `+7916555${String(1000 + v)}` }, text: `d v${v} m${i}` });
+          written++;
+          await sleep(25);
+        }
+      }),
+    );
+    // kill once part of the burst is in the open line and part is not even written yet
+    const reached = await until(() => holdings(x.portal, x.acc).b24Inbound >= 8, () => sleep(10), 1000, 0);
+    expect(reached, serverLog(x)).toBe(true);
+    await x.proc!.kill('SIGKILL');
+    const atKill = holdings(x.portal, x.acc);
+    const writtenAtKill = written;
+    const ackedAtKill = x.acc.callbacks.filter((c) => c.path === '/message' && (c.status === 200 || c.status === 204)).length;
+    console.log(`  (d) SIGKILL with ${writtenAtKill}/${CHATS * PER} written, ${ackedAtKill} /message callbacks acknowledged, ${atKill.b24Inbound} in the open line`);
+    expect(writtenAtKill).toBeLessThan(CHATS * PER);
+    // visitors keep writing while we are dead: UIS retries the callbacks that fail (visitorWrite
+    // resolves only once its callbacks are acknowledged, so the burst cannot finish before the restart)
+    const isFailure = (c: { status: number | 'network-error' }) => c.status === 'network-error' || c.status >= 300;
+    const hit = await until(() => x.acc.callbacks.filter(isFailure).length >= 3, () => sleep(20), 500, 0);
+    expect(hit, 'callbacks hit the dead server').toBe(true);
+    await sleep(1000);
+    const failed = x.acc.callbacks.filter(isFailure).length;
+    await x.start(); // same port, same database, same APP_SECRET_KEY
+    await burst;
+    const h = await expectMirrored(x);
+    console.log(`  (d) callback attempts that hit the dead server: ${failed}`);
+    expect(h.visitorMessages).toBe(CHATS * PER);
+    expect(h.b24Inbound).toBe(CHATS * PER);
+    expect(h.uisChats).toBe(CHATS);
+    // stragglers (a redelivered callback, a resent job) must not double anything
+    for (let i = 0; i < 5; i++) await settle(x);
+    const again = holdings(x.portal, x.acc);
+    expect(again.b24Inbound).toBe(CHATS * PER);
+    expect(again.b24Chats).toBe(CHATS);
+    expect(failed).toBeGreaterThan(0);
+  }, 180_000);
+});
+
+describe('(f) our server down while operators answer: offline catch-up', () => {
+  it('replies written while we are down are taken from the offline queue after the restart, each once, in order', async () => {
+    const x = await startWorld();
+    await installLinkBind(x);
+    const CHATS = 3;
+    for (let v = 0; v < CHATS; v++) {
+      for (let i = 0; i < 2; i++) await x.acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: `+7916777${String(1000 + v)}` }, text: `f v${v} m${i}` });
+    }
+    await expectMirrored(x);
+    const uisChats = x.acc.chats().map((c) => c.id);
+    expect(uisChats).toHaveLength(CHATS);
+    const replies = new Map<number, string[]>();
+    const reply = (uisChatId: number, text: string) => {
+      x.portal.operatorReply({ chatId: olChat(x, uisChatId)!.id, userId: 1, text });
+      replies.set(uisChatId, [...(replies.get(uisChatId) ?? []), text]);
+    };
+    for (const id of uisChats) x.portal.operatorAccept(olChat(x, id)!.id, 1);
+    for (const id of uisChats) reply(id, `до остановки ${id}`);
+    await expectMirrored(x, replies);
+
+    await x.proc!.kill('SIGKILL');
+    for (const id of uisChats) for (let i = 0; i < 3; i++) reply(id, `пока сервер лежит ${id} #${i}`);
+    await x.portal.drainEvents(); // the online events hit a dead server and are gone
+    const during = holdings(x.portal, x.acc, replies);
+    expect(during.uisOperatorMessages).toBe(CHATS);
+    const queued = x.portal.state().offlineQueue;
+    console.log(`  (f) offline queue while down: ${queued} rows`);
+    expect(queued).toBeGreaterThanOrEqual(CHATS * 3);
+
+    await x.start();
+    const h = await expectMirrored(x, replies);
+    expect(h.operatorReplies).toBe(CHATS * 4);
+    expect(h.uisOperatorMessages).toBe(CHATS * 4);
+    // further polls find nothing new and double nothing
+    for (let i = 0; i < 4; i++) {
+      await settle(x);
+      await sleep(300);
+    }
+    expect(holdings(x.portal, x.acc, replies).uisOperatorMessages).toBe(CHATS * 4);
+    // and the app still works both ways after the catch-up
+    for (const id of uisChats) reply(id, `после ${id}`);
+    await x.acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79167771000' }, text: 'f после' });
+    const end = await expectMirrored(x, replies);
+    expect(end.uisOperatorMessages).toBe(CHATS * 5);
+  }, 120_000);
+});

@@ -1,0 +1,38 @@
+/**
+ * The app as a child process, for tests that kill it (bridge-restart.test.ts). Like server/main.ts
+ * but the credentials and UIS endpoints come from OMNI_TEST_CREDENTIALS (JSON, see
+ * server-process.ts), pages render only the boot block, and the offline polling interval is
+ * OMNI_TEST_OFFLINE_POLL_MS. Prints `OMNI READY <url>` once listening.
+ */
+import { startServer, type Credentials } from '../../server/compose';
+import { loadConfig } from '../../server/config';
+import { bootScript, type PageRenderer } from '../../server/http/page-renderer';
+
+const renderer: PageRenderer = {
+  async render(_page, boot) {
+    return `<!doctype html><html><head>${bootScript(boot)}</head><body></body></html>`;
+  },
+};
+
+async function main(): Promise<void> {
+  const raw = process.env.OMNI_TEST_CREDENTIALS;
+  if (!raw) throw new Error('OMNI_TEST_CREDENTIALS is not set');
+  const creds = JSON.parse(raw) as Credentials;
+  const config = loadConfig(process.env);
+  const pollMs = Number(process.env.OMNI_TEST_OFFLINE_POLL_MS ?? 500);
+  const running = await startServer({ config, renderer, credentials: async () => creds });
+  running.deps.analyticsWorker.startOfflinePolling(5 * 60_000);
+  running.deps.bridgeWorker.startOfflinePolling(pollMs, () => running.deps.bridge.boundPortals());
+  process.stdout.write(`OMNI READY ${running.url}\n`);
+  const stop = async () => {
+    await running.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
