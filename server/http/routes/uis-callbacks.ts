@@ -1,6 +1,6 @@
 import express, { Router } from 'express';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { unauthorized } from '../../domain/errors';
+import { sameSecret } from '../../domain/same-secret';
 import type { AppDeps } from '../deps';
 
 /**
@@ -24,11 +24,4 @@ export function uisCallbacksRouter(deps: AppDeps): Router {
     res.status(204).end();
   });
   return router;
-}
-
-function sameSecret(expected: string, given: string): boolean {
-  if (!given) return false;
-  const a = createHash('sha256').update(expected).digest();
-  const b = createHash('sha256').update(given).digest();
-  return timingSafeEqual(a, b);
 }
