@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { callWithToken } from '../bitrix/rest-client';
+import { fetchTokenUser, type TokenUser } from '../bitrix/profile';
 import type { Clock } from '../domain/clock';
 import { AppError, unauthorized } from '../domain/errors';
 import type { Portal } from '../domain/portal';
@@ -40,22 +40,14 @@ export async function verifyFrameUser(
   const key = `${portal.memberId}:${createHash('sha256').update(claim.authId).digest('hex')}`;
   const hit = perDeps.get(key);
   if (hit && hit.until > deps.clock.now()) return { portal, ...hit.user };
-  let profile: { ID?: unknown; ADMIN?: unknown };
+  let user: TokenUser;
   try {
-    profile = (
-      await callWithToken<{ ID?: unknown; ADMIN?: unknown }>(
-        { fetch: deps.fetch, limiter: deps.gateway.limiter(portal.memberId) },
-        portal.clientEndpoint,
-        claim.authId,
-        'profile',
-      )
-    ).result;
+    user = await fetchTokenUser({ fetch: deps.fetch, limiter: deps.gateway.limiter(portal.memberId) }, portal.clientEndpoint, claim.authId);
   } catch (e) {
     const code = (e as { code?: string }).code ?? 'ERROR';
     if (code === 'NETWORK_ERROR' || code.startsWith('HTTP_5')) throw new AppError('PORTAL_UNREACHABLE', 'The portal did not answer', 502);
     throw unauthorized('FRAME_TOKEN_REFUSED', 'The portal did not confirm the page token');
   }
-  const user = { userId: Number(profile.ID ?? 0), isAdmin: profile.ADMIN === true || profile.ADMIN === 'Y' };
   if (!user.userId) throw unauthorized('FRAME_TOKEN_REFUSED', 'The portal did not name the user of the page token');
   if (perDeps.size > 10_000) perDeps.clear();
   perDeps.set(key, { user, until: deps.clock.now() + CACHE_MS });

@@ -1,4 +1,5 @@
-import { callWithToken, type GatewayDeps } from '../bitrix/rest-client';
+import type { GatewayDeps } from '../bitrix/rest-client';
+import { fetchTokenUser, type TokenUser } from '../bitrix/profile';
 import { OAuthError, BitrixApiError, BitrixNetworkError } from '../bitrix/errors';
 import type { OAuthClient } from '../bitrix/oauth';
 import type { Clock } from '../domain/clock';
@@ -52,9 +53,9 @@ export async function verifyInstallCredentials(deps: VerifyDeps, claim: Credenti
   if (claim.domain !== undefined && claim.domain.toLowerCase() !== domain.toLowerCase()) {
     throw unauthorized('DOMAIN_MISMATCH', 'The request names another portal domain than the OAuth server confirmed');
   }
-  let profile: { ID?: unknown; ADMIN?: unknown };
+  let user: TokenUser;
   try {
-    profile = (await callWithToken<{ ID?: unknown; ADMIN?: unknown }>(deps.http ?? {}, t.client_endpoint, t.access_token, 'profile')).result;
+    user = await fetchTokenUser(deps.http ?? {}, t.client_endpoint, t.access_token);
   } catch (e) {
     if (e instanceof BitrixApiError || e instanceof BitrixNetworkError) throw new AppError('PORTAL_UNREACHABLE', `The portal did not answer: ${e.code}`, 502);
     throw e;
@@ -66,8 +67,8 @@ export async function verifyInstallCredentials(deps: VerifyDeps, claim: Credenti
     serverEndpoint: t.server_endpoint ?? `${serverOrigin}/rest/`,
     tokens: { accessToken: t.access_token, refreshToken: t.refresh_token, expiresAt: deps.clock.now() + t.expires_in * 1000 },
     scopes: t.scope.split(',').map((s) => s.trim()).filter(Boolean),
-    userId: Number(profile.ID ?? t.user_id ?? 0),
-    isAdmin: profile.ADMIN === true || profile.ADMIN === 'Y' || profile.ADMIN === 1,
+    userId: user.userId || Number(t.user_id ?? 0),
+    isAdmin: user.isAdmin,
   };
 }
 
