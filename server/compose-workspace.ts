@@ -3,7 +3,7 @@ import type { Clock } from './domain/clock';
 import type { WorkspaceAdapters } from './services/workspace-ports';
 import type { Db } from './storage/db';
 import { createSqliteUisChannelRepository } from './storage/uis-channel-repository';
-import { createDataApiClient } from './uis/data-api';
+import { dataApiForLink } from './uis/data-api';
 import type { UisEndpoints } from './uis/endpoints';
 import { createUisRuntimeFactory } from './uis/runtime-client';
 import { createWorkspaceProbe } from './uis/workspace-probe';
@@ -21,7 +21,7 @@ export function createWorkspaceAdapters(o: { db: Db; clock: Clock; fetch?: typeo
     runtime: (link) => runtimeFor({ runtimeUrl: o.uisEndpoints(link.project).runtimeUrl, login: link.adapterLogin, password: link.adapterPassword }),
     dataApi: {
       async call(link, method, params) {
-        const client = createDataApiClient({ url: o.uisEndpoints(link.project).dataApiUrl, token: link.dataApiToken, fetch: o.fetch });
+        const client = dataApiForLink(link, o.uisEndpoints, o.fetch);
         return (await client.call(method, params)).data as never;
       },
     },

@@ -30,3 +30,12 @@ export function createDataApiClient(o: { url: string; token: string; fetch?: typ
     },
   };
 }
+
+/** The Data API client of a linked account: its project's endpoint and its key. */
+export function dataApiForLink(
+  link: { project: 'uis' | 'comagic'; dataApiToken: string },
+  uisEndpoints: (project: 'uis' | 'comagic') => { dataApiUrl: string },
+  fetchImpl?: typeof fetch,
+): DataApiClient {
+  return createDataApiClient({ url: uisEndpoints(link.project).dataApiUrl, token: link.dataApiToken, fetch: fetchImpl });
+}

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AnalyticsLists, AnalyticsSettings, AnalyticsView } from '../../contracts/analytics';
 import { analyticsSiteScript, SCRIPT_VERSION } from '../../domain/analytics-script';
 import { badRequest } from '../../domain/errors';
-import { createDataApiClient } from '../../uis/data-api';
+import { dataApiForLink } from '../../uis/data-api';
 import { UisApiError } from '../../uis/errors';
 import type { AnalyticsRepository, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisProject } from '../../contracts/uis';
@@ -39,7 +39,7 @@ export function analyticsView(deps: AnalyticsSettingsDeps, memberId: string): An
 export async function loadAnalyticsLists(deps: AnalyticsSettingsDeps, memberId: string): Promise<AnalyticsLists> {
   const link = deps.links.get(memberId);
   if (!link) throw badRequest('UIS_NOT_LINKED', 'Link a UIS account on the «Главная» tab first');
-  const api = createDataApiClient({ url: deps.uisEndpoints(link.project).dataApiUrl, token: link.dataApiToken, fetch: deps.fetch });
+  const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
   try {
     const [employees, sites, sources, campaigns] = await Promise.all([
       api.call<Array<Record<string, unknown>>>('get.employees', { fields: ['id', 'full_name'] }),

@@ -2,7 +2,7 @@ import { ReauthRequiredError } from '../../bitrix/errors';
 import { buildUploadItem, type UploadChatItem } from '../../domain/analytics';
 import type { Clock } from '../../domain/clock';
 import type { Logger } from '../../logging';
-import { createDataApiClient, type DataApiClient } from '../../uis/data-api';
+import { dataApiForLink, type DataApiClient } from '../../uis/data-api';
 import { UisApiError } from '../../uis/errors';
 import type { AnalyticsJob, AnalyticsRepository, BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisProject } from '../../contracts/uis';
@@ -63,7 +63,7 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
 
   const dataApi = (memberId: string): DataApiClient | null => {
     const link = deps.links.get(memberId);
-    return link ? createDataApiClient({ url: deps.uisEndpoints(link.project).dataApiUrl, token: link.dataApiToken, fetch: deps.fetch }) : null;
+    return link ? dataApiForLink(link, deps.uisEndpoints, deps.fetch) : null;
   };
 
   const zoneOf = async (memberId: string, api: DataApiClient): Promise<string> => {
