@@ -220,3 +220,20 @@ describe('analytics settings visibility', () => {
     expect((await api(h.app.url, employee, 'GET', '/api/analytics/lists')).status).toBe(403);
   });
 });
+
+describe('offline backlog larger than one page', () => {
+  it('when more than 50 leads queued offline, then one poll takes them all', async () => {
+    const { acc } = await setup();
+    const rest = h.app.deps.gateway.client(h.portal.memberId);
+    await rest.call('event.unbind', { event: 'ONCRMLEADADD', handler: `${h.app.url}/b24/events` });
+    for (let i = 0; i < 60; i++) {
+      const sid = acc.addSession({ siteId: acc.sites[0]!.id, startedAt: Date.now() - 60_000 }).id;
+      h.portal.livechatWrite({ visitor: { id: `backlog-${i}`, name: `V${i}`, phone: `+7903${String(2_000_000 + i).slice(1)}` }, text: 'hi', customData: [{ GRID: [{ NAME: 'uis_session_id', VALUE: String(sid) }] }] });
+    }
+    await settle();
+    expect(acc.uploadedChats()).toHaveLength(0);
+    expect(await h.app.deps.analyticsWorker.pollOffline(h.portal.memberId)).toBe(60);
+    await settle();
+    expect(acc.uploadedChats()).toHaveLength(60);
+  });
+});

@@ -8,6 +8,7 @@ import type { AnalyticsJob, AnalyticsRepository, BitrixGateway, UisEndpoints, Ui
 import type { UisProject } from '../../contracts/uis';
 import { gather, planBatches } from './gather';
 import { createJobLoop } from '../job-loop';
+import { takeOfflineEvents } from '../../bitrix/offline-events';
 
 export interface AnalyticsWorkerDeps {
   analytics: AnalyticsRepository;
@@ -174,18 +175,11 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
     async pollOffline(memberId) {
       const rest = deps.gateway.client(memberId);
       let taken = 0;
-      for (const event of ['ONCRMLEADADD', 'ONCRMDEALADD']) {
-        const r = await rest.call<{ process_id?: string | null; events?: Array<{ EVENT_DATA?: { FIELDS?: { ID?: unknown } } }> }>('event.offline.get', {
-          filter: { EVENT_NAME: event },
-          clear: 0,
-          limit: 50,
+      for (const [event, type] of [['ONCRMLEADADD', 'lead'], ['ONCRMDEALADD', 'deal']] as const) {
+        await takeOfflineEvents(rest, event, (data) => {
+          const id = Number((data as { FIELDS?: { ID?: unknown } } | undefined)?.FIELDS?.ID);
+          if (id > 0 && deps.analytics.enqueue(memberId, type, id, deps.clock.now())) taken++;
         });
-        const events = r.result.events ?? [];
-        for (const ev of events) {
-          const id = Number(ev.EVENT_DATA?.FIELDS?.ID);
-          if (id > 0 && deps.analytics.enqueue(memberId, event === 'ONCRMLEADADD' ? 'lead' : 'deal', id, deps.clock.now())) taken++;
-        }
-        if (r.result.process_id && events.length) await rest.call('event.offline.clear', { process_id: r.result.process_id });
       }
       if (taken) loop.wake();
       return taken;

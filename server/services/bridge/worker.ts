@@ -1,5 +1,6 @@
 import { CONNECTOR_ID } from '../../../install/plan';
 import { createJobLoop } from '../job-loop';
+import { takeOfflineEvents } from '../../bitrix/offline-events';
 import { ReauthRequiredError } from '../../bitrix/errors';
 import type { Clock } from '../../domain/clock';
 import type { UisLink } from '../../domain/uis-link';
@@ -522,17 +523,9 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
     async pollOffline(memberId) {
       const rest = deps.gateway.client(memberId);
       let taken = 0;
-      for (let page = 0; page < 20; page++) {
-        const r = await rest.call<{ process_id?: string | null; events?: Array<{ EVENT_NAME?: string; EVENT_DATA?: unknown }> }>('event.offline.get', {
-          filter: { EVENT_NAME: 'ONIMCONNECTORMESSAGEADD' },
-          clear: 0,
-          limit: 50,
-        });
-        const events = r.result.events ?? [];
-        for (const ev of events) if (worker.onMessageAdd?.(memberId, ev.EVENT_DATA)) taken++;
-        if (r.result.process_id && events.length) await rest.call('event.offline.clear', { process_id: r.result.process_id });
-        if (events.length < 50) break;
-      }
+      await takeOfflineEvents(rest, 'ONIMCONNECTORMESSAGEADD', (data) => {
+        if (worker.onMessageAdd?.(memberId, data)) taken++;
+      });
       if (taken) loop.wake(0);
       return taken;
     },
