@@ -4,7 +4,7 @@ import type { BridgeChat, BridgeJob, BridgeRepository, BridgeVisitor, JobKind, L
 type Row = Record<string, unknown>;
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-/** SQLite store of the Open Lines bridge (migration 006). */
+/** SQLite store of the Open Lines bridge (migrations 006, 007, 012). */
 export function createSqliteBridgeRepository(db: Db, now: () => number = Date.now): BridgeRepository {
   const iso = () => new Date(now()).toISOString();
   const toBinding = (r: Row): LineBinding => ({
@@ -52,6 +52,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     dueAt: Number(r.due_at),
     enqueuedAt: Number(r.enqueued_at),
     lastError: str(r.last_error),
+    inflight: Number(r.inflight) === 1,
   });
 
   const q = {
@@ -108,8 +109,9 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
          AND NOT EXISTS (SELECT 1 FROM bridge_jobs o WHERE o.member_id = j.member_id AND o.chat_key = j.chat_key AND o.status = 'pending' AND o.id < j.id AND o.due_at > @t)
        ORDER BY j.id LIMIT @limit`,
     ),
-    complete: db.prepare(`UPDATE bridge_jobs SET status = 'done', last_error = NULL WHERE id = ?`),
-    fail: db.prepare(`UPDATE bridge_jobs SET status = 'failed', last_error = ? WHERE id = ?`),
+    complete: db.prepare(`UPDATE bridge_jobs SET status = 'done', last_error = NULL, inflight = 0 WHERE id = ?`),
+    fail: db.prepare(`UPDATE bridge_jobs SET status = 'failed', last_error = ?, inflight = 0 WHERE id = ?`),
+    inflight: db.prepare(`UPDATE bridge_jobs SET inflight = ? WHERE id = ?`),
     retry: db.prepare(`UPDATE bridge_jobs SET attempts = ?, due_at = ?, last_error = ? WHERE id = ?`),
     // only the oldest pending job of a chat (its head) decides when the chat can move (see `due`)
     portalsDue: db.prepare(
@@ -133,6 +135,10 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     q.deleteBinding.run(memberId, lineId);
     q.insertBinding.run(memberId, lineId, channelId, iso());
     return { movedFrom };
+  });
+
+  const setInflight = db.transaction((ids: number[], on: boolean) => {
+    for (const id of ids) q.inflight.run(on ? 1 : 0, id);
   });
 
   return {
@@ -217,6 +223,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     complete: (id) => void q.complete.run(id),
     fail: (id, e) => void q.fail.run(e, id),
     retry: (id, attempts, dueAt, e) => void q.retry.run(attempts, dueAt, e, id),
+    setInflight: (ids, on) => (ids.length ? setInflight(ids, on) : undefined),
     portalsWithDueJobs: (t) => q.portalsDue.pluck().all(t) as string[],
     nextDueAt: () => (q.nextDue.pluck().get() as number | null) ?? null,
     countJobs: (m) => counts(q.countJobs.all(m) as Row[]),

@@ -52,6 +52,12 @@ export interface BridgeJob {
   dueAt: number;
   enqueuedAt: number;
   lastError: string | null;
+  /**
+   * Inbound: the message was handed to imconnector.send.messages and the outcome is not known yet
+   * (written before the call; a lost answer or a crash leaves it set). Such a job is checked
+   * against what the open line holds before it is sent again.
+   */
+  inflight: boolean;
 }
 
 export interface MessageLink {
@@ -105,12 +111,14 @@ export interface BridgeRepository {
   // queue
   /** false when a job with that idempotency key exists (a repeat). */
   enqueue(j: { memberId: string; kind: JobKind; chatKey: string; idemKey: string; payload: Record<string, unknown>; dueAt: number }): boolean;
-  /** Pending jobs due now, oldest first. */
+  /** Pending jobs due now, oldest first. Pending jobs of chats with an older pending job are not due: order is kept per chat. */
   due(memberId: string, now: number, limit: number): BridgeJob[];
-  /** Pending jobs of chats with an older pending job are not due: order is kept per chat. */
+  /** Done (and no longer in flight). */
   complete(id: number): void;
   fail(id: number, error: string): void;
   retry(id: number, attempts: number, dueAt: number, error: string): void;
+  /** Set or clear `inflight` of these jobs (one transaction; set before the REST call, durably). */
+  setInflight(ids: number[], on: boolean): void;
   portalsWithDueJobs(now: number): string[];
   nextDueAt(): number | null;
   countJobs(memberId: string): Record<string, number>;
