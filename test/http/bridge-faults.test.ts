@@ -77,10 +77,9 @@ describe('(a) the portal answering 503 QUERY_LIMIT_EXCEEDED, 5xx, timeouts', () 
     expect(x.visitorMessages).toBe(30);
   });
 
-  // KNOWN BUG (reported, not fixed): imconnector.send.messages is not idempotent and the worker resends
-  // every item of a call whose answer was lost (5xx or timeout after the portal executed it), so
-  // Bitrix24 shows those messages twice (and out of order). Needs a check before resending (see report).
-  it.skip('5xx and timeouts AFTER the portal executed imconnector.send.messages: no message doubled', async () => {
+  // imconnector.send.messages does not deduplicate by message id: a call whose answer was lost is
+  // checked against the open line (imopenlines.session.history.get, CONNECTOR_MID) before resending.
+  it('5xx and timeouts AFTER the portal executed imconnector.send.messages: no message doubled', async () => {
     const f = faultyFetch();
     h = await startHarness({ clock: scaledClock(SCALE), env: { LOG_LEVEL: 'warn' }, fetch: f.fetch });
     const { acc } = await linkAndBind(h);
@@ -93,6 +92,43 @@ describe('(a) the portal answering 503 QUERY_LIMIT_EXCEEDED, 5xx, timeouts', () 
     const x = await expectMirrored();
     expect(f.pending()).toBe(0);
     expect(x.visitorMessages).toBe(24);
+  });
+
+  it('answer lost AFTER execution for the first message of a returning visitor’s new chat: found by USER_CODE, nothing doubled', async () => {
+    const f = faultyFetch();
+    h = await startHarness({ clock: scaledClock(SCALE), env: { LOG_LEVEL: 'warn' }, fetch: f.fetch });
+    const { acc } = await linkAndBind(h);
+    const visitor = { phone: '+79160007777' };
+    const w1 = await acc.visitorWrite({ channelType: 'whatsapp', visitor, text: 'первый чат' });
+    await until(() => !!h.app.deps.bridge.chat(h.portal.memberId, String(w1.chatId))?.b24ChatId, settle, 150);
+    await acc.closeChatByVisitor(w1.chatId);
+    await settle();
+    // the next chat is new to Bitrix24 (no chat id stored), the visitor is not (its Bitrix24 user is)
+    f.inject(isSend, 'after', 1, 500); // its first message, sent alone
+    f.inject(isSend, 'timeout-after', 1); // the rest of the chat
+    const before = { ...h.portal.stats.byMethod };
+    const sent: number[] = [];
+    let chatId = 0;
+    for (let i = 0; i < 4; i++) {
+      const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor, text: `вернулся m${i}` });
+      sent.push(w.messageId);
+      chatId = w.chatId;
+    }
+    expect(chatId).not.toBe(w1.chatId);
+    const inbound = () => {
+      const c = h.app.deps.bridge.chat(h.portal.memberId, String(chatId));
+      const ol = c?.b24ChatId ? h.portal.openLines.chat(Number(c.b24ChatId)) : undefined;
+      return ol?.messages.filter((m) => m.direction === 'in').map((m) => m.externalId) ?? [];
+    };
+    const pendingIn = () => h.app.deps.bridge.countJobs(h.portal.memberId)['in:pending'] ?? 0;
+    await until(() => inbound().length >= sent.length && f.pending() === 0 && pendingIn() === 0, settle, 150);
+    for (let i = 0; i < 3; i++) await settle();
+    expect(f.pending()).toBe(0);
+    expect(inbound()).toEqual(sent.map(String));
+    const calls = (m: string) => (h.portal.stats.byMethod[m] ?? 0) - (before[m] ?? 0);
+    expect(calls('imopenlines.dialog.get')).toBeGreaterThanOrEqual(1);
+    expect(calls('imopenlines.session.history.get')).toBeGreaterThanOrEqual(2);
+    expect(pendingIn()).toBe(0);
   });
 });
 

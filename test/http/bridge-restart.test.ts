@@ -136,12 +136,9 @@ const serverLog = (x: World) => {
 };
 
 describe('(d) the backend killed (SIGKILL) in the middle of a burst and restarted', () => {
-  // KNOWN BUG (issue #3, same root cause as the skipped "after execution" case in
-  // bridge-faults.test.ts): when the kill lands after the portal ran imconnector.send.messages
-  // but before the job was marked done, the restart sends those messages again, and
-  // send.messages does not deduplicate by message.id. Seen intermittently under load (11 of 10
-  // messages in one chat). Re-enable once a resend is checked against the chat's history.
-  it.skip('every visitor message reaches the open line exactly once, in order per chat, after a restart on the same database', async () => {
+  // A kill after the portal ran imconnector.send.messages but before the job was marked done leaves
+  // the job marked in flight; after the restart the open line is read before anything is resent.
+  it('every visitor message reaches the open line exactly once, in order per chat, after a restart on the same database', async () => {
     const x = await startWorld();
     await installLinkBind(x);
     const CHATS = 6;

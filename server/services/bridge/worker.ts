@@ -16,6 +16,7 @@ import type { FileSigner } from './file-links';
 import { e164, echoKey, externalChatId, externalUserId, plainOperatorText, textHash, unixSeconds } from './identity';
 import { bitrixUserOfEmployee } from './operator-user';
 import { runUpdate } from './edits';
+import { checkInFlight, outcomeUnknown } from './resend-check';
 import type { BridgeJob, BridgeRepository } from './ports';
 
 export interface BridgeWorkerDeps {
@@ -137,7 +138,33 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
 
   async function runInbound(memberId: string, pending: BridgeJob[], blocked: Set<string>): Promise<void> {
     // UIS order within a chat, not callback arrival order (callbacks may come reordered, §6.2 rule 9)
-    const jobs = [...pending].sort((a, b) => uisOrder(a) - uisOrder(b) || a.id - b.id);
+    let jobs = [...pending].sort((a, b) => uisOrder(a) - uisOrder(b) || a.id - b.id);
+    const client = deps.gateway.client(memberId);
+    // Jobs whose last send has an unknown outcome (answer lost, or we were killed): send.messages
+    // does not deduplicate, so first read what the open line holds and send only what it lacks.
+    const uncertain = new Map<string, BridgeJob[]>();
+    for (const job of jobs) {
+      if (job.kind !== 'in' || !job.inflight || blocked.has(job.chatKey)) continue;
+      const uisChatId = String(job.payload.uisChatId);
+      uncertain.set(uisChatId, [...(uncertain.get(uisChatId) ?? []), job]);
+    }
+    const settled = new Set<number>();
+    for (const [uisChatId, list] of uncertain) {
+      const chat = repo.chat(memberId, uisChatId);
+      const binding = chat ? repo.bindingByChannel(memberId, chat.channelId) : null;
+      if (!chat || !binding || binding.status !== 'active') continue; // the main pass defers them (marks kept)
+      try {
+        const r = await checkInFlight({ bridge: repo, rest: client }, memberId, uisChatId, binding.lineId, list.map((j) => ({ id: j.id, messageId: String(j.payload.messageId) })));
+        for (const id of r.held) settled.add(id);
+        const note = { memberId, uisChatId, held: r.held.length, missing: r.missing };
+        if (r.checked) log.info(note, 'unknown outcome of an earlier send: the open line was read, only what it lacks is sent again');
+        else log.warn(note, 'unknown outcome of the first message of a new chat with a new visitor: Bitrix24 offers no way to look it up; sending it again (it may show twice)');
+      } catch (e) {
+        blocked.add(list[0]!.chatKey);
+        for (const j of list) later(j, `checking what the open line holds before sending again: ${errText(e)}`);
+      }
+    }
+    if (settled.size) jobs = jobs.filter((j) => !settled.has(j.id));
     const perLine = new Map<string, Array<{ job: BridgeJob; item: Row; newChat: boolean }>>();
     const newChats = new Set<string>();
     const opUsers = await operatorUsers(memberId, jobs);
@@ -219,7 +246,6 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       if (isNew) blocked.add(job.chatKey);
     }
     if (!perLine.size) return;
-    const client = deps.gateway.client(memberId);
     const lines = [...perLine.entries()];
     for (let i = 0; i < lines.length; i += MAX_BATCH) {
       const slice = lines.slice(i, i + MAX_BATCH);
@@ -228,6 +254,8 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
         calls[`l${lineId}`] = { method: 'imconnector.send.messages', params: { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) } };
       }
       let res: { result: Row; errors: Record<string, { error: string; error_description: string }> };
+      const sending = slice.flatMap(([, items]) => items.map((x) => x.job.id));
+      repo.setInflight(sending, true); // durable before the call: a restart knows the outcome is unknown
       try {
         if (slice.length === 1) {
           const [lineId, items] = slice[0]!;
@@ -236,7 +264,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
             res = { result: { [`l${lineId}`]: r.result }, errors: {} };
           } catch (e) {
             const code = (e as { code?: string }).code;
-            if (code && !(e instanceof ReauthRequiredError) && /^[A-Z_]+$/.test(code) && code !== 'QUERY_LIMIT_EXCEEDED' && code !== 'OPERATION_TIME_LIMIT' && code !== 'NETWORK_ERROR' && !code.startsWith('HTTP_5')) {
+            if (code && !(e instanceof ReauthRequiredError) && /^[A-Z_]+$/.test(code) && code !== 'QUERY_LIMIT_EXCEEDED' && code !== 'OPERATION_TIME_LIMIT' && !outcomeUnknown(e)) {
               res = { result: {}, errors: { [`l${lineId}`]: { error: code, error_description: (e as Error).message } } };
             } else throw e;
           }
@@ -244,6 +272,8 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
           res = await client.batch(calls);
         }
       } catch (e) {
+        // refused before the portal ran it: nothing to check before the retry; otherwise the marks stay
+        if (!outcomeUnknown(e)) repo.setInflight(sending, false);
         for (const [, items] of slice) for (const x of items) later(x.job, `imconnector.send.messages: ${errText(e)}`);
         log.warn({ memberId, err: errText(e) }, 'inbound relay call failed; will retry');
         continue;
@@ -252,6 +282,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
         const key = `l${lineId}`;
         const err = res.errors[key];
         if (err) {
+          repo.setInflight(items.map((x) => x.job.id), false); // the method refused the call as a whole
           if (err.error === 'NOT_ACTIVE_LINE') repo.setBindingError(memberId, lineId, 'NOT_ACTIVE_LINE: the connector is not active on this line in Bitrix24');
           for (const x of items) later(x.job, `${err.error}: ${err.error_description}`);
           continue;

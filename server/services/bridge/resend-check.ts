@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { CONNECTOR_ID } from '../../../install/plan';
+import { BitrixApiError, BitrixNetworkError } from '../../bitrix/errors';
+import type { PortalRestClient } from '../../bitrix/rest-client';
+import { externalChatId } from './identity';
+import type { BridgeRepository } from './ports';
+
+/**
+ * imconnector.send.messages does not deduplicate by `message.id`: sending an item again shows it
+ * twice. So an inbound job is marked in flight before its call, and when the outcome of that call
+ * is unknown (answer lost: 5xx or timeout after the portal ran it; our process killed before the
+ * job was marked done) the open line is read before anything is sent again.
+ *
+ * Real contract (bitrix24-rest.md §5.3, §6; imopenlines/lib/connector.php, rest.php, operator.php):
+ * - every message a connector delivers keeps its `message.id` as the CONNECTOR_MID message param;
+ * - `imopenlines.session.history.get` with `CHAT_ID` reads the chat's latest session (highest
+ *   session ID) and answers every message of it — no paging — with params object-encoded
+ *   (`params.connectorMid: ["<id>"]`); the caller needs to be the session's operator or have the
+ *   history-view permission (the installing admin has it); a chat without a session →
+ *   400 INVALID_SESSION_ID;
+ * - `imopenlines.dialog.get` with `USER_CODE` = `<connector>|<line>|<external chat id>|<internal
+ *   user id>` finds the chat without knowing its id; no such chat → 400 ACCESS_ERROR.
+ *
+ * The messages of an unknown-outcome call all went into the chat's latest session (one call goes
+ * into the open session or starts one, and later messages of the chat wait behind it), so reading
+ * that session is enough. Residual window: a brand-new visitor whose very first message's answer
+ * was lost — Bitrix24 created an internal user we cannot look up (user.get hides imconnector users,
+ * REAL_USER filter), so no USER_CODE can be built; that first message is sent again and may show twice.
+ */
+
+/** false when the call certainly did not run on the portal (refused before execution). */
+export function outcomeUnknown(e: unknown): boolean {
+  if (e instanceof BitrixNetworkError) return true;
+  if (e instanceof BitrixApiError) {
+    if (['QUERY_LIMIT_EXCEEDED', 'OVERLOAD_LIMIT', 'OPERATION_TIME_LIMIT'].includes(e.code)) return false;
+    return e.httpStatus >= 500;
+  }
+  const code = (e as { code?: unknown }).code;
+  if (code === 'REAUTH_REQUIRED') return false;
+  return true; // anything else (an aborted fetch, a bug after the request left): assume it may have run
+}
+
+const historySchema = z.object({
+  chatId: z.coerce.number().optional(),
+  sessionId: z.coerce.number().optional(),
+  // a PHP array: an object keyed by message id, `[]` when empty
+  message: z.union([z.record(z.string(), z.object({ params: z.unknown().optional() }).passthrough()), z.array(z.unknown())]).optional(),
+});
+
+const dialogSchema = z.object({
+  id: z.coerce.number(),
+  entity_id: z.string().optional(),
+  entity_data_1: z.string().optional(),
+});
+
+/** The `message.id`s (CONNECTOR_MID) the chat's latest session holds, and that session's id. */
+export async function heldInLatestSession(rest: PortalRestClient, b24ChatId: string): Promise<{ sessionId: string | null; mids: Set<string> }> {
+  let raw: unknown;
+  try {
+    raw = (await rest.call('imopenlines.session.history.get', { CHAT_ID: Number(b24ChatId) })).result;
+  } catch (e) {
+    if (e instanceof BitrixApiError && e.code === 'INVALID_SESSION_ID') return { sessionId: null, mids: new Set() };
+    throw e;
+  }
+  const h = historySchema.parse(raw);
+  const mids = new Set<string>();
+  const messages = h.message && !Array.isArray(h.message) ? Object.values(h.message) : [];
+  for (const m of messages) {
+    const params = m.params && typeof m.params === 'object' && !Array.isArray(m.params) ? (m.params as Record<string, unknown>) : {};
+    const mid = params.connectorMid ?? params.CONNECTOR_MID;
+    for (const v of Array.isArray(mid) ? mid : mid === undefined || mid === null ? [] : [mid]) mids.add(String(v));
+  }
+  return { sessionId: h.sessionId ? String(h.sessionId) : null, mids };
+}
+
+/** The open-line chat of a UIS chat on a line, found by USER_CODE; null when Bitrix24 has none. */
+export async function findLineChat(rest: PortalRestClient, lineId: string, uisChatId: string, b24UserId: string): Promise<{ chatId: string; sessionId: string | null } | null> {
+  let raw: unknown;
+  try {
+    raw = (await rest.call('imopenlines.dialog.get', { USER_CODE: `${CONNECTOR_ID}|${lineId}|${externalChatId(uisChatId)}|${b24UserId}` })).result;
+  } catch (e) {
+    if (e instanceof BitrixApiError && e.code === 'ACCESS_ERROR') return null;
+    throw e;
+  }
+  const d = dialogSchema.parse(raw);
+  const session = d.entity_data_1?.split('|')[5];
+  return { chatId: String(d.id), sessionId: session && session !== '0' ? session : null };
+}
+
+export interface CheckedChat {
+  /** jobs whose message the open line already holds (completed here) */
+  held: number[];
+  /** jobs to send again (their in-flight mark cleared) */
+  missing: number;
+  /** false: nothing could be read (brand-new visitor); the jobs are sent again unchecked */
+  checked: boolean;
+}
+
+/**
+ * Before sending again the in-flight jobs of one UIS chat: mark done those whose message the
+ * open line holds, clear the mark of the others. Throws when the portal cannot be read (the caller
+ * retries later, the marks stay).
+ */
+export async function checkInFlight(
+  deps: { bridge: BridgeRepository; rest: PortalRestClient },
+  memberId: string,
+  uisChatId: string,
+  lineId: string,
+  jobs: Array<{ id: number; messageId: string }>,
+): Promise<CheckedChat> {
+  const repo = deps.bridge;
+  const chat = repo.chat(memberId, uisChatId);
+  let b24ChatId = chat?.b24ChatId && chat.lineId === lineId ? chat.b24ChatId : null;
+  if (!b24ChatId && chat?.visitorId) {
+    const b24UserId = repo.visitor(memberId, chat.visitorId)?.b24UserId;
+    if (!b24UserId) {
+      repo.setInflight(jobs.map((j) => j.id), false);
+      return { held: [], missing: jobs.length, checked: false };
+    }
+    const found = await findLineChat(deps.rest, lineId, uisChatId, b24UserId);
+    if (!found) {
+      repo.setInflight(jobs.map((j) => j.id), false);
+      return { held: [], missing: jobs.length, checked: true };
+    }
+    b24ChatId = found.chatId;
+  }
+  if (!b24ChatId || !chat) {
+    repo.setInflight(jobs.map((j) => j.id), false);
+    return { held: [], missing: jobs.length, checked: false };
+  }
+  const { sessionId, mids } = await heldInLatestSession(deps.rest, b24ChatId);
+  const held: number[] = [];
+  for (const j of jobs) {
+    if (!mids.has(j.messageId)) continue;
+    held.push(j.id);
+    repo.updateLink(memberId, 'uis', j.messageId, { state: 'relayed', b24ChatId, error: null });
+    repo.complete(j.id);
+  }
+  if (held.length) {
+    // as a successful answer would have told us; a session we did not know was started by that call (open then)
+    const fresh = !!sessionId && sessionId !== chat.b24SessionId;
+    repo.upsertChat({ memberId, uisChatId, channelId: chat.channelId, lineId, b24ChatId, b24SessionId: sessionId ?? undefined, b24SessionClosed: fresh ? false : undefined });
+  }
+  const missing = jobs.filter((j) => !mids.has(j.messageId));
+  repo.setInflight(missing.map((j) => j.id), false);
+  return { held, missing: missing.length, checked: true };
+}
