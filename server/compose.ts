@@ -35,6 +35,8 @@ import { createFileSigner } from './services/bridge/file-links';
 import { bridgeUisCallbacks } from './services/bridge/on-uis-callback';
 import { onBridgeEvent, onMessageAdd } from './services/bridge/on-bitrix-event';
 import { createUisManagement } from './uis/management-client';
+import { createSqliteEmployeeSyncRepository } from './storage/employee-sync-repository';
+import { createEmployeeSyncWorker } from './services/employee-sync/worker';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -96,6 +98,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const bridgeWorker = createBridgeWorker({ bridge, gateway, links, workspace, uisEndpoints, files: bridgeFiles, clock, log, fetch: o.fetch }, o.bridge);
   const bridgeEventDeps = { bridge, now: () => clock.now(), wake: () => bridgeWorker.wake() };
   bridgeWorker.onMessageAdd = (memberId, data) => onMessageAdd(bridgeEventDeps, memberId, data) > 0;
+  const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
+  const employeeSyncWorker = createEmployeeSyncWorker({ employeeSync, gateway, links, uisEndpoints, clock, log, fetch: o.fetch });
   const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch }, o.analytics);
   const deps: AppDeps = {
     appUrl,
@@ -123,6 +127,9 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     bridgeWorker,
     bridgeFiles,
     crmRules: createSqliteCrmRulesRepository(db, () => clock.now()),
+    employeeSync,
+    employeeSyncWorker,
+    employeeDirectory: employeeSync,
     workspace,
     uis: createUisManagement({ fetch: o.fetch }),
     portalDomain: (memberId) => portals.get(memberId)?.domain ?? memberId,
@@ -153,7 +160,9 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       });
       deps.analyticsWorker.stop();
       deps.bridgeWorker.stop();
+      deps.employeeSyncWorker.stop();
       await deps.bridgeWorker.drainInFlight();
+      await deps.employeeSyncWorker.idle();
       await deps.background.idle();
       db.close();
     },

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
   const running = await startServer(options);
   running.deps.analyticsWorker.startOfflinePolling(5 * 60_000);
   running.deps.bridgeWorker.startOfflinePolling(5 * 60_000, () => running.deps.bridge.boundPortals());
+  running.deps.employeeSyncWorker.start();
   const stop = async () => {
     log.info('shutting down');
     await running.close();

@@ -40,6 +40,11 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   bridgeFiles: import('../services/bridge/file-links').FileSigner;
   /** «Чаты» / «Оффлайн заявки» rules and the cached CRM directory (issue #6). */
   crmRules: import('../services/crm-rules/ports').CrmRulesRepository;
+  /** «Синхронизация сотрудников» (issue #6): settings, mapping and runs; its worker (ticks started by main.ts). */
+  employeeSync: import('../services/employee-sync/ports').EmployeeSyncRepository;
+  employeeSyncWorker: import('../services/employee-sync/worker').EmployeeSyncWorker;
+  /** Bitrix24 user ⇄ UIS employee as the last sync found it (for other services). */
+  employeeDirectory: import('../services/employee-sync/ports').EmployeeDirectory;
   healthCheck(): void;
   fetch?: typeof fetch;
 }

@@ -10,6 +10,7 @@ import { workspaceRouter } from './workspace';
 import { analyticsApiRouter } from './analytics';
 import { connectorRouter } from './connector';
 import { crmRulesRouter } from './crm-rules';
+import { employeeSyncRouter } from './employee-sync';
 
 export interface ApiCaller {
   memberId: string;
@@ -53,6 +54,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(analyticsApiRouter(deps));
   router.use(connectorRouter(deps));
   router.use(crmRulesRouter(deps));
+  router.use(employeeSyncRouter(deps));
   return router;
 }
 

@@ -6,7 +6,7 @@
 import type { Server } from 'node:http';
 import { systemClock, type Clock } from '../../../server/domain/clock';
 import { DEFAULT_SCOPES } from './catalog';
-import type { CrmActivity, Notification, StatusRow, TimelineComment } from './crm/types';
+import type { CrmActivity, DirectoryUser, Notification, StatusRow, TimelineComment } from './crm/types';
 import type { Visitor } from './openlines/livechat';
 import type { OperatorFile } from './openlines/operator';
 import type { LineConfig } from './openlines/types';
@@ -89,6 +89,8 @@ export interface EmulatedCrm {
   /** im.notify.system.add */
   notifications(): Notification[];
   statuses(entityId?: string): StatusRow[];
+  /** the user directory (user.get, im.user.list.get): tests add people or change their presence */
+  readonly directory: { readonly users: DirectoryUser[] };
 }
 
 export interface EmulatedOpenLines {

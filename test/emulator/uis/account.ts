@@ -99,6 +99,8 @@ export class AccountImpl implements UisAccount {
   readonly chatList: Chat[] = [];
   readonly callbacks: CallbackRecord[] = [];
   readonly uploaded: UploadedChat[] = [];
+  /** addition: every create.employees / update.employees the account accepted, in order */
+  readonly employeeWrites: Array<{ method: 'create.employees' | 'update.employees'; id: number; params: Record<string, unknown> }> = [];
   readonly budget: PointBudget;
   /** Data API components (Data API §"Компоненты"); upload.chats needs both */
   readonly components = { dataApi: true, offlineUpload: true };

@@ -110,6 +110,8 @@ export interface UisAccount {
   dataApiToken: string;
   /** `status` uses the Data API enum (available, break, do_not_disturb, not_at_workplace, not_at_work, unknown) */
   employees: Employee[];
+  /** addition: the create.employees / update.employees calls the account accepted, in order */
+  employeeWrites: Array<{ method: 'create.employees' | 'update.employees'; id: number; params: Record<string, unknown> }>;
   sites: Site[];
   sources: Source[];
   campaigns: Campaign[];

@@ -66,7 +66,7 @@ export type ResourceType = (typeof RESOURCE_TYPES)[number];
 export type MessageStatus = 'accepted' | 'sent' | 'delivered' | 'read' | 'error';
 
 /** Data API get.employees `status` (the documented enum; the brief's away/offline do not exist there). */
-export type EmployeeStatus = 'available' | 'break' | 'do_not_disturb' | 'not_at_workplace' | 'not_at_work' | 'unknown';
+export type EmployeeStatus = 'available' | 'break' | 'do_not_disturb' | 'not_at_workplace' | 'not_at_work' | 'unknown' | 'auto_out_call';
 
 export interface Employee {
   id: number;

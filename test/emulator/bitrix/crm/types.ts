@@ -108,6 +108,8 @@ export interface DirectoryUser {
   workPosition: string;
   /** 'employee' for people; system users (EXTERNAL_AUTH_ID=rest_system) are never listed */
   externalAuthId: '' | 'rest_system';
+  /** messenger state (im.user.list.get): chosen status, idle since, absent until, last activity (ms); default online, seen now */
+  presence?: { status?: 'online' | 'dnd' | 'away'; idleSince?: number | null; absentUntil?: number | null; lastActivity?: number | null };
 }
 
 export interface Notification {

@@ -77,6 +77,55 @@ function userGet(p: Params, ctx: RestCtx) {
   return page(rows, Math.max(0, ctx.start));
 }
 
+/**
+ * im.user.list.get (scope im): `ID` (array) → an object keyed by each id: the user block, or null
+ * for an unknown id; no ID = the calling user. `status` (online/dnd/away), `idle` and `absent` are
+ * ATOM dates or false; `last_activity_date` ATOM.
+ */
+function imUserListGet(p: Params, ctx: RestCtx): Record<string, Params | null> {
+  const q = upperKeys(p);
+  const raw = q.ID === undefined ? [ctx.user.id] : Array.isArray(q.ID) ? q.ID : isRecord(q.ID) ? Object.values(q.ID) : [q.ID];
+  const ids = raw.map((x) => phpInt(x));
+  if (ids.some((id) => !(id > 0))) throw new RestError('INVALID_FORMAT', 'A wrong format for the ID field is passed');
+  const now = ctx.portal.shared.clock.now();
+  const out: Record<string, Params | null> = {};
+  for (const id of ids) {
+    const u = ctx.portal.crm.directory.users.find((x) => x.id === id && x.externalAuthId === '');
+    if (!u) {
+      out[String(id)] = null;
+      continue;
+    }
+    const pr = u.presence ?? {};
+    const last = pr.lastActivity === undefined ? now : pr.lastActivity;
+    out[String(id)] = {
+      id: u.id,
+      active: u.active,
+      name: `${u.name} ${u.lastName}`.trim(),
+      first_name: u.name,
+      last_name: u.lastName,
+      work_position: u.workPosition,
+      color: '#df532d',
+      avatar: '',
+      gender: 'M',
+      birthday: '',
+      extranet: false,
+      network: false,
+      bot: false,
+      connector: false,
+      external_auth_id: 'default',
+      status: pr.status ?? 'online',
+      idle: pr.idleSince ? isoDate(pr.idleSince) : false,
+      last_activity_date: last === null ? false : isoDate(last),
+      desktop_last_date: false,
+      mobile_last_date: false,
+      departments: u.department,
+      absent: pr.absentUntil ? isoDate(pr.absentUntil) : false,
+      phones: { work_phone: '', personal_mobile: '', personal_phone: '' },
+    };
+  }
+  return out;
+}
+
 /** im.notify.system.add: USER_ID*, MESSAGE* → notification id; a repeated TAG replaces. */
 function notifySystemAdd(p: Params, ctx: RestCtx): number {
   const q = upperKeys(p);
@@ -102,5 +151,6 @@ function notifySystemAdd(p: Params, ctx: RestCtx): number {
 export const userMethods: Record<string, MethodDef> = {
   'user.get': { scope: ['user', 'user_brief', 'user_basic'], handler: userGet },
   'im.notify.system.add': { scope: 'im', handler: notifySystemAdd },
+  'im.user.list.get': { scope: 'im', handler: imUserListGet },
 };
 

@@ -11,6 +11,7 @@ import type { Chat } from '../types';
 import { rpc } from './errors';
 import { runQuery, type QuerySpec } from './query';
 import { uploadChats } from './upload-chats';
+import { createEmployee, CREATE_EMPLOYEE_PARAMS, STATUS_FIELDS, statusRows, updateEmployee, UPDATE_EMPLOYEE_PARAMS } from './employees-write';
 
 type Row = Record<string, unknown>;
 
@@ -58,7 +59,7 @@ function employeeRows(a: AccountImpl): Row[] {
     patronymic: null,
     full_name: e.full_name,
     status: e.status,
-    status_id: { available: 1, break: 2, do_not_disturb: 3, not_at_workplace: 4, not_at_work: 5, unknown: 6 }[e.status],
+    status_id: { available: 1, break: 2, do_not_disturb: 3, not_at_workplace: 4, not_at_work: 5, unknown: 6, auto_out_call: 7 }[e.status],
     calls_available: true,
     allowed_in_call_types: ['internal', 'external'],
     in_external_allowed_call_directions: ['in', 'out'],
@@ -336,6 +337,13 @@ export const METHODS: Record<string, MethodDef> = {
     { known: EMPLOYEE_FIELDS, filterable: ['id', 'login', 'first_name', 'last_name', 'full_name', 'status', 'status_id', 'calls_available', 'email', 'call_recording', 'schedule_id', 'schedule_name', 'groups', 'phone_numbers', 'extension'], sortable: ['login', 'first_name', 'last_name', 'patronymic', 'full_name', 'calls_available'] },
     employeeRows,
   ),
+  'get.statuses': getMethod(
+    { known: STATUS_FIELDS, filterable: ['id', 'name', 'mnemonic'], sortable: ['name', 'description', 'is_deleted', 'is_select_allowed', 'is_worktime', 'is_auto_out_calls_ready'] },
+    () => statusRows(),
+    ['is_deleted'],
+  ),
+  'create.employees': { params: CREATE_EMPLOYEE_PARAMS, get: false, run: ({ account, params }) => ({ data: createEmployee(account, params) }) },
+  'update.employees': { params: UPDATE_EMPLOYEE_PARAMS, get: false, run: ({ account, params }) => ({ data: updateEmployee(account, params) }) },
   'get.sites': getMethod(
     { known: SITE_FIELDS, filterable: ['id', 'domain_name', 'name', 'default_phone_number', 'creation_date', 'target_call_min_duration', 'track_subdomains', 'cookie_lifetime', 'campaign_lifetime', 'sales_enabled', 'second_communication_period', 'services_enabled', 'is_support_web_directory', 'site_blocks', 'child_customer_id', 'parent_id'], sortable: ['child_customer_id', 'parent_id'] },
     siteRows,

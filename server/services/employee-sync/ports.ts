@@ -1,0 +1,37 @@
+import type { EmployeeSyncResult, EmployeeSyncRun, EmployeeSyncSettings, MatchedBy, StatusImportView } from '../../contracts/employee-sync';
+
+export interface EmployeeMapping {
+  b24UserId: number;
+  uisEmployeeId: number;
+  matchedBy: MatchedBy;
+}
+
+/**
+ * Who is who on both sides, per portal, as the last sync found it. Other services (CRM rules: a
+ * UIS employee → the Bitrix24 responsible) depend on this port only.
+ */
+export interface EmployeeDirectory {
+  uisEmployeeFor(memberId: string, b24UserId: number): number | null;
+  b24UserFor(memberId: string, uisEmployeeId: number): number | null;
+}
+
+/** Storage of the employee sync (SQLite: server/storage/employee-sync-repository.ts). */
+export interface EmployeeSyncRepository extends EmployeeDirectory {
+  getSettings(memberId: string): { settings: EmployeeSyncSettings; nextDailyAt: number | null; statusImport: StatusImportView | null } | null;
+  saveSettings(memberId: string, settings: EmployeeSyncSettings, nextDailyAt: number | null): void;
+  setNextDailyAt(memberId: string, at: number | null): void;
+  setStatusImport(memberId: string, v: StatusImportView): void;
+  /** Portals with the status import or the daily sync on. */
+  scheduledPortals(): Array<{ memberId: string; settings: EmployeeSyncSettings; nextDailyAt: number | null }>;
+  mappings(memberId: string): EmployeeMapping[];
+  /** Replace the portal's mapping with the one a sync found. */
+  replaceMappings(memberId: string, rows: EmployeeMapping[]): void;
+  /** Start a run; null when the portal already has one running. */
+  startRun(memberId: string, trigger: EmployeeSyncRun['trigger']): EmployeeSyncRun | null;
+  progress(runId: number, done: number, total: number): void;
+  finishRun(runId: number, outcome: { result: EmployeeSyncResult } | { error: string }): void;
+  latestRun(memberId: string): EmployeeSyncRun | null;
+  latestResult(memberId: string): EmployeeSyncRun | null;
+  /** At start-up: runs a previous process left `running` are failed (they cannot resume). */
+  failInterrupted(reason: string): number;
+}

@@ -1,0 +1,86 @@
+import type { EmployeeSyncRun } from '../../contracts/employee-sync';
+import { AppError } from '../../domain/errors';
+import { DAY_MS } from './settings';
+import { importEmployeeStatuses } from './statuses';
+import { runEmployeeSync, type EmployeeSyncDeps } from './sync';
+
+/** «Импорт статусов» runs on this tick; the daily sync is checked on it too. */
+export const STATUS_TICK_MS = 20 * 60_000;
+
+export interface EmployeeSyncWorker {
+  /** Start a sync of the portal in the background; null when one is already running. */
+  trigger(memberId: string, trigger: EmployeeSyncRun['trigger']): EmployeeSyncRun | null;
+  /** Every `tickMs` (on the injected clock): status imports and due daily syncs; the first tick runs now. */
+  start(tickMs?: number): void;
+  /** One tick now (also what start() repeats). */
+  tick(): Promise<void>;
+  /** Resolves when no tick and no run is in flight. */
+  idle(): Promise<void>;
+  stop(): void;
+}
+
+export function createEmployeeSyncWorker(deps: EmployeeSyncDeps): EmployeeSyncWorker {
+  const inFlight = new Set<Promise<unknown>>();
+  let stopped = false;
+  let started = false;
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
+    return p;
+  };
+  deps.employeeSync.failInterrupted('Interrupted by a restart of the server; run the sync again');
+
+  const trigger: EmployeeSyncWorker['trigger'] = (memberId, kind) => {
+    const run = deps.employeeSync.startRun(memberId, kind);
+    if (!run) return null;
+    void track(
+      runEmployeeSync(deps, memberId, run).then(
+        (result) => deps.employeeSync.finishRun(run.id, { result }),
+        (e: unknown) => {
+          if (!(e instanceof AppError)) deps.log.error({ err: e, memberId }, 'employee sync failed');
+          deps.employeeSync.finishRun(run.id, { error: e instanceof AppError ? e.message : `Internal error: ${(e as Error).message}` });
+        },
+      ),
+    );
+    return run;
+  };
+
+  const tick = async () => {
+    const now = deps.clock.now();
+    for (const p of deps.employeeSync.scheduledPortals()) {
+      if (stopped) return;
+      if (!deps.links.get(p.memberId)) continue;
+      if (p.settings.dailySync && p.nextDailyAt !== null && p.nextDailyAt <= now && trigger(p.memberId, 'daily')) {
+        deps.employeeSync.setNextDailyAt(p.memberId, now + DAY_MS);
+      }
+      if (!p.settings.importStatuses) continue;
+      try {
+        deps.employeeSync.setStatusImport(p.memberId, await importEmployeeStatuses(deps, p.memberId));
+      } catch (e) {
+        if (!(e instanceof AppError)) deps.log.error({ err: e, memberId: p.memberId }, 'status import failed');
+        deps.employeeSync.setStatusImport(p.memberId, { at: new Date(deps.clock.now()).toISOString(), updated: 0, unchanged: 0, error: (e as Error).message });
+      }
+    }
+  };
+
+  return {
+    trigger,
+    tick: () => track(tick()),
+    start(tickMs = STATUS_TICK_MS) {
+      if (started) return;
+      started = true;
+      void (async () => {
+        while (!stopped) {
+          await track(tick()).catch((e: unknown) => deps.log.error({ err: e }, 'employee sync tick failed'));
+          await deps.clock.sleep(tickMs);
+        }
+      })();
+    },
+    async idle() {
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
+    stop() {
+      stopped = true;
+    },
+  };
+}

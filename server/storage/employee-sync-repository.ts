@@ -1,0 +1,123 @@
+import type { Db } from './db';
+import { employeeSyncResultSchema, employeeSyncSettingsSchema, statusImportViewSchema, type EmployeeSyncRun } from '../contracts/employee-sync';
+import type { EmployeeMapping, EmployeeSyncRepository } from '../services/employee-sync/ports';
+
+interface RunRow {
+  id: number;
+  trigger: EmployeeSyncRun['trigger'];
+  status: EmployeeSyncRun['status'];
+  progress_done: number;
+  progress_total: number;
+  started_at: string;
+  finished_at: string | null;
+  error: string | null;
+  result: string | null;
+}
+
+const toRun = (r: RunRow): EmployeeSyncRun => ({
+  id: r.id,
+  trigger: r.trigger,
+  status: r.status,
+  progress: { done: r.progress_done, total: r.progress_total },
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  error: r.error,
+  result: r.result ? employeeSyncResultSchema.parse(JSON.parse(r.result)) : null,
+});
+
+export function createSqliteEmployeeSyncRepository(db: Db, now: () => number = Date.now): EmployeeSyncRepository {
+  const iso = () => new Date(now()).toISOString();
+  const q = {
+    settings: db.prepare('SELECT settings, next_daily_at, status_import FROM employee_sync_settings WHERE member_id = ?'),
+    save: db.prepare(
+      `INSERT INTO employee_sync_settings (member_id, settings, next_daily_at, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (member_id) DO UPDATE SET settings = excluded.settings, next_daily_at = excluded.next_daily_at, updated_at = excluded.updated_at`,
+    ),
+    nextDaily: db.prepare('UPDATE employee_sync_settings SET next_daily_at = ? WHERE member_id = ?'),
+    statusImport: db.prepare('UPDATE employee_sync_settings SET status_import = ? WHERE member_id = ?'),
+    all: db.prepare('SELECT member_id, settings, next_daily_at FROM employee_sync_settings'),
+    maps: db.prepare('SELECT b24_user_id, uis_employee_id, matched_by FROM employee_map WHERE member_id = ? ORDER BY b24_user_id'),
+    uisFor: db.prepare('SELECT uis_employee_id FROM employee_map WHERE member_id = ? AND b24_user_id = ?').pluck(),
+    b24For: db.prepare('SELECT b24_user_id FROM employee_map WHERE member_id = ? AND uis_employee_id = ?').pluck(),
+    clearMaps: db.prepare('DELETE FROM employee_map WHERE member_id = ?'),
+    addMap: db.prepare('INSERT INTO employee_map (member_id, b24_user_id, uis_employee_id, matched_by, updated_at) VALUES (?, ?, ?, ?, ?)'),
+    running: db.prepare("SELECT id FROM employee_sync_runs WHERE member_id = ? AND status = 'running'").pluck(),
+    insertRun: db.prepare("INSERT INTO employee_sync_runs (member_id, trigger, status, started_at) VALUES (?, ?, 'running', ?)"),
+    progress: db.prepare('UPDATE employee_sync_runs SET progress_done = ?, progress_total = ? WHERE id = ?'),
+    finish: db.prepare('UPDATE employee_sync_runs SET status = ?, finished_at = ?, error = ?, result = ?, progress_done = progress_total WHERE id = ?'),
+    run: db.prepare('SELECT * FROM employee_sync_runs WHERE id = ?'),
+    latest: db.prepare('SELECT * FROM employee_sync_runs WHERE member_id = ? ORDER BY id DESC LIMIT 1'),
+    latestResult: db.prepare("SELECT * FROM employee_sync_runs WHERE member_id = ? AND status = 'done' ORDER BY id DESC LIMIT 1"),
+    interrupt: db.prepare("UPDATE employee_sync_runs SET status = 'failed', finished_at = ?, error = ? WHERE status = 'running'"),
+  };
+  const parseSettings = (json: string) => employeeSyncSettingsSchema.parse(JSON.parse(json));
+  return {
+    getSettings(memberId) {
+      const r = q.settings.get(memberId) as { settings: string; next_daily_at: number | null; status_import: string | null } | undefined;
+      if (!r) return null;
+      return {
+        settings: parseSettings(r.settings),
+        nextDailyAt: r.next_daily_at,
+        statusImport: r.status_import ? statusImportViewSchema.parse(JSON.parse(r.status_import)) : null,
+      };
+    },
+    saveSettings(memberId, settings, nextDailyAt) {
+      q.save.run(memberId, JSON.stringify(settings), nextDailyAt, iso());
+    },
+    setNextDailyAt(memberId, at) {
+      q.nextDaily.run(at, memberId);
+    },
+    setStatusImport(memberId, v) {
+      q.statusImport.run(JSON.stringify(v), memberId);
+    },
+    scheduledPortals() {
+      return (q.all.all() as Array<{ member_id: string; settings: string; next_daily_at: number | null }>)
+        .map((r) => ({ memberId: r.member_id, settings: parseSettings(r.settings), nextDailyAt: r.next_daily_at }))
+        .filter((r) => r.settings.importStatuses || r.settings.dailySync);
+    },
+    mappings(memberId) {
+      return (q.maps.all(memberId) as Array<{ b24_user_id: number; uis_employee_id: number; matched_by: EmployeeMapping['matchedBy'] }>).map((r) => ({
+        b24UserId: r.b24_user_id,
+        uisEmployeeId: r.uis_employee_id,
+        matchedBy: r.matched_by,
+      }));
+    },
+    replaceMappings(memberId, rows) {
+      db.transaction(() => {
+        q.clearMaps.run(memberId);
+        for (const m of rows) q.addMap.run(memberId, m.b24UserId, m.uisEmployeeId, m.matchedBy, iso());
+      })();
+    },
+    uisEmployeeFor(memberId, b24UserId) {
+      return (q.uisFor.get(memberId, b24UserId) as number | undefined) ?? null;
+    },
+    b24UserFor(memberId, uisEmployeeId) {
+      return (q.b24For.get(memberId, uisEmployeeId) as number | undefined) ?? null;
+    },
+    startRun(memberId, trigger) {
+      return db.transaction(() => {
+        if (q.running.get(memberId) !== undefined) return null;
+        const id = Number(q.insertRun.run(memberId, trigger, iso()).lastInsertRowid);
+        return toRun(q.run.get(id) as RunRow);
+      })();
+    },
+    progress(runId, done, total) {
+      q.progress.run(done, total, runId);
+    },
+    finishRun(runId, outcome) {
+      if ('result' in outcome) q.finish.run('done', iso(), null, JSON.stringify(outcome.result), runId);
+      else q.finish.run('failed', iso(), outcome.error, null, runId);
+    },
+    latestRun(memberId) {
+      const r = q.latest.get(memberId) as RunRow | undefined;
+      return r ? toRun(r) : null;
+    },
+    latestResult(memberId) {
+      const r = q.latestResult.get(memberId) as RunRow | undefined;
+      return r ? toRun(r) : null;
+    },
+    failInterrupted(reason) {
+      return q.interrupt.run(iso(), reason).changes;
+    },
+  };
+}
