@@ -33,6 +33,9 @@ import { createSqliteCrmRulesRepository } from './storage/crm-rules-repository';
 import { createBridgeWorker, type BridgeWorkerOptions } from './services/bridge/worker';
 import { createFileSigner } from './services/bridge/file-links';
 import { bridgeUisCallbacks } from './services/bridge/on-uis-callback';
+import { createSqliteCrmRequestRepository } from './storage/crm-requests-repository';
+import { createCrmRulesWorker, type CrmRulesWorkerOptions } from './services/crm-rules/worker';
+import { crmRulesUisCallbacks } from './services/crm-rules/on-uis-callback';
 import { onBridgeEvent, onMessageAdd } from './services/bridge/on-bitrix-event';
 import { createUisManagement } from './uis/management-client';
 import { createSqliteEmployeeSyncRepository } from './storage/employee-sync-repository';
@@ -58,6 +61,7 @@ export interface StartOptions {
   dev?: AppDeps['dev'];
   analytics?: import('./services/analytics/worker').AnalyticsWorkerOptions;
   bridge?: BridgeWorkerOptions;
+  crmRules?: CrmRulesWorkerOptions;
   /** Called after listen() with the app's public URL; returns the credentials to use (sandbox: starts the emulator). */
   credentials(appUrl: string): Promise<Credentials>;
 }
@@ -101,6 +105,10 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
   const employeeSyncWorker = createEmployeeSyncWorker({ employeeSync, gateway, links, uisEndpoints, clock, log, fetch: o.fetch });
   const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch }, o.analytics);
+  const crmRules = createSqliteCrmRulesRepository(db, () => clock.now());
+  const crmRequests = createSqliteCrmRequestRepository(db, () => clock.now());
+  const crmWorker = createCrmRulesWorker({ requests: crmRequests, crmRules, gateway, links, uisEndpoints, bridge, channels: workspace.channels, clock, log, fetch: o.fetch }, o.crmRules);
+  const crmCallbackDeps = { requests: crmRequests, crmRules, now: () => clock.now(), gatherMs: crmWorker.gatherMs, wake: (d: number) => crmWorker.wake(d) };
   const deps: AppDeps = {
     appUrl,
     log,
@@ -122,11 +130,13 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     analytics,
     analyticsWorker,
     uisInbox,
-    uisCallbacks: bridgeUisCallbacks(trackUisChannels(createUisCallbackRecorder(uisInbox), workspace.channels), bridgeEventDeps),
+    uisCallbacks: crmRulesUisCallbacks(bridgeUisCallbacks(trackUisChannels(createUisCallbackRecorder(uisInbox), workspace.channels), bridgeEventDeps), crmCallbackDeps),
     bridge,
     bridgeWorker,
     bridgeFiles,
-    crmRules: createSqliteCrmRulesRepository(db, () => clock.now()),
+    crmRules,
+    crmRequests,
+    crmWorker,
     employeeSync,
     employeeSyncWorker,
     employeeDirectory: employeeSync,
@@ -145,6 +155,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   };
   deps.analyticsWorker.wake();
   deps.bridgeWorker.wake();
+  deps.crmWorker.wake(0);
   server.on('request', createApp(deps));
   log.info({ appUrl, sandbox: config.sandbox }, 'UIS OMNI listening');
 
@@ -161,7 +172,9 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       deps.analyticsWorker.stop();
       deps.bridgeWorker.stop();
       deps.employeeSyncWorker.stop();
+      deps.crmWorker.stop();
       await deps.bridgeWorker.drainInFlight();
+      await deps.crmWorker.idle();
       await deps.employeeSyncWorker.idle();
       await deps.background.idle();
       db.close();

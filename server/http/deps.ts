@@ -40,6 +40,9 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   bridgeFiles: import('../services/bridge/file-links').FileSigner;
   /** «Чаты» / «Оффлайн заявки» rules and the cached CRM directory (issue #6). */
   crmRules: import('../services/crm-rules/ports').CrmRulesRepository;
+  /** Chats/offline requests the rules follow, and the worker applying their decisions. */
+  crmRequests: import('../services/crm-rules/ports').CrmRequestRepository;
+  crmWorker: import('../services/crm-rules/worker').CrmRulesWorker;
   /** «Синхронизация сотрудников» (issue #6): settings, mapping and runs; its worker (ticks started by main.ts). */
   employeeSync: import('../services/employee-sync/ports').EmployeeSyncRepository;
   employeeSyncWorker: import('../services/employee-sync/worker').EmployeeSyncWorker;

@@ -1,6 +1,7 @@
 import type { ClientChat, LookupRequest, LookupResult, StartChannel } from '../contracts/workspace';
 import { isOutboundType, normalEmail, phoneDigits, workspaceUrl } from '../domain/workspace';
 import { findOperator } from './find-operator';
+import { dataApiDateTime } from '../uis/data-api';
 import { uisFailure, usableLink } from './workspace-errors';
 import type { UisChannel, WorkspaceCaller, WorkspaceDeps } from './workspace-ports';
 
@@ -28,8 +29,8 @@ export async function findClientChats(deps: WorkspaceDeps, caller: WorkspaceCall
   let rows: Row[];
   try {
     rows = await deps.dataApi.call<Row[]>(link, 'get.chats_report', {
-      date_from: moscowDateTime(now - LOOKBACK_DAYS * 86_400_000),
-      date_till: moscowDateTime(now + 86_400_000),
+      date_from: dataApiDateTime(now - LOOKBACK_DAYS * 86_400_000),
+      date_till: dataApiDateTime(now + 86_400_000),
       fields: ['id', 'status', 'date_time', 'chat_channel_type', 'chat_channel_name', 'visitor_phone_number', 'chat_user_id'],
       filter: {
         condition: 'or',
@@ -71,9 +72,4 @@ export function startChannels(list: UisChannel[]): StartChannel[] {
 
 function unique(xs: Array<string | null>): string[] {
   return [...new Set(xs.filter((x): x is string => !!x))];
-}
-
-/** Data API `YYYY-MM-DD hh:mm:ss` in the account's zone (UIS accounts default to Moscow, UTC+3). */
-function moscowDateTime(ms: number): string {
-  return new Date(ms + 3 * 3600_000).toISOString().replace('T', ' ').slice(0, 19);
 }

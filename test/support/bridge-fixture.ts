@@ -11,6 +11,15 @@ export const CONNECTOR = 'uis_omni';
 
 /** Install, link the UIS account (admin is a UIS employee by e-mail) and bind `channelType` to line 1. */
 export async function linkAndBind(h: Harness, channelType = 'whatsapp'): Promise<{ session: string; acc: UisAccount; channelId: string }> {
+  const { session, acc } = await installAndLink(h);
+  const channelId = String(acc.adapterChannels().find((c) => c.type === channelType)!.id);
+  const b = await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId });
+  if (b.status !== 200) throw new Error(`bind failed: ${JSON.stringify(b.json)}`);
+  return { session, acc, channelId };
+}
+
+/** Install and link the UIS account (admin is a UIS employee by e-mail); the admin's page session. */
+export async function installAndLink(h: Harness): Promise<{ session: string; acc: UisAccount }> {
   await installApp(h);
   const session = (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app` })).boot.session!;
   const acc = h.uis.accounts[0]!;
@@ -20,10 +29,7 @@ export async function linkAndBind(h: Harness, channelType = 'whatsapp'): Promise
   const r = await api(h.app.url, session, 'POST', '/api/uis/link', { project: 'uis', login: acc.login, password: acc.password, dataApiToken: acc.dataApiToken });
   if (r.status !== 200) throw new Error(`link failed: ${JSON.stringify(r.json)}`);
   await acc.settle();
-  const channelId = String(acc.adapterChannels().find((c) => c.type === channelType)!.id);
-  const b = await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId });
-  if (b.status !== 200) throw new Error(`bind failed: ${JSON.stringify(b.json)}`);
-  return { session, acc, channelId };
+  return { session, acc };
 }
 
 export type FaultMode = 'before' | 'after' | 'timeout-after' | 'timeout-before';

@@ -8,6 +8,7 @@ import { startBitrixEmulator, type BitrixEmulator, type EmulatedPortal } from '.
 import { startUisEmulator, type UisEmulator } from '../emulator/uis/index';
 import { captureLogs } from './log-capture';
 import type { AnalyticsWorkerOptions } from '../../server/services/analytics/worker';
+import type { CrmRulesWorkerOptions } from '../../server/services/crm-rules/worker';
 
 export const CLIENT_ID = 'local.6f1c0e2a9b3d';
 export const CLIENT_SECRET = 'SENTINEL_CLIENT_SECRET_8c1f4a7e9d2b';
@@ -36,6 +37,7 @@ export async function startHarness(o: {
   renderer?: PageRenderer;
   env?: Record<string, string>;
   analytics?: AnalyticsWorkerOptions;
+  crmRules?: CrmRulesWorkerOptions;
   /** The app's outbound fetch (benchmarks count calls through it). */
   fetch?: typeof fetch;
 } = {}): Promise<Harness> {
@@ -48,6 +50,7 @@ export async function startHarness(o: {
     clock: o.clock,
     renderer: o.renderer ?? bootOnlyRenderer,
     analytics: o.analytics,
+    crmRules: o.crmRules,
     fetch: o.fetch,
     credentials: async (appUrl) => {
       emu = await startBitrixEmulator({

@@ -10,3 +10,64 @@ export interface CrmRulesRepository {
   getDirectory(memberId: string): CrmDirectory | null;
   saveDirectory(memberId: string, directory: CrmDirectory): void;
 }
+
+export type CrmRequestKind = 'chat' | 'offline';
+export type CrmRequestStatus = 'pending' | 'waiting' | 'done' | 'failed';
+
+/** One UIS chat or offline request the rules follow (SQLite: server/storage/crm-requests-repository.ts). */
+export interface CrmRequest {
+  memberId: string;
+  kind: CrmRequestKind;
+  requestId: string;
+  /** the latest lifecycle point seen: started < message < finished; offline requests are `received` */
+  event: 'started' | 'message' | 'finished' | 'received';
+  channelId: string | null;
+  visitorId: string | null;
+  startedAt: number | null;
+  /** offline requests: the report row as UIS gave it */
+  facts: Record<string, unknown> | null;
+  status: CrmRequestStatus;
+  dueAt: number;
+  version: number;
+  attempts: number;
+  /** a decision being applied: kept until all of its operations are done */
+  plan: unknown;
+  /** what the last decision was: `primary`, `repeat`, `continuation` or `skip:<reason>` */
+  outcome: string | null;
+  reason: string | null;
+  /** what the app did for this request (domain ChatLink) */
+  link: { targets: unknown[]; cursor: string | null } | null;
+}
+
+export interface CrmRequestMessage {
+  id: string;
+  at: number;
+  source: 'visitor' | 'operator' | 'system';
+  text: string;
+  author: string | null;
+}
+
+export interface CrmRequestRepository {
+  /** Record an event of a request: creates the row or re-opens it (pending, version + 1), due after `gatherMs`. */
+  touch(r: { memberId: string; kind: CrmRequestKind; requestId: string; event: CrmRequest['event']; channelId?: string | null; visitorId?: string | null; startedAt?: number | null; facts?: Record<string, unknown> | null; dueAt: number }): void;
+  /** Re-open the waiting requests of a visitor (new contact data arrived). */
+  touchVisitor(memberId: string, visitorId: string, dueAt: number): number;
+  get(memberId: string, kind: CrmRequestKind, requestId: string): CrmRequest | null;
+  addMessage(memberId: string, requestId: string, m: CrmRequestMessage): boolean;
+  messages(memberId: string, requestId: string): CrmRequestMessage[];
+  due(memberId: string, now: number, limit: number): CrmRequest[];
+  portalsWithDue(now: number): string[];
+  nextDueAt(): number | null;
+  setPlan(r: CrmRequest, plan: unknown): void;
+  /** Finish a run: unless a newer event arrived meanwhile, the row takes `status`. */
+  finish(r: CrmRequest, p: { status: Exclude<CrmRequestStatus, 'pending'>; outcome: string; reason: string | null; link?: CrmRequest['link'] }): void;
+  retry(r: CrmRequest, dueAt: number, reason: string): void;
+  op(memberId: string, key: string): { state: 'sent' | 'done'; resultId: number | null } | null;
+  markSent(memberId: string, keys: string[]): void;
+  markDone(memberId: string, key: string, resultId: number | null): void;
+  /** Operations known not to have happened (refused, or skipped by `halt`). */
+  clearOps(memberId: string, keys: string[]): void;
+  offlineCursor(memberId: string): number | null;
+  setOfflineCursor(memberId: string, seenTill: number): void;
+  count(memberId: string): Record<string, number>;
+}

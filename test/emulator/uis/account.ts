@@ -186,11 +186,11 @@ export class AccountImpl implements UisAccount {
     return this.world.callbacks.settle(this.appId);
   }
 
-  addSession(o: { id?: number; siteId?: number; campaignId?: number; startedAt?: number } = {}): VisitorSession {
+  addSession(o: { id?: number; siteId?: number; campaignId?: number; startedAt?: number; utm?: VisitorSession['utm'] } = {}): VisitorSession {
     const siteId = o.siteId ?? this.sites[0]!.id;
     const campaignId =
       o.campaignId ?? this.campaigns.find((c) => c.site_id === siteId && c.type === 'basic')?.id ?? this.campaigns.find((c) => c.site_id === siteId)!.id;
-    const s: VisitorSession = { id: o.id ?? this.world.ids.take('session'), siteId, campaignId, startedAt: o.startedAt ?? this.world.clock.now(), visitorId: null };
+    const s: VisitorSession = { id: o.id ?? this.world.ids.take('session'), siteId, campaignId, startedAt: o.startedAt ?? this.world.clock.now(), visitorId: null, utm: o.utm ?? {} };
     this.sessions.push(s);
     return s;
   }

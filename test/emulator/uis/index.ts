@@ -142,7 +142,7 @@ export interface UisAccount {
   /** addition: the next `times` operator messages in the chat end with status `error` */
   failDelivery(chatId: number, times?: number): void;
   /** addition: a site session (default: first site, its first basic campaign, now) */
-  addSession(o?: { id?: number; siteId?: number; campaignId?: number; startedAt?: number }): VisitorSession;
+  addSession(o?: { id?: number; siteId?: number; campaignId?: number; startedAt?: number; utm?: VisitorSession['utm'] }): VisitorSession;
   /** addition: Data API budgets (default 10 000/day, 100/minute) */
   setDataApiLimits(o: { day?: number; minute?: number }): void;
   chats(): ChatView[];

@@ -139,6 +139,8 @@ export interface VisitorSession {
   campaignId: number;
   startedAt: number;
   visitorId: number | null;
+  /** the landing page's UTM tags (get.chats_report utm_*) */
+  utm?: Partial<Record<'source' | 'medium' | 'campaign' | 'term' | 'content', string>>;
 }
 
 export interface Visitor {

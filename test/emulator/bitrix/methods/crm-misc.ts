@@ -6,7 +6,7 @@
  */
 import { RestError } from '../errors';
 import { crmError } from '../crm/store';
-import { OWNER_TYPE_ID, type EntityType } from '../crm/types';
+import { OWNER_TYPE_ID, type CrmActivity, type EntityType } from '../crm/types';
 import { isoDate, isRecord, phpEntries, phpInt, phpString, type Params } from '../php';
 import { actorOf, crmArrayParam, crmParam } from './crm';
 import { ListResult, page, type MethodDef, type RestCtx } from './registry';
@@ -162,7 +162,87 @@ function activityTodoAdd(p: Params, ctx: RestCtx): Params {
   return { id: row.id };
 }
 
+/**
+ * crm.timeline.comment.list: the comments of ONE entity — `filter[ENTITY_ID]` and
+ * `filter[ENTITY_TYPE]` (lead, deal, contact, company) are required; order by ID, CREATED or
+ * AUTHOR_ID; 50 per page. No read access → HTTP 400 with an empty `error` and «Access denied.».
+ */
+function timelineCommentList(p: Params, ctx: RestCtx): ListResult {
+  const filter = isRecord(p.filter) ? p.filter : {};
+  const ownerId = phpInt(filter.ENTITY_ID);
+  const type = ownerType(filter.ENTITY_TYPE);
+  if (ownerId <= 0 || !type) throw engineError('INVALID_ARG_VALUE', 'ENTITY_ID and ENTITY_TYPE are required in the filter');
+  const crm = ctx.portal.crm;
+  const owner = crm.get(type, ownerId);
+  if (!owner || !crm.canAccess(actorOf(ctx), owner)) throw new RestError('', 'Access denied.', 400);
+  const order = isRecord(p.order) ? Object.entries(p.order).map(([k, d]) => [k.toUpperCase(), phpString(d).toUpperCase() === 'DESC' ? -1 : 1] as const) : [];
+  const rows = crm.commentRows
+    .filter((c) => c.entityType === type && c.entityId === ownerId)
+    .sort((a, b) => {
+      for (const [k, dir] of order) {
+        const c = k === 'AUTHOR_ID' ? a.authorId - b.authorId : k === 'CREATED' ? a.created.localeCompare(b.created) : a.id - b.id;
+        if (c !== 0) return c * dir;
+      }
+      return a.id - b.id;
+    });
+  return page(rows, Math.max(0, ctx.start), (c) => ({
+    ID: String(c.id),
+    ENTITY_ID: String(c.entityId),
+    ENTITY_TYPE: c.entityType.toLowerCase(),
+    CREATED: c.created,
+    COMMENT: c.comment,
+    AUTHOR_ID: String(c.authorId),
+    FILES: {},
+  }));
+}
+
+/**
+ * crm.activity.list (legacy list): equality / `@` IN filters on OWNER_TYPE_ID, OWNER_ID,
+ * PROVIDER_ID, RESPONSIBLE_ID, COMPLETED, ID; activities of entities the user cannot read are left out.
+ */
+function activityList(p: Params, ctx: RestCtx): ListResult {
+  const filter = crmArrayParam(p, 'filter');
+  const crm = ctx.portal.crm;
+  const value = (a: CrmActivity, field: string): string => {
+    switch (field) {
+      case 'ID': return String(a.id);
+      case 'OWNER_TYPE_ID': return String(OWNER_TYPE_ID[a.ownerType]);
+      case 'OWNER_ID': return String(a.ownerId);
+      case 'PROVIDER_ID': return a.providerId;
+      case 'RESPONSIBLE_ID': return String(a.responsibleId);
+      case 'COMPLETED': return a.completed;
+      default: return '';
+    }
+  };
+  const tests = Object.entries(filter).map(([k, want]) => {
+    const field = k.replace(/^[@=]+/, '').toUpperCase();
+    const values = Array.isArray(want) || isRecord(want) ? phpEntries(want).map(([, v]) => phpString(v)) : [phpString(want)];
+    return (a: CrmActivity) => values.includes(value(a, field));
+  });
+  const actor = actorOf(ctx);
+  const rows = crm.activityRows.filter((a) => {
+    const owner = crm.get(a.ownerType, a.ownerId);
+    return owner && crm.canAccess(actor, owner) && tests.every((t) => t(a));
+  });
+  return page(rows, Math.max(0, ctx.start), (a) => ({
+    ID: String(a.id),
+    OWNER_TYPE_ID: String(OWNER_TYPE_ID[a.ownerType]),
+    OWNER_ID: String(a.ownerId),
+    PROVIDER_ID: a.providerId,
+    SUBJECT: a.subject,
+    DESCRIPTION: a.description,
+    DEADLINE: a.deadline,
+    RESPONSIBLE_ID: String(a.responsibleId),
+    AUTHOR_ID: String(a.authorId),
+    CREATED: a.created,
+    COMPLETED: a.completed,
+    ORIGIN_ID: a.originId,
+  }));
+}
+
 export const crmMiscMethods: Record<string, MethodDef> = {
+  'crm.timeline.comment.list': { scope: 'crm', handler: timelineCommentList },
+  'crm.activity.list': { scope: 'crm', handler: activityList },
   'crm.status.list': { scope: 'crm', handler: statusList },
   'crm.category.list': { scope: 'crm', handler: categoryList },
   'crm.lead.userfield.list': { scope: 'crm', handler: leadUserfieldList },

@@ -36,11 +36,34 @@ export function entityId(p: Params): number {
 
 export const actorOf = (ctx: RestCtx): Actor => ({ id: ctx.user.id, admin: ctx.user.admin });
 
+const NOUN: Record<EntityType, string> = { LEAD: 'лида', DEAL: 'сделки', CONTACT: 'контакта', COMPANY: 'компании' };
+
+/**
+ * `params[REGISTER_SONET_EVENT]=Y`: the add is registered in the live feed and the responsible is
+ * notified (bitrix24-rest.md §7.1); nobody is notified of their own entity. A system notification,
+ * not an app's (no TAG).
+ */
+function registerSonetEvent(type: EntityType, p: Params, e: { id: number; fields: Record<string, string | null> }, ctx: RestCtx): void {
+  if (phpString(crmArrayParam(p, 'params').REGISTER_SONET_EVENT).toUpperCase() !== 'Y') return;
+  const responsible = Number(e.fields.ASSIGNED_BY_ID);
+  if (!responsible || responsible === ctx.user.id) return;
+  const name = e.fields.TITLE ?? [e.fields.NAME, e.fields.LAST_NAME].filter(Boolean).join(' ');
+  ctx.portal.crm.notify({
+    userId: responsible,
+    message: `Вы назначены ответственным ${NOUN[type]} «${name ?? e.id}»`,
+    messageOut: '',
+    tag: '',
+    subTag: '',
+    fromApp: '',
+  });
+}
+
 function add(type: EntityType) {
   return (p: Params, ctx: RestCtx): number => {
     const fields = crmArrayParam(p, 'fields');
-    crmArrayParam(p, 'params');
-    return ctx.portal.crm.add(type, fields, actorOf(ctx), ctx.user.id).id;
+    const e = ctx.portal.crm.add(type, fields, actorOf(ctx), ctx.user.id);
+    registerSonetEvent(type, p, e, ctx);
+    return e.id;
   };
 }
 

@@ -1,0 +1,186 @@
+import { ReauthRequiredError } from '../../bitrix/errors';
+import type { Clock } from '../../domain/clock';
+import { decide } from '../../domain/crm-rules/decide';
+import { hasContacts } from '../../domain/crm-rules/gate';
+import type { ChatLink, Decision, Found, RequestFacts } from '../../domain/crm-rules/types';
+import type { Logger } from '../../logging';
+import type { UisProject } from '../../contracts/uis';
+import { dataApiDateTime, dataApiForLink, type DataApiClient } from '../../uis/data-api';
+import { createJobLoop } from '../job-loop';
+import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
+import type { UisChannelRepository } from '../workspace-ports';
+import { applyDecision } from './apply';
+import { CHAT_REPORT_FIELDS, chatFacts } from './facts';
+import type { CrmRequest, CrmRequestRepository, CrmRulesRepository } from './ports';
+import { searchClient } from './search';
+
+type Row = Record<string, unknown>;
+type Apply = Extract<Decision, { action: 'apply' }>;
+
+export interface CrmRulesWorkerDeps {
+  requests: CrmRequestRepository;
+  crmRules: CrmRulesRepository;
+  gateway: BitrixGateway;
+  links: UisLinkRepository;
+  uisEndpoints(project: UisProject): UisEndpoints;
+  /** What the bridge knows: the visitor's contact data from callbacks, the channel's open line. */
+  bridge: {
+    chat(memberId: string, uisChatId: string): { visitorId: string | null } | null;
+    visitor(memberId: string, visitorId: string): { name: string | null; phone: string | null; email: string | null } | null;
+    bindingByChannel(memberId: string, channelId: string): { status: 'active' | 'off' } | null;
+  };
+  channels: UisChannelRepository;
+  clock: Clock;
+  log: Logger;
+  fetch?: typeof fetch;
+}
+
+export interface CrmRulesWorkerOptions {
+  /** Events of a chat within this window are decided together. */
+  gatherMs?: number;
+  /** UIS may list a fresh chat in get.chats_report a little later: ask again this many times. */
+  reportRetries?: number;
+  maxAttempts?: number;
+}
+
+export interface CrmRulesWorker {
+  wake(delayMs?: number): void;
+  drain(): Promise<void>;
+  stop(): void;
+  /** Resolves when the run in flight (if any) has finished. */
+  idle(): Promise<void>;
+  readonly gatherMs: number;
+}
+
+const REPORT_WINDOW_MS = 80 * 86_400_000;
+
+/**
+ * «Чаты»: UIS chats → Bitrix24 CRM by the admin's rules. Requests live in the database (a restart
+ * loses nothing); a run takes a portal's due chats, reads their report rows in one Data API call,
+ * then decides and applies each one in turn — one at a time per portal, so a burst of chats from
+ * the same new client sees the first chat's lead (uis-api.md §6.2 rule 8). A decision being
+ * applied is stored first and finished as is on a retry, never decided again over half-written data.
+ */
+export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorkerOptions = {}): CrmRulesWorker {
+  const gatherMs = o.gatherMs ?? 1000;
+  const reportRetries = o.reportRetries ?? 3;
+  const maxAttempts = o.maxAttempts ?? 8;
+  const log = deps.log.child({ component: 'crm-rules' });
+  const zones = new Map<string, string>();
+  const backoff = (attempts: number) => Math.min(30 * 60_000, 5_000 * 2 ** attempts);
+
+  const later = (r: CrmRequest, reason: string) => {
+    if (r.attempts + 1 >= maxAttempts) return fail(r, `gave up after ${r.attempts + 1} attempts: ${reason}`);
+    deps.requests.retry(r, deps.clock.now() + backoff(r.attempts), reason);
+    log.warn({ memberId: r.memberId, chatId: r.requestId, attempts: r.attempts + 1 }, `CRM rules postponed: ${reason}`);
+  };
+  const fail = (r: CrmRequest, reason: string) => {
+    deps.requests.finish(r, { status: 'failed', outcome: 'failed', reason });
+    log.error({ memberId: r.memberId, chatId: r.requestId }, `CRM rules failed: ${reason}`);
+  };
+
+  const zoneOf = async (memberId: string, api: DataApiClient): Promise<string> => {
+    let z = zones.get(memberId);
+    if (!z) {
+      const r = await api.call<Array<{ timezone?: string }>>('get.account');
+      z = (Array.isArray(r.data) && r.data[0]?.timezone) || 'Europe/Moscow';
+      zones.set(memberId, z);
+    }
+    return z;
+  };
+
+  async function reportRows(api: DataApiClient, due: CrmRequest[]): Promise<Map<string, Row>> {
+    const want = due.filter((r) => r.plan === null && r.link === null);
+    const out = new Map<string, Row>();
+    if (!want.length) return out;
+    const now = deps.clock.now();
+    const from = Math.max(now - REPORT_WINDOW_MS, Math.min(...want.map((r) => r.startedAt ?? now)) - 86_400_000);
+    const r = await api.call<Row[]>('get.chats_report', {
+      date_from: dataApiDateTime(from),
+      date_till: dataApiDateTime(now + 86_400_000),
+      fields: [...CHAT_REPORT_FIELDS],
+      filter: { field: 'id', operator: 'in', value: want.map((x) => Number(x.requestId)) },
+      limit: want.length,
+    });
+    for (const row of Array.isArray(r.data) ? r.data : []) out.set(String(row.id), row);
+    return out;
+  }
+
+  function factsOf(r: CrmRequest, report: Row | null): RequestFacts {
+    const link = deps.links.get(r.memberId);
+    const chat = deps.bridge.chat(r.memberId, r.requestId);
+    const visitorId = r.visitorId ?? chat?.visitorId ?? null;
+    const channel = r.channelId && link?.connectionId ? deps.channels.list(r.memberId, link.connectionId).find((c) => c.channelId === r.channelId) : undefined;
+    return chatFacts({
+      request: r,
+      messages: deps.requests.messages(r.memberId, r.requestId),
+      report,
+      visitor: visitorId ? deps.bridge.visitor(r.memberId, visitorId) : null,
+      channel: channel ? { type: channel.type, name: channel.name } : null,
+      openLineDriven: !!r.channelId && deps.bridge.bindingByChannel(r.memberId, r.channelId)?.status === 'active',
+    });
+  }
+
+  async function processOne(r: CrmRequest, report: Row | null, zone: string): Promise<void> {
+    const settings = deps.crmRules.get(r.memberId, 'chats')?.settings;
+    if (!settings?.enabled && r.plan === null) {
+      return deps.requests.finish(r, { status: 'done', outcome: 'skip:tab-off', reason: 'the Chats tab is off' });
+    }
+    const rest = deps.gateway.client(r.memberId);
+    let decision = r.plan as Apply | null;
+    if (!decision) {
+      if (!report && !r.link && r.attempts < reportRetries) return later(r, 'UIS does not list the chat in get.chats_report yet');
+      const facts = factsOf(r, report);
+      let found: Found | null = null;
+      const link = r.link as ChatLink | null;
+      if (!link && hasContacts(facts) && settings?.enabled) found = await searchClient(rest, facts);
+      const d = decide({ settings: settings!, facts, found, link, timeZone: zone });
+      if (d.action === 'skip') {
+        return deps.requests.finish(r, { status: d.retry ? 'waiting' : 'done', outcome: `skip:${d.reason}`, reason: d.detail });
+      }
+      decision = d;
+      deps.requests.setPlan(r, d);
+    }
+    const result = await applyDecision({ rest, requests: deps.requests, memberId: r.memberId, now: () => deps.clock.now() }, decision);
+    if (!result.done) return result.permanent ? fail(r, result.error) : later(r, result.error);
+    deps.requests.finish(r, { status: 'done', outcome: decision.request, reason: null, link: { targets: result.targets, cursor: decision.link.cursor } });
+    log.info({ memberId: r.memberId, chatId: r.requestId, request: decision.request, ops: decision.ops.length }, 'CRM rules applied');
+  }
+
+  async function processPortal(memberId: string): Promise<void> {
+    const due = deps.requests.due(memberId, deps.clock.now(), 50);
+    if (!due.length) return;
+    const link = deps.links.get(memberId);
+    if (!link) return due.forEach((r) => fail(r, 'UIS_NOT_LINKED: link a UIS account on the main page'));
+    const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
+    let zone: string;
+    let reports: Map<string, Row>;
+    try {
+      zone = await zoneOf(memberId, api);
+      reports = await reportRows(api, due);
+    } catch (e) {
+      return due.forEach((r) => later(r, `UIS Data API: ${(e as Error).message}`));
+    }
+    for (const r of due) {
+      if (loop.stopped) return;
+      try {
+        await processOne(r, reports.get(r.requestId) ?? null, zone);
+      } catch (e) {
+        if (e instanceof ReauthRequiredError) fail(r, 'REAUTH_REQUIRED: an administrator must open the app again');
+        else later(r, (e as Error).message);
+      }
+    }
+  }
+
+  const loop = createJobLoop({
+    name: 'crm-rules',
+    clock: deps.clock,
+    log,
+    debounceMs: gatherMs,
+    portalsWithDueJobs: (now) => deps.requests.portalsWithDue(now),
+    nextDueAt: () => deps.requests.nextDueAt(),
+    processPortal,
+  });
+
+  return { wake: (d) => loop.wake(d), drain: () => loop.drain(), stop: () => loop.stop(), idle: () => loop.idle(), gatherMs };
+}

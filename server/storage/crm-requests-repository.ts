@@ -1,0 +1,195 @@
+import type { Db } from './db';
+import type { CrmRequest, CrmRequestMessage, CrmRequestRepository } from '../services/crm-rules/ports';
+
+const EVENT_RANK: Record<CrmRequest['event'], number> = { started: 0, message: 1, received: 1, finished: 2 };
+
+interface Row {
+  member_id: string;
+  kind: CrmRequest['kind'];
+  request_id: string;
+  event: CrmRequest['event'];
+  channel_id: string | null;
+  visitor_id: string | null;
+  started_at: number | null;
+  facts: string | null;
+  status: CrmRequest['status'];
+  due_at: number;
+  version: number;
+  attempts: number;
+  plan: string | null;
+  outcome: string | null;
+  reason: string | null;
+  link: string | null;
+}
+
+const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+
+function toRequest(r: Row): CrmRequest {
+  return {
+    memberId: r.member_id,
+    kind: r.kind,
+    requestId: r.request_id,
+    event: r.event,
+    channelId: r.channel_id,
+    visitorId: r.visitor_id,
+    startedAt: r.started_at,
+    facts: parse(r.facts) as CrmRequest['facts'],
+    status: r.status,
+    dueAt: r.due_at,
+    version: r.version,
+    attempts: r.attempts,
+    plan: parse(r.plan),
+    outcome: r.outcome,
+    reason: r.reason,
+    link: parse(r.link) as CrmRequest['link'],
+  };
+}
+
+export function createSqliteCrmRequestRepository(db: Db, now: () => number = Date.now): CrmRequestRepository {
+  const iso = () => new Date(now()).toISOString();
+  const q = {
+    get: db.prepare('SELECT * FROM crm_requests WHERE member_id = ? AND kind = ? AND request_id = ?'),
+    insert: db.prepare(
+      `INSERT INTO crm_requests (member_id, kind, request_id, event, channel_id, visitor_id, started_at, facts, status, due_at, updated_at)
+       VALUES (@memberId, @kind, @requestId, @event, @channelId, @visitorId, @startedAt, @facts, 'pending', @dueAt, @now)`,
+    ),
+    reopen: db.prepare(
+      `UPDATE crm_requests SET event = @event, channel_id = COALESCE(@channelId, channel_id), visitor_id = COALESCE(@visitorId, visitor_id),
+         started_at = COALESCE(started_at, @startedAt), facts = COALESCE(@facts, facts),
+         due_at = CASE WHEN status = 'pending' THEN MIN(due_at, @dueAt) ELSE @dueAt END,
+         status = 'pending',
+         version = version + 1, updated_at = @now
+       WHERE member_id = @memberId AND kind = @kind AND request_id = @requestId`,
+    ),
+    touchVisitor: db.prepare(
+      `UPDATE crm_requests SET status = 'pending', due_at = ?, version = version + 1, updated_at = ?
+       WHERE member_id = ? AND visitor_id = ? AND status = 'waiting' AND event != 'finished'`,
+    ),
+    addMessage: db.prepare(
+      `INSERT INTO crm_request_messages (member_id, request_id, message_id, at, source, text, author) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    ),
+    messages: db.prepare('SELECT message_id, at, source, text, author FROM crm_request_messages WHERE member_id = ? AND request_id = ? ORDER BY at, message_id'),
+    due: db.prepare(`SELECT * FROM crm_requests WHERE member_id = ? AND status = 'pending' AND due_at <= ? ORDER BY due_at, request_id LIMIT ?`),
+    portals: db.prepare(`SELECT DISTINCT member_id FROM crm_requests WHERE status = 'pending' AND due_at <= ?`),
+    next: db.prepare(`SELECT MIN(due_at) FROM crm_requests WHERE status = 'pending'`),
+    setPlan: db.prepare('UPDATE crm_requests SET plan = ?, updated_at = ? WHERE member_id = ? AND kind = ? AND request_id = ?'),
+    finish: db.prepare(
+      `UPDATE crm_requests SET plan = NULL, outcome = @outcome, reason = @reason, link = COALESCE(@link, link), attempts = 0, updated_at = @now,
+         status = CASE WHEN version = @version THEN @status ELSE 'pending' END
+       WHERE member_id = @memberId AND kind = @kind AND request_id = @requestId`,
+    ),
+    retry: db.prepare(
+      `UPDATE crm_requests SET attempts = attempts + 1, due_at = ?, reason = ?, updated_at = ? WHERE member_id = ? AND kind = ? AND request_id = ?`,
+    ),
+    op: db.prepare('SELECT state, result_id FROM crm_ops WHERE member_id = ? AND op_key = ?'),
+    markSent: db.prepare(
+      `INSERT INTO crm_ops (member_id, op_key, state, updated_at) VALUES (?, ?, 'sent', ?) ON CONFLICT (member_id, op_key) DO NOTHING`,
+    ),
+    markDone: db.prepare(
+      `INSERT INTO crm_ops (member_id, op_key, state, result_id, updated_at) VALUES (?, ?, 'done', ?, ?)
+       ON CONFLICT (member_id, op_key) DO UPDATE SET state = 'done', result_id = excluded.result_id, updated_at = excluded.updated_at`,
+    ),
+    clearOp: db.prepare(`DELETE FROM crm_ops WHERE member_id = ? AND op_key = ? AND state = 'sent'`),
+    cursor: db.prepare('SELECT seen_till FROM crm_offline_cursor WHERE member_id = ?'),
+    setCursor: db.prepare(
+      `INSERT INTO crm_offline_cursor (member_id, seen_till, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (member_id) DO UPDATE SET seen_till = MAX(seen_till, excluded.seen_till), updated_at = excluded.updated_at`,
+    ),
+    count: db.prepare(`SELECT kind || ':' || status AS k, COUNT(*) AS n FROM crm_requests WHERE member_id = ? GROUP BY k`),
+  };
+
+  return {
+    touch(r) {
+      const p = {
+        memberId: r.memberId,
+        kind: r.kind,
+        requestId: r.requestId,
+        event: r.event,
+        channelId: r.channelId ?? null,
+        visitorId: r.visitorId ?? null,
+        startedAt: r.startedAt ?? null,
+        facts: r.facts ? JSON.stringify(r.facts) : null,
+        dueAt: r.dueAt,
+        now: iso(),
+      };
+      db.transaction(() => {
+        const cur = q.get.get(r.memberId, r.kind, r.requestId) as Row | undefined;
+        if (!cur) return q.insert.run(p);
+        // events may arrive out of order: the row keeps the furthest lifecycle point
+        const event = EVENT_RANK[r.event] >= EVENT_RANK[cur.event] ? r.event : cur.event;
+        return q.reopen.run({ ...p, event });
+      })();
+    },
+    touchVisitor(memberId, visitorId, dueAt) {
+      return q.touchVisitor.run(dueAt, iso(), memberId, visitorId).changes;
+    },
+    get(memberId, kind, requestId) {
+      const r = q.get.get(memberId, kind, requestId) as Row | undefined;
+      return r ? toRequest(r) : null;
+    },
+    addMessage(memberId, requestId, m) {
+      return q.addMessage.run(memberId, requestId, m.id, m.at, m.source, m.text, m.author).changes > 0;
+    },
+    messages(memberId, requestId) {
+      return (q.messages.all(memberId, requestId) as Array<{ message_id: string; at: number; source: CrmRequestMessage['source']; text: string; author: string | null }>).map((m) => ({
+        id: m.message_id,
+        at: m.at,
+        source: m.source,
+        text: m.text,
+        author: m.author,
+      }));
+    },
+    due(memberId, t, limit) {
+      return (q.due.all(memberId, t, limit) as Row[]).map(toRequest);
+    },
+    portalsWithDue(t) {
+      return (q.portals.all(t) as Array<{ member_id: string }>).map((r) => r.member_id);
+    },
+    nextDueAt() {
+      return (q.next.pluck().get() as number | null) ?? null;
+    },
+    setPlan(r, plan) {
+      q.setPlan.run(plan === null ? null : JSON.stringify(plan), iso(), r.memberId, r.kind, r.requestId);
+    },
+    finish(r, p) {
+      q.finish.run({
+        memberId: r.memberId,
+        kind: r.kind,
+        requestId: r.requestId,
+        version: r.version,
+        status: p.status,
+        outcome: p.outcome,
+        reason: p.reason,
+        link: p.link ? JSON.stringify(p.link) : null,
+        now: iso(),
+      });
+    },
+    retry(r, dueAt, reason) {
+      q.retry.run(dueAt, reason, iso(), r.memberId, r.kind, r.requestId);
+    },
+    op(memberId, key) {
+      const r = q.op.get(memberId, key) as { state: 'sent' | 'done'; result_id: number | null } | undefined;
+      return r ? { state: r.state, resultId: r.result_id } : null;
+    },
+    markSent(memberId, keys) {
+      const t = iso();
+      db.transaction(() => keys.forEach((k) => q.markSent.run(memberId, k, t)))();
+    },
+    markDone(memberId, key, resultId) {
+      q.markDone.run(memberId, key, resultId, iso());
+    },
+    clearOps(memberId, keys) {
+      db.transaction(() => keys.forEach((k) => q.clearOp.run(memberId, k)))();
+    },
+    offlineCursor(memberId) {
+      return (q.cursor.pluck().get(memberId) as number | undefined) ?? null;
+    },
+    setOfflineCursor(memberId, seenTill) {
+      q.setCursor.run(memberId, seenTill, iso());
+    },
+    count(memberId) {
+      return Object.fromEntries((q.count.all(memberId) as Array<{ k: string; n: number }>).map((r) => [r.k, r.n]));
+    },
+  };
+}

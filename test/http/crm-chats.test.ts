@@ -1,0 +1,233 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CrmRulesSettings, Filter, FilterParam } from '../../server/contracts/crm-rules';
+import { faultyFetch, installAndLink, until } from '../support/bridge-fixture';
+import { api, startHarness, type Harness } from '../support/harness';
+import type { UisAccount } from '../emulator/uis/index';
+
+/**
+ * «Чаты» applied (issue #6): UIS chats create and update the emulated portal's CRM by the rules,
+ * over real HTTP — UIS callbacks in, Data API report, Bitrix24 REST out.
+ */
+let h: Harness;
+afterEach(async () => h?.close());
+
+const noStage = { leadStatusId: null, dealCategoryId: null, dealStageId: null };
+const noFilter = { join: 'and' as const, groups: [] };
+const cond = (param: FilterParam, rule: 'allowed' | 'forbidden', values: string[]): Filter => ({ join: 'and' as const, groups: [{ join: 'and' as const, conditions: [{ param, rule, values }] }] });
+
+function rules(over: Partial<CrmRulesSettings> = {}): CrmRulesSettings {
+  return {
+    enabled: true,
+    createEntities: true,
+    channels: ['whatsapp', 'telegram', 'telegram_private', 'comagic', 'email'],
+    filter: noFilter,
+    responsible: { defaultUserId: 2, rules: [] },
+    primary: { entities: 'lead', activity: false },
+    repeat: { entities: 'none', activity: false },
+    commentPriority: 'deals',
+    addToClosed: false,
+    timing: 'start',
+    createWithoutContacts: false,
+    copyToContactCompany: false,
+    notifyOnCreate: true,
+    funnels: { primary: { defaults: { ...noStage, leadStatusId: 'IN_PROCESS' }, rules: [] }, repeat: { defaults: noStage, rules: [] } },
+    templates: { lead: 'Чат {{channel_type}}: {{visitor_name}}', deal: '' },
+    fields: [],
+    ...over,
+  } as CrmRulesSettings;
+}
+
+async function setup(settings: CrmRulesSettings, o: { fetch?: typeof fetch } = {}): Promise<{ acc: UisAccount; session: string }> {
+  h = await startHarness({ env: { LOG_LEVEL: 'warn' }, crmRules: { gatherMs: 30, reportRetries: 1 }, fetch: o.fetch });
+  const { acc, session } = await installAndLink(h);
+  const r = await api(h.app.url, session, 'PUT', '/api/crm-rules/chats', settings);
+  expect(r.status, JSON.stringify(r.json)).toBe(200);
+  return { acc, session };
+}
+
+const settle = async () => {
+  await h.uis.accounts[0]!.settle();
+  await h.app.deps.crmWorker.drain();
+};
+/** Wait for the worker (no wall-clock assertion: the state decides). */
+async function waitFor(done: () => boolean, rounds = 100): Promise<void> {
+  await until(done, settle, rounds, 30);
+  expect(done()).toBe(true);
+}
+const request = (chatId: number) => h.app.deps.crmRequests.get(h.portal.memberId, 'chat', String(chatId));
+const ours = (rows: Array<Record<string, unknown>>) => rows.filter((r) => r.ORIGINATOR_ID === 'uis_omni');
+const commentsOn = (type: string, id: number) => h.portal.crm.comments().filter((c) => c.entityType === type && c.entityId === id);
+const settled = (chatId: number) => () => ['done', 'waiting', 'failed'].includes(request(chatId)?.status ?? '');
+
+describe('«Чаты»: primary and repeat requests', () => {
+  it('a new client on WhatsApp: one contact and one lead with the template title, stage and responsible, the chat in its timeline, the responsible notified; later messages are appended, never a second lead', async () => {
+    const { acc } = await setup(rules());
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000001', name: 'Ольга' }, text: 'Здравствуйте, нужен диван' });
+    await waitFor(() => ours(h.portal.crm.leads()).length === 1 && settled(w.chatId)());
+    const [lead] = ours(h.portal.crm.leads());
+    expect(lead).toMatchObject({ TITLE: 'Чат WhatsApp: Ольга', STATUS_ID: 'IN_PROCESS', ASSIGNED_BY_ID: '2', ORIGIN_ID: `chat:${w.chatId}:create:lead` });
+    const [contact] = ours(h.portal.crm.contacts());
+    expect(contact).toMatchObject({ NAME: 'Ольга', ASSIGNED_BY_ID: '2' });
+    expect(String(lead!.CONTACT_ID)).toBe(String(contact!.ID));
+    expect(JSON.stringify(contact!.PHONE)).toContain('+79260000001');
+    const first = commentsOn('LEAD', Number(lead!.ID));
+    expect(first).toHaveLength(1);
+    expect(first[0]!.comment).toContain('Здравствуйте, нужен диван');
+    expect(h.portal.crm.notifications().filter((n) => n.userId === 2 && n.message.includes('Чат WhatsApp: Ольга'))).toHaveLength(1);
+    expect(request(w.chatId)).toMatchObject({ status: 'done', outcome: 'primary' });
+
+    await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000001' }, text: 'И ещё кресло' });
+    await waitFor(() => commentsOn('LEAD', Number(lead!.ID)).length === 2);
+    expect(commentsOn('LEAD', Number(lead!.ID))[1]!.comment).toContain('И ещё кресло');
+    expect(commentsOn('LEAD', Number(lead!.ID))[1]!.comment).not.toContain('нужен диван');
+    expect(ours(h.portal.crm.leads())).toHaveLength(1);
+    expect(h.portal.crm.notifications().filter((n) => n.userId === 2)).toHaveLength(1);
+  });
+
+  it('a known client (contact with an open deal) writes again: with «nothing» for repeat requests the chat goes to the open deal, nothing is created', async () => {
+    const { acc } = await setup(rules());
+    const leads = h.portal.crm.leads().length;
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79031234567' }, text: 'Когда поставка?' });
+    await waitFor(settled(w.chatId));
+    expect(request(w.chatId)).toMatchObject({ status: 'done', outcome: 'repeat' });
+    expect(h.portal.crm.leads()).toHaveLength(leads);
+    expect(commentsOn('DEAL', 1).map((c) => c.comment).join('\n')).toContain('Когда поставка?');
+  });
+
+  it('repeat requests set to «Сделка» + «Дело»: a deal in the repeat funnel for the found contact and a to-do for the responsible', async () => {
+    const { acc } = await setup(
+      rules({
+        repeat: { entities: 'deal', activity: true },
+        funnels: { primary: { defaults: { ...noStage, leadStatusId: 'NEW' }, rules: [] }, repeat: { defaults: { leadStatusId: null, dealCategoryId: 1, dealStageId: 'C1:NEW' }, rules: [] } },
+      }),
+    );
+    const w = await acc.visitorWrite({ channelType: 'telegram', visitor: { name: 'Пётр', phone: '+79031234567' }, text: 'Хочу ещё партию' });
+    await waitFor(settled(w.chatId));
+    const [deal] = ours(h.portal.crm.deals());
+    // the found contact's responsible (the admin) keeps the client (seed: priority of existing entities)
+    expect(deal).toMatchObject({ CATEGORY_ID: '1', STAGE_ID: 'C1:NEW', ASSIGNED_BY_ID: '1', CONTACT_ID: '1' });
+    const todo = h.portal.crm.activities().filter((a) => a.providerId === 'CRM_TODO' && a.ownerType === 'DEAL' && a.ownerId === Number(deal!.ID));
+    expect(todo).toHaveLength(1);
+    expect(todo[0]!.responsibleId).toBe(1);
+    expect(ours(h.portal.crm.contacts())).toHaveLength(0);
+  });
+
+  it('a burst of chats from the same new client on two channels creates exactly one lead; the second chat is written to it', async () => {
+    const { acc } = await setup(rules());
+    const [a, b] = await Promise.all([
+      acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000002' }, text: 'Первый канал' }),
+      acc.visitorWrite({ channelType: 'telegram_private', visitor: { phone: '+79260000002' }, text: 'Второй канал' }),
+    ]);
+    await waitFor(() => settled(a.chatId)() && settled(b.chatId)());
+    const leads = ours(h.portal.crm.leads());
+    expect(leads).toHaveLength(1);
+    expect(ours(h.portal.crm.contacts())).toHaveLength(1);
+    const text = commentsOn('LEAD', Number(leads[0]!.ID)).map((c) => c.comment).join('\n');
+    expect(text).toContain('Первый канал');
+    expect(text).toContain('Второй канал');
+    expect([request(a.chatId)!.outcome, request(b.chatId)!.outcome].sort()).toEqual(['primary', 'repeat']);
+  });
+});
+
+describe('«Чаты»: filters, responsibles, funnels, fields', () => {
+  it('filters, responsible rules, funnel rules and field mapping follow the web chat session (site, UTM)', async () => {
+    const { acc } = await setup(
+      rules({
+        filter: cond('utm_source', 'forbidden', ['spam']),
+        responsible: { defaultUserId: 2, rules: [{ userId: 1, filter: cond('utm_source', 'allowed', ['yandex']) }] },
+        primary: { entities: 'lead_deal', activity: false },
+        funnels: {
+          primary: { defaults: { leadStatusId: 'NEW', dealCategoryId: 0, dealStageId: 'NEW' }, rules: [{ leadStatusId: 'IN_PROCESS', dealCategoryId: 1, dealStageId: 'C1:NEW', filter: cond('utm_campaign', 'allowed', ['sofa']) }] },
+          repeat: { defaults: noStage, rules: [] },
+        },
+        templates: { lead: 'Лид {{utm_source}} {{visitor_phone}}', deal: 'Сделка {{channel_name}}' },
+        fields: [{ uisField: 'utm_source', entity: 'lead', b24Field: 'UF_CRM_YA_CID', alwaysUpdate: false }],
+      }),
+    );
+    const yandex = acc.addSession({ utm: { source: 'yandex', campaign: 'sofa' } });
+    const spam = acc.addSession({ utm: { source: 'spam' } });
+    const google = acc.addSession({ utm: { source: 'google' } });
+    const y = await acc.visitorWrite({ channelType: 'comagic', visitor: { sessionId: yandex.id, phone: '+79260000010' }, text: 'Диван из рекламы' });
+    const s = await acc.visitorWrite({ channelType: 'comagic', visitor: { sessionId: spam.id, phone: '+79260000011' }, text: 'спам' });
+    const g = await acc.visitorWrite({ channelType: 'comagic', visitor: { sessionId: google.id, phone: '+79260000012' }, text: 'Из поиска' });
+    await waitFor(() => [y, s, g].every((x) => settled(x.chatId)()));
+
+    expect(request(s.chatId)).toMatchObject({ status: 'done', outcome: 'skip:filtered-out' });
+    const leads = ours(h.portal.crm.leads());
+    const deals = ours(h.portal.crm.deals());
+    expect(leads).toHaveLength(2);
+    expect(deals).toHaveLength(2);
+    const ly = leads.find((l) => String(l.ORIGIN_ID).startsWith(`chat:${y.chatId}:`))!;
+    const lg = leads.find((l) => String(l.ORIGIN_ID).startsWith(`chat:${g.chatId}:`))!;
+    expect(ly).toMatchObject({ TITLE: 'Лид yandex +79260000010', ASSIGNED_BY_ID: '1', STATUS_ID: 'IN_PROCESS', UF_CRM_YA_CID: 'yandex' });
+    expect(lg).toMatchObject({ TITLE: 'Лид google +79260000012', ASSIGNED_BY_ID: '2', STATUS_ID: 'NEW', UF_CRM_YA_CID: 'google' });
+    const dy = deals.find((d) => String(d.ORIGIN_ID).startsWith(`chat:${y.chatId}:`))!;
+    expect(dy).toMatchObject({ CATEGORY_ID: '1', STAGE_ID: 'C1:NEW', ASSIGNED_BY_ID: '1' });
+    expect(String(dy.TITLE)).toContain('Сделка Чат на сайте');
+  });
+
+  it('a channel not ticked in «Каналы чатов» and a channel an open line drives are not processed', async () => {
+    const { acc, session } = await setup(rules({ channels: ['whatsapp', 'telegram'] }));
+    const whatsapp = String(acc.adapterChannels().find((c) => c.type === 'whatsapp')!.id);
+    expect((await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: whatsapp })).status).toBe(200);
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000020' }, text: 'через открытую линию' });
+    const v = await acc.visitorWrite({ channelType: 'sms', visitor: { phone: '+79260000021' }, text: 'из SMS' });
+    await waitFor(() => settled(w.chatId)() && settled(v.chatId)());
+    expect(request(w.chatId)).toMatchObject({ outcome: 'skip:open-lines' });
+    expect(request(v.chatId)).toMatchObject({ outcome: 'skip:channel-off' });
+    expect(ours(h.portal.crm.leads())).toHaveLength(0);
+  });
+});
+
+describe('«Чаты»: when and without contacts', () => {
+  it('«Завершение чата»: nothing while the chat runs; at its end one lead with the whole transcript in one comment', async () => {
+    const { acc } = await setup(rules({ timing: 'end' }));
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000030', name: 'Нина' }, text: 'Первое' });
+    await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000030' }, text: 'Второе' });
+    await waitFor(settled(w.chatId));
+    expect(request(w.chatId)).toMatchObject({ status: 'waiting', outcome: 'skip:waits-for-end' });
+    expect(ours(h.portal.crm.leads())).toHaveLength(0);
+    await acc.closeChatByVisitor(w.chatId);
+    await waitFor(() => ours(h.portal.crm.leads()).length === 1 && request(w.chatId)?.status === 'done');
+    const lead = ours(h.portal.crm.leads())[0]!;
+    const comments = commentsOn('LEAD', Number(lead.ID));
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.comment).toMatch(/Первое[\s\S]*Второе/);
+  });
+
+  it('no phone or e-mail: the chat waits; when the visitor card brings a phone the lead is created. With «create without contacts» a lead without contact is created at once', async () => {
+    const { acc } = await setup(rules());
+    const w = await acc.visitorWrite({ channelType: 'telegram', visitor: { name: 'Аноним' }, text: 'без контактов' });
+    await waitFor(settled(w.chatId));
+    expect(request(w.chatId)).toMatchObject({ status: 'waiting', outcome: 'skip:no-contact' });
+    await acc.visitorCard(w.chatId, { phones: ['+79260000040'] });
+    await waitFor(() => ours(h.portal.crm.leads()).length === 1);
+    expect(ours(h.portal.crm.contacts())[0]!.NAME).toBe('Аноним');
+
+    await h.close();
+    const second = await setup(rules({ createWithoutContacts: true }));
+    const x = await second.acc.visitorWrite({ channelType: 'telegram', visitor: { name: 'Гость' }, text: 'без контактов' });
+    await waitFor(() => ours(h.portal.crm.leads()).length === 1 && settled(x.chatId)());
+    expect(ours(h.portal.crm.leads())[0]!.CONTACT_ID ?? null).toBeNull();
+    expect(ours(h.portal.crm.contacts())).toHaveLength(0);
+  });
+});
+
+describe('«Чаты»: faults', () => {
+  it('the batch creating the lead is executed but its answer is lost (502 after execution): the retry finds the lead by ORIGIN_ID, nothing is doubled', async () => {
+    const f = faultyFetch();
+    const { acc } = await setup(rules({ primary: { entities: 'lead_deal', activity: true }, funnels: { primary: { defaults: { leadStatusId: 'NEW', dealCategoryId: 0, dealStageId: 'NEW' }, rules: [] }, repeat: { defaults: noStage, rules: [] } } }), { fetch: f.fetch });
+    let applies = 0;
+    f.inject((url) => /\/rest\/batch$/.test(url) && ++applies === 2, 'after', 1, 502);
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000050' }, text: 'потерянный ответ' });
+    await waitFor(() => request(w.chatId)?.status === 'pending' && (request(w.chatId)?.attempts ?? 0) > 0);
+    // the worker backs off for seconds: make the retry due now
+    h.app.db.prepare('UPDATE crm_requests SET due_at = 0').run();
+    h.app.deps.crmWorker.wake(0);
+    await waitFor(() => request(w.chatId)?.status === 'done');
+    expect(ours(h.portal.crm.leads())).toHaveLength(1);
+    expect(ours(h.portal.crm.deals())).toHaveLength(1);
+    expect(ours(h.portal.crm.contacts())).toHaveLength(1);
+    expect(h.portal.crm.activities().filter((a) => a.providerId === 'CRM_TODO' && a.subject.includes(String(w.chatId)))).toHaveLength(1);
+  });
+});
