@@ -1,5 +1,6 @@
 import type { MessageKey } from './ru';
 import { crmRulesEn } from './crm-rules.en';
+import { employeeSyncEn } from './employee-sync.en';
 
 /** English catalogue; the type forces the same keys as ru.ts. */
 export const en: Record<MessageKey, string> = {
@@ -93,6 +94,7 @@ export const en: Record<MessageKey, string> = {
   'uisLink.hint.UIS_UNAVAILABLE': 'UIS is unreachable right now. Try again in a minute.',
 
   ...crmRulesEn,
+  ...employeeSyncEn,
   'pageSave.save': 'Save',
   'pageSave.revert': 'Discard changes',
   'pageSave.dirty': 'Unsaved changes',

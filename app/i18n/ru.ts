@@ -1,4 +1,5 @@
 import { crmRulesRu } from './crm-rules.ru';
+import { employeeSyncRu } from './employee-sync.ru';
 
 /** Russian catalogue: the reference set of keys; en.ts must have the same keys. */
 export const ru = {
@@ -92,6 +93,7 @@ export const ru = {
   'uisLink.hint.UIS_UNAVAILABLE': 'UIS сейчас недоступен. Повторите через минуту.',
 
   ...crmRulesRu,
+  ...employeeSyncRu,
   'pageSave.save': 'Сохранить',
   'pageSave.revert': 'Отменить изменения',
   'pageSave.dirty': 'Есть несохранённые изменения',

@@ -1,0 +1,30 @@
+import type { employeeSyncRu } from './employee-sync.ru';
+
+/** «Синхронизация сотрудников» card on the Главная tab (spread into en.ts). */
+export const employeeSyncEn: Record<keyof typeof employeeSyncRu, string> = {
+  'employeeSync.title': 'Employee sync',
+  'employeeSync.lastNameWarning': 'For the integration to work, every employee must have «Last name» filled in their Bitrix24 profile.',
+  'employeeSync.run': 'Sync employees',
+  'employeeSync.progress': 'Syncing… {percent}%',
+  'employeeSync.finishedAt': 'Last sync: {at}',
+  'employeeSync.failed': 'The sync failed',
+  'employeeSync.importStatuses': 'Import statuses',
+  'employeeSync.importStatusesHelp': 'Every 20 minutes the synced UIS employees take their Bitrix24 state (absence, Do not disturb, away).',
+  'employeeSync.daily': 'Sync all employees',
+  'employeeSync.dailyHelp': 'A sync runs automatically every 24 hours.',
+  'employeeSync.statusImport': 'Status import: {at}, {updated} updated',
+  'employeeSync.users': 'Employees to sync',
+  'employeeSync.usersHelp': 'None chosen: every employee is synced.',
+  'employeeSync.save': 'Save',
+  'employeeSync.b24User': 'Bitrix24 user',
+  'employeeSync.uisEmployee': 'UIS employee',
+  'employeeSync.matchedBy': 'Matched',
+  'employeeSync.by.email': 'by e-mail',
+  'employeeSync.by.name': 'by first and last name',
+  'employeeSync.by.created': 'created in UIS',
+  'employeeSync.noLastName': 'Last name missing',
+  'employeeSync.unmatchedB24': 'Not matched (Bitrix24)',
+  'employeeSync.unmatchedUis': 'UIS employees without a pair',
+  'employeeSync.reason.no_last_name': 'no last name in the profile',
+  'employeeSync.reason.ambiguous_name': 'several people share this name',
+};
