@@ -71,6 +71,8 @@ async function main(): Promise<void> {
   running.deps.analyticsWorker.startOfflinePolling(5 * 60_000);
   running.deps.bridgeWorker.startOfflinePolling(5 * 60_000, () => running.deps.bridge.boundPortals());
   running.deps.employeeSyncWorker.start();
+  // «Оффлайн заявки»: UIS sends no callback for them, the report is polled
+  running.deps.crmWorker.startOfflinePolling(60_000);
   const stop = async () => {
     log.info('shutting down');
     await running.close();

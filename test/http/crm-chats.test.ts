@@ -37,10 +37,10 @@ function rules(over: Partial<CrmRulesSettings> = {}): CrmRulesSettings {
   } as CrmRulesSettings;
 }
 
-async function setup(settings: CrmRulesSettings, o: { fetch?: typeof fetch } = {}): Promise<{ acc: UisAccount; session: string }> {
+async function setup(settings: CrmRulesSettings, o: { fetch?: typeof fetch; tab?: 'chats' | 'offline' } = {}): Promise<{ acc: UisAccount; session: string }> {
   h = await startHarness({ env: { LOG_LEVEL: 'warn' }, crmRules: { gatherMs: 30, reportRetries: 1 }, fetch: o.fetch });
   const { acc, session } = await installAndLink(h);
-  const r = await api(h.app.url, session, 'PUT', '/api/crm-rules/chats', settings);
+  const r = await api(h.app.url, session, 'PUT', `/api/crm-rules/${o.tab ?? 'chats'}`, settings);
   expect(r.status, JSON.stringify(r.json)).toBe(200);
   return { acc, session };
 }
@@ -229,5 +229,55 @@ describe('«Чаты»: faults', () => {
     expect(ours(h.portal.crm.deals())).toHaveLength(1);
     expect(ours(h.portal.crm.contacts())).toHaveLength(1);
     expect(h.portal.crm.activities().filter((a) => a.providerId === 'CRM_TODO' && a.subject.includes(String(w.chatId)))).toHaveLength(1);
+  });
+});
+
+describe('«Оффлайн заявки»: the same engine on UIS offline requests', () => {
+  const offline = (over: Partial<CrmRulesSettings> = {}) =>
+    rules({
+      channels: [],
+      primary: { entities: 'lead', activity: true },
+      templates: { lead: '', deal: '' },
+      filter: cond('form_name', 'forbidden', ['Спам-форма']),
+      ...over,
+    });
+  const offlineRequest = (id: number) => h.app.deps.crmRequests.get(h.portal.memberId, 'offline', String(id));
+
+  it('a new request from a site form: polled from get.offline_messages_report, one contact + lead + to-do with the request text; polling again adds nothing', async () => {
+    const { acc } = await setup(offline(), { tab: 'offline' });
+    const session = acc.addSession({ utm: { source: 'yandex' } });
+    const req = acc.offlineRequest({ name: 'Светлана', phone: '+7 926 000-00-60', email: 'Sveta@Example.com', text: 'Перезвоните мне после шести', formName: 'Обратный звонок', sessionId: session.id });
+    const spam = acc.offlineRequest({ phone: '+79260000061', text: 'купите', formName: 'Спам-форма' });
+    expect(await h.app.deps.crmWorker.pollOffline(h.portal.memberId)).toBe(2);
+    await waitFor(() => offlineRequest(req.id)?.status === 'done' && offlineRequest(spam.id)?.status === 'done');
+    expect(offlineRequest(spam.id)).toMatchObject({ outcome: 'skip:filtered-out' });
+    const [lead] = ours(h.portal.crm.leads());
+    expect(lead).toMatchObject({ ASSIGNED_BY_ID: '2', STATUS_ID: 'IN_PROCESS', ORIGIN_ID: `offline:${req.id}:create:lead` });
+    expect(String(lead!.TITLE)).toContain('Светлана');
+    const [contact] = ours(h.portal.crm.contacts());
+    expect(JSON.stringify(contact!.PHONE)).toContain('+79260000060');
+    expect(JSON.stringify(contact!.EMAIL)).toContain('sveta@example.com');
+    const comment = commentsOn('LEAD', Number(lead!.ID))[0]!.comment;
+    expect(comment).toContain(`Офлайн заявка #${req.id} (Обратный звонок)`);
+    expect(comment).toContain('Перезвоните мне после шести');
+    expect(h.portal.crm.activities().filter((a) => a.providerId === 'CRM_TODO' && a.ownerType === 'LEAD' && a.ownerId === Number(lead!.ID))).toHaveLength(1);
+
+    expect(await h.app.deps.crmWorker.pollOffline(h.portal.memberId)).toBe(0);
+    await settle();
+    expect(ours(h.portal.crm.leads())).toHaveLength(1);
+  });
+
+  it('a request from a known client goes to the client\'s open deal; with the tab off nothing is polled', async () => {
+    const { acc, session } = await setup(offline(), { tab: 'offline' });
+    const req = acc.offlineRequest({ name: 'Пётр', phone: '+79031234567', text: 'Нужен счёт' });
+    expect(await h.app.deps.crmWorker.pollOffline(h.portal.memberId)).toBe(1);
+    await waitFor(() => offlineRequest(req.id)?.status === 'done');
+    expect(offlineRequest(req.id)).toMatchObject({ outcome: 'repeat' });
+    expect(commentsOn('DEAL', 1).map((c) => c.comment).join('\n')).toContain('Нужен счёт');
+    expect(ours(h.portal.crm.leads())).toHaveLength(0);
+
+    expect((await api(h.app.url, session, 'PUT', '/api/crm-rules/offline', offline({ enabled: false }))).status).toBe(200);
+    acc.offlineRequest({ phone: '+79260000062', text: 'после выключения' });
+    expect(await h.app.deps.crmWorker.pollOffline(h.portal.memberId)).toBe(0);
   });
 });

@@ -78,3 +78,43 @@ export function chatFacts(i: ChatFactsInput): RequestFacts {
     messages,
   };
 }
+
+/** get.offline_messages_report fields the rules read (Data API «Получение информации по оффлайн заявкам»). */
+export const OFFLINE_REPORT_FIELDS = [
+  'id', 'date_time', 'text', 'form_name', 'visitor_name', 'visitor_phone_number', 'visitor_email', 'visitor_id', 'site_id', 'site_domain_name',
+  'campaign_id', 'campaign_name', 'visitor_first_campaign_id', 'source_id', 'source_name', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term',
+  'utm_content', 'employee_id', 'employee_full_name',
+] as const;
+
+/** The facts of one offline request: it arrives whole, its text is the one visitor message. */
+export function offlineFacts(r: Row, fallbackAt: number): RequestFacts {
+  const at = parseDataApiDateTime(r.date_time) ?? fallbackAt;
+  const text = str(r.text) ?? '';
+  return {
+    kind: 'offline',
+    id: Number(r.id),
+    event: 'received',
+    channelType: 'offline_message',
+    channelId: null,
+    channelName: null,
+    openLineDriven: false,
+    visitor: {
+      name: str(r.visitor_name),
+      phones: uniq([e164(str(r.visitor_phone_number))]),
+      emails: uniq([str(r.visitor_email) ? normalEmail(String(r.visitor_email)) : null]),
+    },
+    siteId: num(r.site_id),
+    siteName: str(r.site_domain_name),
+    campaignId: num(r.campaign_id),
+    campaignName: str(r.campaign_name),
+    firstCampaignId: num(r.visitor_first_campaign_id),
+    sourceId: num(r.source_id),
+    sourceName: str(r.source_name),
+    utm: { source: str(r.utm_source), medium: str(r.utm_medium), campaign: str(r.utm_campaign), term: str(r.utm_term), content: str(r.utm_content) },
+    employeeId: num(r.employee_id),
+    employeeName: str(r.employee_full_name),
+    formName: str(r.form_name),
+    startedAt: at,
+    messages: text ? [{ id: `offline:${String(r.id)}`, at, source: 'visitor', text, author: null }] : [],
+  };
+}

@@ -10,7 +10,7 @@ import { createJobLoop } from '../job-loop';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisChannelRepository } from '../workspace-ports';
 import { applyDecision } from './apply';
-import { CHAT_REPORT_FIELDS, chatFacts } from './facts';
+import { CHAT_REPORT_FIELDS, chatFacts, OFFLINE_REPORT_FIELDS, offlineFacts } from './facts';
 import type { CrmRequest, CrmRequestRepository, CrmRulesRepository } from './ports';
 import { searchClient } from './search';
 
@@ -45,6 +45,10 @@ export interface CrmRulesWorkerOptions {
 
 export interface CrmRulesWorker {
   wake(delayMs?: number): void;
+  /** Take the portal's new offline requests from get.offline_messages_report; how many were new. */
+  pollOffline(memberId: string): Promise<number>;
+  /** Poll every portal with «Оффлайн заявки» on now and then every `intervalMs` (UIS sends no callback for them). */
+  startOfflinePolling(intervalMs: number): void;
   drain(): Promise<void>;
   stop(): void;
   /** Resolves when the run in flight (if any) has finished. */
@@ -53,6 +57,10 @@ export interface CrmRulesWorker {
 }
 
 const REPORT_WINDOW_MS = 80 * 86_400_000;
+/** First poll of a portal: requests of the last minutes only (not the account's whole history). */
+const FIRST_POLL_LOOKBACK_MS = 10 * 60_000;
+/** Report rows carry seconds: each poll re-reads a little of the previous window (duplicates are dropped). */
+const POLL_OVERLAP_MS = 2 * 60_000;
 
 /**
  * «Чаты»: UIS chats → Bitrix24 CRM by the admin's rules. Requests live in the database (a restart
@@ -90,7 +98,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
   };
 
   async function reportRows(api: DataApiClient, due: CrmRequest[]): Promise<Map<string, Row>> {
-    const want = due.filter((r) => r.plan === null && r.link === null);
+    const want = due.filter((r) => r.kind === 'chat' && r.plan === null && r.link === null);
     const out = new Map<string, Row>();
     if (!want.length) return out;
     const now = deps.clock.now();
@@ -122,15 +130,16 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
   }
 
   async function processOne(r: CrmRequest, report: Row | null, zone: string): Promise<void> {
-    const settings = deps.crmRules.get(r.memberId, 'chats')?.settings;
+    const tab = r.kind === 'chat' ? 'chats' : 'offline';
+    const settings = deps.crmRules.get(r.memberId, tab)?.settings;
     if (!settings?.enabled && r.plan === null) {
-      return deps.requests.finish(r, { status: 'done', outcome: 'skip:tab-off', reason: 'the Chats tab is off' });
+      return deps.requests.finish(r, { status: 'done', outcome: 'skip:tab-off', reason: `the ${tab === 'chats' ? 'Chats' : 'Offline requests'} tab is off` });
     }
     const rest = deps.gateway.client(r.memberId);
     let decision = r.plan as Apply | null;
     if (!decision) {
-      if (!report && !r.link && r.attempts < reportRetries) return later(r, 'UIS does not list the chat in get.chats_report yet');
-      const facts = factsOf(r, report);
+      if (r.kind === 'chat' && !report && !r.link && r.attempts < reportRetries) return later(r, 'UIS does not list the chat in get.chats_report yet');
+      const facts = r.kind === 'offline' ? offlineFacts(r.facts ?? { id: r.requestId }, r.startedAt ?? deps.clock.now()) : factsOf(r, report);
       let found: Found | null = null;
       const link = r.link as ChatLink | null;
       if (!link && hasContacts(facts) && settings?.enabled) found = await searchClient(rest, facts);
@@ -164,7 +173,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     for (const r of due) {
       if (loop.stopped) return;
       try {
-        await processOne(r, reports.get(r.requestId) ?? null, zone);
+        await processOne(r, r.kind === 'chat' ? (reports.get(r.requestId) ?? null) : null, zone);
       } catch (e) {
         if (e instanceof ReauthRequiredError) fail(r, 'REAUTH_REQUIRED: an administrator must open the app again');
         else later(r, (e as Error).message);
@@ -182,5 +191,59 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     processPortal,
   });
 
-  return { wake: (d) => loop.wake(d), drain: () => loop.drain(), stop: () => loop.stop(), idle: () => loop.idle(), gatherMs };
+  async function pollOffline(memberId: string): Promise<number> {
+    const link = deps.links.get(memberId);
+    if (!link || !deps.crmRules.get(memberId, 'offline')?.settings.enabled) return 0;
+    const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
+    const now = deps.clock.now();
+    const from = Math.max((deps.requests.offlineCursor(memberId) ?? now - FIRST_POLL_LOOKBACK_MS) - POLL_OVERLAP_MS, now - REPORT_WINDOW_MS);
+    let offset = 0;
+    let fresh = 0;
+    let newest = from;
+    for (;;) {
+      const r = await api.call<Row[]>('get.offline_messages_report', {
+        date_from: dataApiDateTime(from),
+        date_till: dataApiDateTime(now + 60_000),
+        fields: [...OFFLINE_REPORT_FIELDS],
+        sort: [{ field: 'date_time', order: 'asc' }],
+        limit: 500,
+        offset,
+      });
+      const rows = Array.isArray(r.data) ? r.data : [];
+      for (const row of rows) {
+        const id = String(row.id ?? '');
+        if (!id || deps.requests.get(memberId, 'offline', id)) continue;
+        const at = offlineFacts(row, now).startedAt;
+        newest = Math.max(newest, at);
+        deps.requests.touch({ memberId, kind: 'offline', requestId: id, event: 'received', startedAt: at, facts: row, dueAt: now });
+        fresh++;
+      }
+      if (rows.length < 500) break;
+      offset += rows.length;
+    }
+    deps.requests.setOfflineCursor(memberId, Math.min(newest, now));
+    if (fresh) loop.wake(0);
+    return fresh;
+  }
+
+  return {
+    wake: (d) => loop.wake(d),
+    drain: () => loop.drain(),
+    stop: () => loop.stop(),
+    idle: () => loop.idle(),
+    gatherMs,
+    pollOffline,
+    startOfflinePolling(intervalMs) {
+      loop.every(intervalMs, async () => {
+        for (const memberId of deps.crmRules.enabledPortals('offline')) {
+          if (loop.stopped) return;
+          try {
+            await pollOffline(memberId);
+          } catch (e) {
+            log.warn({ memberId, code: (e as { code?: string }).code }, 'offline requests poll failed');
+          }
+        }
+      });
+    },
+  };
 }

@@ -46,6 +46,7 @@ import type {
   VisitorSession,
 } from './types';
 import type { World } from './world';
+import type { OfflineRequest } from './dataapi/offline-report';
 
 export interface VisitorIdentity {
   name?: string;
@@ -99,6 +100,8 @@ export class AccountImpl implements UisAccount {
   readonly chatList: Chat[] = [];
   readonly callbacks: CallbackRecord[] = [];
   readonly uploaded: UploadedChat[] = [];
+  /** offline requests (site forms): get.offline_messages_report */
+  readonly offlineRequests: OfflineRequest[] = [];
   /** addition: every create.employees / update.employees the account accepted, in order */
   readonly employeeWrites: Array<{ method: 'create.employees' | 'update.employees'; id: number; params: Record<string, unknown> }> = [];
   readonly budget: PointBudget;
@@ -245,6 +248,28 @@ export class AccountImpl implements UisAccount {
     }
     await Promise.all(sent);
     return { chatId: chat.id, messageId: message.id, visitorId: visitor.id, sessionId: visitor.sessionId };
+  }
+
+  /**
+   * A visitor sends an offline request (a site form or the consultant's offline form,
+   * `Comagic.addOfflineRequest`). UIS sends the adapter no callback for it: the report lists it.
+   */
+  offlineRequest(o: { name?: string; phone?: string; email?: string; text: string; formName?: string; sessionId?: number }): OfflineRequest {
+    const r: OfflineRequest = {
+      id: this.world.ids.take('offline'),
+      createdAt: this.world.clock.now(),
+      text: o.text,
+      formName: o.formName ?? null,
+      formType: o.formName ? 'Пользовательская' : 'Стандартная',
+      visitorName: o.name ?? null,
+      phone: phoneDigits(o.phone),
+      email: o.email?.trim().toLowerCase() || null,
+      sessionId: o.sessionId ?? null,
+      status: 'not_processed',
+      employeeId: null,
+    };
+    this.offlineRequests.push(r);
+    return r;
   }
 
   async visitorCard(chatId: number, card: { name?: string; phones?: string[]; emails?: string[]; company?: string; comment?: string }): Promise<void> {

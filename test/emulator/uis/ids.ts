@@ -22,6 +22,7 @@ const BASES = {
   resource: 880011,
   session: 255544855,
   uploaded: 310020001,
+  offline: 41022001,
   template: 101,
   user: 91001,
 } as const;

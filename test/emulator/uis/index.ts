@@ -31,7 +31,9 @@ import type {
   VisitorSession,
 } from './types';
 import { World, type WorldConfig } from './world';
+import type { OfflineRequest } from './dataapi/offline-report';
 
+export type { OfflineRequest } from './dataapi/offline-report';
 export type { ChannelType, UisMessage, CallbackRecord, Employee, UploadedChat, CloseReason, VisitorSession, ChatChannel, Site, Source, Campaign } from './types';
 export type { FileInput, VisitorIdentity } from './account';
 
@@ -150,6 +152,9 @@ export interface UisAccount {
   callbacks: CallbackRecord[];
   /** what upload.chats accepted (one entry per ext_id) */
   uploadedChats(): UploadedChat[];
+  /** addition: a visitor sends an offline request (site form); listed by get.offline_messages_report, no callback */
+  offlineRequest(o: { name?: string; phone?: string; email?: string; text: string; formName?: string; sessionId?: number }): OfflineRequest;
+  readonly offlineRequests: readonly OfflineRequest[];
   /** resolves when no callback delivery is in flight or scheduled (status callbacks sleep on the clock) */
   settle(): Promise<void>;
 }

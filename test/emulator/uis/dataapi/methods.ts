@@ -11,6 +11,7 @@ import type { Chat } from '../types';
 import { rpc } from './errors';
 import { runQuery, type QuerySpec } from './query';
 import { uploadChats } from './upload-chats';
+import { offlineMessagesReport } from './offline-report';
 import { createEmployee, CREATE_EMPLOYEE_PARAMS, STATUS_FIELDS, statusRows, updateEmployee, UPDATE_EMPLOYEE_PARAMS } from './employees-write';
 
 type Row = Record<string, unknown>;
@@ -363,6 +364,11 @@ export const METHODS: Record<string, MethodDef> = {
     campaignRows,
   ),
   'get.chats_report': chatsReport,
+  'get.offline_messages_report': {
+    params: [...GET_PARAMS, 'date_from', 'date_till', 'include_tech_offline_messages'],
+    get: true,
+    run: ({ account, params }) => offlineMessagesReport(account, params),
+  },
   'upload.chats': {
     params: ['chats'],
     get: false,
