@@ -73,7 +73,7 @@ describe('employee sync', () => {
     // the mapping port other services use
     const dir = h.app.deps.employeeDirectory;
     expect(dir.uisEmployeeFor(h.portal.memberId, 6)).toBe(marina);
-    expect(dir.b24UserFor(h.portal.memberId, oleg)).toBe(7);
+    expect(dir.b24UserFor(h.portal.memberId, oleg!)).toBe(7);
     expect(dir.uisEmployeeFor(h.portal.memberId, 3)).toBeNull();
 
     // a second run creates nothing more: everyone now pairs by e-mail or name
