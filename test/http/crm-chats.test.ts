@@ -179,6 +179,73 @@ describe('«Чаты»: filters, responsibles, funnels, fields', () => {
   });
 });
 
+describe('«Чаты»: closed entities and «Обновлять всегда»', () => {
+  it('the client\'s only lead is closed: a new primary lead (owner kept) unless «add to closed» is on, then the chat goes to the closed lead', async () => {
+    const { acc, session } = await setup(rules({ commentPriority: 'leads' }));
+    const rest = h.app.deps.gateway.client(h.portal.memberId);
+    await rest.call('crm.lead.update', { id: 1, fields: { STATUS_ID: 'JUNK' } });
+    const a = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161234567' }, text: 'Снова я' });
+    await waitFor(settled(a.chatId));
+    expect(request(a.chatId)).toMatchObject({ outcome: 'primary' });
+    const [lead] = ours(h.portal.crm.leads());
+    expect(lead).toMatchObject({ ASSIGNED_BY_ID: '2' });
+    await acc.closeChatByVisitor(a.chatId);
+    await settle();
+
+    expect((await api(h.app.url, session, 'PUT', '/api/crm-rules/chats', rules({ commentPriority: 'leads', addToClosed: true }))).status).toBe(200);
+    await rest.call('crm.lead.update', { id: Number(lead!.ID), fields: { STATUS_ID: 'JUNK' } });
+    const b = await acc.visitorWrite({ channelType: 'telegram_private', visitor: { phone: '+79161234567' }, text: 'И ещё раз' });
+    await waitFor(settled(b.chatId));
+    expect(request(b.chatId)).toMatchObject({ outcome: 'repeat' });
+    expect(ours(h.portal.crm.leads())).toHaveLength(1);
+    // the newest closed lead gets it
+    expect(commentsOn('LEAD', Number(lead!.ID)).map((c) => c.comment).join('\n')).toContain('И ещё раз');
+  });
+
+  it('a mapping with «Обновлять всегда» rewrites the field of the found entity on a repeat request; without it the field is written only on creation', async () => {
+    const { acc } = await setup(
+      rules({
+        commentPriority: 'leads',
+        fields: [
+          { uisField: 'utm_source', entity: 'lead', b24Field: 'UF_CRM_YA_CID', alwaysUpdate: true },
+          { uisField: 'utm_campaign', entity: 'lead', b24Field: 'UF_CRM_UIS_CHAT_ID', alwaysUpdate: false },
+        ],
+      }),
+    );
+    const first = acc.addSession({ utm: { source: 'google', campaign: 'first' } });
+    const a = await acc.visitorWrite({ channelType: 'comagic', visitor: { sessionId: first.id, phone: '+79260000080' }, text: 'первый визит' });
+    await waitFor(settled(a.chatId));
+    const [lead] = ours(h.portal.crm.leads());
+    expect(lead).toMatchObject({ UF_CRM_YA_CID: 'google', UF_CRM_UIS_CHAT_ID: 'first' });
+    await acc.closeChatByVisitor(a.chatId);
+    const second = acc.addSession({ utm: { source: 'yandex', campaign: 'second' } });
+    const b = await acc.visitorWrite({ channelType: 'comagic', visitor: { sessionId: second.id, phone: '+79260000080' }, text: 'второй визит' });
+    await waitFor(settled(b.chatId));
+    expect(request(b.chatId)).toMatchObject({ outcome: 'repeat' });
+    expect(h.portal.crm.leads().find((l) => l.ID === lead!.ID)).toMatchObject({ UF_CRM_YA_CID: 'yandex', UF_CRM_UIS_CHAT_ID: 'first' });
+  });
+});
+
+describe('«Чаты»: the operator as responsible (employee sync)', () => {
+  it('a chat answered by a UIS employee synced to a Bitrix24 user: the new lead is his, not the default responsible\'s', async () => {
+    const { acc, session } = await setup(rules({ timing: 'end' }));
+    const sync = await api(h.app.url, session, 'POST', '/api/employee-sync/run');
+    expect(sync.status, JSON.stringify(sync.json)).toBe(202);
+    await h.app.deps.employeeSyncWorker.idle();
+    const operator = acc.employees.find((e) => e.email === 'admin@portal.example')!;
+    expect(h.app.deps.employeeDirectory.b24UserFor(h.portal.memberId, operator.id)).toBe(1);
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000070' }, text: 'Вопрос' });
+    await acc.workspaceReply(w.chatId, operator.id, 'Отвечаю');
+    await acc.closeChat(w.chatId, 'closed_by_operator', operator.id);
+    await waitFor(() => request(w.chatId)?.status === 'done');
+    const [lead] = ours(h.portal.crm.leads());
+    expect(lead).toMatchObject({ ASSIGNED_BY_ID: '1' });
+    const text = commentsOn('LEAD', Number(lead!.ID))[0]!.comment;
+    expect(text).toContain('Вопрос');
+    expect(text).toContain(`Оператор ${operator.full_name}: Отвечаю`);
+  });
+});
+
 describe('«Чаты»: when and without contacts', () => {
   it('«Завершение чата»: nothing while the chat runs; at its end one lead with the whole transcript in one comment', async () => {
     const { acc } = await setup(rules({ timing: 'end' }));

@@ -77,6 +77,8 @@ const cases: Case[] = [
 
   // ——— responsible filters
   { seed: '002 «выбраны условия фильтрации по сайту … будут назначены на ответственного, указанного в блоке фильтра»', when: 'the site matches a rule', settings: { responsible: { defaultUserId: 1, rules: [{ userId: 2, filter: all(cond('site_id', 'allowed', '10')) }] } }, then: ['primary', 'create contact @2', 'create lead @2 NEW (contact=new-contact)', 'comment new-lead'] },
+  { seed: '002 телефония «далее сотрудник которому звонят, потом смотрим фильтры, потом по умолчанию»', when: 'the chat\'s operator is a synced Bitrix24 user: he beats the filter rules', settings: { responsible: { defaultUserId: 1, rules: [{ userId: 2, filter: all(cond('site_id', 'allowed', '10')) }] } }, facts: { employeeId: 77, employeeUserId: 5 }, then: ['primary', 'create contact @5', 'create lead @5 NEW (contact=new-contact)', 'comment new-lead'] },
+  { seed: '002 телефония «самое важное - старая сущность, далее сотрудник…»', when: 'a synced operator, but the client\'s contact has a responsible', settings: { repeat: lead('lead') }, facts: { employeeId: 77, employeeUserId: 5 }, found: { contacts: [e(5, { responsibleId: 8 })] }, then: ['repeat', 'create lead @8 REPEAT (contact=contact-5)', 'comment new-lead'] },
   { seed: '002 «Запросы с других сайтов будут назначены на ответственного по умолчанию»', when: 'another site', settings: { responsible: { defaultUserId: 1, rules: [{ userId: 2, filter: all(cond('site_id', 'allowed', '10')) }] } }, facts: { siteId: 99 }, then: ['primary', 'create contact @1', 'create lead @1 NEW (contact=new-contact)', 'comment new-lead'] },
 ];
 

@@ -41,6 +41,8 @@ export interface RequestFacts {
   /** UIS employee handling the chat */
   employeeId: number | null;
   employeeName: string | null;
+  /** the Bitrix24 user of that employee (employee sync on «Главная»); null/absent when not synced */
+  employeeUserId?: number | null;
   /** offline request form */
   formName: string | null;
   startedAt: number;

@@ -30,6 +30,8 @@ export interface CrmRulesWorkerDeps {
     bindingByChannel(memberId: string, channelId: string): { status: 'active' | 'off' } | null;
   };
   channels: UisChannelRepository;
+  /** The employee sync's mapping: the chat's operator as a Bitrix24 user. */
+  employees: { b24UserFor(memberId: string, uisEmployeeId: number): number | null };
   clock: Clock;
   log: Logger;
   fetch?: typeof fetch;
@@ -140,6 +142,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     if (!decision) {
       if (r.kind === 'chat' && !report && !r.link && r.attempts < reportRetries) return later(r, 'UIS does not list the chat in get.chats_report yet');
       const facts = r.kind === 'offline' ? offlineFacts(r.facts ?? { id: r.requestId }, r.startedAt ?? deps.clock.now()) : factsOf(r, report);
+      if (facts.employeeId) facts.employeeUserId = deps.employees.b24UserFor(r.memberId, facts.employeeId);
       let found: Found | null = null;
       const link = r.link as ChatLink | null;
       if (!link && hasContacts(facts) && settings?.enabled) found = await searchClient(rest, facts);

@@ -288,6 +288,10 @@ export class AccountImpl implements UisAccount {
     await this.emit(this.channelById(chat.chatChannelId), (r) => ({ path: '/visitor/card', method: 'POST', body: visitorCardPayload(this, r, visitor, body) }));
   }
 
+  async workspaceReply(chatId: number, operatorId: number, text: string): Promise<void> {
+    await this.operatorMessage({ chat: this.chatOrThrow(chatId), operatorId, text, origin: 'workspace' });
+  }
+
   closeChatByVisitor(chatId: number): Promise<void> {
     return this.closeChat(chatId, 'closed_by_visitor');
   }
@@ -629,6 +633,12 @@ export class AccountImpl implements UisAccount {
         );
     }
     if (found) {
+      // a returning site visitor on a new visit: the chat belongs to the current session
+      if (type === 'comagic' && id.sessionId !== undefined && found.sessionId !== id.sessionId) {
+        const session = this.sessions.find((s) => s.id === id.sessionId) ?? this.addSession({ id: id.sessionId });
+        session.visitorId = found.id;
+        found.sessionId = session.id;
+      }
       if (name) found.name = name;
       if (phone && !found.phone) found.phone = phone;
       if (email && !found.email) found.email = email;

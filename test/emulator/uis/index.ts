@@ -135,6 +135,8 @@ export interface UisAccount {
   visitorWrite(o: { channelType: ChannelType; visitor: VisitorIdentity; text?: string; file?: FileInput }): Promise<{ chatId: number; messageId: number; visitorId: number; sessionId: number | null }>;
   /** POST /visitor/card */
   visitorCard(chatId: number, card: { name?: string; phones?: string[]; emails?: string[]; company?: string; comment?: string }): Promise<void>;
+  /** addition: an operator answers in the UIS workspace (РМО): the chat is his, the adapter gets POST /message source=operator */
+  workspaceReply(chatId: number, operatorId: number, text: string): Promise<void>;
   /** POST /chat/close with reason closed_by_visitor */
   closeChatByVisitor(chatId: number): Promise<void>;
   /** addition: UIS closes the chat for any documented reason (closed_by_timeout, visitor_disconnected …) */
