@@ -40,6 +40,11 @@ export function createSqliteEmployeeSyncRepository(db: Db, now: () => number = D
     uisFor: db.prepare('SELECT uis_employee_id FROM employee_map WHERE member_id = ? AND b24_user_id = ?').pluck(),
     b24For: db.prepare('SELECT b24_user_id FROM employee_map WHERE member_id = ? AND uis_employee_id = ?').pluck(),
     clearMaps: db.prepare('DELETE FROM employee_map WHERE member_id = ?'),
+    imported: db.prepare('SELECT mnemonic FROM employee_status_import WHERE member_id = ? AND b24_user_id = ?').pluck(),
+    setImported: db.prepare(
+      `INSERT INTO employee_status_import (member_id, b24_user_id, mnemonic, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (member_id, b24_user_id) DO UPDATE SET mnemonic = excluded.mnemonic, updated_at = excluded.updated_at`,
+    ),
     addMap: db.prepare('INSERT INTO employee_map (member_id, b24_user_id, uis_employee_id, matched_by, updated_at) VALUES (?, ?, ?, ?, ?)'),
     running: db.prepare("SELECT id FROM employee_sync_runs WHERE member_id = ? AND status = 'running'").pluck(),
     insertRun: db.prepare("INSERT INTO employee_sync_runs (member_id, trigger, status, started_at) VALUES (?, ?, 'running', ?)"),
@@ -81,6 +86,12 @@ export function createSqliteEmployeeSyncRepository(db: Db, now: () => number = D
         uisEmployeeId: r.uis_employee_id,
         matchedBy: r.matched_by,
       }));
+    },
+    importedStatus(memberId, b24UserId) {
+      return (q.imported.get(memberId, b24UserId) as string | undefined) ?? null;
+    },
+    setImportedStatus(memberId, b24UserId, mnemonic) {
+      q.setImported.run(memberId, b24UserId, mnemonic, iso());
     },
     replaceMappings(memberId, rows) {
       db.transaction(() => {

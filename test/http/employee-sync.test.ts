@@ -131,6 +131,17 @@ describe('employee sync', () => {
     await h.app.deps.employeeSyncWorker.idle();
     expect(acc.employeeWrites.filter((w) => w.id === marina.id && w.params.status_id !== undefined).length).toBe(1);
     expect(acc.employeeWrites.length).toBeGreaterThanOrEqual(count);
+
+    // Marina takes a break in UIS herself: her Bitrix24 state has not changed, so the break stands…
+    marina.status = 'break';
+    await clock.advance(20 * 60_000);
+    await h.app.deps.employeeSyncWorker.idle();
+    expect(marina.status).toBe('break');
+    // …until it does: back online in Bitrix24 → available in UIS
+    users.find((u) => u.id === 6)!.presence = { status: 'online', lastActivity: clock.now() };
+    await clock.advance(20 * 60_000);
+    await h.app.deps.employeeSyncWorker.idle();
+    expect(marina.status).toBe('available');
   });
 
   it('when the daily sync is on, then a sync runs 24 hours later and every 24 hours after', async () => {

@@ -24,6 +24,9 @@ export interface EmployeeSyncRepository extends EmployeeDirectory {
   /** Portals with the status import or the daily sync on. */
   scheduledPortals(): Array<{ memberId: string; settings: EmployeeSyncSettings; nextDailyAt: number | null }>;
   mappings(memberId: string): EmployeeMapping[];
+  /** The UIS status (mnemonic) the last status import derived for this user; null before the first. */
+  importedStatus(memberId: string, b24UserId: number): string | null;
+  setImportedStatus(memberId: string, b24UserId: number, mnemonic: string): void;
   /** Replace the portal's mapping with the one a sync found. */
   replaceMappings(memberId: string, rows: EmployeeMapping[]): void;
   /** Start a run; null when the portal already has one running. */

@@ -33,8 +33,9 @@ export function presenceOf(r: Row): B24Presence {
  * `timeman` scope): `absent` (absence chart), `status` (dnd/away), `idle`, last activity. UIS side:
  * `get.statuses` (status ids by mnemonic) and `update.employees {id, last_name, status_id}`
  * (`status` is deprecated in favour of `status_id`; `last_name` is marked required, so it is sent
- * unchanged). Only employees whose status differs are written; one on an outbound dialling
- * campaign (`auto_out_call`) is left alone.
+ * unchanged). Only employees whose status differs are written, and only when the user's Bitrix24
+ * state changed since the last import (a break an operator set in UIS stands until then); one on
+ * an outbound dialling campaign (`auto_out_call`) is left alone.
  */
 export async function importEmployeeStatuses(deps: EmployeeSyncDeps, memberId: string): Promise<StatusImportView> {
   const at = new Date(deps.clock.now()).toISOString();
@@ -75,17 +76,25 @@ export async function importEmployeeStatuses(deps: EmployeeSyncDeps, memberId: s
     const p = presence.get(m.b24UserId);
     const e = employees.get(m.uisEmployeeId);
     if (!p || !e || e.status === 'auto_out_call') continue;
-    const target = statusId.get(uisStatusFor(p, now));
+    const want = uisStatusFor(p, now);
+    // the Bitrix24 state has not changed since the last import: a status set in UIS meanwhile stands
+    if (deps.employeeSync.importedStatus(memberId, m.b24UserId) === want) {
+      unchanged++;
+      continue;
+    }
+    const target = statusId.get(want);
     if (target === undefined) {
-      problems.push(`UIS has no status «${uisStatusFor(p, now)}»`);
+      problems.push(`UIS has no status «${want}»`);
       continue;
     }
     if (e.statusId === target) {
+      deps.employeeSync.setImportedStatus(memberId, m.b24UserId, want);
       unchanged++;
       continue;
     }
     try {
       await api.call('update.employees', { id: e.id, last_name: e.lastName, status_id: target });
+      deps.employeeSync.setImportedStatus(memberId, m.b24UserId, want);
       updated++;
     } catch (err) {
       if (err instanceof UisApiError && err.transient) throw uisFailure(err, 'update employee statuses');
