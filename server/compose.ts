@@ -99,10 +99,10 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const gateway = createBitrixGateway({ portals, oauth, clock, rateLimit: config.rateLimit, log, metrics, fetch: o.fetch });
   const bridge = createSqliteBridgeRepository(db, () => clock.now());
   const bridgeFiles = createFileSigner({ secret, appUrl, now: () => clock.now() });
-  const bridgeWorker = createBridgeWorker({ bridge, gateway, links, workspace, uisEndpoints, files: bridgeFiles, clock, log, fetch: o.fetch }, o.bridge);
+  const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
+  const bridgeWorker = createBridgeWorker({ bridge, gateway, links, workspace, employees: employeeSync, uisEndpoints, files: bridgeFiles, clock, log, fetch: o.fetch }, o.bridge);
   const bridgeEventDeps = { bridge, now: () => clock.now(), wake: () => bridgeWorker.wake() };
   bridgeWorker.onMessageAdd = (memberId, data) => onMessageAdd(bridgeEventDeps, memberId, data) > 0;
-  const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
   const employeeSyncWorker = createEmployeeSyncWorker({ employeeSync, gateway, links, uisEndpoints, clock, log, fetch: o.fetch });
   const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch }, o.analytics);
   const crmRules = createSqliteCrmRulesRepository(db, () => clock.now());

@@ -15,7 +15,8 @@ const MISS_TTL_MS = 60_000;
 const cache = new WeakMap<object, Map<string, { op: Operator | AppError; until: number }>>();
 
 /**
- * The UIS employee a Bitrix24 user acts as: matched by e-mail. The user's e-mail is read with
+ * The UIS employee a Bitrix24 user acts as: the one the employee sync paired him with, else the
+ * one with his e-mail. The user's e-mail is read with
  * the portal's stored token (`user.get {ID}`, bitrix24-rest.md §7.4) — never taken from the page —
  * and compared with Data API `get.employees` (the documented source of valid `operator_id`s,
  * uis-api.md §1.1). A match must be allowed to chat (`operator.operator_chat_enabled`).
@@ -28,7 +29,8 @@ const cache = new WeakMap<object, Map<string, { op: Operator | AppError; until: 
 export async function findOperator(deps: WorkspaceDeps, link: UisLink, userId: number, o: { reuseMiss?: boolean } = {}): Promise<Operator> {
   let perDeps = cache.get(deps.links);
   if (!perDeps) cache.set(deps.links, (perDeps = new Map()));
-  const key = `${link.memberId}:${userId}:${link.accountId}`;
+  // a new pairing by the employee sync takes effect at once: it is part of the key
+  const key = `${link.memberId}:${userId}:${link.accountId}:${deps.employees?.uisEmployeeFor(link.memberId, userId) ?? ''}`;
   const hit = perDeps.get(key);
   if (hit && hit.until > deps.clock.now()) {
     if (!(hit.op instanceof AppError)) return hit.op;
@@ -46,18 +48,22 @@ export async function findOperator(deps: WorkspaceDeps, link: UisLink, userId: n
 }
 
 async function lookup(deps: WorkspaceDeps, link: UisLink, userId: number): Promise<Operator> {
-  const email = await bitrixEmail(deps, link.memberId, userId);
+  // the employee sync paired them already (by e-mail, by name, or by creating the employee)
+  const mapped = deps.employees?.uisEmployeeFor(link.memberId, userId) ?? null;
+  const email = mapped === null ? await bitrixEmail(deps, link.memberId, userId) : null;
   let employees: Row[];
   try {
     employees = await deps.dataApi.call<Row[]>(link, 'get.employees', { fields: ['id', 'full_name', 'email', 'operator'] });
   } catch (e) {
     throw uisFailure(e, 'UIS_DATA_API_REFUSED', 'UIS did not list the account employees');
   }
-  const match = (employees ?? []).find((r) => typeof r.email === 'string' && r.email.trim().toLowerCase() === email);
+  const byEmail = (address: string) => (employees ?? []).find((r) => typeof r.email === 'string' && r.email.trim().toLowerCase() === address);
+  // a mapped employee removed from UIS since the sync: back to the e-mail match
+  const match = (mapped !== null && (employees ?? []).find((r) => Number(r.id) === mapped)) || byEmail(email ?? (await bitrixEmail(deps, link.memberId, userId)));
   if (!match) {
     throw new AppError(
       'OPERATOR_NOT_FOUND',
-      `No employee of the UIS account has the e-mail ${email} of your Bitrix24 profile; ask an administrator to give your UIS employee the same e-mail`,
+      `No employee of the UIS account has the e-mail ${email ?? 'of your Bitrix24 profile'}; ask an administrator to give your UIS employee the same e-mail or to run the employee sync`,
       409,
     );
   }

@@ -95,6 +95,18 @@ describe('employee sync', () => {
     expect(h.app.deps.employeeDirectory.uisEmployeeFor(h.portal.memberId, 1)).toBeNull();
   });
 
+  it('when a Bitrix24 user pairs by name with a UIS employee whose e-mail differs, then the workspace opens as that employee (the sync mapping comes before the e-mail match)', async () => {
+    const { admin, employee, acc } = await setup();
+    const ivan = { id: 367_990, first_name: 'Иван', last_name: 'Сотрудников', full_name: 'Сотрудников Иван', email: 'i.sotrudnikov@uis.example', login: 'isotr', operator_chat_enabled: true, status: 'available' as const };
+    acc.employees.push(ivan);
+    const before = await api(h.app.url, employee, 'GET', '/api/workspace');
+    expect(new URL(String(before.json.url)).searchParams.has('operator_id')).toBe(false);
+    const view = await syncNow(admin);
+    expect(view.run?.result?.pairs.find((p) => p.b24UserId === 2)).toMatchObject({ uisEmployeeId: ivan.id, matchedBy: 'name' });
+    const after = await api(h.app.url, employee, 'GET', '/api/workspace');
+    expect(new URL(String(after.json.url)).searchParams.get('operator_id')).toBe(String(ivan.id));
+  });
+
   it('when statuses import is on, then every 20 minutes the synced UIS employees take their Bitrix24 state', async () => {
     const { admin, acc } = await setup();
     h.app.deps.employeeSyncWorker.start();

@@ -16,7 +16,7 @@ import type { ApiCaller } from './api';
  */
 export function workspaceRouter(deps: AppDeps): Router {
   const router = Router();
-  const w: WorkspaceDeps = { ...deps.workspace, links: deps.links, uisEndpoints: deps.uisEndpoints, gateway: deps.gateway, clock: deps.clock, log: deps.log };
+  const w: WorkspaceDeps = { ...deps.workspace, links: deps.links, employees: deps.employeeDirectory, uisEndpoints: deps.uisEndpoints, gateway: deps.gateway, clock: deps.clock, log: deps.log };
 
   router.get('/api/workspace', async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');

@@ -24,6 +24,8 @@ export interface BridgeWorkerDeps {
   gateway: BitrixGateway;
   links: UisLinkRepository;
   workspace: WorkspaceAdapters;
+  /** The employee sync's mapping: a Bitrix24 operator's UIS employee before the e-mail match. */
+  employees?: { uisEmployeeFor(memberId: string, b24UserId: number): number | null };
   uisEndpoints(project: UisProject): UisEndpoints;
   files: FileSigner;
   clock: Clock;
@@ -331,7 +333,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
 
   async function operatorFor(link: UisLink, userId: number): Promise<number> {
     try {
-      const op = await findOperator({ ...deps.workspace, links: deps.links, uisEndpoints: deps.uisEndpoints, gateway: deps.gateway, clock: deps.clock, log: deps.log }, link, userId);
+      const op = await findOperator({ ...deps.workspace, links: deps.links, employees: deps.employees, uisEndpoints: deps.uisEndpoints, gateway: deps.gateway, clock: deps.clock, log: deps.log }, link, userId);
       return op.id;
     } catch (e) {
       const fallback = repo.defaultOperator(link.memberId);
