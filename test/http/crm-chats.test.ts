@@ -112,20 +112,17 @@ describe('«Чаты»: primary and repeat requests', () => {
     expect(ours(h.portal.crm.contacts())).toHaveLength(0);
   });
 
-  it('a burst of chats from the same new client on two channels creates exactly one lead; the second chat is written to it', async () => {
-    const { acc } = await setup(rules());
-    const [a, b] = await Promise.all([
-      acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000002' }, text: 'Первый канал' }),
-      acc.visitorWrite({ channelType: 'telegram_private', visitor: { phone: '+79260000002' }, text: 'Второй канал' }),
-    ]);
-    await waitFor(() => settled(a.chatId)() && settled(b.chatId)());
+  it('a burst of chats from the same new client on four channels at once creates exactly one lead and one contact; every chat is written to that lead', async () => {
+    const { acc } = await setup(rules({ channels: ['whatsapp', 'waba', 'telegram_private', 'sms'] }));
+    const types = ['whatsapp', 'waba', 'telegram_private', 'sms'] as const;
+    const chats = await Promise.all(types.map((channelType) => acc.visitorWrite({ channelType, visitor: { phone: '+79260000002' }, text: `Пишу в ${channelType}` })));
+    await waitFor(() => chats.every((c) => settled(c.chatId)()));
     const leads = ours(h.portal.crm.leads());
     expect(leads).toHaveLength(1);
     expect(ours(h.portal.crm.contacts())).toHaveLength(1);
     const text = commentsOn('LEAD', Number(leads[0]!.ID)).map((c) => c.comment).join('\n');
-    expect(text).toContain('Первый канал');
-    expect(text).toContain('Второй канал');
-    expect([request(a.chatId)!.outcome, request(b.chatId)!.outcome].sort()).toEqual(['primary', 'repeat']);
+    for (const t of types) expect(text).toContain(`Пишу в ${t}`);
+    expect(chats.map((c) => request(c.chatId)!.outcome).sort()).toEqual(['primary', 'repeat', 'repeat', 'repeat']);
   });
 });
 
