@@ -73,6 +73,8 @@ async function main(): Promise<void> {
   running.deps.employeeSyncWorker.start();
   // «Оффлайн заявки»: UIS sends no callback for them, the report is polled
   running.deps.crmWorker.startOfflinePolling(60_000);
+  // «Чаты»: what the callbacks missed (our downtime, VK) — at start-up and every 5 minutes
+  running.deps.crmWorker.startChatReconcile(5 * 60_000);
   const stop = async () => {
     log.info('shutting down');
     await running.close();

@@ -91,10 +91,10 @@ export function createSqliteCrmRequestRepository(db: Db, now: () => number = Dat
        ON CONFLICT (member_id, op_key) DO UPDATE SET state = 'done', result_id = excluded.result_id, updated_at = excluded.updated_at`,
     ),
     clearOp: db.prepare(`DELETE FROM crm_ops WHERE member_id = ? AND op_key = ? AND state = 'sent'`),
-    cursor: db.prepare('SELECT seen_till FROM crm_offline_cursor WHERE member_id = ?'),
+    cursor: db.prepare('SELECT seen_till FROM crm_poll_cursor WHERE member_id = ? AND report = ?'),
     setCursor: db.prepare(
-      `INSERT INTO crm_offline_cursor (member_id, seen_till, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (member_id) DO UPDATE SET seen_till = MAX(seen_till, excluded.seen_till), updated_at = excluded.updated_at`,
+      `INSERT INTO crm_poll_cursor (member_id, report, seen_till, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (member_id, report) DO UPDATE SET seen_till = MAX(seen_till, excluded.seen_till), updated_at = excluded.updated_at`,
     ),
     count: db.prepare(`SELECT kind || ':' || status AS k, COUNT(*) AS n FROM crm_requests WHERE member_id = ? GROUP BY k`),
   };
@@ -182,11 +182,11 @@ export function createSqliteCrmRequestRepository(db: Db, now: () => number = Dat
     clearOps(memberId, keys) {
       db.transaction(() => keys.forEach((k) => q.clearOp.run(memberId, k)))();
     },
-    offlineCursor(memberId) {
-      return (q.cursor.pluck().get(memberId) as number | undefined) ?? null;
+    pollCursor(memberId, report) {
+      return (q.cursor.pluck().get(memberId, report) as number | undefined) ?? null;
     },
-    setOfflineCursor(memberId, seenTill) {
-      q.setCursor.run(memberId, seenTill, iso());
+    setPollCursor(memberId, report, seenTill) {
+      q.setCursor.run(memberId, report, seenTill, iso());
     },
     count(memberId) {
       return Object.fromEntries((q.count.all(memberId) as Array<{ k: string; n: number }>).map((r) => [r.k, r.n]));

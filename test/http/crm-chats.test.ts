@@ -296,6 +296,32 @@ describe('«Чаты»: faults', () => {
   });
 });
 
+describe('«Чаты»: what the callbacks missed, from the Data API reports', () => {
+  it('a VK chat (VK cannot be connected to an adapter, so no callback comes): found by the reconcile, its transcript read from get.chat_messages_report, written at its end', async () => {
+    const { acc } = await setup(rules({ channels: ['whatsapp', 'vkontakte_groups'], timing: 'end', templates: { lead: '', deal: '' } }));
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000090' }, text: 'по колбэкам' });
+    const v = await acc.visitorWrite({ channelType: 'vkontakte_groups', visitor: { name: 'Вадим', phone: '+79260000091' }, text: 'Привет из ВК' });
+    await acc.visitorWrite({ channelType: 'vkontakte_groups', visitor: { name: 'Вадим' }, text: 'Есть диваны?' });
+    await settle();
+    expect(request(v.chatId)).toBeNull();
+    // the callbacks' chat is known and live: nothing to do for it
+    expect(await h.app.deps.crmWorker.reconcileChats(h.portal.memberId)).toBe(1);
+    await waitFor(settled(v.chatId));
+    expect(request(v.chatId)).toMatchObject({ status: 'waiting', outcome: 'skip:waits-for-end' });
+    expect(await h.app.deps.crmWorker.reconcileChats(h.portal.memberId)).toBe(0);
+
+    await acc.closeChat(v.chatId, 'closed_by_timeout');
+    expect(await h.app.deps.crmWorker.reconcileChats(h.portal.memberId)).toBe(1);
+    await waitFor(() => request(v.chatId)?.status === 'done');
+    const lead = ours(h.portal.crm.leads()).find((l) => String(l.ORIGIN_ID).startsWith(`chat:${v.chatId}:`))!;
+    // the default template; the report carries the phone, not the name
+    expect(lead.TITLE).toBe('Чат VK: +79260000091');
+    const comment = commentsOn('LEAD', Number(lead.ID))[0]!.comment;
+    expect(comment).toMatch(/Привет из ВК[\s\S]*Есть диваны\?/);
+    await waitFor(() => request(w.chatId)?.status === 'waiting');
+  });
+});
+
 describe('«Оффлайн заявки»: the same engine on UIS offline requests', () => {
   const offline = (over: Partial<CrmRulesSettings> = {}) =>
     rules({

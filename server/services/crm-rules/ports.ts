@@ -67,7 +67,8 @@ export interface CrmRequestRepository {
   markDone(memberId: string, key: string, resultId: number | null): void;
   /** Operations known not to have happened (refused, or skipped by `halt`). */
   clearOps(memberId: string, keys: string[]): void;
-  offlineCursor(memberId: string): number | null;
-  setOfflineCursor(memberId: string, seenTill: number): void;
+  /** How far a Data API report has been read for the portal (ms); null before the first poll. */
+  pollCursor(memberId: string, report: 'offline' | 'chats'): number | null;
+  setPollCursor(memberId: string, report: 'offline' | 'chats', seenTill: number): void;
   count(memberId: string): Record<string, number>;
 }

@@ -5,7 +5,7 @@ import { hasContacts } from '../../domain/crm-rules/gate';
 import type { ChatLink, Decision, Found, RequestFacts } from '../../domain/crm-rules/types';
 import type { Logger } from '../../logging';
 import type { UisProject } from '../../contracts/uis';
-import { dataApiDateTime, dataApiForLink, type DataApiClient } from '../../uis/data-api';
+import { dataApiDateTime, dataApiForLink, parseDataApiDateTime, type DataApiClient } from '../../uis/data-api';
 import { createJobLoop } from '../job-loop';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisChannelRepository } from '../workspace-ports';
@@ -51,6 +51,12 @@ export interface CrmRulesWorker {
   pollOffline(memberId: string): Promise<number>;
   /** Poll every portal with «Оффлайн заявки» on now and then every `intervalMs` (UIS sends no callback for them). */
   startOfflinePolling(intervalMs: number): void;
+  /**
+   * Chats of the last day the callbacks missed (our downtime, a channel not connected to the
+   * adapter such as VK) or whose end was missed, from get.chats_report; how many were queued.
+   */
+  reconcileChats(memberId: string): Promise<number>;
+  startChatReconcile(intervalMs: number): void;
   drain(): Promise<void>;
   stop(): void;
   /** Resolves when the run in flight (if any) has finished. */
@@ -63,6 +69,10 @@ const REPORT_WINDOW_MS = 80 * 86_400_000;
 const FIRST_POLL_LOOKBACK_MS = 10 * 60_000;
 /** Report rows carry seconds: each poll re-reads a little of the previous window (duplicates are dropped). */
 const POLL_OVERLAP_MS = 2 * 60_000;
+/** Chats started this long ago are still checked for an end the callbacks missed. */
+const RECONCILE_WINDOW_MS = 86_400_000;
+const LIVE = new Set(['new', 'active']);
+const PAGE = 1000;
 
 /**
  * «Чаты»: UIS chats → Bitrix24 CRM by the admin's rules. Requests live in the database (a restart
@@ -114,6 +124,83 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     });
     for (const row of Array.isArray(r.data) ? r.data : []) out.set(String(row.id), row);
     return out;
+  }
+
+  /**
+   * The transcript from get.chat_messages_report for chats that end now or that no /message
+   * callback reached (lost while we were down, or a channel outside the adapter): the callbacks'
+   * copy may miss messages. A failure only leaves the callbacks' copy.
+   */
+  async function fillMessages(api: DataApiClient, memberId: string, due: CrmRequest[]): Promise<void> {
+    const ids = due
+      .filter((r) => r.kind === 'chat' && r.plan === null && (r.event === 'finished' || deps.requests.messages(memberId, r.requestId).length === 0))
+      .map((r) => Number(r.requestId));
+    if (!ids.length) return;
+    try {
+      for (let offset = 0; ; offset += PAGE) {
+        const r = await api.call<Row[]>('get.chat_messages_report', { chat_ids: ids, fields: ['id', 'chat_id', 'date_time', 'text', 'source', 'resource', 'employee_id'], limit: PAGE, offset });
+        const rows = Array.isArray(r.data) ? r.data : [];
+        for (const m of rows) {
+          const source = m.source === 'visitor' || m.source === 'operator' ? m.source : null;
+          if (!source || m.id === undefined || m.chat_id === undefined) continue;
+          const file = m.resource && typeof m.resource === 'object' ? (m.resource as Row).file_name : null;
+          const text = typeof m.text === 'string' && m.text.trim() ? m.text : file ? `[файл: ${String(file)}]` : '';
+          deps.requests.addMessage(memberId, String(m.chat_id), {
+            id: String(m.id),
+            at: parseDataApiDateTime(m.date_time) ?? deps.clock.now(),
+            source,
+            text,
+            author: source === 'operator' && m.employee_id ? `employee:${String(m.employee_id)}` : null,
+          });
+        }
+        if (rows.length < PAGE) break;
+      }
+    } catch (e) {
+      log.warn({ memberId, code: (e as { code?: string }).code }, 'get.chat_messages_report failed: the callbacks\' transcript is used');
+    }
+  }
+
+  async function reconcileChats(memberId: string): Promise<number> {
+    const link = deps.links.get(memberId);
+    if (!link || !deps.crmRules.get(memberId, 'chats')?.settings.enabled) return 0;
+    const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
+    const now = deps.clock.now();
+    const channels = link.connectionId ? deps.channels.list(memberId, link.connectionId) : [];
+    let queued = 0;
+    for (let offset = 0; ; offset += PAGE) {
+      const r = await api.call<Row[]>('get.chats_report', {
+        date_from: dataApiDateTime(now - RECONCILE_WINDOW_MS),
+        date_till: dataApiDateTime(now + 60_000),
+        fields: ['id', 'status', 'date_time', 'visitor_id', 'chat_channel_id'],
+        sort: [{ field: 'date_time', order: 'asc' }],
+        limit: PAGE,
+        offset,
+      });
+      const rows = Array.isArray(r.data) ? r.data : [];
+      for (const row of rows) {
+        const id = String(row.id ?? '');
+        if (!id) continue;
+        const ended = !LIVE.has(String(row.status));
+        const known = deps.requests.get(memberId, 'chat', id);
+        if (known && (!ended || known.event === 'finished')) continue;
+        // the adapter channel behind the report's chat channel: an open line may drive it
+        const channelId = channels.find((c) => c.chatChannelId !== null && c.chatChannelId === String(row.chat_channel_id))?.channelId ?? null;
+        deps.requests.touch({
+          memberId,
+          kind: 'chat',
+          requestId: id,
+          event: ended ? 'finished' : 'started',
+          channelId,
+          visitorId: row.visitor_id === null || row.visitor_id === undefined ? null : String(row.visitor_id),
+          startedAt: parseDataApiDateTime(row.date_time),
+          dueAt: now,
+        });
+        queued++;
+      }
+      if (rows.length < PAGE) break;
+    }
+    if (queued) loop.wake(0);
+    return queued;
   }
 
   function factsOf(r: CrmRequest, report: Row | null): RequestFacts {
@@ -173,6 +260,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     } catch (e) {
       return due.forEach((r) => later(r, `UIS Data API: ${(e as Error).message}`));
     }
+    await fillMessages(api, memberId, due);
     for (const r of due) {
       if (loop.stopped) return;
       try {
@@ -199,7 +287,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     if (!link || !deps.crmRules.get(memberId, 'offline')?.settings.enabled) return 0;
     const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
     const now = deps.clock.now();
-    const from = Math.max((deps.requests.offlineCursor(memberId) ?? now - FIRST_POLL_LOOKBACK_MS) - POLL_OVERLAP_MS, now - REPORT_WINDOW_MS);
+    const from = Math.max((deps.requests.pollCursor(memberId, 'offline') ?? now - FIRST_POLL_LOOKBACK_MS) - POLL_OVERLAP_MS, now - REPORT_WINDOW_MS);
     let offset = 0;
     let fresh = 0;
     let newest = from;
@@ -224,7 +312,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
       if (rows.length < 500) break;
       offset += rows.length;
     }
-    deps.requests.setOfflineCursor(memberId, Math.min(newest, now));
+    deps.requests.setPollCursor(memberId, 'offline', Math.min(newest, now));
     if (fresh) loop.wake(0);
     return fresh;
   }
@@ -236,6 +324,19 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     idle: () => loop.idle(),
     gatherMs,
     pollOffline,
+    reconcileChats,
+    startChatReconcile(intervalMs) {
+      loop.every(intervalMs, async () => {
+        for (const memberId of deps.crmRules.enabledPortals('chats')) {
+          if (loop.stopped) return;
+          try {
+            await reconcileChats(memberId);
+          } catch (e) {
+            log.warn({ memberId, code: (e as { code?: string }).code }, 'chat reconcile failed');
+          }
+        }
+      });
+    },
     startOfflinePolling(intervalMs) {
       loop.every(intervalMs, async () => {
         for (const memberId of deps.crmRules.enabledPortals('offline')) {

@@ -12,6 +12,7 @@ import { rpc } from './errors';
 import { runQuery, type QuerySpec } from './query';
 import { uploadChats } from './upload-chats';
 import { offlineMessagesReport } from './offline-report';
+import { chatMessagesReport } from './chat-messages-report';
 import { createEmployee, CREATE_EMPLOYEE_PARAMS, STATUS_FIELDS, statusRows, updateEmployee, UPDATE_EMPLOYEE_PARAMS } from './employees-write';
 
 type Row = Record<string, unknown>;
@@ -364,6 +365,11 @@ export const METHODS: Record<string, MethodDef> = {
     campaignRows,
   ),
   'get.chats_report': chatsReport,
+  'get.chat_messages_report': {
+    params: [...GET_PARAMS, 'chat_id', 'chat_ids', 'date_from', 'date_till'],
+    get: true,
+    run: ({ account, params }) => chatMessagesReport(account, params),
+  },
   'get.offline_messages_report': {
     params: [...GET_PARAMS, 'date_from', 'date_till', 'include_tech_offline_messages'],
     get: true,
