@@ -124,18 +124,18 @@ export const useCrmRulesStore = defineStore('crm-rules', () => {
     drafts.value = { ...drafts.value, [kind]: settings };
   }
 
-  /** The titles the current templates give on the example chat; the last answer wins. */
-  let previewSeq = 0;
+  /** The titles the current templates give on the example chat; the last answer wins, per tab (one tab's late answer never drops the other's). */
+  const previewSeq: Record<CrmRulesKind, number> = { chats: 0, offline: 0 };
   async function preview(kind: CrmRulesKind): Promise<boolean> {
     const draft = drafts.value[kind];
     if (!draft) return false;
-    const seq = ++previewSeq;
+    const seq = ++previewSeq[kind];
     try {
       const p = await api.preview(kind, draft.templates);
-      if (seq === previewSeq) previews.value = { ...previews.value, [kind]: p };
+      if (seq === previewSeq[kind]) previews.value = { ...previews.value, [kind]: p };
       return true;
     } catch (e) {
-      if (seq === previewSeq) errors.value = { ...errors.value, [kind]: failure('preview', e) };
+      if (seq === previewSeq[kind]) errors.value = { ...errors.value, [kind]: failure('preview', e) };
       return false;
     }
   }

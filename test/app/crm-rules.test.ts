@@ -144,4 +144,32 @@ describe('useCrmRulesStore', () => {
     await s.loadDirectory(true);
     expect(seen[4]).toMatchObject({ method: 'POST', path: '/api/crm/directory/refresh' });
   });
+
+  it('when the two tabs ask for previews at once, then each tab keeps its own answer (the last answer wins per tab)', async () => {
+    setActivePinia(createPinia());
+    const s = useCrmRulesStore();
+    const gates: Array<() => void> = [];
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const req = new Request(new URL(String(input), 'http://app.test'), init);
+      const path = new URL(req.url).pathname;
+      if (path === '/api/crm-rules/chats') return json(200, view('chats'));
+      if (path === '/api/crm-rules/offline') return json(200, view('offline'));
+      const body = JSON.parse(await req.text()) as { kind: string };
+      // the chats answer comes back last
+      await new Promise<void>((ok) => gates.push(ok));
+      return json(200, { lead: `lead of ${body.kind}`, deal: '', example: {} });
+    };
+    s.connect({ session: SESSION, fetch });
+    await s.load();
+    const chats = s.preview('chats');
+    const offline = s.preview('offline');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(gates).toHaveLength(2);
+    gates[1]!();
+    await expect(offline).resolves.toBe(true);
+    gates[0]!();
+    await expect(chats).resolves.toBe(true);
+    expect(s.previews.chats?.lead).toBe('lead of chats');
+    expect(s.previews.offline?.lead).toBe('lead of offline');
+  });
 });
