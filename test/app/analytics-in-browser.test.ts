@@ -200,14 +200,14 @@ describe('«Открытые линии: сквозная аналитика» f
     const { page, errors } = await openTab();
     const enabled = page.getByTestId('analytics-enabled');
     await expect(enabled.getAttribute('aria-checked')).resolves.toBe('false');
-    await expect(page.getByTestId('analytics-save').isDisabled()).resolves.toBe(true);
-    await expect(page.getByTestId('analytics-dirty').count()).resolves.toBe(0);
+    await expect(page.getByTestId('page-save').isDisabled()).resolves.toBe(true);
+    await expect(page.getByTestId('page-dirty').count()).resolves.toBe(0);
     await expect(page.getByTestId('analytics-webhook-url').inputValue()).resolves.toBe('');
     await expect(page.getByTestId('analytics-script').count()).resolves.toBe(0);
 
     await enabled.click();
     await expect(enabled.getAttribute('aria-checked')).resolves.toBe('true');
-    await page.getByTestId('analytics-dirty').waitFor();
+    await page.getByTestId('page-dirty').waitFor();
     expect(await leaveIsGuarded(page)).toBe(true);
 
     await choose(page, 'analytics-default-site', 'acme.ru');
@@ -216,7 +216,7 @@ describe('«Открытые линии: сквозная аналитика» f
     await choose(page, 'analytics-messenger-telegrambot-source', 'Google Ads');
     await page.getByTestId('analytics-webhook-token').fill('  APP_TOKEN_SENTINEL ');
 
-    await page.getByTestId('analytics-save').click();
+    await page.getByTestId('page-save').click();
     await page.getByText(ru['analytics.invalid.employeeId']).waitFor();
     await expect(page.getByTestId('analytics-employee').getAttribute('aria-invalid')).resolves.toBe('true');
     await expect(describedBy(page, 'analytics-employee')).resolves.toContain(ru['analytics.invalid.employeeId']);
@@ -230,16 +230,16 @@ describe('«Открытые линии: сквозная аналитика» f
     await choose(page, 'analytics-messenger-telegrambot-site', 'shop.acme.ru');
     await page.getByText(ru['analytics.invalid.siteMissing']).waitFor({ state: 'detached' });
 
-    await page.getByTestId('analytics-save').click();
+    await page.getByTestId('page-save').click();
     await page.getByTestId('analytics-script').waitFor({ timeout: 10_000 });
     expect(puts).toEqual([configured]);
     await expect(text(page, 'analytics-script')).resolves.toBe(SCRIPT.code);
     await expect(text(page, 'analytics-tab')).resolves.toContain(ru['analytics.script.help']);
     await expect(text(page, 'analytics-script-version')).resolves.toContain(SCRIPT.version);
     await expect(page.getByTestId('analytics-webhook-url').inputValue()).resolves.toBe(HOOK_URL);
-    await expect(page.getByTestId('analytics-dirty').count()).resolves.toBe(0);
+    await expect(page.getByTestId('page-dirty').count()).resolves.toBe(0);
     await page.getByTestId('page-saved').waitFor();
-    await expect(page.getByTestId('analytics-save').isDisabled()).resolves.toBe(true);
+    await expect(page.getByTestId('page-save').isDisabled()).resolves.toBe(true);
     expect(await leaveIsGuarded(page)).toBe(false);
 
     const jobsText = await text(page, 'analytics-jobs');
@@ -264,10 +264,10 @@ describe('«Открытые линии: сквозная аналитика» f
     await expect(page.getByTestId('analytics-default-site').count()).resolves.toBe(0);
     await choose(page, 'analytics-employee', 'Борис Уволенный');
     await page.getByTestId('analytics-enabled').click();
-    await page.getByTestId('analytics-dirty').waitFor();
+    await page.getByTestId('page-dirty').waitFor();
 
-    await page.getByTestId('analytics-revert').click();
-    await page.getByTestId('analytics-dirty').waitFor({ state: 'detached' });
+    await page.getByTestId('page-revert').click();
+    await page.getByTestId('page-dirty').waitFor({ state: 'detached' });
     await expect(page.getByTestId('analytics-enabled').getAttribute('aria-checked')).resolves.toBe('true');
     await expect(text(page, 'analytics-employee')).resolves.toBe('Анна Операторова');
     await expect(text(page, 'analytics-default-site')).resolves.toBe('acme.ru');
@@ -283,17 +283,17 @@ describe('«Открытые линии: сквозная аналитика» f
     reset({ saved: configured });
     const { page, errors } = await openTab();
     await choose(page, 'analytics-employee', 'Борис Уволенный');
-    await page.getByTestId('analytics-save').click();
+    await page.getByTestId('page-save').click();
     const error = page.getByTestId('analytics-error');
     await error.waitFor({ timeout: 10_000 });
     await expect(error.innerText()).resolves.toContain(ru['analytics.failed.save']);
     await expect(error.innerText()).resolves.toContain(STALE_MESSAGE);
     await expect(error.innerText()).resolves.toContain(ru['analytics.hint.VALIDATION_FAILED']);
-    await expect(page.getByTestId('analytics-dirty').count()).resolves.toBe(1);
+    await expect(page.getByTestId('page-dirty').count()).resolves.toBe(1);
     await expect(text(page, 'analytics-employee')).resolves.toBe('Борис Уволенный');
     expect(puts).toHaveLength(1);
 
-    await page.getByTestId('analytics-revert').click();
+    await page.getByTestId('page-revert').click();
     await error.waitFor({ state: 'detached' });
     expect(errors).toEqual([]);
     await page.close();
@@ -305,7 +305,7 @@ describe('«Открытые линии: сквозная аналитика» f
     const notice = page.getByTestId('analytics-not-linked');
     await notice.waitFor();
     await expect(notice.innerText()).resolves.toContain(ru['analytics.notLinked.title']);
-    for (const id of ['analytics-enabled', 'analytics-employee', 'analytics-save', 'analytics-webhook-url']) {
+    for (const id of ['analytics-enabled', 'analytics-employee', 'page-save', 'analytics-webhook-url']) {
       await expect(page.getByTestId(id).count()).resolves.toBe(0);
     }
     expect(calls).not.toContain('GET /api/analytics/lists');
@@ -336,7 +336,7 @@ describe('«Open Lines: end-to-end analytics» for an employee', () => {
     await expect(page.getByText(en['analytics.adminOnly']).count()).resolves.toBe(1);
     await page.getByTestId('analytics-script').waitFor();
     await expect(text(page, 'analytics-jobs')).resolves.toContain('Lead #101');
-    for (const id of ['analytics-save', 'analytics-revert', 'page-save-bar']) {
+    for (const id of ['page-save', 'page-revert', 'page-save-bar']) {
       await expect(page.getByTestId(id).count()).resolves.toBe(0);
     }
     expect(await page.content()).not.toContain('APP_TOKEN_SENTINEL');

@@ -146,8 +146,8 @@ describe('«Чаты» for an administrator', () => {
     await page.locator('[data-testid="crm-chats-template-lead"] input, input[data-testid="crm-chats-template-lead"]').first().fill('Чат {{channel_type}}: {{visitor_name}}');
     await expect.poll(() => page.getByTestId('crm-chats-template-lead-preview').innerText()).toBe('Чат WhatsApp: Иван Петров');
 
-    await expect(page.getByTestId('analytics-dirty').isVisible()).resolves.toBe(true);
-    await page.getByTestId('analytics-save').click();
+    await expect(page.getByTestId('page-dirty').isVisible()).resolves.toBe(true);
+    await page.getByTestId('page-save').click();
     await page.getByTestId('page-saved').waitFor();
 
     expect(puts).toHaveLength(1);
@@ -161,7 +161,7 @@ describe('«Чаты» for an administrator', () => {
       funnels: { primary: { defaults: { leadStatusId: 'IN_PROCESS' } } },
       templates: { lead: 'Чат {{channel_type}}: {{visitor_name}}', deal: '' },
     });
-    await expect(page.getByTestId('analytics-dirty').count()).resolves.toBe(0);
+    await expect(page.getByTestId('page-dirty').count()).resolves.toBe(0);
     expect(errors).toEqual([]);
     await page.close();
   });

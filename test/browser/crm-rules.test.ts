@@ -91,14 +91,14 @@ describe('«Чаты» configured by the administrator in the emulated portal', 
     await expect.poll(() => preview.innerText(), { timeout: 10_000 }).toBe(`Чат ${EXAMPLE_VARS.channel_type}: ${EXAMPLE_VARS.visitor_name}`);
 
     // unsaved: the warning is up, the tab has its badge; then the page's one «Сохранить»
-    await expect(app.getByTestId('analytics-dirty').isVisible()).resolves.toBe(true);
+    await expect(app.getByTestId('page-dirty').isVisible()).resolves.toBe(true);
     await expect(app.getByRole('tab', { name: ru['tabs.chats'] }).innerText()).resolves.toContain('•');
     const save = app.getByTestId('page-save-bar').getByRole('button', { name: ru['pageSave.save'], exact: true });
     await expect(save.count()).resolves.toBe(1);
     await save.click();
     await app.getByTestId('page-saved').waitFor({ timeout: 20_000 });
     await expect(app.getByTestId('page-saved').innerText()).resolves.toBe(ru['pageSave.saved']);
-    await expect(app.getByTestId('analytics-dirty').count()).resolves.toBe(0);
+    await expect(app.getByTestId('page-dirty').count()).resolves.toBe(0);
     await expect(app.getByTestId('crm-save-error').count()).resolves.toBe(0);
     await expect(app.getByTestId('page-save-invalid').count()).resolves.toBe(0);
     await expect(save.isDisabled()).resolves.toBe(true);
@@ -129,7 +129,7 @@ describe('«Чаты» configured by the administrator in the emulated portal', 
     await expect.poll(() => again.getByTestId('crm-chats-responsible-default').innerText(), { timeout: 10_000 }).toBe('Иван Сотрудников');
     await expect(again.getByTestId('crm-chats-funnel-primary-defaults-lead-status').innerText()).resolves.toBe('В работе');
     await expect(again.locator('input[data-testid="crm-chats-template-lead"]').inputValue()).resolves.toBe('Чат {{channel_type}}: {{visitor_name}}');
-    await expect(again.getByTestId('analytics-dirty').count()).resolves.toBe(0);
+    await expect(again.getByTestId('page-dirty').count()).resolves.toBe(0);
 
     // a visitor writes on WhatsApp
     const leadsBefore = ours(h.portal.crm.leads()).length;
