@@ -184,6 +184,38 @@ describe('(d) the backend killed (SIGKILL) in the middle of a burst and restarte
     expect(again.b24Chats).toBe(CHATS);
     expect(failed).toBeGreaterThan(0);
   }, 180_000);
+
+  it('killed after the portal ran imconnector.send.messages, before its answer was read: the restart sends only what is missing', async () => {
+    const x = await startWorld();
+    await installLinkBind(x);
+    const CHATS = 3;
+    const PER = 4;
+    const visitor = (v: number) => ({ phone: `+7916444${String(1000 + v)}` });
+    for (let v = 0; v < CHATS; v++) await x.acc.visitorWrite({ channelType: 'whatsapp', visitor: visitor(v), text: `k v${v} m0` });
+    await expectMirrored(x); // the chats are known to Bitrix24: later messages travel together
+    const known = holdings(x.portal, x.acc).b24Inbound;
+    const held = x.portal.holdAnswers(['imconnector.send.messages', 'batch'], 1);
+    const writes = Promise.all(
+      Array.from({ length: CHATS }, async (_, v) => {
+        for (let i = 1; i < PER; i++) await x.acc.visitorWrite({ channelType: 'whatsapp', visitor: visitor(v), text: `k v${v} m${i}` });
+      }),
+    );
+    await held.executed; // the portal has run the call; the app has not read the answer
+    await x.proc!.kill('SIGKILL');
+    held.release();
+    const atKill = holdings(x.portal, x.acc).b24Inbound;
+    console.log(`  (d) SIGKILL with ${atKill - known} messages delivered by a call whose answer was never read`);
+    expect(atKill).toBeGreaterThan(known);
+    const checks = x.portal.stats.byMethod['imopenlines.session.history.get'] ?? 0;
+    await x.start();
+    await writes;
+    const h = await expectMirrored(x);
+    for (let i = 0; i < 5; i++) await settle(x);
+    const again = holdings(x.portal, x.acc);
+    expect(again.b24Inbound).toBe(CHATS * PER);
+    expect(h.visitorMessages).toBe(CHATS * PER);
+    expect(x.portal.stats.byMethod['imopenlines.session.history.get'] ?? 0).toBeGreaterThan(checks); // the open line was read before resending
+  }, 120_000);
 });
 
 describe('(f) our server down while operators answer: offline catch-up', () => {

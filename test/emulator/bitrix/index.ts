@@ -137,6 +137,12 @@ export interface EmulatedPortal {
   /** every event POST attempted (at most once) */
   deliveries: DeliveryRecord[];
   setPlan(p: { drainPerSec: number; burst: number }): void;
+  /**
+   * Test control (not portal behaviour): the next `times` calls of `methods` run, then their answer
+   * is held until `release()` — a slow network or portal after execution, or a caller that dies
+   * before reading the answer. `executed` resolves (with the method) when the first held call ran.
+   */
+  holdAnswers(methods: string[], times: number): { executed: Promise<string>; release(): void };
   /** addition: the CRM (seeds in README) */
   crm: EmulatedCrm;
   /** addition: open lines */

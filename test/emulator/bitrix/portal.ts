@@ -19,7 +19,7 @@ import { deleteLine, operatorAccept, operatorClose, operatorReply, type Operator
 import { OpenLinesStore } from './openlines/store';
 import { chatsView, chatView, lineView } from './openlines/view';
 import { md5, randomHex, type Params } from './php';
-import { restRouter, type RestHost, type RestStats } from './rest-router';
+import { restRouter, type AnswerHold, type RestHost, type RestStats } from './rest-router';
 import type { EmulatedOpenLines, EmulatedPortal, OpenAppOptions, OpenedApp, PortalState } from './index';
 import type {
   ConnectorRow,
@@ -67,6 +67,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
   readonly openLines: EmulatedOpenLines;
 
   readonly stats: RestStats = { requests: 0, limited503: 0, byMethod: {} };
+  readonly answerHolds: AnswerHold[] = [];
   readonly deliveries: DeliveryRecord[] = [];
   readonly bucket: LeakyBucket;
 
@@ -441,6 +442,21 @@ export class PortalImpl implements EmulatedPortal, RestHost {
 
   setPlan(p: RatePlan): void {
     this.bucket.setPlan(p);
+  }
+
+  holdAnswers(methods: string[], times: number): { executed: Promise<string>; release(): void } {
+    let release!: () => void;
+    let executed!: (name: string) => void;
+    const done = new Promise<string>((r) => (executed = r));
+    const hold: AnswerHold = { methods: methods.map((m) => m.toLowerCase()), remaining: times, executed: (n) => executed(n), released: new Promise<void>((r) => (release = r)) };
+    this.answerHolds.push(hold);
+    return {
+      executed: done,
+      release: () => {
+        hold.remaining = 0;
+        release();
+      },
+    };
   }
 
   state(): PortalState {

@@ -23,9 +23,20 @@ export interface RestStats {
   byMethod: Record<string, number>;
 }
 
+/** Test control: the answer of the next `remaining` calls of `methods` is held after they ran. */
+export interface AnswerHold {
+  methods: string[];
+  remaining: number;
+  /** called once per held call, right after the portal executed it */
+  executed(name: string): void;
+  /** resolves when the held answers may go out */
+  released: Promise<void>;
+}
+
 export interface RestHost extends PortalCore {
   readonly bucket: LeakyBucket;
   readonly stats: RestStats;
+  readonly answerHolds: AnswerHold[];
 }
 
 const QS_OPTIONS = { depth: 20, arrayLimit: 1000, parameterLimit: 10_000 } as const;
@@ -128,6 +139,12 @@ export function restRouter(host: RestHost): express.Router {
     }
     const ctx = { portal: host, user, scopes: host.shared.app.scopes, start, methods: METHODS };
     const outcome = await runMethod(def, name, params, ctx, startMs);
+    const hold = host.answerHolds.find((x) => x.remaining > 0 && x.methods.includes(name));
+    if (hold) {
+      hold.remaining--;
+      hold.executed(name);
+      await hold.released; // the portal ran it; its answer is late (or never read: the caller died)
+    }
     const time = outcome.body.time;
     if (isRecord(time) && typeof time.processing === 'number') {
       res.setHeader('X-Bitrix-Rest-Time', time.processing.toFixed(10));
