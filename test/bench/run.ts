@@ -2,11 +2,12 @@ import { scaledClock, systemClock } from '../../server/domain/clock';
 import { benchAnalytics } from './analytics';
 import { benchBridgeBurst, benchBridgeLatency, benchWebhookRate } from './bridge';
 import { benchRestPacing } from './rest-pacing';
+import { benchCrm } from './crm';
 import { benchWorkspace } from './workspace';
 
 /**
  * `npm run bench` — prints figures; asserts nothing (the goals are printed beside them).
- *   npm run bench [-- --only pacing|analytics|workspace|bridge] [-- --real | --scale 20]
+ *   npm run bench [-- --only pacing|analytics|workspace|bridge|crm] [-- --real | --scale 20]
  * Time-bound benches run on a clock shared by the emulator and the app (×10 by default), which
  * models the same bucket 10× faster; `--real` runs them in real time.
  */
@@ -56,6 +57,17 @@ const BENCHES: Record<string, () => Promise<void>> = {
     console.log(`  p50 / p99 / max         ${l.p50.toFixed(1)} / ${l.p99.toFixed(1)} / ${l.max.toFixed(1)} ms   (goal p99 ≤ 20 ms; ${l.samples} samples, ${l.missed} missed)`);
     console.log(`  of which callback ack   p50 ${l.ackP50.toFixed(1)} ms, p99 ${l.ackP99.toFixed(1)} ms; the rest is the worker's gather window (gatherMs, default 100 ms)`);
   },
+  async crm() {
+    const clock = scale === 1 ? systemClock : scaledClock(scale);
+    const c = await benchCrm({ clock, chats: 100, rateLimit: { drainPerSec: 2, burst: 50 } });
+    const unit = scale === 1 ? 's' : `emulated s; clock ×${scale}`;
+    console.log(`«Чаты» CRM rules: 100 new clients write at once, then 50 of them again → one portal, bucket 2 req/s, burst 50 (clock ×${scale})`);
+    console.log(`  leads created           ${c.leads} / ${c.chats}   (one per new client)`);
+    console.log(`  time until all applied  ${c.seconds.toFixed(1)} s   (${unit}; ${c.realSeconds.toFixed(1)} s real)`);
+    console.log(`  REST calls              ${c.restCalls}   (${(c.restCalls / c.chats).toFixed(2)} per chat, continuations included)`);
+    console.log(`  Data API calls          ${c.dataApiCalls}`);
+    console.log(`  503s provoked           ${c.limited503}   (goal 0)`);
+  },
   async workspace() {
     const kB = (n: number) => `${(n / 1024).toFixed(1)} kB`;
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -68,6 +80,8 @@ const BENCHES: Record<string, () => Promise<void>> = {
 };
 
 async function main() {
+  // every wait of a bench may sit on unref'd timers (the scaled clock, the emulators): keep the process alive until done
+  const keepAlive = setInterval(() => undefined, 1000);
   const names = only ? [only] : Object.keys(BENCHES);
   for (const name of names) {
     const bench = BENCHES[name];
@@ -75,6 +89,7 @@ async function main() {
     await bench();
     console.log(`  memory (rss)            ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`);
   }
+  clearInterval(keepAlive);
 }
 
 main().then(

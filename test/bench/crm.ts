@@ -1,0 +1,85 @@
+import type { Clock } from '../../server/domain/clock';
+import type { CrmRulesSettings } from '../../server/contracts/crm-rules';
+import { installAndLink } from '../support/bridge-fixture';
+import { api, startHarness } from '../support/harness';
+
+export interface CrmBenchResult {
+  chats: number;
+  leads: number;
+  repeats: number;
+  restCalls: number;
+  dataApiCalls: number;
+  limited503: number;
+  seconds: number;
+  realSeconds: number;
+}
+
+const noStage = { leadStatusId: null, dealCategoryId: null, dealStageId: null };
+
+/**
+ * «Чаты» applied under load: `chats` new clients write on WhatsApp at once (each a new contact +
+ * lead + the chat in its timeline), then every second one writes again (a continuation comment).
+ * One portal at `rateLimit`; measured until every chat is decided and applied.
+ */
+export async function benchCrm(o: { clock: Clock; chats: number; rateLimit: { drainPerSec: number; burst: number } }): Promise<CrmBenchResult> {
+  let dataApiCalls = 0;
+  const counting: typeof fetch = async (input, init) => {
+    if (typeof init?.body === 'string' && init.body.includes('"jsonrpc"')) dataApiCalls++;
+    return fetch(input, init);
+  };
+  const h = await startHarness({ clock: o.clock, env: { LOG_LEVEL: 'warn' }, rateLimit: o.rateLimit, fetch: counting });
+  try {
+    const { acc, session } = await installAndLink(h);
+    acc.setDataApiLimits({ day: 100_000, minute: 10_000 });
+    const settings: CrmRulesSettings = {
+      enabled: true,
+      createEntities: true,
+      channels: ['whatsapp'],
+      filter: { join: 'and', groups: [] },
+      responsible: { defaultUserId: 2, rules: [] },
+      primary: { entities: 'lead', activity: false },
+      repeat: { entities: 'none', activity: false },
+      commentPriority: 'leads',
+      addToClosed: false,
+      timing: 'start',
+      createWithoutContacts: false,
+      copyToContactCompany: false,
+      notifyOnCreate: true,
+      funnels: { primary: { defaults: { ...noStage, leadStatusId: 'NEW' }, rules: [] }, repeat: { defaults: noStage, rules: [] } },
+      templates: { lead: '', deal: '' },
+      fields: [],
+    };
+    await api(h.app.url, session, 'PUT', '/api/crm-rules/chats', settings);
+    const rest0 = h.portal.stats.requests;
+    const limited0 = h.portal.stats.limited503;
+    dataApiCalls = 0;
+    const t0 = o.clock.now();
+    const r0 = performance.now();
+    const phone = (i: number) => `+7926${String(2_000_000 + i).slice(1)}`;
+    const chats = await Promise.all(Array.from({ length: o.chats }, (_, i) => acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: phone(i) }, text: `Вопрос ${i}` })));
+    await Promise.all(chats.filter((_, i) => i % 2 === 0).map((c, i) => acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: phone(i * 2) }, text: `Уточнение ${c.chatId}` })));
+    const repeats = Math.ceil(o.chats / 2);
+    const done = () => {
+      const counts = h.app.deps.crmRequests.count(h.portal.memberId);
+      const comments = h.portal.crm.comments().filter((c) => c.comment.includes('Уточнение')).length;
+      return (counts['chat:done'] ?? 0) === o.chats && comments === repeats;
+    };
+    while (!done() && performance.now() - r0 < 600_000) {
+      await acc.settle();
+      await h.app.deps.crmWorker.drain();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return {
+      chats: o.chats,
+      leads: h.portal.crm.leads().filter((l) => l.ORIGINATOR_ID === 'uis_omni').length,
+      repeats,
+      restCalls: h.portal.stats.requests - rest0,
+      dataApiCalls,
+      limited503: h.portal.stats.limited503 - limited0,
+      seconds: (o.clock.now() - t0) / 1000,
+      realSeconds: (performance.now() - r0) / 1000,
+    };
+  } finally {
+    await h.close();
+  }
+}
