@@ -12,6 +12,7 @@ export function createSqliteCrmRulesRepository(db: Db, now: () => number = Date.
        ON CONFLICT (member_id, kind) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
     ),
     all: db.prepare('SELECT member_id, settings FROM crm_rules_settings WHERE kind = ?'),
+    enabled: db.prepare(`SELECT json_extract(settings, '$.enabled') FROM crm_rules_settings WHERE member_id = ? AND kind = ?`).pluck(),
     getDirectory: db.prepare('SELECT data FROM crm_directory WHERE member_id = ?'),
     saveDirectory: db.prepare(
       `INSERT INTO crm_directory (member_id, data, fetched_at) VALUES (?, ?, ?)
@@ -25,6 +26,9 @@ export function createSqliteCrmRulesRepository(db: Db, now: () => number = Date.
     },
     save(memberId, kind, settings) {
       q.save.run(memberId, kind, JSON.stringify(settings), iso());
+    },
+    isEnabled(memberId, kind) {
+      return q.enabled.get(memberId, kind) === 1;
     },
     enabledPortals(kind) {
       return (q.all.all(kind) as Array<{ member_id: string; settings: string }>)

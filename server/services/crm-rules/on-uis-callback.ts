@@ -12,7 +12,7 @@ const time = (v: unknown, fallback: number): number => {
 
 export interface CrmCallbackDeps {
   requests: CrmRequestRepository;
-  crmRules: Pick<CrmRulesRepository, 'get'>;
+  crmRules: Pick<CrmRulesRepository, 'isEnabled'>;
   now(): number;
   /** Events of one chat arriving within this window are decided together (fewer REST calls). */
   gatherMs: number;
@@ -31,7 +31,7 @@ export function crmRulesUisCallbacks(inner: UisCallbackHandler, deps: CrmCallbac
     async handle(link: UisLink, path: string, method: string, body: unknown) {
       await inner.handle(link, path, method, body);
       if (method !== 'POST') return;
-      if (!deps.crmRules.get(link.memberId, 'chats')?.settings.enabled) return;
+      if (!deps.crmRules.isEnabled(link.memberId, 'chats')) return;
       if (onCallback(deps, link.memberId, path, obj(body))) deps.wake(deps.gatherMs);
     },
   };

@@ -5,6 +5,8 @@ import type { CrmDirectory, CrmRulesKind } from '../../contracts/crm-settings';
 export interface CrmRulesRepository {
   get(memberId: string, kind: CrmRulesKind): { settings: CrmRulesSettings; updatedAt: string } | null;
   save(memberId: string, kind: CrmRulesKind, settings: CrmRulesSettings): void;
+  /** Whether the tab is on, without reading the whole settings (asked on every UIS callback). */
+  isEnabled(memberId: string, kind: CrmRulesKind): boolean;
   /** Portals with this tab switched on. */
   enabledPortals(kind: CrmRulesKind): string[];
   getDirectory(memberId: string): CrmDirectory | null;
