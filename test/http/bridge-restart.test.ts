@@ -143,16 +143,11 @@ describe('(d) the backend killed (SIGKILL) in the middle of a burst and restarte
     await installLinkBind(x);
     const CHATS = 6;
     const PER = 10;
-    // Each visitor's first message reaches Bitrix24 before the burst: a kill right after Bitrix24
-    // ran the very first message of a brand-new visitor is the documented residual window (README,
-    // «No doubles on resend»: no API finds that chat before its answer is read).
-    for (let v = 0; v < CHATS; v++) await x.acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: `+7916555${String(1000 + v)}` }, text: `d v${v} m0` });
-    await expectMirrored(x);
-    let written = CHATS;
+    let written = 0;
     // visitors in parallel, each writing in order with a small gap so the kill lands mid-burst
     const burst = Promise.all(
       Array.from({ length: CHATS }, async (_, v) => {
-        for (let i = 1; i < PER; i++) {
+        for (let i = 0; i < PER; i++) {
           await x.acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: `+7916555${String(1000 + v)}` }, text: `d v${v} m${i}` });
           written++;
           await sleep(25);
@@ -160,7 +155,7 @@ describe('(d) the backend killed (SIGKILL) in the middle of a burst and restarte
       }),
     );
     // kill once part of the burst is in the open line and part is not even written yet
-    const reached = await until(() => holdings(x.portal, x.acc).b24Inbound >= CHATS + 8, () => sleep(10), 1000, 0);
+    const reached = await until(() => holdings(x.portal, x.acc).b24Inbound >= 8, () => sleep(10), 1000, 0);
     expect(reached, serverLog(x)).toBe(true);
     await x.proc!.kill('SIGKILL');
     const atKill = holdings(x.portal, x.acc);
@@ -220,6 +215,31 @@ describe('(d) the backend killed (SIGKILL) in the middle of a burst and restarte
     expect(again.b24Inbound).toBe(CHATS * PER);
     expect(h.visitorMessages).toBe(CHATS * PER);
     expect(x.portal.stats.byMethod['imopenlines.session.history.get'] ?? 0).toBeGreaterThan(checks); // the open line was read before resending
+  }, 120_000);
+});
+
+describe('(d) the very first message of a brand-new visitor, killed before its answer was read', () => {
+  // Bitrix24 offers no lookup for it (README «No doubles on resend»): it is sent again, then the
+  // second copy is removed with imconnector.delete.messages once the chat is known.
+  it('is sent again after the restart and the copy is removed: the open line shows it once', async () => {
+    const x = await startWorld();
+    await installLinkBind(x);
+    const held = x.portal.holdAnswers(['imconnector.send.messages', 'batch'], 1);
+    const write = x.acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79163331000' }, text: 'самое первое сообщение' });
+    await held.executed;
+    await x.proc!.kill('SIGKILL');
+    held.release();
+    expect(holdings(x.portal, x.acc).b24Inbound).toBe(1);
+    await x.start();
+    await write;
+    await x.acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79163331000' }, text: 'второе' });
+    const h = await expectMirrored(x);
+    for (let i = 0; i < 3; i++) await settle(x);
+    expect(holdings(x.portal, x.acc).b24Inbound).toBe(2);
+    expect(h.b24Chats).toBe(1);
+    expect(x.portal.stats.byMethod['imconnector.delete.messages'] ?? 0).toBe(1);
+    const all = x.portal.openLines.chats().flatMap((c) => c.messages.filter((m) => m.direction === 'in'));
+    expect(all.filter((m) => m.deleted)).toHaveLength(1);
   }, 120_000);
 });
 

@@ -105,7 +105,7 @@ export function holdings(portal: EmulatedPortal, acc: UisAccount, replies: Map<n
   const inbound = uisChats.map((c) => ({
     uisChatId: c.id,
     uis: c.messages.filter((m) => m.source === 'visitor').map((m) => String(m.id)),
-    b24: ours.filter((x) => x.externalChatId === `uis_c${c.id}`).flatMap((x) => x.messages.filter((m) => m.direction === 'in').map((m) => m.externalId)),
+    b24: ours.filter((x) => x.externalChatId === `uis_c${c.id}`).flatMap((x) => x.messages.filter((m) => m.direction === 'in' && !m.deleted).map((m) => m.externalId)),
   }));
   const outbound = uisChats.map((c) => ({
     uisChatId: c.id,

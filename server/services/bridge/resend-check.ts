@@ -23,9 +23,11 @@ import type { BridgeRepository } from './ports';
  *
  * The messages of an unknown-outcome call all went into the chat's latest session (one call goes
  * into the open session or starts one, and later messages of the chat wait behind it), so reading
- * that session is enough. Residual window: a brand-new visitor whose very first message's answer
- * was lost — Bitrix24 created an internal user we cannot look up (user.get hides imconnector users,
- * REAL_USER filter), so no USER_CODE can be built; that first message is sent again and may show twice.
+ * that session is enough. A brand-new visitor whose very first message's answer was lost cannot be
+ * checked first — Bitrix24 created an internal user we cannot look up (user.get hides imconnector
+ * users, REAL_USER filter), so no USER_CODE can be built: that message is sent again, and once the
+ * resend's answer names the chat, a second copy is removed with `imconnector.delete.messages`
+ * (dropDuplicates) — the operator may see it for a moment, as a deleted message afterwards.
  */
 
 /** false when the call certainly did not run on the portal (refused before execution). */
@@ -53,6 +55,35 @@ const dialogSchema = z.object({
   entity_data_1: z.string().optional(),
 });
 
+function connectorMids(params: unknown): string[] {
+  const p = params && typeof params === 'object' && !Array.isArray(params) ? (params as Record<string, unknown>) : {};
+  const mid = p.connectorMid ?? p.CONNECTOR_MID;
+  return (Array.isArray(mid) ? mid : mid === undefined || mid === null ? [] : [mid]).map(String);
+}
+
+/**
+ * After an unchecked resend: the copies of `mids` the chat's latest session holds beyond the first
+ * are removed with `imconnector.delete.messages` (it finds a connector message by its `message.id`).
+ * Returns how many were removed.
+ */
+export async function dropDuplicates(
+  rest: PortalRestClient,
+  o: { lineId: string; b24ChatId: string; externalUserId: string; externalChatId: string; mids: Iterable<string> },
+): Promise<number> {
+  const raw = (await rest.call('imopenlines.session.history.get', { CHAT_ID: Number(o.b24ChatId) })).result;
+  const h = historySchema.parse(raw);
+  const messages = h.message && !Array.isArray(h.message) ? Object.values(h.message) : [];
+  const count = new Map<string, number>();
+  for (const m of messages) for (const mid of connectorMids(m.params)) count.set(mid, (count.get(mid) ?? 0) + 1);
+  const extra: Array<Record<string, unknown>> = [];
+  for (const mid of o.mids) {
+    for (let i = 1; i < (count.get(mid) ?? 0); i++) extra.push({ user: { id: o.externalUserId }, chat: { id: o.externalChatId }, message: { id: [mid] } });
+  }
+  if (!extra.length) return 0;
+  await rest.call('imconnector.delete.messages', { CONNECTOR: CONNECTOR_ID, LINE: Number(o.lineId), MESSAGES: extra }, { idempotent: true });
+  return extra.length;
+}
+
 /** The `message.id`s (CONNECTOR_MID) the chat's latest session holds, and that session's id. */
 export async function heldInLatestSession(rest: PortalRestClient, b24ChatId: string): Promise<{ sessionId: string | null; mids: Set<string> }> {
   let raw: unknown;
@@ -65,11 +96,7 @@ export async function heldInLatestSession(rest: PortalRestClient, b24ChatId: str
   const h = historySchema.parse(raw);
   const mids = new Set<string>();
   const messages = h.message && !Array.isArray(h.message) ? Object.values(h.message) : [];
-  for (const m of messages) {
-    const params = m.params && typeof m.params === 'object' && !Array.isArray(m.params) ? (m.params as Record<string, unknown>) : {};
-    const mid = params.connectorMid ?? params.CONNECTOR_MID;
-    for (const v of Array.isArray(mid) ? mid : mid === undefined || mid === null ? [] : [mid]) mids.add(String(v));
-  }
+  for (const m of messages) for (const mid of connectorMids(m.params)) mids.add(mid);
   return { sessionId: h.sessionId ? String(h.sessionId) : null, mids };
 }
 

@@ -16,7 +16,7 @@ import type { FileSigner } from './file-links';
 import { e164, echoKey, externalChatId, externalUserId, plainOperatorText, textHash, unixSeconds } from './identity';
 import { bitrixUserOfEmployee } from './operator-user';
 import { runUpdate } from './edits';
-import { checkInFlight, outcomeUnknown } from './resend-check';
+import { checkInFlight, dropDuplicates, outcomeUnknown } from './resend-check';
 import type { BridgeJob, BridgeRepository } from './ports';
 
 export interface BridgeWorkerDeps {
@@ -160,7 +160,13 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
         for (const id of r.held) settled.add(id);
         const note = { memberId, uisChatId, held: r.held.length, missing: r.missing };
         if (r.checked) log.info(note, 'unknown outcome of an earlier send: the open line was read, only what it lacks is sent again');
-        else log.warn(note, 'unknown outcome of the first message of a new chat with a new visitor: Bitrix24 offers no way to look it up; sending it again (it may show twice)');
+        else {
+          log.warn(note, 'unknown outcome of the first message of a new chat with a new visitor: Bitrix24 offers no way to look it up; sending it again, a second copy is removed afterwards');
+          const key = `${memberId}|${uisChatId}`;
+          const mids = unverified.get(key)?.mids ?? new Set<string>();
+          for (const j of list) mids.add(String(j.payload.messageId));
+          unverified.set(key, { memberId, uisChatId, lineId: binding.lineId, mids, attempts: 0 });
+        }
       } catch (e) {
         blocked.add(list[0]!.chatKey);
         for (const j of list) later(j, `checking what the open line holds before sending again: ${errText(e)}`);
@@ -495,6 +501,31 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
 
   // ------------------------------------------------------------------ runs
 
+  /**
+   * Chats whose first message was sent again unchecked (see resend-check.ts): once Bitrix24's chat
+   * is known, a second copy is removed. Kept in memory: losing it takes a second crash in that window.
+   */
+  const unverified = new Map<string, { memberId: string; uisChatId: string; lineId: string; mids: Set<string>; attempts: number }>();
+  async function dropUnverifiedCopies(memberId: string): Promise<void> {
+    for (const [key, u] of unverified) {
+      if (u.memberId !== memberId) continue;
+      const chat = repo.chat(memberId, u.uisChatId);
+      const sent = [...u.mids].every((mid) => repo.link(memberId, 'uis', mid)?.state === 'relayed');
+      if (!chat?.b24ChatId || !chat.visitorId || !sent) {
+        if (++u.attempts > 50) unverified.delete(key);
+        continue;
+      }
+      try {
+        const removed = await dropDuplicates(deps.gateway.client(memberId), { lineId: u.lineId, b24ChatId: chat.b24ChatId, externalUserId: externalUserId(chat.visitorId), externalChatId: externalChatId(u.uisChatId), mids: u.mids });
+        unverified.delete(key);
+        if (removed) log.warn({ memberId, uisChatId: u.uisChatId, removed }, 'a message sent twice after a lost answer was removed from the open line');
+      } catch (e) {
+        if (++u.attempts > 50) unverified.delete(key);
+        log.warn({ memberId, uisChatId: u.uisChatId, err: errText(e) }, 'could not check the open line for a doubled first message yet');
+      }
+    }
+  }
+
   async function processPortal(memberId: string): Promise<void> {
     const blocked = new Set<string>();
     for (let round = 0; round < 1000; round++) {
@@ -516,6 +547,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       const before = JSON.stringify(repo.countJobs(memberId));
       blocked.clear();
       if (inbound.length) await runInbound(memberId, inbound, blocked);
+      if (unverified.size) await dropUnverifiedCopies(memberId);
       for (const j of singles) {
         const job = progress.has(j.id) ? { ...j, payload: progress.get(j.id)! } : j;
         try {
