@@ -8,8 +8,9 @@
  */
 import { Agent, request } from 'node:http';
 import type { Clock } from '../../server/domain/clock';
-import { CONNECTOR, holdings, linkAndBind } from '../support/bridge-fixture';
+import { CONNECTOR, holdings, linkAndBind, mirrored } from '../support/bridge-fixture';
 import { startHarness, type Harness } from '../support/harness';
+import { installLinkBind, startChildWorld } from '../support/child-world';
 
 const realSleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -192,6 +193,73 @@ export async function benchWebhookRate(o: { count: number; concurrency: number; 
     agent.destroy();
     h.app.deps.bridgeWorker.stop();
     await h.close();
+  }
+}
+
+/** POSTs `count` bodies with `concurrency` keep-alive connections; counts 2xx answers per second. */
+async function hammer(o: { hook: URL; secret: string; count: number; concurrency: number; body: (n: number) => string }): Promise<WebhookRateResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency });
+  const post = (payload: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(
+        o.hook,
+        { method: 'POST', agent, headers: { authorization: `Bearer ${o.secret}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  try {
+    // warm-up: open the connections, JIT the path
+    await Promise.all(Array.from({ length: o.concurrency }, (_, i) => post(o.body(-1 - i))));
+    let next = 0;
+    let ok = 0;
+    let other = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: o.concurrency }, async () => {
+        for (let n = next++; n < o.count; n = next++) {
+          const status = await post(o.body(n)).catch(() => 0);
+          if (status >= 200 && status < 300) ok++;
+          else other++;
+        }
+      }),
+    );
+    const seconds = (performance.now() - start) / 1000;
+    return { sent: o.count, ok, other, seconds, perSecond: ok / seconds, concurrency: o.concurrency };
+  } finally {
+    agent.destroy();
+  }
+}
+
+/**
+ * The same signed `/message` callbacks, but the app runs alone in a child process (as in
+ * production): the load generator and both emulators (which also receive the relayed messages)
+ * share the other process. This is the instance's own figure.
+ */
+export async function benchWebhookRateChild(o: { count: number; concurrency: number; chats: number }): Promise<WebhookRateResult> {
+  const x = await startChildWorld({ callbackRetries: 0, logLevel: 'warn' });
+  try {
+    const { channelId } = await installLinkBind(x);
+    const ids: number[] = [];
+    for (let v = 0; v < o.chats; v++) ids.push((await x.acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: `+7918${String(1_000_000 + v).slice(1)}0` }, text: `hello ${v}` })).chatId);
+    for (let i = 0; i < 400 && !mirrored(holdings(x.portal, x.acc)); i++) {
+      await x.acc.settle();
+      await realSleep(25);
+    }
+    const adapter = x.acc.adapter()!;
+    const auth = adapter.webhookAuth as { token?: string };
+    const hook = new URL(`${adapter.webhookUrl.replace(/\/$/, '')}/message`);
+    const accountId = x.acc.connection()!.id;
+    const firstId = Math.max(...x.acc.chats().flatMap((c) => c.messages.map((m) => m.id))) + 1_000_000;
+    const body = (n: number) =>
+      JSON.stringify({ account_id: accountId, channel_id: Number(channelId), chat_id: ids[Math.abs(n) % ids.length], id: firstId + o.count + n + 100, source: 'visitor', text: `rate ${n}`, created_at: '2026-08-21 09:00:00.123456', status: 'sent', resource: null });
+    return await hammer({ hook, secret: auth.token ?? '', count: o.count, concurrency: o.concurrency, body });
+  } finally {
+    await x.close();
   }
 }
 

@@ -16,96 +16,25 @@
  *   are down is lost, and only the offline queue (event.offline.get) brings it back — case (f).
  * No wall-clock assertions: waits are bounded by rounds, the counts decide.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBitrixEmulator, type BitrixEmulator, type EmulatedPortal } from '../emulator/bitrix/index';
-import { startUisEmulator, type UisAccount, type UisEmulator } from '../emulator/uis/index';
 import { CONNECTOR, holdings, mirrored, summary, until } from '../support/bridge-fixture';
-import { api, CLIENT_ID, CLIENT_SECRET, openPage, runInstallApi } from '../support/harness';
-import { freePort, startServerProcess, type ServerProcess } from '../support/server-process';
+import { installLinkBind, startChildWorld, type ChildWorld } from '../support/child-world';
 
-const APP_SECRET_KEY = 'restart-suite-secret-0123456789abcdef0123456789abcdef';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-interface World {
-  dir: string;
-  emu: BitrixEmulator;
-  uis: UisEmulator;
-  portal: EmulatedPortal;
-  acc: UisAccount;
-  logFile: string;
-  /** the current child (replaced on restart) */
-  proc: ServerProcess | undefined;
-  start(): Promise<ServerProcess>;
-}
-
+type World = ChildWorld;
 let w: World | undefined;
 
 afterEach(async () => {
-  if (!w) return;
   const cur = w;
   w = undefined;
-  await cur.proc?.kill('SIGKILL');
-  await cur.portal.drainEvents();
-  await cur.emu.close();
-  await cur.uis.close();
-  rmSync(cur.dir, { recursive: true, force: true });
+  await cur?.close();
 });
 
-/** Emulators in-process, the app as a child on a port picked first (restarts keep the event URL). */
 async function startWorld(): Promise<World> {
-  const dir = mkdtempSync(join(tmpdir(), 'omni-restart-'));
-  const port = await freePort();
-  const appUrl = `http://127.0.0.1:${port}`;
-  const emu = await startBitrixEmulator({ app: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, appUrl } });
-  const uis = await startUisEmulator({ callbackRetries: 8, callbackBackoffMs: 200 });
-  const credentials = {
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
-    oauthServers: [emu.oauthOrigin],
-    uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl, workspaceUrl: uis.workspaceUrl },
-  };
-  const logFile = join(dir, 'server.log');
-  const world: World = {
-    dir,
-    emu,
-    uis,
-    portal: emu.portals[0]!,
-    acc: uis.accounts[0]!,
-    logFile,
-    proc: undefined,
-    async start() {
-      world.proc = await startServerProcess({ port, databasePath: join(dir, 'omni.db'), appSecretKey: APP_SECRET_KEY, credentials, logFile, offlinePollMs: 500 });
-      expect(world.proc.url).toBe(appUrl);
-      return world.proc;
-    },
-  };
-  w = world;
-  await world.start();
-  return world;
-}
-
-/** Install over HTTP, link the UIS account (the admin is a UIS employee by e-mail), bind whatsapp to line 1. */
-async function installLinkBind(x: World): Promise<void> {
-  const url = x.proc!.url;
-  x.portal.beginInstall();
-  const page = await openPage(x.portal, { userId: x.portal.adminUserId });
-  if (page.status !== 200 || !page.boot.session) throw new Error(`install page refused: ${JSON.stringify(page.boot.error)}`);
-  const run = await runInstallApi(url, page.boot.session);
-  const done = run.lines.at(-1);
-  if (!done || done.type !== 'done' || !done.ok) throw new Error(`install plan failed: ${JSON.stringify(run.lines)}`);
-  await x.portal.finishInstall();
-  await x.portal.drainEvents();
-  const session = (await openPage(x.portal, { handlerUrl: `${url}/b24/app` })).boot.session!;
-  x.acc.employees.push({ id: 900_001, first_name: 'Анна', last_name: 'Админова', full_name: 'Админова Анна', email: 'admin@portal.example', login: 'aadmin', operator_chat_enabled: true, status: 'available' });
-  const r = await api(url, session, 'POST', '/api/uis/link', { project: 'uis', login: x.acc.login, password: x.acc.password, dataApiToken: x.acc.dataApiToken });
-  if (r.status !== 200) throw new Error(`link failed: ${r.status} ${JSON.stringify(r.json)}`);
-  await x.acc.settle();
-  const channelId = String(x.acc.adapterChannels().find((c) => c.type === 'whatsapp')!.id);
-  const b = await api(url, session, 'PUT', '/api/connector', { line: '1', channelId });
-  if (b.status !== 200) throw new Error(`bind failed: ${b.status} ${JSON.stringify(b.json)}`);
+  w = await startChildWorld();
+  return w;
 }
 
 /** One waiting step while the app is up (acc.settle() waits for callback retries, so only then). */
