@@ -125,6 +125,11 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     pruneJobs: db.prepare(`DELETE FROM bridge_jobs WHERE status = 'done' AND enqueued_at < ?`),
     pruneInbox: db.prepare(`DELETE FROM uis_inbox WHERE received_at < ?`),
     countJobs: db.prepare(`SELECT kind || ':' || status AS k, COUNT(*) AS n FROM bridge_jobs WHERE member_id = ? GROUP BY 1`),
+    // pending rows only (index bridge_jobs_due): done jobs kept for the retention are not read
+    pendingSignature: db.prepare(
+      `SELECT COUNT(*) || ':' || COALESCE(MAX(id), 0) || ':' || COALESCE(SUM(attempts), 0) || ':' || COALESCE(SUM(due_at), 0)
+       FROM bridge_jobs WHERE status = 'pending' AND member_id = ?`,
+    ).pluck(),
   };
   const counts = (rows: Row[]) => Object.fromEntries(rows.map((r) => [String(r.k), Number(r.n)]));
 
@@ -227,6 +232,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     portalsWithDueJobs: (t) => q.portalsDue.pluck().all(t) as string[],
     nextDueAt: () => (q.nextDue.pluck().get() as number | null) ?? null,
     countJobs: (m) => counts(q.countJobs.all(m) as Row[]),
+    pendingSignature: (m) => String(q.pendingSignature.get(m)),
     prune: (before) => ({ jobs: q.pruneJobs.run(before).changes, inbox: q.pruneInbox.run(new Date(before).toISOString()).changes }),
   };
 }

@@ -121,6 +121,8 @@ export interface BridgeRepository {
   setInflight(ids: number[], on: boolean): void;
   portalsWithDueJobs(now: number): string[];
   nextDueAt(): number | null;
+  /** Changes whenever a pending job of the portal is added, finished, failed or rescheduled (cheap: pending rows only). */
+  pendingSignature(memberId: string): string;
   countJobs(memberId: string): Record<string, number>;
   /** Retention: done jobs enqueued before `beforeMs` and UIS inbox rows received before it are deleted. */
   prune(beforeMs: number): { jobs: number; inbox: number };

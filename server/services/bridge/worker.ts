@@ -544,7 +544,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
           singles.push(j);
         }
       }
-      const before = JSON.stringify(repo.countJobs(memberId));
+      const before = repo.pendingSignature(memberId);
       blocked.clear();
       if (inbound.length) await runInbound(memberId, inbound, blocked);
       if (unverified.size) await dropUnverifiedCopies(memberId);
@@ -561,7 +561,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
         }
       }
       if (deliveries.length) await runDeliveries(memberId, deliveries);
-      if (JSON.stringify(repo.countJobs(memberId)) === before) return; // nothing moved: the rest waits for its due time
+      if (repo.pendingSignature(memberId) === before) return; // nothing moved: the rest waits for its due time
     }
   }
 
