@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncomingMessage } from 'node:http';
+import { chooseOption as choose } from '../support/b24-select';
 import type { Browser, Page } from 'playwright-core';
 import type { Boot } from '../../server/contracts/boot';
 import type { PortalView } from '../../server/contracts/portal';
@@ -173,10 +174,6 @@ async function openTab(query = '', tab: string = ru['tabs.analytics']): Promise<
   return { page, errors };
 }
 
-async function choose(page: Page, testId: string, option: string): Promise<void> {
-  await page.getByTestId(testId).click();
-  await page.getByRole('option', { name: option, exact: true }).click();
-}
 
 const text = (page: Page, testId: string): Promise<string> => page.getByTestId(testId).innerText();
 /** What the control holding `testId` is described by (B24FormField links its message with aria-describedby). */

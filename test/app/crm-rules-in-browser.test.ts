@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncomingMessage } from 'node:http';
-import type { Browser, Page } from 'playwright-core';
+import { chooseOption as choose } from '../support/b24-select';
+import type { Browser } from 'playwright-core';
 import type { Boot } from '../../server/contracts/boot';
 import type { PortalView } from '../../server/contracts/portal';
 import type { UisLinkView } from '../../server/contracts/uis';
@@ -110,10 +111,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function choose(page: Page, testId: string, option: string): Promise<void> {
-  await page.getByTestId(testId).click();
-  await page.getByRole('option', { name: option, exact: true }).click();
-}
 
 describe('«Чаты» for an administrator', () => {
   it('when an admin configures channels, responsible, a filter group, a primary lead with a stage and a title template, then Save stores exactly that', async () => {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { chooseOption as choose } from '../support/b24-select';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ru } from '../../app/i18n/ru';
@@ -38,12 +39,6 @@ async function appFrame(page: Page, path: string): Promise<Frame> {
   throw new Error(`no frame for ${path}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
 }
 
-/** Opens a B24Select (its trigger carries the test id) and clicks the option with that label. */
-async function choose(app: Frame, testId: string, option: string): Promise<void> {
-  await app.getByTestId(testId).click();
-  await app.getByRole('option', { name: option, exact: true }).click();
-  await expect.poll(() => app.getByRole('listbox').count(), { timeout: 10_000 }).toBe(0);
-}
 
 const ours = (rows: Array<Record<string, unknown>>) => rows.filter((r) => r.ORIGINATOR_ID === 'uis_omni');
 
