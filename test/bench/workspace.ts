@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { PROJECT_ROOT } from '../../server/compose';
 import { createDistRenderer } from '../../server/http/page-renderer';
-import { launchChromium } from '../support/browser';
+import { appFrame, launchChromium } from '../support/browser';
 import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
 
 /**
@@ -74,15 +74,6 @@ const MARK_INSERTION = () => {
   }).observe(document, { childList: true, subtree: true });
 };
 
-async function appFrame(page: Page, path: string): Promise<Frame> {
-  for (let i = 0; i < 400; i++) {
-    const f = page.frames().find((fr) => fr.url().startsWith('http') && new URL(fr.url()).pathname === path);
-    if (f) return f;
-    await page.waitForTimeout(25);
-  }
-  throw new Error(`no frame ${path}`);
-}
-
 async function timeOnce(browser: Browser, url: string, tab: string | null, path: string): Promise<number> {
   const context = await browser.newContext();
   try {
@@ -91,7 +82,7 @@ async function timeOnce(browser: Browser, url: string, tab: string | null, path:
     await page.goto(url);
     if (tab) await page.locator(`a.tab[data-placement="${tab}"]`).click();
     else await page.locator('nav.left-menu a[data-placement="LEFT_MENU"]').click();
-    const app = await appFrame(page, path);
+    const app = await appFrame(page, path, 25);
     const shownAt = await app.waitForFunction(
       () => {
         const m = performance.getEntriesByName('omni:workspace-shown')[0];

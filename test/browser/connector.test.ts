@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../server/compose';
 import { createDistRenderer } from '../../server/http/page-renderer';
-import { launchChromium } from '../support/browser';
+import { appFrame, launchChromium } from '../support/browser';
 import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
 
 let h: Harness | undefined;
@@ -14,15 +14,6 @@ afterEach(async () => {
   await h?.close();
   browser = h = undefined;
 });
-
-async function appFrame(page: Page, path: string): Promise<Frame> {
-  for (let i = 0; i < 200; i++) {
-    const f = page.frames().find((fr) => new URL(fr.url(), 'http://x').pathname === path);
-    if (f) return f;
-    await page.waitForTimeout(50);
-  }
-  throw new Error(`no frame for ${path}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
-}
 
 describe('the connector page in the emulated portal (contact center → our tile → SETTING_CONNECTOR)', () => {
   it('the admin picks a channel used by another line, connects (moved notice, status), sets the default operator, and disconnects', async () => {

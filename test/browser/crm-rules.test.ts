@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { chooseOption as choose } from '../support/b24-select';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ru } from '../../app/i18n/ru';
 import { PROJECT_ROOT } from '../../server/compose';
@@ -8,7 +8,7 @@ import type { CrmRulesView } from '../../server/contracts/crm-settings';
 import { EXAMPLE_VARS } from '../../server/domain/crm-rules/template-vars';
 import { createDistRenderer } from '../../server/http/page-renderer';
 import { installAndLink, until } from '../support/bridge-fixture';
-import { launchChromium } from '../support/browser';
+import { appFrame, launchChromium } from '../support/browser';
 import { api, startHarness, type Harness } from '../support/harness';
 
 /**
@@ -29,15 +29,6 @@ afterEach(async () => {
   await h?.close();
   browser = h = undefined;
 });
-
-async function appFrame(page: Page, path: string): Promise<Frame> {
-  for (let i = 0; i < 200; i++) {
-    const f = page.frames().find((fr) => new URL(fr.url(), 'http://x').pathname === path);
-    if (f) return f;
-    await page.waitForTimeout(50);
-  }
-  throw new Error(`no frame for ${path}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
-}
 
 
 const ours = (rows: Array<Record<string, unknown>>) => rows.filter((r) => r.ORIGINATOR_ID === 'uis_omni');

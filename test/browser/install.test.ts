@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../server/compose';
 import { createDistRenderer } from '../../server/http/page-renderer';
-import { launchChromium } from '../support/browser';
+import { appFrame, launchChromium } from '../support/browser';
 import { startHarness, type Harness } from '../support/harness';
 
 let h: Harness | undefined;
@@ -13,15 +13,6 @@ afterEach(async () => {
   await h?.close();
   browser = h = undefined;
 });
-
-async function appFrame(page: Page, path: string): Promise<Frame> {
-  for (let i = 0; i < 200; i++) {
-    const f = page.frames().find((fr) => new URL(fr.url(), 'http://x').pathname === path);
-    if (f) return f;
-    await page.waitForTimeout(50);
-  }
-  throw new Error(`no frame for ${path}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
-}
 
 describe('in the emulated portal, with the built pages and the real server', () => {
   it('when the admin installs the app, then every step runs, installFinish happens, and the left menu and a lead card show "UIS Чаты"', async () => {

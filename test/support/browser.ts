@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 
 const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
@@ -33,4 +33,14 @@ export function chromiumPath(): string {
  */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+}
+
+/** The frame the emulated portal opened for our handler at `path` (looks every `pollMs`, ~10 s in all). */
+export async function appFrame(page: Page, path: string, pollMs = 50): Promise<Frame> {
+  for (let i = 0; i < 10_000 / pollMs; i++) {
+    const f = page.frames().find((fr) => fr.url().startsWith('http') && new URL(fr.url()).pathname === path);
+    if (f) return f;
+    await page.waitForTimeout(pollMs);
+  }
+  throw new Error(`no frame for ${path}; frames: ${page.frames().map((f) => f.url()).join(', ')}`);
 }
