@@ -155,42 +155,12 @@ async function knownChats(h: Harness, chats: number) {
  */
 export async function benchWebhookRate(o: { count: number; concurrency: number; chats: number }): Promise<WebhookRateResult> {
   const h = await startHarness({ env: { LOG_LEVEL: 'warn' } });
-  const agent = new Agent({ keepAlive: true, maxSockets: o.concurrency });
   try {
     const k = await knownChats(h, o.chats);
-    const post = (payload: string) =>
-      new Promise<number>((resolve, reject) => {
-        const req = request(
-          k.hook,
-          { method: 'POST', agent, headers: { authorization: `Bearer ${k.secret}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          },
-        );
-        req.on('error', reject);
-        req.end(payload);
-      });
-    // warm-up: open the connections, JIT the path
-    await Promise.all(Array.from({ length: o.concurrency }, (_, i) => post(k.body(k.ids[i % k.ids.length]!, k.firstId + i, `warm ${i}`))));
-    let next = 0;
-    let ok = 0;
-    let other = 0;
-    const base = k.firstId + o.concurrency;
-    const start = performance.now();
-    await Promise.all(
-      Array.from({ length: o.concurrency }, async () => {
-        for (let n = next++; n < o.count; n = next++) {
-          const status = await post(k.body(k.ids[n % k.ids.length]!, base + n, `rate ${n}`)).catch(() => 0);
-          if (status >= 200 && status < 300) ok++;
-          else other++;
-        }
-      }),
-    );
-    const seconds = (performance.now() - start) / 1000;
-    return { sent: o.count, ok, other, seconds, perSecond: ok / seconds, concurrency: o.concurrency };
+    // warm-up bodies get negative n: ids below the measured ones, never repeated
+    const body = (n: number) => k.body(k.ids[Math.abs(n) % k.ids.length]!, k.firstId + o.concurrency + n, n < 0 ? `warm ${-n}` : `rate ${n}`);
+    return await hammer({ hook: k.hook, secret: k.secret, count: o.count, concurrency: o.concurrency, body });
   } finally {
-    agent.destroy();
     h.app.deps.bridgeWorker.stop();
     await h.close();
   }
