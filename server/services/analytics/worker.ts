@@ -2,6 +2,7 @@ import { ReauthRequiredError } from '../../bitrix/errors';
 import { buildUploadItem, type UploadChatItem } from '../../domain/analytics';
 import type { Clock } from '../../domain/clock';
 import type { Logger } from '../../logging';
+import { accountZones } from '../../uis/account-zone';
 import { dataApiForLink, type DataApiClient } from '../../uis/data-api';
 import { UisApiError } from '../../uis/errors';
 import type { AnalyticsJob, AnalyticsRepository, BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
@@ -57,7 +58,6 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
   const lateSessionMs = o.lateSessionMs ?? 60_000;
   const recheckMs = o.recheckMs ?? 5 * 60_000;
   const maxAttempts = o.maxAttempts ?? 8;
-  const zones = new Map<string, string>();
   const log = deps.log.child({ component: 'analytics' });
 
   const backoff = (attempts: number) => Math.min(30 * 60_000, 5_000 * 2 ** attempts);
@@ -67,15 +67,7 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
     return link ? dataApiForLink(link, deps.uisEndpoints, deps.fetch) : null;
   };
 
-  const zoneOf = async (memberId: string, api: DataApiClient): Promise<string> => {
-    let z = zones.get(memberId);
-    if (!z) {
-      const r = await api.call<Array<{ timezone?: string }>>('get.account');
-      z = (Array.isArray(r.data) && r.data[0]?.timezone) || 'Europe/Moscow';
-      zones.set(memberId, z);
-    }
-    return z;
-  };
+  const zoneOf = accountZones();
 
   const fail = (job: AnalyticsJob, reason: string) => deps.analytics.update(job.id, { status: 'failed', reason, recheckAt: null });
   const later = (job: AnalyticsJob, reason: string) => {

@@ -5,6 +5,7 @@ import { hasContacts } from '../../domain/crm-rules/gate';
 import type { ChatLink, Decision, Found, RequestFacts } from '../../domain/crm-rules/types';
 import type { Logger } from '../../logging';
 import type { UisProject } from '../../contracts/uis';
+import { accountZones } from '../../uis/account-zone';
 import { dataApiDateTime, dataApiForLink, parseDataApiDateTime, type DataApiClient } from '../../uis/data-api';
 import { createJobLoop } from '../job-loop';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
@@ -86,7 +87,6 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
   const reportRetries = o.reportRetries ?? 3;
   const maxAttempts = o.maxAttempts ?? 8;
   const log = deps.log.child({ component: 'crm-rules' });
-  const zones = new Map<string, string>();
   const backoff = (attempts: number) => Math.min(30 * 60_000, 5_000 * 2 ** attempts);
 
   const later = (r: CrmRequest, reason: string) => {
@@ -99,15 +99,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     log.error({ memberId: r.memberId, chatId: r.requestId }, `CRM rules failed: ${reason}`);
   };
 
-  const zoneOf = async (memberId: string, api: DataApiClient): Promise<string> => {
-    let z = zones.get(memberId);
-    if (!z) {
-      const r = await api.call<Array<{ timezone?: string }>>('get.account');
-      z = (Array.isArray(r.data) && r.data[0]?.timezone) || 'Europe/Moscow';
-      zones.set(memberId, z);
-    }
-    return z;
-  };
+  const zoneOf = accountZones();
 
   async function reportRows(api: DataApiClient, due: CrmRequest[]): Promise<Map<string, Row>> {
     const want = due.filter((r) => r.kind === 'chat' && r.plan === null && r.link === null);
