@@ -16,6 +16,20 @@ const str = (v: unknown): string | null => (v === null || v === undefined || Str
 const num = (v: unknown): number | null => (v === null || v === undefined || v === '' || !Number.isFinite(Number(v)) ? null : Number(v));
 const uniq = (xs: Array<string | null>): string[] => [...new Set(xs.filter((x): x is string => !!x))];
 
+/** Site, campaign, source and UTM as both reports (chats, offline requests) name them. */
+function attribution(r: Row): Pick<RequestFacts, 'siteId' | 'siteName' | 'campaignId' | 'campaignName' | 'firstCampaignId' | 'sourceId' | 'sourceName' | 'utm'> {
+  return {
+    siteId: num(r.site_id),
+    siteName: str(r.site_domain_name),
+    campaignId: num(r.campaign_id),
+    campaignName: str(r.campaign_name),
+    firstCampaignId: num(r.visitor_first_campaign_id),
+    sourceId: num(r.source_id),
+    sourceName: str(r.source_name),
+    utm: { source: str(r.utm_source), medium: str(r.utm_medium), campaign: str(r.utm_campaign), term: str(r.utm_term), content: str(r.utm_content) },
+  };
+}
+
 /** E.164 with the plus, as Bitrix24 stores phones typed by people. */
 export function e164(raw: string | null | undefined): string | null {
   const d = raw ? phoneDigits(raw) : null;
@@ -32,6 +46,8 @@ export interface ChatFactsInput {
   /** the adapter channel as the link tracks it */
   channel: { type: string; name: string } | null;
   openLineDriven: boolean;
+  /** when nothing tells the chat's start */
+  now: number;
 }
 
 /** The facts of one UIS chat for the rules engine: the report row first, the callbacks for what it lacks. */
@@ -49,7 +65,7 @@ export function chatFacts(i: ChatFactsInput): RequestFacts {
     // the report names the chat's operator; other operators of a transferred chat stay unnamed
     author: m.author && employeeId !== null && m.author === `employee:${employeeId}` ? employeeName : null,
   }));
-  const startedAt = i.request.startedAt ?? parseDataApiDateTime(r.date_time) ?? messages[0]?.at ?? Date.now();
+  const startedAt = i.request.startedAt ?? parseDataApiDateTime(r.date_time) ?? messages[0]?.at ?? i.now;
   return {
     kind: 'chat',
     id: Number(i.request.requestId),
@@ -63,14 +79,7 @@ export function chatFacts(i: ChatFactsInput): RequestFacts {
       phones: uniq([e164(i.visitor?.phone), e164(str(r.visitor_phone_number)), type === 'email' ? null : e164(userId && /^\+?\d[\d\s()-]{8,}$/.test(userId) ? userId : null)]),
       emails: uniq([i.visitor?.email ? normalEmail(i.visitor.email) : null, type === 'email' && userId ? normalEmail(userId) : null]),
     },
-    siteId: num(r.site_id),
-    siteName: str(r.site_domain_name),
-    campaignId: num(r.campaign_id),
-    campaignName: str(r.campaign_name),
-    firstCampaignId: num(r.visitor_first_campaign_id),
-    sourceId: num(r.source_id),
-    sourceName: str(r.source_name),
-    utm: { source: str(r.utm_source), medium: str(r.utm_medium), campaign: str(r.utm_campaign), term: str(r.utm_term), content: str(r.utm_content) },
+    ...attribution(r),
     employeeId,
     employeeName,
     formName: null,
@@ -103,14 +112,7 @@ export function offlineFacts(r: Row, fallbackAt: number): RequestFacts {
       phones: uniq([e164(str(r.visitor_phone_number))]),
       emails: uniq([str(r.visitor_email) ? normalEmail(String(r.visitor_email)) : null]),
     },
-    siteId: num(r.site_id),
-    siteName: str(r.site_domain_name),
-    campaignId: num(r.campaign_id),
-    campaignName: str(r.campaign_name),
-    firstCampaignId: num(r.visitor_first_campaign_id),
-    sourceId: num(r.source_id),
-    sourceName: str(r.source_name),
-    utm: { source: str(r.utm_source), medium: str(r.utm_medium), campaign: str(r.utm_campaign), term: str(r.utm_term), content: str(r.utm_content) },
+    ...attribution(r),
     employeeId: num(r.employee_id),
     employeeName: str(r.employee_full_name),
     formName: str(r.form_name),

@@ -9,7 +9,8 @@ import { accountZones } from '../../uis/account-zone';
 import { dataApiDateTime, dataApiForLink, parseDataApiDateTime, type DataApiClient } from '../../uis/data-api';
 import { createJobLoop } from '../job-loop';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
-import type { UisChannelRepository } from '../workspace-ports';
+import type { UisChannel, UisChannelRepository } from '../workspace-ports';
+import type { CrmRulesSettings } from '../../contracts/crm-rules';
 import { applyDecision } from './apply';
 import { CHAT_REPORT_FIELDS, chatFacts, OFFLINE_REPORT_FIELDS, offlineFacts } from './facts';
 import type { CrmRequest, CrmRequestRepository, CrmRulesRepository } from './ports';
@@ -195,11 +196,17 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     return queued;
   }
 
-  function factsOf(r: CrmRequest, report: Row | null): RequestFacts {
-    const link = deps.links.get(r.memberId);
+  /** What one run reads once for the whole portal: the zone, the link's channels, each tab's rules. */
+  interface PortalRun {
+    zone: string;
+    channels: UisChannel[];
+    settings: Record<'chats' | 'offline', CrmRulesSettings | undefined>;
+  }
+
+  function factsOf(run: PortalRun, r: CrmRequest, report: Row | null): RequestFacts {
     const chat = deps.bridge.chat(r.memberId, r.requestId);
     const visitorId = r.visitorId ?? chat?.visitorId ?? null;
-    const channel = r.channelId && link?.connectionId ? deps.channels.list(r.memberId, link.connectionId).find((c) => c.channelId === r.channelId) : undefined;
+    const channel = r.channelId ? run.channels.find((c) => c.channelId === r.channelId) : undefined;
     return chatFacts({
       request: r,
       messages: deps.requests.messages(r.memberId, r.requestId),
@@ -207,12 +214,13 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
       visitor: visitorId ? deps.bridge.visitor(r.memberId, visitorId) : null,
       channel: channel ? { type: channel.type, name: channel.name } : null,
       openLineDriven: !!r.channelId && deps.bridge.bindingByChannel(r.memberId, r.channelId)?.status === 'active',
+      now: deps.clock.now(),
     });
   }
 
-  async function processOne(r: CrmRequest, report: Row | null, zone: string): Promise<void> {
+  async function processOne(run: PortalRun, r: CrmRequest, report: Row | null): Promise<void> {
     const tab = r.kind === 'chat' ? 'chats' : 'offline';
-    const settings = deps.crmRules.get(r.memberId, tab)?.settings;
+    const settings = run.settings[tab];
     if (!settings?.enabled && r.plan === null) {
       return deps.requests.finish(r, { status: 'done', outcome: 'skip:tab-off', reason: `the ${tab === 'chats' ? 'Chats' : 'Offline requests'} tab is off` });
     }
@@ -220,12 +228,12 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     let decision = r.plan as Apply | null;
     if (!decision) {
       if (r.kind === 'chat' && !report && !r.link && r.attempts < reportRetries) return later(r, 'UIS does not list the chat in get.chats_report yet');
-      const facts = r.kind === 'offline' ? offlineFacts(r.facts ?? { id: r.requestId }, r.startedAt ?? deps.clock.now()) : factsOf(r, report);
+      const facts = r.kind === 'offline' ? offlineFacts(r.facts ?? { id: r.requestId }, r.startedAt ?? deps.clock.now()) : factsOf(run, r, report);
       if (facts.employeeId) facts.employeeUserId = deps.employees.b24UserFor(r.memberId, facts.employeeId);
       let found: Found | null = null;
       const link = r.link as ChatLink | null;
       if (!link && hasContacts(facts) && settings?.enabled) found = await searchClient(rest, facts);
-      const d = decide({ settings: settings!, facts, found, link, timeZone: zone });
+      const d = decide({ settings: settings!, facts, found, link, timeZone: run.zone });
       if (d.action === 'skip') {
         return deps.requests.finish(r, { status: d.retry ? 'waiting' : 'done', outcome: `skip:${d.reason}`, reason: d.detail });
       }
@@ -253,10 +261,15 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
       return due.forEach((r) => later(r, `UIS Data API: ${(e as Error).message}`));
     }
     await fillMessages(api, memberId, due);
+    const run: PortalRun = {
+      zone,
+      channels: link.connectionId ? deps.channels.list(memberId, link.connectionId) : [],
+      settings: { chats: deps.crmRules.get(memberId, 'chats')?.settings, offline: deps.crmRules.get(memberId, 'offline')?.settings },
+    };
     for (const r of due) {
       if (loop.stopped) return;
       try {
-        await processOne(r, r.kind === 'chat' ? (reports.get(r.requestId) ?? null) : null, zone);
+        await processOne(run, r, r.kind === 'chat' ? (reports.get(r.requestId) ?? null) : null);
       } catch (e) {
         if (e instanceof ReauthRequiredError) fail(r, 'REAUTH_REQUIRED: an administrator must open the app again');
         else later(r, (e as Error).message);
