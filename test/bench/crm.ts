@@ -2,6 +2,7 @@ import type { Clock } from '../../server/domain/clock';
 import type { CrmRulesSettings } from '../../server/contracts/crm-rules';
 import { installAndLink } from '../support/bridge-fixture';
 import { api, startHarness } from '../support/harness';
+import { defaultCrmRulesSettings } from '../../server/services/crm-rules/settings';
 
 export interface CrmBenchResult {
   chats: number;
@@ -13,8 +14,6 @@ export interface CrmBenchResult {
   seconds: number;
   realSeconds: number;
 }
-
-const noStage = { leadStatusId: null, dealCategoryId: null, dealStageId: null };
 
 /**
  * «Чаты» applied under load: `chats` new clients write on WhatsApp at once (each a new contact +
@@ -31,23 +30,14 @@ export async function benchCrm(o: { clock: Clock; chats: number; rateLimit: { dr
   try {
     const { acc, session } = await installAndLink(h);
     acc.setDataApiLimits({ day: 100_000, minute: 10_000 });
+    const d = defaultCrmRulesSettings('chats');
     const settings: CrmRulesSettings = {
+      ...d,
       enabled: true,
-      createEntities: true,
       channels: ['whatsapp'],
-      filter: { join: 'and', groups: [] },
       responsible: { defaultUserId: 2, rules: [] },
-      primary: { entities: 'lead', activity: false },
-      repeat: { entities: 'none', activity: false },
       commentPriority: 'leads',
-      addToClosed: false,
-      timing: 'start',
-      createWithoutContacts: false,
-      copyToContactCompany: false,
-      notifyOnCreate: true,
-      funnels: { primary: { defaults: { ...noStage, leadStatusId: 'NEW' }, rules: [] }, repeat: { defaults: noStage, rules: [] } },
-      templates: { lead: '', deal: '' },
-      fields: [],
+      funnels: { ...d.funnels, primary: { defaults: { leadStatusId: 'NEW', dealCategoryId: null, dealStageId: null }, rules: [] } },
     };
     await api(h.app.url, session, 'PUT', '/api/crm-rules/chats', settings);
     const rest0 = h.portal.stats.requests;

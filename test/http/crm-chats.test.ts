@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CrmRulesSettings, Filter, FilterParam } from '../../server/contracts/crm-rules';
 import { faultyFetch, installAndLink, until } from '../support/bridge-fixture';
 import { api, startHarness, type Harness } from '../support/harness';
+import { defaultCrmRulesSettings } from '../../server/services/crm-rules/settings';
 import type { UisAccount } from '../emulator/uis/index';
 
 /**
@@ -12,29 +13,20 @@ let h: Harness;
 afterEach(async () => h?.close());
 
 const noStage = { leadStatusId: null, dealCategoryId: null, dealStageId: null };
-const noFilter = { join: 'and' as const, groups: [] };
 const cond = (param: FilterParam, rule: 'allowed' | 'forbidden', values: string[]): Filter => ({ join: 'and' as const, groups: [{ join: 'and' as const, conditions: [{ param, rule, values }] }] });
 
+/** The tab's defaults, switched on: five channels, user 2 responsible, primary leads at IN_PROCESS, a title template. */
 function rules(over: Partial<CrmRulesSettings> = {}): CrmRulesSettings {
+  const d = defaultCrmRulesSettings('chats');
   return {
+    ...d,
     enabled: true,
-    createEntities: true,
     channels: ['whatsapp', 'telegram', 'telegram_private', 'comagic', 'email'],
-    filter: noFilter,
     responsible: { defaultUserId: 2, rules: [] },
-    primary: { entities: 'lead', activity: false },
-    repeat: { entities: 'none', activity: false },
-    commentPriority: 'deals',
-    addToClosed: false,
-    timing: 'start',
-    createWithoutContacts: false,
-    copyToContactCompany: false,
-    notifyOnCreate: true,
-    funnels: { primary: { defaults: { ...noStage, leadStatusId: 'IN_PROCESS' }, rules: [] }, repeat: { defaults: noStage, rules: [] } },
+    funnels: { ...d.funnels, primary: { defaults: { ...noStage, leadStatusId: 'IN_PROCESS' }, rules: [] } },
     templates: { lead: 'Чат {{channel_type}}: {{visitor_name}}', deal: '' },
-    fields: [],
     ...over,
-  } as CrmRulesSettings;
+  };
 }
 
 async function setup(settings: CrmRulesSettings, o: { fetch?: typeof fetch; tab?: 'chats' | 'offline' } = {}): Promise<{ acc: UisAccount; session: string }> {
