@@ -54,3 +54,17 @@ export function parseDataApiDateTime(v: unknown): number | null {
   const t = Date.parse(`${m[1]}T${m[2]}Z`);
   return Number.isNaN(t) ? null : t - MSK;
 }
+
+/**
+ * Every row of a Data API `get.*` method, page by page (`limit`/`offset`, Data API «Постраничный
+ * вывод»): a page shorter than `pageSize` is the last.
+ */
+export async function dataApiAll<T = Record<string, unknown>>(api: DataApiClient, method: string, params: Record<string, unknown>, pageSize = 1000): Promise<T[]> {
+  const out: T[] = [];
+  for (let offset = 0; ; offset += pageSize) {
+    const r = await api.call<T[]>(method, { ...params, limit: pageSize, offset });
+    const rows = Array.isArray(r.data) ? r.data : [];
+    out.push(...rows);
+    if (rows.length < pageSize) return out;
+  }
+}

@@ -6,7 +6,7 @@ import type { ChatLink, Decision, Found, RequestFacts } from '../../domain/crm-r
 import type { Logger } from '../../logging';
 import type { UisProject } from '../../contracts/uis';
 import { accountZones } from '../../uis/account-zone';
-import { dataApiDateTime, dataApiForLink, parseDataApiDateTime, type DataApiClient } from '../../uis/data-api';
+import { dataApiAll, dataApiDateTime, dataApiForLink, parseDataApiDateTime, type DataApiClient } from '../../uis/data-api';
 import { createJobLoop } from '../job-loop';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisChannel, UisChannelRepository } from '../workspace-ports';
@@ -130,23 +130,19 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
       .map((r) => Number(r.requestId));
     if (!ids.length) return;
     try {
-      for (let offset = 0; ; offset += PAGE) {
-        const r = await api.call<Row[]>('get.chat_messages_report', { chat_ids: ids, fields: ['id', 'chat_id', 'date_time', 'text', 'source', 'resource', 'employee_id'], limit: PAGE, offset });
-        const rows = Array.isArray(r.data) ? r.data : [];
-        for (const m of rows) {
-          const source = m.source === 'visitor' || m.source === 'operator' ? m.source : null;
-          if (!source || m.id === undefined || m.chat_id === undefined) continue;
-          const file = m.resource && typeof m.resource === 'object' ? (m.resource as Row).file_name : null;
-          const text = typeof m.text === 'string' && m.text.trim() ? m.text : file ? `[файл: ${String(file)}]` : '';
-          deps.requests.addMessage(memberId, String(m.chat_id), {
-            id: String(m.id),
-            at: parseDataApiDateTime(m.date_time) ?? deps.clock.now(),
-            source,
-            text,
-            author: source === 'operator' && m.employee_id ? `employee:${String(m.employee_id)}` : null,
-          });
-        }
-        if (rows.length < PAGE) break;
+      const rows = await dataApiAll<Row>(api, 'get.chat_messages_report', { chat_ids: ids, fields: ['id', 'chat_id', 'date_time', 'text', 'source', 'resource', 'employee_id'] }, PAGE);
+      for (const m of rows) {
+        const source = m.source === 'visitor' || m.source === 'operator' ? m.source : null;
+        if (!source || m.id === undefined || m.chat_id === undefined) continue;
+        const file = m.resource && typeof m.resource === 'object' ? (m.resource as Row).file_name : null;
+        const text = typeof m.text === 'string' && m.text.trim() ? m.text : file ? `[файл: ${String(file)}]` : '';
+        deps.requests.addMessage(memberId, String(m.chat_id), {
+          id: String(m.id),
+          at: parseDataApiDateTime(m.date_time) ?? deps.clock.now(),
+          source,
+          text,
+          author: source === 'operator' && m.employee_id ? `employee:${String(m.employee_id)}` : null,
+        });
       }
     } catch (e) {
       log.warn({ memberId, code: (e as { code?: string }).code }, 'get.chat_messages_report failed: the callbacks\' transcript is used');
@@ -155,42 +151,41 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
 
   async function reconcileChats(memberId: string): Promise<number> {
     const link = deps.links.get(memberId);
-    if (!link || !deps.crmRules.get(memberId, 'chats')?.settings.enabled) return 0;
+    if (!link || !deps.crmRules.isEnabled(memberId, 'chats')) return 0;
     const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
     const now = deps.clock.now();
     const channels = link.connectionId ? deps.channels.list(memberId, link.connectionId) : [];
     let queued = 0;
-    for (let offset = 0; ; offset += PAGE) {
-      const r = await api.call<Row[]>('get.chats_report', {
+    const rows = await dataApiAll<Row>(
+      api,
+      'get.chats_report',
+      {
         date_from: dataApiDateTime(now - RECONCILE_WINDOW_MS),
         date_till: dataApiDateTime(now + 60_000),
         fields: ['id', 'status', 'date_time', 'visitor_id', 'chat_channel_id'],
         sort: [{ field: 'date_time', order: 'asc' }],
-        limit: PAGE,
-        offset,
+      },
+      PAGE,
+    );
+    for (const row of rows) {
+      const id = String(row.id ?? '');
+      if (!id) continue;
+      const ended = !LIVE.has(String(row.status));
+      const known = deps.requests.get(memberId, 'chat', id);
+      if (known && (!ended || known.event === 'finished')) continue;
+      // the adapter channel behind the report's chat channel: an open line may drive it
+      const channelId = channels.find((c) => c.chatChannelId !== null && c.chatChannelId === String(row.chat_channel_id))?.channelId ?? null;
+      deps.requests.touch({
+        memberId,
+        kind: 'chat',
+        requestId: id,
+        event: ended ? 'finished' : 'started',
+        channelId,
+        visitorId: row.visitor_id === null || row.visitor_id === undefined ? null : String(row.visitor_id),
+        startedAt: parseDataApiDateTime(row.date_time),
+        dueAt: now,
       });
-      const rows = Array.isArray(r.data) ? r.data : [];
-      for (const row of rows) {
-        const id = String(row.id ?? '');
-        if (!id) continue;
-        const ended = !LIVE.has(String(row.status));
-        const known = deps.requests.get(memberId, 'chat', id);
-        if (known && (!ended || known.event === 'finished')) continue;
-        // the adapter channel behind the report's chat channel: an open line may drive it
-        const channelId = channels.find((c) => c.chatChannelId !== null && c.chatChannelId === String(row.chat_channel_id))?.channelId ?? null;
-        deps.requests.touch({
-          memberId,
-          kind: 'chat',
-          requestId: id,
-          event: ended ? 'finished' : 'started',
-          channelId,
-          visitorId: row.visitor_id === null || row.visitor_id === undefined ? null : String(row.visitor_id),
-          startedAt: parseDataApiDateTime(row.date_time),
-          dueAt: now,
-        });
-        queued++;
-      }
-      if (rows.length < PAGE) break;
+      queued++;
     }
     if (queued) loop.wake(0);
     return queued;
@@ -289,33 +284,25 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
 
   async function pollOffline(memberId: string): Promise<number> {
     const link = deps.links.get(memberId);
-    if (!link || !deps.crmRules.get(memberId, 'offline')?.settings.enabled) return 0;
+    if (!link || !deps.crmRules.isEnabled(memberId, 'offline')) return 0;
     const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
     const now = deps.clock.now();
     const from = Math.max((deps.requests.pollCursor(memberId, 'offline') ?? now - FIRST_POLL_LOOKBACK_MS) - POLL_OVERLAP_MS, now - REPORT_WINDOW_MS);
-    let offset = 0;
     let fresh = 0;
     let newest = from;
-    for (;;) {
-      const r = await api.call<Row[]>('get.offline_messages_report', {
-        date_from: dataApiDateTime(from),
-        date_till: dataApiDateTime(now + 60_000),
-        fields: [...OFFLINE_REPORT_FIELDS],
-        sort: [{ field: 'date_time', order: 'asc' }],
-        limit: 500,
-        offset,
-      });
-      const rows = Array.isArray(r.data) ? r.data : [];
-      for (const row of rows) {
-        const id = String(row.id ?? '');
-        if (!id || deps.requests.get(memberId, 'offline', id)) continue;
-        const at = offlineFacts(row, now).startedAt;
-        newest = Math.max(newest, at);
-        deps.requests.touch({ memberId, kind: 'offline', requestId: id, event: 'received', startedAt: at, facts: row, dueAt: now });
-        fresh++;
-      }
-      if (rows.length < 500) break;
-      offset += rows.length;
+    const rows = await dataApiAll<Row>(
+      api,
+      'get.offline_messages_report',
+      { date_from: dataApiDateTime(from), date_till: dataApiDateTime(now + 60_000), fields: [...OFFLINE_REPORT_FIELDS], sort: [{ field: 'date_time', order: 'asc' }] },
+      PAGE,
+    );
+    for (const row of rows) {
+      const id = String(row.id ?? '');
+      if (!id || deps.requests.get(memberId, 'offline', id)) continue;
+      const at = offlineFacts(row, now).startedAt;
+      newest = Math.max(newest, at);
+      deps.requests.touch({ memberId, kind: 'offline', requestId: id, event: 'received', startedAt: at, facts: row, dueAt: now });
+      fresh++;
     }
     deps.requests.setPollCursor(memberId, 'offline', Math.min(newest, now));
     if (fresh) loop.wake(0);

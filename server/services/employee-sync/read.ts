@@ -1,7 +1,7 @@
 import { ReauthRequiredError } from '../../bitrix/errors';
 import { AppError } from '../../domain/errors';
 import type { B24User, UisEmployee } from '../../domain/employee-match';
-import type { DataApiClient } from '../../uis/data-api';
+import { dataApiAll, type DataApiClient } from '../../uis/data-api';
 import { UisApiError } from '../../uis/errors';
 import type { BitrixGateway } from '../ports';
 
@@ -53,26 +53,20 @@ const PAGE = 1000;
 
 /** Every employee of the account (Data API `get.employees`, paged by `limit`/`offset`). */
 export async function readUisEmployees(api: DataApiClient): Promise<UisEmployeeRow[]> {
-  const out: UisEmployeeRow[] = [];
-  for (let offset = 0; ; offset += PAGE) {
-    let page: Row[];
-    try {
-      page = (await api.call<Row[]>('get.employees', { fields: ['id', 'first_name', 'last_name', 'email', 'status', 'status_id'], limit: PAGE, offset })).data ?? [];
-    } catch (e) {
-      throw uisFailure(e, 'list the account employees');
-    }
-    for (const r of page) {
-      out.push({
-        id: Number(r.id),
-        firstName: str(r.first_name),
-        lastName: str(r.last_name),
-        email: r.email ? str(r.email) : null,
-        status: r.status ? str(r.status) : null,
-        statusId: r.status_id === null || r.status_id === undefined ? null : Number(r.status_id),
-      });
-    }
-    if (page.length < PAGE) return out;
+  let rows: Row[];
+  try {
+    rows = await dataApiAll<Row>(api, 'get.employees', { fields: ['id', 'first_name', 'last_name', 'email', 'status', 'status_id'] }, PAGE);
+  } catch (e) {
+    throw uisFailure(e, 'list the account employees');
   }
+  return rows.map((r) => ({
+    id: Number(r.id),
+    firstName: str(r.first_name),
+    lastName: str(r.last_name),
+    email: r.email ? str(r.email) : null,
+    status: r.status ? str(r.status) : null,
+    statusId: r.status_id === null || r.status_id === undefined ? null : Number(r.status_id),
+  }));
 }
 
 export const fullName = (p: { firstName: string; lastName: string }): string => [p.lastName, p.firstName].filter((s) => s.trim()).join(' ') || '—';
