@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { json, SESSION, stubFetch } from '../support/scripted-fetch';
 import { createApp } from 'vue';
 import { createPinia } from 'pinia';
 import {
@@ -21,7 +22,6 @@ import { ApiRequestError } from '../../app/api/api-request';
 import { useAnalyticsStore } from '../../app/stores/analytics-store';
 
 /** app/api/analytics.ts and useAnalyticsStore against a stubbed fetch that fails loudly on unscripted calls. */
-const SESSION = 'session-sentinel';
 const HOOK_URL = 'https://omni.example/b24/analytics/HOOK';
 
 const blank: AnalyticsSettings = {
@@ -52,29 +52,8 @@ const jobs: AnalyticsJobView[] = [
   { entityType: 'lead', entityId: 1, status: 'failed', reason: 'UIS: invalid phone', chatId: 3, attribution: null, updatedAt: '2025-05-01T10:00:00Z' },
 ];
 
-const json = (status: number, body: unknown): Response =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
-interface Seen {
-  method: string;
-  path: string;
-  auth: string | null;
-  body: unknown;
-}
 
-/** Answers each call with the next scripted response; an unscripted call throws. */
-function stubFetch(...responses: (() => Response)[]) {
-  const seen: Seen[] = [];
-  const fetch: typeof globalThis.fetch = async (input, init) => {
-    const req = new Request(new URL(String(input), 'http://app.test'), init);
-    const text = await req.text();
-    seen.push({ method: req.method, path: new URL(req.url).pathname, auth: req.headers.get('authorization'), body: text ? JSON.parse(text) : null });
-    const next = responses.shift();
-    if (!next) throw new Error(`unscripted fetch: ${req.method} ${req.url}`);
-    return next();
-  };
-  return { fetch, seen, ctx: { session: SESSION, fetch } };
-}
 
 describe('app/api/analytics', () => {
   it('when the settings are read, then it calls GET /api/analytics with the Bearer session and parses the view', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { json, SESSION, stubFetch } from '../support/scripted-fetch';
 import { createPinia, setActivePinia } from 'pinia';
 import type { CrmRulesSettings } from '../../server/contracts/crm-rules';
 import type { CrmDirectory, CrmRulesView } from '../../server/contracts/crm-settings';
@@ -6,7 +7,6 @@ import { crmRulesIssues } from '../../app/api/crm-rules';
 import { useCrmRulesStore } from '../../app/stores/crm-rules-store';
 
 /** app/api/crm-rules.ts and useCrmRulesStore against a stubbed fetch that fails loudly on unscripted calls. */
-const SESSION = 'session-sentinel';
 const noStage = { leadStatusId: null, dealCategoryId: null, dealStageId: null };
 const blank: CrmRulesSettings = {
   enabled: false,
@@ -35,20 +35,7 @@ const directory: CrmDirectory = {
   fetchedAt: '2025-01-01T00:00:00Z',
 };
 
-const json = (status: number, body: unknown): Response => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
-function stubFetch(...responses: (() => Response)[]) {
-  const seen: Array<{ method: string; path: string; auth: string | null; body: unknown }> = [];
-  const fetch: typeof globalThis.fetch = async (input, init) => {
-    const req = new Request(new URL(String(input), 'http://app.test'), init);
-    const text = await req.text();
-    seen.push({ method: req.method, path: new URL(req.url).pathname, auth: req.headers.get('authorization'), body: text ? JSON.parse(text) : null });
-    const next = responses.shift();
-    if (!next) throw new Error(`unscripted fetch: ${req.method} ${req.url}`);
-    return next();
-  };
-  return { seen, ctx: { session: SESSION, fetch } };
-}
 
 function store(...responses: (() => Response)[]) {
   setActivePinia(createPinia());

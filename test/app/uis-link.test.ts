@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { json, SESSION, stubFetch } from '../support/scripted-fetch';
 import { createApp } from 'vue';
 import { createPinia } from 'pinia';
 import type { UisLinkRequest, UisLinkView } from '../../server/contracts/uis';
@@ -8,7 +9,6 @@ import { getUisLink, linkUis, unlinkUis } from '../../app/api/uis';
 import { useUisLinkStore } from '../../app/stores/uis-link-store';
 
 /** app/api/uis.ts and useUisLinkStore against a stubbed fetch that fails loudly on unscripted calls. */
-const SESSION = 'session-sentinel';
 const PASSWORD = 'PASSWORD_SENTINEL';
 const TOKEN = 'DATA_API_TOKEN_SENTINEL';
 
@@ -27,29 +27,8 @@ const linked: UisLinkView = {
 };
 const request: UisLinkRequest = { project: 'uis', login: '  admin@acme ', password: PASSWORD, dataApiToken: ` ${TOKEN} ` };
 
-const json = (status: number, body: unknown): Response =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
-interface Seen {
-  method: string;
-  path: string;
-  auth: string | null;
-  body: unknown;
-}
 
-/** Answers each call with the next scripted response; an unscripted call throws. */
-function stubFetch(...responses: (() => Response)[]) {
-  const seen: Seen[] = [];
-  const fetch: typeof globalThis.fetch = async (input, init) => {
-    const req = new Request(new URL(String(input), 'http://app.test'), init);
-    const text = await req.text();
-    seen.push({ method: req.method, path: new URL(req.url).pathname, auth: req.headers.get('authorization'), body: text ? JSON.parse(text) : null });
-    const next = responses.shift();
-    if (!next) throw new Error(`unscripted fetch: ${req.method} ${req.url}`);
-    return next();
-  };
-  return { fetch, seen, ctx: { session: SESSION, fetch } };
-}
 
 describe('app/api/uis', () => {
   it('when the link is read, then it calls GET /api/uis/link with the Bearer session and parses the view', async () => {
