@@ -69,8 +69,11 @@ export interface CrmRequestRepository {
   markDone(memberId: string, key: string, resultId: number | null): void;
   /** Operations known not to have happened (refused, or skipped by `halt`). */
   clearOps(memberId: string, keys: string[]): void;
-  /** How far a Data API report has been read for the portal (ms); null before the first poll. */
-  pollCursor(memberId: string, report: 'offline' | 'chats'): number | null;
-  setPollCursor(memberId: string, report: 'offline' | 'chats', seenTill: number): void;
+  /**
+   * How far a Data API report has been read for the portal (ms); null before the first poll. Only
+   * the offline requests keep one: the chats reconcile always rereads its last day.
+   */
+  pollCursor(memberId: string, report: 'offline'): number | null;
+  setPollCursor(memberId: string, report: 'offline', seenTill: number): void;
   count(memberId: string): Record<string, number>;
 }

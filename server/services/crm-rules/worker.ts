@@ -282,6 +282,20 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     processPortal,
   });
 
+  /** `work` for every portal with the tab on, now and every `intervalMs`; a portal's failure is logged, the others go on. */
+  function everyEnabledPortal(tab: 'chats' | 'offline', intervalMs: number, work: (memberId: string) => Promise<number>, failure: string): void {
+    loop.every(intervalMs, async () => {
+      for (const memberId of deps.crmRules.enabledPortals(tab)) {
+        if (loop.stopped) return;
+        try {
+          await work(memberId);
+        } catch (e) {
+          log.warn({ memberId, code: (e as { code?: string }).code }, failure);
+        }
+      }
+    });
+  }
+
   async function pollOffline(memberId: string): Promise<number> {
     const link = deps.links.get(memberId);
     if (!link || !deps.crmRules.isEnabled(memberId, 'offline')) return 0;
@@ -317,29 +331,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     gatherMs,
     pollOffline,
     reconcileChats,
-    startChatReconcile(intervalMs) {
-      loop.every(intervalMs, async () => {
-        for (const memberId of deps.crmRules.enabledPortals('chats')) {
-          if (loop.stopped) return;
-          try {
-            await reconcileChats(memberId);
-          } catch (e) {
-            log.warn({ memberId, code: (e as { code?: string }).code }, 'chat reconcile failed');
-          }
-        }
-      });
-    },
-    startOfflinePolling(intervalMs) {
-      loop.every(intervalMs, async () => {
-        for (const memberId of deps.crmRules.enabledPortals('offline')) {
-          if (loop.stopped) return;
-          try {
-            await pollOffline(memberId);
-          } catch (e) {
-            log.warn({ memberId, code: (e as { code?: string }).code }, 'offline requests poll failed');
-          }
-        }
-      });
-    },
+    startChatReconcile: (intervalMs) => everyEnabledPortal('chats', intervalMs, reconcileChats, 'chat reconcile failed'),
+    startOfflinePolling: (intervalMs) => everyEnabledPortal('offline', intervalMs, pollOffline, 'offline requests poll failed'),
   };
 }
