@@ -198,7 +198,8 @@ function timelineCommentList(p: Params, ctx: RestCtx): ListResult {
 
 /**
  * crm.activity.list (legacy list): equality / `@` IN filters on OWNER_TYPE_ID, OWNER_ID,
- * PROVIDER_ID, RESPONSIBLE_ID, COMPLETED, ID; activities of entities the user cannot read are left out.
+ * PROVIDER_ID, RESPONSIBLE_ID, COMPLETED, ID; `order[ID]`; `select`; activities of entities the
+ * user cannot read are left out.
  */
 function activityList(p: Params, ctx: RestCtx): ListResult {
   const filter = crmArrayParam(p, 'filter');
@@ -220,11 +221,17 @@ function activityList(p: Params, ctx: RestCtx): ListResult {
     return (a: CrmActivity) => values.includes(value(a, field));
   });
   const actor = actorOf(ctx);
-  const rows = crm.activityRows.filter((a) => {
-    const owner = crm.get(a.ownerType, a.ownerId);
-    return owner && crm.canAccess(actor, owner) && tests.every((t) => t(a));
-  });
-  return page(rows, Math.max(0, ctx.start), (a) => ({
+  const desc = phpString(crmArrayParam(p, 'order').ID).toUpperCase() === 'DESC';
+  const select = phpEntries(crmArrayParam(p, 'select')).map(([, v]) => phpString(v).toUpperCase());
+  const rows = crm.activityRows
+    .filter((a) => {
+      const owner = crm.get(a.ownerType, a.ownerId);
+      return owner && crm.canAccess(actor, owner) && tests.every((t) => t(a));
+    })
+    .sort((a, b) => (desc ? b.id - a.id : a.id - b.id));
+  // `select` narrows the row (ID always stays); none or `*` gives every field
+  const project = (row: Params): Params => (select.length === 0 || select.includes('*') ? row : Object.fromEntries(Object.entries(row).filter(([k]) => k === 'ID' || select.includes(k))));
+  return page(rows, Math.max(0, ctx.start), (a) => project({
     ID: String(a.id),
     OWNER_TYPE_ID: String(OWNER_TYPE_ID[a.ownerType]),
     OWNER_ID: String(a.ownerId),
