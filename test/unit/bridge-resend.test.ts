@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BitrixApiError, BitrixNetworkError, ReauthRequiredError } from '../../server/bitrix/errors';
 import type { PortalRestClient } from '../../server/bitrix/rest-client';
-import { findLineChat, heldInLatestSession, outcomeUnknown } from '../../server/services/bridge/resend-check';
+import { dropDuplicates, findLineChat, heldInLatestSession, outcomeUnknown } from '../../server/services/bridge/resend-check';
 import { createSqliteBridgeRepository } from '../../server/storage/bridge-repository';
 import { openDb } from '../../server/storage/db';
 
@@ -91,6 +91,34 @@ describe('reading what the open line holds', () => {
     expect(seen).toEqual([{ CHAT_ID: 1767 }]);
     expect(held.sessionId).toBe('324');
     expect([...held.mids].sort()).toEqual(['5000001', '5000002']);
+  });
+
+  it('dropDuplicates removes the copies beyond the first, and counts a copy already deleted as gone', async () => {
+    const calls: Array<{ method: string; params: Record<string, unknown> }> = [];
+    const history = (deleted: boolean) => ({
+      chatId: 1767,
+      sessionId: 324,
+      message: {
+        '19011': { id: '19011', params: { connectorMid: ['5000001'], ...(deleted ? { isDeleted: 'Y' } : {}) } },
+        '19012': { id: '19012', params: { connectorMid: ['5000001'] } },
+        '19013': { id: '19013', params: { connectorMid: ['5000002'] } },
+      },
+    });
+    const rest = (deleted: boolean): PortalRestClient => ({
+      memberId: 'm1',
+      async call<T>(method: string, params: Record<string, unknown> = {}) {
+        calls.push({ method, params });
+        return { result: (method === 'imopenlines.session.history.get' ? history(deleted) : { SUCCESS: true }) as T, time: {} } as never;
+      },
+      batch: () => Promise.reject(new Error('no batch')),
+      list: () => Promise.reject(new Error('no list')),
+    });
+    const o = { lineId: '1', b24ChatId: '1767', externalUserId: 'uis_v9', externalChatId: 'uis_c42', mids: ['5000001', '5000002'] };
+    await expect(dropDuplicates(rest(false), o)).resolves.toBe(1);
+    expect(calls[1]).toEqual({ method: 'imconnector.delete.messages', params: { CONNECTOR: 'uis_omni', LINE: 1, MESSAGES: [{ user: { id: 'uis_v9' }, chat: { id: 'uis_c42' }, message: { id: ['5000001'] } }] } });
+    calls.length = 0;
+    await expect(dropDuplicates(rest(true), o)).resolves.toBe(0);
+    expect(calls.map((c) => c.method)).toEqual(['imopenlines.session.history.get']);
   });
 
   it('a chat without a session (INVALID_SESSION_ID) holds nothing; other errors are thrown', async () => {

@@ -74,13 +74,19 @@ export async function dropDuplicates(
   const h = historySchema.parse(raw);
   const messages = h.message && !Array.isArray(h.message) ? Object.values(h.message) : [];
   const count = new Map<string, number>();
-  for (const m of messages) for (const mid of connectorMids(m.params)) count.set(mid, (count.get(mid) ?? 0) + 1);
+  for (const m of messages) {
+    // a copy deleted already (IS_DELETED, object-encoded as isDeleted) is not counted again
+    const p = m.params && typeof m.params === 'object' && !Array.isArray(m.params) ? (m.params as Record<string, unknown>) : {};
+    if (p.isDeleted === 'Y' || p.IS_DELETED === 'Y') continue;
+    for (const mid of connectorMids(m.params)) count.set(mid, (count.get(mid) ?? 0) + 1);
+  }
   const extra: Array<Record<string, unknown>> = [];
   for (const mid of o.mids) {
     for (let i = 1; i < (count.get(mid) ?? 0); i++) extra.push({ user: { id: o.externalUserId }, chat: { id: o.externalChatId }, message: { id: [mid] } });
   }
   if (!extra.length) return 0;
-  await rest.call('imconnector.delete.messages', { CONNECTOR: CONNECTOR_ID, LINE: Number(o.lineId), MESSAGES: extra }, { idempotent: true });
+  // not retried blindly: a lost answer is settled by reading the session again (deleted copies are skipped)
+  await rest.call('imconnector.delete.messages', { CONNECTOR: CONNECTOR_ID, LINE: Number(o.lineId), MESSAGES: extra }, { idempotent: false });
   return extra.length;
 }
 
