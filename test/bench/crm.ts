@@ -5,6 +5,8 @@ import { api, startHarness } from '../support/harness';
 import { defaultCrmRulesSettings } from '../../server/services/crm-rules/settings';
 
 export interface CrmBenchResult {
+  /** false when the 10-minute cap ended the wait */
+  settled: boolean;
   chats: number;
   leads: number;
   repeats: number;
@@ -52,7 +54,10 @@ export async function benchCrm(o: { clock: Clock; chats: number; rateLimit: { dr
     const done = () => {
       const counts = h.app.deps.crmRequests.count(h.portal.memberId);
       const comments = h.portal.crm.comments().filter((c) => c.comment.includes('Уточнение')).length;
-      return (counts['chat:done'] ?? 0) === o.chats && comments === repeats;
+      // settled: nothing pending; a chat whose follow-up was already in its first decision ends
+      // `waiting` (skip nothing-new, a later message may still come), the others `done`
+      const settledChats = (counts['chat:done'] ?? 0) + (counts['chat:waiting'] ?? 0);
+      return settledChats === o.chats && !counts['chat:pending'] && !counts['chat:failed'] && comments === repeats;
     };
     while (!done() && performance.now() - r0 < 600_000) {
       await acc.settle();
@@ -60,6 +65,7 @@ export async function benchCrm(o: { clock: Clock; chats: number; rateLimit: { dr
       await new Promise((r) => setTimeout(r, 50));
     }
     return {
+      settled: done(),
       chats: o.chats,
       leads: h.portal.crm.leads().filter((l) => l.ORIGINATOR_ID === 'uis_omni').length,
       repeats,

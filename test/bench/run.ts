@@ -67,7 +67,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
     const unit = scale === 1 ? 's' : `emulated s; clock ×${scale}`;
     console.log(`«Чаты» CRM rules: 100 new clients write at once, then 50 of them again → one portal, bucket 2 req/s, burst 50 (clock ×${scale})`);
     console.log(`  leads created           ${c.leads} / ${c.chats}   (one per new client)`);
-    console.log(`  time until all applied  ${c.seconds.toFixed(1)} s   (${unit}; ${c.realSeconds.toFixed(1)} s real)`);
+    console.log(`  time until all applied  ${c.seconds.toFixed(1)} s   (${unit}; ${c.realSeconds.toFixed(1)} s real)${c.settled ? '' : '   NOT SETTLED: the wait hit its cap'}`);
     console.log(`  REST calls              ${c.restCalls}   (${(c.restCalls / c.chats).toFixed(2)} per chat, continuations included)`);
     console.log(`  Data API calls          ${c.dataApiCalls}`);
     console.log(`  503s provoked           ${c.limited503}   (goal 0)`);
