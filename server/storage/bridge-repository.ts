@@ -4,7 +4,7 @@ import type { BridgeChat, BridgeJob, BridgeRepository, BridgeVisitor, JobKind, L
 type Row = Record<string, unknown>;
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-/** SQLite store of the Open Lines bridge (migrations 006, 007, 012). */
+/** SQLite store of the Open Lines bridge (migrations 006, 007, 012, 014). */
 export function createSqliteBridgeRepository(db: Db, now: () => number = Date.now): BridgeRepository {
   const iso = () => new Date(now()).toISOString();
   const toBinding = (r: Row): LineBinding => ({
@@ -104,9 +104,13 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
        VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
     ),
     // A job whose chat has an older pending job still backing off is not due: order is kept per chat.
+    // Each chat's first job not due yet (its blocker) is found once (index bridge_jobs_pending),
+    // not compared against every earlier job of the chat for each due job.
     due: db.prepare(
-      `SELECT * FROM bridge_jobs j WHERE j.member_id = @m AND j.status = 'pending' AND j.due_at <= @t
-         AND NOT EXISTS (SELECT 1 FROM bridge_jobs o WHERE o.member_id = j.member_id AND o.chat_key = j.chat_key AND o.status = 'pending' AND o.id < j.id AND o.due_at > @t)
+      `WITH blockers AS (
+         SELECT chat_key, MIN(id) AS first_id FROM bridge_jobs WHERE member_id = @m AND status = 'pending' AND due_at > @t GROUP BY chat_key)
+       SELECT j.* FROM bridge_jobs j LEFT JOIN blockers b ON b.chat_key = j.chat_key
+       WHERE j.member_id = @m AND j.status = 'pending' AND j.due_at <= @t AND (b.first_id IS NULL OR j.id < b.first_id)
        ORDER BY j.id LIMIT @limit`,
     ),
     complete: db.prepare(`UPDATE bridge_jobs SET status = 'done', last_error = NULL, inflight = 0 WHERE id = ?`),

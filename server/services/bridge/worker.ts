@@ -17,7 +17,7 @@ import { e164, echoKey, externalChatId, externalUserId, plainOperatorText, textH
 import { bitrixUserOfEmployee } from './operator-user';
 import { runUpdate } from './edits';
 import { checkInFlight, dropDuplicates, outcomeUnknown } from './resend-check';
-import type { BridgeJob, BridgeRepository } from './ports';
+import type { BridgeChat, BridgeJob, BridgeRepository, LineBinding } from './ports';
 
 export interface BridgeWorkerDeps {
   bridge: BridgeRepository;
@@ -180,23 +180,30 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       repo.complete(job.id);
       repo.updateLink(memberId, 'uis', String(job.payload.messageId), { state: 'skipped', error: reason });
     };
+    // A round reads up to 2,000 jobs of few chats: each chat and channel binding is read once.
+    const chats = new Map<string, BridgeChat | null>();
+    const bindings = new Map<string, LineBinding | null>();
+    const chatOf = (uisChatId: string) => (chats.has(uisChatId) ? chats.get(uisChatId)! : (chats.set(uisChatId, repo.chat(memberId, uisChatId)), chats.get(uisChatId)!));
+    const bindingOf = (channelId: string) =>
+      bindings.has(channelId) ? bindings.get(channelId)! : (bindings.set(channelId, repo.bindingByChannel(memberId, channelId)), bindings.get(channelId)!);
     for (const job of jobs) {
       if (blocked.has(job.chatKey)) continue;
       const p = job.payload;
       const uisChatId = String(p.uisChatId);
-      const chat = repo.chat(memberId, uisChatId);
+      const chat = chatOf(uisChatId);
       if (!chat?.visitorId) {
         blocked.add(job.chatKey);
         later(job, 'waiting for the /chat callback of this chat', Math.min(30_000, 500 * 2 ** job.attempts));
         if (job.attempts > 20) repo.fail(job.id, 'no /chat callback for this chat');
         continue;
       }
-      const binding = repo.bindingByChannel(memberId, chat.channelId);
+      const binding = bindingOf(chat.channelId);
       if (!binding || binding.status !== 'active') {
         blocked.add(job.chatKey);
         repo.retry(job.id, job.attempts, deps.clock.now() + 60_000, 'NO_LINE: the channel is not connected to an open line');
         continue;
       }
+      if ((perLine.get(binding.lineId)?.length ?? 0) >= itemsPerCall) continue; // this line's call is full: next round
       const known = !!chat.b24ChatId && chat.lineId === binding.lineId;
       let operatorUser: number | null = null;
       if (p.source === 'operator') {
@@ -528,7 +535,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
 
   async function processPortal(memberId: string): Promise<void> {
     const blocked = new Set<string>();
-    for (let round = 0; round < 1000; round++) {
+    for (let round = 0; round < 1000 && !loop.stopped; round++) {
       const jobs = repo.due(memberId, deps.clock.now(), 2000);
       if (!jobs.length) return;
       const seen = new Set<string>();

@@ -1,0 +1,6 @@
+-- Open Lines bridge (issue #3): the worker's `due` read finds, per chat, the first pending job that
+-- is still backing off (a "blocker": later jobs of that chat wait behind it, order per chat). The
+-- index serves that search from the portal's pending jobs alone; without it every round compared
+-- each due job with all earlier jobs of its chat (quadratic in a backlog: 260 ms per read at 10,000
+-- pending messages).
+CREATE INDEX bridge_jobs_pending ON bridge_jobs (member_id, status, chat_key, due_at);
