@@ -9,13 +9,14 @@ import { createBitrixGateway } from './bitrix/rest-client';
 import type { Config, UisEndpointOverrides } from './config';
 import { systemClock, type Clock } from './domain/clock';
 import { createApp } from './http/app';
+import { uisCallbackListener } from './http/uis-callback-listener';
 import type { AppDeps } from './http/deps';
 import { createDistRenderer, type PageRenderer } from './http/page-renderer';
 import { createSessionSigner } from './http/session';
 import { createLogger, type Logger } from './logging';
 import { createMetrics } from './metrics';
 import { createBackground } from './services/background';
-import { openDb, type Db } from './storage/db';
+import { atomically, openDb, type Db } from './storage/db';
 import { createSqliteEventInbox } from './storage/event-inbox';
 import { createSqlitePortalRepository } from './storage/portal-repository';
 import { createSecretBox } from './storage/secret-box';
@@ -36,6 +37,7 @@ import { bridgeUisCallbacks } from './services/bridge/on-uis-callback';
 import { createSqliteCrmRequestRepository } from './storage/crm-requests-repository';
 import { createCrmRulesWorker, type CrmRulesWorkerOptions } from './services/crm-rules/worker';
 import { crmRulesUisCallbacks } from './services/crm-rules/on-uis-callback';
+import { createCallbackIntake } from './services/callback-intake';
 import { onBridgeEvent, onMessageAdd } from './services/bridge/on-bitrix-event';
 import { createUisManagement } from './uis/management-client';
 import { createSqliteEmployeeSyncRepository } from './storage/employee-sync-repository';
@@ -130,7 +132,10 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     analytics,
     analyticsWorker,
     uisInbox,
-    uisCallbacks: crmRulesUisCallbacks(bridgeUisCallbacks(trackUisChannels(createUisCallbackRecorder(uisInbox), workspace.channels), bridgeEventDeps), crmCallbackDeps),
+    uisCallbacks: createCallbackIntake(
+      crmRulesUisCallbacks(bridgeUisCallbacks(trackUisChannels(createUisCallbackRecorder(uisInbox), workspace.channels), bridgeEventDeps), crmCallbackDeps),
+      atomically(db),
+    ),
     bridge,
     bridgeWorker,
     bridgeFiles,
@@ -156,7 +161,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   deps.analyticsWorker.wake();
   deps.bridgeWorker.wake();
   deps.crmWorker.wake(0);
-  server.on('request', createApp(deps));
+  // UIS callbacks are served ahead of Express (uis-callback-listener.ts); everything else by the app
+  server.on('request', uisCallbackListener(deps, createApp(deps)));
   log.info({ appUrl, sandbox: config.sandbox }, 'UIS OMNI listening');
 
   return {

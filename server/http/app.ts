@@ -6,7 +6,6 @@ import { apiRouter } from './routes/api';
 import { eventsRouter } from './routes/events';
 import { healthRouter } from './routes/health';
 import { pagesRouter } from './routes/pages';
-import { uisCallbacksRouter } from './routes/uis-callbacks';
 import { analyticsHookRouter } from './routes/analytics';
 import { bridgeFilesRouter } from './routes/bridge-files';
 
@@ -18,6 +17,10 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
+  app.use((req, res, next) => {
+    res.on('finish', () => deps.metrics.httpRequests.inc({ route: routeLabel(req), status: String(res.statusCode) }));
+    next();
+  });
   app.use(
     helmet({
       // Pages set their own CSP with frame-ancestors = the verified portal (csp.ts); the rest of
@@ -27,16 +30,11 @@ export function createApp(deps: AppDeps): express.Express {
       crossOriginEmbedderPolicy: false,
     }),
   );
-  app.use((req, res, next) => {
-    res.on('finish', () => deps.metrics.httpRequests.inc({ route: routeLabel(req), status: String(res.statusCode) }));
-    next();
-  });
   app.use(healthRouter(deps));
   if (deps.assetsDir) app.use('/assets', express.static(deps.assetsDir, { immutable: true, maxAge: '365d', index: false }));
   app.use(['/b24'], express.urlencoded({ extended: true, limit: '1mb', parameterLimit: 5000 }), express.json({ limit: '1mb' }));
   app.use(eventsRouter(deps));
   app.use(analyticsHookRouter(deps));
-  app.use(uisCallbacksRouter(deps));
   app.use(bridgeFilesRouter(deps));
   app.use(pagesRouter(deps));
   app.use(apiRouter(deps));

@@ -6,7 +6,8 @@ import type { LinkUisDeps } from '../services/link-uis';
 import type { AnalyticsWorker } from '../services/analytics/worker';
 import type { AnalyticsRepository } from '../services/ports';
 import type { Background } from '../services/background';
-import type { BitrixGateway, EventInbox, OAuthClient, PortalRepository, UisCallbackHandler, UisInbox } from '../services/ports';
+import type { BitrixGateway, EventInbox, OAuthClient, PortalRepository, UisInbox } from '../services/ports';
+import type { CallbackIntake } from '../services/callback-intake';
 import type { WorkspaceAdapters } from '../services/workspace-ports';
 import type { PageRenderer } from './page-renderer';
 import type { SessionSigner } from './session';
@@ -31,7 +32,8 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   uisInbox: UisInbox;
   analytics: AnalyticsRepository;
   analyticsWorker: AnalyticsWorker;
-  uisCallbacks: UisCallbackHandler;
+  /** Verified UIS callbacks, committed in groups before they are answered. */
+  uisCallbacks: CallbackIntake;
   /** The operator workspace feature's adapters (channels, UIS runtime, Data API, probe). */
   workspace: WorkspaceAdapters;
   /** The Open Lines bridge (issue #3): bindings, mappings, queue; its worker; signed file links. */

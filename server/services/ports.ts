@@ -73,7 +73,8 @@ export interface UisInbox {
 
 /** Where verified UIS callbacks go. */
 export interface UisCallbackHandler {
-  handle(link: UisLink, path: string, method: string, body: unknown): Promise<void>;
+  /** Synchronous database work only: it runs inside the callback intake's transaction (callback-intake.ts). */
+  handle(link: UisLink, path: string, method: string, body: unknown): void;
 }
 
 import type { AnalyticsSettings } from '../contracts/analytics';

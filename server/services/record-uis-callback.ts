@@ -8,7 +8,7 @@ import type { UisCallbackHandler, UisInbox } from './ports';
  */
 export function createUisCallbackRecorder(inbox: UisInbox): UisCallbackHandler {
   return {
-    async handle(link: UisLink, path: string, method: string, body: unknown) {
+    handle(link: UisLink, path: string, method: string, body: unknown) {
       const dedupeKey = createHash('sha256').update(`${method} ${path} ${JSON.stringify(body ?? null)}`).digest('hex');
       inbox.record({ memberId: link.memberId, path: `${method} ${path}`, body, dedupeKey });
     },

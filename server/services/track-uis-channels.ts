@@ -12,8 +12,8 @@ type Row = Record<string, unknown>;
  */
 export function trackUisChannels(inner: UisCallbackHandler, channels: UisChannelRepository): UisCallbackHandler {
   return {
-    async handle(link: UisLink, path: string, method: string, body: unknown) {
-      await inner.handle(link, path, method, body);
+    handle(link: UisLink, path: string, method: string, body: unknown) {
+      inner.handle(link, path, method, body);
       if (!/^\/channel(\/|$)/.test(path)) return;
       const b = (body && typeof body === 'object' ? body : {}) as Row;
       const idFromPath = /^\/channel\/(\d+)/.exec(path)?.[1];

@@ -18,6 +18,12 @@ export function openDb(path: string): Db {
   return db;
 }
 
+/** `fn` in one transaction: the storage side of the services' `Atomically` port (callback-intake.ts). */
+export function atomically(db: Db): <T>(fn: () => T) => T {
+  const run = db.transaction((fn: () => unknown) => fn());
+  return <T>(fn: () => T): T => run(fn) as T;
+}
+
 function migrate(db: Db): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)');
   const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as string[]);

@@ -136,4 +136,35 @@ describe('linking a UIS account', () => {
     }
     expect(h.app.deps.uisInbox.count(h.portal.memberId)).toBe(before);
   });
+
+  it('when a verified callback has a body that cannot be read, then a 4xx with the reason and nothing is recorded; other methods go on to the app', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const session = await adminSession(h);
+    await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
+    await h.uis.accounts[0]!.settle();
+    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const url = `${h.app.url}/uis/callbacks/${link.hookId}/message`;
+    const auth = { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' };
+    const before = h.app.deps.uisInbox.count(h.portal.memberId);
+    const cases: Array<[RequestInit, number, string]> = [
+      [{ method: 'POST', headers: auth, body: '{"chat_id": 1, "text": ' }, 400, 'MALFORMED_BODY'],
+      [{ method: 'POST', headers: auth, body: JSON.stringify({ chat_id: 1, text: 'x'.repeat(2 * 1024 * 1024) }) }, 413, 'BODY_TOO_LARGE'],
+      [{ method: 'POST', headers: { ...auth, 'content-encoding': 'gzip' }, body: new Uint8Array([0x1f, 0x8b, 0, 0]) }, 415, 'UNSUPPORTED_ENCODING'],
+    ];
+    for (const [init, status, error] of cases) {
+      const res = await fetch(url, init);
+      expect(res.status, error).toBe(status);
+      expect(await res.json()).toMatchObject({ error });
+    }
+    expect(h.app.deps.uisInbox.count(h.portal.memberId)).toBe(before);
+    // the same body once more, well-formed: recorded
+    const ok = await fetch(url, { method: 'POST', headers: auth, body: JSON.stringify({ chat_id: 1, id: 1, source: 'system', text: 'ok' }) });
+    expect(ok.status).toBe(204);
+    expect(h.app.deps.uisInbox.count(h.portal.memberId)).toBe(before + 1);
+    // only POST/PATCH/DELETE are callbacks: a GET is the app's (no such route)
+    const get = await fetch(url, { headers: auth });
+    expect(get.status).toBe(404);
+    expect(await get.json()).toMatchObject({ error: 'NOT_FOUND' });
+  });
 });

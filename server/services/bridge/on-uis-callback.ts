@@ -24,8 +24,8 @@ export interface BridgeCallbackDeps {
  */
 export function bridgeUisCallbacks(inner: UisCallbackHandler, deps: BridgeCallbackDeps): UisCallbackHandler {
   return {
-    async handle(link: UisLink, path: string, method: string, body: unknown) {
-      await inner.handle(link, path, method, body);
+    handle(link: UisLink, path: string, method: string, body: unknown) {
+      inner.handle(link, path, method, body);
       if (onCallback(deps, link, path, method, obj(body))) deps.wake();
     },
   };

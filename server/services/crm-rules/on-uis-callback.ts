@@ -28,8 +28,8 @@ export interface CrmCallbackDeps {
  */
 export function crmRulesUisCallbacks(inner: UisCallbackHandler, deps: CrmCallbackDeps): UisCallbackHandler {
   return {
-    async handle(link: UisLink, path: string, method: string, body: unknown) {
-      await inner.handle(link, path, method, body);
+    handle(link: UisLink, path: string, method: string, body: unknown) {
+      inner.handle(link, path, method, body);
       if (method !== 'POST') return;
       if (!deps.crmRules.isEnabled(link.memberId, 'chats')) return;
       if (onCallback(deps, link.memberId, path, obj(body))) deps.wake(deps.gatherMs);
