@@ -210,8 +210,8 @@ async function hammer(o: { hook: URL; secret: string; count: number; concurrency
  * production): the load generator and both emulators (which also receive the relayed messages)
  * share the other process. This is the instance's own figure.
  */
-export async function benchWebhookRateChild(o: { count: number; concurrency: number; chats: number }): Promise<WebhookRateResult> {
-  const x = await startChildWorld({ callbackRetries: 0, logLevel: 'warn' });
+export async function benchWebhookRateChild(o: { count: number; concurrency: number; chats: number; execArgv?: string[] }): Promise<WebhookRateResult> {
+  const x = await startChildWorld({ callbackRetries: 0, logLevel: 'warn', execArgv: o.execArgv });
   try {
     const { channelId } = await installLinkBind(x);
     const ids: number[] = [];
@@ -229,6 +229,8 @@ export async function benchWebhookRateChild(o: { count: number; concurrency: num
       JSON.stringify({ account_id: accountId, channel_id: Number(channelId), chat_id: ids[Math.abs(n) % ids.length], id: firstId + o.count + n + 100, source: 'visitor', text: `rate ${n}`, created_at: '2026-08-21 09:00:00.123456', status: 'sent', resource: null });
     return await hammer({ hook, secret: auth.token ?? '', count: o.count, concurrency: o.concurrency, body });
   } finally {
+    // SIGTERM first: a child started with --cpu-prof writes its profile on a clean exit only
+    if (o.execArgv?.includes('--cpu-prof')) await x.proc?.kill('SIGTERM');
     await x.close();
   }
 }

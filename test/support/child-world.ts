@@ -30,7 +30,7 @@ export interface ChildWorld {
 }
 
 /** Emulators in-process, the app as a child on a port picked first (restarts keep the event URL). */
-export async function startChildWorld(o: { callbackRetries?: number; offlinePollMs?: number; logLevel?: string } = {}): Promise<ChildWorld> {
+export async function startChildWorld(o: { callbackRetries?: number; offlinePollMs?: number; logLevel?: string; env?: Record<string, string>; execArgv?: string[] } = {}): Promise<ChildWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'omni-child-'));
   const port = await freePort();
   const appUrl = `http://127.0.0.1:${port}`;
@@ -52,7 +52,7 @@ export async function startChildWorld(o: { callbackRetries?: number; offlinePoll
     logFile,
     proc: undefined,
     async start() {
-      world.proc = await startServerProcess({ port, databasePath: join(dir, 'omni.db'), appSecretKey: APP_SECRET_KEY, credentials, logFile, offlinePollMs: o.offlinePollMs ?? 500, logLevel: o.logLevel });
+      world.proc = await startServerProcess({ port, databasePath: join(dir, 'omni.db'), appSecretKey: APP_SECRET_KEY, credentials, logFile, offlinePollMs: o.offlinePollMs ?? 500, logLevel: o.logLevel, env: o.env, execArgv: o.execArgv });
       if (world.proc.url !== appUrl) throw new Error(`the child listens on ${world.proc.url}, not ${appUrl}`);
       return world.proc;
     },

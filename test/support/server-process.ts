@@ -31,6 +31,8 @@ export interface ServerProcessOptions {
   offlinePollMs?: number;
   logLevel?: string;
   env?: Record<string, string>;
+  /** extra node flags before the entry (e.g. `--cpu-prof`, which NODE_OPTIONS refuses) */
+  execArgv?: string[];
   /** give up waiting for `OMNI READY` after this long (default 30 s) */
   startTimeoutMs?: number;
 }
@@ -49,7 +51,7 @@ export interface ServerProcess {
 export async function startServerProcess(o: ServerProcessOptions): Promise<ServerProcess> {
   const url = `http://127.0.0.1:${o.port}`;
   const log = createWriteStream(o.logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test/support/server-entry.ts')], {
+  const child = spawn(process.execPath, [...(o.execArgv ?? []), '--import', 'tsx', join(PROJECT_ROOT, 'test/support/server-entry.ts')], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
