@@ -191,7 +191,8 @@ describe('(c) UIS down for a while', () => {
 
 describe('(e) duplicate and reordered UIS callbacks, in bursts', () => {
   it('a shuffled burst with every callback twice and /chat arriving late: each message once, in UIS order', async () => {
-    // real clock: the bridge's gather window (100 ms) is what lets a reordered burst be put back in order
+    // real clock. Messages wait for their /chat, so the whole shuffled burst is queued before any is
+    // relayed and goes out in UIS order whatever the gather window.
     h = await startHarness({ env: { LOG_LEVEL: 'warn' } });
     const { channelId } = await linkAndBind(h);
     const link = h.app.deps.links.get(h.portal.memberId)!;

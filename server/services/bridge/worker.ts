@@ -34,7 +34,12 @@ export interface BridgeWorkerDeps {
 }
 
 export interface BridgeWorkerOptions {
-  /** Wait this long after the first callback of a burst so the burst shares calls (default 100 ms). */
+  /**
+   * Wait this long after the first callback of a burst before relaying (default 10 ms): callbacks of
+   * one chat that arrive reordered within it go out in UIS order, and a burst shares its first call.
+   * It is the added latency on an idle portal, so it is short; later calls batch by themselves
+   * (whatever arrives while a call is in flight or the portal's bucket is empty travels together).
+   */
   gatherMs?: number;
   maxAttempts?: number;
   /** Items per imconnector.send.messages call (default 50). */
@@ -52,6 +57,9 @@ export interface BridgeWorker {
   /** Poll now (catch-up after our own downtime), then every `intervalMs`, for `portals()`. */
   startOfflinePolling(intervalMs: number, portals: () => string[]): void;
   stop(): void;
+  /** Relay nothing until `release()`: callbacks are still recorded and queued (maintenance; the burst benchmark). */
+  hold(): void;
+  release(): void;
   /** Resolves when the run in flight (if any) has finished. */
   drainInFlight(): Promise<void>;
   /** Hook for ONIMCONNECTORMESSAGEADD data (set by the composition root). */
@@ -72,7 +80,7 @@ const uisOrder = (j: BridgeJob): number => Number(j.payload.messageId) || Number
  * portal, line and UIS chat). Outbound: as the mapped UIS employee via the runtime API.
  */
 export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOptions = {}): BridgeWorker {
-  const gatherMs = o.gatherMs ?? 100;
+  const gatherMs = o.gatherMs ?? 10;
   const maxAttempts = o.maxAttempts ?? 12;
   const itemsPerCall = o.itemsPerCall ?? 50;
   const log = deps.log.child({ component: 'bridge' });
@@ -614,6 +622,8 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       });
     },
     stop: () => loop.stop(),
+    hold: () => loop.pause(),
+    release: () => loop.resume(),
     drainInFlight: () => loop.idle(),
   };
   return worker;
