@@ -16,6 +16,9 @@ export interface JobLoop {
   /** Call `work` now and then every `intervalMs` until stopped; failures are the caller's to log. */
   every(intervalMs: number, work: () => Promise<void>): void;
   stop(): void;
+  /** Start no run until `resume()` (queued work stays queued; a run in flight finishes). */
+  pause(): void;
+  resume(): void;
   readonly stopped: boolean;
 }
 
@@ -35,6 +38,7 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
   let chain: Promise<void> = Promise.resolve();
   let timerPending = false;
   let stopped = false;
+  let paused = false;
 
   const runDue = async () => {
     o.beforeRun?.();
@@ -51,11 +55,11 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
   const runNow = (): Promise<void> => (chain = chain.then(runDue));
 
   const schedule = (delay: number): void => {
-    if (stopped || timerPending) return;
+    if (stopped || paused || timerPending) return;
     timerPending = true;
     void o.clock.sleep(delay).then(async () => {
       timerPending = false;
-      if (stopped) return;
+      if (stopped || paused) return;
       await runNow();
       const next = o.nextDueAt();
       if (next !== null) schedule(Math.min(1000, Math.max(0, next - o.clock.now())));
@@ -77,12 +81,19 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
       for (;;) {
         await chain;
         const next = o.nextDueAt();
-        if (stopped || next === null || next > o.clock.now()) return;
+        if (stopped || paused || next === null || next > o.clock.now()) return;
         await runNow();
       }
     },
     stop() {
       stopped = true;
+    },
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+      schedule(0);
     },
     get stopped() {
       return stopped;

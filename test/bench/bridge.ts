@@ -27,12 +27,15 @@ export interface BridgeBurstResult {
   realSeconds: number;
   /** when the last visitor write returned (the emulator delivers callbacks as they are written) */
   writtenSeconds: number;
+  /** the same shape of burst from new visitors, relayed from the queue (worker held while they wrote) */
+  queued: { delivered: number; exactlyOnce: boolean; duplicates: number; restCalls: number; sendCalls: number; limited503: number; seconds: number; realSeconds: number };
   naive: { delivered: number; failed: number; restCalls: number; limited503: number; seconds: number; realSeconds: number };
 }
 
 /**
  * `chats` visitors each write `perChat` messages in order (visitors in parallel) through the UIS
- * emulator; measured on the shared clock until every message is in the open lines exactly once.
+ * emulator; measured on the shared clock until every message is in the open lines exactly once,
+ * first live (relayed while written), then queued (new visitors; relayed once all are written).
  * Then, on the same portal from an empty bucket again, the same number of messages of the same
  * shape delivered one `imconnector.send.messages` call per message through the app's client.
  */
@@ -45,44 +48,68 @@ export async function benchBridgeBurst(o: { clock: Clock; chats: number; perChat
     await emptyBucket();
     const total = o.chats * o.perChat;
 
-    // --- the bridge
-    const rest0 = h.portal.stats.requests;
-    const send0 = (h.portal.stats.byMethod['imconnector.send.messages'] ?? 0) + (h.portal.stats.byMethod['batch'] ?? 0);
-    const lim0 = h.portal.stats.limited503;
-    const start = o.clock.now();
-    const realStart = performance.now();
-    const writes = Promise.all(
-      Array.from({ length: o.chats }, async (_, v) => {
-        for (let i = 0; i < o.perChat; i++) await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: `+7916${String(1_000_000 + v).slice(1)}0` }, text: `bench v${v} m${i}` });
-      }),
-    );
-    let x = holdings(h.portal, acc);
-    let written = false;
-    let writtenSeconds = NaN;
-    void writes.then(() => {
-      written = true;
-      writtenSeconds = (o.clock.now() - start) / 1000;
-    });
-    while (o.clock.now() - start < limitMs) {
+    /**
+     * One pass of `total` messages from `chats` new visitors. Live: the relay runs while they write
+     * (bound by how fast the emulated visitors write). Queued: the worker is held while they write,
+     * then released on a full bucket; measured from the release, like the naive pass below, which
+     * also starts with every message known.
+     */
+    const relay = async (pass: number, queued: boolean) => {
+      const rest0 = h.portal.stats.requests;
+      const send0 = (h.portal.stats.byMethod['imconnector.send.messages'] ?? 0) + (h.portal.stats.byMethod['batch'] ?? 0);
+      const lim0 = h.portal.stats.limited503;
+      const want = total * (pass + 1);
+      if (queued) h.app.deps.bridgeWorker.hold();
+      let start = o.clock.now();
+      let realStart = performance.now();
+      const writes = Promise.all(
+        Array.from({ length: o.chats }, async (_, v) => {
+          for (let i = 0; i < o.perChat; i++) await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: `+791${pass ? 5 : 6}${String(1_000_000 + v).slice(1)}0` }, text: `bench p${pass} v${v} m${i}` });
+        }),
+      );
+      let written = false;
+      let writtenSeconds = NaN;
+      void writes.then(() => {
+        written = true;
+        writtenSeconds = (o.clock.now() - start) / 1000;
+      });
+      if (queued) {
+        await writes;
+        await acc.settle();
+        await emptyBucket();
+        start = o.clock.now();
+        realStart = performance.now();
+        h.app.deps.bridgeWorker.release();
+      }
+      let x = holdings(h.portal, acc);
+      while (o.clock.now() - start < limitMs) {
+        x = holdings(h.portal, acc);
+        if (written && x.visitorMessages === want && x.b24Inbound >= want) break;
+        await realSleep(20);
+      }
+      const seconds = (o.clock.now() - start) / 1000;
+      const realSeconds = (performance.now() - realStart) / 1000;
+      await writes;
+      await acc.settle();
+      await h.app.deps.bridgeWorker.drain();
       x = holdings(h.portal, acc);
-      if (written && x.visitorMessages === total && x.b24Inbound >= total) break;
-      await realSleep(20);
-    }
-    const seconds = (o.clock.now() - start) / 1000;
-    const realSeconds = (performance.now() - realStart) / 1000;
-    await writes;
-    await acc.settle();
-    await h.app.deps.bridgeWorker.drain();
-    x = holdings(h.portal, acc);
-    const exactlyOnce = x.visitorMessages === total && x.b24Chats === x.uisChats && x.inbound.every((c) => c.uis.length === c.b24.length && c.uis.every((id, i) => id === c.b24[i]));
-    const unique = new Set(x.inbound.flatMap((c) => c.b24)).size;
-    const bridge = {
-      delivered: unique,
-      duplicates: x.b24Inbound - unique,
-      restCalls: h.portal.stats.requests - rest0,
-      sendCalls: (h.portal.stats.byMethod['imconnector.send.messages'] ?? 0) + (h.portal.stats.byMethod['batch'] ?? 0) - send0,
-      limited503: h.portal.stats.limited503 - lim0,
+      const exactlyOnce = x.visitorMessages === want && x.b24Chats === x.uisChats && x.inbound.every((c) => c.uis.length === c.b24.length && c.uis.every((id, i) => id === c.b24[i]));
+      const unique = new Set(x.inbound.flatMap((c) => c.b24)).size;
+      return {
+        exactlyOnce,
+        seconds,
+        realSeconds,
+        writtenSeconds: queued ? NaN : writtenSeconds,
+        delivered: unique - pass * total,
+        duplicates: x.b24Inbound - unique,
+        restCalls: h.portal.stats.requests - rest0,
+        sendCalls: (h.portal.stats.byMethod['imconnector.send.messages'] ?? 0) + (h.portal.stats.byMethod['batch'] ?? 0) - send0,
+        limited503: h.portal.stats.limited503 - lim0,
+      };
     };
+    const live = await relay(0, false);
+    await emptyBucket();
+    const queued = await relay(1, true);
 
     // --- naive: one message per call, same shape, same rate-limited client, all issued at once
     await emptyBucket();
@@ -114,7 +141,7 @@ export async function benchBridgeBurst(o: { clock: Clock; chats: number; perChat
         .filter((c) => c.externalChatId.startsWith('naive_c'))
         .reduce((n, c) => n + c.messages.filter((m) => m.direction === 'in').length, 0),
     };
-    return { messages: total, chats: o.chats, exactlyOnce, seconds, realSeconds, writtenSeconds, ...bridge, naive };
+    return { messages: total, chats: o.chats, ...live, queued, naive };
   } finally {
     await h.portal.drainEvents();
     await h.close();

@@ -41,13 +41,16 @@ const BENCHES: Record<string, () => Promise<void>> = {
     const b = await benchBridgeBurst({ clock, chats: 50, perChat: 20, rateLimit: { drainPerSec: 2, burst: 50 } });
     const unit = scale === 1 ? 's' : `emulated s; clock ×${scale}`;
     console.log(`Open Lines bridge: 1,000 visitor messages over 50 UIS chats → one portal, bucket 2 req/s, burst 50 (clock ×${scale}${scale === 1 ? '' : ', shared by the app and both emulators; emulated seconds'})`);
-    console.log(`  in the open lines       ${b.delivered} / ${b.messages} (${b.exactlyOnce ? 'each exactly once, in order' : 'NOT exactly once / in order'}; duplicates ${b.duplicates})`);
-    console.log(`  time until all relayed  ${b.seconds.toFixed(1)} s   (${unit}; ${b.realSeconds.toFixed(1)} s real; visitors done writing at ${b.writtenSeconds.toFixed(1)} s)`);
-    console.log(`  REST calls              ${b.restCalls}   (${b.sendCalls} imconnector.send.messages/batch)`);
-    console.log(`  503s provoked           ${b.limited503}   (goal 0)`);
+    console.log(`  live: relayed while the visitors write`);
+    console.log(`    in the open lines     ${b.delivered} / ${b.messages} (${b.exactlyOnce ? 'each exactly once, in order' : 'NOT exactly once / in order'}; duplicates ${b.duplicates})`);
+    console.log(`    time until all relayed ${b.seconds.toFixed(1)} s   (${unit}; ${b.realSeconds.toFixed(1)} s real; visitors done writing at ${b.writtenSeconds.toFixed(1)} s, relay done ${(b.seconds - b.writtenSeconds).toFixed(1)} s later)`);
+    console.log(`    REST calls            ${b.restCalls}   (${b.sendCalls} imconnector.send.messages/batch); 503s provoked ${b.limited503} (goal 0)`);
+    console.log(`  queued: 50 new visitors write the same burst while the relay is held, then it is released`);
+    console.log(`    in the open lines     ${b.queued.delivered} / ${b.messages} (${b.queued.exactlyOnce ? 'all passes each exactly once, in order' : 'NOT exactly once / in order'}; duplicates ${b.queued.duplicates})`);
+    console.log(`    time until all relayed ${b.queued.seconds.toFixed(1)} s   (${unit}; ${b.queued.realSeconds.toFixed(1)} s real)`);
+    console.log(`    REST calls            ${b.queued.restCalls}   (${b.queued.sendCalls} imconnector.send.messages/batch); 503s provoked ${b.queued.limited503} (goal 0)`);
     console.log(`  naive, 1 call/message   ${b.naive.seconds.toFixed(1)} s   (${unit}; ${b.naive.realSeconds.toFixed(1)} s real; ${b.naive.restCalls} calls, ${b.naive.delivered} delivered, ${b.naive.failed} failed, ${b.naive.limited503} 503s)`);
-    console.log(`  speed-up over naive     ${(b.naive.seconds / b.seconds).toFixed(1)}×   (goal ≥ 25×)`);
-    console.log(`  after the last write    ${(b.seconds - b.writtenSeconds).toFixed(1)} s   (the emulated visitors write in real CPU time, stretched ×${scale} on this clock: the burst time is bound by them)`);
+    console.log(`  speed-up over naive     ${(b.naive.seconds / b.queued.seconds).toFixed(1)}× from the queue (goal ≥ 25×; both start with every message known); ${(b.naive.seconds / b.seconds).toFixed(1)}× live (bound by the emulated visitors' writing, stretched ×${scale} on this clock)`);
     const w = await benchWebhookRate({ count: 5000, concurrency: 32, chats: 50 });
     console.log(`Signed UIS /message callbacks → one instance (real time, loopback, keep-alive, ${w.concurrency} in flight; load generator in the same process)`);
     console.log(`  acknowledged (2xx)      ${w.ok} / ${w.sent} (other ${w.other}) in ${w.seconds.toFixed(2)} s`);
@@ -59,7 +62,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
     const l = await benchBridgeLatency({ samples: 100, pauseMs: 500 });
     console.log('Added latency: callback POST → imconnector.send.messages leaves the app, idle portal (real time, one at a time, 500 ms apart)');
     console.log(`  p50 / p99 / max         ${l.p50.toFixed(1)} / ${l.p99.toFixed(1)} / ${l.max.toFixed(1)} ms   (goal p99 ≤ 20 ms; ${l.samples} samples, ${l.missed} missed)`);
-    console.log(`  of which callback ack   p50 ${l.ackP50.toFixed(1)} ms, p99 ${l.ackP99.toFixed(1)} ms; the rest is the worker's gather window (gatherMs, default 100 ms)`);
+    console.log(`  of which callback ack   p50 ${l.ackP50.toFixed(1)} ms, p99 ${l.ackP99.toFixed(1)} ms; the rest is the worker's gather window (gatherMs, default 10 ms) and its run`);
   },
   async crm() {
     const clock = scale === 1 ? systemClock : scaledClock(scale);
