@@ -8,6 +8,7 @@ import { benchWorkspace } from './workspace';
 /**
  * `npm run bench` — prints figures; asserts nothing (the goals are printed beside them).
  *   npm run bench [-- --only pacing|analytics|workspace|bridge|crm] [-- --real | --scale 20]
+ *   npm run bench -- --only bridge --cpu-prof /tmp/prof   (CPU profile of the app in the child-process webhook run)
  * Time-bound benches run on a clock shared by the emulator and the app (×10 by default), which
  * models the same bucket 10× faster; `--real` runs them in real time.
  */
@@ -15,6 +16,7 @@ const args = process.argv.slice(2);
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const scale = args.includes('--real') ? 1 : Number(arg('--scale') ?? 10);
 const only = arg('--only');
+const cpuProf = arg('--cpu-prof');
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
 const BENCHES: Record<string, () => Promise<void>> = {
@@ -55,7 +57,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
     console.log(`Signed UIS /message callbacks → one instance (real time, loopback, keep-alive, ${w.concurrency} in flight; load generator in the same process)`);
     console.log(`  acknowledged (2xx)      ${w.ok} / ${w.sent} (other ${w.other}) in ${w.seconds.toFixed(2)} s`);
     console.log(`  per second              ${w.perSecond.toFixed(0)}   (a lower bound: app, emulators and generator share one event loop)`);
-    const wc = await benchWebhookRateChild({ count: 10000, concurrency: 32, chats: 50 });
+    const wc = await benchWebhookRateChild({ count: 10000, concurrency: 32, chats: 50, execArgv: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : undefined });
     console.log(`Signed UIS /message callbacks → one instance in its own process (real time, loopback, keep-alive, ${wc.concurrency} in flight; generator and emulators in the other process)`);
     console.log(`  acknowledged (2xx)      ${wc.ok} / ${wc.sent} (other ${wc.other}) in ${wc.seconds.toFixed(2)} s`);
     console.log(`  per second              ${wc.perSecond.toFixed(0)}   (goal ≥ 3,000)`);
