@@ -1,10 +1,11 @@
 import type { Db } from './db';
+import { externalChatId } from '../services/bridge/identity';
 import type { BridgeChat, BridgeJob, BridgeRepository, BridgeVisitor, JobKind, LineBinding, MessageLink } from '../services/bridge/ports';
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-/** SQLite store of the Open Lines bridge (migrations 006, 007, 012, 014). */
+/** SQLite store of the Open Lines bridge (migrations 006, 007, 012, 014, 015). */
 export function createSqliteBridgeRepository(db: Db, now: () => number = Date.now): BridgeRepository {
   const iso = () => new Date(now()).toISOString();
   const toBinding = (r: Row): LineBinding => ({
@@ -28,6 +29,8 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     b24SessionId: str(r.b24_session_id),
     b24SessionClosed: Number(r.b24_session_closed) === 1,
     status: r.status === 'closed' ? 'closed' : 'open',
+    extChatId: str(r.ext_chat_id) ?? externalChatId(String(r.uis_chat_id)),
+    successorUisChatId: str(r.successor_uis_chat_id),
   });
   const toLink = (r: Row): MessageLink => ({
     origin: r.origin === 'b24' ? 'b24' : 'uis',
@@ -73,14 +76,15 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     chat: db.prepare('SELECT * FROM bridge_chats WHERE member_id = ? AND uis_chat_id = ?'),
     chatByB24: db.prepare('SELECT * FROM bridge_chats WHERE member_id = ? AND b24_chat_id = ? ORDER BY updated_at DESC LIMIT 1'),
     upsertChat: db.prepare(
-      `INSERT INTO bridge_chats (member_id, uis_chat_id, channel_id, visitor_id, initiator, operator_id, line_id, b24_chat_id, b24_session_id, b24_session_closed, status, updated_at)
-       VALUES (@member_id, @uis_chat_id, @channel_id, @visitor_id, @initiator, @operator_id, @line_id, @b24_chat_id, @b24_session_id, COALESCE(@b24_session_closed, 0), COALESCE(@status, 'open'), @updated_at)
+      `INSERT INTO bridge_chats (member_id, uis_chat_id, channel_id, visitor_id, initiator, operator_id, line_id, b24_chat_id, b24_session_id, b24_session_closed, status, ext_chat_id, successor_uis_chat_id, updated_at)
+       VALUES (@member_id, @uis_chat_id, @channel_id, @visitor_id, @initiator, @operator_id, @line_id, @b24_chat_id, @b24_session_id, COALESCE(@b24_session_closed, 0), COALESCE(@status, 'open'), @ext_chat_id, @successor_uis_chat_id, @updated_at)
        ON CONFLICT (member_id, uis_chat_id) DO UPDATE SET
          visitor_id = COALESCE(excluded.visitor_id, visitor_id), initiator = COALESCE(excluded.initiator, initiator),
          operator_id = COALESCE(excluded.operator_id, operator_id), line_id = COALESCE(excluded.line_id, line_id),
          b24_chat_id = COALESCE(excluded.b24_chat_id, b24_chat_id), b24_session_id = COALESCE(excluded.b24_session_id, b24_session_id),
          b24_session_closed = COALESCE(@b24_session_closed, b24_session_closed),
-         status = COALESCE(@status, status), updated_at = excluded.updated_at`,
+         status = COALESCE(@status, status), ext_chat_id = COALESCE(excluded.ext_chat_id, ext_chat_id),
+         successor_uis_chat_id = COALESCE(excluded.successor_uis_chat_id, successor_uis_chat_id), updated_at = excluded.updated_at`,
     ),
     visitor: db.prepare('SELECT * FROM bridge_visitors WHERE member_id = ? AND visitor_id = ?'),
     upsertVisitor: db.prepare(
@@ -180,6 +184,8 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
         b24_session_id: c.b24SessionId ?? null,
         b24_session_closed: c.b24SessionClosed === undefined ? null : c.b24SessionClosed ? 1 : 0,
         status: c.status ?? null,
+        ext_chat_id: c.extChatId ?? null,
+        successor_uis_chat_id: c.successorUisChatId ?? null,
         updated_at: iso(),
       }),
     visitor: (m, v) => {

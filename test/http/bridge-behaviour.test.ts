@@ -139,6 +139,65 @@ describe('closing both ways and repeat contacts', () => {
     expect(h.portal.openLines.chat(first.id)!.messages.filter((m) => m.text.includes('Чат завершён в UIS'))).toHaveLength(1);
   });
 
+  it('the operator writes in the open-line chat after UIS closed the chat: a new UIS chat is started with the client and continues that open-line chat (seed «Исходящая коммуникация» 2)', async () => {
+    const { acc } = await linked();
+    const w1 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230006' }, text: 'хочу заказать' });
+    await settle();
+    const first = olChat(w1.chatId)!;
+    h.portal.operatorAccept(first.id, 1);
+    await workspace('close', { chat_id: w1.chatId, operator_id: EMPLOYEE });
+    await settle();
+    expect(mapped(w1.chatId)?.status).toBe('closed');
+
+    h.portal.operatorReply({ chatId: first.id, userId: 1, text: 'Заказ готов, когда привезти?' });
+    await settle();
+    const started = acc.chats().filter((c) => c.visitorId === w1.visitorId && c.id !== w1.chatId);
+    expect(started).toHaveLength(1); // a new chat «В работе» in UIS, with the same client
+    const next = started[0]!;
+    expect(next.initiator).toBe('operator');
+    expect(next.status).toBe('active');
+    expect(next.messages.filter((m) => m.source === 'operator').map((m) => m.text)).toEqual(['Заказ готов, когда привезти?']);
+    const ol = () => h.portal.openLines.chat(first.id)!;
+    expect(ol().messages.some((m) => m.text.includes('не доставлено'))).toBe(false);
+    expect(ol().messages.some((m) => m.text.startsWith('Чат начат оператором'))).toBe(false); // our own start is not announced
+    expect(mapped(w1.chatId)?.successorUisChatId).toBe(String(next.id));
+
+    // the client answers in the new chat: it lands in the same open-line chat, no new one
+    const w2 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230006' }, text: 'завтра в 10' });
+    await settle();
+    expect(w2.chatId).toBe(next.id);
+    expect(olChat(w2.chatId)?.id).toBe(first.id);
+    expect(h.portal.openLines.chats().filter((c) => c.connector === 'uis_omni')).toHaveLength(1);
+    expect(ol().messages.filter((m) => m.direction === 'in').map((m) => m.text)).toEqual(['хочу заказать', expect.stringContaining('Чат завершён в UIS'), 'завтра в 10']);
+    // the operator's next message follows the new chat; nothing else is started
+    h.portal.operatorReply({ chatId: first.id, userId: 1, text: 'Договорились' });
+    await settle();
+    expect(acc.chats().filter((c) => c.visitorId === w1.visitorId)).toHaveLength(2);
+    expect(uisChat(next.id).messages.filter((m) => m.source === 'operator').map((m) => m.text)).toEqual(['Заказ готов, когда привезти?', 'Договорились']);
+    expect(h.app.deps.bridge.countLinks(h.portal.memberId)).toMatchObject({ 'b24:delivered': 2 });
+  });
+
+  it('a closed chat on a channel that cannot write first (Telegram bot): the operator is told in the open-line chat, nothing is sent or started', async () => {
+    const { acc, session } = await linked();
+    const tg = String(acc.adapterChannels().find((c) => c.type === 'telegram')!.id);
+    expect((await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: tg })).status).toBe(200);
+    const w1 = await acc.visitorWrite({ channelType: 'telegram', visitor: { name: 'Гость' }, text: 'привет из бота' });
+    await settle();
+    const first = olChat(w1.chatId)!;
+    h.portal.operatorAccept(first.id, 1);
+    await workspace('close', { chat_id: w1.chatId, operator_id: EMPLOYEE });
+    await settle();
+    const chatsBefore = acc.chats().length;
+    h.portal.operatorReply({ chatId: first.id, userId: 1, text: 'вы тут?' });
+    await settle();
+    expect(acc.chats()).toHaveLength(chatsBefore);
+    expect(uisChat(w1.chatId).messages.some((m) => m.text === 'вы тут?')).toBe(false);
+    const notices = h.portal.openLines.chat(first.id)!.messages.filter((m) => m.text.includes('не доставлено'));
+    expect(notices).toHaveLength(1);
+    expect(notices[0]!.text).toContain('cannot start a new chat');
+    expect(h.app.deps.bridge.countLinks(h.portal.memberId)).toMatchObject({ 'b24:failed': 1 });
+  });
+
   it('both chats open: the conversation stays in the same chats (seed case 4)', async () => {
     const { acc } = await linked();
     const w1 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230004' }, text: 'раз' });

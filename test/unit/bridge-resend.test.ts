@@ -128,12 +128,12 @@ describe('reading what the open line holds', () => {
     await expect(heldInLatestSession(denied, '1')).rejects.toThrow(/ACCESS_DENIED/);
   });
 
-  it('finds the chat of a UIS chat on a line by USER_CODE (imopenlines.dialog.get); ACCESS_ERROR = no such chat', async () => {
+  it('finds the chat of a connector chat id on a line by USER_CODE (imopenlines.dialog.get); ACCESS_ERROR = no such chat', async () => {
     const seen: Array<Record<string, unknown>> = [];
     const rest = restAnswering('imopenlines.dialog.get', { id: 1770, entity_id: 'uis_omni|1|uis_c42|585', entity_data_1: 'N|NONE|0|N|N|325|1700000000|0|0|0', dialog_id: 'chat1770' }, seen);
-    expect(await findLineChat(rest, '1', '42', '585')).toEqual({ chatId: '1770', sessionId: '325' });
+    expect(await findLineChat(rest, '1', 'uis_c42', '585')).toEqual({ chatId: '1770', sessionId: '325' });
     expect(seen).toEqual([{ USER_CODE: 'uis_omni|1|uis_c42|585' }]);
     const missing = restAnswering('imopenlines.dialog.get', new BitrixApiError('ACCESS_ERROR', 'You do not have access to the specified dialog', 400, 'imopenlines.dialog.get'));
-    expect(await findLineChat(missing, '1', '43', '585')).toBeNull();
+    expect(await findLineChat(missing, '1', 'uis_c43', '585')).toBeNull();
   });
 });

@@ -97,8 +97,12 @@ export function onBridgeEvent(deps: BridgeEventDeps, memberId: string, ev: Pick<
         const chat = uisChatId ? deps.bridge.chat(memberId, uisChatId) : null;
         if (!chat || String(obj(item.session).closed ?? 'Y') !== 'Y') continue;
         const sessionId = obj(item.session).id;
-        if (sessionId !== undefined && chat.b24SessionId && String(sessionId) !== chat.b24SessionId) continue; // an older dialog
-        deps.bridge.upsertChat({ memberId, uisChatId: chat.uisChatId, channelId: chat.channelId, b24SessionClosed: true });
+        // the chat and the UIS chats that continue it in the same open-line chat (continue-chat.ts)
+        for (let c: typeof chat = chat, i = 0; c && i < 50; c = c.successorUisChatId ? deps.bridge.chat(memberId, c.successorUisChatId) : null, i++) {
+          if (c.extChatId !== ext) continue;
+          if (sessionId !== undefined && c.b24SessionId && String(sessionId) !== c.b24SessionId) continue; // an older dialog
+          deps.bridge.upsertChat({ memberId, uisChatId: c.uisChatId, channelId: c.channelId, b24SessionClosed: true });
+        }
       }
       return;
     }

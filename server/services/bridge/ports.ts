@@ -27,6 +27,10 @@ export interface BridgeChat {
   /** The open-line dialog was finished in Bitrix24 (the UIS chat stays open: seed rule). */
   b24SessionClosed?: boolean;
   status: 'open' | 'closed';
+  /** Connector chat id in Bitrix24: `uis_c<uisChatId>`, or the first chat's when this one continues it. */
+  extChatId: string;
+  /** The chat the bridge started with the client after this one closed (its open-line chat goes on there). */
+  successorUisChatId: string | null;
 }
 
 export interface BridgeVisitor {

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { CONNECTOR_ID } from '../../../install/plan';
 import { BitrixApiError, BitrixNetworkError } from '../../bitrix/errors';
 import type { PortalRestClient } from '../../bitrix/rest-client';
-import { externalChatId } from './identity';
 import type { BridgeRepository } from './ports';
 
 /**
@@ -107,10 +106,10 @@ export async function heldInLatestSession(rest: PortalRestClient, b24ChatId: str
 }
 
 /** The open-line chat of a UIS chat on a line, found by USER_CODE; null when Bitrix24 has none. */
-export async function findLineChat(rest: PortalRestClient, lineId: string, uisChatId: string, b24UserId: string): Promise<{ chatId: string; sessionId: string | null } | null> {
+export async function findLineChat(rest: PortalRestClient, lineId: string, extChatId: string, b24UserId: string): Promise<{ chatId: string; sessionId: string | null } | null> {
   let raw: unknown;
   try {
-    raw = (await rest.call('imopenlines.dialog.get', { USER_CODE: `${CONNECTOR_ID}|${lineId}|${externalChatId(uisChatId)}|${b24UserId}` })).result;
+    raw = (await rest.call('imopenlines.dialog.get', { USER_CODE: `${CONNECTOR_ID}|${lineId}|${extChatId}|${b24UserId}` })).result;
   } catch (e) {
     if (e instanceof BitrixApiError && e.code === 'ACCESS_ERROR') return null;
     throw e;
@@ -150,7 +149,7 @@ export async function checkInFlight(
       repo.setInflight(jobs.map((j) => j.id), false);
       return { held: [], missing: jobs.length, checked: false };
     }
-    const found = await findLineChat(deps.rest, lineId, uisChatId, b24UserId);
+    const found = await findLineChat(deps.rest, lineId, chat.extChatId, b24UserId);
     if (!found) {
       repo.setInflight(jobs.map((j) => j.id), false);
       return { held: [], missing: jobs.length, checked: true };

@@ -16,6 +16,7 @@ import type { FileSigner } from './file-links';
 import { e164, echoKey, externalChatId, externalUserId, plainOperatorText, textHash, unixSeconds } from './identity';
 import { bitrixUserOfEmployee } from './operator-user';
 import { runUpdate } from './edits';
+import { uisChatForReply, type UisChatForReply } from './continue-chat';
 import { checkInFlight, dropDuplicates, outcomeUnknown } from './resend-check';
 import type { BridgeChat, BridgeJob, BridgeRepository, LineBinding } from './ports';
 
@@ -106,7 +107,8 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
 
   // ------------------------------------------------------------------ inbound: UIS → open line
 
-  function buildItem(memberId: string, job: BridgeJob, visitorId: string): Row {
+  function buildItem(memberId: string, job: BridgeJob, chat: BridgeChat & { visitorId: string }): Row {
+    const visitorId = chat.visitorId;
     const p = job.payload;
     const v = repo.visitor(memberId, visitorId);
     const user: Row = { id: externalUserId(visitorId) };
@@ -123,7 +125,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       const name = String(r.name ?? `file-${String(r.id)}`);
       message.files = [{ url: deps.files.url({ memberId, channelId: String(p.channelId), resourceId: String(r.id), token: String(r.token), name }), name }];
     }
-    return { user, message, chat: { id: externalChatId(String(p.uisChatId)) } };
+    return { user, message, chat: { id: chat.extChatId } };
   }
 
   /** UIS employees of operator messages written in the UIS workspace → Bitrix24 users (by e-mail). */
@@ -250,13 +252,13 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       }
       const list = perLine.get(binding.lineId) ?? [];
       if (list.length >= itemsPerCall) continue;
-      const item = buildItem(memberId, job, chat.visitorId);
+      const item = buildItem(memberId, job, { ...chat, visitorId: chat.visitorId });
       const message = item.message as Row;
       if (operatorUser) {
         message.user_id = operatorUser;
         const r = p.resource as Row | null;
         // its ONIMCONNECTORMESSAGEADD echo is dropped (never relayed back to UIS)
-        repo.expectEcho(memberId, externalChatId(uisChatId), echoKey(String(p.text ?? ''), r ? [String(r.name ?? `file-${String(r.id)}`)] : []));
+        repo.expectEcho(memberId, chat.extChatId, echoKey(String(p.text ?? ''), r ? [String(r.name ?? `file-${String(r.id)}`)] : []));
       } else if (p.source === 'closed') {
         message.text = `ℹ Чат завершён в UIS${p.reason ? ` (${String(p.reason)})` : ''}. Следующее сообщение клиента придёт новым чатом.`;
         message.disable_crm = 'Y';
@@ -319,7 +321,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
           if (r.SUCCESS === true && x.job.payload.source === 'operator' && !r.session) {
             // not shown (dialog not accepted): no echo will come
             const res = p.resource as Row | null;
-            repo.takeEcho(memberId, externalChatId(uisChatId), echoKey(String(p.text ?? ''), res ? [String(res.name ?? `file-${String(res.id)}`)] : []));
+            repo.takeEcho(memberId, repo.chat(memberId, uisChatId)?.extChatId ?? externalChatId(uisChatId), echoKey(String(p.text ?? ''), res ? [String(res.name ?? `file-${String(res.id)}`)] : []));
             repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'skipped', error: 'not shown: the open-line dialog is not accepted yet (the client got it)' });
             repo.complete(x.job.id);
           } else if (r.SUCCESS === true) {
@@ -377,15 +379,10 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
     const b24MessageId = String(p.b24MessageId);
     const link = deps.links.get(memberId);
     if (!link) return later(job, 'UIS_NOT_LINKED');
-    const chat = repo.chat(memberId, String(p.uisChatId));
-    if (!chat) {
+    const first = repo.chat(memberId, String(p.uisChatId));
+    if (!first) {
       repo.fail(job.id, 'UNKNOWN_CHAT');
       return notice(memberId, job, 'the chat is not known to the bridge');
-    }
-    if (chat.status === 'closed') {
-      repo.fail(job.id, 'CHAT_CLOSED');
-      markFailed(job, 'the UIS chat is closed');
-      return notice(memberId, job, 'the client closed the chat in UIS; the message was not sent');
     }
     let operatorId: number;
     try {
@@ -397,6 +394,19 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       markFailed(job, errText(e));
       return notice(memberId, job, `no UIS employee to send as (${(e as Error).message})`);
     }
+    // the chat itself, or the one that continues it after it closed in UIS (started here if need be)
+    let target: UisChatForReply;
+    try {
+      target = await uisChatForReply({ bridge: repo, workspace: deps.workspace }, link, first, operatorId);
+    } catch (e) {
+      return later(job, errText(e));
+    }
+    if ('refused' in target) {
+      repo.fail(job.id, 'CHAT_CLOSED');
+      markFailed(job, target.refused);
+      return notice(memberId, job, `${target.refused}; the message was not sent`);
+    }
+    const chat = target.chat;
     const scope = runtimeScope(link, chat.channelId);
     const runtime = deps.workspace.runtime(link);
     const text = plainOperatorText(String(p.text ?? ''));
@@ -463,7 +473,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       const item = {
         im: { chat_id: l.b24ChatId, message_id: l.b24MessageId },
         message: { id: parts.length ? parts : [id], date: Math.floor(deps.clock.now() / 1000) },
-        chat: { id: externalChatId(chat.uisChatId) },
+        chat: { id: chat.extChatId },
       };
       const list = byLine.get(lineId) ?? [];
       list.push({ job, item });
@@ -493,7 +503,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
     }
     repo.updateLink(memberId, 'b24', id, { state: 'failed', error: String(job.payload.reason) });
     const text = `⚠ Сообщение не доставлено клиенту: ${String(job.payload.reason)}`;
-    const extChat = externalChatId(chat.uisChatId);
+    const extChat = chat.extChatId;
     repo.expectEcho(memberId, extChat, textHash(text));
     const sender = Number(l.b24UserId) || undefined;
     try {
@@ -531,7 +541,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
         continue;
       }
       try {
-        const removed = await dropDuplicates(deps.gateway.client(memberId), { lineId: u.lineId, b24ChatId: chat.b24ChatId, externalUserId: externalUserId(chat.visitorId), externalChatId: externalChatId(u.uisChatId), mids: u.mids });
+        const removed = await dropDuplicates(deps.gateway.client(memberId), { lineId: u.lineId, b24ChatId: chat.b24ChatId, externalUserId: externalUserId(chat.visitorId), externalChatId: chat.extChatId, mids: u.mids });
         unverified.delete(key);
         if (removed) log.warn({ memberId, uisChatId: u.uisChatId, removed }, 'a message sent twice after a lost answer was removed from the open line');
       } catch (e) {

@@ -1,0 +1,62 @@
+import { isOutboundType } from '../../domain/workspace';
+import type { UisLink } from '../../domain/uis-link';
+import { UisApiError } from '../../uis/errors';
+import type { VisitorIdentity } from '../../uis/runtime-client';
+import type { WorkspaceAdapters } from '../workspace-ports';
+import { e164 } from './identity';
+import type { BridgeChat, BridgeRepository } from './ports';
+
+export interface ContinueChatDeps {
+  bridge: BridgeRepository;
+  workspace: Pick<WorkspaceAdapters, 'channels' | 'runtime'>;
+}
+
+export type UisChatForReply = { chat: BridgeChat } | { refused: string };
+
+/**
+ * The UIS chat an operator's message written in an open-line chat goes to. Usually the chat the
+ * open-line chat was made for. When that chat is closed in UIS (the client, an operator or UIS
+ * closed it), seed «Исходящая коммуникация» 2: a new UIS chat is started with the same client on the
+ * same channel, as the writing operator, and the message goes there. The new chat continues the
+ * open-line chat: Bitrix24 gets its messages under the first chat's connector chat id, and the
+ * closed chat names it as its successor, so the operator's next messages follow it.
+ *
+ * Not possible, and said so (the operator sees the reason in the chat): channels that cannot start
+ * a chat (Telegram bot, Avito, VK, web chat: the client must write first), WhatsApp Business API
+ * (a new chat starts with a template, «Написать новому клиенту»), or no phone / e-mail known.
+ */
+export async function uisChatForReply(deps: ContinueChatDeps, link: UisLink, start: BridgeChat, operatorId: number): Promise<UisChatForReply> {
+  const repo = deps.bridge;
+  let chat = start;
+  for (let i = 0; i < 50 && chat.status === 'closed' && chat.successorUisChatId; i++) {
+    const next = repo.chat(link.memberId, chat.successorUisChatId);
+    if (!next) break;
+    chat = next;
+  }
+  if (chat.status !== 'closed') return { chat };
+
+  const channel = deps.workspace.channels.list(link.memberId, link.connectionId).find((c) => c.channelId === chat.channelId);
+  const closed = 'the client’s chat in UIS is closed';
+  if (!channel) return { refused: `${closed}, and its channel is no longer connected to the UIS account` };
+  if (!isOutboundType(channel.type)) return { refused: `${closed}; a ${channel.type} channel cannot start a new chat, the client’s next message opens one` };
+  if (channel.type === 'waba') return { refused: `${closed}; WhatsApp Business API starts a new chat with a template only («Написать новому клиенту» in the UIS tab)` };
+  const visitor = chat.visitorId ? repo.visitor(link.memberId, chat.visitorId) : null;
+  const phone = e164(visitor?.phone);
+  const identity: VisitorIdentity | null = channel.type === 'email' ? (visitor?.email ? { email: visitor.email } : null) : phone ? { phone } : null;
+  if (!identity) return { refused: `${closed}, and the client’s ${channel.type === 'email' ? 'e-mail' : 'phone'} is not known to start a new one` };
+
+  let started: { chatId: number; visitorId: number };
+  try {
+    started = await deps.workspace.runtime(link).startChat({ accountId: link.connectionId ?? '', channelId: chat.channelId }, { operatorId, visitor: identity });
+  } catch (e) {
+    if (e instanceof UisApiError && !e.transient) return { refused: `${closed}, and UIS did not start a new one (${e.message})` };
+    throw e; // unreachable or 5xx: the job is retried (UIS gives back the same chat if it did start it)
+  }
+  const uisChatId = String(started.chatId);
+  const known = repo.chat(link.memberId, uisChatId);
+  // A chat the client opened meanwhile already has its own open-line chat: it keeps it (seed case 4).
+  const own = known?.b24ChatId ? {} : { lineId: chat.lineId ?? undefined, b24ChatId: chat.b24ChatId ?? undefined, b24SessionId: chat.b24SessionId ?? undefined, extChatId: chat.extChatId };
+  repo.upsertChat({ memberId: link.memberId, uisChatId, channelId: chat.channelId, visitorId: String(started.visitorId), initiator: 'operator', operatorId: String(operatorId), status: 'open', ...own });
+  repo.upsertChat({ memberId: link.memberId, uisChatId: chat.uisChatId, channelId: chat.channelId, successorUisChatId: uisChatId });
+  return { chat: repo.chat(link.memberId, uisChatId)! };
+}
