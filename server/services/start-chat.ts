@@ -30,7 +30,16 @@ export async function startChat(deps: WorkspaceDeps, caller: WorkspaceCaller, re
   const scope = { accountId: link.connectionId, channelId: channel.channelId };
   let chatId: number;
   try {
-    chatId = (await runtime.startChat(scope, { operatorId: operator.id, visitor })).chatId;
+    const started = await runtime.startChat(scope, { operatorId: operator.id, visitor });
+    chatId = started.chatId;
+    deps.chatStarted?.(caller.memberId, {
+      uisChatId: String(chatId),
+      channelId: channel.channelId,
+      visitorId: String(started.visitorId),
+      operatorId: operator.id,
+      phone: 'phone' in visitor ? visitor.phone : null,
+      email: 'email' in visitor ? visitor.email : null,
+    });
   } catch (e) {
     throw uisFailure(e, 'UIS_REFUSED', 'UIS did not start the chat');
   }

@@ -121,6 +121,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     fail: db.prepare(`UPDATE bridge_jobs SET status = 'failed', last_error = ?, inflight = 0 WHERE id = ?`),
     inflight: db.prepare(`UPDATE bridge_jobs SET inflight = ? WHERE id = ?`),
     retry: db.prepare(`UPDATE bridge_jobs SET attempts = ?, due_at = ?, last_error = ? WHERE id = ?`),
+    dueNow: db.prepare(`UPDATE bridge_jobs SET due_at = ? WHERE member_id = ? AND chat_key = ? AND status = 'pending' AND due_at > ?`),
     // only the oldest pending job of a chat (its head) decides when the chat can move (see `due`)
     portalsDue: db.prepare(
       `SELECT DISTINCT member_id FROM bridge_jobs j WHERE j.status = 'pending' AND j.due_at <= ?
@@ -238,6 +239,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     complete: (id) => void q.complete.run(id),
     fail: (id, e) => void q.fail.run(e, id),
     retry: (id, attempts, dueAt, e) => void q.retry.run(attempts, dueAt, e, id),
+    dueNow: (m, chatKey, t) => q.dueNow.run(t, m, chatKey, t).changes,
     setInflight: (ids, on) => (ids.length ? setInflight(ids, on) : undefined),
     portalsWithDueJobs: (t) => q.portalsDue.pluck().all(t) as string[],
     nextDueAt: () => (q.nextDue.pluck().get() as number | null) ?? null,

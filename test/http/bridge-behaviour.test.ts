@@ -212,6 +212,25 @@ describe('closing both ways and repeat contacts', () => {
 });
 
 describe('operator-initiated chats', () => {
+  it('a chat started from the app («Написать новому клиенту», CRM tab) reaches the open line though UIS sends no /chat for it; the client’s answer joins it', async () => {
+    const { acc, session, wa } = await linked();
+    const r = await api(h.app.url, session, 'POST', '/api/workspace/chats', { channelId: wa, phone: '+79161230008', text: 'Ваш заказ готов' });
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    const uisChatId = Number(r.json.chatId);
+    expect(acc.callbacks.some((c) => c.path === '/chat' && (c.body as { chat_id?: number }).chat_id === uisChatId)).toBe(false); // adapter-started: no /chat
+    await settle();
+    const chat = olChat(uisChatId)!;
+    expect(chat, 'open-line chat of the started chat').toBeDefined();
+    expect(chat.user.phone).toBe('+79161230008');
+    expect(chat.messages.filter((m) => m.direction === 'in').map((m) => m.text)).toEqual([expect.stringMatching(/^Чат начат оператором/)]);
+    const reply = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230008' }, text: 'Привезите завтра' });
+    await settle();
+    expect(reply.chatId).toBe(uisChatId);
+    expect(olChat(uisChatId)?.id).toBe(chat.id);
+    expect(h.portal.openLines.chat(chat.id)!.messages.filter((m) => m.direction === 'in').map((m) => m.text).at(-1)).toBe('Привезите завтра');
+    expect(h.app.deps.bridge.countJobs(h.portal.memberId)).not.toHaveProperty(['in:failed']);
+  });
+
   it('a chat started in the UIS workspace creates the open-line chat (lead per line rules) without the operator message until accepted', async () => {
     const { acc } = await linked();
     const leadsBefore = h.portal.crm.leads().length;

@@ -4,6 +4,7 @@ import { badRequest } from '../../domain/errors';
 import { findClientChats } from '../../services/find-client-chats';
 import { getWorkspace } from '../../services/get-workspace';
 import { startChat } from '../../services/start-chat';
+import { onChatStarted } from '../../services/bridge/on-uis-callback';
 import type { WorkspaceDeps } from '../../services/workspace-ports';
 import type { AppDeps } from '../deps';
 import { zodMessage } from '../zod-message';
@@ -16,7 +17,16 @@ import type { ApiCaller } from './api';
  */
 export function workspaceRouter(deps: AppDeps): Router {
   const router = Router();
-  const w: WorkspaceDeps = { ...deps.workspace, links: deps.links, employees: deps.employeeDirectory, uisEndpoints: deps.uisEndpoints, gateway: deps.gateway, clock: deps.clock, log: deps.log };
+  const w: WorkspaceDeps = {
+    ...deps.workspace,
+    links: deps.links,
+    employees: deps.employeeDirectory,
+    uisEndpoints: deps.uisEndpoints,
+    gateway: deps.gateway,
+    clock: deps.clock,
+    log: deps.log,
+    chatStarted: (memberId, c) => onChatStarted({ bridge: deps.bridge, now: () => deps.clock.now(), wake: () => deps.bridgeWorker.wake() }, memberId, c),
+  };
 
   router.get('/api/workspace', async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store');

@@ -31,7 +31,25 @@ export function bridgeUisCallbacks(inner: UisCallbackHandler, deps: BridgeCallba
   };
 }
 
-/** true when jobs were queued. */
+/**
+ * A chat we started through the runtime API (`POST /v1/adapter/chat`: «Написать новому клиенту»,
+ * the CRM tab). UIS sends no `/chat` callback for it, only the `chat_started` system message
+ * (uis-api.md §2.3), so the bridge learns its visitor here, from the runtime's answer; its open-line
+ * chat is then made like for a chat started in the UIS workspace.
+ */
+export function onChatStarted(
+  deps: BridgeCallbackDeps,
+  memberId: string,
+  c: { uisChatId: string; channelId: string; visitorId: string; operatorId: number; phone?: string | null; email?: string | null },
+): void {
+  const repo = deps.bridge;
+  const waited = !repo.chat(memberId, c.uisChatId)?.visitorId;
+  repo.upsertChat({ memberId, uisChatId: c.uisChatId, channelId: c.channelId, visitorId: c.visitorId, initiator: 'operator', operatorId: String(c.operatorId) });
+  repo.upsertVisitor({ memberId, visitorId: c.visitorId, phone: c.phone ?? null, email: c.email ?? null });
+  if (waited && repo.dueNow(memberId, c.uisChatId, deps.now()) > 0) deps.wake();
+}
+
+/** true when jobs were queued (or made due). */
 export function onCallback(deps: BridgeCallbackDeps, link: UisLink, path: string, method: string, b: Row): boolean {
   const memberId = link.memberId;
   const repo = deps.bridge;
@@ -41,9 +59,11 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, path: string
 
   if (path === '/chat' && (method === 'POST' || method === 'PATCH') && chatId && channelId) {
     const visitorId = id(b.visitor_id);
+    const waited = !repo.chat(memberId, chatId)?.visitorId;
     repo.upsertChat({ memberId, uisChatId: chatId, channelId, visitorId, initiator: id(b.initiator), operatorId: id(b.operator_id) });
     if (visitorId) repo.upsertVisitor({ memberId, visitorId, phone: id(b.visitor_phone) });
-    return false;
+    // messages that came first waited for this (backing off): they go now
+    return !!visitorId && waited && repo.dueNow(memberId, chatId, now) > 0;
   }
   if (path === '/visitor/card' && method === 'POST') {
     const visitorId = id(b.visitor_id);

@@ -121,6 +121,8 @@ export interface BridgeRepository {
   complete(id: number): void;
   fail(id: number, error: string): void;
   retry(id: number, attempts: number, dueAt: number, error: string): void;
+  /** Pending jobs of this chat that wait for a later time become due now (what they waited for arrived); returns how many. */
+  dueNow(memberId: string, chatKey: string, now: number): number;
   /** Set or clear `inflight` of these jobs (one transaction; set before the REST call, durably). */
   setInflight(ids: number[], on: boolean): void;
   portalsWithDueJobs(now: number): string[];
