@@ -42,7 +42,8 @@ export interface BridgeVisitor {
   b24UserId: string | null;
 }
 
-export type JobKind = 'in' | 'out' | 'delivery' | 'notice' | 'close-uis' | 'update';
+/** `verify`: after a first message was sent again unchecked, look for a second copy and remove it (resend-check.ts). */
+export type JobKind = 'in' | 'out' | 'delivery' | 'notice' | 'close-uis' | 'update' | 'verify';
 
 export interface BridgeJob {
   id: number;

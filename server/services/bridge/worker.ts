@@ -172,10 +172,15 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
         if (r.checked) log.info(note, 'unknown outcome of an earlier send: the open line was read, only what it lacks is sent again');
         else {
           log.warn(note, 'unknown outcome of the first message of a new chat with a new visitor: Bitrix24 offers no way to look it up; sending it again, a second copy is removed afterwards');
-          const key = `${memberId}|${uisChatId}`;
-          const mids = unverified.get(key)?.mids ?? new Set<string>();
-          for (const j of list) mids.add(String(j.payload.messageId));
-          unverified.set(key, { memberId, uisChatId, lineId: binding.lineId, mids, attempts: 0 });
+          // a durable follow-up (a crash before it runs does not lose it): once the chat is known, remove a second copy
+          repo.enqueue({
+            memberId,
+            kind: 'verify',
+            chatKey: `v:${uisChatId}`,
+            idemKey: `verify:${uisChatId}:${list.map((j) => `${j.id}.${j.attempts}`).join(',')}`,
+            dueAt: deps.clock.now(),
+            payload: { uisChatId, lineId: binding.lineId, mids: list.map((j) => String(j.payload.messageId)) },
+          });
         }
       } catch (e) {
         blocked.add(list[0]!.chatKey);
@@ -527,27 +532,22 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
   // ------------------------------------------------------------------ runs
 
   /**
-   * Chats whose first message was sent again unchecked (see resend-check.ts): once Bitrix24's chat
-   * is known, a second copy is removed. Kept in memory: losing it takes a second crash in that window.
+   * A chat whose first message was sent again unchecked (see resend-check.ts): once its message is in
+   * the open line and Bitrix24's chat is known, a second copy is removed.
    */
-  const unverified = new Map<string, { memberId: string; uisChatId: string; lineId: string; mids: Set<string>; attempts: number }>();
-  async function dropUnverifiedCopies(memberId: string): Promise<void> {
-    for (const [key, u] of unverified) {
-      if (u.memberId !== memberId) continue;
-      const chat = repo.chat(memberId, u.uisChatId);
-      const sent = [...u.mids].every((mid) => repo.link(memberId, 'uis', mid)?.state === 'relayed');
-      if (!chat?.b24ChatId || !chat.visitorId || !sent) {
-        if (++u.attempts > 50) unverified.delete(key);
-        continue;
-      }
-      try {
-        const removed = await dropDuplicates(deps.gateway.client(memberId), { lineId: u.lineId, b24ChatId: chat.b24ChatId, externalUserId: externalUserId(chat.visitorId), externalChatId: chat.extChatId, mids: u.mids });
-        unverified.delete(key);
-        if (removed) log.warn({ memberId, uisChatId: u.uisChatId, removed }, 'a message sent twice after a lost answer was removed from the open line');
-      } catch (e) {
-        if (++u.attempts > 50) unverified.delete(key);
-        log.warn({ memberId, uisChatId: u.uisChatId, err: errText(e) }, 'could not check the open line for a doubled first message yet');
-      }
+  async function runVerify(memberId: string, job: BridgeJob): Promise<void> {
+    const p = job.payload;
+    const chat = repo.chat(memberId, String(p.uisChatId));
+    const mids = (p.mids as string[] | undefined) ?? [];
+    const sent = mids.every((mid) => repo.link(memberId, 'uis', mid)?.state === 'relayed');
+    if (!chat?.b24ChatId || !chat.visitorId || !sent) return later(job, 'the message sent again is not in the open line yet');
+    try {
+      const removed = await dropDuplicates(deps.gateway.client(memberId), { lineId: String(p.lineId), b24ChatId: chat.b24ChatId, externalUserId: externalUserId(chat.visitorId), externalChatId: chat.extChatId, mids });
+      repo.complete(job.id);
+      if (removed) log.warn({ memberId, uisChatId: chat.uisChatId, removed }, 'a message sent twice after a lost answer was removed from the open line');
+    } catch (e) {
+      log.warn({ memberId, uisChatId: chat.uisChatId, err: errText(e) }, 'could not check the open line for a doubled first message yet');
+      later(job, errText(e));
     }
   }
 
@@ -572,12 +572,12 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       const before = repo.pendingSignature(memberId);
       blocked.clear();
       if (inbound.length) await runInbound(memberId, inbound, blocked);
-      if (unverified.size) await dropUnverifiedCopies(memberId);
       for (const j of singles) {
         const job = progress.has(j.id) ? { ...j, payload: progress.get(j.id)! } : j;
         try {
           if (j.kind === 'out') await runOutbound(memberId, job);
           else if (j.kind === 'notice') await runNotice(memberId, job);
+          else if (j.kind === 'verify') await runVerify(memberId, job);
           else if (j.kind === 'update') await runUpdate({ bridge: repo, gateway: deps.gateway, now: () => deps.clock.now(), later }, memberId, job);
           else repo.fail(j.id, `unknown job kind ${j.kind}`);
         } catch (e) {
