@@ -1,0 +1,266 @@
+// Inbound relay, UIS → open line: pending UIS messages become `imconnector.send.messages` items,
+// one call per line (several lines share a `batch`), with the first message of a chat Bitrix24
+// does not know yet sent alone (single-flight) and unknown outcomes checked before a resend.
+import { CONNECTOR_ID } from '../../../install/plan';
+import { ReauthRequiredError } from '../../bitrix/errors';
+import type { BatchCall } from '../../bitrix/rest-client';
+import { e164, echoKey, externalChatId, externalUserId, unixSeconds } from './identity';
+import { bitrixUserOfEmployee } from './operator-user';
+import { checkInFlight, outcomeUnknown } from './resend-check';
+import type { BridgeChat, BridgeJob, LineBinding } from './ports';
+import type { RelayContext, Row } from './worker-context';
+
+const MAX_BATCH = 50;
+/** UIS message ids grow with time: a chat's messages sort into UIS order by id (jobs of other chats are independent). */
+const uisOrder = (j: BridgeJob): number => Number(j.payload.messageId) || Number.MAX_SAFE_INTEGER;
+
+function buildItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: BridgeChat & { visitorId: string }): Row {
+  const { deps, repo } = ctx;
+  const visitorId = chat.visitorId;
+  const p = job.payload;
+  const v = repo.visitor(memberId, visitorId);
+  const user: Row = { id: externalUserId(visitorId) };
+  const phone = e164(v?.phone);
+  if (phone) user.phone = phone;
+  if (v?.email) user.email = v.email;
+  if (v?.name) user.name = v.name.replace(/[^\p{L} '-]/gu, '').slice(0, 25) || undefined;
+  if (!user.name) user.name = phone ?? `UIS ${visitorId}`;
+  const message: Row = { id: String(p.messageId), date: unixSeconds(p.createdAt, deps.clock.now()) };
+  const text = String(p.text ?? '');
+  if (text) message.text = text;
+  const r = p.resource as Row | null;
+  if (r && r.id !== undefined && r.token !== undefined) {
+    const name = String(r.name ?? `file-${String(r.id)}`);
+    message.files = [{ url: deps.files.url({ memberId, channelId: String(p.channelId), resourceId: String(r.id), token: String(r.token), name }), name }];
+  }
+  return { user, message, chat: { id: chat.extChatId } };
+}
+
+/** UIS employees of operator messages written in the UIS workspace → Bitrix24 users (by e-mail). */
+async function operatorUsers(ctx: RelayContext, memberId: string, jobs: BridgeJob[]): Promise<Map<string, number | null | Error>> {
+  const { deps } = ctx;
+  const out = new Map<string, number | null | Error>();
+  const link = deps.links.get(memberId);
+  for (const job of jobs) {
+    const op = job.payload.source === 'operator' ? String(job.payload.operatorId ?? '') : '';
+    if (!op || out.has(op)) continue;
+    if (!link) {
+      out.set(op, new Error('UIS_NOT_LINKED'));
+      continue;
+    }
+    try {
+      out.set(op, await bitrixUserOfEmployee({ dataApi: deps.workspace.dataApi, gateway: deps.gateway, clock: deps.clock }, link, op));
+    } catch (e) {
+      out.set(op, e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+  return out;
+}
+
+export async function runInbound(ctx: RelayContext, memberId: string, pending: BridgeJob[], blocked: Set<string>): Promise<void> {
+  const { deps, repo, log, itemsPerCall, later, markFailed, errText } = ctx;
+  // UIS order within a chat, not callback arrival order (callbacks may come reordered, §6.2 rule 9)
+  let jobs = [...pending].sort((a, b) => uisOrder(a) - uisOrder(b) || a.id - b.id);
+  const client = deps.gateway.client(memberId);
+  // Jobs whose last send has an unknown outcome (answer lost, or we were killed): send.messages
+  // does not deduplicate, so first read what the open line holds and send only what it lacks.
+  const uncertain = new Map<string, BridgeJob[]>();
+  for (const job of jobs) {
+    if (job.kind !== 'in' || !job.inflight || blocked.has(job.chatKey)) continue;
+    const uisChatId = String(job.payload.uisChatId);
+    uncertain.set(uisChatId, [...(uncertain.get(uisChatId) ?? []), job]);
+  }
+  const settled = new Set<number>();
+  for (const [uisChatId, list] of uncertain) {
+    const chat = repo.chat(memberId, uisChatId);
+    const binding = chat ? repo.bindingByChannel(memberId, chat.channelId) : null;
+    if (!chat || !binding || binding.status !== 'active') continue; // the main pass defers them (marks kept)
+    try {
+      const r = await checkInFlight({ bridge: repo, rest: client }, memberId, uisChatId, binding.lineId, list.map((j) => ({ id: j.id, messageId: String(j.payload.messageId) })));
+      for (const id of r.held) settled.add(id);
+      const note = { memberId, uisChatId, held: r.held.length, missing: r.missing };
+      if (r.checked) log.info(note, 'unknown outcome of an earlier send: the open line was read, only what it lacks is sent again');
+      else {
+        log.warn(note, 'unknown outcome of the first message of a new chat with a new visitor: Bitrix24 offers no way to look it up; sending it again, a second copy is removed afterwards');
+        // a durable follow-up (a crash before it runs does not lose it): once the chat is known, remove a second copy
+        repo.enqueue({
+          memberId,
+          kind: 'verify',
+          chatKey: `v:${uisChatId}`,
+          idemKey: `verify:${uisChatId}:${list.map((j) => `${j.id}.${j.attempts}`).join(',')}`,
+          dueAt: deps.clock.now(),
+          payload: { uisChatId, lineId: binding.lineId, mids: list.map((j) => String(j.payload.messageId)) },
+        });
+      }
+    } catch (e) {
+      blocked.add(list[0]!.chatKey);
+      for (const j of list) later(j, `checking what the open line holds before sending again: ${errText(e)}`);
+    }
+  }
+  if (settled.size) jobs = jobs.filter((j) => !settled.has(j.id));
+  const perLine = new Map<string, Array<{ job: BridgeJob; item: Row; newChat: boolean }>>();
+  const newChats = new Set<string>();
+  const opUsers = await operatorUsers(ctx, memberId, jobs);
+  const skip = (job: BridgeJob, reason: string) => {
+    repo.complete(job.id);
+    repo.updateLink(memberId, 'uis', String(job.payload.messageId), { state: 'skipped', error: reason });
+  };
+  // A round reads up to 2,000 jobs of few chats: each chat and channel binding is read once.
+  const chats = new Map<string, BridgeChat | null>();
+  const bindings = new Map<string, LineBinding | null>();
+  const chatOf = (uisChatId: string) => (chats.has(uisChatId) ? chats.get(uisChatId)! : (chats.set(uisChatId, repo.chat(memberId, uisChatId)), chats.get(uisChatId)!));
+  const bindingOf = (channelId: string) =>
+    bindings.has(channelId) ? bindings.get(channelId)! : (bindings.set(channelId, repo.bindingByChannel(memberId, channelId)), bindings.get(channelId)!);
+  for (const job of jobs) {
+    if (blocked.has(job.chatKey)) continue;
+    const p = job.payload;
+    const uisChatId = String(p.uisChatId);
+    const chat = chatOf(uisChatId);
+    if (!chat?.visitorId) {
+      blocked.add(job.chatKey);
+      later(job, 'waiting for the /chat callback of this chat', Math.min(30_000, 500 * 2 ** job.attempts));
+      if (job.attempts > 20) repo.fail(job.id, 'no /chat callback for this chat');
+      continue;
+    }
+    const binding = bindingOf(chat.channelId);
+    if (!binding || binding.status !== 'active') {
+      blocked.add(job.chatKey);
+      repo.retry(job.id, job.attempts, deps.clock.now() + 60_000, 'NO_LINE: the channel is not connected to an open line');
+      continue;
+    }
+    if ((perLine.get(binding.lineId)?.length ?? 0) >= itemsPerCall) continue; // this line's call is full: next round
+    const known = !!chat.b24ChatId && chat.lineId === binding.lineId;
+    let operatorUser: number | null = null;
+    if (p.source === 'operator') {
+      // An operator wrote in the UIS workspace: the client got it already; it is shown in the open
+      // line as that operator's Bitrix24 user (message.user_id). Seed rule: while the dialog is not
+      // accepted in the open line it is not shown (Bitrix24 itself drops it), the client has it anyway.
+      const u = opUsers.get(String(p.operatorId ?? ''));
+      if (u instanceof Error) {
+        blocked.add(job.chatKey);
+        later(job, `operator lookup: ${errText(u)}`);
+        continue;
+      }
+      if (!u) {
+        skip(job, `UIS employee ${String(p.operatorId)} has no Bitrix24 user with the same e-mail`);
+        continue;
+      }
+      if (!known || chat.b24SessionClosed) {
+        skip(job, 'not shown: the open-line dialog does not exist or is finished (the client got it)');
+        continue;
+      }
+      operatorUser = u;
+    }
+    if (p.source === 'closed' && (!known || chat.b24SessionClosed)) {
+      repo.complete(job.id); // nothing to tell: no open dialog in the open line
+      continue;
+    }
+    if (p.source === 'started' && known) {
+      repo.complete(job.id);
+      continue;
+    }
+    const isNew = !known;
+    if (isNew) {
+      // single-flight: only the first message of a chat Bitrix24 does not know yet
+      if (newChats.has(uisChatId)) continue;
+      newChats.add(uisChatId);
+    }
+    const list = perLine.get(binding.lineId) ?? [];
+    if (list.length >= itemsPerCall) continue;
+    const item = buildItem(ctx, memberId, job, { ...chat, visitorId: chat.visitorId });
+    const message = item.message as Row;
+    if (operatorUser) {
+      message.user_id = operatorUser;
+      const r = p.resource as Row | null;
+      // its ONIMCONNECTORMESSAGEADD echo is dropped (never relayed back to UIS)
+      repo.expectEcho(memberId, chat.extChatId, echoKey(String(p.text ?? ''), r ? [String(r.name ?? `file-${String(r.id)}`)] : []));
+    } else if (p.source === 'closed') {
+      message.text = `ℹ Чат завершён в UIS${p.reason ? ` (${String(p.reason)})` : ''}. Следующее сообщение клиента придёт новым чатом.`;
+      message.disable_crm = 'Y';
+    } else if (p.source === 'started') {
+      message.text = String(p.text ?? '') || 'Чат начат оператором в UIS';
+      message.disable_crm = 'Y';
+    }
+    list.push({ job, item, newChat: isNew });
+    perLine.set(binding.lineId, list);
+    if (isNew) blocked.add(job.chatKey);
+  }
+  if (!perLine.size) return;
+  const lines = [...perLine.entries()];
+  for (let i = 0; i < lines.length; i += MAX_BATCH) {
+    const slice = lines.slice(i, i + MAX_BATCH);
+    const calls: Record<string, BatchCall> = {};
+    for (const [lineId, items] of slice) {
+      calls[`l${lineId}`] = { method: 'imconnector.send.messages', params: { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) } };
+    }
+    let res: { result: Row; errors: Record<string, { error: string; error_description: string }> };
+    const sending = slice.flatMap(([, items]) => items.map((x) => x.job.id));
+    repo.setInflight(sending, true); // durable before the call: a restart knows the outcome is unknown
+    try {
+      if (slice.length === 1) {
+        const [lineId, items] = slice[0]!;
+        try {
+          const r = await client.call<Row>('imconnector.send.messages', { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) });
+          res = { result: { [`l${lineId}`]: r.result }, errors: {} };
+        } catch (e) {
+          const code = (e as { code?: string }).code;
+          if (code && !(e instanceof ReauthRequiredError) && /^[A-Z_]+$/.test(code) && code !== 'QUERY_LIMIT_EXCEEDED' && code !== 'OPERATION_TIME_LIMIT' && !outcomeUnknown(e)) {
+            res = { result: {}, errors: { [`l${lineId}`]: { error: code, error_description: (e as Error).message } } };
+          } else throw e;
+        }
+      } else {
+        res = await client.batch(calls);
+      }
+    } catch (e) {
+      // refused before the portal ran it: nothing to check before the retry; otherwise the marks stay
+      if (!outcomeUnknown(e)) repo.setInflight(sending, false);
+      for (const [, items] of slice) for (const x of items) later(x.job, `imconnector.send.messages: ${errText(e)}`);
+      log.warn({ memberId, err: errText(e) }, 'inbound relay call failed; will retry');
+      continue;
+    }
+    for (const [lineId, items] of slice) {
+      const key = `l${lineId}`;
+      const err = res.errors[key];
+      if (err) {
+        repo.setInflight(items.map((x) => x.job.id), false); // the method refused the call as a whole
+        if (err.error === 'NOT_ACTIVE_LINE') repo.setBindingError(memberId, lineId, 'NOT_ACTIVE_LINE: the connector is not active on this line in Bitrix24');
+        for (const x of items) later(x.job, `${err.error}: ${err.error_description}`);
+        continue;
+      }
+      const out = (res.result[key] ?? {}) as Row;
+      const results = (((out.DATA ?? {}) as Row).RESULT ?? []) as Row[];
+      items.forEach((x, idx) => {
+        const r = results[idx] ?? {};
+        const p = x.job.payload;
+        const uisChatId = String(p.uisChatId);
+        if (r.SUCCESS === true && x.job.payload.source === 'operator' && !r.session) {
+          // not shown (dialog not accepted): no echo will come
+          const res = p.resource as Row | null;
+          repo.takeEcho(memberId, repo.chat(memberId, uisChatId)?.extChatId ?? externalChatId(uisChatId), echoKey(String(p.text ?? ''), res ? [String(res.name ?? `file-${String(res.id)}`)] : []));
+          repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'skipped', error: 'not shown: the open-line dialog is not accepted yet (the client got it)' });
+          repo.complete(x.job.id);
+        } else if (r.SUCCESS === true) {
+          const session = (r.session ?? {}) as Row;
+          const chat = repo.chat(memberId, uisChatId)!;
+          repo.upsertChat({
+            memberId,
+            uisChatId,
+            channelId: chat.channelId,
+            lineId,
+            b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : undefined,
+            b24SessionId: session.ID !== undefined ? String(session.ID) : undefined,
+            b24SessionClosed: session.ID !== undefined ? false : undefined,
+          });
+          if (chat.visitorId && r.user !== undefined) repo.upsertVisitor({ memberId, visitorId: chat.visitorId, b24UserId: String(r.user) });
+          repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'relayed', b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : null, error: null });
+          repo.complete(x.job.id);
+        } else {
+          const reason = `Bitrix24 refused the message: ${JSON.stringify(r.ERRORS ?? r)}`;
+          repo.fail(x.job.id, reason);
+          markFailed(x.job, reason);
+        }
+      });
+      repo.setBindingError(memberId, lineId, null);
+    }
+  }
+}

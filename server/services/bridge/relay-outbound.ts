@@ -1,0 +1,109 @@
+// Outbound relay, open line → UIS: an operator's open-line message (files, then text) is sent as the
+// mapped UIS employee via the runtime API, into the UIS chat or the one that continues it.
+import type { UisLink } from '../../domain/uis-link';
+import { UisApiError } from '../../uis/errors';
+import type { ResourceType } from '../../uis/runtime-client';
+import { findOperator } from '../find-operator';
+import { plainOperatorText } from './identity';
+import { uisChatForReply, type UisChatForReply } from './continue-chat';
+import type { BridgeJob } from './ports';
+import type { RelayContext, Row } from './worker-context';
+
+const runtimeScope = (link: UisLink, channelId: string) => ({ accountId: link.connectionId ?? '', channelId });
+
+async function operatorFor(ctx: RelayContext, link: UisLink, userId: number): Promise<number> {
+  const { deps, repo } = ctx;
+  try {
+    const op = await findOperator({ ...deps.workspace, links: deps.links, employees: deps.employees, uisEndpoints: deps.uisEndpoints, gateway: deps.gateway, clock: deps.clock, log: deps.log }, link, userId);
+    return op.id;
+  } catch (e) {
+    const fallback = repo.defaultOperator(link.memberId);
+    if (fallback) return fallback;
+    throw e;
+  }
+}
+
+async function fetchB24File(ctx: RelayContext, url: string): Promise<{ content: Uint8Array; mime: string }> {
+  const { deps } = ctx;
+  const res = await (deps.fetch ?? fetch)(url, { redirect: 'follow', signal: AbortSignal.timeout(60_000) });
+  if (!res.ok) throw new Error(`file download answered ${res.status}`);
+  return { content: new Uint8Array(await res.arrayBuffer()), mime: res.headers.get('content-type') ?? 'application/octet-stream' };
+}
+
+const resourceType = (mime: string, type: string): ResourceType =>
+  type === 'image' || mime.startsWith('image/') ? 'photo' : mime.startsWith('video/') ? 'video' : mime.startsWith('audio/') ? 'audio' : 'document';
+
+export async function runOutbound(ctx: RelayContext, memberId: string, job: BridgeJob): Promise<void> {
+  const { deps, repo, progress, later, markFailed, errText, notice } = ctx;
+  const p = job.payload;
+  const b24MessageId = String(p.b24MessageId);
+  const link = deps.links.get(memberId);
+  if (!link) return later(job, 'UIS_NOT_LINKED');
+  const first = repo.chat(memberId, String(p.uisChatId));
+  if (!first) {
+    repo.fail(job.id, 'UNKNOWN_CHAT');
+    return notice(memberId, job, 'the chat is not known to the bridge');
+  }
+  let operatorId: number;
+  try {
+    operatorId = await operatorFor(ctx, link, Number(p.userId));
+  } catch (e) {
+    // No match and no default: the operator must know. UIS or the portal unreachable: retry.
+    if ((e as { httpStatus?: number }).httpStatus !== 409) return later(job, errText(e));
+    repo.fail(job.id, errText(e));
+    markFailed(job, errText(e));
+    return notice(memberId, job, `no UIS employee to send as (${(e as Error).message})`);
+  }
+  // the chat itself, or the one that continues it after it closed in UIS (started here if need be)
+  let target: UisChatForReply;
+  try {
+    target = await uisChatForReply({ bridge: repo, workspace: deps.workspace }, link, first, operatorId);
+  } catch (e) {
+    return later(job, errText(e));
+  }
+  if ('refused' in target) {
+    repo.fail(job.id, 'CHAT_CLOSED');
+    markFailed(job, target.refused);
+    return notice(memberId, job, `${target.refused}; the message was not sent`);
+  }
+  const chat = target.chat;
+  const scope = runtimeScope(link, chat.channelId);
+  const runtime = deps.workspace.runtime(link);
+  const text = plainOperatorText(String(p.text ?? ''));
+  const files = (p.files as Row[] | undefined) ?? [];
+  // Parts already sent (a link per part is written right after each send): a retry, or a restart
+  // after a crash, resumes after them instead of resending.
+  const sentIds: string[] = [];
+  for (let i = 0; i < files.length + (text ? 1 : 0); i++) {
+    const part = repo.link(memberId, 'b24', `${b24MessageId}#${i}`);
+    if (!part?.uisMessageId) break;
+    sentIds.push(part.uisMessageId);
+  }
+  try {
+    // Files first (one message each), then the text; progress is kept on the job so a retry does not resend.
+    for (let i = sentIds.length; i < files.length + (text ? 1 : 0); i++) {
+      let r: { messageId: number };
+      if (i < files.length) {
+        const f = files[i]!;
+        const got = await fetchB24File(ctx, String(f.downloadLink ?? f.link));
+        const mime = String(f.mime ?? got.mime);
+        const res = await runtime.uploadResource(scope, { type: resourceType(mime, String(f.type ?? '')), name: String(f.name ?? 'file'), mime, content: got.content });
+        r = await runtime.sendMessage(scope, { chatId: Number(chat.uisChatId), operatorId, resource: { id: res.id, token: res.token, type: res.type } });
+      } else {
+        r = await runtime.sendMessage(scope, { chatId: Number(chat.uisChatId), operatorId, text });
+      }
+      sentIds.push(String(r.messageId));
+      repo.addLink(memberId, { origin: 'b24', key: `${b24MessageId}#${i}`, uisChatId: chat.uisChatId, uisMessageId: String(r.messageId), b24ChatId: String(p.b24ChatId), b24MessageId, b24UserId: String(p.userId), state: 'relayed', error: null });
+      progress.set(job.id, { ...p, sentIds });
+    }
+  } catch (e) {
+    if (e instanceof UisApiError && !e.transient) {
+      repo.fail(job.id, errText(e));
+      markFailed(job, errText(e));
+      return notice(memberId, job, `UIS refused the message (${e.message})`);
+    }
+    return later(job, errText(e));
+  }
+  repo.updateLink(memberId, 'b24', b24MessageId, { state: 'relayed', uisMessageId: sentIds.join(','), error: null });
+  repo.complete(job.id);
+}
