@@ -98,7 +98,7 @@ export function onBridgeEvent(deps: BridgeEventDeps, memberId: string, ev: Pick<
         if (!chat || String(obj(item.session).closed ?? 'Y') !== 'Y') continue;
         const sessionId = obj(item.session).id;
         // the chat and the UIS chats that continue it in the same open-line chat (continue-chat.ts)
-        for (let c: typeof chat = chat, i = 0; c && i < 50; c = c.successorUisChatId ? deps.bridge.chat(memberId, c.successorUisChatId) : null, i++) {
+        for (let c: typeof chat | null = chat, i = 0; c && i < 50; c = c.successorUisChatId ? deps.bridge.chat(memberId, c.successorUisChatId) : null, i++) {
           if (c.extChatId !== ext) continue;
           if (sessionId !== undefined && c.b24SessionId && String(sessionId) !== c.b24SessionId) continue; // an older dialog
           deps.bridge.upsertChat({ memberId, uisChatId: c.uisChatId, channelId: c.channelId, b24SessionClosed: true });
