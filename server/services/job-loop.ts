@@ -2,21 +2,23 @@ import type { Clock } from '../domain/clock';
 import type { Logger } from '../logging';
 
 /**
- * The run loop shared by the durable job workers (analytics, Open Lines bridge): jobs live in the
- * database; a run processes every portal with due work, one run at a time; `wake()` debounces a
- * burst into one run; while jobs exist the loop re-checks at least every second; `drain()` (for
- * tests and shutdown) returns once nothing is due now.
+ * The run loop shared by the durable job workers (analytics, Open Lines bridge, CRM rules): jobs
+ * live in the database; portals with due work are processed, each portal by one run at a time,
+ * up to `concurrency` portals at once, so a portal waiting on its rate limit (or a slow portal)
+ * does not hold up the others. `wake()` debounces a burst into one start; while jobs exist the
+ * loop re-checks at least every second; `drain()` (for tests and shutdown) returns once nothing is
+ * due now and no run is in flight.
  */
 export interface JobLoop {
-  /** Run after the debounce (or after `delayMs`), unless a run is already scheduled. */
+  /** Start due portals after the debounce (or after `delayMs`), unless a start is already scheduled. */
   wake(delayMs?: number): void;
   drain(): Promise<void>;
-  /** Resolves when the run in flight (if any) has finished. */
+  /** Resolves when no run is in flight. */
   idle(): Promise<void>;
   /** Call `work` now and then every `intervalMs` until stopped; failures are the caller's to log. */
   every(intervalMs: number, work: () => Promise<void>): void;
   stop(): void;
-  /** Start no run until `resume()` (queued work stays queued; a run in flight finishes). */
+  /** Start no run until `resume()` (queued work stays queued; runs in flight finish). */
   pause(): void;
   resume(): void;
   readonly stopped: boolean;
@@ -30,45 +32,79 @@ export interface JobLoopOptions {
   portalsWithDueJobs(now: number): string[];
   nextDueAt(): number | null;
   processPortal(memberId: string): Promise<void>;
-  /** Housekeeping before each run (retention…). */
+  /** Housekeeping before each start of due portals (retention…). */
   beforeRun?(): void;
+  /** Portals processed at the same time (default 16). */
+  concurrency?: number;
 }
 
 export function createJobLoop(o: JobLoopOptions): JobLoop {
-  let chain: Promise<void> = Promise.resolve();
+  const concurrency = Math.max(1, o.concurrency ?? 16);
+  /** memberId → its run in flight */
+  const running = new Map<string, Promise<void>>();
   let timerPending = false;
   let stopped = false;
   let paused = false;
 
-  const runDue = async () => {
+  /** Starts a run for each portal with due work that has none in flight, up to the limit; returns how many started. */
+  const startDue = (): number => {
+    if (stopped || paused) return 0;
     o.beforeRun?.();
+    let started = 0;
     for (const memberId of o.portalsWithDueJobs(o.clock.now())) {
-      if (stopped) return;
-      try {
-        await o.processPortal(memberId);
-      } catch (e) {
-        o.log.error({ err: e, memberId }, `${o.name} run failed`);
-      }
+      if (running.size >= concurrency) break;
+      if (running.has(memberId)) continue;
+      started++;
+      const run = (async () => {
+        try {
+          await o.processPortal(memberId);
+        } catch (e) {
+          o.log.error({ err: e, memberId }, `${o.name} run failed`);
+        } finally {
+          running.delete(memberId);
+          // a slot is free, and this portal may have more (or later) work
+          reschedule();
+        }
+      })();
+      running.set(memberId, run);
     }
+    return started;
   };
-  /** One run at a time: every run (timer or drain) is chained after the previous one. */
-  const runNow = (): Promise<void> => (chain = chain.then(runDue));
+
+  /**
+   * After a run ends: work due now starts after the debounce if a slot is free (due work of portals
+   * still running is picked up when their runs end); later work when its first job is due,
+   * re-checked at least every second.
+   */
+  const reschedule = (): void => {
+    const next = o.nextDueAt();
+    if (next === null) return;
+    const wait = next - o.clock.now();
+    if (wait > 0) schedule(Math.min(1000, wait));
+    else if (running.size < concurrency) schedule(o.debounceMs);
+  };
 
   const schedule = (delay: number): void => {
     if (stopped || paused || timerPending) return;
     timerPending = true;
-    void o.clock.sleep(delay).then(async () => {
+    void o.clock.sleep(delay).then(() => {
       timerPending = false;
       if (stopped || paused) return;
-      await runNow();
+      startDue();
+      if (running.size) return; // their ends reschedule
       const next = o.nextDueAt();
-      if (next !== null) schedule(Math.min(1000, Math.max(0, next - o.clock.now())));
+      // nothing started although work is due: check again in a second rather than spin
+      if (next !== null) schedule(Math.min(1000, next > o.clock.now() ? next - o.clock.now() : 1000));
     });
+  };
+
+  const idle = async (): Promise<void> => {
+    while (running.size) await Promise.all([...running.values()]);
   };
 
   return {
     wake: (delayMs) => schedule(delayMs ?? o.debounceMs),
-    idle: () => chain,
+    idle,
     every(intervalMs, work) {
       void (async () => {
         while (!stopped) {
@@ -79,10 +115,10 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
     },
     async drain() {
       for (;;) {
-        await chain;
+        await idle();
         const next = o.nextDueAt();
         if (stopped || paused || next === null || next > o.clock.now()) return;
-        await runNow();
+        if (!startDue()) return; // due work nobody can take now (cannot happen while idle, but never spin)
       }
     },
     stop() {

@@ -64,8 +64,8 @@ export interface BridgeWorker {
 }
 
 /**
- * The bridge's durable queue runner. One run at a time per process (a chain), portals one
- * after another; jobs are read oldest first and a chat's later job never overtakes an earlier
+ * The bridge's durable queue runner. One run at a time per portal, several portals at once
+ * (job-loop.ts: a rate-limited portal does not hold up the others); jobs are read oldest first and a chat's later job never overtakes an earlier
  * pending one (order per chat). Inbound: pending messages of a line travel in one
  * `imconnector.send.messages`, several lines share a `batch`; the first message of a chat
  * Bitrix24 does not know yet is sent alone and the rest wait for the mapping (single-flight per
