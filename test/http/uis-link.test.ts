@@ -9,6 +9,16 @@ async function adminSession(h: Harness): Promise<string> {
   return page.boot.session!;
 }
 
+/** Installed and linked; the stored link (hook id and webhook secret). */
+async function linkedHarness() {
+  h = await startHarness();
+  await installApp(h);
+  const session = await adminSession(h);
+  await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
+  await h.uis.accounts[0]!.settle();
+  return h.app.deps.links.get(h.portal.memberId)!;
+}
+
 function credentials(h: Harness, over: Record<string, string> = {}) {
   const acc = h.uis.accounts[0]!;
   return { project: 'uis', login: acc.login, password: acc.password, dataApiToken: acc.dataApiToken, ...over };
@@ -119,12 +129,7 @@ describe('linking a UIS account', () => {
   });
 
   it('when a callback comes without the secret or with a wrong one, then 401 and nothing is recorded', async () => {
-    h = await startHarness();
-    await installApp(h);
-    const session = await adminSession(h);
-    await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
-    await h.uis.accounts[0]!.settle();
-    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const link = await linkedHarness();
     const before = h.app.deps.uisInbox.count(h.portal.memberId);
     for (const auth of ['', 'Bearer wrong', `Basic ${link.webhookSecret}x`]) {
       const res = await fetch(`${h.app.url}/uis/callbacks/${link.hookId}/message`, {
@@ -138,12 +143,7 @@ describe('linking a UIS account', () => {
   });
 
   it('when a verified callback has a body that cannot be read, then a 4xx with the reason and nothing is recorded; other methods go on to the app', async () => {
-    h = await startHarness();
-    await installApp(h);
-    const session = await adminSession(h);
-    await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
-    await h.uis.accounts[0]!.settle();
-    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const link = await linkedHarness();
     const url = `${h.app.url}/uis/callbacks/${link.hookId}/message`;
     const auth = { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' };
     const before = h.app.deps.uisInbox.count(h.portal.memberId);
