@@ -38,6 +38,8 @@ export interface JobLoopOptions {
   concurrency?: number;
 }
 
+const BUSY_RECHECK_MS = 50;
+
 export function createJobLoop(o: JobLoopOptions): JobLoop {
   const concurrency = Math.max(1, o.concurrency ?? 16);
   /** memberId → its run in flight */
@@ -84,12 +86,17 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
     else if (running.size < concurrency) schedule(o.debounceMs);
   };
 
+  let lastStartAt = -Infinity;
   const schedule = (delay: number): void => {
     if (stopped || paused || timerPending) return;
     timerPending = true;
-    void o.clock.sleep(delay).then(() => {
+    // While runs are in flight, new work mostly joins them: the due portals are looked up at most
+    // every BUSY_RECHECK_MS then, not at every burst of callbacks.
+    const wait = running.size ? Math.max(delay, lastStartAt + BUSY_RECHECK_MS - o.clock.now()) : delay;
+    void o.clock.sleep(wait).then(() => {
       timerPending = false;
       if (stopped || paused) return;
+      lastStartAt = o.clock.now();
       startDue();
       if (running.size) return; // their ends reschedule
       const next = o.nextDueAt();
