@@ -6,6 +6,7 @@ import type { Boot } from '../../server/contracts/boot';
 import type { PortalView } from '../../server/contracts/portal';
 import type { UisLinkView } from '../../server/contracts/uis';
 import { crmRulesSettingsSchema, type CrmRulesSettings } from '../../server/contracts/crm-rules';
+import { defaultCrmRulesSettings } from '../../server/services/crm-rules/settings';
 import type { CrmDirectory, CrmRulesView } from '../../server/contracts/crm-settings';
 import { ru } from '../../app/i18n/ru';
 import { launchChromium } from '../support/browser';
@@ -19,25 +20,7 @@ import { assertBuilt, serveDist, type DistServer } from './serve-dist';
 const SESSION = 'admin-session-sentinel';
 const portal: PortalView = { memberId: 'm1', domain: 'acme.bitrix24.ru', status: 'active', installedAt: '2025-01-02T03:04:05Z', scopes: [] };
 const link: UisLinkView = { linked: false, project: null, login: null, accountId: null, accountName: null, linkedAt: null, webhookUrl: null, lastError: null };
-const noStage = { leadStatusId: null, dealCategoryId: null, dealStageId: null };
-const blank: CrmRulesSettings = {
-  enabled: false,
-  createEntities: true,
-  channels: [],
-  filter: { join: 'and', groups: [] },
-  responsible: { defaultUserId: null, rules: [] },
-  primary: { entities: 'lead', activity: false },
-  repeat: { entities: 'none', activity: false },
-  commentPriority: 'deals',
-  addToClosed: false,
-  timing: 'start',
-  createWithoutContacts: false,
-  copyToContactCompany: false,
-  notifyOnCreate: true,
-  funnels: { primary: { defaults: noStage, rules: [] }, repeat: { defaults: noStage, rules: [] } },
-  templates: { lead: '', deal: '' },
-  fields: [],
-};
+const blank: CrmRulesSettings = defaultCrmRulesSettings('offline');
 const directory: CrmDirectory = {
   leadStatuses: [
     { id: 'NEW', name: 'Не обработан', semantics: 'process' },

@@ -2,30 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { json, SESSION, stubFetch } from '../support/scripted-fetch';
 import { createPinia, setActivePinia } from 'pinia';
 import type { CrmRulesSettings } from '../../server/contracts/crm-rules';
+import { defaultCrmRulesSettings } from '../../server/services/crm-rules/settings';
 import type { CrmDirectory, CrmRulesView } from '../../server/contracts/crm-settings';
 import { crmRulesIssues } from '../../app/api/crm-rules';
 import { useCrmRulesStore } from '../../app/stores/crm-rules-store';
 
 /** app/api/crm-rules.ts and useCrmRulesStore against a stubbed fetch that fails loudly on unscripted calls. */
-const noStage = { leadStatusId: null, dealCategoryId: null, dealStageId: null };
-const blank: CrmRulesSettings = {
-  enabled: false,
-  createEntities: true,
-  channels: ['whatsapp', 'telegram'],
-  filter: { join: 'and', groups: [] },
-  responsible: { defaultUserId: null, rules: [] },
-  primary: { entities: 'lead', activity: false },
-  repeat: { entities: 'none', activity: false },
-  commentPriority: 'deals',
-  addToClosed: false,
-  timing: 'start',
-  createWithoutContacts: false,
-  copyToContactCompany: false,
-  notifyOnCreate: true,
-  funnels: { primary: { defaults: noStage, rules: [] }, repeat: { defaults: noStage, rules: [] } },
-  templates: { lead: '', deal: '' },
-  fields: [],
-};
+const blank: CrmRulesSettings = { ...defaultCrmRulesSettings('chats'), channels: ['whatsapp', 'telegram'] };
 const view = (kind: 'chats' | 'offline', settings = blank, openLines: CrmRulesView['openLines'] = []): CrmRulesView => ({ kind, settings, saved: false, updatedAt: null, openLines });
 const directory: CrmDirectory = {
   leadStatuses: [{ id: 'NEW', name: 'Не обработан', semantics: 'process' }],
