@@ -198,3 +198,18 @@ function sandboxSecret(databasePath: string): string {
   writeFileSync(file, key, { mode: 0o600 });
   return key;
 }
+
+/**
+ * The background work of a running instance (server/main.ts; the restart suite's child process):
+ * the offline-event catch-up of analytics and the bridge, the employee sync, and the CRM rules'
+ * pollers. `bridgeOfflinePollMs` shortens the bridge's offline-event polling (the restart suite).
+ */
+export function startBackgroundWork(deps: AppDeps, o: { bridgeOfflinePollMs?: number } = {}): void {
+  deps.analyticsWorker.startOfflinePolling(5 * 60_000);
+  deps.bridgeWorker.startOfflinePolling(o.bridgeOfflinePollMs ?? 5 * 60_000, () => deps.bridge.boundPortals());
+  deps.employeeSyncWorker.start();
+  // «Оффлайн заявки»: UIS sends no callback for them, the report is polled
+  deps.crmWorker.startOfflinePolling(60_000);
+  // «Чаты»: what the callbacks missed (our downtime, VK) — at start-up and every 5 minutes
+  deps.crmWorker.startChatReconcile(5 * 60_000);
+}

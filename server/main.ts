@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from './config';
-import { PROJECT_ROOT, startServer, type Credentials, type StartOptions } from './compose';
+import { PROJECT_ROOT, startBackgroundWork, startServer, type Credentials, type StartOptions } from './compose';
 import { createLogger } from './logging';
 
 /**
@@ -68,13 +68,7 @@ async function main(): Promise<void> {
   }
 
   const running = await startServer(options);
-  running.deps.analyticsWorker.startOfflinePolling(5 * 60_000);
-  running.deps.bridgeWorker.startOfflinePolling(5 * 60_000, () => running.deps.bridge.boundPortals());
-  running.deps.employeeSyncWorker.start();
-  // «Оффлайн заявки»: UIS sends no callback for them, the report is polled
-  running.deps.crmWorker.startOfflinePolling(60_000);
-  // «Чаты»: what the callbacks missed (our downtime, VK) — at start-up and every 5 minutes
-  running.deps.crmWorker.startChatReconcile(5 * 60_000);
+  startBackgroundWork(running.deps);
   const stop = async () => {
     log.info('shutting down');
     await running.close();

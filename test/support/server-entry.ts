@@ -1,10 +1,11 @@
 /**
  * The app as a child process, for tests that kill it (bridge-restart.test.ts). Like server/main.ts
  * but the credentials and UIS endpoints come from OMNI_TEST_CREDENTIALS (JSON, see
- * server-process.ts), pages render only the boot block, and the offline polling interval is
- * OMNI_TEST_OFFLINE_POLL_MS. Prints `OMNI READY <url>` once listening.
+ * server-process.ts), pages render only the boot block, and the bridge's offline polling interval
+ * is OMNI_TEST_OFFLINE_POLL_MS; the background work is otherwise the same (startBackgroundWork).
+ * Prints `OMNI READY <url>` once listening.
  */
-import { startServer, type Credentials } from '../../server/compose';
+import { startBackgroundWork, startServer, type Credentials } from '../../server/compose';
 import { loadConfig } from '../../server/config';
 import { bootScript, type PageRenderer } from '../../server/http/page-renderer';
 
@@ -21,8 +22,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const pollMs = Number(process.env.OMNI_TEST_OFFLINE_POLL_MS ?? 500);
   const running = await startServer({ config, renderer, credentials: async () => creds });
-  running.deps.analyticsWorker.startOfflinePolling(5 * 60_000);
-  running.deps.bridgeWorker.startOfflinePolling(pollMs, () => running.deps.bridge.boundPortals());
+  startBackgroundWork(running.deps, { bridgeOfflinePollMs: pollMs });
   process.stdout.write(`OMNI READY ${running.url}\n`);
   const stop = async () => {
     await running.close();
