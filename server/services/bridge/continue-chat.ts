@@ -1,4 +1,4 @@
-import { isOutboundType } from '../../domain/workspace';
+import { identityKinds, isOutboundType, type IdentityKind } from '../../domain/workspace';
 import type { UisLink } from '../../domain/uis-link';
 import { UisApiError } from '../../uis/errors';
 import type { VisitorIdentity } from '../../uis/runtime-client';
@@ -10,6 +10,9 @@ export interface ContinueChatDeps {
   bridge: BridgeRepository;
   workspace: Pick<WorkspaceAdapters, 'channels' | 'runtime'>;
 }
+
+/** The runtime API's scope for a channel of the link's connected account. */
+export const runtimeScope = (link: UisLink, channelId: string) => ({ accountId: link.connectionId ?? '', channelId });
 
 export type UisChatForReply = { chat: BridgeChat } | { refused: string };
 
@@ -41,13 +44,16 @@ export async function uisChatForReply(deps: ContinueChatDeps, link: UisLink, sta
   if (!isOutboundType(channel.type)) return { refused: `${closed}; a ${channel.type} channel cannot start a new chat, the client’s next message opens one` };
   if (channel.type === 'waba') return { refused: `${closed}; WhatsApp Business API starts a new chat with a template only («Написать новому клиенту» in the UIS tab)` };
   const visitor = chat.visitorId ? repo.visitor(link.memberId, chat.visitorId) : null;
+  // the identities the channel takes (the bridge keeps no Telegram username)
   const phone = e164(visitor?.phone);
-  const identity: VisitorIdentity | null = channel.type === 'email' ? (visitor?.email ? { email: visitor.email } : null) : phone ? { phone } : null;
-  if (!identity) return { refused: `${closed}, and the client’s ${channel.type === 'email' ? 'e-mail' : 'phone'} is not known to start a new one` };
+  const held: Partial<Record<IdentityKind, VisitorIdentity | null>> = { phone: phone ? { phone } : null, email: visitor?.email ? { email: visitor.email } : null };
+  const kinds = identityKinds(channel.type);
+  const identity = kinds.map((k) => held[k]).find((v) => v) ?? null;
+  if (!identity) return { refused: `${closed}, and the client’s ${kinds.join(' or ')} is not known to start a new one` };
 
   let started: { chatId: number; visitorId: number };
   try {
-    started = await deps.workspace.runtime(link).startChat({ accountId: link.connectionId ?? '', channelId: chat.channelId }, { operatorId, visitor: identity });
+    started = await deps.workspace.runtime(link).startChat(runtimeScope(link, chat.channelId), { operatorId, visitor: identity });
   } catch (e) {
     if (e instanceof UisApiError && !e.transient) return { refused: `${closed}, and UIS did not start a new one (${e.message})` };
     throw e; // unreachable or 5xx: the job is retried (UIS gives back the same chat if it did start it)

@@ -42,11 +42,25 @@ export function onChatStarted(
   memberId: string,
   c: { uisChatId: string; channelId: string; visitorId: string; operatorId: number; phone?: string | null; email?: string | null },
 ): void {
-  const repo = deps.bridge;
+  const due = learnChat(deps.bridge, memberId, deps.now(), { ...c, initiator: 'operator', operatorId: String(c.operatorId) });
+  if (due) deps.wake();
+}
+
+/**
+ * A chat and its visitor, as a `/chat` callback or the runtime's answer names them. Jobs of the
+ * chat that waited for its visitor (messages that came first) are due now; true when there are any.
+ */
+function learnChat(
+  repo: BridgeRepository,
+  memberId: string,
+  now: number,
+  c: { uisChatId: string; channelId: string; visitorId: string | null; initiator: string | null; operatorId: string | null; phone?: string | null; email?: string | null },
+): boolean {
   const waited = !repo.chat(memberId, c.uisChatId)?.visitorId;
-  repo.upsertChat({ memberId, uisChatId: c.uisChatId, channelId: c.channelId, visitorId: c.visitorId, initiator: 'operator', operatorId: String(c.operatorId) });
+  repo.upsertChat({ memberId, uisChatId: c.uisChatId, channelId: c.channelId, visitorId: c.visitorId, initiator: c.initiator, operatorId: c.operatorId });
+  if (!c.visitorId) return false;
   repo.upsertVisitor({ memberId, visitorId: c.visitorId, phone: c.phone ?? null, email: c.email ?? null });
-  if (waited && repo.dueNow(memberId, c.uisChatId, deps.now()) > 0) deps.wake();
+  return waited && repo.dueNow(memberId, c.uisChatId, now) > 0;
 }
 
 /** true when jobs were queued (or made due). */
@@ -58,12 +72,7 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, path: string
   const now = deps.now();
 
   if (path === '/chat' && (method === 'POST' || method === 'PATCH') && chatId && channelId) {
-    const visitorId = id(b.visitor_id);
-    const waited = !repo.chat(memberId, chatId)?.visitorId;
-    repo.upsertChat({ memberId, uisChatId: chatId, channelId, visitorId, initiator: id(b.initiator), operatorId: id(b.operator_id) });
-    if (visitorId) repo.upsertVisitor({ memberId, visitorId, phone: id(b.visitor_phone) });
-    // messages that came first waited for this (backing off): they go now
-    return !!visitorId && waited && repo.dueNow(memberId, chatId, now) > 0;
+    return learnChat(repo, memberId, now, { uisChatId: chatId, channelId, visitorId: id(b.visitor_id), initiator: id(b.initiator), operatorId: id(b.operator_id), phone: id(b.visitor_phone) });
   }
   if (path === '/visitor/card' && method === 'POST') {
     const visitorId = id(b.visitor_id);

@@ -4,7 +4,7 @@
 import { CONNECTOR_ID } from '../../../install/plan';
 import { ReauthRequiredError } from '../../bitrix/errors';
 import type { BatchCall } from '../../bitrix/rest-client';
-import { e164, echoKey, externalChatId, externalUserId, unixSeconds } from './identity';
+import { e164, echoKey, externalUserId, unixSeconds } from './identity';
 import { bitrixUserOfEmployee } from './operator-user';
 import { checkInFlight, outcomeUnknown } from './resend-check';
 import type { BridgeChat, BridgeJob, LineBinding } from './ports';
@@ -236,7 +236,7 @@ export async function runInbound(ctx: RelayContext, memberId: string, pending: B
         if (r.SUCCESS === true && x.job.payload.source === 'operator' && !r.session) {
           // not shown (dialog not accepted): no echo will come
           const res = p.resource as Row | null;
-          repo.takeEcho(memberId, repo.chat(memberId, uisChatId)?.extChatId ?? externalChatId(uisChatId), echoKey(String(p.text ?? ''), res ? [String(res.name ?? `file-${String(res.id)}`)] : []));
+          repo.takeEcho(memberId, String((x.item.chat as Row).id), echoKey(String(p.text ?? ''), res ? [String(res.name ?? `file-${String(res.id)}`)] : []));
           repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'skipped', error: 'not shown: the open-line dialog is not accepted yet (the client got it)' });
           repo.complete(x.job.id);
         } else if (r.SUCCESS === true) {

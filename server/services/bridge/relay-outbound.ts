@@ -5,11 +5,10 @@ import { UisApiError } from '../../uis/errors';
 import type { ResourceType } from '../../uis/runtime-client';
 import { findOperator } from '../find-operator';
 import { plainOperatorText } from './identity';
-import { uisChatForReply, type UisChatForReply } from './continue-chat';
+import { runtimeScope, uisChatForReply, type UisChatForReply } from './continue-chat';
 import type { BridgeJob } from './ports';
 import type { RelayContext, Row } from './worker-context';
 
-const runtimeScope = (link: UisLink, channelId: string) => ({ accountId: link.connectionId ?? '', channelId });
 
 async function operatorFor(ctx: RelayContext, link: UisLink, userId: number): Promise<number> {
   const { deps, repo } = ctx;
