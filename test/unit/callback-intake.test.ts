@@ -1,12 +1,23 @@
-import { describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { UisLink } from '../../server/domain/uis-link';
 import { createCallbackIntake } from '../../server/services/callback-intake';
 import { atomically, openDb } from '../../server/storage/db';
 
 const link = { memberId: 'm1' } as UisLink;
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 function world(fail: (body: unknown) => boolean) {
-  const db = openDb(':memory:');
+  const dir = mkdtempSync(join(tmpdir(), 'intake-'));
+  dirs.push(dir);
+  const file = join(dir, 'db.sqlite');
+  const db = openDb(file);
   db.exec('CREATE TABLE t (n INTEGER)');
   const insert = db.prepare('INSERT INTO t (n) VALUES (?)');
   let transactions = 0;
@@ -24,20 +35,23 @@ function world(fail: (body: unknown) => boolean) {
     },
   );
   const rows = () => (db.prepare('SELECT n FROM t ORDER BY n').pluck().all() as number[]);
-  return { intake, rows, transactions: () => transactions };
+  // a second connection sees committed rows only
+  const reader = new Database(file, { readonly: true });
+  const committed = () => (reader.prepare('SELECT n FROM t ORDER BY n').pluck().all() as number[]);
+  return { intake, rows, committed, transactions: () => transactions };
 }
 
 describe('callback intake (group commit)', () => {
   it('callbacks that arrive in one turn are committed in one transaction, and only then answered', async () => {
     const w = world(() => false);
-    const answered: number[] = [];
-    const all = Array.from({ length: 20 }, (_, n) => w.intake.submit(link, '/message', 'POST', { n }).then(() => answered.push(n)));
-    expect(answered).toEqual([]);
+    // what each answer sees: its own row must already be committed when it is answered
+    const committedAtAnswer: boolean[] = [];
+    const all = Array.from({ length: 20 }, (_, n) => w.intake.submit(link, '/message', 'POST', { n }).then(() => committedAtAnswer.push(w.committed().includes(n))));
     expect(w.rows()).toEqual([]); // nothing written before the group runs
     await Promise.all(all);
     expect(w.transactions()).toBe(1);
     expect(w.rows()).toEqual(Array.from({ length: 20 }, (_, n) => n));
-    expect(answered).toHaveLength(20);
+    expect(committedAtAnswer).toEqual(Array.from({ length: 20 }, () => true));
     // the next turn is the next group
     await w.intake.submit(link, '/message', 'POST', { n: 100 });
     expect(w.transactions()).toBe(2);
