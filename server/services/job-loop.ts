@@ -15,8 +15,11 @@ export interface JobLoop {
   drain(): Promise<void>;
   /** Resolves when no run is in flight. */
   idle(): Promise<void>;
-  /** Call `work` now and then every `intervalMs` until stopped; failures are the caller's to log. */
-  every(intervalMs: number, work: () => Promise<void>): void;
+  /**
+   * `work` for each of `portals()` now and then every `intervalMs` until stopped (offline-event
+   * catch-up, report polling); a portal's failure is logged as `failure`, the others go on.
+   */
+  everyPortal(intervalMs: number, portals: () => string[], work: (memberId: string) => Promise<unknown>, failure: string): void;
   stop(): void;
   /** Start no run until `resume()` (queued work stays queued; runs in flight finish). */
   pause(): void;
@@ -112,10 +115,17 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
   return {
     wake: (delayMs) => schedule(delayMs ?? o.debounceMs),
     idle,
-    every(intervalMs, work) {
+    everyPortal(intervalMs, portals, work, failure) {
       void (async () => {
         while (!stopped) {
-          await work();
+          for (const memberId of portals()) {
+            if (stopped) return;
+            try {
+              await work(memberId);
+            } catch (e) {
+              o.log.warn({ memberId, code: (e as { code?: string }).code }, failure);
+            }
+          }
           await o.clock.sleep(intervalMs);
         }
       })();

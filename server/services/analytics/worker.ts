@@ -177,16 +177,7 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
       return taken;
     },
     startOfflinePolling(intervalMs) {
-      loop.every(intervalMs, async () => {
-        for (const memberId of deps.analytics.enabledPortals()) {
-          if (loop.stopped) return;
-          try {
-            await this.pollOffline(memberId);
-          } catch (e) {
-            log.warn({ memberId, code: (e as { code?: string }).code }, 'offline queue poll failed');
-          }
-        }
-      });
+      loop.everyPortal(intervalMs, () => deps.analytics.enabledPortals(), (m) => this.pollOffline(m), 'offline queue poll failed');
     },
     stop: () => loop.stop(),
   };

@@ -146,18 +146,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       if (taken) loop.wake(0);
       return taken;
     },
-    startOfflinePolling(intervalMs, portals) {
-      loop.every(intervalMs, async () => {
-        for (const memberId of portals()) {
-          if (loop.stopped) return;
-          try {
-            await worker.pollOffline(memberId);
-          } catch (e) {
-            log.warn({ memberId, code: (e as { code?: string }).code }, 'bridge offline poll failed');
-          }
-        }
-      });
-    },
+    startOfflinePolling: (intervalMs, portals) => loop.everyPortal(intervalMs, portals, (m) => worker.pollOffline(m), 'bridge offline poll failed'),
     stop: () => loop.stop(),
     hold: () => loop.pause(),
     release: () => loop.resume(),

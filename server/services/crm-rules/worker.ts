@@ -282,20 +282,6 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     processPortal,
   });
 
-  /** `work` for every portal with the tab on, now and every `intervalMs`; a portal's failure is logged, the others go on. */
-  function everyEnabledPortal(tab: 'chats' | 'offline', intervalMs: number, work: (memberId: string) => Promise<number>, failure: string): void {
-    loop.every(intervalMs, async () => {
-      for (const memberId of deps.crmRules.enabledPortals(tab)) {
-        if (loop.stopped) return;
-        try {
-          await work(memberId);
-        } catch (e) {
-          log.warn({ memberId, code: (e as { code?: string }).code }, failure);
-        }
-      }
-    });
-  }
-
   async function pollOffline(memberId: string): Promise<number> {
     const link = deps.links.get(memberId);
     if (!link || !deps.crmRules.isEnabled(memberId, 'offline')) return 0;
@@ -331,7 +317,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     gatherMs,
     pollOffline,
     reconcileChats,
-    startChatReconcile: (intervalMs) => everyEnabledPortal('chats', intervalMs, reconcileChats, 'chat reconcile failed'),
-    startOfflinePolling: (intervalMs) => everyEnabledPortal('offline', intervalMs, pollOffline, 'offline requests poll failed'),
+    startChatReconcile: (intervalMs) => loop.everyPortal(intervalMs, () => deps.crmRules.enabledPortals('chats'), reconcileChats, 'chat reconcile failed'),
+    startOfflinePolling: (intervalMs) => loop.everyPortal(intervalMs, () => deps.crmRules.enabledPortals('offline'), pollOffline, 'offline requests poll failed'),
   };
 }
