@@ -43,7 +43,7 @@ export interface BridgeVisitor {
 }
 
 /** `verify`: after a first message was sent again unchecked, look for a second copy and remove it (resend-check.ts). */
-export type JobKind = 'in' | 'out' | 'delivery' | 'notice' | 'close-uis' | 'update' | 'verify';
+export type JobKind = 'in' | 'out' | 'delivery' | 'notice' | 'update' | 'verify';
 
 export interface BridgeJob {
   id: number;

@@ -33,7 +33,7 @@ const resourceType = (mime: string, type: string): ResourceType =>
   type === 'image' || mime.startsWith('image/') ? 'photo' : mime.startsWith('video/') ? 'video' : mime.startsWith('audio/') ? 'audio' : 'document';
 
 export async function runOutbound(ctx: RelayContext, memberId: string, job: BridgeJob): Promise<void> {
-  const { deps, repo, progress, later, markFailed, errText, notice } = ctx;
+  const { deps, repo, later, markFailed, errText, notice } = ctx;
   const p = job.payload;
   const b24MessageId = String(p.b24MessageId);
   const link = deps.links.get(memberId);
@@ -79,7 +79,7 @@ export async function runOutbound(ctx: RelayContext, memberId: string, job: Brid
     sentIds.push(part.uisMessageId);
   }
   try {
-    // Files first (one message each), then the text; progress is kept on the job so a retry does not resend.
+    // Files first (one message each), then the text; each part's link is written right after its send.
     for (let i = sentIds.length; i < files.length + (text ? 1 : 0); i++) {
       let r: { messageId: number };
       if (i < files.length) {
@@ -93,7 +93,6 @@ export async function runOutbound(ctx: RelayContext, memberId: string, job: Brid
       }
       sentIds.push(String(r.messageId));
       repo.addLink(memberId, { origin: 'b24', key: `${b24MessageId}#${i}`, uisChatId: chat.uisChatId, uisMessageId: String(r.messageId), b24ChatId: String(p.b24ChatId), b24MessageId, b24UserId: String(p.userId), state: 'relayed', error: null });
-      progress.set(job.id, { ...p, sentIds });
     }
   } catch (e) {
     if (e instanceof UisApiError && !e.transient) {

@@ -13,8 +13,6 @@ export interface RelayContext {
   log: Logger;
   /** Items per imconnector.send.messages call. */
   itemsPerCall: number;
-  /** Progress of a multi-part outbound message (files, then text) across retries in this process. */
-  progress: Map<number, Row>;
   /** Retry the job later (backoff by attempts, or after `delayMs`); gives up after the maximum attempts. */
   later(job: BridgeJob, reason: string, delayMs?: number): void;
   markFailed(job: BridgeJob, reason: string): void;
@@ -30,8 +28,6 @@ export function createRelayContext(deps: BridgeWorkerDeps, o: BridgeWorkerOption
   const itemsPerCall = o.itemsPerCall ?? 50;
   const log = deps.log.child({ component: 'bridge' });
   const repo = deps.bridge;
-  /** Progress of a multi-part outbound message (files, then text) across retries in this process. */
-  const progress = new Map<number, Row>();
 
   const backoff = (attempts: number) => Math.min(10 * 60_000, 1_000 * 2 ** Math.min(attempts, 10));
   const later = (job: BridgeJob, reason: string, delayMs?: number) => {
@@ -53,5 +49,5 @@ export function createRelayContext(deps: BridgeWorkerDeps, o: BridgeWorkerOption
     repo.enqueue({ memberId, kind: 'notice', chatKey: `n:${String(job.payload.b24ChatId)}`, idemKey: `err:${String(job.payload.b24MessageId)}`, dueAt: deps.clock.now(), payload: { b24MessageId: String(job.payload.b24MessageId), reason } });
   }
 
-  return { deps, repo, log, itemsPerCall, progress, later, markFailed, errText, notice };
+  return { deps, repo, log, itemsPerCall, later, markFailed, errText, notice };
 }

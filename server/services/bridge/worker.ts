@@ -74,7 +74,7 @@ export interface BridgeWorker {
 export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOptions = {}): BridgeWorker {
   const gatherMs = o.gatherMs ?? 10;
   const ctx = createRelayContext(deps, o);
-  const { repo, log, progress, later, errText } = ctx;
+  const { repo, log, later, errText } = ctx;
 
   // ------------------------------------------------------------------ runs
 
@@ -100,12 +100,11 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       blocked.clear();
       if (inbound.length) await runInbound(ctx, memberId, inbound, blocked);
       for (const j of singles) {
-        const job = progress.has(j.id) ? { ...j, payload: progress.get(j.id)! } : j;
         try {
-          if (j.kind === 'out') await runOutbound(ctx, memberId, job);
-          else if (j.kind === 'notice') await runNotice(ctx, memberId, job);
-          else if (j.kind === 'verify') await runVerify(ctx, memberId, job);
-          else if (j.kind === 'update') await runUpdate({ bridge: repo, gateway: deps.gateway, now: () => deps.clock.now(), later }, memberId, job);
+          if (j.kind === 'out') await runOutbound(ctx, memberId, j);
+          else if (j.kind === 'notice') await runNotice(ctx, memberId, j);
+          else if (j.kind === 'verify') await runVerify(ctx, memberId, j);
+          else if (j.kind === 'update') await runUpdate({ bridge: repo, gateway: deps.gateway, now: () => deps.clock.now(), later }, memberId, j);
           else repo.fail(j.id, `unknown job kind ${j.kind}`);
         } catch (e) {
           log.error({ err: e, memberId, job: j.id }, 'bridge job crashed');
