@@ -12,6 +12,8 @@ function world(o: { concurrency?: number } = {}) {
   const active = new Map<string, number>();
   const log_: string[] = [];
   let maxSame = 0;
+  let runningNow = 0;
+  let maxRunning = 0;
   let release: () => void = () => undefined;
   const gate = new Promise<void>((r) => (release = r));
   const loop = createJobLoop({
@@ -25,15 +27,17 @@ function world(o: { concurrency?: number } = {}) {
     async processPortal(m) {
       active.set(m, (active.get(m) ?? 0) + 1);
       maxSame = Math.max(maxSame, active.get(m)!);
+      maxRunning = Math.max(maxRunning, ++runningNow);
       log_.push(`start ${m}`);
       if (m === 'slow') await gate;
       await tick(1);
       due.set(m, 0);
       log_.push(`end ${m}`);
       active.set(m, active.get(m)! - 1);
+      runningNow--;
     },
   });
-  return { due, loop, log: log_, release, maxSame: () => maxSame };
+  return { due, loop, log: log_, release, maxSame: () => maxSame, maxRunning: () => maxRunning };
 }
 
 describe('job loop', () => {
@@ -60,14 +64,14 @@ describe('job loop', () => {
     for (const m of ['slow', 'a', 'b', 'c']) w.due.set(m, 1);
     w.loop.wake();
     await tick(20);
-    const started = w.log.filter((l) => l.startsWith('start')).length;
-    expect(started).toBeGreaterThanOrEqual(2);
+    expect(w.log.filter((l) => l.startsWith('start')).length).toBeGreaterThanOrEqual(2);
     // "slow" holds one slot the whole time: the others pass through the second one
     for (let i = 0; i < 50 && !['a', 'b', 'c'].every((m) => w.log.includes(`end ${m}`)); i++) await tick();
     expect(['a', 'b', 'c'].every((m) => w.log.includes(`end ${m}`))).toBe(true);
     w.release();
     await w.loop.drain();
     expect(w.log.filter((l) => l.startsWith('end'))).toHaveLength(4);
+    expect(w.maxRunning()).toBe(2); // never more than the limit at once
   });
 
   it('paused, it starts nothing; resumed, it catches up', async () => {
