@@ -1,4 +1,5 @@
 import type { AnalyticsSettings, Attribution } from '../contracts/analytics';
+import { dataApiDateTime } from './data-api-time';
 
 /**
  * Pure rules of end-to-end analytics: one open-line chat behind a new lead/deal → one
@@ -48,22 +49,6 @@ export function toE164(raw: string | null | undefined): string | null {
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-/** Data API date-time: `YYYY-MM-DD hh:mm:ss` in the account's time zone. */
-export function dataApiDateTime(ms: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('sv-SE', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hour12: false,
-  })
-    .format(new Date(ms))
-    .replace('T', ' ');
-}
 
 /** The attribution for a chat without a session: its messenger's mapping, else the default. */
 export function fallbackAttribution(settings: AnalyticsSettings, connector: string): Attribution {

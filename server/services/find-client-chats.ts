@@ -1,7 +1,7 @@
 import type { ClientChat, LookupRequest, LookupResult, StartChannel } from '../contracts/workspace';
 import { isOutboundType, normalEmail, phoneDigits, workspaceUrl } from '../domain/workspace';
 import { findOperator } from './find-operator';
-import { dataApiDateTime } from '../uis/data-api';
+import { dataApiDateTime } from '../domain/data-api-time';
 import { uisFailure, usableLink } from './workspace-errors';
 import type { UisChannel, WorkspaceCaller, WorkspaceDeps } from './workspace-ports';
 
@@ -28,9 +28,10 @@ export async function findClientChats(deps: WorkspaceDeps, caller: WorkspaceCall
   const now = deps.clock.now();
   let rows: Row[];
   try {
+    // a window of days with a day's margin each side: the account's zone cannot move it out of range
     rows = await deps.dataApi.call<Row[]>(link, 'get.chats_report', {
-      date_from: dataApiDateTime(now - LOOKBACK_DAYS * 86_400_000),
-      date_till: dataApiDateTime(now + 86_400_000),
+      date_from: dataApiDateTime(now - LOOKBACK_DAYS * 86_400_000, 'Europe/Moscow'),
+      date_till: dataApiDateTime(now + 86_400_000, 'Europe/Moscow'),
       fields: ['id', 'status', 'date_time', 'chat_channel_type', 'chat_channel_name', 'visitor_phone_number', 'chat_user_id'],
       filter: {
         condition: 'or',

@@ -40,21 +40,6 @@ export function dataApiForLink(
   return createDataApiClient({ url: uisEndpoints(link.project).dataApiUrl, token: link.dataApiToken, fetch: fetchImpl });
 }
 
-const MSK = 3 * 3600_000;
-
-/** Data API `YYYY-MM-DD hh:mm:ss` in the account's zone (UIS accounts default to Moscow, UTC+3). */
-export function dataApiDateTime(ms: number): string {
-  return new Date(ms + MSK).toISOString().replace('T', ' ').slice(0, 19);
-}
-
-/** The inverse of dataApiDateTime; null for anything else. */
-export function parseDataApiDateTime(v: unknown): number | null {
-  const m = typeof v === 'string' ? /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})/.exec(v) : null;
-  if (!m) return null;
-  const t = Date.parse(`${m[1]}T${m[2]}Z`);
-  return Number.isNaN(t) ? null : t - MSK;
-}
-
 /**
  * Every row of a Data API `get.*` method, page by page (`limit`/`offset`, Data API «Постраничный
  * вывод»): a page shorter than `pageSize` is the last.

@@ -349,6 +349,18 @@ describe('«Оффлайн заявки»: the same engine on UIS offline reques
     expect(ours(h.portal.crm.leads())).toHaveLength(1);
   });
 
+  it('an account outside Moscow (Yekaterinburg, UTC+5): the Data API windows and times are in its zone, so a request made just now is polled at once with its real time', async () => {
+    const { acc } = await setup(offline(), { tab: 'offline' });
+    acc.setTimeZone('Asia/Yekaterinburg', 300);
+    const req = acc.offlineRequest({ name: 'Урал', phone: '+79120000070', text: 'Заявка из Екатеринбурга' });
+    // a window written in Moscow time would end two hours before this request
+    expect(await h.app.deps.crmWorker.pollOffline(h.portal.memberId)).toBe(1);
+    const startedAt = offlineRequest(req.id)!.startedAt!;
+    expect(Math.abs(startedAt - req.createdAt)).toBeLessThan(1000); // the report's «date_time» is read in the account's zone
+    await waitFor(() => offlineRequest(req.id)?.status === 'done');
+    expect(ours(h.portal.crm.leads())).toHaveLength(1);
+  });
+
   it('a request from a known client goes to the client\'s open deal; with the tab off nothing is polled', async () => {
     const { acc, session } = await setup(offline(), { tab: 'offline' });
     const req = acc.offlineRequest({ name: 'Пётр', phone: '+79031234567', text: 'Нужен счёт' });

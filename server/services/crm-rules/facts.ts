@@ -1,6 +1,6 @@
 import type { RequestFacts, RequestMessage } from '../../domain/crm-rules/types';
 import { normalEmail, phoneDigits } from '../../domain/workspace';
-import { parseDataApiDateTime } from '../../uis/data-api';
+import { parseDataApiDateTime } from '../../domain/data-api-time';
 import type { CrmRequest, CrmRequestMessage } from './ports';
 
 type Row = Record<string, unknown>;
@@ -48,6 +48,8 @@ export interface ChatFactsInput {
   openLineDriven: boolean;
   /** when nothing tells the chat's start */
   now: number;
+  /** the UIS account's zone: the report's date-times are in it */
+  timeZone: string;
 }
 
 /** The facts of one UIS chat for the rules engine: the report row first, the callbacks for what it lacks. */
@@ -65,7 +67,7 @@ export function chatFacts(i: ChatFactsInput): RequestFacts {
     // the report names the chat's operator; other operators of a transferred chat stay unnamed
     author: m.author && employeeId !== null && m.author === `employee:${employeeId}` ? employeeName : null,
   }));
-  const startedAt = i.request.startedAt ?? parseDataApiDateTime(r.date_time) ?? messages[0]?.at ?? i.now;
+  const startedAt = i.request.startedAt ?? parseDataApiDateTime(r.date_time, i.timeZone) ?? messages[0]?.at ?? i.now;
   return {
     kind: 'chat',
     id: Number(i.request.requestId),
@@ -96,8 +98,8 @@ export const OFFLINE_REPORT_FIELDS = [
 ] as const;
 
 /** The facts of one offline request: it arrives whole, its text is the one visitor message. */
-export function offlineFacts(r: Row, fallbackAt: number): RequestFacts {
-  const at = parseDataApiDateTime(r.date_time) ?? fallbackAt;
+export function offlineFacts(r: Row, fallbackAt: number, timeZone: string): RequestFacts {
+  const at = parseDataApiDateTime(r.date_time, timeZone) ?? fallbackAt;
   const text = str(r.text) ?? '';
   return {
     kind: 'offline',

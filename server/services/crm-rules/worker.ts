@@ -6,7 +6,8 @@ import type { ChatLink, Decision, Found, RequestFacts } from '../../domain/crm-r
 import type { Logger } from '../../logging';
 import type { UisProject } from '../../contracts/uis';
 import { accountZones } from '../../uis/account-zone';
-import { dataApiAll, dataApiDateTime, dataApiForLink, parseDataApiDateTime, type DataApiClient } from '../../uis/data-api';
+import { dataApiDateTime, parseDataApiDateTime } from '../../domain/data-api-time';
+import { dataApiAll, dataApiForLink, type DataApiClient } from '../../uis/data-api';
 import { createJobLoop } from '../job-loop';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisChannel, UisChannelRepository } from '../workspace-ports';
@@ -102,15 +103,15 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
 
   const zoneOf = accountZones();
 
-  async function reportRows(api: DataApiClient, due: CrmRequest[]): Promise<Map<string, Row>> {
+  async function reportRows(api: DataApiClient, due: CrmRequest[], zone: string): Promise<Map<string, Row>> {
     const want = due.filter((r) => r.kind === 'chat' && r.plan === null && r.link === null);
     const out = new Map<string, Row>();
     if (!want.length) return out;
     const now = deps.clock.now();
     const from = Math.max(now - REPORT_WINDOW_MS, Math.min(...want.map((r) => r.startedAt ?? now)) - 86_400_000);
     const r = await api.call<Row[]>('get.chats_report', {
-      date_from: dataApiDateTime(from),
-      date_till: dataApiDateTime(now + 86_400_000),
+      date_from: dataApiDateTime(from, zone),
+      date_till: dataApiDateTime(now + 86_400_000, zone),
       fields: [...CHAT_REPORT_FIELDS],
       filter: { field: 'id', operator: 'in', value: want.map((x) => Number(x.requestId)) },
       limit: want.length,
@@ -124,7 +125,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
    * callback reached (lost while we were down, or a channel outside the adapter): the callbacks'
    * copy may miss messages. A failure only leaves the callbacks' copy.
    */
-  async function fillMessages(api: DataApiClient, memberId: string, due: CrmRequest[]): Promise<void> {
+  async function fillMessages(api: DataApiClient, memberId: string, due: CrmRequest[], zone: string): Promise<void> {
     const ids = due
       .filter((r) => r.kind === 'chat' && r.plan === null && (r.event === 'finished' || deps.requests.messages(memberId, r.requestId).length === 0))
       .map((r) => Number(r.requestId));
@@ -138,7 +139,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
         const text = typeof m.text === 'string' && m.text.trim() ? m.text : file ? `[файл: ${String(file)}]` : '';
         deps.requests.addMessage(memberId, String(m.chat_id), {
           id: String(m.id),
-          at: parseDataApiDateTime(m.date_time) ?? deps.clock.now(),
+          at: parseDataApiDateTime(m.date_time, zone) ?? deps.clock.now(),
           source,
           text,
           author: source === 'operator' && m.employee_id ? `employee:${String(m.employee_id)}` : null,
@@ -155,13 +156,14 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
     const now = deps.clock.now();
     const channels = link.connectionId ? deps.channels.list(memberId, link.connectionId) : [];
+    const zone = await zoneOf(memberId, api);
     let queued = 0;
     const rows = await dataApiAll<Row>(
       api,
       'get.chats_report',
       {
-        date_from: dataApiDateTime(now - RECONCILE_WINDOW_MS),
-        date_till: dataApiDateTime(now + 60_000),
+        date_from: dataApiDateTime(now - RECONCILE_WINDOW_MS, zone),
+        date_till: dataApiDateTime(now + 60_000, zone),
         fields: ['id', 'status', 'date_time', 'visitor_id', 'chat_channel_id'],
         sort: [{ field: 'date_time', order: 'asc' }],
       },
@@ -182,7 +184,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
         event: ended ? 'finished' : 'started',
         channelId,
         visitorId: row.visitor_id === null || row.visitor_id === undefined ? null : String(row.visitor_id),
-        startedAt: parseDataApiDateTime(row.date_time),
+        startedAt: parseDataApiDateTime(row.date_time, zone),
         dueAt: now,
       });
       queued++;
@@ -210,6 +212,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
       channel: channel ? { type: channel.type, name: channel.name } : null,
       openLineDriven: !!r.channelId && deps.bridge.bindingByChannel(r.memberId, r.channelId)?.status === 'active',
       now: deps.clock.now(),
+      timeZone: run.zone,
     });
   }
 
@@ -223,7 +226,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     let decision = r.plan as Apply | null;
     if (!decision) {
       if (r.kind === 'chat' && !report && !r.link && r.attempts < reportRetries) return later(r, 'UIS does not list the chat in get.chats_report yet');
-      const facts = r.kind === 'offline' ? offlineFacts(r.facts ?? { id: r.requestId }, r.startedAt ?? deps.clock.now()) : factsOf(run, r, report);
+      const facts = r.kind === 'offline' ? offlineFacts(r.facts ?? { id: r.requestId }, r.startedAt ?? deps.clock.now(), run.zone) : factsOf(run, r, report);
       if (facts.employeeId) facts.employeeUserId = deps.employees.b24UserFor(r.memberId, facts.employeeId);
       let found: Found | null = null;
       const link = r.link as ChatLink | null;
@@ -251,11 +254,11 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     let reports: Map<string, Row>;
     try {
       zone = await zoneOf(memberId, api);
-      reports = await reportRows(api, due);
+      reports = await reportRows(api, due, zone);
     } catch (e) {
       return due.forEach((r) => later(r, `UIS Data API: ${(e as Error).message}`));
     }
-    await fillMessages(api, memberId, due);
+    await fillMessages(api, memberId, due, zone);
     const run: PortalRun = {
       zone,
       channels: link.connectionId ? deps.channels.list(memberId, link.connectionId) : [],
@@ -287,19 +290,20 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     if (!link || !deps.crmRules.isEnabled(memberId, 'offline')) return 0;
     const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
     const now = deps.clock.now();
+    const zone = await zoneOf(memberId, api);
     const from = Math.max((deps.requests.pollCursor(memberId, 'offline') ?? now - FIRST_POLL_LOOKBACK_MS) - POLL_OVERLAP_MS, now - REPORT_WINDOW_MS);
     let fresh = 0;
     let newest = from;
     const rows = await dataApiAll<Row>(
       api,
       'get.offline_messages_report',
-      { date_from: dataApiDateTime(from), date_till: dataApiDateTime(now + 60_000), fields: [...OFFLINE_REPORT_FIELDS], sort: [{ field: 'date_time', order: 'asc' }] },
+      { date_from: dataApiDateTime(from, zone), date_till: dataApiDateTime(now + 60_000, zone), fields: [...OFFLINE_REPORT_FIELDS], sort: [{ field: 'date_time', order: 'asc' }] },
       PAGE,
     );
     for (const row of rows) {
       const id = String(row.id ?? '');
       if (!id || deps.requests.get(memberId, 'offline', id)) continue;
-      const at = offlineFacts(row, now).startedAt;
+      const at = parseDataApiDateTime(row.date_time, zone) ?? now;
       newest = Math.max(newest, at);
       deps.requests.touch({ memberId, kind: 'offline', requestId: id, event: 'received', startedAt: at, facts: row, dueAt: now });
       fresh++;

@@ -25,7 +25,7 @@ import {
 } from './payloads';
 import { PointBudget } from './dataapi/limits';
 import { seedAccount, wabaTemplates } from './seed';
-import { isoMicro } from './time';
+import { isoMicro, MOSCOW_OFFSET_MIN } from './time';
 import type {
   CallbackRecord,
   Campaign,
@@ -86,6 +86,9 @@ export function resourceTypeFor(mime: string): ResourceType {
 export class AccountImpl implements UisAccount {
   readonly appId: number;
   readonly name: string;
+  timezone = 'Europe/Moscow';
+  /** the offset of `timezone` (Data API date-times) */
+  utcOffsetMin = MOSCOW_OFFSET_MIN;
   readonly project: 'uis' | 'comagic';
   readonly login: string;
   readonly password: string;
@@ -110,6 +113,11 @@ export class AccountImpl implements UisAccount {
   /** login.user session keys → expiry (ms) */
   readonly sessionKeys = new Map<string, number>();
   private readonly failNextDeliveries = new Map<number, number>();
+
+  setTimeZone(name: string, utcOffsetMin: number): void {
+    this.timezone = name;
+    this.utcOffsetMin = utcOffsetMin;
+  }
 
   constructor(
     readonly world: World,

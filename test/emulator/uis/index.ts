@@ -104,6 +104,10 @@ export interface UisAccount {
   /** UIS `app_id` */
   appId: number;
   name: string;
+  /** the account's zone (`get.account` `timezone`): Data API date-times are written and read in it */
+  readonly timezone: string;
+  /** set the account's zone: an IANA name and its UTC offset (a zone without DST) */
+  setTimeZone(name: string, utcOffsetMin: number): void;
   project: 'uis' | 'comagic';
   /** an admin user of the account (auth login; also Data API login.user) */
   login: string;

@@ -29,9 +29,9 @@ export function chatMessagesReport(account: AccountImpl, params: Row): { data: u
   let from: number | null = null;
   let till: number | null = null;
   if (params.date_from !== undefined || params.date_till !== undefined) {
-    from = parseDataApiDateTime(params.date_from);
+    from = parseDataApiDateTime(params.date_from, account.utcOffsetMin);
     if (from === null) throw rpc.invalidValue('date_from', params.date_from);
-    till = parseDataApiDateTime(params.date_till);
+    till = parseDataApiDateTime(params.date_till, account.utcOffsetMin);
     if (till === null || till < from) throw rpc.invalidValue('date_till', params.date_till);
     if (till - from > MAX_INTERVAL_MS) throw rpc.dateInterval();
   } else if (ids.size === 0) {
@@ -49,7 +49,7 @@ export function chatMessagesReport(account: AccountImpl, params: Row): { data: u
         chat_id: chat.id,
         channel_id: chat.chatChannelId,
         channel_type: chat.channelType,
-        date_time: dataApiDateTime(m.createdAt),
+        date_time: dataApiDateTime(m.createdAt, account.utcOffsetMin),
         is_group_chat: false,
         visitor_id: visitor.id,
         text: m.text,

@@ -127,7 +127,7 @@ function siteRows(a: AccountImpl): Row[] {
     is_support_web_directory: false,
     child_customer_id: null,
     parent_id: null,
-    creation_date: dataApiDateTime(s.creation_date),
+    creation_date: dataApiDateTime(s.creation_date, a.utcOffsetMin),
     state: 'work',
   }));
 }
@@ -166,7 +166,7 @@ function campaignRows(a: AccountImpl): Row[] {
     name: c.name,
     description: null,
     status: c.status,
-    creation_time: dataApiDateTime(c.creation_time),
+    creation_time: dataApiDateTime(c.creation_time, a.utcOffsetMin),
     campaign_conditions: c.type === 'basic' ? { group_conditions: [] } : null,
     engine: null,
     type: c.type,
@@ -225,7 +225,7 @@ function chatReportRows(a: AccountImpl, now: number): Array<Row & { _at: number 
       id: chat.id,
       status: reportStatus(chat),
       initiator: chat.initiator,
-      date_time: dataApiDateTime(chat.createdAt),
+      date_time: dataApiDateTime(chat.createdAt, a.utcOffsetMin),
       duration: Math.round(((chat.closedAt ?? now) - chat.createdAt) / 1000),
       answer_time: firstOperator ? Math.round((firstOperator.createdAt - chat.createdAt) / 1000) : null,
       communication_id: chat.id,
@@ -315,9 +315,9 @@ const chatsReport: MethodDef = {
   get: true,
   run: ({ account, params }) => {
     for (const k of ['date_from', 'date_till']) if (params[k] === undefined || params[k] === null) throw rpc.required(k);
-    const from = parseDataApiDateTime(params.date_from);
+    const from = parseDataApiDateTime(params.date_from, account.utcOffsetMin);
     if (from === null) throw rpc.invalidValue('date_from', params.date_from);
-    const till = parseDataApiDateTime(params.date_till);
+    const till = parseDataApiDateTime(params.date_till, account.utcOffsetMin);
     if (till === null) throw rpc.invalidValue('date_till', params.date_till);
     if (till < from) throw rpc.invalidValue('date_till', params.date_till);
     const limit = new Date(from);
@@ -339,7 +339,7 @@ export const METHODS: Record<string, MethodDef> = {
   'get.account': {
     params: [],
     get: true,
-    run: ({ account }) => ({ data: [{ app_id: account.appId, name: account.name, timezone: 'Europe/Moscow' }], total: 1 }),
+    run: ({ account }) => ({ data: [{ app_id: account.appId, name: account.name, timezone: account.timezone }], total: 1 }),
   },
   'get.employees': getMethod(
     { known: EMPLOYEE_FIELDS, filterable: ['id', 'login', 'first_name', 'last_name', 'full_name', 'status', 'status_id', 'calls_available', 'email', 'call_recording', 'schedule_id', 'schedule_name', 'groups', 'phone_numbers', 'extension'], sortable: ['login', 'first_name', 'last_name', 'patronymic', 'full_name', 'calls_available'] },

@@ -55,7 +55,7 @@ function rows(a: AccountImpl): Array<Row & { _at: number }> {
     return {
       _at: o.createdAt,
       id: o.id,
-      date_time: dataApiDateTime(o.createdAt),
+      date_time: dataApiDateTime(o.createdAt, a.utcOffsetMin),
       text: o.text,
       communication_type: 'offline_message',
       communication_id: o.id,
@@ -94,9 +94,9 @@ function rows(a: AccountImpl): Array<Row & { _at: number }> {
 
 export function offlineMessagesReport(account: AccountImpl, params: Row): { data: unknown; total: number } {
   for (const k of ['date_from', 'date_till']) if (params[k] === undefined || params[k] === null) throw rpc.required(k);
-  const from = parseDataApiDateTime(params.date_from);
+  const from = parseDataApiDateTime(params.date_from, account.utcOffsetMin);
   if (from === null) throw rpc.invalidValue('date_from', params.date_from);
-  const till = parseDataApiDateTime(params.date_till);
+  const till = parseDataApiDateTime(params.date_till, account.utcOffsetMin);
   if (till === null || till < from) throw rpc.invalidValue('date_till', params.date_till);
   const limit = new Date(from);
   limit.setUTCMonth(limit.getUTCMonth() + 3);

@@ -54,7 +54,7 @@ function validateChat(account: AccountImpl, raw: unknown, i: number, now: number
   // start_date_time
   const sdt = raw.start_date_time;
   if (sdt === undefined || sdt === null) throw rpc.required(`${p}.start_date_time`);
-  const startedAt = parseDataApiDateTime(sdt);
+  const startedAt = parseDataApiDateTime(sdt, account.utcOffsetMin);
   if (startedAt === null) throw rpc.invalidValue(`${p}.start_date_time`, sdt);
   if (startedAt > now) throw rpc.invalidDateTime(`${p}.start_date_time`, sdt);
 
@@ -117,7 +117,7 @@ function validateChat(account: AccountImpl, raw: unknown, i: number, now: number
     if (typeof m.message !== 'string') throw rpc.dataType(`${q}.message`, m.message);
     let at = now;
     if (m.date_time !== undefined && m.date_time !== null) {
-      const t = parseDataApiDateTime(m.date_time);
+      const t = parseDataApiDateTime(m.date_time, account.utcOffsetMin);
       if (t === null) throw rpc.invalidValue(`${q}.date_time`, m.date_time);
       if (t > now || t < startedAt) throw rpc.invalidDateTime(`${q}.date_time`, m.date_time);
       at = t;
@@ -127,7 +127,7 @@ function validateChat(account: AccountImpl, raw: unknown, i: number, now: number
       if (employeeId === null) throw rpc.required(`${q}.employee_id`);
       if (!account.employee(employeeId)) throw rpc.notFound(`${q}.employee_id`, employeeId);
     }
-    return { date_time: typeof m.date_time === 'string' ? m.date_time : dataApiDateTime(at), source, employee_id: employeeId, message: m.message };
+    return { date_time: typeof m.date_time === 'string' ? m.date_time : dataApiDateTime(at, account.utcOffsetMin), source, employee_id: employeeId, message: m.message };
   });
 
   const extId = optStr(raw, 'ext_id', `${p}.ext_id`);
