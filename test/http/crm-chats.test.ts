@@ -49,6 +49,18 @@ async function waitFor(done: () => boolean, rounds = 100): Promise<void> {
 const request = (chatId: number) => h.app.deps.crmRequests.get(h.portal.memberId, 'chat', String(chatId));
 const ours = (rows: Array<Record<string, unknown>>) => rows.filter((r) => r.ORIGINATOR_ID === 'uis_omni');
 const commentsOn = (type: string, id: number) => h.portal.crm.comments().filter((c) => c.entityType === type && c.entityId === id);
+/** The app's outbound fetch, counting the REST requests that search the CRM (crm.duplicate.findbycomm, in a batch or alone). */
+function searchCounter() {
+  const c = {
+    calls: 0,
+    fetch: (async (input, init) => {
+      if (typeof init?.body === 'string' && init.body.includes('crm.duplicate.findbycomm')) c.calls++;
+      else if (String(input instanceof Request ? input.url : input).includes('crm.duplicate.findbycomm')) c.calls++;
+      return fetch(input, init);
+    }) as typeof fetch,
+  };
+  return c;
+}
 const settled = (chatId: number) => () => ['done', 'waiting', 'failed'].includes(request(chatId)?.status ?? '');
 
 describe('«Чаты»: primary and repeat requests', () => {
@@ -156,7 +168,8 @@ describe('«Чаты»: filters, responsibles, funnels, fields', () => {
   });
 
   it('a channel not ticked in «Каналы чатов» and a channel an open line drives are not processed', async () => {
-    const { acc, session } = await setup(rules({ channels: ['whatsapp', 'telegram'] }));
+    const search = searchCounter();
+    const { acc, session } = await setup(rules({ channels: ['whatsapp', 'telegram'] }), { fetch: search.fetch });
     const whatsapp = String(acc.adapterChannels().find((c) => c.type === 'whatsapp')!.id);
     expect((await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: whatsapp })).status).toBe(200);
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000020' }, text: 'через открытую линию' });
@@ -165,6 +178,7 @@ describe('«Чаты»: filters, responsibles, funnels, fields', () => {
     expect(request(w.chatId)).toMatchObject({ outcome: 'skip:open-lines' });
     expect(request(v.chatId)).toMatchObject({ outcome: 'skip:channel-off' });
     expect(ours(h.portal.crm.leads())).toHaveLength(0);
+    expect(search.calls, 'no CRM search for a chat the rules skip').toBe(0);
   });
 });
 
@@ -237,12 +251,14 @@ describe('«Чаты»: the operator as responsible (employee sync)', () => {
 
 describe('«Чаты»: when and without contacts', () => {
   it('«Завершение чата»: nothing while the chat runs; at its end one lead with the whole transcript in one comment', async () => {
-    const { acc } = await setup(rules({ timing: 'end' }));
+    const search = searchCounter();
+    const { acc } = await setup(rules({ timing: 'end' }), { fetch: search.fetch });
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000030', name: 'Нина' }, text: 'Первое' });
     await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000030' }, text: 'Второе' });
     await waitFor(settled(w.chatId));
     expect(request(w.chatId)).toMatchObject({ status: 'waiting', outcome: 'skip:waits-for-end' });
     expect(ours(h.portal.crm.leads())).toHaveLength(0);
+    expect(search.calls, 'no CRM search while the chat runs').toBe(0);
     await acc.closeChatByVisitor(w.chatId);
     await waitFor(() => ours(h.portal.crm.leads()).length === 1 && request(w.chatId)?.status === 'done');
     const lead = ours(h.portal.crm.leads())[0]!;

@@ -27,11 +27,9 @@ const NONE: Found = { leads: [], deals: [], contacts: [], companies: [] };
  */
 export function decide(input: DecideInput): Decision {
   const { settings: s, facts: f, link, timeZone } = input;
-  const blocked = gate(s, f);
-  if (blocked) return blocked;
+  const early = skipBeforeSearch(s, f);
+  if (early) return early;
   const atEnd = f.kind === 'offline' || f.event === 'finished';
-  // «Завершение чата: переписка будет подгружена … после завершения диалога» — once.
-  if (f.kind === 'chat' && s.timing === 'end' && !atEnd) return { action: 'skip', reason: 'waits-for-end', detail: 'the chat is written at its end', retry: true };
   if (link) return continueChat(s, f, link, timeZone, atEnd);
   const c = planContext(s, f, timeZone, messagesAfter(f.messages, null));
   // «каждое обращение без контактных данных будет считаться первичным» (seed 002).
@@ -49,6 +47,18 @@ export function decide(input: DecideInput): Decision {
   const plan = planCreate(c, 'primary', found);
   if (!plan) return { action: 'skip', reason: 'nothing-to-create', detail: 'a primary request creates nothing in the settings', retry: false };
   return { ...base, request: 'primary', ...plan };
+}
+
+/**
+ * The skips that need no CRM search (the gate: tab, channel, filters…; a chat written at its end
+ * that has not ended). The service asks before searching, so a skipped chat costs no REST call.
+ */
+export function skipBeforeSearch(s: CrmRulesSettings, f: RequestFacts): Decision | null {
+  const blocked = gate(s, f);
+  if (blocked) return blocked;
+  // «Завершение чата: переписка будет подгружена … после завершения диалога» — once.
+  if (f.kind === 'chat' && s.timing === 'end' && f.event !== 'finished') return { action: 'skip', reason: 'waits-for-end', detail: 'the chat is written at its end', retry: true };
+  return null;
 }
 
 /** A chat the app already acted on: only its new messages, to the same entities (never a second lead). */

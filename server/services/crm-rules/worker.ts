@@ -1,6 +1,6 @@
 import { ReauthRequiredError } from '../../bitrix/errors';
 import type { Clock } from '../../domain/clock';
-import { decide } from '../../domain/crm-rules/decide';
+import { decide, skipBeforeSearch } from '../../domain/crm-rules/decide';
 import { hasContacts } from '../../domain/crm-rules/gate';
 import type { ChatLink, Decision, Found, RequestFacts } from '../../domain/crm-rules/types';
 import type { Logger } from '../../logging';
@@ -230,7 +230,8 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
       if (facts.employeeId) facts.employeeUserId = deps.employees.b24UserFor(r.memberId, facts.employeeId);
       let found: Found | null = null;
       const link = r.link as ChatLink | null;
-      if (!link && hasContacts(facts) && settings?.enabled) found = await searchClient(rest, facts);
+      // the search costs REST calls: only when the rules may act on it
+      if (!link && hasContacts(facts) && settings?.enabled && !skipBeforeSearch(settings, facts)) found = await searchClient(rest, facts);
       const d = decide({ settings: settings!, facts, found, link, timeZone: run.zone });
       if (d.action === 'skip') {
         return deps.requests.finish(r, { status: d.retry ? 'waiting' : 'done', outcome: `skip:${d.reason}`, reason: d.detail });
