@@ -89,6 +89,22 @@ describe('operator messages written in the UIS workspace (РМО)', () => {
   });
 });
 
+describe('operators paired by the employee sync', () => {
+  it('a workspace reply of a UIS employee paired by name (different e-mails) is shown as the paired Bitrix24 user, as the CRM rules would name him', async () => {
+    const { acc } = await linked();
+    acc.employees.push({ id: 900_002, first_name: 'Иван', last_name: 'Сотрудников', full_name: 'Сотрудников Иван', email: 'ivan.s@other.example', login: 'isotr', operator_chat_enabled: true, status: 'available' });
+    h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [{ b24UserId: 2, uisEmployeeId: 900_002, matchedBy: 'name' }]);
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230009' }, text: 'Здравствуйте' });
+    await settle();
+    const b24ChatId = olChat(w.chatId)!.id;
+    h.portal.operatorAccept(b24ChatId, 2);
+    await workspace('reply', { chat_id: w.chatId, operator_id: 900_002, text: 'Иван на связи' });
+    await settle();
+    const shown = h.portal.openLines.chat(b24ChatId)!.messages.filter((m) => m.direction === 'out' && !m.hidden);
+    expect(shown.map((m) => [m.text, m.authorId])).toEqual([['Иван на связи', 2]]);
+  });
+});
+
 describe('closing both ways and repeat contacts', () => {
   it('finishing the dialog in the open line leaves the UIS chat open; the next client message opens a new dialog with the same client user', async () => {
     const { acc } = await linked();

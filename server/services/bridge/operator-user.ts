@@ -2,6 +2,7 @@ import type { UisLink } from '../../domain/uis-link';
 import type { Clock } from '../../domain/clock';
 import type { BitrixGateway } from '../ports';
 import type { WorkspaceDataApi } from '../workspace-ports';
+import type { EmployeeDirectory } from '../employee-sync/ports';
 
 type Row = Record<string, unknown>;
 
@@ -9,6 +10,8 @@ export interface OperatorUserDeps {
   dataApi: WorkspaceDataApi;
   gateway: BitrixGateway;
   clock: Clock;
+  /** The employee sync's pairing (server/services/employee-sync), asked before the e-mail match. */
+  employees?: Pick<EmployeeDirectory, 'b24UserFor'>;
 }
 
 const TTL_MS = 10 * 60_000;
@@ -16,12 +19,15 @@ const cache = new WeakMap<object, Map<string, { userId: number | null; until: nu
 
 /**
  * The Bitrix24 user a UIS employee writes as in the open line (operator messages written in the
- * UIS workspace, shown with `message.user_id`): UIS employee → e-mail (Data API `get.employees`)
+ * UIS workspace, shown with `message.user_id`): the employee sync's pair if it has one (the same
+ * answer the CRM rules use for the responsible), else UIS employee → e-mail (Data API `get.employees`)
  * → active Bitrix24 user with that e-mail (`user.get` with the portal's stored token). null when
  * the employee has no e-mail or no portal user has it. Cached 10 minutes per portal and employee;
  * portal / UIS failures throw (the job is retried).
  */
 export async function bitrixUserOfEmployee(deps: OperatorUserDeps, link: UisLink, employeeId: string): Promise<number | null> {
+  const paired = Number.isInteger(Number(employeeId)) ? deps.employees?.b24UserFor(link.memberId, Number(employeeId)) : null;
+  if (paired) return paired;
   let perDeps = cache.get(deps.gateway);
   if (!perDeps) cache.set(deps.gateway, (perDeps = new Map()));
   const key = `${link.memberId}:${link.accountId}:${employeeId}`;

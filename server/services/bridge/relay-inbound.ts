@@ -49,7 +49,7 @@ async function operatorUsers(ctx: RelayContext, memberId: string, jobs: BridgeJo
       continue;
     }
     try {
-      out.set(op, await bitrixUserOfEmployee({ dataApi: deps.workspace.dataApi, gateway: deps.gateway, clock: deps.clock }, link, op));
+      out.set(op, await bitrixUserOfEmployee({ dataApi: deps.workspace.dataApi, gateway: deps.gateway, clock: deps.clock, employees: deps.employees }, link, op));
     } catch (e) {
       out.set(op, e instanceof Error ? e : new Error(String(e)));
     }

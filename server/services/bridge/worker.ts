@@ -6,6 +6,7 @@ import { takeOfflineEvents } from '../../bitrix/offline-events';
 import type { Clock } from '../../domain/clock';
 import type { Logger } from '../../logging';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
+import type { EmployeeDirectory } from '../employee-sync/ports';
 import type { WorkspaceAdapters } from '../workspace-ports';
 import type { UisProject } from '../../contracts/uis';
 import type { FileSigner } from './file-links';
@@ -21,8 +22,8 @@ export interface BridgeWorkerDeps {
   gateway: BitrixGateway;
   links: UisLinkRepository;
   workspace: WorkspaceAdapters;
-  /** The employee sync's mapping: a Bitrix24 operator's UIS employee before the e-mail match. */
-  employees?: { uisEmployeeFor(memberId: string, b24UserId: number): number | null };
+  /** The employee sync's pairing, both ways (operator lookups, workspace replies shown in the open line), before the e-mail match. */
+  employees?: EmployeeDirectory;
   uisEndpoints(project: UisProject): UisEndpoints;
   files: FileSigner;
   clock: Clock;
