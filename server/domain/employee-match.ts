@@ -35,6 +35,15 @@ export interface EmployeeMatch {
   unmatchedUis: UisEmployee[];
 }
 
+/** `user.get` FILTER for the portal's people (extranet users have another USER_TYPE). */
+export const EMPLOYEE_FILTER = { ACTIVE: true, USER_TYPE: 'employee' } as const;
+
+/** A `user.get` row is one of the portal's active employees: active and in a department (invited guests have none). */
+export function isActiveEmployee(r: Record<string, unknown>): boolean {
+  const active = r.ACTIVE === true || r.ACTIVE === 'Y' || r.ACTIVE === '1' || r.ACTIVE === 1;
+  return active && Array.isArray(r.UF_DEPARTMENT) && r.UF_DEPARTMENT.length > 0;
+}
+
 export const normEmail = (s: string | null | undefined): string => (s ?? '').trim().toLowerCase();
 const normName = (s: string): string => s.trim().toLowerCase().replace(/ё/g, 'е').replace(/\s+/g, ' ');
 const nameKey = (first: string, last: string): string => `${normName(first)}|${normName(last)}`;

@@ -132,11 +132,26 @@ describe('«Чаты» and «Оффлайн заявки» settings', () => {
     expect((await api(h.app.url, admin, 'PUT', '/api/crm-rules/chats', { ...stale, enabled: false })).status).toBe(200);
   });
 
+  it('when the portal has thousands of employees, then the directory lists every one of them (pages read 50 to a batch)', async () => {
+    const rec = recordingFetch();
+    h = await startHarness({ fetch: rec.fetch });
+    await installApp(h);
+    const { admin } = await sessions();
+    for (let i = 0; i < 1300; i++) h.portal.crm.directory.users.push({ id: 1000 + i, name: `Сотрудник${i}`, lastName: 'Массовый', email: `e${i}@portal.example`, active: true, department: [1], workPosition: '', externalAuthId: '' });
+    rec.methods.length = 0;
+    const res = await api(h.app.url, admin, 'GET', '/api/crm/directory');
+    expect(res.status, JSON.stringify(res.json)).toBe(200);
+    expect((res.json as unknown as CrmDirectory).users).toHaveLength(1303);
+    expect(rec.methods).toEqual(['batch', 'batch']); // the first page with everything else, then the other 26 pages
+  });
+
   it('when the directory is asked for, then it is read with one batch, cached, and refreshed on demand', async () => {
     const rec = recordingFetch();
     h = await startHarness({ fetch: rec.fetch });
     await installApp(h);
     const { admin, employee } = await sessions();
+    // an active user outside every department (an invited guest): not an employee the rules or the sync may pick
+    h.portal.crm.directory.users.push({ id: 9, name: 'Гость', lastName: 'Приглашённый', email: 'guest@portal.example', active: true, department: [], workPosition: '', externalAuthId: '' });
     rec.methods.length = 0;
     const res = await api(h.app.url, admin, 'GET', '/api/crm/directory');
     expect(res.status, JSON.stringify(res.json)).toBe(200);
@@ -147,7 +162,7 @@ describe('«Чаты» and «Оффлайн заявки» settings', () => {
     expect(d.dealCategories.map((c) => c.id)).toEqual([0, 1]);
     expect(d.dealCategories[1]!.stages.map((s) => s.id)).toContain('C1:NEW');
     expect(d.dealCategories[0]!.stages.map((s) => s.id)).toContain('PREPARATION');
-    // active employees only (user 4 is fired), with e-mail for the admin; «Мария» has no last name
+    // active employees only (user 4 is fired, 9 is in no department), with e-mail for the admin; «Мария» has no last name
     expect(d.users.map((u) => u.id).sort()).toEqual([1, 2, 3]);
     expect(d.users.find((u) => u.id === 3)).toMatchObject({ name: 'Мария', lastName: '', email: 'maria@portal.example' });
     expect(d.fields.lead.map((f) => f.id)).toEqual(expect.arrayContaining(['COMMENTS', 'UF_CRM_YA_CID']));

@@ -1,3 +1,4 @@
+import { EMPLOYEE_FILTER, isActiveEmployee } from '../../domain/employee-match';
 import type { CrmDirectory, CrmTextField } from '../../contracts/crm-settings';
 import { AppError } from '../../domain/errors';
 import type { Clock } from '../../domain/clock';
@@ -59,14 +60,14 @@ function batchFailure(what: string, e: { error: string; error_description: strin
 /**
  * Reads the portal's CRM with the stored token in ONE `batch`: deal funnels, the status list (lead
  * statuses and every funnel's stages), active employees, and the fields of leads, deals, contacts
- * and companies. Only portals with more than 200 statuses or 50 employees need a second batch for
+ * and companies. Only portals with more than 200 statuses or 50 employees need more batches (50 pages each) for
  * the remaining pages.
  */
 export async function fetchCrmDirectory(deps: CrmDirectoryDeps, memberId: string): Promise<CrmDirectory> {
   const rest = deps.gateway.client(memberId);
   const calls: Record<string, { method: string; params?: Record<string, unknown> }> = {
     cats: { method: 'crm.category.list', params: { entityTypeId: 2 } },
-    users: { method: 'user.get', params: { FILTER: { ACTIVE: true, USER_TYPE: 'employee' }, SORT: 'LAST_NAME', ORDER: 'ASC' } },
+    users: { method: 'user.get', params: { FILTER: EMPLOYEE_FILTER, SORT: 'LAST_NAME', ORDER: 'ASC' } },
   };
   for (let i = 0; i < STATUS_PAGES; i++) calls[`st${i}`] = { method: 'crm.status.list', params: { order: { SORT: 'ASC' }, start: i * 50 } };
   for (const e of ENTITIES) calls[`f_${e}`] = { method: `crm.${e}.fields` };
@@ -81,20 +82,20 @@ export async function fetchCrmDirectory(deps: CrmDirectoryDeps, memberId: string
   for (let i = 0; i < STATUS_PAGES; i++) statusRows.push(...((need(`st${i}`, 'the CRM statuses') as Row[] | undefined) ?? []));
   const userRows: Row[] = [...((need('users', 'the employees') as Row[] | undefined) ?? [])];
 
-  // the rest of long lists (rare): one more batch with their remaining pages
-  const more: Record<string, { method: string; params?: Record<string, unknown> }> = {};
+  // the rest of long lists (rare): their remaining pages, 50 to a batch, every page
+  const more: Array<[string, { method: string; params?: Record<string, unknown> }]> = [];
   const lastStatusNext = first.next[`st${STATUS_PAGES - 1}`];
   if (lastStatusNext) {
     const total = first.total[`st${STATUS_PAGES - 1}`] ?? lastStatusNext;
-    for (let s = lastStatusNext, k = 0; s < total && k < 24; s += 50, k++) more[`st_more${k}`] = { ...calls.st0!, params: { ...calls.st0!.params, start: s } };
+    for (let s = lastStatusNext; s < total; s += 50) more.push([`st_more${s}`, { ...calls.st0!, params: { ...calls.st0!.params, start: s } }]);
   }
   if (first.next.users) {
     const total = first.total.users ?? first.next.users;
-    for (let s = first.next.users, k = 0; s < total && k < 24; s += 50, k++) more[`u_more${k}`] = { ...calls.users!, params: { ...calls.users!.params, start: s } };
+    for (let s = first.next.users; s < total; s += 50) more.push([`u_more${s}`, { ...calls.users!, params: { ...calls.users!.params, start: s } }]);
   }
-  if (Object.keys(more).length) {
-    const second = await rest.batch(more);
-    for (const [key, value] of Object.entries(second.result)) (key.startsWith('st_') ? statusRows : userRows).push(...((value as Row[]) ?? []));
+  for (let i = 0; i < more.length; i += 50) {
+    const next = await rest.batch(Object.fromEntries(more.slice(i, i + 50)));
+    for (const [key, value] of Object.entries(next.result)) (key.startsWith('st_') ? statusRows : userRows).push(...((value as Row[]) ?? []));
   }
 
   const statuses = [...new Map(statusRows.map((r) => [str(r.ID) || `${str(r.ENTITY_ID)}:${str(r.STATUS_ID)}`, r])).values()].sort(
@@ -107,7 +108,7 @@ export async function fetchCrmDirectory(deps: CrmDirectoryDeps, memberId: string
     .sort((a, b) => (a.id === 0 ? -1 : b.id === 0 ? 1 : a.sort - b.sort));
   if (!cats.some((c) => c.id === 0)) cats.unshift({ id: 0, name: 'Общая', sort: 0 });
   const users = [...new Map(userRows.map((u) => [Number(u.ID), u])).values()]
-    .filter((u) => u.ACTIVE !== false && str(u.ACTIVE) !== 'N')
+    .filter(isActiveEmployee) // the same people the employee sync pairs and accepts
     .map((u) => ({ id: Number(u.ID), name: str(u.NAME).trim(), lastName: str(u.LAST_NAME).trim(), email: str(u.EMAIL).trim() || null }))
     .filter((u) => u.id > 0);
 

@@ -1,6 +1,6 @@
 import { ReauthRequiredError } from '../../bitrix/errors';
 import { AppError } from '../../domain/errors';
-import type { B24User, UisEmployee } from '../../domain/employee-match';
+import { EMPLOYEE_FILTER, isActiveEmployee, type B24User, type UisEmployee } from '../../domain/employee-match';
 import { dataApiAll, type DataApiClient } from '../../uis/data-api';
 import { UisApiError } from '../../uis/errors';
 import type { BitrixGateway } from '../ports';
@@ -34,13 +34,12 @@ export function uisFailure(e: unknown, what: string): AppError {
 export async function readB24Users(gateway: BitrixGateway, memberId: string): Promise<B24User[]> {
   let rows: Row[];
   try {
-    rows = await gateway.client(memberId).list<Row>('user.get', { FILTER: { ACTIVE: true, USER_TYPE: 'employee' }, SORT: 'ID', ORDER: 'ASC' });
+    rows = await gateway.client(memberId).list<Row>('user.get', { FILTER: EMPLOYEE_FILTER, SORT: 'ID', ORDER: 'ASC' });
   } catch (e) {
     throw portalFailure(e, 'list the portal users');
   }
   return rows
-    .filter((r) => r.ACTIVE === true || r.ACTIVE === 'Y' || r.ACTIVE === '1')
-    .filter((r) => Array.isArray(r.UF_DEPARTMENT) && r.UF_DEPARTMENT.length > 0)
+    .filter(isActiveEmployee)
     .map((r) => ({ id: Number(r.ID), firstName: str(r.NAME).trim(), lastName: str(r.LAST_NAME).trim(), email: str(r.EMAIL).trim() }));
 }
 
