@@ -1,6 +1,6 @@
 import { AppError } from '../domain/errors';
 import type { UisLink } from '../domain/uis-link';
-import { uisFailure } from './workspace-errors';
+import { portalFailure, uisFailure } from './workspace-errors';
 import type { WorkspaceDeps } from './workspace-ports';
 
 export interface Operator {
@@ -79,9 +79,7 @@ async function bitrixEmail(deps: WorkspaceDeps, memberId: string, userId: number
   try {
     users = (await deps.gateway.client(memberId).call<Row[]>('user.get', { ID: userId })).result;
   } catch (e) {
-    const code = (e as { code?: string }).code ?? 'ERROR';
-    if (code === 'REAUTH_REQUIRED') throw new AppError('REAUTH_REQUIRED', 'The portal must be re-authorised: an administrator has to open the app again', 409);
-    throw new AppError('PORTAL_ERROR', `Bitrix24 did not return your profile (${code})`, 502);
+    throw portalFailure(e, 'return your profile');
   }
   const email = Array.isArray(users) ? users.find((u) => Number(u.ID) === userId)?.EMAIL : undefined;
   if (typeof email !== 'string' || !email.trim()) {

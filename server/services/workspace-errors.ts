@@ -16,8 +16,16 @@ export function usableLink(links: UisLinkRepository, memberId: string): UisLink 
  */
 export function uisFailure(e: unknown, code: string, message: string): AppError {
   if (e instanceof AppError) return e;
-  const err = e as { transient?: boolean; code?: string; message?: string };
+  const err = e as { transient?: boolean; code?: string; message?: string; field?: string };
   if (err.transient === true) return new AppError('UIS_UNAVAILABLE', 'UIS is not reachable right now; try again in a minute', 503);
-  const detail = typeof err.message === 'string' ? err.message.slice(0, 300) : '';
+  const detail = typeof err.message === 'string' ? `${err.message.slice(0, 300)}${err.field ? ` [${err.field}]` : ''}` : '';
   return new AppError(code, detail ? `${message}: ${detail}` : message, 502);
+}
+
+/** A failed Bitrix24 call as the page should hear it: re-authorisation needed (409), else 502 naming `what` failed. */
+export function portalFailure(e: unknown, what: string): AppError {
+  if (e instanceof AppError) return e;
+  const code = (e as { code?: string }).code ?? (e as Error).message ?? 'ERROR';
+  if (code === 'REAUTH_REQUIRED') return new AppError('REAUTH_REQUIRED', 'The portal must be re-authorised: an administrator has to open the app again', 409);
+  return new AppError('PORTAL_ERROR', `Bitrix24 did not ${what} (${code})`, 502);
 }

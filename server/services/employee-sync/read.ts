@@ -1,30 +1,10 @@
-import { ReauthRequiredError } from '../../bitrix/errors';
-import { AppError } from '../../domain/errors';
 import { EMPLOYEE_FILTER, isActiveEmployee, type B24User, type UisEmployee } from '../../domain/employee-match';
 import { dataApiAll, type DataApiClient } from '../../uis/data-api';
-import { UisApiError } from '../../uis/errors';
 import type { BitrixGateway } from '../ports';
+import { portalFailure, uisFailure } from '../workspace-errors';
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v));
-
-/** A failed Bitrix24 call, worded for the page. */
-export function portalFailure(e: unknown, what: string): AppError {
-  if (e instanceof ReauthRequiredError || (e as { code?: string }).code === 'REAUTH_REQUIRED') {
-    return new AppError('REAUTH_REQUIRED', 'The portal must be re-authorised: an administrator has to open the app again', 409);
-  }
-  const code = (e as { code?: string }).code ?? (e as Error).message;
-  return new AppError('PORTAL_ERROR', `Bitrix24 did not ${what} (${code})`, 502);
-}
-
-/** A failed Data API call, worded for the page; transient ones are 503. */
-export function uisFailure(e: unknown, what: string): AppError {
-  if (e instanceof UisApiError) {
-    if (e.transient) return new AppError('UIS_UNAVAILABLE', `UIS is not reachable right now (${e.code}); try again in a minute`, 503);
-    return new AppError('UIS_DATA_API_REFUSED', `UIS refused to ${what}: ${e.code}${e.field ? ` (${e.field})` : ''}`, 502);
-  }
-  return new AppError('UIS_DATA_API_REFUSED', `UIS refused to ${what}: ${(e as Error).message}`, 502);
-}
 
 /**
  * The portal's employees: `user.get` (scope `user`) with `FILTER {ACTIVE: true, USER_TYPE:
@@ -56,7 +36,7 @@ export async function readUisEmployees(api: DataApiClient): Promise<UisEmployeeR
   try {
     rows = await dataApiAll<Row>(api, 'get.employees', { fields: ['id', 'first_name', 'last_name', 'email', 'status', 'status_id'] }, PAGE);
   } catch (e) {
-    throw uisFailure(e, 'list the account employees');
+    throw uisFailure(e, 'UIS_DATA_API_REFUSED', 'UIS refused to list the account employees');
   }
   return rows.map((r) => ({
     id: Number(r.id),

@@ -3,7 +3,8 @@ import { uisStatusFor, type B24Presence } from '../../domain/employee-match';
 import { AppError } from '../../domain/errors';
 import { dataApiForLink } from '../../uis/data-api';
 import { UisApiError } from '../../uis/errors';
-import { portalFailure, readUisEmployees, uisFailure } from './read';
+import { readUisEmployees } from './read';
+import { portalFailure, uisFailure } from '../workspace-errors';
 import type { EmployeeSyncDeps } from './sync';
 
 type Row = Record<string, unknown>;
@@ -62,7 +63,7 @@ export async function importEmployeeStatuses(deps: EmployeeSyncDeps, memberId: s
   try {
     statuses = (await api.call<Row[]>('get.statuses', { fields: ['id', 'mnemonic', 'is_deleted'] })).data ?? [];
   } catch (e) {
-    throw uisFailure(e, 'list the employee statuses');
+    throw uisFailure(e, 'UIS_DATA_API_REFUSED', 'UIS refused to list the employee statuses');
   }
   const statusId = new Map<string, number>();
   for (const s of statuses) if (typeof s.mnemonic === 'string' && s.is_deleted !== true) statusId.set(s.mnemonic, Number(s.id));
@@ -97,7 +98,7 @@ export async function importEmployeeStatuses(deps: EmployeeSyncDeps, memberId: s
       deps.employeeSync.setImportedStatus(memberId, m.b24UserId, want);
       updated++;
     } catch (err) {
-      if (err instanceof UisApiError && err.transient) throw uisFailure(err, 'update employee statuses');
+      if (err instanceof UisApiError && err.transient) throw uisFailure(err, 'UIS_DATA_API_REFUSED', 'UIS refused to update employee statuses');
       problems.push(`UIS employee ${e.id}: ${err instanceof UisApiError ? err.code : (err as Error).message}`);
     }
   }

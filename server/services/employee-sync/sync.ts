@@ -8,7 +8,8 @@ import { dataApiForLink } from '../../uis/data-api';
 import { UisApiError } from '../../uis/errors';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { EmployeeMapping, EmployeeSyncRepository } from './ports';
-import { fullName, readB24Users, readUisEmployees, uisFailure } from './read';
+import { fullName, readB24Users, readUisEmployees } from './read';
+import { uisFailure } from '../workspace-errors';
 
 export interface EmployeeSyncDeps {
   employeeSync: EmployeeSyncRepository;
@@ -64,7 +65,7 @@ export async function runEmployeeSync(deps: EmployeeSyncDeps, memberId: string, 
       await api.call('update.employees', { id: p.uis.id, last_name: upd.last_name ?? p.uis.lastName, ...upd });
       written.set(p.b24.id, Object.keys(upd));
     } catch (e) {
-      if (e instanceof UisApiError && e.transient) throw uisFailure(e, 'update employees');
+      if (e instanceof UisApiError && e.transient) throw uisFailure(e, 'UIS_DATA_API_REFUSED', 'UIS refused to update employees');
       result.problems.push(`UIS employee ${p.uis.id} (${fullName(p.uis)}): update refused — ${refusal(e)}`);
     }
     step();
@@ -81,7 +82,7 @@ export async function runEmployeeSync(deps: EmployeeSyncDeps, memberId: string, 
       if (!Number.isFinite(id) || id <= 0) throw new Error('create.employees answered no id');
       result.pairs.push({ b24UserId: u.id, b24Name: fullName(u), uisEmployeeId: id, uisName: fullName(u), matchedBy: 'created', updated: [] });
     } catch (e) {
-      if (e instanceof UisApiError && e.transient) throw uisFailure(e, 'create employees');
+      if (e instanceof UisApiError && e.transient) throw uisFailure(e, 'UIS_DATA_API_REFUSED', 'UIS refused to create employees');
       result.unmatchedB24.push({ ...person(u), reason: `uis_refused: ${refusal(e)}` });
     }
     step();
