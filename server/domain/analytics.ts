@@ -1,5 +1,5 @@
 import type { AnalyticsSettings, Attribution } from '../contracts/analytics';
-import { dataApiDateTime } from './data-api-time';
+import { dataApiDateTime } from './uis-time';
 
 /**
  * Pure rules of end-to-end analytics: one open-line chat behind a new lead/deal → one

@@ -23,9 +23,9 @@ export function phoneDigits(raw: string): string | null {
   return d.length >= 10 && d.length <= 15 ? d : null;
 }
 
-/** E.164 for the runtime API (`visitor_phone`). */
-export function e164(raw: string): string | null {
-  const d = phoneDigits(raw);
+/** E.164 with the plus: the runtime API's `visitor_phone`, and phones as Bitrix24 stores them. */
+export function e164(raw: string | null | undefined): string | null {
+  const d = raw ? phoneDigits(raw) : null;
   return d ? `+${d}` : null;
 }
 

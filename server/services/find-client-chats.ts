@@ -1,7 +1,7 @@
 import type { ClientChat, LookupRequest, LookupResult, StartChannel } from '../contracts/workspace';
 import { isOutboundType, normalEmail, phoneDigits, workspaceUrl } from '../domain/workspace';
 import { findOperator } from './find-operator';
-import { dataApiDateTime } from '../domain/data-api-time';
+import { dataApiDateTime } from '../domain/uis-time';
 import { uisFailure, usableLink } from './workspace-errors';
 import type { UisChannel, WorkspaceCaller, WorkspaceDeps } from './workspace-ports';
 

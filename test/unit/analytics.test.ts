@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalyticsSettings } from '../../server/contracts/analytics';
 import { buildUploadItem, extractUisSessionId, toE164, type OpenLineChat } from '../../server/domain/analytics';
-import { dataApiDateTime } from '../../server/domain/data-api-time';
+import { dataApiDateTime } from '../../server/domain/uis-time';
 
 const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);
 const settings: AnalyticsSettings = {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parseChatApiTime } from '../../domain/uis-time';
 
 /**
  * One canonical id format for everything the bridge sends to Bitrix24 (uis-api.md §6.1 rules
@@ -21,14 +22,9 @@ export function e164(phone: string | null | undefined): string | null {
   return `+${d}`;
 }
 
-/** Unix seconds from UIS `created_at` (ISO with microseconds); now when missing or unparsable. */
+/** Unix seconds from UIS `created_at`; now when missing or unparsable. */
 export function unixSeconds(createdAt: unknown, nowMs: number): number {
-  if (typeof createdAt === 'string') {
-    const s = createdAt.replace(/(\.\d{3})\d+/, '$1');
-    const t = Date.parse(/Z|[+-]\d\d:?\d\d$/.test(s) ? s : `${s}Z`);
-    if (Number.isFinite(t)) return Math.floor(t / 1000);
-  }
-  return Math.floor(nowMs / 1000);
+  return Math.floor((parseChatApiTime(createdAt) ?? nowMs) / 1000);
 }
 
 /** Operator text from ONIMCONNECTORMESSAGEADD: the NEED_SIGNATURE prefix dropped, BBCode → plain text. */

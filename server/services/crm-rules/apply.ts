@@ -1,4 +1,4 @@
-import type { BatchCall, PortalRestClient } from '../../bitrix/rest-client';
+import { MAX_BATCH, type BatchCall, type PortalRestClient } from '../../bitrix/rest-client';
 import type { CrmEntityType, Decision, EntityRef, Operation } from '../../domain/crm-rules/types';
 import type { CrmRequestRepository } from './ports';
 
@@ -7,7 +7,6 @@ type Row = Record<string, unknown>;
 
 /** ORIGINATOR_ID of what the app creates: with ORIGIN_ID = the operation key it finds its own entities again. */
 export const ORIGINATOR = 'uis_omni';
-const MAX_BATCH = 50;
 const TODO_DEADLINE_MS = 24 * 3600_000;
 
 export interface ApplyDeps {

@@ -1,9 +1,13 @@
 import type { RequestFacts, RequestMessage } from '../../domain/crm-rules/types';
-import { normalEmail, phoneDigits } from '../../domain/workspace';
-import { parseDataApiDateTime } from '../../domain/data-api-time';
+import { e164, normalEmail } from '../../domain/workspace';
+import { parseDataApiDateTime } from '../../domain/uis-time';
 import type { CrmRequest, CrmRequestMessage } from './ports';
 
 type Row = Record<string, unknown>;
+
+/** A chat message's text for the transcript; a file without text is named (`[файл: name]`). */
+export const messageText = (text: unknown, fileName: unknown): string =>
+  typeof text === 'string' && text.trim() !== '' ? text : fileName ? `[файл: ${String(fileName)}]` : '';
 
 /** get.chats_report fields the rules read (uis-api.md §1.1). */
 export const CHAT_REPORT_FIELDS = [
@@ -30,11 +34,6 @@ function attribution(r: Row): Pick<RequestFacts, 'siteId' | 'siteName' | 'campai
   };
 }
 
-/** E.164 with the plus, as Bitrix24 stores phones typed by people. */
-export function e164(raw: string | null | undefined): string | null {
-  const d = raw ? phoneDigits(raw) : null;
-  return d ? `+${d}` : null;
-}
 
 export interface ChatFactsInput {
   request: CrmRequest;

@@ -1,14 +1,13 @@
 import type { UisLink } from '../../domain/uis-link';
+import { parseChatApiTime } from '../../domain/uis-time';
+import { messageText } from './facts';
 import type { UisCallbackHandler } from '../ports';
 import type { CrmRequestRepository, CrmRulesRepository } from './ports';
 
 type Row = Record<string, unknown>;
 const obj = (v: unknown): Row => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Row) : {});
 const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
-const time = (v: unknown, fallback: number): number => {
-  const t = typeof v === 'string' ? Date.parse(v) : NaN;
-  return Number.isNaN(t) ? fallback : t;
-};
+const time = (v: unknown, fallback: number): number => parseChatApiTime(v) ?? fallback;
 
 export interface CrmCallbackDeps {
   requests: CrmRequestRepository;
@@ -69,7 +68,7 @@ export function onCallback(deps: CrmCallbackDeps, memberId: string, path: string
     }
     if (source !== 'visitor' && source !== 'operator') return false;
     const resource = obj(b.resource);
-    const text = typeof b.text === 'string' && b.text.trim() !== '' ? b.text : resource.name ? `[файл: ${String(resource.name)}]` : '';
+    const text = messageText(b.text, resource.name);
     const operatorId = str(b.operator_id);
     const fresh = deps.requests.addMessage(memberId, chatId, {
       id,

@@ -6,14 +6,14 @@ import type { ChatLink, Decision, Found, RequestFacts } from '../../domain/crm-r
 import type { Logger } from '../../logging';
 import type { UisProject } from '../../contracts/uis';
 import { accountZones } from '../../uis/account-zone';
-import { dataApiDateTime, parseDataApiDateTime } from '../../domain/data-api-time';
+import { dataApiDateTime, parseDataApiDateTime } from '../../domain/uis-time';
 import { dataApiAll, dataApiForLink, type DataApiClient } from '../../uis/data-api';
 import { createJobLoop } from '../job-loop';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisChannel, UisChannelRepository } from '../workspace-ports';
 import type { CrmRulesSettings } from '../../contracts/crm-rules';
 import { applyDecision } from './apply';
-import { CHAT_REPORT_FIELDS, chatFacts, OFFLINE_REPORT_FIELDS, offlineFacts } from './facts';
+import { CHAT_REPORT_FIELDS, chatFacts, messageText, OFFLINE_REPORT_FIELDS, offlineFacts } from './facts';
 import type { CrmRequest, CrmRequestRepository, CrmRulesRepository } from './ports';
 import { searchClient } from './search';
 
@@ -136,7 +136,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
         const source = m.source === 'visitor' || m.source === 'operator' ? m.source : null;
         if (!source || m.id === undefined || m.chat_id === undefined) continue;
         const file = m.resource && typeof m.resource === 'object' ? (m.resource as Row).file_name : null;
-        const text = typeof m.text === 'string' && m.text.trim() ? m.text : file ? `[файл: ${String(file)}]` : '';
+        const text = messageText(m.text, file);
         deps.requests.addMessage(memberId, String(m.chat_id), {
           id: String(m.id),
           at: parseDataApiDateTime(m.date_time, zone) ?? deps.clock.now(),

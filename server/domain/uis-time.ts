@@ -1,7 +1,9 @@
 /**
- * Data API date-times (Data API «Соглашения»): `YYYY-MM-DD hh:mm:ss` in the UIS account's time
- * zone (`get.account` `timezone`, read by server/uis/account-zone.ts), both in requests
- * (`date_from`, `date_till`) and in report rows (`date_time`).
+ * UIS date-times.
+ * - Data API (Data API «Соглашения»): `YYYY-MM-DD hh:mm:ss` in the UIS account's time zone
+ *   (`get.account` `timezone`, read by server/uis/account-zone.ts), both in requests (`date_from`,
+ *   `date_till`) and in report rows (`date_time`).
+ * - Chat API callbacks (`created_at`): ISO 8601, microseconds, an offset; none means UTC.
  */
 const formatters = new Map<string, Intl.DateTimeFormat>();
 const formatter = (timeZone: string): Intl.DateTimeFormat => {
@@ -27,4 +29,12 @@ export function parseDataApiDateTime(v: unknown, timeZone: string): number | nul
   const offsetAt = (ms: number) => Date.parse(`${dataApiDateTime(ms, timeZone).replace(' ', 'T')}Z`) - ms;
   const guess = wall - offsetAt(wall);
   return wall - offsetAt(guess);
+}
+
+/** The instant of a Chat API `created_at`; null when missing or unparsable. */
+export function parseChatApiTime(v: unknown): number | null {
+  if (typeof v !== 'string') return null;
+  const s = v.replace(/(\.\d{3})\d+/, '$1');
+  const t = Date.parse(/Z|[+-]\d\d:?\d\d$/.test(s) ? s : `${s}Z`);
+  return Number.isFinite(t) ? t : null;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dataApiDateTime, parseDataApiDateTime } from '../../server/domain/data-api-time';
+import { dataApiDateTime, parseChatApiTime, parseDataApiDateTime } from '../../server/domain/uis-time';
 
 describe('Data API date-times in the account zone', () => {
   const at = Date.UTC(2026, 10, 21, 12, 0, 0); // 12:00 UTC
@@ -23,5 +23,14 @@ describe('Data API date-times in the account zone', () => {
 
   it('anything else is null', () => {
     for (const v of [null, undefined, 42, '', '2026-11-21', '21.11.2026 17:00:00', '2026-11-21T17:00:00']) expect(parseDataApiDateTime(v, 'Europe/Moscow')).toBeNull();
+  });
+});
+
+describe('Chat API created_at', () => {
+  it('is read with its offset, as UTC without one, to the millisecond', () => {
+    expect(parseChatApiTime('2025-03-21T05:00:00.248137+00:00')).toBe(Date.UTC(2025, 2, 21, 5, 0, 0, 248));
+    expect(parseChatApiTime('2025-03-21T08:00:00.248137+03:00')).toBe(Date.UTC(2025, 2, 21, 5, 0, 0, 248));
+    expect(parseChatApiTime('2026-08-21 09:00:00.123456')).toBe(Date.UTC(2026, 7, 21, 9, 0, 0, 123));
+    for (const v of [null, undefined, 7, '', 'вчера']) expect(parseChatApiTime(v)).toBeNull();
   });
 });
