@@ -5,7 +5,8 @@ import type { Logger } from '../logging';
  * and tests can wait for it, and so that a failure is logged instead of becoming an unhandled rejection.
  */
 export interface Background {
-  run(name: string, work: () => Promise<unknown>): void;
+  /** Start `work` now; the promise settles when it is done (never rejects: a failure is logged). */
+  run(name: string, work: () => Promise<unknown>): Promise<void>;
   /** Resolves when nothing is running. */
   idle(): Promise<void>;
 }
@@ -14,11 +15,15 @@ export function createBackground(log: Logger): Background {
   const pending = new Set<Promise<unknown>>();
   return {
     run(name, work) {
-      const p = Promise.resolve()
+      const p: Promise<void> = Promise.resolve()
         .then(work)
-        .catch((e: unknown) => log.error({ err: e, task: name }, 'background task failed'))
+        .then(
+          () => undefined,
+          (e: unknown) => void log.error({ err: e, task: name }, 'background task failed'),
+        )
         .finally(() => pending.delete(p));
       pending.add(p);
+      return p;
     },
     async idle() {
       while (pending.size) await Promise.allSettled([...pending]);

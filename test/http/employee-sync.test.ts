@@ -46,6 +46,18 @@ async function waitDone(session: string): Promise<EmployeeSyncView> {
 }
 
 describe('employee sync', () => {
+  it('when the background work starts, then a run a previous process left «running» is marked failed, so the admin can run it again', async () => {
+    const { admin } = await setup();
+    const leftover = h.app.deps.employeeSync.startRun(h.portal.memberId, 'manual')!; // as if the process died mid-run
+    expect((await api(h.app.url, admin, 'POST', '/api/employee-sync/run')).status).toBe(409); // one run at a time
+    h.app.deps.employeeSyncWorker.start(3_600_000);
+    await h.app.deps.employeeSyncWorker.idle();
+    h.app.deps.employeeSyncWorker.stop();
+    const view = (await api(h.app.url, admin, 'GET', '/api/employee-sync')).json as unknown as EmployeeSyncView;
+    expect(view.run).toMatchObject({ id: leftover.id, status: 'failed', error: expect.stringContaining('Interrupted by a restart') });
+    await syncNow(admin);
+  });
+
   it('when the admin syncs, then users pair by e-mail then by name, missing ones are created in UIS, and users without a last name are listed', async () => {
     const { admin, acc } = await setup();
     const [anna, marina, oleg] = acc.employees.map((e) => e.id);

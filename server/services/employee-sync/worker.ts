@@ -1,5 +1,6 @@
 import type { EmployeeSyncRun } from '../../contracts/employee-sync';
 import { AppError } from '../../domain/errors';
+import { createBackground } from '../background';
 import { DAY_MS } from './settings';
 import { importEmployeeStatuses } from './statuses';
 import { runEmployeeSync, type EmployeeSyncDeps } from './sync';
@@ -20,20 +21,14 @@ export interface EmployeeSyncWorker {
 }
 
 export function createEmployeeSyncWorker(deps: EmployeeSyncDeps): EmployeeSyncWorker {
-  const inFlight = new Set<Promise<unknown>>();
+  const background = createBackground(deps.log);
   let stopped = false;
   let started = false;
-  const track = <T>(p: Promise<T>): Promise<T> => {
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p)).catch(() => undefined);
-    return p;
-  };
-  deps.employeeSync.failInterrupted('Interrupted by a restart of the server; run the sync again');
 
   const trigger: EmployeeSyncWorker['trigger'] = (memberId, kind) => {
     const run = deps.employeeSync.startRun(memberId, kind);
     if (!run) return null;
-    void track(
+    void background.run('employee sync', () =>
       runEmployeeSync(deps, memberId, run).then(
         (result) => deps.employeeSync.finishRun(run.id, { result }),
         (e: unknown) => {
@@ -65,20 +60,20 @@ export function createEmployeeSyncWorker(deps: EmployeeSyncDeps): EmployeeSyncWo
 
   return {
     trigger,
-    tick: () => track(tick()),
+    tick: () => background.run('employee sync tick', tick),
     start(tickMs = STATUS_TICK_MS) {
       if (started) return;
       started = true;
+      // runs a previous process left «running» will never finish
+      deps.employeeSync.failInterrupted('Interrupted by a restart of the server; run the sync again');
       void (async () => {
         while (!stopped) {
-          await track(tick()).catch((e: unknown) => deps.log.error({ err: e }, 'employee sync tick failed'));
+          await background.run('employee sync tick', tick);
           await deps.clock.sleep(tickMs);
         }
       })();
     },
-    async idle() {
-      while (inFlight.size) await Promise.allSettled([...inFlight]);
-    },
+    idle: () => background.idle(),
     stop() {
       stopped = true;
     },
