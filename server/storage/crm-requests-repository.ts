@@ -49,6 +49,7 @@ export function createSqliteCrmRequestRepository(db: Db, now: () => number = Dat
   const iso = () => new Date(now()).toISOString();
   const q = {
     get: db.prepare('SELECT * FROM crm_requests WHERE member_id = ? AND kind = ? AND request_id = ?'),
+    events: db.prepare('SELECT request_id, event FROM crm_requests WHERE member_id = ? AND kind = ? AND request_id IN (SELECT value FROM json_each(?))'),
     insert: db.prepare(
       `INSERT INTO crm_requests (member_id, kind, request_id, event, channel_id, visitor_id, started_at, facts, status, due_at, updated_at)
        VALUES (@memberId, @kind, @requestId, @event, @channelId, @visitorId, @startedAt, @facts, 'pending', @dueAt, @now)`,
@@ -127,6 +128,10 @@ export function createSqliteCrmRequestRepository(db: Db, now: () => number = Dat
     get(memberId, kind, requestId) {
       const r = q.get.get(memberId, kind, requestId) as Row | undefined;
       return r ? toRequest(r) : null;
+    },
+    events(memberId, kind, requestIds) {
+      const rows = q.events.all(memberId, kind, JSON.stringify(requestIds)) as Array<{ request_id: string; event: CrmRequest['event'] }>;
+      return new Map(rows.map((r) => [r.request_id, r.event]));
     },
     addMessage(memberId, requestId, m) {
       return q.addMessage.run(memberId, requestId, m.id, m.at, m.source, m.text, m.author).changes > 0;

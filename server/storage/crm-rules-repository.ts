@@ -11,7 +11,7 @@ export function createSqliteCrmRulesRepository(db: Db, now: () => number = Date.
       `INSERT INTO crm_rules_settings (member_id, kind, settings, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (member_id, kind) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
     ),
-    all: db.prepare('SELECT member_id, settings FROM crm_rules_settings WHERE kind = ?'),
+    enabledPortals: db.prepare(`SELECT member_id FROM crm_rules_settings WHERE kind = ? AND json_extract(settings, '$.enabled') = 1`).pluck(),
     enabled: db.prepare(`SELECT json_extract(settings, '$.enabled') FROM crm_rules_settings WHERE member_id = ? AND kind = ?`).pluck(),
     getDirectory: db.prepare('SELECT data FROM crm_directory WHERE member_id = ?'),
     saveDirectory: db.prepare(
@@ -31,9 +31,7 @@ export function createSqliteCrmRulesRepository(db: Db, now: () => number = Date.
       return q.enabled.get(memberId, kind) === 1;
     },
     enabledPortals(kind) {
-      return (q.all.all(kind) as Array<{ member_id: string; settings: string }>)
-        .filter((r) => (JSON.parse(r.settings) as { enabled?: boolean }).enabled === true)
-        .map((r) => r.member_id);
+      return q.enabledPortals.all(kind) as string[];
     },
     getDirectory(memberId) {
       const r = q.getDirectory.get(memberId) as { data: string } | undefined;

@@ -55,6 +55,8 @@ export interface CrmRequestRepository {
   /** Re-open the waiting requests of a visitor (new contact data arrived). */
   touchVisitor(memberId: string, visitorId: string, dueAt: number): number;
   get(memberId: string, kind: CrmRequestKind, requestId: string): CrmRequest | null;
+  /** The lifecycle point of each of these requests the app knows (one read for a whole report page). */
+  events(memberId: string, kind: CrmRequestKind, requestIds: string[]): Map<string, CrmRequest['event']>;
   addMessage(memberId: string, requestId: string, m: CrmRequestMessage): boolean;
   messages(memberId: string, requestId: string): CrmRequestMessage[];
   due(memberId: string, now: number, limit: number): CrmRequest[];

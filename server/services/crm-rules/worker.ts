@@ -169,14 +169,16 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
       },
       PAGE,
     );
+    // the adapter channel behind a report's chat channel (an open line may drive it)
+    const adapterChannel = new Map(channels.filter((c) => c.chatChannelId !== null).map((c) => [c.chatChannelId!, c.channelId]));
+    const events = deps.requests.events(memberId, 'chat', rows.map((row) => String(row.id ?? '')).filter(Boolean));
     for (const row of rows) {
       const id = String(row.id ?? '');
       if (!id) continue;
       const ended = !LIVE.has(String(row.status));
-      const known = deps.requests.get(memberId, 'chat', id);
-      if (known && (!ended || known.event === 'finished')) continue;
-      // the adapter channel behind the report's chat channel: an open line may drive it
-      const channelId = channels.find((c) => c.chatChannelId !== null && c.chatChannelId === String(row.chat_channel_id))?.channelId ?? null;
+      const known = events.get(id);
+      if (known && (!ended || known === 'finished')) continue;
+      const channelId = adapterChannel.get(String(row.chat_channel_id)) ?? null;
       deps.requests.touch({
         memberId,
         kind: 'chat',
@@ -301,9 +303,10 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
       { date_from: dataApiDateTime(from, zone), date_till: dataApiDateTime(now + 60_000, zone), fields: [...OFFLINE_REPORT_FIELDS], sort: [{ field: 'date_time', order: 'asc' }] },
       PAGE,
     );
+    const seen = deps.requests.events(memberId, 'offline', rows.map((row) => String(row.id ?? '')).filter(Boolean));
     for (const row of rows) {
       const id = String(row.id ?? '');
-      if (!id || deps.requests.get(memberId, 'offline', id)) continue;
+      if (!id || seen.has(id)) continue;
       const at = parseDataApiDateTime(row.date_time, zone) ?? now;
       newest = Math.max(newest, at);
       deps.requests.touch({ memberId, kind: 'offline', requestId: id, event: 'received', startedAt: at, facts: row, dueAt: now });
