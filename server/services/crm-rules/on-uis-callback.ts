@@ -25,11 +25,14 @@ export interface CrmCallbackDeps {
  * reordering are harmless: messages are keyed by their UIS id, the chat row keeps the furthest
  * lifecycle point.
  */
+const FOLLOWED = new Set(['/chat', '/chat/close', '/visitor/card', '/message']);
+
 export function crmRulesUisCallbacks(inner: UisCallbackHandler, deps: CrmCallbackDeps): UisCallbackHandler {
   return {
     handle(link: UisLink, path: string, method: string, body: unknown) {
       inner.handle(link, path, method, body);
-      if (method !== 'POST') return;
+      // only the callbacks the rules follow ask the database whether the tab is on (not /message/status…)
+      if (method !== 'POST' || !FOLLOWED.has(path)) return;
       if (!deps.crmRules.isEnabled(link.memberId, 'chats')) return;
       if (onCallback(deps, link.memberId, path, obj(body))) deps.wake(deps.gatherMs);
     },
