@@ -293,6 +293,10 @@ describe('«Чаты»: faults', () => {
     f.inject((url) => /\/rest\/batch$/.test(url) && ++applies === 2, 'after', 1, 502);
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000050' }, text: 'потерянный ответ' });
     await waitFor(() => request(w.chatId)?.status === 'pending' && (request(w.chatId)?.attempts ?? 0) > 0);
+    // the lost answer was the apply batch's: the portal holds the lead while the app does not know it
+    expect(f.injected).toBe(1);
+    expect(ours(h.portal.crm.leads())).toHaveLength(1);
+    expect(h.app.deps.crmRequests.op(h.portal.memberId, `chat:${w.chatId}:create:lead`)?.state).toBe('sent');
     // the worker backs off for seconds: make the retry due now
     h.app.db.prepare('UPDATE crm_requests SET due_at = 0').run();
     h.app.deps.crmWorker.wake(0);
