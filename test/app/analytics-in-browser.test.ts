@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncomingMessage } from 'node:http';
 import { chooseOption as choose } from '../support/b24-select';
 import type { Browser, Page } from 'playwright-core';
 import type { Boot } from '../../server/contracts/boot';
@@ -15,7 +14,7 @@ import {
 import { en } from '../../app/i18n/en';
 import { ru } from '../../app/i18n/ru';
 import { launchChromium } from '../support/browser';
-import { assertBuilt, serveDist, type DistServer } from './serve-dist';
+import { assertBuilt, readJson, serveDist, type DistServer } from './serve-dist';
 
 /**
  * «Открытые линии: сквозная аналитика» in the built app page against a scripted /api (state kept
@@ -97,12 +96,6 @@ function reset(next: { link?: UisLinkView; saved?: AnalyticsSettings | null } = 
   saved = next.saved ?? null;
   puts.length = 0;
   calls.length = 0;
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  let text = '';
-  for await (const chunk of req) text += String(chunk);
-  return JSON.parse(text);
 }
 
 beforeAll(async () => {

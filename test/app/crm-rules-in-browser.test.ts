@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncomingMessage } from 'node:http';
 import { chooseOption as choose } from '../support/b24-select';
 import type { Browser } from 'playwright-core';
 import type { Boot } from '../../server/contracts/boot';
@@ -10,7 +9,7 @@ import { defaultCrmRulesSettings } from '../../server/services/crm-rules/setting
 import type { CrmDirectory, CrmRulesView } from '../../server/contracts/crm-settings';
 import { ru } from '../../app/i18n/ru';
 import { launchChromium } from '../support/browser';
-import { assertBuilt, serveDist, type DistServer } from './serve-dist';
+import { assertBuilt, readJson, serveDist, type DistServer } from './serve-dist';
 
 /**
  * «Чаты» in the built app page against a scripted /api: an admin configures channels, the
@@ -46,12 +45,6 @@ const viewOf = (kind: 'chats' | 'offline'): CrmRulesView => ({
   updatedAt: null,
   openLines: kind === 'chats' ? [{ type: 'telegram', name: 'Telegram-бот', lineId: '3' }] : [],
 });
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  let text = '';
-  for await (const chunk of req) text += String(chunk);
-  return JSON.parse(text);
-}
 
 beforeAll(async () => {
   assertBuilt();

@@ -70,3 +70,10 @@ export async function serveDist(
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** The JSON body of a request the stubbed API received. */
+export async function readJson<T = unknown>(req: IncomingMessage): Promise<T> {
+  let text = '';
+  for await (const chunk of req) text += String(chunk);
+  return JSON.parse(text) as T;
+}

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncomingMessage } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 import type { Boot } from '../../server/contracts/boot';
 import type { PortalView } from '../../server/contracts/portal';
@@ -7,7 +6,7 @@ import type { UisLinkRequest, UisLinkView } from '../../server/contracts/uis';
 import { en } from '../../app/i18n/en';
 import { ru } from '../../app/i18n/ru';
 import { launchChromium } from '../support/browser';
-import { assertBuilt, serveDist, type DistServer } from './serve-dist';
+import { assertBuilt, readJson, serveDist, type DistServer } from './serve-dist';
 
 /**
  * Главная → «Аккаунт UIS» in the built app page against a scripted /api/uis/link (state kept here).
@@ -43,12 +42,6 @@ const auth: (string | undefined)[] = [];
 /** While set, POST /api/uis/link waits for it (the page's "linking…" state is observable). */
 let holdPost: Promise<void> | null = null;
 
-async function readJson(req: IncomingMessage): Promise<UisLinkRequest> {
-  let text = '';
-  for await (const chunk of req) text += String(chunk);
-  return JSON.parse(text) as UisLinkRequest;
-}
-
 beforeAll(async () => {
   assertBuilt();
   const boot = (page: Boot['page'], url: URL): Boot => {
@@ -64,7 +57,7 @@ beforeAll(async () => {
     if (url.pathname !== '/api/uis/link') return send(404, { error: 'NOT_FOUND', message: 'no such api' });
     if (req.method === 'GET') return send(200, link);
     if (req.method === 'DELETE') return send(200, (link = unlinked));
-    void readJson(req).then(async (body) => {
+    void readJson<UisLinkRequest>(req).then(async (body) => {
       posted.push(body);
       await holdPost;
       if (body.login === WRONG_LOGIN) return send(400, { error: 'UIS_AUTH_FAILED', message: AUTH_MESSAGE });
