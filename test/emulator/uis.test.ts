@@ -308,6 +308,95 @@ describe('visitor side → callbacks', () => {
   });
 });
 
+describe('changes UIS reports (v2)', () => {
+  it('a visitor edit is «Обновление сообщения»: POST /message with the same id and no source/status/operator_id; the report shows the new text', async () => {
+    const { emu, account, receiver, chan, accountId } = await connected();
+    const out = await account.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '79160000020' }, text: 'опечтка' });
+    receiver.hits.length = 0;
+    await account.visitorEdit(out.messageId, 'опечатка');
+    expect(receiver.hits.map((h) => `${h.method} ${h.path}`)).toEqual(['POST /uis-hook/message']);
+    const wa = account.channels.find((c) => c.type === 'whatsapp')!;
+    expect(receiver.hits[0]!.body).toEqual({
+      context: { app_id: account.appId, chat_channel_id: wa.id },
+      account_id: accountId,
+      channel_id: chan('whatsapp'),
+      id: out.messageId,
+      chat_id: out.chatId,
+      text: 'опечатка',
+      resource: null,
+    });
+    const report = await data(emu, 'get.chat_messages_report', { access_token: account.dataApiToken, chat_id: out.chatId });
+    expect(report.result.data.map((m: Json) => m.text)).toEqual(['опечатка']);
+  });
+
+  it('a v1 adapter hears no edits (the callback is v2 only)', async () => {
+    const { account, receiver } = await connected({}, { webhook_version: 'v1' });
+    const out = await account.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '79160000021' }, text: 'a' });
+    receiver.hits.length = 0;
+    await account.visitorEdit(out.messageId, 'b');
+    expect(receiver.hits).toHaveLength(0);
+  });
+
+  it('a channel renamed, disabled and enabled again is PATCH /channel/{id} with the whole Channel; while disabled it takes messages without callbacks', async () => {
+    const { emu, account, receiver, chan, accountId, rt } = await connected();
+    const wa = account.channels.find((c) => c.type === 'whatsapp')!;
+    await account.updateChannel('whatsapp', { name: 'WhatsApp продаж' });
+    expect(receiver.hits.map((h) => `${h.method} ${h.path}`)).toEqual([`PATCH /uis-hook/channel/${chan('whatsapp')}`]);
+    expect(receiver.hits[0]!.body).toEqual({
+      id: chan('whatsapp'),
+      name: 'WhatsApp продаж',
+      type: 'whatsapp',
+      account_id: accountId,
+      context: { app_id: account.appId, chat_channel_id: wa.id },
+      status: 'active',
+    });
+    await account.updateChannel('whatsapp', { status: 'disabled', statusReason: 'Номер отключён' });
+    expect(receiver.hits.at(-1)!.body).toMatchObject({ id: chan('whatsapp'), status: 'disabled' });
+    expect(account.adapterChannels().find((c) => c.type === 'whatsapp')!.status).toBe('disabled');
+    const list = await call(`${emu.managementUrl}/v1/integration/channel`, { method: 'GET', token: await authLogin(emu, account) });
+    expect(list.json.find((c: Json) => c.id === wa.id)).toMatchObject({ status: 'disabled', is_active: false, status_reason: 'Номер отключён' });
+    receiver.hits.length = 0;
+    const w = await account.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '79160000022' }, text: 'пока канал выключен' });
+    expect(receiver.hits).toHaveLength(0);
+    const report = await data(emu, 'get.chat_messages_report', { access_token: account.dataApiToken, chat_id: w.chatId });
+    expect(report.result.data.map((m: Json) => m.text)).toEqual(['пока канал выключен']);
+    const refused = await call(`${emu.runtimeUrl}/v1/adapter/message`, {
+      token: rt,
+      json: { account_id: accountId, channel_id: chan('whatsapp'), chat_id: w.chatId, operator_id: account.employees[0]!.id, source: 'operator', text: 'x', created_at: '2026-08-21T09:00:00Z' },
+    });
+    expect(refused.status).toBe(404);
+    await account.updateChannel('whatsapp', { status: 'active' });
+    expect(receiver.hits.map((h) => `${h.method} ${h.path}`)).toEqual([`PATCH /uis-hook/channel/${chan('whatsapp')}`]); // nothing replayed
+    await account.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '79160000022' }, text: 'снова' });
+    expect(receiver.hits.slice(1).map((h) => `${h.method} ${h.path}`)).toEqual(['POST /uis-hook/message']); // the chat existed: no /chat
+  });
+
+  it('WABA templates changed arrive in PATCH /channel context.message_templates', async () => {
+    const { account, receiver } = await connected();
+    const waba = account.channels.find((c) => c.type === 'waba')!;
+    const t = { ...waba.messageTemplates![0]!, id: 777, name: 'new_template', content: { text: 'Новый шаблон' } };
+    await account.updateChannel('waba', { templates: [t] });
+    expect(receiver.hits.at(-1)!.body.context.message_templates).toEqual([t]);
+  });
+
+  it('the connection disabled and enabled again is PATCH /account/{id} with the whole Account; while disabled no callbacks, the runtime refuses', async () => {
+    const { emu, account, receiver, accountId, adapterId, rt, chan } = await connected();
+    await account.updateConnection({ status: 'disabled' });
+    expect(receiver.hits.map((h) => `${h.method} ${h.path}`)).toEqual([`PATCH /uis-hook/account/${accountId}`]);
+    expect(receiver.hits[0]!.body).toEqual({ id: accountId, name: 'Битрикс24 portal', adapter_id: adapterId, client_id: 1, context: { app_id: account.appId }, status: 'disabled' });
+    await account.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '79160000023' }, text: 'никто не слышит' });
+    expect(receiver.hits).toHaveLength(1);
+    const refused = await call(`${emu.runtimeUrl}/v1/adapter/chat`, {
+      token: rt,
+      json: { account_id: accountId, channel_id: chan('whatsapp'), visitor_phone: '79160000024', operator_id: account.employees[0]!.id, initiator: 'operator', created_at: '2026-08-21T09:00:00Z' },
+    });
+    expect(refused.status).toBe(404);
+    await account.updateConnection({ status: 'active' });
+    expect(receiver.hits.at(-1)).toMatchObject({ method: 'PATCH', body: { status: 'active' } });
+    expect(receiver.hits).toHaveLength(2);
+  });
+});
+
 describe('runtime API', () => {
   it('logs in with the form, answers 401 for a bad or expired token', async () => {
     const { emu, clock, rt } = await connected();

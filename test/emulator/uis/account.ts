@@ -15,9 +15,12 @@ import { DomainError } from './errors';
 import { randomKey, randomHex } from './ids';
 import type { UisAccount } from './index';
 import {
+  accountPayload,
+  channelPayload,
   chatClosePayload,
   chatOperatorPayload,
   chatPayload,
+  messageEditPayload,
   messagePayload,
   statusPayload,
   visitorCardPayload,
@@ -161,7 +164,7 @@ export class AccountImpl implements UisAccount {
 
   connection(): ReturnType<UisAccount['connection']> {
     const c = this.activeConnection();
-    return c ? { id: c.id, adapterId: c.adapterId, name: c.name, channels: [...c.channels] } : null;
+    return c ? { id: c.id, adapterId: c.adapterId, name: c.name, channels: [...c.channels], status: c.status } : null;
   }
 
   adapterChannels(): ReturnType<UisAccount['adapterChannels']> {
@@ -171,7 +174,7 @@ export class AccountImpl implements UisAccount {
       .filter((ac) => ac.connectionId === c.id && ac.status === 'active')
       .map((ac) => {
         const ch = this.channels.find((x) => x.id === ac.chatChannelId)!;
-        return { id: ac.id, accountId: c.id, chatChannelId: ch.id, type: ch.type, name: ch.name };
+        return { id: ac.id, accountId: c.id, chatChannelId: ch.id, type: ch.type, name: ch.name, status: ch.status ?? 'active' };
       });
   }
 
@@ -294,6 +297,68 @@ export class AccountImpl implements UisAccount {
       emails: card.emails ?? (visitor.email ? [visitor.email] : []),
     };
     await this.emit(this.channelById(chat.chatChannelId), (r) => ({ path: '/visitor/card', method: 'POST', body: visitorCardPayload(this, r, visitor, body) }));
+  }
+
+  /**
+   * The visitor edits a message in the messenger (addition). UIS keeps the new text (the Data API
+   * reports show it) and tells a v2 adapter with «Обновление сообщения»: POST /message with the
+   * same `id` and no `source`/`status`/`operator_id` (Chat API §"Обратные вызовы"; v1 has no such
+   * callback, §"Переход с версии обратного вызова v1 на v2").
+   */
+  async visitorEdit(messageId: number, text: string): Promise<void> {
+    const chat = this.chatList.find((c) => c.messages.some((m) => m.id === messageId));
+    const m = chat?.messages.find((x) => x.id === messageId);
+    if (!chat || !m) throw new DomainError(`Message ${messageId} not found`, 404);
+    if (m.source !== 'visitor') throw new Error(`visitorEdit: message ${messageId} is not the visitor's`);
+    m.text = text;
+    m.editedAt = this.world.clock.now();
+    const channel = this.channelById(chat.chatChannelId);
+    const route = this.world.route(this, channel);
+    if (!route || route.adapter.webhookVersion !== 'v2') return;
+    await this.world.callbacks.send(this, route.adapter, { path: '/message', method: 'POST', body: messageEditPayload(this, route, chat, m) });
+  }
+
+  /**
+   * UIS changes a chat channel (addition): renamed, disabled / enabled again (`status`,
+   * `status_reason`), or — WABA — its templates. The adapter whose connection carries the channel
+   * gets «Изменение канала»: PATCH `/channel/{channel_id}` with the whole Channel (Chat API
+   * §"Обратные вызовы"). While disabled the channel still takes messages (kept, listed by the
+   * reports) but no callback reaches the adapter, and none is replayed when it is enabled again.
+   */
+  async updateChannel(
+    channel: ChannelType | number,
+    change: { name?: string; status?: 'active' | 'disabled'; statusReason?: string; templates?: MessageTemplate[] },
+  ): Promise<void> {
+    const ch = typeof channel === 'number' ? this.channelById(channel) : this.channelOf(channel);
+    if (change.name !== undefined) ch.name = change.name;
+    if (change.status !== undefined) {
+      ch.status = change.status;
+      ch.statusReason = change.statusReason ?? '';
+    }
+    if (change.templates !== undefined) ch.messageTemplates = change.templates;
+    const c = this.activeConnection();
+    const adapter = c ? this.world.adapters.get(c.adapterId) : undefined;
+    const ac = c ? [...this.world.adapterChannels.values()].find((x) => x.connectionId === c.id && x.chatChannelId === ch.id && x.status === 'active') : undefined;
+    // a disabled connection or adapter hears nothing (see updateConnection)
+    if (!c || !adapter || !ac || c.status !== 'active' || adapter.status !== 'active') return;
+    await this.world.callbacks.send(this, adapter, { path: `/channel/${ac.id}`, method: 'PATCH', body: channelPayload(c, ac, ch) });
+  }
+
+  /**
+   * UIS changes the adapter's connection to this account (addition): renamed or disabled /
+   * enabled again. «Изменение аккаунта»: PATCH `/account/{account_id}` with the whole Account,
+   * `status` included (Chat API §"Обратные вызовы"). While disabled, no callback of any channel
+   * reaches the adapter and the runtime API refuses the account (404, like an unknown one);
+   * nothing is replayed when it is enabled again.
+   */
+  async updateConnection(change: { name?: string; status?: 'active' | 'disabled' }): Promise<void> {
+    const c = this.activeConnection();
+    if (!c) throw new Error(`uis emulator: account ${this.appId} has no adapter connection`);
+    if (change.name !== undefined) c.name = change.name;
+    if (change.status !== undefined) c.status = change.status;
+    const adapter = this.world.adapters.get(c.adapterId);
+    if (!adapter || adapter.status !== 'active') return;
+    await this.world.callbacks.send(this, adapter, { path: `/account/${c.id}`, method: 'PATCH', body: accountPayload(c) });
   }
 
   async workspaceReply(chatId: number, operatorId: number, text: string): Promise<void> {
@@ -519,9 +584,10 @@ export class AccountImpl implements UisAccount {
 
   // ---------------------------------------------------------------- internals
 
+  /** The account's connection (the latest; a disabled one too — DELETE removes it). */
   private activeConnection() {
-    const list = [...this.world.connections.values()].filter((c) => c.appId === this.appId && c.status === 'active');
-    return list[list.length - 1] ?? null;
+    const list = [...this.world.connections.values()].filter((c) => c.appId === this.appId);
+    return list.filter((c) => c.status === 'active').at(-1) ?? list.at(-1) ?? null;
   }
 
   private emit(channel: ChatChannel, build: (r: Route) => Outgoing): Promise<Outcome> {

@@ -24,6 +24,7 @@ import type {
   ChatChannel,
   CloseReason,
   Employee,
+  MessageTemplate,
   Site,
   Source,
   UisMessage,
@@ -34,7 +35,7 @@ import { World, type WorldConfig } from './world';
 import type { OfflineRequest } from './dataapi/offline-report';
 
 export type { OfflineRequest } from './dataapi/offline-report';
-export type { ChannelType, UisMessage, CallbackRecord, Employee, UploadedChat, CloseReason, VisitorSession, ChatChannel, Site, Source, Campaign } from './types';
+export type { ChannelType, MessageTemplate, UisMessage, CallbackRecord, Employee, UploadedChat, CloseReason, VisitorSession, ChatChannel, Site, Source, Campaign } from './types';
 export type { FileInput, VisitorIdentity } from './account';
 
 export interface UisEmulatorOptions {
@@ -128,9 +129,9 @@ export interface UisAccount {
   /** the adapter of the active connection, null before our backend registered + connected */
   adapter(): AdapterView | null;
   /** the active connection ("account" in Chat API words): its id is the runtime `account_id` */
-  connection(): { id: number; adapterId: number; name: string; channels: number[] } | null;
-  /** addition: the adapter channels of the connection — their ids are the runtime `channel_id` */
-  adapterChannels(): Array<{ id: number; accountId: number; chatChannelId: number; type: ChannelType; name: string }>;
+  connection(): { id: number; adapterId: number; name: string; channels: number[]; status: 'active' | 'disabled' } | null;
+  /** addition: the adapter channels of the connection — their ids are the runtime `channel_id`; `status` is the chat channel's */
+  adapterChannels(): Array<{ id: number; accountId: number; chatChannelId: number; type: ChannelType; name: string; status: 'active' | 'disabled' }>;
   /**
    * A visitor writes on a channel. Creates the chat on the first message (and after the previous
    * chat closed); delivers POST /chat (new chat), POST /message, and for a new visitor with a name
@@ -139,6 +140,15 @@ export interface UisAccount {
   visitorWrite(o: { channelType: ChannelType; visitor: VisitorIdentity; text?: string; file?: FileInput }): Promise<{ chatId: number; messageId: number; visitorId: number; sessionId: number | null }>;
   /** POST /visitor/card */
   visitorCard(chatId: number, card: { name?: string; phones?: string[]; emails?: string[]; company?: string; comment?: string }): Promise<void>;
+  /** addition: the visitor edits a message; a v2 adapter gets «Обновление сообщения» (POST /message, same id, no source/status/operator_id) */
+  visitorEdit(messageId: number, text: string): Promise<void>;
+  /** addition: UIS renames, disables/enables a chat channel or changes its WABA templates → PATCH /channel/{id}; a disabled channel keeps taking messages, without callbacks */
+  updateChannel(
+    channel: ChannelType | number,
+    change: { name?: string; status?: 'active' | 'disabled'; statusReason?: string; templates?: MessageTemplate[] },
+  ): Promise<void>;
+  /** addition: UIS renames or disables/enables the adapter's connection → PATCH /account/{id} (whole Account); disabled = no callbacks, runtime refuses */
+  updateConnection(change: { name?: string; status?: 'active' | 'disabled' }): Promise<void>;
   /** addition: an operator answers in the UIS workspace (РМО): the chat is his, the adapter gets POST /message source=operator */
   workspaceReply(chatId: number, operatorId: number, text: string): Promise<void>;
   /** POST /chat/close with reason closed_by_visitor */

@@ -242,10 +242,10 @@ export function managementRouter(world: World): express.Router {
           channel_id: c.channelId,
           type: c.type,
           name: c.name,
-          is_active: !c.isRemoved,
+          is_active: !c.isRemoved && c.status !== 'disabled',
           is_removed: c.isRemoved,
-          status: c.isRemoved ? 'disabled' : 'active',
-          status_reason: '',
+          status: c.isRemoved || c.status === 'disabled' ? 'disabled' : 'active',
+          status_reason: c.statusReason ?? '',
         })),
       );
     }),

@@ -26,7 +26,9 @@ export function accountPayload(c: ConnectionRec): Record<string, unknown> {
 export function channelPayload(c: ConnectionRec, ac: AdapterChannelRec, ch: ChatChannel): Record<string, unknown> {
   const context: Record<string, unknown> = { app_id: c.appId, chat_channel_id: ch.id };
   if (ch.type === 'waba') context.message_templates = ch.messageTemplates ?? [];
-  return { id: ac.id, name: ch.name, type: ch.type, account_id: c.id, context, status: ac.status };
+  // the channel is disabled for the adapter when UIS disabled it, or when it was detached from the connection
+  const status = ac.status === 'active' && ch.status !== 'disabled' ? 'active' : 'disabled';
+  return { id: ac.id, name: ch.name, type: ch.type, account_id: c.id, context, status };
 }
 
 /** POST /chat — "Новый чат". */
@@ -88,6 +90,21 @@ export function messagePayload(account: AccountImpl, route: Route, chat: Chat, m
     resource: resourcePayload(m),
     system_message_mnemonic: m.systemMnemonic ?? null,
   };
+}
+
+/**
+ * v2 «Обновление сообщения»: POST /message with the message's `id` and its new `text` / `resource`,
+ * without `source`, `status`, `operator_id`, `reply_to_id`, `created_at` or
+ * `system_message_mnemonic` (the docs' schema lists only context, account_id, channel_id, id,
+ * chat_id, text, resource). WABA adds `context.conversation_frame_ts` while the window is open
+ * (§"Работа с каналом типа waba": "в обратных вызовах новое сообщение и обновление сообщения").
+ */
+export function messageEditPayload(account: AccountImpl, route: Route, chat: Chat, m: UisMessage): Record<string, unknown> {
+  const context = chatContext(account, route);
+  if (chat.channelType === 'waba' && chat.conversationFrameTs !== null && chat.conversationFrameTs * 1000 > account.world.clock.now()) {
+    context.conversation_frame_ts = chat.conversationFrameTs;
+  }
+  return { context, account_id: route.connection.id, channel_id: route.adapterChannel.id, id: m.id, chat_id: chat.id, text: m.text, resource: resourcePayload(m) };
 }
 
 /** POST /message/status. */

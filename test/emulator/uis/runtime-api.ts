@@ -63,7 +63,10 @@ export function runtimeRouter(world: World): express.Router {
     const adapterChannel = world.adapterChannels.get(channelId);
     if (!adapterChannel || adapterChannel.connectionId !== connection.id || adapterChannel.status !== 'active') throw new HttpError(404, `Channel ${channelId} not found`);
     const account = world.account(connection.appId)!;
-    return { account, connection, adapterChannel, chatChannel: account.channelById(adapterChannel.chatChannelId) };
+    const chatChannel = account.channelById(adapterChannel.chatChannelId);
+    // docs silent: a channel UIS disabled refuses the adapter's actions like a missing one
+    if (chatChannel.status === 'disabled') throw new HttpError(404, `Channel ${channelId} not found`);
+    return { account, connection, adapterChannel, chatChannel };
   };
 
   const chatIn = (s: Scope, chatId: number): Chat => {

@@ -116,6 +116,14 @@ export interface ChatChannel {
    */
   channelId: number;
   isRemoved: boolean;
+  /**
+   * Chat API §"Каналы чатов": `status` (active, disabled) and `status_reason`. A disabled channel
+   * still takes clients' messages in UIS (the docs are silent; the harsher reading: they are kept
+   * and listed by the Data API reports) but the adapter gets no callbacks for it until it is active
+   * again, and nothing is replayed then.
+   */
+  status?: 'active' | 'disabled';
+  statusReason?: string;
   /** WABA only: the templates sent in `context.message_templates` (Chat API §"Работа с каналом типа waba") */
   messageTemplates?: MessageTemplate[];
 }
@@ -191,6 +199,8 @@ export interface UisMessage {
   origin: 'visitor' | 'adapter' | 'workspace' | 'platform';
   /** addition: WABA template used (context.template.id) */
   templateId?: number;
+  /** addition: ms when the visitor last edited it (v2 «Обновление сообщения») */
+  editedAt?: number;
 }
 
 export interface Chat {

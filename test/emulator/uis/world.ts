@@ -79,6 +79,8 @@ export class World {
     for (const connection of this.connections.values()) {
       if (connection.appId !== account.appId || connection.status !== 'active') continue;
       if (!connection.channels.includes(chatChannel.id)) continue;
+      // a channel UIS disabled gets no callbacks (Chat API §"Каналы чатов" status; see types.ts ChatChannel)
+      if (chatChannel.status === 'disabled') return null;
       const adapter = this.adapters.get(connection.adapterId);
       if (!adapter || adapter.status !== 'active') continue;
       const adapterChannel = [...this.adapterChannels.values()].find(
