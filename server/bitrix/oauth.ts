@@ -52,24 +52,26 @@ export function createOAuthClient(o: OAuthClientOptions): OAuthClient {
     async refresh(serverEndpoint, refreshToken) {
       const origin = trustedOrigin(serverEndpoint);
       if (!origin) throw new OAuthError('untrusted_server', 'the OAuth server is not in B24_OAUTH_SERVERS', 400);
-      // Secrets go in the body, never in the URL (URLs end up in proxies' and servers' logs).
-      const body = new URLSearchParams({
+      // The documented form (bitrix24-rest.md §2; every public client does the same): a GET with the
+      // grant in the query. That URL holds client_secret and the refresh token, so it never leaves
+      // this function — not in an error message, not in a log line.
+      const url = new URL('/oauth/token/', origin);
+      url.search = new URLSearchParams({
         grant_type: 'refresh_token',
         client_id: o.clientId,
         client_secret: o.clientSecret,
         refresh_token: refreshToken,
-      });
+      }).toString();
       let res: Response;
       try {
-        res = await doFetch(`${origin}/oauth/token/`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body,
+        res = await doFetch(url.href, {
+          method: 'GET',
+          headers: { accept: 'application/json' },
           redirect: 'error',
           signal: AbortSignal.timeout(o.timeoutMs ?? 15_000),
         });
       } catch (e) {
-        throw new OAuthError('network_error', e instanceof Error ? e.message : String(e), 0);
+        throw new OAuthError('network_error', networkFailure(e), 0);
       }
       const json = (await res.json().catch(() => null)) as Record<string, unknown> | null;
       if (!res.ok || !json || typeof json.error === 'string') {
@@ -80,4 +82,15 @@ export function createOAuthClient(o: OAuthClientOptions): OAuthClient {
       return parsed.data;
     },
   };
+}
+
+/**
+ * What went wrong with the request, without its URL: fetch implementations put the URL into some
+ * messages ("Failed to parse URL from …"), and this URL carries the app's secret.
+ */
+function networkFailure(e: unknown): string {
+  if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) return 'the OAuth server did not answer in time';
+  const cause = e instanceof Error ? (e.cause as { code?: unknown } | undefined) : undefined;
+  const code = typeof cause?.code === 'string' && /^[A-Z0-9_]{2,40}$/.test(cause.code) ? cause.code : null;
+  return code ? `the OAuth server could not be reached (${code})` : 'the OAuth server could not be reached';
 }

@@ -93,12 +93,9 @@ async function rest(portal: EmulatedPortal, method: string, params: Json = {}, t
   return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
 }
 
+/** The documented refresh: GET with every parameter in the query (bitrix24-rest.md §2). */
 async function oauth(emu: BitrixEmulator, fields: Record<string, string>) {
-  const res = await fetch(`${emu.oauthOrigin}/oauth/token/`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(fields).toString(),
-  });
+  const res = await fetch(`${emu.oauthOrigin}/oauth/token/?${new URLSearchParams(fields).toString()}`);
   return { status: res.status, body: (await res.json()) as Json };
 }
 
@@ -126,14 +123,21 @@ describe('OAuth server', () => {
     const reused = await oauth(emu, { ...base, refresh_token: form.REFRESH_ID as string });
     expect(reused).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
 
-    // GET with query works too, with the rotated token
-    const q = new URLSearchParams({ ...base, refresh_token: first.body.refresh_token }).toString();
-    const viaGet = await fetch(`${emu.oauthOrigin}/oauth/token/?${q}`);
-    expect(viaGet.status).toBe(200);
-    const newAccess = ((await viaGet.json()) as Json).access_token as string;
-    expect((await rest(portal, 'profile', {}, newAccess)).status).toBe(200);
+    // a POSTed form is not the documented request: refused, and the token it carried stays usable
+    const viaPost = await fetch(`${emu.oauthOrigin}/oauth/token/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ ...base, refresh_token: first.body.refresh_token }).toString(),
+    });
+    expect(viaPost.status).toBe(400);
+    expect(await viaPost.json()).toMatchObject({ error: 'invalid_request' });
 
-    expect(emu.stats).toEqual({ refreshGrants: 2, refreshFailures: 1 });
+    const second = await oauth(emu, { ...base, refresh_token: first.body.refresh_token });
+    expect(second.status).toBe(200);
+    expect((await rest(portal, 'profile', {}, second.body.access_token)).status).toBe(200);
+
+    expect(emu.stats).toMatchObject({ refreshGrants: 2, refreshFailures: 1 });
+    expect(emu.stats.grantRequests.map((r) => r.method)).toEqual(['GET', 'GET', 'POST', 'GET']);
   });
 
   it('refuses a wrong client with 401 invalid_client and unknown/revoked tokens with invalid_grant', async () => {

@@ -20,6 +20,8 @@ describe('tokens', () => {
     const after = h.app.deps.portals.get(h.portal.memberId)!.tokens!;
     expect(after.accessToken).not.toBe(before.accessToken);
     expect(after.refreshToken).not.toBe(before.refreshToken);
+    // the documented grant: GET with the parameters in the query, no body (bitrix24-rest.md §2)
+    expect(h.emu.stats.grantRequests.at(-1)).toEqual({ method: 'GET', bodyBytes: 0 });
     // the persisted pair is the live one: a second client (as after a restart) works without refreshing
     await h.app.deps.gateway.client(h.portal.memberId).call('profile');
     expect(h.emu.stats.refreshGrants).toBe(grants + 1);
@@ -115,6 +117,40 @@ describe('secrets in logs', () => {
     const text = h.logs.text();
     expect(text.length).toBeGreaterThan(500);
     for (const s of secrets) expect(text, 'a secret reached the logs').not.toContain(s);
+  });
+});
+
+describe('secrets in the refresh URL', () => {
+  it('when the OAuth server cannot be reached, then neither the error nor any log line carries the grant URL (client_secret, refresh token)', async () => {
+    // node-fetch and undici name the URL in some failures ("request to <url> failed, reason: …",
+    // "Failed to parse URL from <url>"); the documented GET puts client_secret into that URL
+    let oauthDown = false;
+    let oauthOrigin = '';
+    const failing = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (oauthDown && oauthOrigin && url.startsWith(oauthOrigin)) {
+        throw new TypeError(`request to ${url} failed, reason: connect ECONNREFUSED`, { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+      }
+      return fetch(input, init);
+    }) as typeof fetch;
+    h = await startHarness({ fetch: failing });
+    oauthOrigin = h.emu.oauthOrigin;
+    await installApp(h);
+    const stored = h.app.deps.portals.get(h.portal.memberId)!;
+    oauthDown = true;
+    h.portal.expireAccessTokens();
+    const err = await h.app.deps.gateway.client(h.portal.memberId).call('profile').then(() => null, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'network_error' });
+    expect((err as Error).message).toContain('ECONNREFUSED');
+    h.app.deps.log.error({ err }, 'a caller logs the failure as every worker does');
+    // the install page verifies through the same grant: 503, logged, no secret
+    const page = await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/install` });
+    expect(page.status).toBe(503);
+    await h.app.deps.background.idle();
+    const text = h.logs.text() + JSON.stringify(err) + String((err as Error).stack);
+    for (const s of ['SENTINEL_CLIENT_SECRET', stored.tokens!.refreshToken, page.form.REFRESH_ID!, '/oauth/token']) {
+      expect(text, 'the grant URL reached a log line or an error').not.toContain(s);
+    }
   });
 });
 

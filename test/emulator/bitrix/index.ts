@@ -49,7 +49,7 @@ export interface BitrixEmulator {
   portals: EmulatedPortal[];
   addPortal(): Promise<EmulatedPortal>;
   /** counted by the OAuth server */
-  stats: { refreshGrants: number; refreshFailures: number };
+  stats: OAuthStats;
   close(): Promise<void>;
 }
 
@@ -193,7 +193,7 @@ export async function startBitrixEmulator(o: BitrixEmulatorOptions): Promise<Bit
   };
   const plan = o.rateLimit ?? { drainPerSec: 2, burst: 50 };
   const portals: PortalImpl[] = [];
-  const stats: OAuthStats = { refreshGrants: 0, refreshFailures: 0 };
+  const stats: OAuthStats = { refreshGrants: 0, refreshFailures: 0, grantRequests: [] };
 
   const server: Server = oauthApp(shared, () => portals, stats).listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {

@@ -1,8 +1,10 @@
 /**
  * The OAuth server (oauth.bitrix.info analogue) on its own port — bitrix24-rest.md §2:
- * `GET|POST /oauth/token/?grant_type=refresh_token&client_id&client_secret&refresh_token`
- * (query or form body). Wrong client → 401 invalid_client; unknown/used/revoked refresh token →
- * 400 invalid_grant; otherwise both tokens rotate. `domain` in the answer is the OAuth host.
+ * `GET /oauth/token/?grant_type=refresh_token&client_id&client_secret&refresh_token` — the only form
+ * the docs and every public client use; the parameters are read from the query alone, so a POSTed
+ * form is a request without them (harsher than the docs, which promise nothing else).
+ * Wrong client → 401 invalid_client; unknown/used/revoked refresh token → 400 invalid_grant;
+ * otherwise both tokens rotate. `domain` in the answer is the OAuth host.
  * Also `/rest/app.info` (the trusted app-status check of §2).
  */
 import express from 'express';
@@ -14,6 +16,8 @@ import type { PortalImpl } from './portal';
 export interface OAuthStats {
   refreshGrants: number;
   refreshFailures: number;
+  /** every request to /oauth/token/: its HTTP method and body size */
+  grantRequests: Array<{ method: string; bodyBytes: number }>;
 }
 
 function oauthError(res: express.Response, status: number, error: string, description: string): void {
@@ -27,14 +31,14 @@ export function oauthApp(shared: Shared, portals: () => readonly PortalImpl[], s
   app.use(express.urlencoded({ extended: true, limit: '1mb' }));
 
   const token = (req: express.Request, res: express.Response): void => {
-    const query = qs.parse(req.originalUrl.split('?')[1] ?? '') as Params;
-    const body: Params = isRecord(req.body) ? (req.body as Params) : {};
-    const p: Params = { ...query, ...body };
+    const p = qs.parse(req.originalUrl.split('?')[1] ?? '') as Params;
+    stats.grantRequests.push({ method: req.method, bodyBytes: Number(req.headers['content-length'] ?? 0) });
     const grant = String(p.grant_type ?? '');
     const fail = (status: number, error: string, description: string) => {
       if (grant === 'refresh_token') stats.refreshFailures++;
       oauthError(res, status, error, description);
     };
+    if (req.method !== 'GET') return fail(400, 'invalid_request', 'The token endpoint takes GET with the parameters in the query');
     if (p.client_id !== shared.app.clientId || p.client_secret !== shared.app.clientSecret) {
       return fail(401, 'invalid_client', 'The client credentials are invalid');
     }
@@ -61,8 +65,7 @@ export function oauthApp(shared: Shared, portals: () => readonly PortalImpl[], s
     });
   };
 
-  app.get(['/oauth/token', '/oauth/token/'], token);
-  app.post(['/oauth/token', '/oauth/token/'], token);
+  app.all(['/oauth/token', '/oauth/token/'], token);
 
   app.all(['/rest/app.info', '/rest/app.info.json'], (req, res) => {
     const query = qs.parse(req.originalUrl.split('?')[1] ?? '') as Params;
