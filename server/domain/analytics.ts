@@ -1,4 +1,5 @@
 import type { AnalyticsSettings, Attribution } from '../contracts/analytics';
+import { e164 } from './phone';
 import { dataApiDateTime } from './uis-time';
 
 /**
@@ -39,15 +40,6 @@ export function extIdFor(memberId: string, chatId: number): string {
   return `b24:${memberId}:${chatId}`;
 }
 
-/** E.164 from what Bitrix24 stores (`+7 (916) 123-45-67`, `89161234567`…); null when it is not a phone. */
-export function toE164(raw: string | null | undefined): string | null {
-  if (!raw) return null;
-  let digits = raw.replace(/[^\d]/g, '');
-  if (digits.length === 11 && digits.startsWith('8') && !raw.trim().startsWith('+')) digits = `7${digits.slice(1)}`;
-  if (digits.length === 10 && digits.startsWith('9')) digits = `7${digits}`;
-  return /^[1-9]\d{7,14}$/.test(digits) ? `+${digits}` : null;
-}
-
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** The attribution for a chat without a session: its messenger's mapping, else the default. */
@@ -58,7 +50,7 @@ export function fallbackAttribution(settings: AnalyticsSettings, connector: stri
 }
 
 export function buildUploadItem(memberId: string, chat: OpenLineChat, settings: AnalyticsSettings, now: number, timeZone: string): BuildResult {
-  const phone = toE164(chat.client.phone);
+  const phone = e164(chat.client.phone);
   const email = chat.client.email && EMAIL.test(chat.client.email.trim()) ? chat.client.email.trim() : null;
   if (!phone && !email) return { skip: 'NO_CONTACT: the chat has neither a phone nor an e-mail' };
   const messages = chat.messages.filter((m) => m.text.trim() !== '');

@@ -11,24 +11,6 @@ export function isOutboundType(t: string): t is OutboundType {
   return (OUTBOUND_TYPES as readonly string[]).includes(t);
 }
 
-/**
- * A phone as UIS writes it: digits only (`"visitor_phone": "74959268686"`, Chat API §"Примеры").
- * Russian numbers written 8XXXXXXXXXX or without the country code become 7XXXXXXXXXX, the way
- * Bitrix24's duplicate search compares them. Null when it cannot be a phone.
- */
-export function phoneDigits(raw: string): string | null {
-  let d = raw.replace(/\D+/g, '');
-  if (d.length === 11 && d.startsWith('8')) d = `7${d.slice(1)}`;
-  if (d.length === 10) d = `7${d}`;
-  return d.length >= 10 && d.length <= 15 ? d : null;
-}
-
-/** E.164 with the plus: the runtime API's `visitor_phone`, and phones as Bitrix24 stores them. */
-export function e164(raw: string | null | undefined): string | null {
-  const d = raw ? phoneDigits(raw) : null;
-  return d ? `+${d}` : null;
-}
-
 export function normalEmail(raw: string): string | null {
   const e = raw.trim().toLowerCase();
   return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e) ? e : null;

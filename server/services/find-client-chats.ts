@@ -1,5 +1,6 @@
 import type { ClientChat, LookupRequest, LookupResult, StartChannel } from '../contracts/workspace';
-import { isOutboundType, normalEmail, phoneDigits, workspaceUrl } from '../domain/workspace';
+import { phoneDigits } from '../domain/phone';
+import { isOutboundType, normalEmail, workspaceUrl } from '../domain/workspace';
 import { findOperator } from './find-operator';
 import { dataApiDateTime } from '../domain/uis-time';
 import { uisFailure, usableLink } from './workspace-errors';

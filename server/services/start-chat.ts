@@ -1,6 +1,7 @@
 import type { StartChatRequest, StartChatResult } from '../contracts/workspace';
 import { AppError, badRequest } from '../domain/errors';
-import { e164, identityKinds, isOutboundType, normalEmail, telegramUsername, workspaceUrl } from '../domain/workspace';
+import { e164 } from '../domain/phone';
+import { identityKinds, isOutboundType, normalEmail, telegramUsername, workspaceUrl } from '../domain/workspace';
 import type { VisitorIdentity } from '../uis/runtime-client';
 import { findOperator } from './find-operator';
 import { uisFailure, usableLink } from './workspace-errors';

@@ -81,6 +81,15 @@ describe('connector page API: line ⇄ channel binding', () => {
 });
 
 describe('messages both ways', () => {
+  it('a visitor whose UIS phone lacks the country code reaches the open line with the E.164 every other part uses', async () => {
+    const { session, acc, channel } = await linked();
+    await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: channel('whatsapp') });
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '9161230077' }, text: 'Здравствуйте' });
+    await settle();
+    expect(acc.callbacks.find((c) => c.path === '/chat')?.body).toMatchObject({ visitor_phone: '9161230077' });
+    expect(olChat(w.chatId)!.user.phone).toBe('+79161230077'); // the CRM rules and analytics write this same number
+  });
+
   it('visitor → open line → operator reply → visitor, with stable ids, E.164 phone, delivery mark, no echo', async () => {
     const { session, acc, channel } = await linked();
     await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: channel('whatsapp') });

@@ -110,6 +110,9 @@ describe('chat lookup', () => {
     const open = new URL(String(r.json.openUrl));
     expect(open.searchParams.get('chat_id')).toBe(String(chatId));
     expect(open.searchParams.get('phone')).toBe('79161234567');
+    // the one phone rule: no country code, an extension — still the same client
+    const ext = await api(h.app.url, admin, 'POST', '/api/workspace/lookup', { phones: ['916 123-45-67 доб. 12'], emails: [] });
+    expect(ext.json.chats).toEqual([expect.objectContaining({ id: chatId })]);
   });
 
   it('when the client has no chat, then nothing is opened and the channels that can start one are listed, WABA with its templates', async () => {
@@ -160,7 +163,8 @@ describe('starting a chat', () => {
     const { admin, acc } = await linked();
     const emp = addEmployee(acc, ADMIN_EMAIL);
     const ch = await channelOf(admin, 'whatsapp');
-    const r = await api(h.app.url, admin, 'POST', '/api/workspace/chats', { channelId: ch.id, phone: '8 916 123-45-67', text: 'Добрый день!' });
+    // the card's number with the trunk prefix and an extension: the chat starts on +79161234567
+    const r = await api(h.app.url, admin, 'POST', '/api/workspace/chats', { channelId: ch.id, phone: '8 916 123-45-67 доб. 5', text: 'Добрый день!' });
     expect(r.status, JSON.stringify(r.json)).toBe(201);
     const chat = acc.chats().find((c) => c.id === r.json.chatId)!;
     expect(chat).toMatchObject({ channelType: 'whatsapp', operatorId: emp.id, initiator: 'operator', status: 'active' });

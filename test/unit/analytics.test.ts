@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AnalyticsSettings } from '../../server/contracts/analytics';
-import { buildUploadItem, extractUisSessionId, toE164, type OpenLineChat } from '../../server/domain/analytics';
+import { buildUploadItem, extractUisSessionId, type OpenLineChat } from '../../server/domain/analytics';
 import { dataApiDateTime } from '../../server/domain/uis-time';
 
 const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -55,11 +55,12 @@ describe('analytics upload item', () => {
     expect(r).toMatchObject({ item: { start_date_time: '2026-11-21 12:00:00', status: 'lost', messages: [{ date_time: '2026-11-21 12:00:00' }] } });
   });
 
-  it('normalises phones to E.164 and formats Data API dates in the account zone', () => {
-    expect(toE164('8 916 123-45-67')).toBe('+79161234567');
-    expect(toE164('+44 20 7946 0958')).toBe('+442079460958');
-    expect(toE164('9161234567')).toBe('+79161234567');
-    expect(toE164('abc')).toBeNull();
+  it('uploads the phone by the one phone rule (domain/phone) and formats Data API dates in the account zone', () => {
+    const phone = (p: string) => buildUploadItem('m1', chat({ client: { name: null, phone: p, email: null } }), settings, NOW, 'UTC');
+    expect(phone('8 916 123-45-67 доб. 5')).toMatchObject({ item: { phone: '+79161234567' } });
+    expect(phone('4959268686')).toMatchObject({ item: { phone: '+74959268686' } });
+    expect(phone('+44 20 7946 0958')).toMatchObject({ item: { phone: '+442079460958' } });
+    expect(phone('abc')).toEqual({ skip: expect.stringMatching(/^NO_CONTACT/) });
     expect(dataApiDateTime(NOW, 'Europe/Moscow')).toBe('2026-11-21 15:00:00');
   });
 

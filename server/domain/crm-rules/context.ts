@@ -1,5 +1,6 @@
 import type { CrmRulesSettings, UisVariable } from '../../contracts/crm-rules';
-import { normalEmail, phoneDigits } from '../workspace';
+import { phoneDigits } from '../phone';
+import { normalEmail } from '../workspace';
 import { templateVars } from './template-vars';
 import { commentText } from './transcript';
 import type { CommentOp, EntityRef, RequestFacts, RequestMessage } from './types';

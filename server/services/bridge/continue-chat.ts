@@ -3,7 +3,7 @@ import type { UisLink } from '../../domain/uis-link';
 import { UisApiError } from '../../uis/errors';
 import type { VisitorIdentity } from '../../uis/runtime-client';
 import type { WorkspaceAdapters } from '../workspace-ports';
-import { e164 } from './identity';
+import { e164 } from '../../domain/phone';
 import type { BridgeChat, BridgeRepository } from './ports';
 
 export interface ContinueChatDeps {

@@ -13,15 +13,6 @@ export function uisChatIdOf(externalChat: string): string | null {
   return m ? m[1]! : null;
 }
 
-/** E.164 from what UIS sends (`"74959268686"`, digits only); 8XXXXXXXXXX (Russia) becomes +7…. */
-export function e164(phone: string | null | undefined): string | null {
-  if (!phone) return null;
-  let d = phone.replace(/\D/g, '');
-  if (d.length === 11 && d.startsWith('8')) d = `7${d.slice(1)}`;
-  if (d.length < 8 || d.length > 15) return null;
-  return `+${d}`;
-}
-
 /** Unix seconds from UIS `created_at`; now when missing or unparsable. */
 export function unixSeconds(createdAt: unknown, nowMs: number): number {
   return Math.floor((parseChatApiTime(createdAt) ?? nowMs) / 1000);

@@ -4,7 +4,8 @@
 import { CONNECTOR_ID } from '../../../install/plan';
 import { ReauthRequiredError } from '../../bitrix/errors';
 import type { BatchCall } from '../../bitrix/rest-client';
-import { e164, echoKey, externalUserId, unixSeconds } from './identity';
+import { e164 } from '../../domain/phone';
+import { echoKey, externalUserId, unixSeconds } from './identity';
 import { bitrixUserOfEmployee } from './operator-user';
 import { checkInFlight, outcomeUnknown } from './resend-check';
 import type { BridgeChat, BridgeJob, LineBinding } from './ports';

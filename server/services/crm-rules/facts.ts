@@ -1,5 +1,6 @@
 import type { RequestFacts, RequestMessage } from '../../domain/crm-rules/types';
-import { e164, normalEmail } from '../../domain/workspace';
+import { e164 } from '../../domain/phone';
+import { normalEmail } from '../../domain/workspace';
 import { parseDataApiDateTime } from '../../domain/uis-time';
 import type { CrmRequest, CrmRequestMessage } from './ports';
 
@@ -77,7 +78,7 @@ export function chatFacts(i: ChatFactsInput): RequestFacts {
     openLineDriven: i.openLineDriven,
     visitor: {
       name: i.visitor?.name ?? null,
-      phones: uniq([e164(i.visitor?.phone), e164(str(r.visitor_phone_number)), type === 'email' ? null : e164(userId && /^\+?\d[\d\s()-]{8,}$/.test(userId) ? userId : null)]),
+      phones: uniq([e164(i.visitor?.phone), e164(str(r.visitor_phone_number)), type === 'email' ? null : e164(userId)]),
       emails: uniq([i.visitor?.email ? normalEmail(i.visitor.email) : null, type === 'email' && userId ? normalEmail(userId) : null]),
     },
     ...attribution(r),
