@@ -62,12 +62,26 @@ export async function handleEvent(deps: HandleEventDeps, ev: BitrixEvent): Promi
       return 'updated';
     }
     default: {
-      const dedupeKey = createHash('sha256').update(`${ev.event}|${JSON.stringify(ev.data ?? null)}`).digest('hex');
+      const dedupeKey = deliveryKey(ev);
       const fresh = deps.inbox.record({ memberId: portal.memberId, event: ev.event, data: ev.data ?? null, ts: ev.ts ?? null, dedupeKey });
       if (fresh) deps.onEvent?.(portal.memberId, ev);
       return fresh ? 'recorded' : 'duplicate';
     }
   }
+}
+
+/**
+ * What identifies one occurrence of an event (bitrix24-rest.md §8): the queue stamps every delivery
+ * with `ts` (unix seconds, taken when the portal queued it) next to `data`. Two deliveries of one
+ * occurrence — a second binding of our handler (another `event_handler_id`), a resent request —
+ * share event, ts and data; the same change made again later (a line disconnected, reconnected and
+ * disconnected again) has another `ts` and is a new event. `event_handler_id` is left out on
+ * purpose. The inbox remembers keys for a bounded window only (storage/event-inbox.ts). The offline
+ * twins of the events that have them (messages, leads, deals) carry no `ts`: their consumers
+ * collapse them by what they name (Bitrix24 message id, entity id).
+ */
+export function deliveryKey(ev: Pick<BitrixEvent, 'event' | 'ts' | 'data'>): string {
+  return createHash('sha256').update(`${ev.event}|${ev.ts ?? ''}|${JSON.stringify(ev.data ?? null)}`).digest('hex');
 }
 
 function requireCredentials(ev: BitrixEvent) {
