@@ -73,7 +73,18 @@ export interface RunningServer {
   deps: AppDeps;
   db: Db;
   server: Server;
+  /** Stop at once (tests): connections cut, runs in flight awaited, database closed. */
   close(): Promise<void>;
+  /** Readiness off (`/readyz` 503, responses say `Connection: close`); everything still served. */
+  beginDraining(): void;
+  /**
+   * Graceful stop: draining; no new runs or polls; the listener closed (requests in flight are
+   * answered); then waits for the HTTP requests, the job runs and the background work in flight,
+   * at most `timeoutMs`. Resolves true when all finished (the database is then closed), false when
+   * the bound was hit: what is still running is left to the next start, which resumes it (durable
+   * jobs, in-flight marks).
+   */
+  shutdown(timeoutMs: number): Promise<boolean>;
 }
 
 /** Composition root: config → db → adapters → createApp → listen. The only place wiring concrete classes. */
@@ -82,6 +93,9 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const clock = o.clock ?? systemClock;
   const log = o.log ?? createLogger({ level: config.logLevel });
   const server = createServer();
+  let draining = false;
+  // while draining every answer closes its connection, so clients reconnect to another instance
+  server.on('request', (_req, res) => draining && res.setHeader('Connection', 'close'));
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(config.port, config.host, ok));
   const { port } = server.address() as AddressInfo;
   const appUrl = config.appUrl ?? `http://${config.host}:${port}`;
@@ -126,6 +140,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     assetsDir: join(PROJECT_ROOT, 'dist', 'assets'),
     dev: o.dev,
     healthCheck: () => void db.prepare('SELECT 1').get(),
+    isDraining: () => draining,
     fetch: o.fetch,
     http: { fetch: o.fetch },
     links,
@@ -184,6 +199,28 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       await deps.employeeSyncWorker.idle();
       await deps.background.idle();
       db.close();
+    },
+    beginDraining() {
+      draining = true;
+    },
+    async shutdown(timeoutMs) {
+      draining = true;
+      for (const w of [deps.analyticsWorker, deps.bridgeWorker, deps.employeeSyncWorker, deps.crmWorker]) w.stop();
+      const httpDone = new Promise<void>((ok) => server.close(() => ok()));
+      server.closeIdleConnections();
+      const inFlight = Promise.all([
+        httpDone,
+        deps.analyticsWorker.idle(),
+        deps.bridgeWorker.drainInFlight(),
+        deps.crmWorker.idle(),
+        deps.employeeSyncWorker.idle(),
+      ]).then(() => deps.background.idle());
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([inFlight.then(() => true), new Promise<false>((ok) => (timer = setTimeout(() => ok(false), timeoutMs)))]);
+      clearTimeout(timer);
+      if (drained) db.close();
+      else server.closeAllConnections();
+      return drained;
     },
   };
 }

@@ -34,6 +34,8 @@ const envSchema = z
     UIS_DATA_API_URL: z.url({ protocol: /^https?$/ }).optional(),
     UIS_WORKSPACE_URL: z.url({ protocol: /^https?$/ }).optional(),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+    SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
   })
   .superRefine((env, ctx) => {
     if (env.B24_CLIENT_ID && !env.B24_CLIENT_SECRET) {
@@ -77,6 +79,11 @@ export interface Config {
   appSecretKey: string | undefined;
   logLevel: string;
   uis: UisEndpointOverrides;
+  /**
+   * SIGTERM: unready (`/readyz` 503) for `delayMs` while still serving, then stop accepting and let
+   * what is in flight finish for at most `timeoutMs` (server/lifecycle.ts).
+   */
+  shutdown: { delayMs: number; timeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -104,6 +111,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     rateLimit: { drainPerSec: drain, burst },
     appSecretKey: e.APP_SECRET_KEY,
     logLevel: e.LOG_LEVEL,
+    shutdown: { delayMs: e.SHUTDOWN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     uis: {
       authUrl: e.UIS_AUTH_URL,
       managementUrl: e.UIS_CHAT_MANAGEMENT_URL,

@@ -1,23 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig } from './config';
 import { PROJECT_ROOT, startBackgroundWork, startServer, type Credentials, type StartOptions } from './compose';
+import { loadConfigOrExit, stopOnSignals } from './lifecycle';
 import { createLogger } from './logging';
 
 /**
- * Entry point. With B24_CLIENT_ID set it serves real portals; without it (sandbox mode) it also
- * starts the emulated Bitrix24 portal on loopback and prints the URL to open as its admin.
+ * Entry point of `npm start` / `npm run dev` (run by tsx). With B24_CLIENT_ID set it serves real
+ * portals; without it (sandbox mode) it also starts the emulated Bitrix24 portal on loopback and
+ * prints the URL to open as its admin. Production runs the build of server/serve.ts instead.
  */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig(process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = loadConfigOrExit(process.env);
   const log = createLogger({ level: config.logLevel });
   const devMode = process.argv.includes('--dev');
   const closers: Array<() => Promise<void>> = [];
@@ -69,14 +61,7 @@ async function main(): Promise<void> {
 
   const running = await startServer(options);
   startBackgroundWork(running.deps);
-  const stop = async () => {
-    log.info('shutting down');
-    await running.close();
-    for (const close of closers) await close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  stopOnSignals(running, { config, log, closers });
 }
 
 main().catch((e: unknown) => {

@@ -51,5 +51,7 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   /** Bitrix24 user ⇄ UIS employee as the last sync found it (for other services). */
   employeeDirectory: import('../services/employee-sync/ports').EmployeeDirectory;
   healthCheck(): void;
+  /** True once a graceful shutdown began: `/readyz` answers 503 (server/lifecycle.ts). */
+  isDraining?(): boolean;
   fetch?: typeof fetch;
 }

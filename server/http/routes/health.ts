@@ -13,6 +13,20 @@ export function healthRouter(deps: AppDeps): Router {
       res.status(503).json({ status: 'unavailable' });
     }
   });
+  // readiness: whether a balancer should send new work here (503 while draining, see lifecycle.ts)
+  router.get('/readyz', (_req, res) => {
+    if (deps.isDraining?.()) {
+      res.status(503).json({ status: 'draining' });
+      return;
+    }
+    try {
+      deps.healthCheck();
+      res.json({ status: 'ready' });
+    } catch (e) {
+      deps.log.error({ err: e }, 'readiness check failed');
+      res.status(503).json({ status: 'unavailable' });
+    }
+  });
   router.get('/metrics', async (_req, res) => {
     deps.metrics.portals.reset();
     for (const [status, n] of Object.entries(deps.portals.countByStatus())) deps.metrics.portals.set({ status }, n);

@@ -44,6 +44,8 @@ export interface AnalyticsWorker {
    */
   startOfflinePolling(intervalMs: number): void;
   stop(): void;
+  /** Resolves when no run is in flight (graceful shutdown). */
+  idle(): Promise<void>;
 }
 
 const MAX_UPLOAD = 50;
@@ -180,5 +182,6 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
       loop.everyPortal(intervalMs, () => deps.analytics.enabledPortals(), (m) => this.pollOffline(m), 'offline queue poll failed');
     },
     stop: () => loop.stop(),
+    idle: () => loop.idle(),
   };
 }
