@@ -41,6 +41,9 @@ import { createCallbackIntake } from './services/callback-intake';
 import { onBridgeEvent, onMessageAdd } from './services/bridge/on-bitrix-event';
 import { createUisManagement } from './uis/management-client';
 import { createSqliteEmployeeSyncRepository } from './storage/employee-sync-repository';
+import { createSqliteBridgeRecoveryRepository } from './storage/bridge-recovery-repository';
+import { createBridgeRecovery } from './services/bridge/recovery';
+import { createDataApiBudget } from './uis/data-api-budget';
 import { createEmployeeSyncWorker } from './services/employee-sync/worker';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -118,6 +121,21 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
   const bridgeWorker = createBridgeWorker({ bridge, gateway, links, workspace, employees: employeeSync, uisEndpoints, files: bridgeFiles, clock, log, fetch: o.fetch }, o.bridge);
   const bridgeEventDeps = { bridge, now: () => clock.now(), wake: () => bridgeWorker.wake() };
+  const bridgeRecoveryStore = createSqliteBridgeRecoveryRepository(db, () => clock.now());
+  const bridgeRecovery = createBridgeRecovery({
+    bridge,
+    recovery: bridgeRecoveryStore,
+    links,
+    channels: workspace.channels,
+    gateway,
+    uisEndpoints,
+    budget: createDataApiBudget({ clock }),
+    clock,
+    log,
+    fetch: o.fetch,
+    wake: () => bridgeWorker.wake(),
+    counted: (area, n) => metrics.bridgeRepairs.inc({ area }, n),
+  });
   bridgeWorker.onMessageAdd = (memberId, data) => onMessageAdd(bridgeEventDeps, memberId, data) > 0;
   const employeeSyncWorker = createEmployeeSyncWorker({ employeeSync, gateway, links, uisEndpoints, clock, log, fetch: o.fetch });
   const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch }, o.analytics);
@@ -153,6 +171,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     ),
     bridge,
     bridgeWorker,
+    bridgeRecovery,
+    bridgeRecoveryStore,
     bridgeFiles,
     crmRules,
     crmRequests,
@@ -192,9 +212,11 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       });
       deps.analyticsWorker.stop();
       deps.bridgeWorker.stop();
+      deps.bridgeRecovery.stop();
       deps.employeeSyncWorker.stop();
       deps.crmWorker.stop();
       await deps.bridgeWorker.drainInFlight();
+      await deps.bridgeRecovery.idle();
       await deps.crmWorker.idle();
       await deps.employeeSyncWorker.idle();
       await deps.background.idle();
@@ -244,6 +266,10 @@ function sandboxSecret(databasePath: string): string {
 export function startBackgroundWork(deps: AppDeps, o: { bridgeOfflinePollMs?: number } = {}): void {
   deps.analyticsWorker.startOfflinePolling(5 * 60_000);
   deps.bridgeWorker.startOfflinePolling(o.bridgeOfflinePollMs ?? 5 * 60_000, () => deps.bridge.boundPortals());
+  // UIS never retries a callback: what clients wrote while we were down (or a callback failed, or
+  // UIS had the channel disabled) is read from the Data API report — at start-up, before the
+  // inbound relay goes on, then every 5 minutes; the loss audit every 30 minutes
+  deps.bridgeRecovery.start({ portals: () => deps.bridge.boundPortals(), reconcileMs: 5 * 60_000, auditMs: 30 * 60_000, hold: deps.bridgeWorker });
   deps.employeeSyncWorker.start();
   // «Оффлайн заявки»: UIS sends no callback for them, the report is polled
   deps.crmWorker.startOfflinePolling(60_000);

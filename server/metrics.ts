@@ -8,6 +8,8 @@ export interface Metrics {
   tokenRefreshes: Counter<'outcome'>;
   events: Counter<'event' | 'outcome'>;
   portals: Gauge<'status'>;
+  /** Inbound messages the bridge's reconcile / loss audit queued (issue #11), by area: missed-callback, open-line. */
+  bridgeRepairs: Counter<'area'>;
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -26,5 +28,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     tokenRefreshes: new Counter({ name: 'omni_b24_token_refreshes_total', help: 'OAuth refresh grants, by outcome', labelNames: ['outcome'], registers }),
     events: new Counter({ name: 'omni_b24_events_total', help: 'Bitrix24 events received, by event and outcome', labelNames: ['event', 'outcome'], registers }),
     portals: new Gauge({ name: 'omni_portals', help: 'Portals by status', labelNames: ['status'], registers }),
+    bridgeRepairs: new Counter({
+      name: 'omni_bridge_repaired_messages_total',
+      help: 'UIS messages the bridge found missing and queued again: missed-callback (no callback brought it; from the Data API report), open-line (relayed but not in the open line)',
+      labelNames: ['area'],
+      registers,
+    }),
   };
 }

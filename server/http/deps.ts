@@ -39,6 +39,9 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   /** The Open Lines bridge (issue #3): bindings, mappings, queue; its worker; signed file links. */
   bridge: import('../services/bridge/ports').BridgeRepository;
   bridgeWorker: import('../services/bridge/worker').BridgeWorker;
+  /** What callbacks missed and what the open line lacks (issue #11): reconcile and loss audit. */
+  bridgeRecovery: import('../services/bridge/recovery').BridgeRecovery;
+  bridgeRecoveryStore: import('../services/bridge/ports').BridgeRecoveryRepository;
   bridgeFiles: import('../services/bridge/file-links').FileSigner;
   /** «Чаты» / «Оффлайн заявки» rules and the cached CRM directory (issue #6). */
   crmRules: import('../services/crm-rules/ports').CrmRulesRepository;

@@ -32,6 +32,8 @@ export interface UisChannelRepository {
   markRemoved(memberId: string, channelId: string): void;
   /** The connection's channels, active ones only. */
   list(memberId: string, accountId: string): UisChannel[];
+  /** One channel as UIS last announced it, whatever its status (disabled, removed); null when never announced. */
+  get(memberId: string, channelId: string): UisChannel | null;
 }
 
 /** The Data API calls the workspace needs, with the link's key. */

@@ -5,7 +5,7 @@ import type { BridgeChat, BridgeJob, BridgeRepository, BridgeVisitor, JobKind, L
 type Row = Record<string, unknown>;
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-/** SQLite store of the Open Lines bridge (migrations 006, 007, 012, 014–016). */
+/** SQLite store of the Open Lines bridge (migrations 006, 007, 012, 014–017). */
 export function createSqliteBridgeRepository(db: Db, now: () => number = Date.now): BridgeRepository {
   const iso = () => new Date(now()).toISOString();
   const toBinding = (r: Row): LineBinding => ({
@@ -40,6 +40,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     b24ChatId: str(r.b24_chat_id),
     b24MessageId: str(r.b24_message_id),
     b24UserId: str(r.b24_user_id),
+    b24SessionId: str(r.b24_session_id),
     state: r.state as MessageLink['state'],
     error: str(r.error),
   });
@@ -63,8 +64,9 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     bindingByChannel: db.prepare('SELECT * FROM bridge_lines WHERE member_id = ? AND channel_id = ?'),
     bindings: db.prepare('SELECT * FROM bridge_lines WHERE member_id = ? ORDER BY CAST(line_id AS INTEGER)'),
     deleteBinding: db.prepare('DELETE FROM bridge_lines WHERE member_id = ? AND line_id = ?'),
+    // bound_at / reconciled_till (migration 017): UIS messages before the binding are not the line's
     insertBinding: db.prepare(
-      `INSERT INTO bridge_lines (member_id, line_id, channel_id, status, chats_rules_off, last_error, updated_at) VALUES (?, ?, ?, 'active', 1, NULL, ?)`,
+      `INSERT INTO bridge_lines (member_id, line_id, channel_id, status, chats_rules_off, last_error, updated_at, bound_at, reconciled_till) VALUES (?, ?, ?, 'active', 1, NULL, ?, ?, ?)`,
     ),
     bindingStatus: db.prepare('UPDATE bridge_lines SET status = ?, last_error = ?, updated_at = ? WHERE member_id = ? AND line_id = ?'),
     bindingError: db.prepare('UPDATE bridge_lines SET last_error = ?, updated_at = ? WHERE member_id = ? AND line_id = ?'),
@@ -146,7 +148,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     const movedFrom = other && String(other.line_id) !== lineId ? String(other.line_id) : null;
     if (other) q.deleteBinding.run(memberId, String(other.line_id));
     q.deleteBinding.run(memberId, lineId);
-    q.insertBinding.run(memberId, lineId, channelId, iso());
+    q.insertBinding.run(memberId, lineId, channelId, iso(), now(), now());
     return { movedFrom };
   });
 
@@ -211,7 +213,14 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     updateLink(m, origin, key, patch) {
       const sets: string[] = [];
       const vals: unknown[] = [];
-      const cols: Record<string, string> = { uisMessageId: 'uis_message_id', b24ChatId: 'b24_chat_id', b24MessageId: 'b24_message_id', state: 'state', error: 'error' };
+      const cols: Record<string, string> = {
+        uisMessageId: 'uis_message_id',
+        b24ChatId: 'b24_chat_id',
+        b24MessageId: 'b24_message_id',
+        b24SessionId: 'b24_session_id',
+        state: 'state',
+        error: 'error',
+      };
       for (const [k, v] of Object.entries(patch)) {
         if (!cols[k]) continue;
         sets.push(`${cols[k]} = ?`);

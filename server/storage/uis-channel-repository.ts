@@ -21,6 +21,7 @@ export function createSqliteUisChannelRepository(db: Db, now: () => number = Dat
       type = excluded.type, name = excluded.name, status = excluded.status, templates = excluded.templates, updated_at = excluded.updated_at`);
   const remove = db.prepare(`UPDATE uis_channels SET status = 'removed', updated_at = ? WHERE member_id = ? AND channel_id = ?`);
   const list = db.prepare(`SELECT * FROM uis_channels WHERE member_id = ? AND account_id = ? AND status = 'active' ORDER BY CAST(channel_id AS INTEGER)`);
+  const one = db.prepare('SELECT * FROM uis_channels WHERE member_id = ? AND channel_id = ?');
   const toChannel = (r: Row): UisChannel => ({
     memberId: r.member_id,
     channelId: r.channel_id,
@@ -50,6 +51,10 @@ export function createSqliteUisChannelRepository(db: Db, now: () => number = Dat
     },
     list(memberId, accountId) {
       return (list.all(memberId, accountId) as Row[]).map(toChannel);
+    },
+    get(memberId, channelId) {
+      const r = one.get(memberId, channelId) as Row | undefined;
+      return r ? toChannel(r) : null;
     },
   };
 }

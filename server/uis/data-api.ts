@@ -6,8 +6,14 @@ import { uisJson } from './http';
  * errors are branched on `error.data.mnemonic` (uis-api.md §1).
  */
 export interface DataApiLimits {
+  day_limit?: number;
   day_remaining?: number;
+  /** seconds until the day budget is restored */
+  day_reset?: number;
+  minute_limit?: number;
   minute_remaining?: number;
+  /** seconds until the minute budget is restored */
+  minute_reset?: number;
 }
 
 export interface DataApiClient {

@@ -6,12 +6,11 @@
  * a count of what both sides hold: every message exactly once, order kept per chat.
  *
  * What the product relies on here, and the emulators can show:
- * - UIS → us: a callback that hits a dead server is lost unless UIS retries it. The docs promise no
- *   retries; the emulated platform is started with `callbackRetries: 8, callbackBackoffMs: 200`
- *   (≈ 51 s of redelivery). So case (d) shows: what we acknowledged (204) before dying is durable
- *   and delivered exactly once after the restart; what we did not acknowledge survives only because
- *   UIS redelivers it. Against a platform that does not retry, catching up would need a reconcile
- *   (listing the chat's messages from UIS after a restart), which the emulator cannot support yet.
+ * - UIS → us: a callback that hits a dead server is lost: the docs promise no retries and the
+ *   emulated platform makes one attempt. So case (d) shows: what we acknowledged (204) before dying
+ *   is durable and delivered exactly once after the restart; what clients wrote while we were dead
+ *   (chats that began then included) is found by the start-up reconcile in the Data API report
+ *   `get.chat_messages_report` and relayed before anything newer, exactly once (recovery.ts).
  * - Bitrix24 → us: online events are POSTed at most once; ONIMCONNECTORMESSAGEADD sent while we
  *   are down is lost, and only the offline queue (event.offline.get) brings it back — case (f).
  * No wall-clock assertions: waits are bounded by rounds, the counts decide.
@@ -37,7 +36,7 @@ async function startWorld(): Promise<World> {
   return w;
 }
 
-/** One waiting step while the app is up (acc.settle() waits for callback retries, so only then). */
+/** One waiting step while the app is up. */
 async function settle(x: World): Promise<void> {
   await x.acc.settle();
   await x.portal.drainEvents();
@@ -92,8 +91,7 @@ describe('(d) the backend killed (SIGKILL) in the middle of a burst and restarte
     const ackedAtKill = x.acc.callbacks.filter((c) => c.path === '/message' && (c.status === 200 || c.status === 204)).length;
     console.log(`  (d) SIGKILL with ${writtenAtKill}/${CHATS * PER} written, ${ackedAtKill} /message callbacks acknowledged, ${atKill.b24Inbound} in the open line`);
     expect(writtenAtKill).toBeLessThan(CHATS * PER);
-    // visitors keep writing while we are dead: UIS retries the callbacks that fail (visitorWrite
-    // resolves only once its callbacks are acknowledged, so the burst cannot finish before the restart)
+    // visitors keep writing while we are dead: their callbacks fail once and are gone (no retries)
     const isFailure = (c: { status: number | 'network-error' }) => c.status === 'network-error' || c.status >= 300;
     const hit = await until(() => x.acc.callbacks.filter(isFailure).length >= 3, () => sleep(20), 500, 0);
     expect(hit, 'callbacks hit the dead server').toBe(true);

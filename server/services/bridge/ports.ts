@@ -74,6 +74,8 @@ export interface MessageLink {
   b24MessageId: string | null;
   /** Outbound: the Bitrix24 operator who wrote it. */
   b24UserId?: string | null;
+  /** Inbound: the open-line session it went into (the send.messages answer); the loss audit reads it. */
+  b24SessionId?: string | null;
   state: 'queued' | 'relayed' | 'delivered' | 'failed' | 'skipped';
   error: string | null;
 }
@@ -105,7 +107,7 @@ export interface BridgeRepository {
   linkByUisMessage(memberId: string, uisMessageId: string): MessageLink | null;
   /** false when it exists already. */
   addLink(memberId: string, l: MessageLink): boolean;
-  updateLink(memberId: string, origin: 'uis' | 'b24', key: string, patch: Partial<Pick<MessageLink, 'uisMessageId' | 'b24ChatId' | 'b24MessageId' | 'state' | 'error'>>): void;
+  updateLink(memberId: string, origin: 'uis' | 'b24', key: string, patch: Partial<Pick<MessageLink, 'uisMessageId' | 'b24ChatId' | 'b24MessageId' | 'b24SessionId' | 'state' | 'error'>>): void;
   countLinks(memberId: string): Record<string, number>;
 
   // echoes of what we wrote as an operator
@@ -133,4 +135,47 @@ export interface BridgeRepository {
   countJobs(memberId: string): Record<string, number>;
   /** Retention: done jobs enqueued before `beforeMs` and UIS inbox rows received before it are deleted. */
   prune(beforeMs: number): { jobs: number; inbox: number };
+}
+
+/** A bound channel as the reconcile sees it (issue #11): since when it is the line's, and how far it was compared. */
+export interface RecoveryTarget {
+  lineId: string;
+  channelId: string;
+  /** ms; messages before it are not the line's */
+  boundAt: number;
+  /** ms; null = never reconciled */
+  reconciledTill: number | null;
+}
+
+export interface RecoveryCounters {
+  /** UIS messages no callback brought, relayed from the Data API report */
+  recovered: number;
+  /** relayed messages the open line did not hold, sent again */
+  repaired: number;
+  lastReconcileAt: string | null;
+  lastAuditAt: string | null;
+  lastRepairAt: string | null;
+  lastError: string | null;
+}
+
+/**
+ * What the reconcile and the loss audit keep (issue #11 items 2–4; SQLite:
+ * server/storage/bridge-recovery-repository.ts, migration 017).
+ */
+export interface BridgeRecoveryRepository {
+  /** The portal's active line bindings with their reconcile cursor. */
+  targets(memberId: string): RecoveryTarget[];
+  setReconciledTill(memberId: string, lineId: string, channelId: string, till: number): void;
+  /** Bridged chats (open-line chat known) changed since their last audit, least recently audited first. */
+  chatsToAudit(memberId: string, limit: number): Array<{ uisChatId: string; channelId: string; lineId: string; b24ChatId: string }>;
+  markAudited(memberId: string, uisChatIds: string[], at: string): void;
+  /** Inbound message links of these chats. */
+  linksOfChats(memberId: string, uisChatIds: string[]): Array<{ key: string; uisChatId: string; state: MessageLink['state']; b24ChatId: string | null; b24SessionId: string | null }>;
+  /** The adapter connection's status as UIS last reported it (null: never reported). */
+  connectionStatus(memberId: string, connectionId: string): string | null;
+  setConnection(memberId: string, connectionId: string, c: { name?: string | null; status: string }): void;
+  counters(memberId: string): RecoveryCounters;
+  /** Adds to a counter (and notes when). */
+  count(memberId: string, field: 'recovered' | 'repaired', n: number): void;
+  noteRun(memberId: string, kind: 'reconcile' | 'audit', error: string | null): void;
 }

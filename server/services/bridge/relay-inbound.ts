@@ -253,7 +253,12 @@ export async function runInbound(ctx: RelayContext, memberId: string, pending: B
             b24SessionClosed: session.ID !== undefined ? false : undefined,
           });
           if (chat.visitorId && r.user !== undefined) repo.upsertVisitor({ memberId, visitorId: chat.visitorId, b24UserId: String(r.user) });
-          repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'relayed', b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : null, error: null });
+          repo.updateLink(memberId, 'uis', String(p.messageId), {
+            state: 'relayed',
+            b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : null,
+            b24SessionId: session.ID !== undefined ? String(session.ID) : null, // the loss audit reads this session
+            error: null,
+          });
           repo.complete(x.job.id);
         } else {
           const reason = `Bitrix24 refused the message: ${JSON.stringify(r.ERRORS ?? r)}`;

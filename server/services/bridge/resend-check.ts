@@ -89,6 +89,18 @@ export async function dropDuplicates(
   return extra.length;
 }
 
+/**
+ * The `message.id`s (CONNECTOR_MID) an `imopenlines.session.history.get` answer holds — copies an
+ * operator deleted count too (they were delivered) — and the session's id.
+ */
+export function midsOfHistory(raw: unknown): { sessionId: string | null; mids: Set<string> } {
+  const h = historySchema.parse(raw);
+  const mids = new Set<string>();
+  const messages = h.message && !Array.isArray(h.message) ? Object.values(h.message) : [];
+  for (const m of messages) for (const mid of connectorMids(m.params)) mids.add(mid);
+  return { sessionId: h.sessionId ? String(h.sessionId) : null, mids };
+}
+
 /** The `message.id`s (CONNECTOR_MID) the chat's latest session holds, and that session's id. */
 export async function heldInLatestSession(rest: PortalRestClient, b24ChatId: string): Promise<{ sessionId: string | null; mids: Set<string> }> {
   let raw: unknown;
@@ -98,11 +110,7 @@ export async function heldInLatestSession(rest: PortalRestClient, b24ChatId: str
     if (e instanceof BitrixApiError && e.code === 'INVALID_SESSION_ID') return { sessionId: null, mids: new Set() };
     throw e;
   }
-  const h = historySchema.parse(raw);
-  const mids = new Set<string>();
-  const messages = h.message && !Array.isArray(h.message) ? Object.values(h.message) : [];
-  for (const m of messages) for (const mid of connectorMids(m.params)) mids.add(mid);
-  return { sessionId: h.sessionId ? String(h.sessionId) : null, mids };
+  return midsOfHistory(raw);
 }
 
 /** The open-line chat of a UIS chat on a line, found by USER_CODE; null when Bitrix24 has none. */
@@ -165,7 +173,7 @@ export async function checkInFlight(
   for (const j of jobs) {
     if (!mids.has(j.messageId)) continue;
     held.push(j.id);
-    repo.updateLink(memberId, 'uis', j.messageId, { state: 'relayed', b24ChatId, error: null });
+    repo.updateLink(memberId, 'uis', j.messageId, { state: 'relayed', b24ChatId, b24SessionId: sessionId, error: null });
     repo.complete(j.id);
   }
   if (held.length) {

@@ -60,6 +60,13 @@ export interface BridgeWorker {
   release(): void;
   /** Resolves when the run in flight (if any) has finished. */
   drainInFlight(): Promise<void>;
+  /**
+   * The portal's inbound relay waits until `ungate` (at the latest until `untilMs`); callbacks are
+   * still recorded and queued. At start-up the reconcile runs first (recovery.ts), so the messages
+   * clients wrote while we were down go out before the ones that arrive now: UIS order per chat.
+   */
+  gate(memberId: string, untilMs: number): void;
+  ungate(memberId: string): void;
   /** Hook for ONIMCONNECTORMESSAGEADD data (set by the composition root). */
   onMessageAdd?: (memberId: string, data: unknown) => boolean;
 }
@@ -76,6 +83,8 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
   const gatherMs = o.gatherMs ?? 10;
   const ctx = createRelayContext(deps, o);
   const { repo, log, later, errText } = ctx;
+  /** memberId → until when its inbound relay waits, and the chats whose jobs were held */
+  const gates = new Map<string, { until: number; chats: Set<string> }>();
 
   // ------------------------------------------------------------------ runs
 
@@ -99,6 +108,14 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
       }
       const before = repo.pendingSignature(memberId);
       blocked.clear();
+      const gate = gates.get(memberId);
+      if (gate && gate.until > deps.clock.now()) {
+        for (const j of inbound) {
+          repo.retry(j.id, j.attempts, gate.until, 'waiting for the start-up reconcile with UIS');
+          gate.chats.add(j.chatKey);
+        }
+        inbound.length = 0;
+      }
       if (inbound.length) await runInbound(ctx, memberId, inbound, blocked);
       for (const j of singles) {
         try {
@@ -151,6 +168,17 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
     hold: () => loop.pause(),
     release: () => loop.resume(),
     drainInFlight: () => loop.idle(),
+    gate(memberId, untilMs) {
+      gates.set(memberId, { until: untilMs, chats: gates.get(memberId)?.chats ?? new Set() });
+    },
+    ungate(memberId) {
+      const gate = gates.get(memberId);
+      if (!gate) return;
+      gates.delete(memberId);
+      const now = deps.clock.now();
+      for (const chatKey of gate.chats) repo.dueNow(memberId, chatKey, now);
+      loop.wake(0);
+    },
   };
   return worker;
 }
