@@ -50,6 +50,7 @@ import type {
 } from './types';
 import type { World } from './world';
 import type { OfflineRequest } from './dataapi/offline-report';
+import { pbxOf, type Pbx } from './pbx/pbx';
 
 export interface VisitorIdentity {
   name?: string;
@@ -116,6 +117,11 @@ export class AccountImpl implements UisAccount {
   /** login.user session keys → expiry (ms) */
   readonly sessionKeys = new Map<string, number>();
   private readonly failNextDeliveries = new Map<number, number>();
+
+  /** the account's virtual PBX (telephony): pbx/pbx.ts */
+  get pbx(): Pbx {
+    return pbxOf(this);
+  }
 
   setTimeZone(name: string, utcOffsetMin: number): void {
     this.timezone = name;

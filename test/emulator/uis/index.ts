@@ -17,6 +17,10 @@ import { analyticsRouter } from './pages/analytics-page';
 import { visitorRouter } from './pages/visitor-page';
 import { workspaceRouter } from './pages/workspace-page';
 import { runtimeRouter } from './runtime-api';
+import { callApiRouter } from './pbx/call-api';
+import { pbxPageRouter } from './pbx/pbx-page';
+import { recordingRouter } from './pbx/recording';
+import type { Pbx } from './pbx/pbx';
 import type {
   CallbackRecord,
   Campaign,
@@ -37,6 +41,10 @@ import type { OfflineRequest } from './dataapi/offline-report';
 export type { OfflineRequest } from './dataapi/offline-report';
 export type { ChannelType, MessageTemplate, UisMessage, CallbackRecord, Employee, UploadedChat, CloseReason, VisitorSession, ChatChannel, Site, Source, Campaign } from './types';
 export type { FileInput, VisitorIdentity } from './account';
+export type { Pbx, CallHandle, Behaviour, Who } from './pbx/pbx';
+export type { EventType, NotificationConfig, NotificationFaults, SentNotification } from './pbx/notify';
+export type { InteractiveLogEntry } from './pbx/interactive';
+export type { CallSession, Leg } from './pbx/types';
 
 export interface UisEmulatorOptions {
   /** default systemClock; token expiry, Data API budgets, status delays and retry backoff run on it */
@@ -66,6 +74,8 @@ export interface UisEmulator {
   dataApiUrl: string;
   /** origin + '/workspace' (operator workspace, frameable) */
   workspaceUrl: string;
+  /** origin + '/callapi/v4.0' (Call API JSON-RPC; telephony, pbx/README) */
+  callApiUrl: string;
   addAccount(o?: { project?: 'uis' | 'comagic'; name?: string }): UisAccount;
   accounts: UisAccount[];
   /** every endpoint answers 503; callbacks are held and flushed when back up */
@@ -173,6 +183,8 @@ export interface UisAccount {
   readonly offlineRequests: readonly OfflineRequest[];
   /** resolves when no callback delivery is in flight or scheduled (status callbacks sleep on the clock) */
   settle(): Promise<void>;
+  /** addition: the account's virtual PBX — calls, notifications, Call API switches (README «Телефония») */
+  readonly pbx: Pbx;
 }
 
 const NGINX_503 = '<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
@@ -206,6 +218,9 @@ export async function startUisEmulator(o: UisEmulatorOptions = {}): Promise<UisE
   app.use('/mgmt', managementRouter(world));
   app.use('/runtime', runtimeRouter(world));
   app.use('/dataapi/v2.0', dataApiRouter(world));
+  app.use('/callapi/v4.0', callApiRouter(world));
+  app.use(recordingRouter(world));
+  app.use(pbxPageRouter(world));
   app.use(visitorRouter(world));
   app.use(workspaceRouter(world));
   app.use(analyticsRouter(world));
@@ -235,6 +250,7 @@ export async function startUisEmulator(o: UisEmulatorOptions = {}): Promise<UisE
     runtimeUrl: `${world.origin}/runtime`,
     dataApiUrl: `${world.origin}/dataapi/v2.0`,
     workspaceUrl: `${world.origin}/workspace`,
+    callApiUrl: `${world.origin}/callapi/v4.0`,
     addAccount,
     accounts,
     setDown(down: boolean) {

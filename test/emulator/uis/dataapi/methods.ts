@@ -14,6 +14,7 @@ import { uploadChats } from './upload-chats';
 import { offlineMessagesReport } from './offline-report';
 import { chatMessagesReport } from './chat-messages-report';
 import { createEmployee, CREATE_EMPLOYEE_PARAMS, STATUS_FIELDS, statusRows, updateEmployee, UPDATE_EMPLOYEE_PARAMS } from './employees-write';
+import { employeeTelephonyFields, PBX_METHODS } from '../pbx/dataapi';
 
 type Row = Record<string, unknown>;
 
@@ -53,7 +54,7 @@ const EMPLOYEE_FIELDS = [
 ] as const;
 
 function employeeRows(a: AccountImpl): Row[] {
-  return a.employees.map((e, i) => ({
+  return a.employees.map((e) => ({
     id: e.id,
     login: e.login,
     first_name: e.first_name,
@@ -70,13 +71,11 @@ function employeeRows(a: AccountImpl): Row[] {
     out_external_allowed_call_directions: ['in', 'out'],
     out_internal_allowed_call_directions: ['in', 'out'],
     email: e.email,
-    call_recording: 'all',
     schedule_id: null,
     schedule_name: null,
     coach: null,
-    groups: [],
-    phone_numbers: [],
-    extension: { extension_phone_number: String(101 + i), extension_voice_mail_enabled: false, extension_queue_enabled: false },
+    // groups, phone_numbers, extension, call_recording: the account's PBX (pbx/dataapi.ts)
+    ...employeeTelephonyFields(a, e.id),
     operator: {
       operator_login: e.login,
       operator_display_name: e.first_name,
@@ -380,6 +379,8 @@ export const METHODS: Record<string, MethodDef> = {
     get: false,
     run: ({ account, params }) => ({ data: uploadChats(account, params) }),
   },
+  // telephony: calls and legs reports, virtual numbers, scenarios, SIP lines, notifications (pbx/dataapi.ts)
+  ...PBX_METHODS,
   'logout.user': {
     params: [],
     get: false,
