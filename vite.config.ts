@@ -3,8 +3,11 @@
  * Output: dist/placements/<name>/index.html + dist/assets/*; the server swaps `<!--omni-boot-->`
  * for the boot block and serves /assets from dist/assets.
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, constants as zlib, gzip, gzipSync } from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
 import type { OutputBundle } from 'rollup';
 import vue from '@vitejs/plugin-vue';
@@ -100,6 +103,37 @@ function pageWeights(): Plugin {
 }
 
 /**
+ * A brotli (`.br`, quality 11) and a gzip (`.gz`, level 9) copy beside every compressible asset,
+ * so the server sends them as they are (server/http/static-assets.ts) and no proxy needs to
+ * compress. Copies that would not be smaller are not written.
+ */
+function precompress(): Plugin {
+  const br = promisify(brotliCompress);
+  const gz = promisify(gzip);
+  return {
+    name: 'omni:precompress',
+    apply: 'build',
+    async writeBundle(options, bundle) {
+      const dir = options.dir ?? join(root, 'dist');
+      const names = Object.keys(bundle).filter((n) => n.startsWith('assets/') && /\.(js|mjs|css|svg|json|txt|map)$/.test(n));
+      await Promise.all(
+        names.map(async (name) => {
+          const file = join(dir, name);
+          const raw = await readFile(file);
+          if (raw.length < 1024) return;
+          const [b, g] = await Promise.all([
+            br(raw, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: raw.length } }),
+            gz(raw, { level: 9 }),
+          ]);
+          if (b.length < raw.length) await writeFile(`${file}.br`, b);
+          if (g.length < raw.length) await writeFile(`${file}.gz`, g);
+        }),
+      );
+    },
+  };
+}
+
+/**
  * Stable, readable shared chunks. Every other package lands in `b24ui`, which only the kit pages
  * may load: if a light page ever imports one of them, pageWeights() fails the build.
  */
@@ -121,6 +155,7 @@ export default defineConfig({
     bitrix24UIPluginVite({ colorMode: false, router: false, experimental: { componentDetection: true } }),
     placementRoutes(),
     pageWeights(),
+    precompress(),
   ],
   build: {
     outDir: 'dist',

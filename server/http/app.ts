@@ -8,6 +8,7 @@ import { healthRouter } from './routes/health';
 import { pagesRouter } from './routes/pages';
 import { analyticsHookRouter } from './routes/analytics';
 import { bridgeFilesRouter } from './routes/bridge-files';
+import { staticAssets } from './static-assets';
 
 /**
  * The Express application, without listen(): body parsers, security headers, routers, errors.
@@ -31,7 +32,7 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use(healthRouter(deps));
-  if (deps.assetsDir) app.use('/assets', express.static(deps.assetsDir, { immutable: true, maxAge: '365d', index: false }));
+  if (deps.assetsDir) app.use('/assets', staticAssets(deps.assetsDir));
   app.use(['/b24'], express.urlencoded({ extended: true, limit: '1mb', parameterLimit: 5000 }), express.json({ limit: '1mb' }));
   app.use(eventsRouter(deps));
   app.use(analyticsHookRouter(deps));
