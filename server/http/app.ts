@@ -60,12 +60,17 @@ function errorHandler(deps: AppDeps) {
     if (err instanceof AppError) {
       status = err.httpStatus;
       body = { error: err.code, message: err.message };
-    } else if (e.type === 'entity.parse.failed' || e.type === 'parameters.too.many' || e.type === 'encoding.unsupported') {
-      status = 400;
-      body = { error: 'MALFORMED_BODY', message: `The request body could not be parsed (${e.type})` };
     } else if (e.type === 'entity.too.large') {
       status = 413;
       body = { error: 'BODY_TOO_LARGE', message: 'The request body is too large' };
+    } else if (isClientError(err)) {
+      // What the body parsers refuse (http-errors with a 4xx): bad JSON or form syntax, too many
+      // fields, fields nested deeper than 32 levels, an unsupported charset or Content-Encoding.
+      status = err.status;
+      body = {
+        error: status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'MALFORMED_BODY',
+        message: `The request body could not be read: ${err.message} (${err.type ?? 'invalid'})`,
+      };
     } else {
       deps.log.error({ err, path: req.path }, 'unhandled error');
     }
@@ -75,4 +80,10 @@ function errorHandler(deps: AppDeps) {
     }
     res.status(status).json(body);
   };
+}
+
+/** A 4xx error of the body parsers (http-errors, `expose` set): its status and message are for the client. */
+function isClientError(err: unknown): err is { status: number; message: string; type?: string } {
+  const e = err as { status?: unknown; expose?: unknown } | null;
+  return !!e && typeof e === 'object' && e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500;
 }

@@ -1,6 +1,8 @@
 import type { IncomingMessage, RequestListener } from 'node:http';
 import { sameSecret } from '../domain/same-secret';
+import { jsonDepth, MAX_JSON_DEPTH, parseUisCallback } from '../uis/callback-schemas';
 import type { AppDeps } from './deps';
+import { zodMessage } from './zod-message';
 
 const PATH = /^\/uis\/callbacks\/([A-Za-z0-9_-]{8,64})(\/[^?#]*)?(?:\?.*)?$/;
 const MAX_BODY = 2 * 1024 * 1024;
@@ -8,8 +10,10 @@ const MAX_BODY = 2 * 1024 * 1024;
 /**
  * UIS Chat API callbacks: `{webhook_url}/<path>` with the bearer secret we generated when
  * registering the adapter (uis-api.md §2.3). The hook id in the URL names the portal's link; the
- * secret proves the caller is UIS. Verified callbacks go to `deps.uisCallbacks` (recorded and
- * committed in groups, then answered 204); unverified ones are refused with 401 and change nothing.
+ * secret proves the caller is UIS. Verified callbacks are parsed with their schema
+ * (server/uis/callback-schemas.ts) and go to `deps.uisCallbacks` (recorded and committed in
+ * groups, then answered 204); unverified ones are refused with 401, and a body that is not the
+ * documented callback with a 4xx and its reason — neither changes anything.
  *
  * This is the hottest endpoint (UIS posts every message, status and card of every linked account)
  * and its contract is tiny: a JSON body in, an empty answer out. It is served straight from the
@@ -38,21 +42,34 @@ export function uisCallbackListener(deps: AppDeps, next: RequestListener): Reque
       req.resume();
       return done(415, { error: 'UNSUPPORTED_ENCODING', message: `Content-Encoding ${encoding} is not accepted; send the JSON body as is` });
     }
+    const type = req.headers['content-type'] ?? '';
+    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
+    if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+      req.resume();
+      return done(415, { error: 'UNSUPPORTED_CHARSET', message: `charset ${charset.slice(0, 40)} is not accepted; send UTF-8 JSON` });
+    }
     readBody(req, (raw) => {
       if (raw === null) return done(413, { error: 'BODY_TOO_LARGE', message: `The request body is larger than ${MAX_BODY} bytes` });
       let body: unknown;
       // UIS sends JSON; a body of another type (or none) is handed on as undefined, like a JSON parser would.
-      if (/\bjson\b/i.test(req.headers['content-type'] ?? '') && raw.length) {
+      if (/\bjson\b/i.test(type) && raw.length) {
+        const text = raw.toString('utf8');
+        if (jsonDepth(text) > MAX_JSON_DEPTH) return done(400, { error: 'MALFORMED_BODY', message: `The request body nests deeper than ${MAX_JSON_DEPTH} levels` });
         try {
-          body = JSON.parse(raw.toString('utf8'));
+          body = JSON.parse(text);
         } catch {
           return done(400, { error: 'MALFORMED_BODY', message: 'The request body is not valid JSON' });
         }
       }
-      deps.uisCallbacks.submit(link, m[2] ?? '/', req.method!, body).then(
+      const parsed = parseUisCallback(req.method!, m[2] ?? '/', body);
+      if (!parsed.ok) {
+        const message = parsed.issues ? `${parsed.error}: ${zodMessage(parsed.issues)}` : parsed.error;
+        return done(parsed.status, { error: parsed.status === 404 ? 'UNKNOWN_CALLBACK' : 'INVALID_CALLBACK', message: message.slice(0, 1000) });
+      }
+      deps.uisCallbacks.submit(link, parsed.callback).then(
         () => done(204),
         (err: unknown) => {
-          deps.log.error({ err, path: m[2] ?? '/' }, 'UIS callback could not be recorded');
+          deps.log.error({ err, route: parsed.callback.route }, 'UIS callback could not be recorded');
           done(500, { error: 'INTERNAL', message: 'Internal error' });
         },
       );

@@ -1,4 +1,5 @@
 import type { UisLink } from '../domain/uis-link';
+import type { UisCallback } from '../uis/callback-schemas';
 import type { UisCallbackHandler } from './ports';
 
 /** Runs `fn` in one database transaction: all of its writes or none. */
@@ -6,14 +7,12 @@ export type Atomically = <T>(fn: () => T) => T;
 
 export interface CallbackIntake {
   /** Resolves once the callback's effects are committed (then the route answers 204); rejects if they are not. */
-  submit(link: UisLink, path: string, method: string, body: unknown): Promise<void>;
+  submit(link: UisLink, cb: UisCallback): Promise<void>;
 }
 
 interface Pending {
   link: UisLink;
-  path: string;
-  method: string;
-  body: unknown;
+  cb: UisCallback;
   ok(): void;
   fail(e: unknown): void;
 }
@@ -33,14 +32,14 @@ export function createCallbackIntake(handler: UisCallbackHandler, atomically: At
     queue = [];
     try {
       atomically(() => {
-        for (const p of group) handler.handle(p.link, p.path, p.method, p.body);
+        for (const p of group) handler.handle(p.link, p.cb);
       });
     } catch {
       // Rare: one of them threw (or the commit failed) and the whole group was undone. Each
       // callback again in its own transaction, so only the failing one is refused.
       for (const p of group) {
         try {
-          atomically(() => handler.handle(p.link, p.path, p.method, p.body));
+          atomically(() => handler.handle(p.link, p.cb));
         } catch (e) {
           p.fail(e);
           continue;
@@ -52,10 +51,10 @@ export function createCallbackIntake(handler: UisCallbackHandler, atomically: At
     for (const p of group) p.ok();
   };
   return {
-    submit(link, path, method, body) {
+    submit(link, cb) {
       return new Promise<void>((ok, fail) => {
         if (!queue.length) setImmediate(flush);
-        queue.push({ link, path, method, body, ok, fail });
+        queue.push({ link, cb, ok, fail });
       });
     },
   };

@@ -38,6 +38,7 @@ export interface EventInbox {
 export type { UisEndpoints } from '../uis/endpoints';
 import type { UisLink } from '../domain/uis-link';
 import type { UisEndpoints } from '../uis/endpoints';
+import type { UisCallback } from '../uis/callback-schemas';
 import type { UisProject } from '../contracts/uis';
 
 export interface UisLinkRepository {
@@ -71,10 +72,10 @@ export interface UisInbox {
   count(memberId: string): number;
 }
 
-/** Where verified UIS callbacks go. */
+/** Where verified UIS callbacks go, parsed with their schema (server/uis/callback-schemas.ts). */
 export interface UisCallbackHandler {
   /** Synchronous database work only: it runs inside the callback intake's transaction (callback-intake.ts). */
-  handle(link: UisLink, path: string, method: string, body: unknown): void;
+  handle(link: UisLink, cb: UisCallback): void;
 }
 
 import type { AnalyticsSettings } from '../contracts/analytics';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { UisLink } from '../domain/uis-link';
+import type { UisCallback } from '../uis/callback-schemas';
 import type { UisCallbackHandler, UisInbox } from './ports';
 
 /**
@@ -8,9 +9,9 @@ import type { UisCallbackHandler, UisInbox } from './ports';
  */
 export function createUisCallbackRecorder(inbox: UisInbox): UisCallbackHandler {
   return {
-    handle(link: UisLink, path: string, method: string, body: unknown) {
-      const dedupeKey = createHash('sha256').update(`${method} ${path} ${JSON.stringify(body ?? null)}`).digest('hex');
-      inbox.record({ memberId: link.memberId, path: `${method} ${path}`, body, dedupeKey });
+    handle(link: UisLink, cb: UisCallback) {
+      const dedupeKey = createHash('sha256').update(`${cb.method} ${cb.path} ${JSON.stringify(cb.body)}`).digest('hex');
+      inbox.record({ memberId: link.memberId, path: `${cb.method} ${cb.path}`, body: cb.body, dedupeKey });
     },
   };
 }

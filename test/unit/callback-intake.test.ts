@@ -4,16 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { UisLink } from '../../server/domain/uis-link';
+import type { UisCallback } from '../../server/uis/callback-schemas';
 import { createCallbackIntake } from '../../server/services/callback-intake';
 import { atomically, openDb } from '../../server/storage/db';
 
 const link = { memberId: 'm1' } as UisLink;
+/** A callback numbered n (its UIS message id). */
+const cb = (n: number): UisCallback => ({ route: 'POST /message/status', method: 'POST', path: '/message/status', pathId: null, body: { chat_id: '1', message_id: String(n) } });
+const nOf = (c: UisCallback): number => Number((c.body as { message_id: string }).message_id);
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function world(fail: (body: unknown) => boolean) {
+function world(fail: (n: number) => boolean) {
   const dir = mkdtempSync(join(tmpdir(), 'intake-'));
   dirs.push(dir);
   const file = join(dir, 'db.sqlite');
@@ -24,9 +28,9 @@ function world(fail: (body: unknown) => boolean) {
   const tx = atomically(db);
   const intake = createCallbackIntake(
     {
-      handle(_link, _path, _method, body) {
-        insert.run((body as { n: number }).n); // written first: a throw must undo it
-        if (fail(body)) throw new Error(`refused ${(body as { n: number }).n}`);
+      handle(_link, c) {
+        insert.run(nOf(c)); // written first: a throw must undo it
+        if (fail(nOf(c))) throw new Error(`refused ${nOf(c)}`);
       },
     },
     (fn) => {
@@ -46,20 +50,20 @@ describe('callback intake (group commit)', () => {
     const w = world(() => false);
     // what each answer sees: its own row must already be committed when it is answered
     const committedAtAnswer: boolean[] = [];
-    const all = Array.from({ length: 20 }, (_, n) => w.intake.submit(link, '/message', 'POST', { n }).then(() => committedAtAnswer.push(w.committed().includes(n))));
+    const all = Array.from({ length: 20 }, (_, n) => w.intake.submit(link, cb(n)).then(() => committedAtAnswer.push(w.committed().includes(n))));
     expect(w.rows()).toEqual([]); // nothing written before the group runs
     await Promise.all(all);
     expect(w.transactions()).toBe(1);
     expect(w.rows()).toEqual(Array.from({ length: 20 }, (_, n) => n));
     expect(committedAtAnswer).toEqual(Array.from({ length: 20 }, () => true));
     // the next turn is the next group
-    await w.intake.submit(link, '/message', 'POST', { n: 100 });
+    await w.intake.submit(link, cb(100));
     expect(w.transactions()).toBe(2);
   });
 
   it('one callback that throws is refused alone: its writes are undone, the others of its group are kept', async () => {
-    const w = world((b) => (b as { n: number }).n === 3);
-    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, n) => w.intake.submit(link, '/message', 'POST', { n })));
+    const w = world((n) => n === 3);
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, n) => w.intake.submit(link, cb(n))));
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
     expect(String((results[3] as PromiseRejectedResult).reason)).toContain('refused 3');
     expect(w.rows()).toEqual([0, 1, 2, 4, 5]);

@@ -1,11 +1,11 @@
 import type { UisLink } from '../../domain/uis-link';
+import type { UisCallback } from '../../uis/callback-schemas';
 import type { UisCallbackHandler } from '../ports';
 import { textHash } from './identity';
 import type { BridgeRepository } from './ports';
 
-type Row = Record<string, unknown>;
-const obj = (v: unknown): Row => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Row) : {});
-const id = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
+/** An optional id or text of a parsed callback: absent and empty are both null. */
+const opt = (v: string | null | undefined): string | null => (v === undefined || v === null || v === '' ? null : v);
 
 export interface BridgeCallbackDeps {
   bridge: BridgeRepository;
@@ -24,9 +24,9 @@ export interface BridgeCallbackDeps {
  */
 export function bridgeUisCallbacks(inner: UisCallbackHandler, deps: BridgeCallbackDeps): UisCallbackHandler {
   return {
-    handle(link: UisLink, path: string, method: string, body: unknown) {
-      inner.handle(link, path, method, body);
-      if (onCallback(deps, link, path, method, obj(body))) deps.wake();
+    handle(link: UisLink, cb: UisCallback) {
+      inner.handle(link, cb);
+      if (onCallback(deps, link, cb)) deps.wake();
     },
   };
 }
@@ -64,33 +64,31 @@ function learnChat(
 }
 
 /** true when jobs were queued (or made due). */
-export function onCallback(deps: BridgeCallbackDeps, link: UisLink, path: string, method: string, b: Row): boolean {
+export function onCallback(deps: BridgeCallbackDeps, link: UisLink, cb: UisCallback): boolean {
   const memberId = link.memberId;
   const repo = deps.bridge;
-  const chatId = id(b.chat_id);
-  const channelId = id(b.channel_id);
   const now = deps.now();
 
-  if (path === '/chat' && (method === 'POST' || method === 'PATCH') && chatId && channelId) {
-    return learnChat(repo, memberId, now, { uisChatId: chatId, channelId, visitorId: id(b.visitor_id), initiator: id(b.initiator), operatorId: id(b.operator_id), phone: id(b.visitor_phone) });
+  if (cb.route === 'POST /chat' || cb.route === 'PATCH /chat') {
+    const b = cb.body;
+    return learnChat(repo, memberId, now, { uisChatId: b.chat_id, channelId: b.channel_id, visitorId: opt(b.visitor_id), initiator: opt(b.initiator), operatorId: opt(b.operator_id), phone: opt(b.visitor_phone) });
   }
-  if (path === '/visitor/card' && method === 'POST') {
-    const visitorId = id(b.visitor_id);
-    if (!visitorId) return false;
-    const card = obj(b.visitor_card);
-    const phones = Array.isArray(card.phones) ? card.phones : [];
-    const emails = Array.isArray(card.emails) ? card.emails : [];
-    repo.upsertVisitor({ memberId, visitorId, name: id(card.name), phone: id(phones[0]), email: id(emails[0]) });
+  if (cb.route === 'POST /visitor/card') {
+    const b = cb.body;
+    const card = b.visitor_card ?? {};
+    repo.upsertVisitor({ memberId, visitorId: b.visitor_id, name: opt(card.name), phone: opt(card.phones?.[0]), email: opt(card.emails?.[0]) });
     return false;
   }
-  if (path === '/message' && method === 'POST' && chatId && channelId) {
-    const messageId = id(b.id);
-    if (!messageId) return false;
+  if (cb.route === 'POST /message' && cb.body.channel_id) {
+    const b = cb.body;
+    const chatId = b.chat_id;
+    const channelId = b.channel_id!;
+    const messageId = b.id;
     // Loop prevention (§6.2 rule 10): a message we sent to UIS ourselves never comes back in.
     if (repo.linkByUisMessage(memberId, messageId)?.origin === 'b24') return false;
     // Seen already (also after the job itself was pruned by the retention).
     if (repo.link(memberId, 'uis', messageId)) return false;
-    let source = String(b.source ?? '');
+    let source = b.source ?? '';
     if (source === 'system') {
       // An operator-initiated chat (UIS workspace, iframe or our runtime call) starts with
       // chat_started: the open line gets the chat (seed «Исходящая коммуникация» 1) with that
@@ -101,7 +99,7 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, path: string
       source = 'started';
     }
     if (source !== 'visitor' && source !== 'operator' && source !== 'started') return false;
-    const resource = b.resource && typeof b.resource === 'object' ? (b.resource as Row) : null;
+    const resource = b.resource ?? null;
     const queued = repo.enqueue({
       memberId,
       kind: 'in',
@@ -111,11 +109,11 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, path: string
       payload: {
         uisChatId: chatId,
         channelId,
-        accountId: id(b.account_id),
+        accountId: opt(b.account_id),
         messageId,
         source,
-        operatorId: id(b.operator_id),
-        text: typeof b.text === 'string' ? b.text : '',
+        operatorId: opt(b.operator_id),
+        text: b.text ?? '',
         createdAt: b.created_at ?? null,
         resource: resource ? { id: resource.id, token: resource.token, type: resource.type, name: resource.name, size: resource.size } : null,
       },
@@ -123,10 +121,9 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, path: string
     if (queued) repo.addLink(memberId, { origin: 'uis', key: messageId, uisChatId: chatId, uisMessageId: messageId, b24ChatId: null, b24MessageId: null, state: 'queued', error: null });
     return queued;
   }
-  if (path === '/message/status' && method === 'POST' && chatId) {
-    const messageId = id(b.message_id);
-    const status = String(b.status ?? '');
-    if (!messageId) return false;
+  if (cb.route === 'POST /message/status') {
+    const messageId = cb.body.message_id;
+    const status = cb.body.status ?? '';
     const l = repo.linkByUisMessage(memberId, messageId);
     if (!l || l.origin !== 'b24') return false;
     if (status === 'sent' || status === 'delivered' || status === 'read') {
@@ -144,11 +141,13 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, path: string
     }
     return false;
   }
-  if (path === '/message' && method === 'PATCH' && chatId) {
+  if (cb.route === 'PATCH /message') {
     // v2 message update (uis-api.md §2.3): an edit of a message already in the open line.
-    const messageId = id(b.id);
-    const l = messageId ? repo.link(memberId, 'uis', messageId) : null;
-    if (!messageId || !l || typeof b.text !== 'string' || !b.text) return false;
+    const b = cb.body;
+    const chatId = b.chat_id;
+    const messageId = b.id;
+    const l = repo.link(memberId, 'uis', messageId);
+    if (!l || typeof b.text !== 'string' || !b.text) return false;
     return repo.enqueue({
       memberId,
       kind: 'update',
@@ -158,7 +157,8 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, path: string
       payload: { uisChatId: chatId, messageId, text: b.text },
     });
   }
-  if (path === '/chat/close' && method === 'POST' && chatId) {
+  if (cb.route === 'POST /chat/close') {
+    const chatId = cb.body.chat_id;
     const chat = repo.chat(memberId, chatId);
     if (!chat) return false;
     repo.upsertChat({ memberId, uisChatId: chatId, channelId: chat.channelId, status: 'closed' });
@@ -171,7 +171,7 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, path: string
       chatKey: chatId,
       idemKey: `close:${chatId}`,
       dueAt: now,
-      payload: { uisChatId: chatId, channelId: chat.channelId, messageId: `close-${chatId}`, source: 'closed', reason: id(b.reason), text: '', createdAt: null, resource: null },
+      payload: { uisChatId: chatId, channelId: chat.channelId, messageId: `close-${chatId}`, source: 'closed', reason: opt(cb.body.reason), text: '', createdAt: null, resource: null },
     });
   }
   return false;

@@ -1,13 +1,11 @@
 import type { UisLink } from '../../domain/uis-link';
 import { parseChatApiTime } from '../../domain/uis-time';
+import type { UisCallback } from '../../uis/callback-schemas';
 import { messageText } from './facts';
 import type { UisCallbackHandler } from '../ports';
 import type { CrmRequestRepository, CrmRulesRepository } from './ports';
 
-type Row = Record<string, unknown>;
-const obj = (v: unknown): Row => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Row) : {});
-const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
-const time = (v: unknown, fallback: number): number => parseChatApiTime(v) ?? fallback;
+const time = (v: string | null | undefined, fallback: number): number => parseChatApiTime(v) ?? fallback;
 
 export interface CrmCallbackDeps {
   requests: CrmRequestRepository;
@@ -25,62 +23,59 @@ export interface CrmCallbackDeps {
  * reordering are harmless: messages are keyed by their UIS id, the chat row keeps the furthest
  * lifecycle point.
  */
-const FOLLOWED = new Set(['/chat', '/chat/close', '/visitor/card', '/message']);
+const FOLLOWED = new Set<UisCallback['route']>(['POST /chat', 'POST /chat/close', 'POST /visitor/card', 'POST /message']);
 
 export function crmRulesUisCallbacks(inner: UisCallbackHandler, deps: CrmCallbackDeps): UisCallbackHandler {
   return {
-    handle(link: UisLink, path: string, method: string, body: unknown) {
-      inner.handle(link, path, method, body);
+    handle(link: UisLink, cb: UisCallback) {
+      inner.handle(link, cb);
       // only the callbacks the rules follow ask the database whether the tab is on (not /message/status…)
-      if (method !== 'POST' || !FOLLOWED.has(path)) return;
+      if (!FOLLOWED.has(cb.route)) return;
       if (!deps.crmRules.isEnabled(link.memberId, 'chats')) return;
-      if (onCallback(deps, link.memberId, path, obj(body))) deps.wake(deps.gatherMs);
+      if (onCallback(deps, link.memberId, cb)) deps.wake(deps.gatherMs);
     },
   };
 }
 
-export function onCallback(deps: CrmCallbackDeps, memberId: string, path: string, b: Row): boolean {
+export function onCallback(deps: CrmCallbackDeps, memberId: string, cb: UisCallback): boolean {
   const now = deps.now();
   const dueAt = now + deps.gatherMs;
-  const chatId = str(b.chat_id);
-  const touch = (event: 'started' | 'message' | 'finished', extra: { visitorId?: string | null; startedAt?: number | null } = {}) =>
-    deps.requests.touch({ memberId, kind: 'chat', requestId: chatId!, event, channelId: str(b.channel_id), dueAt, ...extra });
+  const touch = (chatId: string, channelId: string | null | undefined, event: 'started' | 'message' | 'finished', extra: { visitorId?: string | null; startedAt?: number | null } = {}) =>
+    deps.requests.touch({ memberId, kind: 'chat', requestId: chatId, event, channelId: channelId ?? null, dueAt, ...extra });
 
-  if (path === '/chat' && chatId) {
-    touch('started', { visitorId: str(b.visitor_id), startedAt: time(b.created_at, now) });
+  if (cb.route === 'POST /chat') {
+    const b = cb.body;
+    touch(b.chat_id, b.channel_id, 'started', { visitorId: b.visitor_id ?? null, startedAt: time(b.created_at, now) });
     return true;
   }
-  if (path === '/chat/close' && chatId) {
-    touch('finished');
+  if (cb.route === 'POST /chat/close') {
+    touch(cb.body.chat_id, cb.body.channel_id, 'finished');
     return true;
   }
-  if (path === '/visitor/card') {
-    const visitorId = str(b.visitor_id);
+  if (cb.route === 'POST /visitor/card') {
     // a phone or e-mail may have just arrived for a chat that waited for contact data
-    return visitorId ? deps.requests.touchVisitor(memberId, visitorId, dueAt) > 0 : false;
+    return deps.requests.touchVisitor(memberId, cb.body.visitor_id, dueAt) > 0;
   }
-  if (path === '/message' && chatId) {
-    const id = str(b.id);
-    const source = String(b.source ?? '');
-    if (!id) return false;
+  if (cb.route === 'POST /message') {
+    const b = cb.body;
+    const source = b.source ?? '';
     if (source === 'system') {
       // an operator-initiated chat starts with chat_started (uis-api.md §2.3)
       if (b.system_message_mnemonic !== 'chat_started') return false;
-      touch('started', { startedAt: time(b.created_at, now) });
+      touch(b.chat_id, b.channel_id, 'started', { startedAt: time(b.created_at, now) });
       return true;
     }
     if (source !== 'visitor' && source !== 'operator') return false;
-    const resource = obj(b.resource);
-    const text = messageText(b.text, resource.name);
-    const operatorId = str(b.operator_id);
-    const fresh = deps.requests.addMessage(memberId, chatId, {
-      id,
+    const text = messageText(b.text, b.resource?.name);
+    const operatorId = b.operator_id ?? null;
+    const fresh = deps.requests.addMessage(memberId, b.chat_id, {
+      id: b.id,
       at: time(b.created_at, now),
       source,
       text,
       author: source === 'operator' && operatorId ? `employee:${operatorId}` : null,
     });
-    if (fresh) touch('message');
+    if (fresh) touch(b.chat_id, b.channel_id, 'message');
     return fresh;
   }
   return false;

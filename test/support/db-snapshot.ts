@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../../server/storage/db';
+
+/**
+ * A digest of every row of every table (what "nothing was written" is checked against), and the
+ * per-table row digests to say which table changed.
+ */
+export function dbSnapshot(db: Db): { digest: string; tables: Record<string, string> } {
+  const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
+  const tables: Record<string, string> = {};
+  const all = createHash('sha256');
+  for (const name of names) {
+    const h = createHash('sha256');
+    for (const row of db.prepare(`SELECT * FROM "${name}"`).raw().iterate()) h.update(JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('base64') : v)));
+    tables[name] = h.digest('hex');
+    all.update(`${name}:${tables[name]}\n`);
+  }
+  return { digest: all.digest('hex'), tables };
+}
+
+/** The tables whose rows differ between two snapshots. */
+export function changedTables(a: ReturnType<typeof dbSnapshot>, b: ReturnType<typeof dbSnapshot>): string[] {
+  const names = new Set([...Object.keys(a.tables), ...Object.keys(b.tables)]);
+  return [...names].filter((n) => a.tables[n] !== b.tables[n]);
+}
