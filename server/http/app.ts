@@ -45,11 +45,18 @@ export function createApp(deps: AppDeps): express.Express {
   return app;
 }
 
+/**
+ * The metrics label of a request: the pattern of the route that answered it (`/api/crm-rules/:kind`,
+ * `/files/uis/:memberId/…`), never the path itself, so the series stay bounded whatever paths
+ * clients send. A request no route took (404s, bodies refused before the route) gets its area.
+ */
 function routeLabel(req: Request): string {
-  const p = req.path;
+  const route = (req as { route?: { path?: unknown } }).route;
+  if (route && (typeof route.path === 'string' || Array.isArray(route.path))) return `${req.baseUrl}${String(route.path)}`;
+  const p = req.originalUrl ?? req.url;
   if (p.startsWith('/assets/')) return '/assets';
-  if (p.startsWith('/api/') || p.startsWith('/b24/') || p === '/healthz' || p === '/metrics') return p.length > 64 ? 'other' : p;
-  return 'other';
+  const area = /^\/(api|b24|files)\//.exec(p);
+  return area ? `/${area[1]}/(unmatched)` : '(unmatched)';
 }
 
 function errorHandler(deps: AppDeps) {

@@ -46,5 +46,8 @@ export function createViteRenderer(vite: { transformIndexHtml(url: string, html:
 
 function inject(html: string, boot: Boot): string {
   if (!html.includes(BOOT_MARKER)) throw new Error('page HTML has no <!--omni-boot--> marker');
-  return html.replace(BOOT_MARKER, bootScript(boot));
+  // a replacer function: a string replacement would expand `$'`, `$&`, `` $` `` found in the boot
+  // values (PLACEMENT_OPTIONS comes from the request) into pieces of the page
+  const script = bootScript(boot);
+  return html.replace(BOOT_MARKER, () => script);
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
  */
 const claimsSchema = z.object({ m: z.string(), u: z.number(), a: z.boolean(), exp: z.number() });
 export type SessionClaims = z.infer<typeof claimsSchema>;
+const B64URL = /^[A-Za-z0-9_-]{1,4096}$/;
 
 export interface SessionSigner {
   issue(c: { memberId: string; userId: number; isAdmin: boolean }): string;
@@ -23,8 +24,11 @@ export function createSessionSigner(secret: string, now: () => number, ttlMs = 2
       return `${payload}.${mac(payload)}`;
     },
     verify(token) {
-      const [payload, sig] = token.split('.');
-      if (!payload || !sig) return null;
+      // exactly `<payload>.<mac>`, both base64url: trailing segments or other characters are not ours
+      const parts = token.split('.');
+      if (parts.length !== 2) return null;
+      const [payload, sig] = parts as [string, string];
+      if (!B64URL.test(payload) || !B64URL.test(sig)) return null;
       const expected = Buffer.from(mac(payload));
       const given = Buffer.from(sig);
       if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;

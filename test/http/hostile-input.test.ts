@@ -1,18 +1,25 @@
 /**
- * Bad input and hostile content (issue #11) over real HTTP: bodies the parsers refuse and UIS
- * callbacks that do not fit their schema. Each case checks the answer (a 4xx with a reason, never
- * a 5xx) and that nothing was written.
+ * Bad input and hostile content (issue #11, items 11–14) over real HTTP: bodies the parsers refuse,
+ * UIS callbacks that do not fit their schema, page boot blocks, metric series, sessions of a portal
+ * that uninstalled the app. Each case checks the answer (a 4xx with a reason, never a 5xx) and
+ * that nothing was written.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDistRenderer } from '../../server/http/page-renderer';
 import { PAGE_ROUTES } from '../../server/http/routes/pages';
 import { linkAndBind } from '../support/bridge-fixture';
 import { changedTables, dbSnapshot } from '../support/db-snapshot';
-import { installApp, openPage, startHarness, type Harness } from '../support/harness';
+import { api, installApp, openPage, readBoot, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
+const cleanup: Array<() => void> = [];
 afterEach(async () => {
   await h?.portal.drainEvents();
   await h?.close();
+  while (cleanup.length) cleanup.pop()!();
 });
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -105,5 +112,99 @@ describe('UIS callbacks are parsed with their schema before anything is recorded
     const ok = await post('/chat', { chat_id: 80, channel_id: channelId, visitor_id: 5, visitor_phone: '79161234567', created_at: '2026-01-01T00:00:00.000001Z' });
     expect(ok.status).toBe(204);
     expect(h.app.deps.bridge.chat(h.portal.memberId, '80')).toMatchObject({ uisChatId: '80', channelId, visitorId: '5' });
+  });
+});
+
+describe('page boot block', () => {
+  it("is intact whatever PLACEMENT / PLACEMENT_OPTIONS hold ($', $`, $& are not replacement patterns)", async () => {
+    const dist = mkdtempSync(join(tmpdir(), 'dist-'));
+    cleanup.push(() => rmSync(dist, { recursive: true, force: true }));
+    for (const [, page] of PAGE_ROUTES) {
+      mkdirSync(join(dist, 'placements', page), { recursive: true });
+      writeFileSync(join(dist, 'placements', page, 'index.html'), `<!doctype html><html><head><!--omni-boot--></head><body><div id="app"></div><script src="/assets/${page}.js"></script></body></html>`);
+    }
+    h = await startHarness({ renderer: createDistRenderer(dist) });
+    await installApp(h);
+    const options = { ID: "12$'$`$&$1", note: '$`<!--omni-boot-->$\'' };
+    const { url, form } = h.portal.openApp({ handlerUrl: `${h.app.url}/b24/placements/crm-tab`, placement: 'CRM_LEAD_DETAIL_TAB', placementOptions: options });
+    const res = await fetch(url, { method: 'POST', body: new URLSearchParams({ ...form, PLACEMENT: "CRM_LEAD_DETAIL_TAB$'" }) });
+    const html = await res.text();
+    expect(res.status).toBe(200);
+    const boot = readBoot(html);
+    expect(boot.placementOptions).toEqual(options);
+    expect(boot.placement).toBe("CRM_LEAD_DETAIL_TAB$'");
+    // the page around it is what was built: one boot block, the body after it untouched
+    expect(html.match(/id="omni-boot"/g)).toHaveLength(1);
+    expect(html.endsWith('<body><div id="app"></div><script src="/assets/crm-tab.js"></script></body></html>')).toBe(true);
+  });
+});
+
+describe('/metrics', () => {
+  it('labels requests by route pattern: thousands of distinct paths make no new series', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const series = async () => (await (await fetch(`${h.app.url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('omni_http_requests_total{'));
+    const paths = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => [`/api/x${tag}${i}`, `/b24/y${tag}${i}`, `/files/uis/a/b/c/d/e${tag}${i}`, `/z${tag}${i}`, `/api/crm-rules/k${tag}${i}`][i % 5]!);
+    const hit = async (list: string[]) => {
+      for (let i = 0; i < list.length; i += 50) await Promise.all(list.slice(i, i + 50).map((p) => fetch(`${h.app.url}${p}`).then((r) => r.arrayBuffer())));
+    };
+    await series(); // its own series first
+    await hit(paths(100, 'a'));
+    const first = await series();
+    await hit(paths(1000, 'b'));
+    const second = await series();
+    expect(second.length).toBe(first.length);
+    expect(second.length).toBeLessThan(20);
+    const routes = second.map((l) => /route="([^"]*)"/.exec(l)![1]!);
+    expect(routes.filter((r) => /\d/.test(r.replaceAll('/b24/', '/')))).toEqual([]); // no path of ours has digits but /b24/
+    // a request a route answered is labelled with its pattern
+    await api(h.app.url, await adminSession(), 'GET', '/api/crm-rules/chats');
+    expect((await series()).some((l) => l.includes('route="/api/crm-rules/:kind"'))).toBe(true);
+  });
+});
+
+describe('page sessions', () => {
+  it('a session issued before the app was uninstalled (CLEAN=1) neither reads nor writes: 401, nothing written, never a 500', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const session = await adminSession();
+    expect((await api(h.app.url, session, 'GET', '/api/crm-rules/chats')).status).toBe(200);
+    const settings = (await api(h.app.url, session, 'GET', '/api/crm-rules/chats')).json.settings;
+    await h.portal.uninstall({ clean: true });
+    await h.app.deps.background.idle();
+    const before = dbSnapshot(h.app.db);
+    for (const [method, path, body] of [
+      ['PUT', '/api/crm-rules/chats', settings],
+      ['GET', '/api/crm-rules/chats', undefined],
+      ['PUT', '/api/employee-sync/settings', { daily: true, userIds: [] }],
+      ['GET', '/api/portal', undefined],
+    ] as const) {
+      const r = await api(h.app.url, session, method, path, body);
+      expect(r.status, `${method} ${path}: ${JSON.stringify(r.json)}`).toBe(401);
+      expect(r.json.error).toBe('APP_NOT_INSTALLED');
+    }
+    expect(changedTables(before, dbSnapshot(h.app.db))).toEqual([]);
+  });
+
+  it('a session of a portal that uninstalled without deleting its data is refused too', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const session = await adminSession();
+    await h.portal.uninstall();
+    await h.app.deps.background.idle();
+    const r = await api(h.app.url, session, 'PUT', '/api/analytics', { enabled: false });
+    expect(r.status).toBe(401);
+    expect(r.json.error).toBe('APP_NOT_INSTALLED');
+  });
+
+  it('a session token with trailing segments (or other characters) is not a session', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const session = await adminSession();
+    expect((await api(h.app.url, session, 'GET', '/api/portal')).status).toBe(200);
+    for (const t of [`${session}.x`, `${session}.`, `${session}..${session}`, `${session}.${session}`, `${session.replace('.', '.=')}`, `a.${session}`]) {
+      expect((await api(h.app.url, t, 'GET', '/api/portal')).status, t).toBe(401);
+    }
   });
 });

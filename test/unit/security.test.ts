@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { verifyApplicationToken } from '../../server/bitrix/verify';
 import { createSessionSigner } from '../../server/http/session';
+import { createFileSigner } from '../../server/services/bridge/file-links';
 import { redact } from '../../server/logging';
 import { createSecretBox } from '../../server/storage/secret-box';
 import { captureLogs } from '../support/log-capture';
@@ -71,6 +72,32 @@ describe('page session signer', () => {
     expect(signer.verify(`${forged}.${sig}`)).toBeNull();
     expect(signer.verify(`${payload}.${sig!.slice(0, -2)}xx`)).toBeNull();
     expect(signer.verify('garbage')).toBeNull();
+    // exactly two segments: a valid token with anything appended is not a session
+    for (const extra of ['.', '.x', `.${sig}`, `.${t}`]) expect(signer.verify(`${t}${extra}`)).toBeNull();
     expect(createSessionSigner('o'.repeat(40), () => now).verify(t)).toBeNull();
+  });
+});
+
+describe('signed file links (bridge)', () => {
+  const now = 1_700_000_000_000;
+  const signer = createFileSigner({ secret: 'k'.repeat(40), appUrl: 'https://app.example', now: () => now });
+  const parts = (url: string) => {
+    const u = new URL(url);
+    const [memberId, channelId, resourceId, token, name] = u.pathname.split('/').slice(3).map(decodeURIComponent) as [string, string, string, string, string];
+    return { path: { memberId, channelId, resourceId, token, name }, exp: u.searchParams.get('exp')!, sig: u.searchParams.get('sig')! };
+  };
+  it('when a link is signed, then exactly its fields verify', () => {
+    const ref = { memberId: 'm1', channelId: '7', resourceId: '42', token: 'tok', name: 'photo.jpg' };
+    const l = parts(signer.url(ref));
+    expect(signer.verify(l.path, l.exp, l.sig)).toEqual(ref);
+    expect(signer.verify({ ...l.path, resourceId: '43' }, l.exp, l.sig)).toBeNull();
+  });
+  it('when fields are re-cut at a separator (a|b + c vs a + b|c), then the signature does not carry over', () => {
+    // a client names its file; the name (and the UIS token) may hold any character
+    const l = parts(signer.url({ memberId: 'm1', channelId: '7', resourceId: '42', token: 'tok|x', name: 'a.jpg' }));
+    expect(signer.verify({ memberId: 'm1', channelId: '7', resourceId: '42', token: 'tok', name: 'x|a.jpg' }, l.exp, l.sig)).toBeNull();
+    const m = parts(signer.url({ memberId: 'm1', channelId: '7', resourceId: '42', token: 'tok', name: `a.jpg|${Math.floor(now / 1000) + 99_999_999}` }));
+    // the name's tail cannot stand in for a later expiry
+    expect(signer.verify({ ...m.path, name: 'a.jpg' }, String(Math.floor(now / 1000) + 99_999_999), m.sig)).toBeNull();
   });
 });

@@ -64,6 +64,10 @@ function authenticate(deps: AppDeps) {
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
     const caller = token ? deps.sessions.verify(token) : null;
     if (!caller) throw unauthorized('NO_SESSION', 'Open this page from Bitrix24 again: the page session is missing or expired');
+    // A session outlives nothing: the portal must still have the app (uninstalled, or its data
+    // deleted with CLEAN=1, means no reads and no writes with a session issued before).
+    const portal = deps.portals.get(caller.memberId);
+    if (!portal || portal.status === 'deleted') throw unauthorized('APP_NOT_INSTALLED', 'The app is not installed on this portal any more: install it again from Bitrix24');
     res.locals.caller = caller satisfies ApiCaller;
     next();
   };

@@ -21,8 +21,10 @@ export interface FileSigner {
 
 export function createFileSigner(o: { secret: string; appUrl: string; now(): number; ttlSec?: number }): FileSigner {
   const key = createHmac('sha256', o.secret).update('bridge-files').digest();
+  // Structured input (a JSON array): no two different links sign the same bytes, whatever their
+  // fields contain (a `|`-joined string let `a|b` + `c` sign like `a` + `b|c`).
   const mac = (r: FileRef, exp: number) =>
-    createHmac('sha256', key).update(`${r.memberId}|${r.channelId}|${r.resourceId}|${r.token}|${r.name}|${exp}`).digest('base64url');
+    createHmac('sha256', key).update(JSON.stringify(['file-link-v2', r.memberId, r.channelId, r.resourceId, r.token, r.name, exp])).digest('base64url');
   const base = o.appUrl.replace(/\/+$/, '');
   return {
     url(r, ttlSec = o.ttlSec ?? 7 * 24 * 3600) {
