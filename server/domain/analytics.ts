@@ -94,7 +94,9 @@ export function extractUisSessionId(blobs: Array<string | null | undefined>): nu
   for (const b of blobs) {
     if (!b) continue;
     const m =
-      /uis[\s_-]*session(?:[\s_-]*id)?(?:\[\/?\w+\]|["'\s])*[:=]\s*(?:\[\/?\w+\]|["'\s])*(\d{3,20})/i.exec(b) ??
+      // no two adjacent parts match the same characters (a `\s*` before the group that also takes
+      // blanks made a run of blanks after `:` cost its square)
+      /uis[\s_-]*session(?:[\s_-]*id)?(?:\[\/?\w+\]|["'\s])*[:=](?:\[\/?\w+\]|["'\s])*(\d{3,20})/i.exec(b) ??
       /"NAME"\s*:\s*"uis[\s_-]*session(?:[\s_-]*id)?"\s*,\s*"VALUE"\s*:\s*"?(\d{3,20})/i.exec(b);
     if (m) return Number(m[1]);
   }

@@ -98,6 +98,7 @@ function toChat(chatId: number, entity: Row, contact: Row | null, history: Row):
   };
 }
 
-function stripBbCode(text: string): string {
-  return text.replace(/\[br\]/gi, '\n').replace(/\[\/?[a-z]+(?:=[^\]]*)?\]/gi, '').trim();
+/** BBCode tags dropped; a tag's value stops at the next bracket, which keeps this linear in the text. */
+export function stripBbCode(text: string): string {
+  return text.replace(/\[br\]/gi, '\n').replace(/\[\/?[a-z]+(?:=[^\][]*)?\]/gi, '').trim();
 }

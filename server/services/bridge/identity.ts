@@ -18,11 +18,15 @@ export function unixSeconds(createdAt: unknown, nowMs: number): number {
   return Math.floor((parseChatApiTime(createdAt) ?? nowMs) / 1000);
 }
 
-/** Operator text from ONIMCONNECTORMESSAGEADD: the NEED_SIGNATURE prefix dropped, BBCode → plain text. */
+/**
+ * Operator text from ONIMCONNECTORMESSAGEADD: the NEED_SIGNATURE prefix dropped, BBCode → plain text.
+ * Linear in the text: no pattern part may run past the next bracket (`[^\][]`), so a text of
+ * unclosed `[url=` tags cannot make the matcher rescan the rest of it from every tag.
+ */
 export function plainOperatorText(bbcode: string): string {
   let t = bbcode.replace(/^\[b\][^[]*?:\[\/b\]\s?(\[br\])?/i, '');
   t = t.replace(/\[br\]/gi, '\n').replace(/\[\/?(b|i|u|s)\]/gi, '');
-  t = t.replace(/\[url=([^\]]+)\]([^[]*)\[\/url\]/gi, '$2 ($1)').replace(/\[\/?url\]/gi, '');
+  t = t.replace(/\[url=([^\][]+)\]([^[]*)\[\/url\]/gi, '$2 ($1)').replace(/\[\/?url\]/gi, '');
   return t.trim();
 }
 
