@@ -8,7 +8,7 @@ import vueParser from 'vue-eslint-parser';
 const forbid = (group, message) => ({ 'no-restricted-imports': ['error', { patterns: [{ group, message }] }] });
 
 export default [
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', '*.d.ts', 'test/emulator/bitrix/host-page.client.js'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'data/**', '*.d.ts', 'test/emulator/bitrix/host-page.client.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...vue.configs['flat/recommended'],
