@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics';
 import type { PortalRepository } from '../services/ports';
 import { BitrixApiError, BitrixNetworkError, OAuthError, ReauthRequiredError } from './errors';
 import { createPortalLimiter, type PortalLimiter } from './limiter';
+import { createOperatingLimit, type OperatingLimit } from './operating-limit';
 import type { OAuthClient } from './oauth';
 
 /**
@@ -15,8 +16,10 @@ import type { OAuthClient } from './oauth';
  *   pair persisted before use, then the call is retried once;
  * - `invalid_grant` → portal marked reauth-required; later calls fail fast without network;
  * - pacing under the portal's leaky bucket; QUERY_LIMIT_EXCEEDED backs off and retries;
- *   OPERATION_TIME_LIMIT waits for the method's reset; network errors and 5xx are retried only
- *   for idempotent calls (a retried `*.add` could create twice).
+ * - OPERATION_TIME_LIMIT blocks that method of that portal until the `operating_reset_at` of its
+ *   last successful answer (operating-limit.ts): its callers wait, other methods go on; a batch
+ *   waits for the methods it contains, and its commands' `result_time` count for their methods;
+ * - network errors and 5xx are retried only for idempotent calls (a retried `*.add` could create twice).
  * We do not use b24jssdk's B24OAuth here: its retry-on-network-error is per client, not per call,
  * and its refresh coalescing does not persist-before-use or park the portal on invalid_grant.
  */
@@ -38,6 +41,9 @@ export interface CallOptions {
   /** Safe to resend after a network error or 5xx. Default: guessed from the method name. */
   idempotent?: boolean;
 }
+
+/** OPERATION_TIME_LIMIT answers one call sits out (each waits for a reset) before it fails. */
+const MAX_OPERATING_BLOCKS = 5;
 
 export interface BatchCall {
   method: string;
@@ -89,6 +95,7 @@ export function isIdempotentMethod(method: string): boolean {
 
 export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
   const limiters = new Map<string, PortalLimiter>();
+  const operatingLimits = new Map<string, OperatingLimit>();
   const refreshing = new Map<string, Promise<void>>();
   const doFetch = deps.fetch ?? fetch;
   const count = (outcome: string) => deps.metrics?.restRequests.inc({ outcome });
@@ -97,6 +104,12 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
     let l = limiters.get(memberId);
     if (!l) limiters.set(memberId, (l = createPortalLimiter(deps.rateLimit, deps.clock)));
     return l;
+  };
+
+  const operatingOf = (memberId: string) => {
+    let o = operatingLimits.get(memberId);
+    if (!o) operatingLimits.set(memberId, (o = createOperatingLimit(deps.clock)));
+    return o;
   };
 
   const load = (memberId: string): Portal & { tokens: NonNullable<Portal['tokens']> } => {
@@ -141,7 +154,6 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
   };
 
   const backoff = (attempt: number) => 1000 * 1.5 ** (attempt - 1) * (0.9 + Math.random() * 0.2);
-  const operatingResetAt = new Map<string, number>();
 
   const send = async (p: Portal, method: string, params: Record<string, unknown>, token: string) => {
     const url = `${p.clientEndpoint.replace(/\/+$/, '')}/${method}`;
@@ -158,19 +170,22 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
 
   const client = (memberId: string): PortalRestClient => {
     const limiter = limiterOf(memberId);
+    const operating = operatingOf(memberId);
     const log = deps.log.child({ memberId });
 
-    const call = async <T>(method: string, params: Record<string, unknown> = {}, opts: CallOptions = {}): Promise<RestResponse<T>> => {
+    /** `waitFor`: the methods whose OPERATION_TIME_LIMIT block this call must sit out (a batch: its commands'). */
+    const call = async <T>(method: string, params: Record<string, unknown> = {}, opts: CallOptions & { waitFor?: readonly string[] } = {}): Promise<RestResponse<T>> => {
       const idempotent = opts.idempotent ?? isIdempotentMethod(method);
+      const waitFor = opts.waitFor ?? [method];
       let refreshed = false;
+      let blocks = 0;
       for (let attempt = 1; ; attempt++) {
         let p = load(memberId);
         if (p.tokens.expiresAt <= deps.clock.now()) {
           await refresh(memberId, p.tokens.accessToken);
           p = load(memberId);
         }
-        const resetAt = operatingResetAt.get(method);
-        if (resetAt && resetAt > deps.clock.now()) await deps.clock.sleep(resetAt - deps.clock.now());
+        await operating.waitFor(waitFor);
         await limiter.acquire();
         let res: Awaited<ReturnType<typeof send>>;
         try {
@@ -190,6 +205,7 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
         const code = typeof res.json?.error === 'string' ? res.json.error : res.json ? null : `HTTP_${res.status}`;
         if (code === null && res.status < 400) {
           count('ok');
+          operating.noteTime(method, res.json?.time);
           return res.json as unknown as RestResponse<T>;
         }
         const desc = String(res.json?.error_description ?? '');
@@ -207,10 +223,12 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
           await deps.clock.sleep(backoff(attempt));
           continue;
         }
-        if (code === 'OPERATION_TIME_LIMIT' && attempt < 4) {
+        if (code === 'OPERATION_TIME_LIMIT' && ++blocks <= MAX_OPERATING_BLOCKS) {
+          // refused before it ran: the method sits out its reset (the loop waits at the top), others go on
           count('limited');
-          const reset = Number((res.json?.time as RestTime | undefined)?.operating_reset_at ?? 0) * 1000;
-          operatingResetAt.set(method, Math.max(deps.clock.now() + 10_000, reset));
+          const until = operating.block(method, res.json?.time);
+          log.warn({ method, until: new Date(until).toISOString() }, 'method blocked by the portal (OPERATION_TIME_LIMIT); waiting for its reset');
+          attempt--; // not a failed attempt: the wait is the portal's schedule, not a back-off
           continue;
         }
         count('error');
@@ -242,8 +260,19 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
         const cmd: Record<string, string> = {};
         for (const k of keys) cmd[k] = `${calls[k]!.method}?${stringify(calls[k]!.params ?? {})}`;
         const idempotent = keys.every((k) => isIdempotentMethod(calls[k]!.method));
-        const r = await call<Record<string, unknown>>('batch', { halt: opts.halt ? 1 : 0, cmd }, { idempotent });
+        // each command is checked against its own method's budget: sit out the blocked ones first
+        const methods = [...new Set(keys.map((k) => calls[k]!.method.toLowerCase()))];
+        const r = await call<Record<string, unknown>>('batch', { halt: opts.halt ? 1 : 0, cmd }, { idempotent, waitFor: ['batch', ...methods] });
         const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, never>) : {});
+        const times = obj(r.result.result_time) as Record<string, unknown>;
+        for (const k of Object.keys(times)) if (calls[k]) operating.noteTime(calls[k].method, times[k]);
+        const errors = obj(r.result.result_error) as Record<string, { error?: unknown }>;
+        for (const k of Object.keys(errors)) {
+          if (calls[k] && errors[k]?.error === 'OPERATION_TIME_LIMIT') {
+            const until = operating.block(calls[k].method);
+            log.warn({ method: calls[k].method, until: new Date(until).toISOString() }, 'batch command blocked by the portal (OPERATION_TIME_LIMIT)');
+          }
+        }
         return {
           result: obj(r.result.result),
           errors: obj(r.result.result_error),

@@ -285,6 +285,53 @@ describe('batch', () => {
   });
 });
 
+describe('resource limit (OPERATION_TIME_LIMIT, limits.md)', () => {
+  it('counts a method\'s execution time in one-minute buckets over 10 minutes; over the limit the next call is 429 until the oldest bucket drops out', async () => {
+    const { portal, clock } = await setup({ operating: { limitSec: 480, methodTimes: { 'crm.lead.list': 100 } } });
+    const token = adminLaunch(portal).form.AUTH_ID as string;
+    const t0 = clock.now() / 1000;
+    clock.advance(20_000); // the first counted call starts at :20 of its minute
+    const first = await rest(portal, 'crm.lead.list', {}, token);
+    expect(first.status).toBe(200);
+    expect(first.body.time).toMatchObject({ operating: 100, operating_reset_at: t0 + 20 + 600 });
+    expect(first.body.time.processing).toBeGreaterThanOrEqual(100);
+    for (let i = 0; i < 2; i++) expect((await rest(portal, 'crm.lead.list', {}, token)).status).toBe(200);
+    clock.advance(120_000); // two minutes later: another bucket, the reset stays the oldest one's
+    const fourth = await rest(portal, 'crm.lead.list', {}, token);
+    expect(fourth.body.time).toMatchObject({ operating: 400, operating_reset_at: t0 + 20 + 600 });
+    // 400 ≤ 480: this call runs and takes the sum over the limit; the next one is refused
+    expect((await rest(portal, 'crm.lead.list', {}, token)).body.time.operating).toBe(500);
+    const blocked = await rest(portal, 'crm.lead.list', {}, token);
+    expect(blocked).toEqual({ status: 429, headers: expect.anything(), body: { error: 'OPERATION_TIME_LIMIT', error_description: 'Method is blocked due to operation time limit.' } });
+    // other methods go on; quick calls (≤ 0.1 s) are never counted
+    expect((await rest(portal, 'crm.lead.get', { id: 2 }, token)).body.time).toMatchObject({ operating: 0 });
+    // a batch is not counted, its sub-calls are checked for their own methods
+    const batch = await rest(portal, 'batch', { cmd: { a: 'crm.lead.list', b: 'profile' } }, token);
+    expect(batch.body.result.result_error.a).toMatchObject({ error: 'OPERATION_TIME_LIMIT' });
+    expect(batch.body.result.result.b).toMatchObject({ ID: '1' });
+    expect(batch.body.time.operating).toBe(0);
+
+    // the first minute's bucket stops counting when its minute is 10 minutes old (loadlimiter.php sums
+    // the last 10 minute numbers), at the latest at its reported operating_reset_at (t0 + 620)
+    clock.advance((t0 + 600 - clock.now() / 1000) * 1000 - 1000);
+    expect((await rest(portal, 'crm.lead.list', {}, token)).status).toBe(429);
+    clock.advance(1000); // the three calls of the first minute (300 s) drop out: 200 left
+    const again = await rest(portal, 'crm.lead.list', {}, token);
+    expect(again.status).toBe(200);
+    expect(again.body.time.operating).toBe(300);
+    expect(again.body.time.operating_reset_at).toBe(t0 + 140 + 600);
+  });
+
+  it('counts batch sub-calls for their own methods and stops them once over the limit', async () => {
+    const { portal } = await setup({ operating: { limitSec: 250, methodTimes: { 'crm.lead.list': 100 } } });
+    const token = adminLaunch(portal).form.AUTH_ID as string;
+    const batch = await rest(portal, 'batch', { cmd: ['crm.lead.list', 'crm.lead.list', 'crm.lead.list', 'crm.lead.list'] }, token);
+    expect(batch.body.result.result_time.map((t: Json) => t.operating)).toEqual([100, 200, 300]);
+    expect(batch.body.result.result_error).toEqual({ 3: { error: 'OPERATION_TIME_LIMIT', error_description: 'Method is blocked due to operation time limit.' } });
+    expect((await rest(portal, 'crm.lead.list', {}, token)).status).toBe(429);
+  });
+});
+
 describe('placements and event bindings', () => {
   it('placement.bind: admin only, validated, duplicate → ERROR_CORE', async () => {
     const { portal, receiver } = await setup();

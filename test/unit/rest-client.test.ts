@@ -37,7 +37,7 @@ function setup(replies: Reply[]) {
     let done = false;
     const p = work.finally(() => (done = true));
     p.catch(() => {});
-    for (let i = 0; i < 400 && !done; i++) await clock.advance(500);
+    for (let i = 0; i < 3000 && !done; i++) await clock.advance(500);
     return p;
   };
   return { client: gateway.client(MEMBER), requests, replies, drive, clock };
@@ -65,13 +65,28 @@ describe('per-portal REST client', () => {
     expect(s.clock.now() - t0).toBeGreaterThanOrEqual(2000);
   });
 
-  it('when a method hits OPERATION_TIME_LIMIT, then the next attempt waits for its reset', async () => {
-    const s = setup([]);
-    const resetAt = Math.floor((s.clock.now() + 30_000) / 1000);
-    s.replies.push({ status: 429, body: { error: 'OPERATION_TIME_LIMIT', error_description: 'Method is blocked', time: { operating_reset_at: resetAt } } }, ok(true));
+  it('when a method hits OPERATION_TIME_LIMIT, then it waits for operating_reset_at of its last successful answer (the error has no time block)', async () => {
+    const resetAt = Math.floor((Date.UTC(2026, 10, 21, 12, 0, 0) + 300_000) / 1000);
+    const otl = { status: 429, body: { error: 'OPERATION_TIME_LIMIT', error_description: 'Method is blocked due to operation time limit.' } };
+    const s = setup([ok([], { time: { operating: 470, operating_reset_at: resetAt } }), otl, ok([])]);
+    await s.drive(s.client.call('crm.lead.list'));
     const t0 = s.clock.now();
     await s.drive(s.client.call('crm.lead.list'));
-    expect(s.clock.now() - t0).toBeGreaterThanOrEqual(29_000);
+    expect(s.requests).toHaveLength(3);
+    expect(s.clock.now()).toBeGreaterThanOrEqual(resetAt * 1000);
+    expect(s.clock.now() - t0).toBeLessThan(301_000);
+  });
+
+  it('when the reset is unknown or already past, then the blocked method is probed once a bucket (60 s), and gives up after a few blocks', async () => {
+    const otl = { status: 429, body: { error: 'OPERATION_TIME_LIMIT', error_description: 'Method is blocked due to operation time limit.' } };
+    const s = setup([otl, otl, ok(true)]);
+    const t0 = s.clock.now();
+    await s.drive(s.client.call('crm.lead.list'));
+    expect(s.requests).toHaveLength(3);
+    expect(s.clock.now() - t0).toBeGreaterThanOrEqual(120_000);
+    const never = setup(Array.from({ length: 6 }, () => otl));
+    await expect(never.drive(never.client.call('crm.lead.list'))).rejects.toMatchObject({ code: 'OPERATION_TIME_LIMIT', httpStatus: 429 });
+    expect(never.requests).toHaveLength(6);
   });
 
   it('when an error code arrives with HTTP 200 or 400, then it is thrown typed, by code, without retry', async () => {

@@ -49,6 +49,10 @@ export const insufficientScope = (description: string): RestError =>
 /** §3.5: the leaky bucket overflowed. */
 export const queryLimit = (): RestError => new RestError('QUERY_LIMIT_EXCEEDED', 'Too many requests', 503);
 
+/** §3.5: the method's execution time over the last 10 minutes is over the limit (CRestServer::processCall). */
+export const operationTimeLimit = (): RestError =>
+  new RestError('OPERATION_TIME_LIMIT', 'Method is blocked due to operation time limit.', 429);
+
 /** Rest\HandlerHelper::checkCallback — a handler must be http(s) with a dotted host (§4, §8). */
 export function checkHandlerUrl(url: string): void {
   let parsed: URL | null = null;

@@ -4,7 +4,7 @@
  * `{error, error_description}` goes out as-is with HTTP 200; RestError → its status and body.
  * Shared by the HTTP router and batch (whose sub-calls also get their own `time`).
  */
-import { RestError, insufficientScope } from './errors';
+import { RestError, insufficientScope, operationTimeLimit } from './errors';
 import { isRecord, isoDate, type Params } from './php';
 import { scopeGranted } from './catalog';
 import { ListResult, type MethodDef, type RestCtx } from './methods/registry';
@@ -14,26 +14,18 @@ export interface MethodOutcome {
   body: Params;
 }
 
-/** The `time` block (§3.2); `operating` sums processing per method over a 10-minute window. */
-function timeBlock(ctx: RestCtx, method: string, startMs: number, procStartMs: number, procEndMs: number): Params {
+/** The `time` block (§3.2); `operating` / `operating_reset_at` come from the method's meter (operating.ts). */
+function timeBlock(ctx: RestCtx, method: string, startMs: number, procStartMs: number, procEndMs: number, methodSec: number): Params {
   const finishMs = ctx.portal.shared.clock.now();
-  const processing = Math.max(0, procEndMs - procStartMs) / 1000;
-  const nowSec = finishMs / 1000;
-  let op = ctx.portal.operating.get(method);
-  if (!op || op.resetAt <= nowSec) {
-    op = { sum: 0, resetAt: Math.floor(nowSec) + 600 };
-    ctx.portal.operating.set(method, op);
-  }
-  op.sum += processing;
+  const processing = Math.max(0, procEndMs - procStartMs) / 1000 + methodSec;
   return {
     start: startMs / 1000,
-    finish: finishMs / 1000,
-    duration: Math.max(0, finishMs - startMs) / 1000,
+    finish: finishMs / 1000 + methodSec,
+    duration: Math.max(0, finishMs - startMs) / 1000 + methodSec,
     processing,
     date_start: isoDate(startMs),
-    date_finish: isoDate(finishMs),
-    operating_reset_at: op.resetAt,
-    operating: Number(op.sum.toFixed(6)),
+    date_finish: isoDate(finishMs + methodSec * 1000),
+    ...ctx.portal.operating.timeFields(method, startMs),
   };
 }
 
@@ -54,6 +46,11 @@ export async function runMethod(
     const e = insufficientScope(scopeErrorDescription);
     return { status: e.status, body: e.body() };
   }
+  // LoadLimiter::is, in processCall: before the method runs, also for a batch's sub-calls (§3.5)
+  if (ctx.portal.operating.blocked(method)) {
+    const e = operationTimeLimit();
+    return { status: e.status, body: e.body() };
+  }
   const clock = ctx.portal.shared.clock;
   const procStart = clock.now();
   let value: unknown;
@@ -66,6 +63,9 @@ export async function runMethod(
     return { status: 500, body: { error: 'INTERNAL_SERVER_ERROR', error_description: `emulator: ${message}` } };
   }
   const procEnd = clock.now();
+  const methodSec = ctx.portal.operating.methodTime(method);
+  // the configured time only: how long the emulator itself took says nothing about a portal
+  ctx.portal.operating.register(method, procStart, methodSec);
   if (isRecord(value) && value.error && value.error_description) return { status: 200, body: value };
   const body: Params = {};
   if (value instanceof ListResult) {
@@ -75,6 +75,6 @@ export async function runMethod(
   } else {
     body.result = value === undefined ? null : value;
   }
-  body.time = timeBlock(ctx, method, startMs, procStart, procEnd);
+  body.time = timeBlock(ctx, method, startMs, procStart, procEnd, methodSec);
   return { status: 200, body };
 }

@@ -37,6 +37,12 @@ export interface BitrixEmulatorOptions {
   rateLimit?: { drainPerSec: number; burst: number };
   /** default 3600 */
   accessTokenTtlSec?: number;
+  /**
+   * The resource limit (§3.5): seconds of execution per method over 10 minutes before 429
+   * OPERATION_TIME_LIMIT (default 480), and how long one call of a method runs (default 0 s: the
+   * emulator's methods are instant, and calls of ≤ 0.1 s are not counted).
+   */
+  operating?: { limitSec?: number; methodTimes?: Record<string, number> };
   /** how many portals to start, default 1 */
   portals?: number;
 }
@@ -137,6 +143,10 @@ export interface EmulatedPortal {
   /** every event POST attempted (at most once) */
   deliveries: DeliveryRecord[];
   setPlan(p: { drainPerSec: number; burst: number }): void;
+  /** execution time of one call of `method` on this portal, counted for OPERATION_TIME_LIMIT (§3.5) */
+  setMethodTime(method: string, seconds: number): void;
+  /** the per-method limit of execution seconds over 10 minutes (default 480) */
+  setOperatingLimit(seconds: number): void;
   /**
    * Test control (not portal behaviour): the next `times` calls of `methods` run, then their answer
    * is held until `release()` — a slow network or portal after execution, or a caller that dies
@@ -206,7 +216,7 @@ export async function startBitrixEmulator(o: BitrixEmulatorOptions): Promise<Bit
   shared.serverEndpoint = `${shared.oauthOrigin}/rest/`;
 
   const addPortal = async (): Promise<EmulatedPortal> => {
-    const portal = new PortalImpl(shared, plan);
+    const portal = new PortalImpl(shared, plan, o.operating);
     await portal.listen();
     portals.push(portal);
     return portal;

@@ -7,6 +7,7 @@
 import type { Server } from 'node:http';
 import express from 'express';
 import { LeakyBucket, type RatePlan } from './bucket';
+import { OperatingMeter } from './operating';
 import { EVENTS, type EventInfo } from './catalog';
 import { seedCrm } from './crm/seed';
 import { CrmStore } from './crm/store';
@@ -60,7 +61,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
   connectors = new Map<string, ConnectorRow>();
   lines = new Map<string, LineStatus>();
   offline: OfflineRow[] = [];
-  operating = new Map<string, { sum: number; resetAt: number }>();
+  readonly operating: OperatingMeter;
   readonly frames = new Map<string, FrameSession>();
   readonly crm: CrmStore;
   readonly ol: OpenLinesStore;
@@ -81,8 +82,10 @@ export class PortalImpl implements EmulatedPortal, RestHost {
   constructor(
     readonly shared: Shared,
     plan: RatePlan,
+    operating: { limitSec?: number; methodTimes?: Record<string, number> } = {},
   ) {
     this.bucket = new LeakyBucket(shared.clock, plan);
+    this.operating = new OperatingMeter(shared.clock, operating.limitSec, operating.methodTimes);
     this.crm = new CrmStore(shared.clock, (event, data, userId) => this.emit(event, data, userId));
     seedCrm(this.crm);
     this.ol = new OpenLinesStore(shared.clock.now());
@@ -442,6 +445,14 @@ export class PortalImpl implements EmulatedPortal, RestHost {
 
   setPlan(p: RatePlan): void {
     this.bucket.setPlan(p);
+  }
+
+  setMethodTime(method: string, seconds: number): void {
+    this.operating.setMethodTime(method, seconds);
+  }
+
+  setOperatingLimit(seconds: number): void {
+    this.operating.limitSec = seconds;
   }
 
   holdAnswers(methods: string[], times: number): { executed: Promise<string>; release(): void } {

@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../../../server/domain/clock';
 import type { CrmStore } from './crm/store';
+import type { OperatingMeter } from './operating';
 import type { OpenLinesStore } from './openlines/store';
 import type { Params } from './php';
 import type { TokenStore } from './tokens';
@@ -143,7 +144,8 @@ export interface PortalCore {
   connectors: Map<string, ConnectorRow>;
   lines: Map<string, LineStatus>;
   offline: OfflineRow[];
-  operating: Map<string, { sum: number; resetAt: number }>;
+  /** the resource limit per method (operating.ts, §3.5) */
+  readonly operating: OperatingMeter;
   /** the portal's CRM (legacy crm.* semantics, §7) */
   readonly crm: CrmStore;
   /** open lines: configs, chats, sessions, messages (§5, §6) */
