@@ -23,12 +23,19 @@ export const connectorViewSchema = z.object({
       channelName: z.string(),
       channelType: z.string(),
       status: z.enum(['active', 'off']),
+      /**
+       * The channel as UIS reports it (PATCH /channel): `disabled` — UIS sends nothing for it now;
+       * what clients write meanwhile is relayed once it is active again.
+       */
+      uisStatus: z.enum(['active', 'disabled', 'removed', 'unknown']),
       /** The Chats CRM rules are off for this channel while the line drives it. */
       chatsRulesOff: z.boolean(),
       lastError: z.string().nullable(),
     })
     .nullable(),
   channels: z.array(connectorChannelSchema),
+  /** The adapter connection as UIS reports it (PATCH /account): `disabled` — no channel gets anything; null = not linked. */
+  accountStatus: z.enum(['active', 'disabled', 'removed', 'unknown']).nullable(),
   /** What Bitrix24 reports for the connector on this line (imconnector.status); null when it could not be read. */
   portal: z.object({ active: z.boolean(), configured: z.boolean(), error: z.boolean() }).nullable(),
   portalError: z.string().nullable(),

@@ -17,6 +17,29 @@ export const uisLinkRequestSchema = z.object({
 });
 export type UisLinkRequest = z.infer<typeof uisLinkRequestSchema>;
 
+const uisStatusSchema = z.enum(['active', 'disabled', 'removed', 'unknown']);
+
+/**
+ * What the Open Lines bridge needs an admin to know (issue #11): the connection and bound channels
+ * UIS disabled, and what the reconcile and the loss audit found and relayed.
+ */
+export const bridgeHealthSchema = z.object({
+  /** The adapter connection as UIS reports it (PATCH /account). */
+  accountStatus: uisStatusSchema,
+  /** Bound channels UIS has disabled or removed (PATCH / DELETE /channel). */
+  channels: z.array(z.object({ channelId: z.string(), name: z.string(), type: z.string(), lineId: z.string(), status: uisStatusSchema })),
+  /** UIS messages no callback brought, found in the Data API report and relayed. */
+  recovered: z.number().int().nonnegative(),
+  /** Relayed messages the open line did not hold, sent again. */
+  repaired: z.number().int().nonnegative(),
+  lastReconcileAt: z.string().nullable(),
+  lastAuditAt: z.string().nullable(),
+  lastRepairAt: z.string().nullable(),
+  /** Why the last check did not finish (UIS unreachable, the Data API point budget…). */
+  lastError: z.string().nullable(),
+});
+export type BridgeHealth = z.infer<typeof bridgeHealthSchema>;
+
 export const uisLinkViewSchema = z.object({
   linked: z.boolean(),
   project: uisProjectSchema.nullable(),
@@ -28,5 +51,7 @@ export const uisLinkViewSchema = z.object({
   /** Where UIS sends chat callbacks for this portal (informational). */
   webhookUrl: z.string().nullable(),
   lastError: z.string().nullable(),
+  /** The bridge's view of the link (GET only; null when not linked). */
+  health: bridgeHealthSchema.nullable().optional(),
 });
 export type UisLinkView = z.infer<typeof uisLinkViewSchema>;

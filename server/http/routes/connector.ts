@@ -10,7 +10,14 @@ import type { ApiCaller } from './api';
 /** `/api/connector`: the connector page's line ⇄ UIS channel binding (admins change it). */
 export function connectorRouter(deps: AppDeps): Router {
   const router = Router();
-  const d = (): BindLineDeps => ({ bridge: deps.bridge, links: deps.links, channels: deps.workspace.channels, gateway: deps.gateway, appUrl: deps.appUrl });
+  const d = (): BindLineDeps => ({
+    bridge: deps.bridge,
+    links: deps.links,
+    channels: deps.workspace.channels,
+    gateway: deps.gateway,
+    appUrl: deps.appUrl,
+    connectionStatus: (m, c) => deps.bridgeRecoveryStore.connectionStatus(m, c),
+  });
   const lineOf = (v: unknown) => {
     const p = lineIdSchema.safeParse(v);
     if (!p.success) throw badRequest('VALIDATION_FAILED', 'line: the open line id is missing or invalid');

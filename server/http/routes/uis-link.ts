@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { uisLinkRequestSchema } from '../../contracts/uis';
 import { badRequest, forbidden } from '../../domain/errors';
 import { linkUis, toLinkView, unlinkUis } from '../../services/link-uis';
+import { bridgeHealth } from '../../services/bridge/health';
 import type { AppDeps } from '../deps';
 import { zodMessage } from '../zod-message';
 import type { ApiCaller } from './api';
@@ -11,7 +12,8 @@ export function uisLinkRouter(deps: AppDeps): Router {
   const router = Router();
   router.get('/api/uis/link', (_req, res) => {
     const caller = res.locals.caller as ApiCaller;
-    res.json(toLinkView(deps.links.get(caller.memberId), deps.appUrl));
+    const health = bridgeHealth({ links: deps.links, bridge: deps.bridge, channels: deps.workspace.channels, recovery: deps.bridgeRecoveryStore }, caller.memberId);
+    res.json({ ...toLinkView(deps.links.get(caller.memberId), deps.appUrl), health });
   });
   router.post('/api/uis/link', async (req, res) => {
     const caller = requireAdmin(res.locals.caller as ApiCaller);

@@ -11,6 +11,8 @@ export interface BindLineDeps {
   channels: UisChannelRepository;
   gateway: BitrixGateway;
   appUrl: string;
+  /** The adapter connection's status as UIS last reported it (PATCH /account); null when never reported. */
+  connectionStatus?(memberId: string, connectionId: string): string | null;
 }
 
 type Row = Record<string, unknown>;
@@ -22,7 +24,8 @@ export async function connectorView(deps: BindLineDeps, memberId: string, line: 
   const channels = link?.connectionId ? deps.channels.list(memberId, link.connectionId) : [];
   const bindings = deps.bridge.bindings(memberId);
   const b = bindings.find((x) => x.lineId === line) ?? null;
-  const ch = b ? channels.find((c) => c.channelId === b.channelId) : undefined;
+  // a bound channel UIS disabled (or removed) is not in the list of active ones, but the binding shows it
+  const ch = b ? (channels.find((c) => c.channelId === b.channelId) ?? deps.channels.get(memberId, b.channelId) ?? undefined) : undefined;
   let portal: ConnectorView['portal'] = null;
   let portalError: string | null = null;
   try {
@@ -35,14 +38,26 @@ export async function connectorView(deps: BindLineDeps, memberId: string, line: 
     line,
     linked: !!link,
     binding: b
-      ? { channelId: b.channelId, channelName: ch?.name ?? b.channelId, channelType: ch?.type ?? '', status: b.status, chatsRulesOff: b.chatsRulesOff, lastError: b.lastError }
+      ? {
+          channelId: b.channelId,
+          channelName: ch?.name ?? b.channelId,
+          channelType: ch?.type ?? '',
+          status: b.status,
+          uisStatus: ch ? uisStatusOf(ch.status) : 'unknown',
+          chatsRulesOff: b.chatsRulesOff,
+          lastError: b.lastError,
+        }
       : null,
+    accountStatus: link?.connectionId ? uisStatusOf(deps.connectionStatus?.(memberId, link.connectionId) ?? 'active') : null,
     channels: channels.map((c) => ({ channelId: c.channelId, name: c.name, type: c.type, lineId: bindings.find((x) => x.channelId === c.channelId)?.lineId ?? null })),
     portal,
     portalError,
     defaultOperatorId: deps.bridge.defaultOperator(memberId),
   };
 }
+
+const uisStatusOf = (s: string): 'active' | 'disabled' | 'removed' | 'unknown' =>
+  s === 'active' || s === 'disabled' || s === 'removed' ? s : 'unknown';
 
 /**
  * Connect a UIS channel to an open line: `imconnector.activate` + `imconnector.connector.data.set`

@@ -214,7 +214,6 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
       deps.recovery.count(memberId, 'recovered', queued);
       deps.counted?.('missed-callback', queued);
       log.warn({ memberId, recovered: queued }, 'UIS messages no callback brought were found in the Data API report and queued for the open line');
-      deps.wake(memberId);
     }
     return queued;
   }
@@ -258,6 +257,7 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
         return !!t && at !== null && at >= Math.floor(t.boundAt / 1000) * 1000;
       });
       const recovered = await recoverRows(memberId, link, api, zone, mine, adapterChannels(memberId, link.connectionId));
+      if (recovered) deps.wake(memberId);
       for (const t of targets) deps.recovery.setReconciledTill(memberId, t.lineId, t.channelId, now);
       deps.recovery.noteRun(memberId, 'reconcile', null);
       return { recovered };
@@ -298,7 +298,8 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
         const at = parseDataApiDateTime(r.date_time, zone);
         return r.source === 'visitor' && !!c && at !== null && at >= Math.floor(targets.get(c.channelId)!.boundAt / 1000) * 1000;
       });
-      // what no callback brought: the reconcile's path
+      // what no callback brought: the reconcile's path (the worker is woken once the repairs are queued
+      // too, so a chat's messages leave in UIS order)
       const recovered = await recoverRows(memberId, link, api, zone, visitorRows, adapterChannels(memberId, link.connectionId));
       // what was relayed: is it in the session it went into?
       const links = new Map(deps.recovery.linksOfChats(memberId, chats.map((c) => c.uisChatId)).map((l) => [l.key, l]));
@@ -332,8 +333,8 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
         deps.recovery.count(memberId, 'repaired', repaired);
         deps.counted?.('open-line', repaired);
         log.error({ memberId, repaired }, 'loss audit: messages the bridge relayed are missing in the open line; sent again');
-        deps.wake(memberId);
       }
+      if (recovered || repaired) deps.wake(memberId);
       deps.recovery.markAudited(
         memberId,
         chats.map((c) => c.uisChatId).filter((id) => !unjudged.has(id)),
