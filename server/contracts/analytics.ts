@@ -20,6 +20,16 @@ export const ANALYTICS_CONNECTORS = [
 ] as const;
 export type AnalyticsConnector = (typeof ANALYTICS_CONNECTORS)[number];
 
+/**
+ * The connectors the settings offer a mapping for. Chats of our own `uis_omni` connector are never
+ * uploaded (they are UIS chats, already in UIS analytics), so it has no row; it stays in
+ * ANALYTICS_CONNECTORS so that settings saved with it still parse.
+ */
+export const MAPPED_CONNECTORS = ANALYTICS_CONNECTORS.filter((c) => c !== 'uis_omni');
+
+/** Skip reasons the job list explains in words (`<CODE>: <detail>` in AnalyticsJobView.reason). */
+export const EXPLAINED_SKIPS = ['OWN_CONNECTOR', 'NOT_FROM_OPEN_LINE', 'NO_CONTACT', 'ENTITY_NOT_FOUND', 'ANALYTICS_DISABLED'] as const;
+
 const id = z.number().int().positive();
 
 /** Attribution for chats without a session: a source + site, or a campaign (per traffic type). */

@@ -60,6 +60,7 @@ const lists: AnalyticsLists = {
 const jobs: AnalyticsJobView[] = [
   { entityType: 'lead', entityId: 101, status: 'uploaded', reason: null, chatId: 5, attribution: 'session 987654', updatedAt: '2025-05-01T10:00:00Z' },
   { entityType: 'deal', entityId: 7, status: 'skipped', reason: 'NO_CONTACT: the chat has neither a phone nor an e-mail', chatId: 6, attribution: null, updatedAt: '2025-05-01T09:00:00Z' },
+  { entityType: 'lead', entityId: 102, status: 'skipped', reason: 'OWN_CONNECTOR: the chat came through the UIS OMNI connector and is already in UIS analytics', chatId: 8, attribution: null, updatedAt: '2025-05-01T08:00:00Z' },
 ];
 const blank: AnalyticsSettings = {
   enabled: false,
@@ -236,6 +237,13 @@ describe('«Открытые линии: сквозная аналитика» f
     for (const shown of ['Лид #101', ru['analytics.jobStatus.uploaded'], 'session 987654', 'Сделка #7', ru['analytics.jobStatus.skipped'], 'NO_CONTACT']) {
       expect(jobsText).toContain(shown);
     }
+    // a chat of our own connector: the reason in words (UIS counts it already), the code kept for support
+    const own = page.getByTestId('analytics-jobs').locator('tr', { hasText: 'Лид #102' });
+    await expect(own.textContent()).resolves.toContain(`${ru['analytics.jobStatus.skipped']}${ru['analytics.skip.OWN_CONNECTOR']} (OWN_CONNECTOR)`);
+    expect(jobsText).toContain(`${ru['analytics.skip.NO_CONTACT']} (NO_CONTACT)`);
+    // and no mapping row is offered for it
+    await expect(page.getByTestId('analytics-messenger-uis_omni').count()).resolves.toBe(0);
+    await expect(page.getByTestId('analytics-messenger-telegrambot').count()).resolves.toBe(1);
     expect(errors).toEqual([]);
     await page.close();
   });

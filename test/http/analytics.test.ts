@@ -6,7 +6,7 @@ import { api, installApp, openPage, postEvent, startHarness, type Harness } from
 let h: Harness;
 afterEach(async () => h?.close());
 
-/** Install, link UIS, enable analytics: default site+source, a separate source for our OMNI connector. */
+/** Install, link UIS, enable analytics: default site+source, a separate source for the Telegram bot connector. */
 async function setup(over: Partial<AnalyticsSettings> = {}, harness: Parameters<typeof startHarness>[0] = {}) {
   h = await startHarness(harness);
   await installApp(h);
@@ -19,7 +19,7 @@ async function setup(over: Partial<AnalyticsSettings> = {}, harness: Parameters<
     employeeId: acc.employees[0]!.id,
     trafficType: 'source',
     defaults: { siteId: acc.sites[0]!.id, sourceId: acc.sources[0]!.id, campaignId: null },
-    messengers: { uis_omni: { siteId: acc.sites[0]!.id, sourceId: acc.sources[1]!.id, campaignId: null } },
+    messengers: { telegrambot: { siteId: acc.sites[0]!.id, sourceId: acc.sources[1]!.id, campaignId: null } },
     webhookToken: 'hand-made-webhook-token-1',
     ...over,
   };
@@ -65,15 +65,25 @@ describe('end-to-end analytics', () => {
 
   it('when a messenger chat without a session becomes a lead, then the messenger mapping is used', async () => {
     const { acc } = await setup();
+    h.portal.messengerWrite({ connector: 'telegrambot', user: { id: '5550001', name: 'Олег', phone: '+79161112233' }, chatId: '5550001', text: 'Привет из Telegram' });
+    await settle();
+    expect(acc.uploadedChats()).toMatchObject([{ site_id: acc.sites[0]!.id, source_id: acc.sources[1]!.id, visitor_session_id: null, phone: '+79161112233' }]);
+  });
+
+  it('when the open-line chat came through our own UIS OMNI connector, then it is not uploaded (UIS counts it already) and the job list says why', async () => {
+    const { acc, session } = await setup({ messengers: {} });
     const rest = h.app.deps.gateway.client(h.portal.memberId);
     await rest.call('imconnector.activate', { CONNECTOR: 'uis_omni', LINE: 1, ACTIVE: 1 });
     await rest.call('imconnector.send.messages', {
       CONNECTOR: 'uis_omni',
       LINE: 1,
-      MESSAGES: [{ user: { id: 'wa_79161112233', name: 'Олег', phone: '+79161112233' }, message: { id: 'm1', date: Math.floor(Date.now() / 1000), text: 'Привет из WhatsApp' }, chat: { id: 'uis-chat-1' } }],
+      MESSAGES: [{ user: { id: 'uis_v701', name: 'Олег', phone: '+79161112233' }, message: { id: '701', date: Math.floor(Date.now() / 1000), text: 'Привет из WhatsApp' }, chat: { id: 'uis_c701' } }],
     });
     await settle();
-    expect(acc.uploadedChats()).toMatchObject([{ site_id: acc.sites[0]!.id, source_id: acc.sources[1]!.id, visitor_session_id: null, phone: '+79161112233' }]);
+    expect(h.portal.crm.leads().some((l) => JSON.stringify(l.PHONE ?? '').includes('79161112233'))).toBe(true);
+    expect(acc.uploadedChats()).toEqual([]);
+    const jobs = await api(h.app.url, session, 'GET', '/api/analytics/jobs');
+    expect(jobs.json).toMatchObject([{ entityType: 'lead', status: 'skipped', reason: expect.stringMatching(/^OWN_CONNECTOR: /) }]);
   });
 
   it('when a lead did not come from an open line, then nothing is uploaded and the reason is recorded', async () => {
@@ -149,12 +159,7 @@ describe('end-to-end analytics for deals', () => {
     const { acc } = await setup();
     const rest = h.app.deps.gateway.client(h.portal.memberId);
     await rest.call('imopenlines.config.update', { CONFIG_ID: 1, PARAMS: { CRM_CREATE: 'deal' } });
-    await rest.call('imconnector.activate', { CONNECTOR: 'uis_omni', LINE: 1, ACTIVE: 1 });
-    await rest.call('imconnector.send.messages', {
-      CONNECTOR: 'uis_omni',
-      LINE: 1,
-      MESSAGES: [{ user: { id: 'tg_555', name: 'Пётр', phone: '+79162223344' }, message: { id: 'm2', date: Math.floor(Date.now() / 1000), text: 'Нужна сделка' }, chat: { id: 'uis-chat-2' } }],
-    });
+    h.portal.messengerWrite({ connector: 'telegrambot', user: { id: '555', name: 'Пётр', phone: '+79162223344' }, chatId: '555', text: 'Нужна сделка' });
     await settle();
     expect(h.portal.crm.deals().length).toBeGreaterThan(1);
     expect(acc.uploadedChats()).toMatchObject([{ phone: '+79162223344', site_id: acc.sites[0]!.id, source_id: acc.sources[1]!.id }]);

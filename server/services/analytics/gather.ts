@@ -1,3 +1,4 @@
+import { CONNECTOR_ID } from '../../../install/plan';
 import type { BatchCall, PortalRestClient } from '../../bitrix/rest-client';
 import { extractUisSessionId, type OpenLineChat } from '../../domain/analytics';
 import type { AnalyticsJob } from '../ports';
@@ -8,6 +9,12 @@ import type { AnalyticsJob } from '../ports';
  * with `$result[...]` references (bitrix24-rest.md §3.4, §6); many entities share a batch.
  */
 export type Gathered = { job: AnalyticsJob; chat: OpenLineChat } | { job: AnalyticsJob; skip: string } | { job: AnalyticsJob; retry: string };
+
+/**
+ * A chat that reached the open line through our own connector is a UIS chat: UIS analytics counts
+ * it already, so `upload.chats` would count the client twice (issue #11 item 17).
+ */
+export const OWN_CONNECTOR = 'OWN_CONNECTOR: the chat came through the UIS OMNI connector and is already in UIS analytics';
 
 const COMMANDS_PER = { lead: 3, deal: 4 } as const;
 export const MAX_COMMANDS = 50;
@@ -55,7 +62,8 @@ export async function gather(rest: PortalRestClient, jobs: AnalyticsJob[]): Prom
     const history = r.result[`h${k}`] as Record<string, unknown> | undefined;
     if (!history) return { job, retry: `imopenlines.session.history.get: ${r.errors[`h${k}`]?.error ?? 'no answer'}` };
     const contact = (r.result[`k${k}`] as Record<string, unknown> | undefined) ?? null;
-    return { job, chat: toChat(Number(r.result[`c${k}`]), entity, contact, history) };
+    const chat = toChat(Number(r.result[`c${k}`]), entity, contact, history);
+    return chat.connector === CONNECTOR_ID ? { job, skip: OWN_CONNECTOR } : { job, chat };
   });
 }
 

@@ -175,6 +175,13 @@ export interface EmulatedPortal {
     userId: number;
     messageId: number;
   };
+  /** a client writes through a built-in messenger connector (`telegrambot`, `vkgroup`…) into line `lineId` (default 1) */
+  messengerWrite(o: { connector: string; lineId?: number; user: { id: string; name?: string; phone?: string; email?: string }; chatId: string; text: string }): {
+    chatId: number;
+    sessionId: number;
+    userId: number;
+    messageId: number;
+  };
 }
 
 function joinUrl(base: string, path: string): string {

@@ -15,7 +15,7 @@ import { EventDispatcher, type Delivery } from './events';
 import { hostPageRouter } from './host-page';
 import { connectorPlacementOptions } from './methods/imconnector';
 import { titleOf } from './methods/placement';
-import { livechatWrite, type Visitor } from './openlines/livechat';
+import { livechatWrite, messengerWrite, type Visitor } from './openlines/livechat';
 import { deleteLine, operatorAccept, operatorClose, operatorReply, type OperatorFile } from './openlines/operator';
 import { OpenLinesStore } from './openlines/store';
 import { chatsView, chatView, lineView } from './openlines/view';
@@ -431,6 +431,10 @@ export class PortalImpl implements EmulatedPortal, RestHost {
 
   livechatWrite(o: { visitor: Visitor | string; text: string; customData?: unknown; lineId?: number }) {
     return livechatWrite(this, o);
+  }
+
+  messengerWrite(o: Parameters<EmulatedPortal['messengerWrite']>[0]) {
+    return messengerWrite(this, o);
   }
 
   // ---------------- test controls ----------------

@@ -10,7 +10,8 @@
 import { isRecord, phpString, randomHex } from '../php';
 import type { PortalCore } from '../types';
 import { userFullName } from './chat';
-import { addInbound } from './inbound';
+import { BUILTIN_CONNECTORS } from '../catalog';
+import { addInbound, upsertChatUser } from './inbound';
 import { registerChanges } from './tracker';
 import type { ChatUser, OlMessage } from './types';
 
@@ -94,6 +95,34 @@ export function livechatWrite(
   if (form.length) {
     registerChanges(portal, done.chat, done.session, visitor.phone ? [visitor.phone] : [], visitor.email ? [visitor.email] : [], true);
   }
+  return { chatId: done.chat.id, sessionId: done.session.id, userId: user.id, messageId: done.message.id };
+}
+
+/**
+ * A client writes through one of the portal's built-in messenger connectors (`telegrambot`,
+ * `vkgroup`…): what that connector does inside Bitrix24 with an incoming message — the chat user
+ * keyed by the messenger's id, the chat by the messenger's chat id, the session and the CRM
+ * tracker as for any connector. No REST call is involved, so no app can fake it.
+ */
+export function messengerWrite(
+  portal: PortalCore,
+  o: { connector: string; lineId?: number; user: { id: string; name?: string; phone?: string; email?: string }; chatId: string; text: string },
+): { chatId: number; sessionId: number; userId: number; messageId: number } {
+  if (BUILTIN_CONNECTORS[o.connector] === undefined || o.connector === 'livechat') throw new LivechatError(`${o.connector} is not a built-in messenger connector`);
+  const [user] = upsertChatUser(portal, o.connector, { ...o.user }, false);
+  const done = addInbound(portal, {
+    connector: o.connector,
+    lineId: o.lineId ?? 1,
+    user,
+    externalChatId: o.chatId,
+    text: phpString(o.text),
+    fileIds: [],
+    externalId: randomHex(8),
+    extra: {},
+    operatorId: 0,
+    causeUserId: 0,
+  });
+  if (!done?.session || !done.message) throw new LivechatError('Сообщение не принято');
   return { chatId: done.chat.id, sessionId: done.session.id, userId: user.id, messageId: done.message.id };
 }
 
