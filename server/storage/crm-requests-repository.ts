@@ -70,6 +70,7 @@ export function createSqliteCrmRequestRepository(db: Db, now: () => number = Dat
       `INSERT INTO crm_request_messages (member_id, request_id, message_id, at, source, text, author) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT DO NOTHING`,
     ),
+    editMessage: db.prepare('UPDATE crm_request_messages SET text = ? WHERE member_id = ? AND request_id = ? AND message_id = ? AND text != ?'),
     messages: db.prepare('SELECT message_id, at, source, text, author FROM crm_request_messages WHERE member_id = ? AND request_id = ? ORDER BY at, message_id'),
     due: db.prepare(`SELECT * FROM crm_requests WHERE member_id = ? AND status = 'pending' AND due_at <= ? ORDER BY due_at, request_id LIMIT ?`),
     portals: db.prepare(`SELECT DISTINCT member_id FROM crm_requests WHERE status = 'pending' AND due_at <= ?`),
@@ -135,6 +136,9 @@ export function createSqliteCrmRequestRepository(db: Db, now: () => number = Dat
     },
     addMessage(memberId, requestId, m) {
       return q.addMessage.run(memberId, requestId, m.id, m.at, m.source, m.text, m.author).changes > 0;
+    },
+    editMessage(memberId, requestId, messageId, text) {
+      return q.editMessage.run(text, memberId, requestId, messageId, text).changes > 0;
     },
     messages(memberId, requestId) {
       return (q.messages.all(memberId, requestId) as Array<{ message_id: string; at: number; source: CrmRequestMessage['source']; text: string; author: string | null }>).map((m) => ({

@@ -274,6 +274,28 @@ describe('operator-initiated chats', () => {
 });
 
 describe('edits', () => {
+  it('a visitor edit as UIS sends it (v2: POST /message, same id, no source) edits the message in the open line, every time — edited back to an earlier text too', async () => {
+    const { acc } = await linked();
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230016' }, text: 'опечтка' });
+    await settle();
+    const inbox = h.app.deps.uisInbox.count(h.portal.memberId);
+    const shown = () => olChat(w.chatId)!.messages.find((x) => x.externalId === String(w.messageId))!;
+    await acc.visitorEdit(w.messageId, 'опечатка');
+    await settle();
+    expect(acc.callbacks.at(-1)).toMatchObject({ path: '/message', method: 'POST', status: 204 });
+    expect(acc.callbacks.at(-1)!.body).not.toHaveProperty('source');
+    expect(shown().text).toBe('опечатка');
+    expect(shown().params.IS_EDITED).toBe('Y');
+    await acc.visitorEdit(w.messageId, 'опечтка');
+    await settle();
+    expect(shown().text).toBe('опечтка');
+    await acc.visitorEdit(w.messageId, 'опечатка'); // the same body as the first edit: a new edit all the same
+    await settle();
+    expect(shown().text).toBe('опечатка');
+    expect(olChat(w.chatId)!.messages.filter((x) => x.direction === 'in')).toHaveLength(1);
+    expect(h.app.deps.uisInbox.count(h.portal.memberId)).toBe(inbox + 3); // each edit recorded
+  });
+
   it('a UIS message update (PATCH /message) edits the message in the open line', async () => {
     const { acc } = await linked();
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230006' }, text: 'опечтка' });

@@ -267,6 +267,20 @@ describe('«Чаты»: when and without contacts', () => {
     expect(comments[0]!.comment).toMatch(/Первое[\s\S]*Второе/);
   });
 
+  it('a message the visitor edits (v2: POST /message, same id, no source) is in the transcript with its new text', async () => {
+    const { acc } = await setup(rules({ timing: 'end' }));
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000031', name: 'Олег' }, text: 'Хочу заказть' });
+    await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000031' }, text: 'Два' });
+    await acc.visitorEdit(w.messageId, 'Хочу заказать');
+    await waitFor(settled(w.chatId));
+    await acc.closeChatByVisitor(w.chatId);
+    await waitFor(() => ours(h.portal.crm.leads()).length === 1 && request(w.chatId)?.status === 'done');
+    const comments = commentsOn('LEAD', Number(ours(h.portal.crm.leads())[0]!.ID));
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.comment).toMatch(/Хочу заказать[\s\S]*Два/);
+    expect(comments[0]!.comment).not.toMatch(/заказть/);
+  });
+
   it('no phone or e-mail: the chat waits; when the visitor card brings a phone the lead is created. With «create without contacts» a lead without contact is created at once', async () => {
     const { acc } = await setup(rules());
     const w = await acc.visitorWrite({ channelType: 'telegram', visitor: { name: 'Аноним' }, text: 'без контактов' });

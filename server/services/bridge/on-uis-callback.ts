@@ -63,6 +63,25 @@ function learnChat(
   return waited && repo.dueNow(memberId, c.uisChatId, now) > 0;
 }
 
+/**
+ * An edit of a client message the bridge relays → `imconnector.update.messages` (edits.ts), in
+ * the order UIS sent them (one queue per chat). Every edit is its own job: a message edited back
+ * to an earlier text (A → B → A) is edited again, not dropped as a repeat.
+ */
+function onEdit(deps: BridgeCallbackDeps, memberId: string, chatId: string, messageId: string, text: string | null | undefined): boolean {
+  const l = deps.bridge.link(memberId, 'uis', messageId);
+  if (!l || typeof text !== 'string' || !text) return false;
+  const now = deps.now();
+  return deps.bridge.enqueue({
+    memberId,
+    kind: 'update',
+    chatKey: `u:${chatId}`,
+    idemKey: `upd:${messageId}:${now}:${textHash(text)}`,
+    dueAt: now,
+    payload: { uisChatId: chatId, messageId, text },
+  });
+}
+
 /** true when jobs were queued (or made due). */
 export function onCallback(deps: BridgeCallbackDeps, link: UisLink, cb: UisCallback): boolean {
   const memberId = link.memberId;
@@ -78,6 +97,12 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, cb: UisCallb
     const card = b.visitor_card ?? {};
     repo.upsertVisitor({ memberId, visitorId: b.visitor_id, name: opt(card.name), phone: opt(card.phones?.[0]), email: opt(card.emails?.[0]) });
     return false;
+  }
+  if (cb.route === 'POST /message' && (cb.body.source === undefined || cb.body.source === null)) {
+    // v2 «Обновление сообщения» (uis-api.md §2.3): a POST with the same id and no source/status/
+    // operator_id is an edit, not a repeat. An edit of a message the bridge never saw is left to the
+    // reconcile, which reads the message as it is now from the Data API report.
+    return onEdit(deps, memberId, cb.body.chat_id, cb.body.id, cb.body.text);
   }
   if (cb.route === 'POST /message' && cb.body.channel_id) {
     const b = cb.body;
@@ -142,20 +167,8 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, cb: UisCallb
     return false;
   }
   if (cb.route === 'PATCH /message') {
-    // v2 message update (uis-api.md §2.3): an edit of a message already in the open line.
-    const b = cb.body;
-    const chatId = b.chat_id;
-    const messageId = b.id;
-    const l = repo.link(memberId, 'uis', messageId);
-    if (!l || typeof b.text !== 'string' || !b.text) return false;
-    return repo.enqueue({
-      memberId,
-      kind: 'update',
-      chatKey: `u:${chatId}`,
-      idemKey: `upd:${messageId}:${textHash(b.text)}`,
-      dueAt: now,
-      payload: { uisChatId: chatId, messageId, text: b.text },
-    });
+    // an edit sent as PATCH (accepted too; the docs' v2 edit is the POST above)
+    return onEdit(deps, memberId, cb.body.chat_id, cb.body.id, cb.body.text);
   }
   if (cb.route === 'POST /chat/close') {
     const chatId = cb.body.chat_id;

@@ -58,7 +58,13 @@ export function onCallback(deps: CrmCallbackDeps, memberId: string, cb: UisCallb
   }
   if (cb.route === 'POST /message') {
     const b = cb.body;
-    const source = b.source ?? '';
+    if (b.source === undefined || b.source === null) {
+      // v2 «Обновление сообщения» (uis-api.md §2.3): the same id, no source — an edit. The stored
+      // transcript takes the new text (a decision made at the chat's end uses it); nothing is re-decided.
+      deps.requests.editMessage(memberId, b.chat_id, b.id, messageText(b.text, b.resource?.name));
+      return false;
+    }
+    const source = b.source;
     if (source === 'system') {
       // an operator-initiated chat starts with chat_started (uis-api.md §2.3)
       if (b.system_message_mnemonic !== 'chat_started') return false;

@@ -58,6 +58,8 @@ export interface CrmRequestRepository {
   /** The lifecycle point of each of these requests the app knows (one read for a whole report page). */
   events(memberId: string, kind: CrmRequestKind, requestIds: string[]): Map<string, CrmRequest['event']>;
   addMessage(memberId: string, requestId: string, m: CrmRequestMessage): boolean;
+  /** A message edited in UIS: its stored text is replaced (true when it was stored and changed). */
+  editMessage(memberId: string, requestId: string, messageId: string, text: string): boolean;
   messages(memberId: string, requestId: string): CrmRequestMessage[];
   due(memberId: string, now: number, limit: number): CrmRequest[];
   portalsWithDue(now: number): string[];

@@ -137,13 +137,15 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
         if (!source || m.id === undefined || m.chat_id === undefined) continue;
         const file = m.resource && typeof m.resource === 'object' ? (m.resource as Row).file_name : null;
         const text = messageText(m.text, file);
-        deps.requests.addMessage(memberId, String(m.chat_id), {
+        const added = deps.requests.addMessage(memberId, String(m.chat_id), {
           id: String(m.id),
           at: parseDataApiDateTime(m.date_time, zone) ?? deps.clock.now(),
           source,
           text,
           author: source === 'operator' && m.employee_id ? `employee:${String(m.employee_id)}` : null,
         });
+        // the report holds the message as it is now: an edit whose callback we missed counts too
+        if (!added) deps.requests.editMessage(memberId, String(m.chat_id), String(m.id), text);
       }
     } catch (e) {
       log.warn({ memberId, code: (e as { code?: string }).code }, 'get.chat_messages_report failed: the callbacks\' transcript is used');
