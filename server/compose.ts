@@ -34,6 +34,7 @@ import { createSqliteCrmRulesRepository } from './storage/crm-rules-repository';
 import { createBridgeWorker, type BridgeWorkerOptions } from './services/bridge/worker';
 import { createFileSigner } from './services/bridge/file-links';
 import { bridgeUisCallbacks } from './services/bridge/on-uis-callback';
+import { bridgeStatusCallbacks } from './services/bridge/on-uis-status';
 import { createSqliteCrmRequestRepository } from './storage/crm-requests-repository';
 import { createCrmRulesWorker, type CrmRulesWorkerOptions } from './services/crm-rules/worker';
 import { crmRulesUisCallbacks } from './services/crm-rules/on-uis-callback';
@@ -166,7 +167,14 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     analyticsWorker,
     uisInbox,
     uisCallbacks: createCallbackIntake(
-      crmRulesUisCallbacks(bridgeUisCallbacks(trackUisChannels(createUisCallbackRecorder(uisInbox), workspace.channels), bridgeEventDeps), crmCallbackDeps),
+      crmRulesUisCallbacks(
+        bridgeStatusCallbacks(bridgeUisCallbacks(trackUisChannels(createUisCallbackRecorder(uisInbox), workspace.channels), bridgeEventDeps), {
+          bridge,
+          recovery: bridgeRecoveryStore,
+          reconcileSoon: (m) => bridgeRecovery.soon(m),
+        }),
+        crmCallbackDeps,
+      ),
       atomically(db),
     ),
     bridge,

@@ -178,3 +178,69 @@ describe('loss audit: what UIS has is compared with what the open line holds (CO
     expect(await repairs('missed-callback')).toBe(1);
   });
 });
+
+describe('channel and connection changes UIS reports (PATCH /channel/{id}, PATCH /account/{id})', () => {
+  const connector = async (session: string) => (await api(h.app.url, session, 'GET', '/api/connector?line=1')).json;
+
+  it('a bound channel UIS disables shows on the connector page and the main page; what clients wrote meanwhile reaches the line once it is enabled again', async () => {
+    h = await startHarness();
+    const { session, channelId } = await linkAndBind(h);
+    const v = { phone: '+79161110010' };
+    await acc().visitorWrite({ channelType: 'whatsapp', visitor: v, text: 'до' });
+    await settle();
+    const name = acc().channels.find((c) => c.type === 'whatsapp')!.name;
+
+    await acc().updateChannel('whatsapp', { status: 'disabled', statusReason: 'Номер отключён' });
+    await settle();
+    expect((await connector(session)).binding).toMatchObject({ channelId, channelName: name, uisStatus: 'disabled' });
+    expect((await health(session)).channels).toEqual([{ channelId, name, type: 'whatsapp', lineId: '1', status: 'disabled' }]);
+
+    // clients keep writing; UIS tells the adapter nothing (and will replay nothing)
+    const callbacks = acc().callbacks.length;
+    await acc().visitorWrite({ channelType: 'whatsapp', visitor: v, text: 'пока выключен 1' });
+    await acc().visitorWrite({ channelType: 'whatsapp', visitor: v, text: 'пока выключен 2' });
+    await acc().visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161110011' }, text: 'новый клиент' });
+    expect(acc().callbacks.length).toBe(callbacks);
+    // the periodic reconcile leaves a disabled channel alone (its replies could not reach the client)
+    expect(await h.app.deps.bridgeRecovery.reconcile(member())).toEqual({ recovered: 0 });
+    await settle();
+    expect(holdings(h.portal, acc()).b24Inbound).toBe(1);
+
+    await acc().updateChannel('whatsapp', { status: 'active' });
+    await settle();
+    const held = holdings(h.portal, acc());
+    expect(mirrored(held)).toBe(true);
+    expect(held.b24Inbound).toBe(4);
+    expect((await connector(session)).binding).toMatchObject({ uisStatus: 'active' });
+    expect((await health(session)).channels).toEqual([]);
+
+    // renamed in UIS: the pages follow
+    await acc().updateChannel('whatsapp', { name: 'WhatsApp продаж' });
+    await settle();
+    expect((await connector(session)).binding).toMatchObject({ channelName: 'WhatsApp продаж', uisStatus: 'active' });
+    expect(holdings(h.portal, acc()).b24Inbound).toBe(4);
+  });
+
+  it('the connection UIS disables shows on both pages; enabled again, what clients wrote meanwhile on every bound channel reaches the lines', async () => {
+    h = await startHarness();
+    const { session } = await linkAndBind(h);
+    await acc().visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161110012' }, text: 'до' });
+    await settle();
+    await acc().updateConnection({ status: 'disabled' });
+    await settle();
+    expect((await connector(session)).accountStatus).toBe('disabled');
+    expect((await health(session)).accountStatus).toBe('disabled');
+    await acc().visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161110012' }, text: 'во время' });
+    await acc().visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161110013' }, text: 'другой клиент' });
+    expect(await h.app.deps.bridgeRecovery.reconcile(member())).toEqual({ recovered: 0 });
+    await settle();
+    expect(holdings(h.portal, acc()).b24Inbound).toBe(1);
+
+    await acc().updateConnection({ status: 'active' });
+    await settle();
+    expect(mirrored(holdings(h.portal, acc()))).toBe(true);
+    expect(holdings(h.portal, acc()).b24Inbound).toBe(3);
+    expect((await connector(session)).accountStatus).toBe('active');
+    expect((await health(session)).accountStatus).toBe('active');
+  });
+});
