@@ -1,4 +1,8 @@
 import type { FieldMapping, UisVariable } from '../../contracts/crm-rules';
+import { escapeBbcode } from '../bbcode';
+
+/** Fields Bitrix24 renders as BBCode («Комментарий. Поддерживает bb-коды»); the others are plain text. */
+const BBCODE_FIELDS = new Set(['COMMENTS']);
 
 /**
  * Field-mapping values for one entity type. On creation every mapping applies; on an existing
@@ -17,7 +21,7 @@ export function mappedFields(
     if (m.entity !== entity) continue;
     if (mode === 'update' && (!m.alwaysUpdate || m.uisField === 'communication_id')) continue;
     const v = vars[m.uisField];
-    if (v !== null && v.trim() !== '') out[m.b24Field] = v;
+    if (v !== null && v.trim() !== '') out[m.b24Field] = BBCODE_FIELDS.has(m.b24Field) ? escapeBbcode(v) : v;
   }
   return out;
 }

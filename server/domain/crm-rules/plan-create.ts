@@ -1,3 +1,4 @@
+import { escapeBbcode } from '../bbcode';
 import { chooseResponsible } from './choose-responsible';
 import { chooseStage } from './choose-stage';
 import { commentOps, lastMessageId, requestKey, type PlanContext } from './context';
@@ -70,6 +71,7 @@ export function activityOp(c: PlanContext, target: EntityRef, responsibleId: num
     target,
     responsibleId,
     title: `${what} #${c.f.id}${who ? `: ${who}` : ''}`,
-    description: c.vars.request_text ?? '',
+    // a to-do's description is BBCode: the client's words are escaped (its title is plain text)
+    description: escapeBbcode(c.vars.request_text ?? ''),
   };
 }

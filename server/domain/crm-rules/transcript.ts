@@ -1,3 +1,4 @@
+import { escapeBbcode } from '../bbcode';
 import { channelLabel, formatDate } from './template-vars';
 import type { RequestFacts, RequestMessage } from './types';
 
@@ -14,15 +15,21 @@ const WHO = { visitor: 'Клиент', operator: 'Оператор', system: 'С
 /**
  * The timeline comment for a chat/request: a header naming it, then one line per message. «Начало
  * чата» writes such comments as messages come, «Завершение чата» the whole transcript once (seed 002).
+ * Timeline comments are BBCode: every text that came from outside (messages, names, channel and
+ * form names) is escaped, so a client's `[URL=…]` or `[USER=1]` shows as written.
  */
 export function commentText(f: RequestFacts, messages: readonly RequestMessage[], timeZone: string, continuation: boolean): string {
-  const what = f.kind === 'chat' ? `Чат ${channelLabel(f.channelType)}${f.channelName ? ` (${f.channelName})` : ''} #${f.id}` : `Офлайн заявка #${f.id}${f.formName ? ` (${f.formName})` : ''}`;
+  const t = escapeBbcode;
+  const what =
+    f.kind === 'chat'
+      ? `Чат ${channelLabel(f.channelType)}${f.channelName ? ` (${t(f.channelName)})` : ''} #${f.id}`
+      : `Офлайн заявка #${f.id}${f.formName ? ` (${t(f.formName)})` : ''}`;
   const head = continuation ? `${what}, продолжение` : `${what}, начат ${formatDate(f.startedAt, timeZone)}`;
   const lines = messages
     .filter((m) => m.text.trim() !== '')
     .map((m) => {
-      const who = m.source === 'operator' && m.author ? `${WHO.operator} ${m.author}` : m.source === 'visitor' && f.visitor.name ? `${WHO.visitor} ${f.visitor.name}` : WHO[m.source];
-      return `[${formatDate(m.at, timeZone)}] ${who}: ${m.text.trim()}`;
+      const who = m.source === 'operator' && m.author ? `${WHO.operator} ${t(m.author)}` : m.source === 'visitor' && f.visitor.name ? `${WHO.visitor} ${t(f.visitor.name)}` : WHO[m.source];
+      return `[${formatDate(m.at, timeZone)}] ${who}: ${t(m.text.trim())}`;
     });
   return [head, ...lines].join('\n');
 }

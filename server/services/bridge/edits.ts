@@ -1,4 +1,5 @@
 import { CONNECTOR_ID } from '../../../install/plan';
+import { escapeBbcode } from '../../domain/bbcode';
 import type { BitrixGateway } from '../ports';
 import { externalUserId } from './identity';
 import type { BridgeJob, BridgeRepository } from './ports';
@@ -29,7 +30,7 @@ export async function runUpdate(deps: EditDeps, memberId: string, job: BridgeJob
     const r = await deps.gateway.client(memberId).call<Row>('imconnector.update.messages', {
       CONNECTOR: CONNECTOR_ID,
       LINE: chat.lineId,
-      MESSAGES: [{ user: { id: externalUserId(chat.visitorId) }, message: { id: String(p.messageId), text: String(p.text) }, chat: { id: chat.extChatId } }],
+      MESSAGES: [{ user: { id: externalUserId(chat.visitorId) }, message: { id: String(p.messageId), text: escapeBbcode(String(p.text)) }, chat: { id: chat.extChatId } }],
     });
     const item = ((((r.result.DATA ?? {}) as Row).RESULT ?? []) as Row[])[0] ?? {};
     if (item.SUCCESS === false) return repo.fail(job.id, `Bitrix24 refused the edit: ${JSON.stringify(item.ERRORS ?? item)}`);

@@ -30,11 +30,6 @@ export function plainOperatorText(bbcode: string): string {
   return t.trim();
 }
 
-/** Plain UIS text → BBCode-safe text for the open line. */
-export function toBbcode(text: string): string {
-  return text.replace(/\[/g, '［').replace(/\]/g, '］');
-}
-
 export const textHash = (text: string): string => createHash('sha256').update(plainOperatorText(text)).digest('hex').slice(0, 32);
 
 /**

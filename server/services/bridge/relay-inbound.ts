@@ -4,6 +4,7 @@
 import { CONNECTOR_ID } from '../../../install/plan';
 import { ReauthRequiredError } from '../../bitrix/errors';
 import type { BatchCall } from '../../bitrix/rest-client';
+import { escapeBbcode } from '../../domain/bbcode';
 import { e164 } from '../../domain/phone';
 import { echoKey, externalUserId, unixSeconds } from './identity';
 import { bitrixUserOfEmployee } from './operator-user';
@@ -27,15 +28,22 @@ function buildItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: Br
   if (v?.name) user.name = v.name.replace(/[^\p{L} '-]/gu, '').slice(0, 25) || undefined;
   if (!user.name) user.name = phone ?? `UIS ${visitorId}`;
   const message: Row = { id: String(p.messageId), date: unixSeconds(p.createdAt, deps.clock.now()) };
-  const text = String(p.text ?? '');
+  // Client text is never markup in the open line: Bitrix24 renders BBCode in chats (issue #11 item 9)
+  const text = escapeBbcode(String(p.text ?? ''));
   if (text) message.text = text;
   const r = p.resource as Row | null;
   if (r && r.id !== undefined && r.token !== undefined) {
     const name = String(r.name ?? `file-${String(r.id)}`);
-    message.files = [{ url: deps.files.url({ memberId, channelId: String(p.channelId), resourceId: String(r.id), token: String(r.token), name }), name }];
+    message.files = [{ url: deps.files.url({ memberId, channelId: String(p.channelId), resourceId: String(r.id), token: String(r.token), name }), name: escapeBbcode(name) }];
   }
   return { user, message, chat: { id: chat.extChatId } };
 }
+
+/** The echo key of an item as sent (its text and file names as Bitrix24 stores and echoes them). */
+const itemEchoKey = (item: Row): string => {
+  const m = item.message as Row;
+  return echoKey(String(m.text ?? ''), ((m.files as Row[] | undefined) ?? []).map((f) => String(f.name)));
+};
 
 /** UIS employees of operator messages written in the UIS workspace → Bitrix24 users (by e-mail). */
 async function operatorUsers(ctx: RelayContext, memberId: string, jobs: BridgeJob[]): Promise<Map<string, number | null | Error>> {
@@ -172,14 +180,13 @@ export async function runInbound(ctx: RelayContext, memberId: string, pending: B
     const message = item.message as Row;
     if (operatorUser) {
       message.user_id = operatorUser;
-      const r = p.resource as Row | null;
       // its ONIMCONNECTORMESSAGEADD echo is dropped (never relayed back to UIS)
-      repo.expectEcho(memberId, chat.extChatId, echoKey(String(p.text ?? ''), r ? [String(r.name ?? `file-${String(r.id)}`)] : []));
+      repo.expectEcho(memberId, chat.extChatId, itemEchoKey(item));
     } else if (p.source === 'closed') {
-      message.text = `ℹ Чат завершён в UIS${p.reason ? ` (${String(p.reason)})` : ''}. Следующее сообщение клиента придёт новым чатом.`;
+      message.text = `ℹ Чат завершён в UIS${p.reason ? ` (${escapeBbcode(String(p.reason))})` : ''}. Следующее сообщение клиента придёт новым чатом.`;
       message.disable_crm = 'Y';
     } else if (p.source === 'started') {
-      message.text = String(p.text ?? '') || 'Чат начат оператором в UIS';
+      message.text = (message.text as string | undefined) || 'Чат начат оператором в UIS';
       message.disable_crm = 'Y';
     }
     list.push({ job, item, newChat: isNew });
@@ -236,8 +243,7 @@ export async function runInbound(ctx: RelayContext, memberId: string, pending: B
         const uisChatId = String(p.uisChatId);
         if (r.SUCCESS === true && x.job.payload.source === 'operator' && !r.session) {
           // not shown (dialog not accepted): no echo will come
-          const res = p.resource as Row | null;
-          repo.takeEcho(memberId, String((x.item.chat as Row).id), echoKey(String(p.text ?? ''), res ? [String(res.name ?? `file-${String(res.id)}`)] : []));
+          repo.takeEcho(memberId, String((x.item.chat as Row).id), itemEchoKey(x.item));
           repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'skipped', error: 'not shown: the open-line dialog is not accepted yet (the client got it)' });
           repo.complete(x.job.id);
         } else if (r.SUCCESS === true) {

@@ -1,5 +1,6 @@
 // Follow-up jobs of the relay: delivery statuses of relayed operator messages, failure notices
 // shown to the operator in the open line, and the verify job that removes a doubled first message.
+import { escapeBbcode } from '../../domain/bbcode';
 import { CONNECTOR_ID } from '../../../install/plan';
 import { externalUserId, textHash } from './identity';
 import { dropDuplicates } from './resend-check';
@@ -56,7 +57,8 @@ export async function runNotice(ctx: RelayContext, memberId: string, job: Bridge
     return;
   }
   repo.updateLink(memberId, 'b24', id, { state: 'failed', error: String(job.payload.reason) });
-  const text = `⚠ Сообщение не доставлено клиенту: ${String(job.payload.reason)}`;
+  // the reason may quote UIS or the client: shown as text, never as BBCode
+  const text = `⚠ Сообщение не доставлено клиенту: ${escapeBbcode(String(job.payload.reason))}`;
   const extChat = chat.extChatId;
   repo.expectEcho(memberId, extChat, textHash(text));
   const sender = Number(l.b24UserId) || undefined;

@@ -3,6 +3,7 @@
  * of a card with fields, communications, open-line chats and the timeline (comments, to-dos,
  * open-line sessions). What a user sees is filtered by the same "own + open" rule as REST.
  */
+import { renderBbcode } from './bbcode';
 import { FIELDS } from './crm/fields';
 import type { Actor } from './crm/store';
 import type { CrmEntity, EntityType } from './crm/types';
@@ -90,7 +91,8 @@ function fieldRows(portal: PortalImpl, e: CrmEntity): Array<[string, string]> {
       out.push([d.title, `<a href="/crm/${page}/details/${esc(v)}/">${esc(linked ? displayName(linked) : `#${v}`)}</a>`]);
       continue;
     }
-    out.push([d.title, esc(shown)]);
+    // COMMENTS «Поддерживает bb-коды» (crm.deal.add, main-entities-fields): shown rendered
+    out.push([d.title, d.name === 'COMMENTS' ? renderBbcode(shown) : esc(shown)]);
   }
   for (const [k, v] of Object.entries(e.uf)) if (v !== '' && v !== null) out.push([k, esc(String(v))]);
   const FM: Record<string, string> = { PHONE: 'Телефон', EMAIL: 'E-mail', WEB: 'Сайт', IM: 'Мессенджер', LINK: 'Связь' };
@@ -112,7 +114,7 @@ export function crmGeneral(portal: PortalImpl, user: User, page: CrmPage, id: nu
     ...portal.crm
       .comments()
       .filter((c) => c.entityType === type && c.entityId === id)
-      .map((c) => ({ at: c.created, html: `<b>Комментарий</b> · ${esc(portal.crm.directory.userName(c.authorId))}<div class="bb">${esc(c.comment)}</div>` })),
+      .map((c) => ({ at: c.created, html: `<b>Комментарий</b> · ${esc(portal.crm.directory.userName(c.authorId))}<div class="bb">${renderBbcode(c.comment)}</div>` })),
     ...portal.crm
       .activities()
       .filter((a) => a.ownerType === type && a.ownerId === id)
@@ -121,7 +123,7 @@ export function crmGeneral(portal: PortalImpl, user: User, page: CrmPage, id: nu
         html:
           a.providerId === 'IMOPENLINES_SESSION'
             ? `<b>Открытая линия</b> · сессия №${a.associatedEntityId}${a.completed === 'Y' ? ' (завершена)' : ''}<div>${esc(a.subject)}</div>`
-            : `<b>Дело</b> · ${esc(a.subject || 'Без названия')} · срок ${esc(a.deadline.slice(0, 16).replace('T', ' '))} · ${esc(portal.crm.directory.userName(a.responsibleId))}${a.description ? `<div>${esc(a.description)}</div>` : ''}`,
+            : `<b>Дело</b> · ${esc(a.subject || 'Без названия')} · срок ${esc(a.deadline.slice(0, 16).replace('T', ' '))} · ${esc(portal.crm.directory.userName(a.responsibleId))}${a.description ? `<div class="bb">${renderBbcode(a.description)}</div>` : ''}`,
       })),
   ].sort((a, b) => (a.at < b.at ? 1 : -1));
   return `<dl class="fields">${fields}</dl>

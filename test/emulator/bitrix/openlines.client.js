@@ -20,7 +20,7 @@
     });
   }
 
-  /** A tiny BBCode view: [b], [br], [url], newlines. */
+  /** A tiny BBCode view for ATTACH blocks ([b], [br], [url], newlines); message texts come rendered as m.html. */
   function bb(text) {
     return esc(text)
       .replace(/\[b\]([\s\S]*?)\[\/b\]/gi, '<b>$1</b>')
@@ -117,11 +117,12 @@
         return !m.hidden;
       })
       .map(function (m) {
-        if (m.direction === 'system') return '<div class="ol-msg is-system" data-id="' + m.id + '">' + bb(m.text) + attachHtml(m.params) + '</div>';
+        // m.html: the text rendered server-side as Bitrix24 renders BBCode (bbcode.ts)
+        if (m.direction === 'system') return '<div class="ol-msg is-system" data-id="' + m.id + '">' + m.html + attachHtml(m.params) + '</div>';
         var mark = m.delivery ? '<span class="ol-mark is-' + m.delivery + '">' + MARKS[m.delivery] + '</span>' : '';
         return (
           '<div class="ol-msg is-' + m.direction + (m.deleted ? ' is-deleted' : '') + '" data-id="' + m.id + '"><small class="muted">' + esc(m.authorName) + ' · ' +
-          esc(m.date.slice(11, 16)) + '</small><div>' + (m.deleted ? '<i>Сообщение удалено</i>' : bb(m.text)) + '</div>' +
+          esc(m.date.slice(11, 16)) + '</small><div>' + (m.deleted ? '<i>Сообщение удалено</i>' : m.html) + '</div>' +
           m.files.map(fileHtml).join('') + mark + '</div>'
         );
       })

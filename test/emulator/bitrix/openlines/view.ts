@@ -1,6 +1,7 @@
 /** Plain snapshots of the open lines for tests (`portal.openLines`) and the operator screen. */
 import { isoDate } from '../php';
 import type { PortalCore } from '../types';
+import { renderBbcode } from '../bbcode';
 import { attachFromJson, type AttachBlock } from './attach';
 import { connectorTitle } from './chat';
 import { fileDownloadLink, fileLink } from './files';
@@ -25,7 +26,10 @@ export interface OpenLineMessageView {
   sessionId: number;
   direction: 'in' | 'out' | 'system';
   authorId: number;
+  /** as stored: BBCode */
   text: string;
+  /** what the operator sees: the text rendered as Bitrix24 renders BBCode (../bbcode.ts) */
+  html: string;
   date: string;
   /** an operator message sent through the connector before the chat was accepted: not shown */
   hidden: boolean;
@@ -110,6 +114,7 @@ export function chatView(portal: PortalCore, chat: OlChat): OpenLineChatView {
       direction: m.direction,
       authorId: m.authorId,
       text: m.text,
+      html: renderBbcode(m.text),
       date: isoDate(m.date),
       hidden: m.hidden,
       deleted: m.deleted,
