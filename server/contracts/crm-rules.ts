@@ -31,17 +31,39 @@ export const FILTER_PARAMS = [
 export const filterParamSchema = z.enum(FILTER_PARAMS);
 export type FilterParam = z.infer<typeof filterParamSchema>;
 
-/** «Разрешен»: the value is one of `values`; «Запрещен»: it is not (seed 002 «Распределение по воронкам»). */
-export const filterConditionSchema = z.object({
-  param: filterParamSchema,
-  rule: z.enum(['allowed', 'forbidden']),
-  values: z.array(z.string().trim().min(1).max(200)).min(1, 'Choose at least one value').max(100),
-});
-export type FilterCondition = z.infer<typeof filterConditionSchema>;
+/**
+ * «Разрешен» / «Включить»: the value is one of `values`; «Запрещен» / «Исключить»: it is not (seed
+ * 002 «Распределение по воронкам», telephony «Условия»). One shape for every communication: chats,
+ * offline requests and calls differ only in their parameters.
+ */
+export function filterConditionSchemaFor<const P extends readonly [string, ...string[]]>(params: P) {
+  return z.object({
+    param: z.enum(params),
+    rule: z.enum(['allowed', 'forbidden']),
+    values: z.array(z.string().trim().min(1).max(200)).min(1, 'Choose at least one value').max(100),
+  });
+}
 
 /** Conditions joined by «И»/«ИЛИ» inside a group, groups joined the same way (seed 001 «Фильтрация»). */
-export const filterGroupSchema = z.object({ join: z.enum(['and', 'or']), conditions: z.array(filterConditionSchema).max(50) });
-export const filterSchema = z.object({ join: z.enum(['and', 'or']), groups: z.array(filterGroupSchema).max(20) });
+export function filterSchemaFor<const P extends readonly [string, ...string[]]>(params: P) {
+  const group = z.object({ join: z.enum(['and', 'or']), conditions: z.array(filterConditionSchemaFor(params)).max(50) });
+  return z.object({ join: z.enum(['and', 'or']), groups: z.array(group).max(20) });
+}
+
+/** A filter over any communication's parameters, as the shared engine reads it. */
+export interface FilterConditionOf<P extends string = string> {
+  param: P;
+  rule: 'allowed' | 'forbidden';
+  values: string[];
+}
+export interface FilterOf<P extends string = string> {
+  join: 'and' | 'or';
+  groups: Array<{ join: 'and' | 'or'; conditions: Array<FilterConditionOf<P>> }>;
+}
+
+export const filterConditionSchema = filterConditionSchemaFor(FILTER_PARAMS);
+export type FilterCondition = z.infer<typeof filterConditionSchema>;
+export const filterSchema = filterSchemaFor(FILTER_PARAMS);
 export type Filter = z.infer<typeof filterSchema>;
 
 const userId = z.number().int().positive();
@@ -61,9 +83,18 @@ export type CreateAction = z.infer<typeof createActionSchema>;
 const stage = z.string().trim().min(1).max(50);
 export const stageTargetSchema = z.object({ leadStatusId: stage.nullable(), dealCategoryId: z.number().int().min(0).nullable(), dealStageId: stage.nullable() });
 export type StageTarget = z.infer<typeof stageTargetSchema>;
+
+/** Default lead status / deal funnel and stage, and ordered filter rules (the first matching one wins). */
+export function funnelSettingsSchemaFor<F extends z.ZodType<FilterOf>>(filter: F) {
+  return z.object({ defaults: stageTargetSchema, rules: z.array(stageTargetSchema.extend({ filter })).max(50) });
+}
+export interface FunnelSettingsOf<P extends string = string> {
+  defaults: StageTarget;
+  rules: Array<StageTarget & { filter: FilterOf<P> }>;
+}
 export const funnelRuleSchema = stageTargetSchema.extend({ filter: filterSchema });
 export type FunnelRule = z.infer<typeof funnelRuleSchema>;
-export const funnelSettingsSchema = z.object({ defaults: stageTargetSchema, rules: z.array(funnelRuleSchema).max(50) });
+export const funnelSettingsSchema = funnelSettingsSchemaFor(filterSchema);
 export type FunnelSettings = z.infer<typeof funnelSettingsSchema>;
 
 /** Values a template or a field mapping can take from the chat/request. */
@@ -91,15 +122,32 @@ export const UIS_VARIABLES = [
 export const uisVariableSchema = z.enum(UIS_VARIABLES);
 export type UisVariable = z.infer<typeof uisVariableSchema>;
 
-/** «Сопоставление полей»: a UIS value into a Bitrix24 text field of the lead/deal/contact/company. */
-export const fieldMappingSchema = z.object({
-  uisField: uisVariableSchema,
-  entity: z.enum(['lead', 'deal', 'contact', 'company']),
-  b24Field: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/, 'Choose a Bitrix24 field'),
-  /** «Обновлять всегда»: off = filled only when the entity is created; on = updated on new data. */
-  alwaysUpdate: z.boolean(),
-});
+/** Bitrix24 field codes: standard (`SOURCE_DESCRIPTION`) or custom (`UF_CRM_…`). */
+export const b24FieldCodeSchema = z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/, 'Choose a Bitrix24 field');
+
+/** «Сопоставление полей» / «Доп. поля»: a UIS value into a Bitrix24 text field of the lead/deal/contact/company. */
+export function fieldMappingSchemaFor<const V extends readonly [string, ...string[]]>(variables: V) {
+  return z.object({
+    uisField: z.enum(variables),
+    entity: z.enum(['lead', 'deal', 'contact', 'company']),
+    b24Field: b24FieldCodeSchema,
+    /** «Обновлять всегда»: off = filled only when the entity is created; on = updated on new data. */
+    alwaysUpdate: z.boolean(),
+  });
+}
+export interface FieldMappingOf<V extends string = string> {
+  uisField: V;
+  entity: 'lead' | 'deal' | 'contact' | 'company';
+  b24Field: string;
+  alwaysUpdate: boolean;
+}
+export const fieldMappingSchema = fieldMappingSchemaFor(UIS_VARIABLES);
 export type FieldMapping = z.infer<typeof fieldMappingSchema>;
+
+/** `{{name}}` placeholders of a template that are not among `variables`. */
+export function unknownVariables(template: string, variables: readonly string[]): string[] {
+  return [...template.matchAll(/\{\{\s*([^}\s]+)\s*\}\}/g)].map((m) => m[1]!).filter((v) => !variables.includes(v));
+}
 
 const template = z.string().max(255);
 
@@ -142,9 +190,7 @@ export const crmRulesSettingsSchema = z
       f.rules.forEach((r, i) => check(r, ['funnels', kind, 'rules', i]));
     }
     for (const [name, t] of Object.entries(s.templates)) {
-      for (const m of t.matchAll(/\{\{\s*([^}\s]+)\s*\}\}/g)) {
-        if (!(UIS_VARIABLES as readonly string[]).includes(m[1]!)) issue(['templates', name], `Unknown variable {{${m[1]}}}`);
-      }
+      for (const v of unknownVariables(t, UIS_VARIABLES)) issue(['templates', name], `Unknown variable {{${v}}}`);
     }
   });
 export type CrmRulesSettings = z.infer<typeof crmRulesSettingsSchema>;

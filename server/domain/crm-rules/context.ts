@@ -3,7 +3,7 @@ import { phoneDigits } from '../phone';
 import { normalEmail } from '../workspace';
 import { templateVars } from './template-vars';
 import { commentText } from './transcript';
-import type { CommentOp, EntityRef, RequestFacts, RequestMessage } from './types';
+import type { CommentOp, Communication, EntityRef, RequestFacts, RequestMessage } from './types';
 
 /** What every planning step needs about one decision. */
 export interface PlanContext {
@@ -19,9 +19,9 @@ export function planContext(s: CrmRulesSettings, f: RequestFacts, timeZone: stri
   return { s, f, vars: templateVars(f, timeZone), timeZone, messages };
 }
 
-/** `chat:1763` / `offline:88`: every idempotency key of a request starts with it. */
-export function requestKey(f: RequestFacts): string {
-  return `${f.kind}:${f.id}`;
+/** `chat:1763` / `offline:88` / `call:3902714`: every idempotency key of a communication starts with it. */
+export function requestKey(c: Communication): string {
+  return `${c.kind}:${c.id}`;
 }
 
 export function refKey(r: EntityRef): string {
@@ -29,13 +29,15 @@ export function refKey(r: EntityRef): string {
 }
 
 /**
- * Single-flight scope: the chat itself and each client identity, so a burst of chats from the same
- * new client creates one lead (uis-api.md §6.2 rule 8), phones compared as Bitrix24 does.
+ * Single-flight scope: the communication itself and each client identity, so a burst of chats or
+ * calls from the same new client creates one lead (uis-api.md §6.2 rule 8), phones compared as
+ * Bitrix24 does.
  */
-export function lockKeys(f: RequestFacts): string[] {
-  const phones = f.visitor.phones.map(phoneDigits).filter((p): p is string => !!p).map((p) => `phone:${p}`);
-  const emails = f.visitor.emails.map(normalEmail).filter((e): e is string => !!e).map((e) => `email:${e}`);
-  return [...new Set([requestKey(f), ...phones, ...emails])];
+export function lockKeys(c: Communication): string[] {
+  const { phones, emails } = c.kind === 'call' ? { phones: c.contactPhone ? [c.contactPhone] : [], emails: [] } : c.visitor;
+  const byPhone = phones.map(phoneDigits).filter((p): p is string => !!p).map((p) => `phone:${p}`);
+  const byEmail = emails.map(normalEmail).filter((e): e is string => !!e).map((e) => `email:${e}`);
+  return [...new Set([requestKey(c), ...byPhone, ...byEmail])];
 }
 
 /** The cursor after this decision: the last message written, or the previous cursor. */

@@ -1,19 +1,20 @@
-import type { FieldMapping, UisVariable } from '../../contracts/crm-rules';
+import type { FieldMappingOf } from '../../contracts/crm-rules';
 import { escapeBbcode } from '../bbcode';
 
 /** Fields Bitrix24 renders as BBCode («Комментарий. Поддерживает bb-коды»); the others are plain text. */
 const BBCODE_FIELDS = new Set(['COMMENTS']);
 
 /**
- * Field-mapping values for one entity type. On creation every mapping applies; on an existing
- * entity only «Обновлять всегда» ones (seed 002: off → «заполняться … только при создании новой
- * сущности», on → «обновляться … всегда, при получении новых данных»). Empty values never
- * overwrite. «ID первой коммуникации» (`communication_id`) «Не меняется в уже существующей сущности».
+ * Field-mapping values for one entity type, for any communication's variables. On creation every
+ * mapping applies; on an existing entity only «Обновлять всегда» ones (seed 002: off →
+ * «заполняться … только при создании новой сущности», on → «обновляться … всегда, при получении
+ * новых данных»). Empty values never overwrite. «ID первой коммуникации» (`communication_id`) «Не
+ * меняется в уже существующей сущности».
  */
-export function mappedFields(
-  mappings: readonly FieldMapping[],
-  vars: Record<UisVariable, string | null>,
-  entity: FieldMapping['entity'],
+export function mappedFields<V extends string>(
+  mappings: ReadonlyArray<FieldMappingOf<V>>,
+  vars: Readonly<Record<V, string | null>>,
+  entity: FieldMappingOf['entity'],
   mode: 'create' | 'update',
 ): Record<string, string> {
   const out: Record<string, string> = {};

@@ -1,5 +1,7 @@
-import type { Filter, FilterCondition, FilterParam } from '../../contracts/crm-rules';
-import type { RequestFacts } from './types';
+import type { FilterConditionOf, FilterOf, FilterParam } from '../../contracts/crm-rules';
+import { phoneDigits } from '../phone';
+import { callParamValues } from './call-params';
+import type { Communication, RequestFacts } from './types';
 
 /** The value a filter parameter takes for this chat/request; null when UIS did not report it. */
 export function paramValue(facts: RequestFacts, param: FilterParam): string | null {
@@ -17,26 +19,40 @@ export function paramValue(facts: RequestFacts, param: FilterParam): string | nu
   }
 }
 
-const norm = (s: string) => s.trim().toLowerCase();
+/** Every value a parameter takes for a communication (a call's employees may be several). */
+function values(c: Communication, param: string): string[] {
+  if (c.kind === 'call') return callParamValues(c, param);
+  const v = paramValue(c, param as FilterParam);
+  return v === null ? [] : [v];
+}
+
+/** Values compare case-insensitively; phone numbers as digits, however they were written. */
+const norm = (param: string, s: string) => (param === 'virtual_phone_number' ? (phoneDigits(s) ?? s.trim()) : s.trim().toLowerCase());
 
 /**
  * «Разрешен» holds when the value is listed, «Запрещен» when it is not (seed 002 «Распределение по
- * воронкам»). A parameter UIS did not report is never "listed": «Запрещен» holds for it.
+ * воронкам»; calls: «Включить»/«Исключить», lines 104–107). A parameter UIS did not report is never
+ * "listed": «Запрещен» holds for it.
  */
-export function matchCondition(facts: RequestFacts, c: FilterCondition): boolean {
-  const v = paramValue(facts, c.param);
-  const listed = v !== null && c.values.some((x) => norm(x) === norm(v));
-  return c.rule === 'allowed' ? listed : !listed;
+export function matchCondition(c: Communication, cond: FilterConditionOf): boolean {
+  const listed = new Set(cond.values.map((x) => norm(cond.param, x)));
+  const hit = values(c, cond.param).some((v) => listed.has(norm(cond.param, v)));
+  return cond.rule === 'allowed' ? hit : !hit;
 }
 
 /**
- * Groups of conditions joined by «И»/«ИЛИ» (seed 001 «Фильтрация»). A filter without conditions
- * lets everything through, as the seed's call filter does («По умолчанию все … пропускаются»).
+ * Groups of conditions joined by «И»/«ИЛИ» (seed 001 «Фильтрация», seed 002 line 91). A filter
+ * without conditions lets everything through («По умолчанию все звонки пропускаются», line 81).
  */
-export function matchFilter(facts: RequestFacts, filter: Filter): boolean {
+export function matchFilter(c: Communication, filter: FilterOf): boolean {
   const groups = filter.groups.filter((g) => g.conditions.length > 0);
   if (groups.length === 0) return true;
   const test = (g: (typeof groups)[number]) =>
-    g.join === 'and' ? g.conditions.every((c) => matchCondition(facts, c)) : g.conditions.some((c) => matchCondition(facts, c));
+    g.join === 'and' ? g.conditions.every((x) => matchCondition(c, x)) : g.conditions.some((x) => matchCondition(c, x));
   return filter.join === 'and' ? groups.every(test) : groups.some(test);
+}
+
+/** The parameters a filter tests (with at least one condition). */
+export function filterParams<P extends string>(filter: FilterOf<P>): Set<P> {
+  return new Set(filter.groups.flatMap((g) => g.conditions.map((c) => c.param)));
 }

@@ -1,6 +1,5 @@
-import type { UisVariable } from '../../contracts/crm-rules';
-
-export type TemplateVars = Partial<Record<UisVariable, string | null>>;
+/** A communication's template variables by name (chats: UIS_VARIABLES, calls: CALL_VARIABLES). */
+export type TemplateVars = Readonly<Partial<Record<string, string | null>>>;
 
 /**
  * Fills `{{variable}}` placeholders (the seed's template syntax, e.g. `{{contact_phone_number}}`).
@@ -9,7 +8,7 @@ export type TemplateVars = Partial<Record<UisVariable, string | null>>;
  */
 export function renderTemplate(template: string, vars: TemplateVars): string {
   const out = template.replace(/\{\{\s*([^}\s]+)\s*\}\}/g, (whole, name: string) =>
-    Object.hasOwn(vars, name) ? (vars[name as UisVariable] ?? '') : whole,
+    Object.hasOwn(vars, name) ? (vars[name] ?? '') : whole,
   );
   return out
     .replace(/(\(|«)\s*(\)|»)/g, '')

@@ -1,6 +1,11 @@
+import type { CallFacts } from './call-types';
+
 /**
- * Inputs and the decision of the CRM rules engine (issue #6). The service gathers the facts (UIS
+ * Inputs and the decision of the CRM rules engine (issues #6, #13): one engine for every
+ * communication — a chat, an offline request or a call. The service gathers the facts (UIS
  * callback + Data API, Bitrix24 duplicate search) and applies the decision; nothing here does I/O.
+ * Chats and offline requests decide with `decide` (this file's `Decision`), calls with `decideCall`
+ * (call-types.ts); both share the filters, responsibles, funnels, templates and field mapping.
  */
 
 export type RequestKind = 'chat' | 'offline';
@@ -49,6 +54,10 @@ export interface RequestFacts {
   messages: RequestMessage[];
 }
 
+/** Any communication the engine decides on; `kind` tells them apart. */
+export type Communication = RequestFacts | CallFacts;
+export type CommunicationKind = Communication['kind'];
+
 export type CrmEntityType = 'lead' | 'deal' | 'contact' | 'company';
 
 /** An entity the Bitrix24 search found for the client. `closed` is meaningful for leads/deals only. */
@@ -58,6 +67,10 @@ export interface FoundEntity {
   /** DATE_CREATE, ms since epoch: "most recent" is the newest created */
   createdAt: number;
   responsibleId: number | null;
+  /** DATE_MODIFY, ms since epoch, when the service read it (calls: «Использовать другую телефонию») */
+  modifiedAt?: number;
+  /** values of the mapped Bitrix24 fields, when the service read them (calls: «ID первой коммуникации» when empty) */
+  fields?: Record<string, string | null>;
 }
 export interface Found {
   leads: FoundEntity[];
@@ -95,6 +108,10 @@ export interface CreateOp {
   responsibleId: number | null;
   /** lead: status; deal: funnel + stage; contact: none */
   stage: { leadStatusId: string | null } | { dealCategoryId: number | null; dealStageId: string | null } | null;
+  /**
+   * The person: a contact's NAME/PHONE/EMAIL; calls also give it to a lead they create (its PHONE,
+   * so Bitrix24 finds the lead by the number). Chats give it to contacts only.
+   */
   contact: { name: string | null; phones: string[]; emails: string[] } | null;
   /** Bitrix24 field code → value (field mapping) */
   fields: Record<string, string>;
