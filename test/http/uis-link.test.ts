@@ -55,7 +55,8 @@ describe('linking a UIS account', () => {
     expect(raw).not.toContain(stored.webhookSecret);
 
     const view = await api(h.app.url, session, 'GET', '/api/uis/link');
-    expect(view.json).toEqual(r.json);
+    // GET adds what the bridge needs an admin to know (#11): nothing disabled, nothing recovered yet
+    expect(view.json).toEqual({ ...r.json, health: expect.objectContaining({ accountStatus: 'active', channels: [], recovered: 0, repaired: 0 }) });
   });
 
   it('when linking again with the same account, then the same adapter is reused (no duplicate registration)', async () => {
