@@ -66,12 +66,14 @@ function packageCount() {
   const expected = Object.entries(lock.packages ?? {}).filter(
     ([path, p]) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path) && fits(p.os, process.platform) && fits(p.cpu, process.arch),
   ).length;
+  // npm creates every package's folder first and fills them as the downloads arrive
   const installed = () => {
     if (!existsSync('node_modules')) return 0;
     let n = 0;
     for (const name of readdirSync('node_modules')) {
       if (name.startsWith('.')) continue;
-      n += name.startsWith('@') ? readdirSync(`node_modules/${name}`).length : 1;
+      const dirs = name.startsWith('@') ? readdirSync(`node_modules/${name}`).map((s) => `${name}/${s}`) : [name];
+      for (const d of dirs) if (existsSync(`node_modules/${d}/package.json`)) n++;
     }
     return n;
   };
