@@ -22,10 +22,17 @@ export default [
       '@typescript-eslint/no-explicit-any': 'error',
       'no-console': 'off',
       'vue/multi-word-component-names': 'off',
+      // text from clients is never markup on our pages (issue #11 item 9)
+      'vue/no-v-html': 'error',
       'vue/max-attributes-per-line': 'off',
       'vue/singleline-html-element-content-newline': 'off',
       'vue/html-self-closing': 'off',
     },
+  },
+  {
+    // our pages: text is never markup (issue #11 item 9); the emulated portal's own screens may build HTML
+    files: ['app/**/*.ts', 'app/**/*.vue', 'placements/**/*.ts'],
+    rules: { 'no-restricted-properties': ['error', { property: 'innerHTML', message: 'Text is never markup: use textContent or a template' }, { property: 'outerHTML', message: 'Text is never markup' }] },
   },
   { files: ['server/tools/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
   { files: ['install/**/*.ts'], rules: forbid(['../server/*', '../app/*', '../placements/*', '../test/*'], 'install/ imports nothing outside install/ (style.md §2)') },
