@@ -122,6 +122,9 @@ export const EVENTS: Record<string, EventInfo> = {
   ONOPENLINEMESSAGEADD: { scope: 'imopenlines' },
   ONOPENLINEMESSAGEUPDATE: { scope: 'imopenlines' },
   ONOPENLINEMESSAGEDELETE: { scope: 'imopenlines' },
+  // telephony (voximplant vi_rest.php: events of REST telephony apps; the docs' examples carry a refresh_token)
+  ONEXTERNALCALLSTART: { scope: 'telephony', sendRefreshToken: true },
+  ONEXTERNALCALLBACKSTART: { scope: 'telephony', sendRefreshToken: true },
   // im, user
   ONIMBOTMESSAGEADD: { scope: 'im' },
   ONUSERADD: { scope: 'user' },

@@ -6,7 +6,7 @@
 import { renderBbcode } from './bbcode';
 import { FIELDS } from './crm/fields';
 import type { Actor } from './crm/store';
-import type { CrmEntity, EntityType } from './crm/types';
+import type { CrmActivity, CrmEntity, EntityType } from './crm/types';
 import { esc } from './host-views';
 import { connectorTitle } from './openlines/chat';
 import type { PortalImpl } from './portal';
@@ -96,8 +96,21 @@ function fieldRows(portal: PortalImpl, e: CrmEntity): Array<[string, string]> {
   }
   for (const [k, v] of Object.entries(e.uf)) if (v !== '' && v !== null) out.push([k, esc(String(v))]);
   const FM: Record<string, string> = { PHONE: 'Телефон', EMAIL: 'E-mail', WEB: 'Сайт', IM: 'Мессенджер', LINK: 'Связь' };
-  for (const m of e.fm) out.push([`${FM[m.typeId] ?? m.typeId} (${m.valueType})`, esc(m.value)]);
+  for (const m of e.fm) {
+    // a phone number starts click-to-call (telephony/host.ts, telephony.client.js)
+    const value = m.typeId === 'PHONE' ? `<a href="#" class="phone-link" data-testid="crm-phone" data-phone="${esc(m.value)}" data-entity-type="${e.type}" data-entity-id="${e.id}">${esc(m.value)}</a>` : esc(m.value);
+    out.push([`${FM[m.typeId] ?? m.typeId} (${m.valueType})`, value]);
+  }
   return out;
+}
+
+/** A call activity on the timeline: direction, number, duration, state, responsible, the record. */
+function callActivityHtml(portal: PortalImpl, a: CrmActivity): string {
+  const c = a.call!;
+  const state = a.completed === 'Y' ? 'выполнено' : 'не выполнено';
+  const duration = `${Math.floor(c.duration / 60)}:${String(c.duration % 60).padStart(2, '0')}`;
+  const record = c.fileIds.length ? ` <audio controls preload="none" data-testid="call-record" src="/_emu/telephony/file/${c.fileIds[0]}"></audio>` : '';
+  return `<span data-testid="call-activity" data-completed="${a.completed}" data-duration="${c.duration}"><b>Звонок</b> · ${esc(a.subject)} · ${esc(duration)} · ${state}${c.missed ? ' (пропущенный)' : ''} · ${esc(portal.crm.directory.userName(a.responsibleId))}</span>${record}`;
 }
 
 /** The "Общие" tab; `null` → the entity does not exist or the user may not see it (the tabs stay). */
@@ -117,11 +130,12 @@ export function crmGeneral(portal: PortalImpl, user: User, page: CrmPage, id: nu
       .map((c) => ({ at: c.created, html: `<b>Комментарий</b> · ${esc(portal.crm.directory.userName(c.authorId))}<div class="bb">${renderBbcode(c.comment)}</div>` })),
     ...portal.crm
       .activities()
-      .filter((a) => a.ownerType === type && a.ownerId === id)
+      .filter((a) => (a.call?.bindings ?? [{ ownerType: a.ownerType, ownerId: a.ownerId }]).some((b) => b.ownerType === type && b.ownerId === id))
       .map((a) => ({
         at: a.created,
-        html:
-          a.providerId === 'IMOPENLINES_SESSION'
+        html: a.call
+          ? callActivityHtml(portal, a)
+          : a.providerId === 'IMOPENLINES_SESSION'
             ? `<b>Открытая линия</b> · сессия №${a.associatedEntityId}${a.completed === 'Y' ? ' (завершена)' : ''}<div>${esc(a.subject)}</div>`
             : `<b>Дело</b> · ${esc(a.subject || 'Без названия')} · срок ${esc(a.deadline.slice(0, 16).replace('T', ' '))} · ${esc(portal.crm.directory.userName(a.responsibleId))}${a.description ? `<div class="bb">${renderBbcode(a.description)}</div>` : ''}`,
       })),

@@ -16,6 +16,7 @@ import express from 'express';
 import { BUILTIN_CONNECTORS } from './catalog';
 import { CRM_PAGES, CRM_TITLES, crmGeneral, crmList, type CrmPage } from './host-crm';
 import { openLinesRouter } from './host-openlines';
+import { telephonyRouter } from './telephony/host';
 import { connectorIcon, crmCard, esc, frameBlock, layout, tile } from './host-views';
 import { connectorPlacementOptions } from './methods/imconnector';
 import { isRecord, type Params } from './php';
@@ -184,7 +185,8 @@ export function hostPageRouter(portal: PortalImpl): express.Router {
     const partner = portal
       .visiblePlacements('CONTACT_CENTER')
       .map((r) => tile(`/contact_center/app/${r.id}/`, portal.placementTitle(r, 'ru'), '<span class="dot"></span>', 'решение партнёра', ' data-placement="CONTACT_CENTER"'));
-    const body = `<section class="card"><h3>Каналы</h3><div class="tiles">${[...builtins, ...ours].join('')}</div></section>
+    const callback = tile('/contact_center/callback/', 'Обратная форма', '<span class="dot"></span>', 'обратный звонок', ' data-tile="callback"');
+    const body = `<section class="card"><h3>Каналы</h3><div class="tiles">${[...builtins, ...ours, callback].join('')}</div></section>
 ${partner.length ? `<section class="card"><h3>Решения партнёров</h3><div class="tiles">${partner.join('')}</div></section>` : ''}`;
     html(res, 200, layout(portal, user, { title: 'Контакт-центр', active: 'contact_center', body }));
   });
@@ -217,6 +219,7 @@ ${partner.length ? `<section class="card"><h3>Решения партнёров<
   });
 
   router.use(openLinesRouter(portal, currentUser, html));
+  router.use(telephonyRouter(portal, currentUser, html));
 
   router.post('/_emu/layout', express.json({ limit: '1mb' }), async (req, res) => {
     const p: Params = isRecord(req.body) ? (req.body as Params) : {};

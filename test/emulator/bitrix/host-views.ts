@@ -59,6 +59,7 @@ export function layout(portal: PortalImpl, user: User, page: Page): string {
     <div class="menu-group">Коммуникации</div>
     ${menuLink('/online/operator/', 'Открытые линии', page.active === 'openlines')}
     ${menuLink('/contact_center/', 'Контакт-центр', page.active === 'contact_center')}
+    ${menuLink('/telephony/', 'Телефония', page.active === 'telephony')}
     ${menuLink('/online/?line=1', 'Онлайн-чат на сайте', false, ' target="_blank"')}
     <div class="menu-group">Приложения</div>
     ${menuLink('/marketplace/app/', portal.shared.app.name, page.active === 'app', ' data-app="main"')}
@@ -71,6 +72,7 @@ export function layout(portal: PortalImpl, user: User, page: Page): string {
   </main>
 </div>
 <script src="/_emu/host-page.client.js"></script>
+<script src="/_emu/telephony.client.js"></script>
 </body></html>`;
 }
 

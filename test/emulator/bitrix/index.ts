@@ -14,6 +14,8 @@ import type { OpenLineChatView } from './openlines/view';
 import { oauthApp, type OAuthStats } from './oauth-server';
 import { PortalImpl } from './portal';
 import { TokenStore } from './tokens';
+import type { ClickResult } from './telephony/events';
+import type { TelephonyStore } from './telephony/store';
 import type { AppConfig, DeliveryRecord, Shared } from './types';
 
 export interface BitrixEmulatorOptions {
@@ -158,6 +160,15 @@ export interface EmulatedPortal {
   /** addition: open lines */
   openLines: EmulatedOpenLines;
   /**
+   * addition: a user clicks a phone number (on a CRM card: with its item). When the user's outgoing line is
+   * the app's, the portal registers the call (TYPE 1) and sends ONEXTERNALCALLSTART.
+   */
+  clickToCall(o: { userId: number; phone: string; entityType?: string; entityId?: number; isMobile?: boolean }): ClickResult;
+  /** addition: a site visitor submits the callback form: its lead, then ONEXTERNALCALLBACKSTART when the form's line is the app's */
+  submitCallbackForm(o: { name?: string; phone: string }): { leadId: number; started: boolean; data?: Record<string, unknown> };
+  /** addition: telephony — external lines, live calls, statistics, call cards, settings (README «Телефония») */
+  readonly telephony: TelephonyStore;
+  /**
    * An operator writes in an open-line chat (they must have accepted it). For a custom connector
    * the app gets ONIMCONNECTORMESSAGEADD; `files` get public links served by the portal.
    */
@@ -245,6 +256,8 @@ export async function startBitrixEmulator(o: BitrixEmulatorOptions): Promise<Bit
 }
 
 export type { DeliveryRecord } from './types';
+export type { TelephonyStore, LiveCall, StatisticRow, CardState, ExternalLine, OutgoingLine } from './telephony/store';
+export type { ClickResult } from './telephony/events';
 export type { CrmActivity, Notification, StatusRow, TimelineComment } from './crm/types';
 export type { Visitor } from './openlines/livechat';
 export type { OperatorFile } from './openlines/operator';

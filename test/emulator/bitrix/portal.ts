@@ -21,6 +21,9 @@ import { OpenLinesStore } from './openlines/store';
 import { chatsView, chatView, lineView } from './openlines/view';
 import { md5, randomHex, type Params } from './php';
 import { restRouter, type AnswerHold, type RestHost, type RestStats } from './rest-router';
+import { clickToCall, submitCallbackForm, type ClickResult } from './telephony/events';
+import { telephonyUploadRouter } from './telephony/host';
+import { telephonyOf, type TelephonyStore } from './telephony/store';
 import type { EmulatedOpenLines, EmulatedPortal, OpenAppOptions, OpenedApp, PortalState } from './index';
 import type {
   ConnectorRow,
@@ -99,10 +102,16 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     };
   }
 
+  /** addition: telephony (external lines, calls, cards, statistics) */
+  get telephony(): TelephonyStore {
+    return telephonyOf(this);
+  }
+
   async listen(): Promise<void> {
     const app = express();
     app.disable('x-powered-by');
     app.set('etag', false);
+    app.use(telephonyUploadRouter(this)); // attachRecord's uploadUrl, a multipart POST under /rest
     app.use(restRouter(this));
     app.use(hostPageRouter(this));
     const server = app.listen(0, '127.0.0.1');
@@ -304,6 +313,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     this.placements = [];
     this.connectors.clear();
     this.lines.clear();
+    telephonyOf(this).forgetApp(install.appId); // Helper::onRestAppDelete drops the app's lines
     this.offline = [];
     this.frames.clear();
     if (!install.installed) return; // nothing is delivered to an app that never finished installing
@@ -435,6 +445,16 @@ export class PortalImpl implements EmulatedPortal, RestHost {
 
   messengerWrite(o: Parameters<EmulatedPortal['messengerWrite']>[0]) {
     return messengerWrite(this, o);
+  }
+
+  // ---------------- telephony: a person clicks a number, a visitor fills in the callback form ----------------
+
+  clickToCall(o: Parameters<EmulatedPortal['clickToCall']>[0]): ClickResult {
+    return clickToCall(this, o);
+  }
+
+  submitCallbackForm(o: { name?: string; phone: string }) {
+    return submitCallbackForm(this, o);
   }
 
   // ---------------- test controls ----------------

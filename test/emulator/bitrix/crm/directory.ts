@@ -19,11 +19,11 @@ export class Directory {
     userField(102, 'UF_CRM_YA_CID', 'Яндекс ClientID', 110),
   ];
   readonly users: DirectoryUser[] = [
-    { id: 1, name: 'Анна', lastName: 'Админова', email: 'admin@portal.example', active: true, department: [1], workPosition: 'Руководитель отдела продаж', externalAuthId: '' },
-    { id: 2, name: 'Иван', lastName: 'Сотрудников', email: 'ivan@portal.example', active: true, department: [1], workPosition: 'Менеджер', externalAuthId: '' },
+    { id: 1, name: 'Анна', lastName: 'Админова', email: 'admin@portal.example', active: true, department: [1], workPosition: 'Руководитель отдела продаж', externalAuthId: '', phoneInner: '101' },
+    { id: 2, name: 'Иван', lastName: 'Сотрудников', email: 'ivan@portal.example', active: true, department: [1], workPosition: 'Менеджер', externalAuthId: '', phoneInner: '102', personalMobile: '+79035550102' },
     // no LAST_NAME: user.get returns "" for it, apps must not print "undefined"
     { id: 3, name: 'Мария', lastName: '', email: 'maria@portal.example', active: true, department: [2], workPosition: '', externalAuthId: '' },
-    { id: 4, name: 'Олег', lastName: 'Уволенный', email: 'oleg@portal.example', active: false, department: [1], workPosition: 'Менеджер', externalAuthId: '' },
+    { id: 4, name: 'Олег', lastName: 'Уволенный', email: 'oleg@portal.example', active: false, department: [1], workPosition: 'Менеджер', externalAuthId: '', phoneInner: '104' },
     // the hidden system user integrations can be moved to (§9); never returned by user.get
     { id: 5, name: 'Системный', lastName: 'пользователь', email: '', active: true, department: [], workPosition: '', externalAuthId: 'rest_system' },
   ];

@@ -56,6 +56,27 @@ export interface CrmActivity {
   completed: 'Y' | 'N';
   originId: string;
   associatedEntityId: number;
+  /** a call activity (telephony: voximplant CVoxImplantCrmHelper::AddCall); owner = its first binding */
+  call?: CallActivity;
+}
+
+/** The parts of a call activity the legacy REST and the timeline show (TYPE_ID 2, provider VOXIMPLANT_CALL). */
+export interface CallActivity {
+  /** every binding: company/contact and their open deals, or the lead (BindingSelector) */
+  bindings: Array<{ ownerType: EntityType; ownerId: number }>;
+  /** CCrmActivityDirection: 1 incoming (TYPE 2, 3), 2 outgoing (TYPE 1, 4, 5) */
+  direction: 1 | 2;
+  providerTypeId: 'CALL' | 'CALLBACK';
+  startTime: string;
+  endTime: string;
+  duration: number;
+  statusCode: string;
+  /** SETTINGS.MISSED_CALL (STATUS_CODE 304 on an incoming call or callback) */
+  missed: boolean;
+  phone: string;
+  callId: string;
+  /** STORAGE_ELEMENT_IDS: the record attached with attachRecord */
+  fileIds: number[];
 }
 
 /** b_crm_status as crm.status.list returns it. */
@@ -108,6 +129,12 @@ export interface DirectoryUser {
   workPosition: string;
   /** 'employee' for people; system users (EXTERNAL_AUTH_ID=rest_system) are never listed */
   externalAuthId: '' | 'rest_system';
+  /** telephony: UF_PHONE_INNER (the internal number register/finish accept as USER_PHONE_INNER), PERSONAL_MOBILE, WORK_PHONE */
+  phoneInner?: string;
+  personalMobile?: string;
+  workPhone?: string;
+  /** timeman state searchCrmEntities reports (default UNAVAILABLE: work time tracking off for the user) */
+  timeman?: 'OPENED' | 'CLOSED' | 'PAUSED' | 'EXPIRED' | 'UNAVAILABLE' | 'NOT_INSTALLED';
   /** messenger state (im.user.list.get): chosen status, idle since, absent until, last activity (ms); default online, seen now */
   presence?: { status?: 'online' | 'dnd' | 'away'; idleSince?: number | null; absentUntil?: number | null; lastActivity?: number | null };
 }

@@ -207,26 +207,39 @@ function activityList(p: Params, ctx: RestCtx): ListResult {
   const value = (a: CrmActivity, field: string): string => {
     switch (field) {
       case 'ID': return String(a.id);
-      case 'OWNER_TYPE_ID': return String(OWNER_TYPE_ID[a.ownerType]);
-      case 'OWNER_ID': return String(a.ownerId);
       case 'PROVIDER_ID': return a.providerId;
       case 'RESPONSIBLE_ID': return String(a.responsibleId);
       case 'COMPLETED': return a.completed;
       default: return '';
     }
   };
-  const tests = Object.entries(filter).map(([k, want]) => {
+  // a call activity has several bindings: OWNER_TYPE_ID + OWNER_ID match any of them (b_crm_act_bind)
+  const owners = (a: CrmActivity) => a.call?.bindings ?? [{ ownerType: a.ownerType, ownerId: a.ownerId }];
+  const entries = Object.entries(filter).map(([k, want]) => {
     const field = k.replace(/^[@=]+/, '').toUpperCase();
     const values = Array.isArray(want) || isRecord(want) ? phpEntries(want).map(([, v]) => phpString(v)) : [phpString(want)];
-    return (a: CrmActivity) => values.includes(value(a, field));
+    return { field, values };
   });
+  const ownerType = entries.find((e) => e.field === 'OWNER_TYPE_ID');
+  const ownerId = entries.find((e) => e.field === 'OWNER_ID');
+  const tests = entries
+    .filter((e) => e.field !== 'OWNER_TYPE_ID' && e.field !== 'OWNER_ID')
+    .map(({ field, values }) => (a: CrmActivity) => values.includes(value(a, field)));
+  tests.push((a) =>
+    owners(a).some(
+      (o) => (!ownerType || ownerType.values.includes(String(OWNER_TYPE_ID[o.ownerType]))) && (!ownerId || ownerId.values.includes(String(o.ownerId))),
+    ),
+  );
   const actor = actorOf(ctx);
   const desc = phpString(crmArrayParam(p, 'order').ID).toUpperCase() === 'DESC';
   const select = phpEntries(crmArrayParam(p, 'select')).map(([, v]) => phpString(v).toUpperCase());
   const rows = crm.activityRows
     .filter((a) => {
-      const owner = crm.get(a.ownerType, a.ownerId);
-      return owner && crm.canAccess(actor, owner) && tests.every((t) => t(a));
+      const readable = owners(a).some((o) => {
+        const owner = crm.get(o.ownerType, o.ownerId);
+        return owner && crm.canAccess(actor, owner);
+      });
+      return readable && tests.every((t) => t(a));
     })
     .sort((a, b) => (desc ? b.id - a.id : a.id - b.id));
   // `select` narrows the row (ID always stays); none or `*` gives every field
@@ -244,6 +257,11 @@ function activityList(p: Params, ctx: RestCtx): ListResult {
     CREATED: a.created,
     COMPLETED: a.completed,
     ORIGIN_ID: a.originId,
+    TYPE_ID: a.call ? '2' : '6',
+    DIRECTION: a.call ? String(a.call.direction) : '0',
+    START_TIME: a.call ? a.call.startTime : '',
+    END_TIME: a.call ? a.call.endTime : '',
+    SETTINGS: a.call?.missed ? { MISSED_CALL: true } : [],
   }));
 }
 

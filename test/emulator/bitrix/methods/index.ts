@@ -10,6 +10,7 @@ import { imopenlinesMethods } from './imopenlines';
 import { placementMethods } from './placement';
 import type { MethodDef } from './registry';
 import { systemMethods } from './system';
+import { telephonyMethods } from './telephony';
 import { userMethods } from './user';
 
 export const METHODS: ReadonlyMap<string, MethodDef> = new Map(
@@ -25,5 +26,6 @@ export const METHODS: ReadonlyMap<string, MethodDef> = new Map(
     ...crmMethods,
     ...crmMiscMethods,
     ...userMethods,
+    ...telephonyMethods,
   }),
 );

@@ -30,6 +30,9 @@ function userRow(u: DirectoryUser, now: number): Params {
     PERSONAL_BIRTHDAY: '',
     WORK_POSITION: u.workPosition,
     UF_DEPARTMENT: u.department,
+    PERSONAL_MOBILE: u.personalMobile ?? '',
+    WORK_PHONE: u.workPhone ?? '',
+    UF_PHONE_INNER: u.phoneInner ?? null,
     USER_TYPE: 'employee',
   };
 }
