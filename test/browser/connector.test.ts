@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../server/compose';
 import { createDistRenderer } from '../../server/http/page-renderer';
 import { appFrame, launchChromium } from '../support/browser';
+import { linkAndBind } from '../support/bridge-fixture';
 import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
 
 let h: Harness | undefined;
@@ -60,5 +61,29 @@ describe('the connector page in the emulated portal (contact center → our tile
     await f.waitForFunction(() => document.querySelector('[data-testid="connector-status"]')?.textContent?.includes('Канал UIS не подключён'), undefined, { timeout: 20_000 });
     await expect(f.locator('[data-testid="connector-status"]').textContent()).resolves.toContain('коннектор выключен');
     expect(h.app.deps.bridge.bindings(h.portal.memberId)).toEqual([]);
+  });
+
+  it('a bound channel UIS has disabled (PATCH /channel/{id}) is shown on the connector page and on the main page', async () => {
+    h = await startHarness({ renderer: createDistRenderer(join(PROJECT_ROOT, 'dist')) });
+    await linkAndBind(h);
+    const acc = h.uis.accounts[0]!;
+    const wa = acc.channels.find((c) => c.type === 'whatsapp')!;
+    await acc.updateChannel('whatsapp', { status: 'disabled', statusReason: 'Номер отключён' });
+    await acc.settle();
+
+    browser = await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(`${h.portal.origin}/contact_center/?user=1`);
+    await page.locator('[data-connector="uis_omni"]').first().click();
+    const f = await appFrame(page, '/b24/placements/connector');
+    await f.waitForSelector('[data-testid="connector-channel-disabled"]', { timeout: 20_000 });
+    await expect(f.locator('[data-testid="connector-channel-disabled"]').textContent()).resolves.toContain(`UIS отключил канал «${wa.name}»`);
+
+    await page.goto(`${h.portal.origin}/marketplace/app/?user=1`);
+    const app = await appFrame(page, '/b24/app');
+    await app.waitForSelector('[data-testid="uis-health-channel"]', { timeout: 20_000 });
+    await expect(app.locator('[data-testid="uis-health-channel"]').getAttribute('data-status')).resolves.toBe('disabled');
+    await expect(app.locator('[data-testid="uis-health-channel"]').textContent()).resolves.toContain(`Канал «${wa.name}» (открытая линия 1) отключён в UIS`);
+    await expect(app.locator('[data-testid="uis-health-recovered"]').textContent()).resolves.toBe('0');
   });
 });
