@@ -235,13 +235,14 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     },
     async shutdown(timeoutMs) {
       draining = true;
-      for (const w of [deps.analyticsWorker, deps.bridgeWorker, deps.employeeSyncWorker, deps.crmWorker]) w.stop();
+      for (const w of [deps.analyticsWorker, deps.bridgeWorker, deps.bridgeRecovery, deps.employeeSyncWorker, deps.crmWorker]) w.stop();
       const httpDone = new Promise<void>((ok) => server.close(() => ok()));
       server.closeIdleConnections();
       const inFlight = Promise.all([
         httpDone,
         deps.analyticsWorker.idle(),
         deps.bridgeWorker.drainInFlight(),
+        deps.bridgeRecovery.idle(),
         deps.crmWorker.idle(),
         deps.employeeSyncWorker.idle(),
       ]).then(() => deps.background.idle());
