@@ -82,7 +82,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const w = await benchWorkspace({ runs: 5 });
     console.log('Workspace pages: what each entry loads, as served from dist/ (gzip, JS + CSS; goal ≤ 100 kB, lazy chunks included)');
-    for (const e of w.weights) console.log(`  ${e.page.padEnd(22)} ${kB(e.totalBytes)} in all (${kB(e.initialBytes)} before first paint)`);
+    for (const e of w.weights) console.log(`  ${e.page.padEnd(22)} ${kB(e.totalBytes)} in all (${kB(e.initialBytes)} before first paint); on the wire as served (brotli): ${kB(e.wireBytes)}`);
     console.log('Frame insertion → UIS workspace frame shown (headless Chromium, loopback, real time, cold cache, 5 runs)');
     for (const t of w.timings) console.log(`  ${t.name.padEnd(40)} median ${median(t.runsMs).toFixed(0)} ms   (${t.runsMs.map((x) => x.toFixed(0)).join(', ')})`);
   },

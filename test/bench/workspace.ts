@@ -17,6 +17,8 @@ export interface EntryWeight {
   page: string;
   initialBytes: number;
   totalBytes: number;
+  /** What a browser receives for everything the entry loads, as the server sends it (the .br copies, else the file). */
+  wireBytes: number;
 }
 
 export interface ShowTiming {
@@ -56,7 +58,8 @@ export function weighEntry(page: string): EntryWeight {
   const all = new Set(initial);
   grow(all, true);
   const sum = (s: Set<string>) => [...s].reduce((t, n) => t + gz(n), 0);
-  return { page, initialBytes: sum(initial), totalBytes: sum(all) };
+  const wire = (name: string) => readFileSync(join(DIST, 'assets', existsSync(join(DIST, 'assets', `${name}.br`)) ? `${name}.br` : name)).length;
+  return { page, initialBytes: sum(initial), totalBytes: sum(all), wireBytes: [...all].reduce((t, n) => t + wire(n), 0) };
 }
 
 /** Records, in the portal page, when its frame controller inserts the app iframe (epoch ms). */
