@@ -180,6 +180,7 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
         const visitorId = String(r.visitor_id);
         repo.upsertChat({ memberId, uisChatId, channelId, visitorId });
         repo.upsertVisitor({ memberId, visitorId, phone: phones.get(uisChatId) ?? null });
+        repo.dueNow(memberId, uisChatId, now); // jobs of the chat that waited for its /chat callback
         chat = repo.chat(memberId, uisChatId);
       }
       const at = parseDataApiDateTime(r.date_time, zone);
