@@ -66,6 +66,7 @@ async function setup(o: { scopes?: string[]; install?: boolean } = {}) {
   portal.beginInstall();
   const admin = portal.openApp().form.AUTH_ID as string;
   if (o.install !== false) await portal.finishInstall();
+  const employee = o.install !== false ? (portal.openApp({ userId: portal.userId }).form.AUTH_ID as string) : '';
   const call = async (method: string, params: Json = {}, token = admin) => {
     const res = await fetch(`${portal.clientEndpoint}${method}`, {
       method: 'POST',
@@ -75,7 +76,7 @@ async function setup(o: { scopes?: string[]; install?: boolean } = {}) {
     return { status: res.status, body: (await res.json()) as Json };
   };
   const register = (params: Json) => call('telephony.externalCall.register', { USER_ID: 1, TYPE: 2, ...params });
-  return { portal, receiver, clock, admin, call, register };
+  return { portal, receiver, clock, admin, employee, call, register };
 }
 
 const err = (r: { status: number; body: Json }) => [r.status, r.body.error, r.body.error_description];
@@ -267,6 +268,18 @@ describe('telephony.externalCall.finish (telephony-external-call-finish.md, Help
     const listed = await call('crm.activity.list', { filter: { OWNER_TYPE_ID: 2, OWNER_ID: 1, PROVIDER_ID: 'VOXIMPLANT_CALL', COMPLETED: 'N' } });
     expect(listed.body.result.map((a: Json) => a.ID)).toEqual([String(missedIn.id), expect.any(String)]);
     expect(listed.body.result[0]).toMatchObject({ TYPE_ID: '2', DIRECTION: '1', SETTINGS: { MISSED_CALL: true } });
+  });
+
+  it('crm.activity.get / update: an open missed-call activity can be completed later (telephony.md §7 «Обработано»)', async () => {
+    const { register, call, employee } = await setup();
+    const id = (await register({ PHONE_NUMBER: '79031234567' })).body.result.CALL_ID;
+    const act = (await call('telephony.externalCall.finish', { CALL_ID: id, USER_ID: 1 })).body.result.CRM_ACTIVITY_ID as number;
+    expect((await call('crm.activity.get', { id: act })).body.result).toMatchObject({ ID: String(act), COMPLETED: 'N', PROVIDER_ID: 'VOXIMPLANT_CALL', TYPE_ID: '2' });
+    expect((await call('crm.activity.update', { id: act, fields: { COMPLETED: 'Y' } })).body.result).toBe(true);
+    expect((await call('crm.activity.get', { id: act })).body.result.COMPLETED).toBe('Y');
+    expect(err(await call('crm.activity.get', { id: 99_999 }))).toEqual([400, '', 'Activity is not found.']);
+    // the owner (deal 1) is OPENED=Y, so the employee may update it too ("own + open")
+    expect((await call('crm.activity.update', { id: act, fields: { SUBJECT: 'x' } }, employee)).body.result).toBe(true);
   });
 
   it('no CRM item: ERRORS.ACTIVITY_CREATION; bindings are fixed at register, a finish-time search only when there were none', async () => {

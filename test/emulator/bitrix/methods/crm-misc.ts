@@ -244,7 +244,12 @@ function activityList(p: Params, ctx: RestCtx): ListResult {
     .sort((a, b) => (desc ? b.id - a.id : a.id - b.id));
   // `select` narrows the row (ID always stays); none or `*` gives every field
   const project = (row: Params): Params => (select.length === 0 || select.includes('*') ? row : Object.fromEntries(Object.entries(row).filter(([k]) => k === 'ID' || select.includes(k))));
-  return page(rows, Math.max(0, ctx.start), (a) => project({
+  return page(rows, Math.max(0, ctx.start), (a) => project(activityRow(a)));
+}
+
+/** One activity as crm.activity.list / crm.activity.get show it. */
+export function activityRow(a: CrmActivity): Params {
+  return {
     ID: String(a.id),
     OWNER_TYPE_ID: String(OWNER_TYPE_ID[a.ownerType]),
     OWNER_ID: String(a.ownerId),
@@ -262,7 +267,7 @@ function activityList(p: Params, ctx: RestCtx): ListResult {
     START_TIME: a.call ? a.call.startTime : '',
     END_TIME: a.call ? a.call.endTime : '',
     SETTINGS: a.call?.missed ? { MISSED_CALL: true } : [],
-  }));
+  };
 }
 
 export const crmMiscMethods: Record<string, MethodDef> = {

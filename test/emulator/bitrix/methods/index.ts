@@ -1,6 +1,7 @@
 /** Every REST method the emulated portal knows, by lower-case name (names are case-insensitive, §3.1). */
 import { batchMethods } from './batch';
 import { crmMethods } from './crm';
+import { crmActivityMethods } from './crm-activity';
 import { crmMiscMethods } from './crm-misc';
 import { eventMethods } from './event';
 import { imMethods } from './im';
@@ -25,6 +26,7 @@ export const METHODS: ReadonlyMap<string, MethodDef> = new Map(
     ...imMethods,
     ...crmMethods,
     ...crmMiscMethods,
+    ...crmActivityMethods,
     ...userMethods,
     ...telephonyMethods,
   }),
