@@ -102,6 +102,21 @@ describe('reconcile: what no callback brought is read from the Data API report',
     expect(await repairs('missed-callback')).toBe(4);
   });
 
+  it('a chat whose /chat callback failed while its /message callbacks came: the messages wait, the reconcile learns the chat and they go out', async () => {
+    h = await startHarness();
+    await linkAndBind(h);
+    const intake = h.app.deps.uisCallbacks;
+    h.app.deps.uisCallbacks = { submit: (link, cb) => (cb.route === 'POST /chat' ? Promise.reject(new Error('lost')) : intake.submit(link, cb)) };
+    for (const text of ['c0', 'c1']) await acc().visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161110005' }, text });
+    h.app.deps.uisCallbacks = intake;
+    await settle();
+    expect(holdings(h.portal, acc()).b24Inbound).toBe(0); // no visitor, no open-line chat
+    expect(await h.app.deps.bridgeRecovery.reconcile(member())).toEqual({ recovered: 0 }); // the messages were queued already
+    await settle();
+    expect(mirrored(holdings(h.portal, acc()))).toBe(true);
+    expect(h.portal.openLines.chats()[0]!.user.phone).toBe('+79161110005');
+  });
+
   it('spends the Data API point budget within a reserve: nearly spent, it stops and says so; after the minute resets it catches up', async () => {
     const clock = jumpingClock();
     let dataApiCalls = 0;

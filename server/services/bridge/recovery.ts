@@ -144,14 +144,15 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
    * rows and `get.chats_report` (the visitor's phone). Returns how many were queued.
    */
   async function recoverRows(memberId: string, link: UisLink & { connectionId: string }, api: DataApiClient, zone: string, rows: Row[], adapterChannel: Map<string, string>): Promise<number> {
-    const fresh = rows.filter((r) => {
-      if (r.source !== 'visitor' || r.id === undefined || r.id === null || r.chat_id === undefined || r.chat_id === null) return false;
+    const visitorRows = rows.filter((r) => r.source === 'visitor' && r.id !== undefined && r.id !== null && r.chat_id !== undefined && r.chat_id !== null);
+    const fresh = visitorRows.filter((r) => {
       const id = String(r.id);
       return !repo.link(memberId, 'uis', id) && repo.linkByUisMessage(memberId, id)?.origin !== 'b24';
     });
-    if (!fresh.length) return 0;
+    // chats the bridge has no visitor for: new ones, and ones whose /message came but /chat was lost
+    const unknown = [...new Set(visitorRows.map((r) => String(r.chat_id)))].filter((id) => !repo.chat(memberId, id)?.visitorId);
+    if (!fresh.length && !unknown.length) return 0;
     const now = deps.clock.now();
-    const unknown = [...new Set(fresh.map((r) => String(r.chat_id)))].filter((id) => !repo.chat(memberId, id)?.visitorId);
     const phones = new Map<string, string | null>();
     if (unknown.length) {
       try {
@@ -168,21 +169,22 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
         log.warn({ memberId, code: (e as { code?: string }).code }, 'get.chats_report failed: recovered chats go without the visitor phone');
       }
     }
+    for (const uisChatId of unknown) {
+      const r = visitorRows.find((x) => String(x.chat_id) === uisChatId && x.visitor_id !== undefined && x.visitor_id !== null);
+      const channelId = repo.chat(memberId, uisChatId)?.channelId ?? (r ? adapterChannel.get(String(r.channel_id)) : undefined);
+      if (!r || !channelId) continue;
+      const visitorId = String(r.visitor_id);
+      repo.upsertChat({ memberId, uisChatId, channelId, visitorId });
+      repo.upsertVisitor({ memberId, visitorId, phone: phones.get(uisChatId) ?? null });
+      repo.dueNow(memberId, uisChatId, now); // jobs of the chat that waited for its /chat callback
+    }
     fresh.sort((a, b) => Number(a.chat_id) - Number(b.chat_id) || Number(a.id) - Number(b.id));
     let queued = 0;
     for (const r of fresh) {
       const uisChatId = String(r.chat_id);
       const messageId = String(r.id);
-      let chat = repo.chat(memberId, uisChatId);
-      const channelId = chat?.channelId ?? adapterChannel.get(String(r.channel_id));
+      const channelId = repo.chat(memberId, uisChatId)?.channelId ?? adapterChannel.get(String(r.channel_id));
       if (!channelId) continue;
-      if (!chat?.visitorId && r.visitor_id !== undefined && r.visitor_id !== null) {
-        const visitorId = String(r.visitor_id);
-        repo.upsertChat({ memberId, uisChatId, channelId, visitorId });
-        repo.upsertVisitor({ memberId, visitorId, phone: phones.get(uisChatId) ?? null });
-        repo.dueNow(memberId, uisChatId, now); // jobs of the chat that waited for its /chat callback
-        chat = repo.chat(memberId, uisChatId);
-      }
       const at = parseDataApiDateTime(r.date_time, zone);
       const resource = r.resource && typeof r.resource === 'object' ? (r.resource as Row) : null;
       const fileName = resource ? String(resource.file_name ?? resource.name ?? '') : '';
