@@ -15,7 +15,7 @@ export const SEED = '002';
 export const VN = '+74951234567';
 export const VN2 = '+74957654321';
 
-type Over<T> = { [K in keyof T]?: T[K] extends object ? Over<T[K]> | T[K] : T[K] };
+type Over<T> = { [K in keyof T]?: NonNullable<T[K]> extends object ? Over<NonNullable<T[K]>> | T[K] : T[K] };
 const merge = <T>(base: T, over: Over<T> | undefined): T => {
   if (!over) return base;
   const out = { ...base } as Record<string, unknown>;
