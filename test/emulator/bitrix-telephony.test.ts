@@ -491,3 +491,50 @@ describe('portal pages and limits', () => {
     expect(third.body.error).toBe('QUERY_LIMIT_EXCEEDED');
   });
 });
+
+describe('a person clicks through (headless Chromium)', () => {
+  it('clicks the phone on a contact card → ONEXTERNALCALLSTART; the app shows the card, it pops up; finish removes it', async () => {
+    const { launchChromium } = await import('../support/browser');
+    const { call, portal, receiver } = await setup();
+    await call('event.bind', { event: 'ONEXTERNALCALLSTART', handler: `${receiver.url}/b24/events` });
+    portal.telephony.settings.defaultOutgoingLine = { kind: 'app' };
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const page = await browser.newPage();
+    await page.goto(`${portal.origin}/crm/contact/details/1/?user=2`);
+    await page.getByTestId('crm-phone').first().click();
+    await expect.poll(() => receiver.hits.filter((h) => h.body.event === 'ONEXTERNALCALLSTART').length).toBe(1);
+    const callId = receiver.hits.find((h) => h.body.event === 'ONEXTERNALCALLSTART')!.body.data.CALL_ID as string;
+    expect(await page.locator('[data-testid="call-card"]').count()).toBe(0); // the portal's own register does not SHOW
+    await call('telephony.externalCall.show', { CALL_ID: callId, USER_ID: 2 });
+    const card = page.locator(`[data-testid="call-card"][data-call-id="${callId}"]`);
+    await card.waitFor({ timeout: 5000 });
+    expect(await card.getByTestId('call-card-phone').textContent()).toBe('+7 903 123-45-67');
+    expect(await card.getByTestId('call-card-crm').getAttribute('href')).toBe('/crm/contact/details/1/');
+    await call('telephony.externalCall.finish', { CALL_ID: callId, USER_ID: 2, DURATION: 12 });
+    await card.waitFor({ state: 'detached', timeout: 5000 });
+    await page.goto(`${portal.origin}/crm/contact/details/1/?user=2`);
+    expect(await page.getByTestId('call-activity').first().getAttribute('data-duration')).toBe('12');
+  });
+
+  it('a visitor fills in the callback form → ONEXTERNALCALLBACKSTART', async () => {
+    const { launchChromium } = await import('../support/browser');
+    const { call, portal, receiver } = await setup();
+    await call('event.bind', { event: 'ONEXTERNALCALLBACKSTART', handler: `${receiver.url}/b24/events` });
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const page = await browser.newPage();
+    await page.goto(`${portal.origin}/contact_center/?user=1`);
+    await page.locator('[data-tile="callback"]').click();
+    await page.getByTestId('callback-line').selectOption('app');
+    await page.getByTestId('save-callback').click();
+    await page.waitForURL(/\/contact_center\/callback\//);
+    expect(portal.telephony.settings.callbackForm.line).toEqual({ kind: 'app' });
+    await page.goto(`${portal.origin}/crm/forms/callback/`);
+    await page.getByTestId('callback-name').fill('Ольга');
+    await page.getByTestId('callback-phone').fill('+79161110000');
+    await page.getByTestId('callback-submit').click();
+    await page.getByTestId('callback-done').waitFor();
+    await expect.poll(() => receiver.hits.some((h) => h.body.event === 'ONEXTERNALCALLBACKSTART' && h.body.data.PHONE_NUMBER === '+79161110000')).toBe(true);
+  });
+});

@@ -646,3 +646,25 @@ describe('sandbox page /pbx', () => {
     expect(again.status).toBe(400);
   });
 });
+
+describe('sandbox page /pbx in headless Chromium', () => {
+  it('a person calls a virtual number as a client, answers as Анна and hangs up', async () => {
+    const { launchChromium } = await import('../support/browser');
+    const { emu, account, pbx, anna, notes } = await setup();
+    const browser = await launchChromium();
+    cleanups.push(() => browser.close());
+    const page = await browser.newPage();
+    await page.goto(`${emu.origin}/pbx?account=${account.appId}`);
+    await page.getByTestId('pbx-from').fill('79161234567');
+    await page.getByTestId('pbx-call-in').click();
+    const leg = page.locator(`[data-testid="pbx-leg"][data-employee="${anna}"][data-state="ringing"]`);
+    await leg.waitFor({ timeout: 5000 });
+    await leg.getByTestId('pbx-answer').click();
+    await page.locator('[data-testid="pbx-call"][data-state="talking"]').waitFor({ timeout: 5000 });
+    await page.getByTestId('pbx-hangup').click();
+    await page.locator('[data-testid="pbx-call"][data-state="ended"]').waitFor({ timeout: 5000 });
+    await pbx.settle();
+    expect(pbx.sessions[0]!.finishReason).toBe('subscriber_disconnects');
+    expect(notes().map((n) => n.event)).toContain('talk_started');
+  });
+});
