@@ -38,7 +38,8 @@ async function main(): Promise<void> {
           `Open the portal as its administrator and install the app:\n\n    ${portal.origin}/?user=1\n\n` +
           `(user=2 is a plain employee). The emulated UIS platform is at ${uis.origin}:\n` +
           `  link it on the app's main page with login ${acc.login}, password ${acc.password}, Data API key ${acc.dataApiToken};\n` +
-          `  write as a client: ${uis.origin}/visitor?account=${acc.appId}   operator workspace: ${uis.workspaceUrl}\n\n` +
+          `  write as a client: ${uis.origin}/visitor?account=${acc.appId}   operator workspace: ${uis.workspaceUrl}\n` +
+          `  call as a client or answer as an employee (emulated PBX): ${uis.origin}/pbx?account=${acc.appId}\n\n` +
           `Stop with Ctrl+C.\n\n`,
       );
       return {
