@@ -118,7 +118,9 @@ export function seedPbx(ids: PbxIds, employees: Employee[], accountIndex: number
   const sipNum = (i: number) => `0211${String(accountIndex).padStart(2, '0')}${i}`;
   const telephony: EmployeeTelephony[] = [];
   const sipLines: SipLine[] = [];
-  employees.forEach((e, i) => {
+  // only the account's three seeded employees get phones; anyone added later (create.employees, a test)
+  // gets the next free extension and no phones (Pbx.telephonyOf) — add them with telephonyOf(id).phones
+  employees.slice(0, 3).forEach((e, i) => {
     const phones: EmployeeTelephony['phones'] = [];
     const hasSip = i < 2;
     if (hasSip) {
