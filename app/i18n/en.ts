@@ -279,6 +279,8 @@ export const en: Record<MessageKey, string> = {
   'connector.off': 'connector off',
   'connector.channel': 'UIS channel',
   'connector.usedBy': 'now on line {line}',
+  'connector.notForOpenLines': 'SMS and Yandex channels do not work with Open Lines, so they are not listed: {channels}.',
+  'connector.boundNotForOpenLines': 'This channel does not work with Open Lines (SMS, Yandex): disconnect it and connect another one.',
   'connector.connect': 'Connect',
   'connector.disconnect': 'Disconnect',
   'connector.moved': 'The channel was moved here from Open Line {line}; it is disconnected there.',

@@ -278,6 +278,8 @@ export const ru = {
   'connector.off': 'коннектор выключен',
   'connector.channel': 'Канал UIS',
   'connector.usedBy': 'сейчас в линии {line}',
+  'connector.notForOpenLines': 'SMS и каналы Яндекса не работают с открытыми линиями, поэтому их нет в списке: {channels}.',
+  'connector.boundNotForOpenLines': 'Этот канал не работает с открытыми линиями (SMS, Яндекс): отключите его и подключите другой.',
   'connector.connect': 'Подключить',
   'connector.disconnect': 'Отключить',
   'connector.moved': 'Канал перенесён сюда из открытой линии {line}: там он отключён.',

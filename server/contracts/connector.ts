@@ -33,7 +33,10 @@ export const connectorViewSchema = z.object({
       lastError: z.string().nullable(),
     })
     .nullable(),
+  /** The channels a line may take (SMS and Yandex channels are not among them). */
   channels: z.array(connectorChannelSchema),
+  /** The account's channels that cannot drive an open line (seed 002: SMS, Yandex), named so the page can say why they are missing. */
+  notForOpenLines: z.array(z.object({ channelId: z.string(), name: z.string(), type: z.string() })),
   /** The adapter connection as UIS reports it (PATCH /account): `disabled` — no channel gets anything; null = not linked. */
   accountStatus: z.enum(['active', 'disabled', 'removed', 'unknown']).nullable(),
   /** What Bitrix24 reports for the connector on this line (imconnector.status); null when it could not be read. */

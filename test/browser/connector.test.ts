@@ -38,6 +38,12 @@ describe('the connector page in the emulated portal (contact center → our tile
     await expect(f.locator('[data-testid="connector-status"]').textContent()).resolves.toContain('Канал UIS не подключён');
     // the channel list says where WhatsApp is used now
     await expect(f.locator(`[data-testid="connector-channel"] option[value="${wa.id}"]`).textContent()).resolves.toContain(`сейчас в линии ${line2}`);
+    // SMS does not work with Open Lines (seed 002): not offered, and the page says why it is missing
+    const sms = acc.adapterChannels().find((c) => c.type === 'sms')!;
+    await expect(f.locator(`[data-testid="connector-channel"] option[value="${sms.id}"]`).count()).resolves.toBe(0);
+    const hint = (await f.locator('[data-testid="connector-not-for-open-lines"]').textContent()) ?? '';
+    expect(hint).toContain('SMS и каналы Яндекса не работают с открытыми линиями');
+    expect(hint).toContain(sms.name);
 
     await f.selectOption('[data-testid="connector-channel"]', String(wa.id));
     await f.click('[data-testid="connector-connect"]');

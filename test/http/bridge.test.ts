@@ -70,6 +70,37 @@ describe('connector page API: line ⇄ channel binding', () => {
     expect(h.app.deps.bridge.bindings(h.portal.memberId)).toEqual([]);
   });
 
+  it('does not offer SMS or Yandex channels (seed 002: they do not work with Open Lines) and refuses to bind them if asked directly', async () => {
+    const { session, acc, channel } = await linked();
+    const sms = channel('sms');
+    // UIS announces a Yandex.Realty channel of the account (adapter channel type realty_yandex)
+    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const announce = await fetch(`${h.app.url}/uis/callbacks/${link.hookId}/channel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 987_654, name: 'Яндекс.Недвижимость', type: 'realty_yandex', account_id: Number(link.connectionId), context: { app_id: acc.appId, chat_channel_id: 987_000 }, status: 'active' }),
+    });
+    expect(announce.status).toBe(204);
+    await h.app.deps.background.idle();
+    const yandex = '987654';
+
+    const view = await api(h.app.url, session, 'GET', '/api/connector?line=1');
+    expect(view.status, JSON.stringify(view.json)).toBe(200);
+    const offered = (view.json.channels as Array<{ channelId: string; type: string }>).map((c) => c.type);
+    expect(offered).toContain('whatsapp');
+    expect(offered).not.toContain('sms');
+    expect(offered).not.toContain('realty_yandex');
+    expect(view.json.notForOpenLines).toEqual(expect.arrayContaining([expect.objectContaining({ channelId: sms, type: 'sms' }), expect.objectContaining({ channelId: yandex, type: 'realty_yandex' })]));
+
+    for (const channelId of [sms, yandex]) {
+      const r = await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId });
+      expect(r.status, JSON.stringify(r.json)).toBe(400);
+      expect(r.json.error).toBe('CHANNEL_NOT_FOR_OPEN_LINES');
+    }
+    expect(h.app.deps.bridge.bindings(h.portal.memberId)).toEqual([]);
+    expect((await api(h.app.url, session, 'GET', '/api/connector?line=1')).json).toMatchObject({ binding: null, portal: { active: false } });
+  });
+
   it('refuses non-admins and bad input', async () => {
     const { channel } = await linked();
     const employee = (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app`, userId: h.portal.userId })).boot.session!;

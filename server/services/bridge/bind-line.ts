@@ -1,6 +1,7 @@
 import { CONNECTOR_ID } from '../../../install/plan';
 import type { ConnectorView } from '../../contracts/connector';
 import { AppError } from '../../domain/errors';
+import { openLineRefusal } from '../../domain/open-line-channels';
 import type { BitrixGateway, UisLinkRepository } from '../ports';
 import type { UisChannelRepository } from '../workspace-ports';
 import type { BridgeRepository } from './ports';
@@ -21,11 +22,12 @@ const code = (e: unknown) => (e as { code?: string }).code ?? (e instanceof Erro
 /** The connector page's view of a line: our binding, the UIS channels, what Bitrix24 reports. */
 export async function connectorView(deps: BindLineDeps, memberId: string, line: string): Promise<ConnectorView> {
   const link = deps.links.get(memberId);
-  const channels = link?.connectionId ? deps.channels.list(memberId, link.connectionId) : [];
+  const all = link?.connectionId ? deps.channels.list(memberId, link.connectionId) : [];
+  const channels = all.filter((c) => !openLineRefusal(c.type));
   const bindings = deps.bridge.bindings(memberId);
   const b = bindings.find((x) => x.lineId === line) ?? null;
   // a bound channel UIS disabled (or removed) is not in the list of active ones, but the binding shows it
-  const ch = b ? (channels.find((c) => c.channelId === b.channelId) ?? deps.channels.get(memberId, b.channelId) ?? undefined) : undefined;
+  const ch = b ? (all.find((c) => c.channelId === b.channelId) ?? deps.channels.get(memberId, b.channelId) ?? undefined) : undefined;
   let portal: ConnectorView['portal'] = null;
   let portalError: string | null = null;
   try {
@@ -50,6 +52,7 @@ export async function connectorView(deps: BindLineDeps, memberId: string, line: 
       : null,
     accountStatus: link?.connectionId ? uisStatusOf(deps.connectionStatus?.(memberId, link.connectionId) ?? 'active') : null,
     channels: channels.map((c) => ({ channelId: c.channelId, name: c.name, type: c.type, lineId: bindings.find((x) => x.channelId === c.channelId)?.lineId ?? null })),
+    notForOpenLines: all.filter((c) => openLineRefusal(c.type)).map((c) => ({ channelId: c.channelId, name: c.name, type: c.type })),
     portal,
     portalError,
     defaultOperatorId: deps.bridge.defaultOperator(memberId),
@@ -64,13 +67,16 @@ const uisStatusOf = (s: string): 'active' | 'disabled' | 'removed' | 'unknown' =
  * on the portal, then the binding is stored. A channel bound to another line moves (seed rule:
  * one channel per line, one line per channel); the connector is switched off on the old line so
  * two lines never drive one channel (uis-api.md §6.2 rule 11). The Chats CRM rules are turned off
- * for the channel (flag on the binding).
+ * for the channel (flag on the binding). SMS and Yandex channels are refused before any call
+ * (seed 002: they do not work with open lines).
  */
 export async function bindLine(deps: BindLineDeps, memberId: string, line: string, channelId: string): Promise<ConnectorView> {
   const link = deps.links.get(memberId);
   if (!link?.connectionId) throw new AppError('UIS_NOT_LINKED', 'Link a UIS account on the app main page first', 409);
   const ch = deps.channels.list(memberId, link.connectionId).find((c) => c.channelId === channelId);
   if (!ch) throw new AppError('CHANNEL_NOT_FOUND', 'UIS does not list this channel for the linked account', 404);
+  const refused = openLineRefusal(ch.type);
+  if (refused) throw new AppError('CHANNEL_NOT_FOR_OPEN_LINES', `«${ch.name}» cannot be connected to an open line: ${refused}`, 400);
   const rest = deps.gateway.client(memberId);
   const previous = deps.bridge.bindingByChannel(memberId, channelId);
   try {
