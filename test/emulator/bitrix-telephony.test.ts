@@ -268,6 +268,9 @@ describe('telephony.externalCall.finish (telephony-external-call-finish.md, Help
     const listed = await call('crm.activity.list', { filter: { OWNER_TYPE_ID: 2, OWNER_ID: 1, PROVIDER_ID: 'VOXIMPLANT_CALL', COMPLETED: 'N' } });
     expect(listed.body.result.map((a: Json) => a.ID)).toEqual([String(missedIn.id), expect.any(String)]);
     expect(listed.body.result[0]).toMatchObject({ TYPE_ID: '2', DIRECTION: '1', SETTINGS: { MISSED_CALL: true } });
+    // the same activity is listed under each of its bindings (the contact too, not only the first owner)
+    const byContact = await call('crm.activity.list', { filter: { OWNER_TYPE_ID: 3, OWNER_ID: 1, PROVIDER_ID: 'VOXIMPLANT_CALL' } });
+    expect(byContact.body.result.map((a: Json) => a.ID)).toContain(String(missedIn.id));
   });
 
   it('crm.activity.get / update: an open missed-call activity can be completed later (telephony.md §7 «Обработано»)', async () => {
