@@ -114,7 +114,10 @@ if (!existsSync(marker)) {
   );
   // scripts afterwards, one by one: the download shows its progress, the compile says what it does
   const r = await npm(['ci', '--ignore-scripts', '--include=dev', '--no-audit', '--no-fund', '--loglevel=error'], {
-    tick: () => console.log(`  … ${Math.min(installed(), expected)}/${expected} packages (${took()})`),
+    tick: () => {
+      const n = Math.min(installed(), expected);
+      console.log(`  … ${n > 1 ? `${n}/${expected} packages in place` : 'fetching the package list'} (${took()})`);
+    },
     tickMs: 10_000,
   });
   if (r.code !== 0) fail('npm ci', r.tail);
@@ -127,7 +130,7 @@ if (!existsSync(marker)) {
       .filter((name) => name !== 'better-sqlite3'),
   );
   if (scripted.size) {
-    const s = await npm(['rebuild', ...scripted, '--no-audit', '--no-fund', '--loglevel=error']);
+    const s = await npm(['rebuild', ...scripted, '--no-audit', '--no-fund', '--silent']);
     if (s.code !== 0) fail(`npm rebuild ${[...scripted].join(' ')}`, s.tail);
   }
   await buildSqlite();
@@ -154,4 +157,4 @@ if (forTests && !existsSync(chromium)) {
     process.exit(1);
   }
 }
-console.log(forTests ? 'Building the pages, then running the tests…' : 'Building the pages (about a minute)…');
+console.log(forTests ? 'Building the pages, then running the tests…' : 'Building the pages (vite build, 1–2 minutes)…');
