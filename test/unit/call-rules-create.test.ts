@@ -109,6 +109,12 @@ describe('Call rules: idempotency and single flight', () => {
     expect(summary(run({ facts: call(), settings: { enabled: false } }))).toEqual(['skip tab-off']);
     expect(summary(run({ facts: call({ contactPhone: null }) }))).toEqual(['skip no-number']);
   });
+  it('every call registered is finished: the tab switched off or a filter changed during the call (telephony.md §9.1)', () => {
+    const link = createdAtStart(1);
+    expect(summary(run({ facts: call(), settings: { enabled: false }, link }))).toEqual(['primary', 'finish @1 200 95s chat']);
+    expect(summary(run({ facts: missed(), settings: { processing: { filter: { use: true, incoming: allOf(when('virtual_phone_number', 'forbidden', VN)) } } }, link }))).toEqual(['primary', 'finish @1 304 0s chat']);
+    expect(summary(run({ facts: call(), settings: { recording: { withFilters: false }, processing: { filter: { use: true, incoming: allOf(when('employee_id', 'allowed', '5')) } } }, link }))).toEqual(['primary', 'update lead-55 ASSIGNED_BY_ID=15', 'finish @15 200 95s chat']);
+  });
   it('no default responsible to register a missed call for: a reason, not a call for nobody', () => {
     expect(summary(run({ facts: missed(), settings: { responsible: { incomingDefaultUserId: null } } }))).toEqual(['skip no-user']);
   });

@@ -36,7 +36,8 @@ export function callGate(s: TelephonySettings, f: CallFacts): Skip | null {
     if (f.phase === 'end') return skip('missed-answer-filter', 'a filter on the employee, the visitor-selected group or the last scenario operation registers only answered calls');
     return skip('waits-for-answer', 'the call filter can be checked only once an employee answers', true);
   }
-  if (!matchFilter(f, filter)) return skip('filtered-out', `the «Фильтровать звонки» conditions exclude this ${f.direction === 'in' ? 'incoming' : 'outgoing'} call`);
+  // before the end the call report's attribution may still be missing: the end decides for good
+  if (!matchFilter(f, filter)) return skip('filtered-out', `the «Фильтровать звонки» conditions exclude this ${f.direction === 'in' ? 'incoming' : 'outgoing'} call`, f.phase !== 'end');
   return null;
 }
 

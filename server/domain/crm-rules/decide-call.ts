@@ -42,11 +42,13 @@ function onTheLine(f: CallFacts, which: 'first' | 'last'): number | null {
  */
 export function decideCall(i: DecideCallInput): CallDecision {
   const { settings: s, facts: f, link } = i;
-  if (!s.enabled) return skip('tab-off', 'the «Телефония» tab is off');
-  if (!f.contactPhone) return skip('no-number', 'the client number is hidden: Bitrix24 registers no call without it');
   const other = s.processing.otherTelephony;
-  const gated = other ? null : callGate(s, f);
-  if (gated) return gated;
+  const stop = !s.enabled
+    ? skip('tab-off', 'the «Телефония» tab is off')
+    : !f.contactPhone
+      ? skip('no-number', 'the client number is hidden: Bitrix24 registers no call without it')
+      : other ? null : callGate(s, f);
+  if (stop) return f.phase === 'end' && link?.registeredUserId ? finishOnly(s, f, link, link.registeredUserId) : stop;
   if (f.phase !== 'end' && link) return skip('nothing-new', 'the call is already handled at an earlier point; its end finishes it', true);
   const { activity, recording } = other ? { activity: true, recording: s.recording.transfer && f.answered } : activityAndRecording(s, f);
   if (f.phase !== 'end' && !activity) return skip('waits-for-end', 'the call is not registered (a filter on the employee or the scenario operation, «Создавать дело и передавать записи…» off): its items are made at its end', true);
@@ -73,7 +75,7 @@ export function decideCall(i: DecideCallInput): CallDecision {
     register = {
       userId,
       type: f.direction === 'in' ? 2 : 1,
-      phone: f.contactPhone,
+      phone: f.contactPhone!, // a call without a number stopped above
       lineNumber: phoneDigits(firstVirtualNumber(f)),
       startedAt: new Date(f.startedAt).toISOString(),
       show: live,
@@ -85,6 +87,16 @@ export function decideCall(i: DecideCallInput): CallDecision {
   const base = { action: 'apply', request, lockKeys: lockKeys(f), link: { request, registeredUserId, created } } as const;
   if (f.phase !== 'end') return { ...base, ops, register, finish: null, attachRecording: false, followUp: null };
   return { ...base, ...planEnd(c, i, found, who, ops, created, registeredUserId, { activity, recording, delayed, other, addToChat }), register };
+}
+
+/**
+ * A call registered at its start whose end the settings now skip (the tab switched off, a filter
+ * changed meanwhile): it is still finished, for the user it was registered for — a registered call
+ * left unfinished blocks the next one from the same number (telephony.md §9.1).
+ */
+function finishOnly(s: DecideCallInput['settings'], f: CallFacts, link: CallLink, userId: number): CallDecision {
+  const finish = { userId, ...finishStatus(f), durationSec: f.answered ? Math.max(0, Math.round(f.talkSeconds)) : 0, addToChat: s.chatMessage && f.direction === 'in' };
+  return { action: 'apply', request: link.request, lockKeys: lockKeys(f), ops: [], register: null, finish, attachRecording: false, followUp: null, link };
 }
 
 interface EndFlags {
@@ -119,8 +131,9 @@ function planEnd(
     for (const id of new Set(i.openMissedCalls)) out.push({ op: 'complete', key: `${c.key}:complete:${id}`, activityId: id });
   }
   const userId = who.activity ?? registeredUserId;
+  // every call registered is finished, even one the settings no longer give an activity
   const finish: FinishParams | null =
-    x.activity && userId ? { userId, ...finishStatus(f), durationSec: f.answered ? Math.max(0, Math.round(f.talkSeconds)) : 0, addToChat: x.addToChat } : null;
+    (x.activity || registeredUserId) && userId ? { userId, ...finishStatus(f), durationSec: f.answered ? Math.max(0, Math.round(f.talkSeconds)) : 0, addToChat: x.addToChat } : null;
   const attachRecording = x.activity && x.recording;
   if (x.delayed && created.length > 0) {
     const minutes = c.s.processing.responsibleDelay.minutes;
