@@ -8,7 +8,7 @@
 // dependency in package.json. build/meta.json is esbuild's metafile (the module graph), which
 // test/http/production-build.test.ts checks again.
 import { build } from 'esbuild';
-import { cpSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,8 +53,12 @@ if (problems.length) {
   process.exit(1);
 }
 
+// SQL migrations are read from disk beside the module (server/storage/db.ts); migrations written
+// as modules are part of the bundle already
 const migrations = join(root, 'server', 'storage', 'migrations');
-if (existsSync(migrations)) cpSync(migrations, join(out, 'migrations'), { recursive: true });
+const sql = existsSync(migrations) ? readdirSync(migrations).filter((f) => f.endsWith('.sql')) : [];
+if (sql.length) mkdirSync(join(out, 'migrations'));
+for (const f of sql) cpSync(join(migrations, f), join(out, 'migrations', f));
 writeFileSync(join(out, 'meta.json'), JSON.stringify(result.metafile));
 const kB = (statSync(join(out, 'serve.js')).size / 1024).toFixed(0);
 console.log(`server build: ${relative(root, join(out, 'serve.js'))} (${kB} kB, ${Object.keys(result.metafile.inputs).length} modules; packages: ${[...externals].filter((s) => !s.startsWith('node:')).sort().join(', ')})`);

@@ -172,13 +172,16 @@ describe('the production build', () => {
       if (app.child.exitCode === null) app.child.kill('SIGKILL');
     }
 
-    // the migrations were found and applied
+    // the SQL migrations were found beside the build and applied (/readyz answered after they ran;
+    // migrations written as modules travel in the bundle)
     const sql = readdirSync(join(PROJECT_ROOT, 'server', 'storage', 'migrations')).filter((f) => f.endsWith('.sql'));
-    const conn = new Database(db, { readonly: true });
-    try {
-      expect((conn.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(sql.length);
-    } finally {
-      conn.close();
+    if (sql.length) {
+      const conn = new Database(db, { readonly: true });
+      try {
+        expect((conn.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(sql.length);
+      } finally {
+        conn.close();
+      }
     }
 
     // the module graph of the running process: the build and npm packages, nothing of the sandbox
