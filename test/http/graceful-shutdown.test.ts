@@ -43,7 +43,7 @@ const settle = async (x: ChildWorld) => {
 
 describe('SIGTERM', () => {
   it('unready (/readyz 503) while draining, the call in flight finishes, no new run starts, exit 0; the rest follows after a restart, once', async () => {
-    const x = (w = await startChildWorld({ env: { SHUTDOWN_DELAY_MS: '2000', SHUTDOWN_TIMEOUT_MS: '60000' } }));
+    const x = (w = await startChildWorld({ env: { SHUTDOWN_DELAY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '60000' } }));
     await installLinkBind(x);
     const url = x.proc!.url;
     expect(await status(`${url}/readyz`)).toBe(200);
@@ -62,7 +62,7 @@ describe('SIGTERM', () => {
     expect(x.acc.callbacks.filter((c) => c.path === '/message').map((c) => c.status)).toEqual([204, 204]);
 
     // then the listener closes; the process waits for the call in flight
-    expect(await pollFor(() => status(`${url}/healthz`), 'refused')).toBe(true);
+    expect(await pollFor(() => status(`${url}/healthz`), 'refused', 2000)).toBe(true);
     expect(x.proc!.alive()).toBe(true);
     held.release();
     expect(await x.proc!.exited).toBe(0);
