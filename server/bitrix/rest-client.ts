@@ -1,9 +1,8 @@
 import { stringify } from 'qs';
 import type { Clock } from '../domain/clock';
-import { canCallRest, type Portal } from '../domain/portal';
+import { canCallRest, type Portal, type PortalStatus, type PortalTokens } from '../domain/portal';
 import type { Logger } from '../logging';
 import type { Metrics } from '../metrics';
-import type { PortalRepository } from '../services/ports';
 import { BitrixApiError, BitrixNetworkError, OAuthError, ReauthRequiredError } from './errors';
 import { createPortalLimiter, type PortalLimiter } from './limiter';
 import { createOperatingLimit, type OperatingLimit } from './operating-limit';
@@ -72,8 +71,19 @@ export interface BitrixGateway {
   limiter(memberId: string): PortalLimiter;
 }
 
+/**
+ * What the client needs from portal storage: the portal, a rotated token pair persisted before it
+ * is used, and `reauth-required` when the refresh is refused. Declared here, so the adapter does not
+ * depend on the services that use it; services' PortalRepository is one.
+ */
+export interface PortalTokenStore {
+  get(memberId: string): Portal | null;
+  saveTokens(memberId: string, tokens: PortalTokens, endpoints?: { clientEndpoint: string; domain: string }): void;
+  setStatus(memberId: string, status: PortalStatus, reason: string | null): void;
+}
+
 export interface GatewayDeps {
-  portals: PortalRepository;
+  portals: PortalTokenStore;
   oauth: OAuthClient;
   clock: Clock;
   rateLimit: { drainPerSec: number; burst: number };

@@ -37,9 +37,7 @@ export interface EventInbox {
 
 export type { UisEndpoints } from '../uis/endpoints';
 import type { UisLink } from '../domain/uis-link';
-import type { UisEndpoints } from '../uis/endpoints';
 import type { UisCallback } from '../uis/callback-schemas';
-import type { UisProject } from '../contracts/uis';
 
 export interface UisLinkRepository {
   get(memberId: string): UisLink | null;
@@ -48,23 +46,7 @@ export interface UisLinkRepository {
   delete(memberId: string): void;
 }
 
-/** What linking needs from UIS: check the Data API key, log in, register our adapter, connect it. */
-export interface UisManagement {
-  /** Data API check of the key; answers the account it belongs to. */
-  verifyDataApi(e: UisEndpoints, token: string): Promise<{ accountId: string; accountName: string | null }>;
-  /** Management JWT for an account user. */
-  login(e: UisEndpoints, project: UisProject, login: string, password: string): Promise<string>;
-  /** Create our adapter, or update it when one of that type exists (idempotent). */
-  ensureAdapter(
-    e: UisEndpoints,
-    jwt: string,
-    spec: { type: string; name: string; login: string; password: string; webhookUrl: string; webhookSecret: string },
-  ): Promise<{ adapterId: string }>;
-  /** Connect the adapter to the account (idempotent). */
-  connectAccount(e: UisEndpoints, jwt: string, adapterId: string, name: string): Promise<{ connectionId: string }>;
-  /** Remove the connection and the adapter; missing ones are not an error. */
-  disconnect(e: UisEndpoints, jwt: string, ids: { adapterId: string | null; connectionId: string | null }): Promise<void>;
-}
+export type { UisManagement } from '../uis/management-client';
 
 /** Durable record of verified UIS callbacks (the Open Lines bridge consumes it). */
 export interface UisInbox {

@@ -1,5 +1,4 @@
 import type { UisProject } from '../contracts/uis';
-import type { UisManagement } from '../services/ports';
 import { createDataApiClient } from './data-api';
 import type { UisEndpoints } from './endpoints';
 import { UisApiError } from './errors';
@@ -7,6 +6,24 @@ import { uisJson } from './http';
 
 /** Chat API channel types an adapter can serve (uis-api.md §2.1). */
 export const ADAPTER_CHANNEL_TYPES = ['comagic', 'telegram', 'telegram_private', 'whatsapp', 'waba', 'avito', 'viber', 'sms', 'email', 'auto_ru', 'realty_yandex'];
+
+/** What linking needs from UIS: check the Data API key, log in, register our adapter, connect it. */
+export interface UisManagement {
+  /** Data API check of the key; answers the account it belongs to. */
+  verifyDataApi(e: UisEndpoints, token: string): Promise<{ accountId: string; accountName: string | null }>;
+  /** Management JWT for an account user. */
+  login(e: UisEndpoints, project: UisProject, login: string, password: string): Promise<string>;
+  /** Create our adapter, or update it when one of that type exists (idempotent). */
+  ensureAdapter(
+    e: UisEndpoints,
+    jwt: string,
+    spec: { type: string; name: string; login: string; password: string; webhookUrl: string; webhookSecret: string },
+  ): Promise<{ adapterId: string }>;
+  /** Connect the adapter to the account (idempotent). */
+  connectAccount(e: UisEndpoints, jwt: string, adapterId: string, name: string): Promise<{ connectionId: string }>;
+  /** Remove the connection and the adapter; missing ones are not an error. */
+  disconnect(e: UisEndpoints, jwt: string, ids: { adapterId: string | null; connectionId: string | null }): Promise<void>;
+}
 
 type Row = Record<string, unknown>;
 const list = (v: unknown): Row[] => (Array.isArray(v) ? (v as Row[]) : Array.isArray((v as { data?: unknown })?.data) ? ((v as { data: Row[] }).data) : []);
