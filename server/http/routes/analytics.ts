@@ -7,7 +7,7 @@ import { enqueueAnalyticsFromEvent } from '../../services/analytics/on-event';
 import { analyticsView, loadAnalyticsLists, saveAnalyticsSettings } from '../../services/analytics/settings';
 import type { AppDeps } from '../deps';
 import { zodMessage } from '../zod-message';
-import type { ApiCaller } from './api';
+import type { ApiCaller } from './api-caller';
 
 /** «Открытые линии: сквозная аналитика»: settings, live UIS lists, job outcomes. */
 export function analyticsApiRouter(deps: AppDeps): Router {

@@ -5,18 +5,13 @@ import type { PortalView } from '../../contracts/portal';
 import { forbidden, notFound, unauthorized } from '../../domain/errors';
 import { runInstall } from '../../services/run-install';
 import type { AppDeps } from '../deps';
+import type { ApiCaller } from './api-caller';
 import { uisLinkRouter } from './uis-link';
 import { workspaceRouter } from './workspace';
 import { analyticsApiRouter } from './analytics';
 import { connectorRouter } from './connector';
 import { crmRulesRouter } from './crm-rules';
 import { employeeSyncRouter } from './employee-sync';
-
-export interface ApiCaller {
-  memberId: string;
-  userId: number;
-  isAdmin: boolean;
-}
 
 /** JSON API for our own pages, authenticated by the page session the server issued (never a cookie). */
 export function apiRouter(deps: AppDeps): Router {

@@ -5,7 +5,7 @@ import { bindLine, connectorView, unbindLine, type BindLineDeps } from '../../se
 import { listEmployees, setDefaultOperator, type DefaultOperatorDeps } from '../../services/bridge/default-operator';
 import type { AppDeps } from '../deps';
 import { zodMessage } from '../zod-message';
-import type { ApiCaller } from './api';
+import type { ApiCaller } from './api-caller';
 
 /** `/api/connector`: the connector page's line ⇄ UIS channel binding (admins change it). */
 export function connectorRouter(deps: AppDeps): Router {

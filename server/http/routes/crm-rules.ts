@@ -6,7 +6,7 @@ import { crmDirectory } from '../../services/crm-rules/directory';
 import { crmRulesView, previewTemplates, saveCrmRules } from '../../services/crm-rules/settings';
 import type { AppDeps } from '../deps';
 import { zodMessage } from '../zod-message';
-import type { ApiCaller } from './api';
+import type { ApiCaller } from './api-caller';
 
 /** «Чаты» and «Оффлайн заявки»: the rules per tab, the portal's CRM directory, template previews. */
 export function crmRulesRouter(deps: AppDeps): Router {

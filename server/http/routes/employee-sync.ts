@@ -4,7 +4,7 @@ import { AppError, badRequest, forbidden } from '../../domain/errors';
 import { employeeSyncView, saveEmployeeSyncSettings } from '../../services/employee-sync/settings';
 import type { AppDeps } from '../deps';
 import { zodMessage } from '../zod-message';
-import type { ApiCaller } from './api';
+import type { ApiCaller } from './api-caller';
 
 /** E-mails of colleagues are for administrators; others see names and outcomes. */
 function forCaller(c: ApiCaller, v: EmployeeSyncView): EmployeeSyncView {

@@ -5,7 +5,7 @@ import { linkUis, toLinkView, unlinkUis } from '../../services/link-uis';
 import { bridgeHealth } from '../../services/bridge/health';
 import type { AppDeps } from '../deps';
 import { zodMessage } from '../zod-message';
-import type { ApiCaller } from './api';
+import type { ApiCaller } from './api-caller';
 
 /** «Аккаунт UIS» on the main page: read (any user of the portal), link and unlink (admins). */
 export function uisLinkRouter(deps: AppDeps): Router {

@@ -8,7 +8,7 @@ import { onChatStarted } from '../../services/bridge/on-uis-callback';
 import type { WorkspaceDeps } from '../../services/workspace-ports';
 import type { AppDeps } from '../deps';
 import { zodMessage } from '../zod-message';
-import type { ApiCaller } from './api';
+import type { ApiCaller } from './api-caller';
 
 /**
  * The operator workspace pages (left menu, CRM tabs; issue #5). Every portal user may use them:
