@@ -428,6 +428,48 @@ describe('event delivery', () => {
     expect((await rest(portal, 'profile', {}, eventToken)).body.result.ID).toBe('2');
   });
 
+  it('queues each delivery: sent after a delay on the clock, stamped with the time it was queued (ts), in queue order by default', async () => {
+    const { portal, receiver, clock } = await setup({ events: { delayMs: [1000, 3000], seed: 7 } });
+    const admin = adminLaunch(portal).form.AUTH_ID as string;
+    await rest(portal, 'event.bind', { event: 'ONCRMLEADADD', handler: `${receiver.url}/b24/events` }, admin);
+    await portal.finishInstall();
+    receiver.hits.length = 0;
+    const queuedAt = Math.floor(clock.now() / 1000);
+    await Promise.all([1, 2, 3, 4, 5].map((id) => portal.fireEvent('ONCRMLEADADD', { FIELDS: { ID: id } })));
+    expect(clock.now() / 1000 - queuedAt).toBeGreaterThanOrEqual(1); // the clock of this file jumps by each sleep
+    expect(receiver.hits.map((x) => x.body.data.FIELDS.ID)).toEqual(['1', '2', '3', '4', '5']);
+    expect(Number(receiver.hits[0]!.body.ts)).toBe(queuedAt); // ts is when it was queued, not when it was sent
+  });
+
+  it('loses deliveries it is told to (at most once: recorded as dropped, never retried) and sends held ones in the order asked', async () => {
+    const { portal, receiver } = await setup({ events: { delayMs: 0 } });
+    const admin = adminLaunch(portal).form.AUTH_ID as string;
+    await rest(portal, 'event.bind', { event: 'ONCRMLEADADD', handler: `${receiver.url}/b24/events` }, admin);
+    await portal.finishInstall();
+    receiver.hits.length = 0;
+
+    portal.eventQueue.drop(1, ['ONCRMLEADADD']);
+    await portal.fireEvent('ONCRMLEADADD', { FIELDS: { ID: 1 } });
+    await portal.fireEvent('ONCRMLEADADD', { FIELDS: { ID: 2 } });
+    expect(receiver.hits.map((x) => x.body.data.FIELDS.ID)).toEqual(['2']);
+    expect(portal.deliveries.filter((d) => d.event === 'ONCRMLEADADD').map((d) => d.status)).toEqual(['dropped', 200]);
+
+    portal.eventQueue.hold();
+    const sent = Promise.all([3, 4, 5].map((id) => portal.fireEvent('ONCRMLEADADD', { FIELDS: { ID: id } })));
+    await portal.drainEvents(); // held deliveries are not waited for
+    expect(receiver.hits).toHaveLength(1);
+    await portal.eventQueue.release('reverse');
+    await sent;
+    expect(receiver.hits.map((x) => x.body.data.FIELDS.ID)).toEqual(['2', '5', '4', '3']);
+
+    portal.eventQueue.configure({ dropRate: 0.5, seed: 3 });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => portal.fireEvent('ONCRMLEADADD', { FIELDS: { ID: 100 + i } })));
+    const lost = portal.deliveries.filter((d) => d.status === 'dropped').length - 1;
+    expect(lost).toBeGreaterThan(2);
+    expect(lost).toBeLessThan(18);
+    expect(receiver.hits).toHaveLength(4 + 20 - lost);
+  });
+
   it('queues offline events one row per (event, data) and hands them out once', async () => {
     const { portal } = await setup();
     const admin = adminLaunch(portal).form.AUTH_ID as string;

@@ -18,7 +18,8 @@ const person = (id: number, name: string, lastName: string, email: string): Dire
  */
 async function setup(o: { portals?: number } = {}) {
   clock = new FakeClock(Date.now());
-  h = await startHarness({ clock, portals: o.portals });
+  // this clock moves only when told to; the sync uses no events, so they go without the queue's delay
+  h = await startHarness({ clock, portals: o.portals, events: { delayMs: 0 } });
   await installApp(h);
   const admin = await sessionOf(h.portal);
   const employee = (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app`, userId: 2 })).boot.session!;

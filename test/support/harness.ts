@@ -4,7 +4,7 @@ import { bootSchema, type Boot } from '../../server/contracts/boot';
 import { installProgressSchema, type InstallProgress } from '../../server/contracts/install';
 import type { Clock } from '../../server/domain/clock';
 import { bootScript, type PageRenderer } from '../../server/http/page-renderer';
-import { startBitrixEmulator, type BitrixEmulator, type EmulatedPortal } from '../emulator/bitrix/index';
+import { startBitrixEmulator, type BitrixEmulator, type EmulatedPortal, type EventQueueOptions } from '../emulator/bitrix/index';
 import { startUisEmulator, type UisEmulator } from '../emulator/uis/index';
 import { captureLogs } from './log-capture';
 import type { AnalyticsWorkerOptions } from '../../server/services/analytics/worker';
@@ -40,6 +40,8 @@ export async function startHarness(o: {
   crmRules?: CrmRulesWorkerOptions;
   /** The app's outbound fetch (benchmarks count calls through it). */
   fetch?: typeof fetch;
+  /** The emulated portal's event queue (default: the realistic 0.5–2.5 s delay, in order, nothing lost). */
+  events?: EventQueueOptions;
 } = {}): Promise<Harness> {
   const logs = captureLogs();
   let emu: BitrixEmulator | undefined;
@@ -58,6 +60,7 @@ export async function startHarness(o: {
         clock: o.clock,
         rateLimit: o.rateLimit,
         portals: o.portals,
+        events: o.events,
       });
       return {
         clientId: CLIENT_ID,

@@ -12,6 +12,7 @@ import type { OperatorFile } from './openlines/operator';
 import type { LineConfig } from './openlines/types';
 import type { OpenLineChatView } from './openlines/view';
 import { oauthApp, type OAuthStats } from './oauth-server';
+import type { EventQueueControl, EventQueueOptions } from './events';
 import { PortalImpl } from './portal';
 import { TokenStore } from './tokens';
 import type { ClickResult } from './telephony/events';
@@ -45,6 +46,11 @@ export interface BitrixEmulatorOptions {
    * emulator's methods are instant, and calls of ≤ 0.1 s are not counted).
    */
   operating?: { limitSec?: number; methodTimes?: Record<string, number> };
+  /**
+   * The cloud event queue (§8): delay per delivery on the clock (default 0.5–2.5 s), `reorder`,
+   * `dropRate`, `seed`. Every portal also has `eventQueue` to change them and drop/hold deliveries.
+   */
+  events?: EventQueueOptions;
   /** how many portals to start, default 1 */
   portals?: number;
 }
@@ -133,8 +139,10 @@ export interface EmulatedPortal {
   uninstall(o?: { clean?: boolean }): Promise<void>;
   /** delivers to every bound online handler (if INSTALLED), queues rows for offline bindings */
   fireEvent(event: string, data: Record<string, unknown>, o?: { userId?: number }): Promise<void>;
-  /** addition: waits for deliveries started by REST calls (e.g. imconnector.activate ACTIVE=0) */
+  /** addition: waits for deliveries queued so far, REST-caused ones too (e.g. imconnector.activate ACTIVE=0); not held ones */
   drainEvents(): Promise<void>;
+  /** the event queue's switches: delay, reorder, drop, hold/release (events.ts) */
+  eventQueue: EventQueueControl;
   /** every issued access token now answers 401 expired_token */
   expireAccessTokens(): void;
   /** every refresh token now answers invalid_grant */
@@ -234,7 +242,7 @@ export async function startBitrixEmulator(o: BitrixEmulatorOptions): Promise<Bit
   shared.serverEndpoint = `${shared.oauthOrigin}/rest/`;
 
   const addPortal = async (): Promise<EmulatedPortal> => {
-    const portal = new PortalImpl(shared, plan, o.operating);
+    const portal = new PortalImpl(shared, plan, o.operating, o.events);
     await portal.listen();
     portals.push(portal);
     return portal;
@@ -256,6 +264,7 @@ export async function startBitrixEmulator(o: BitrixEmulatorOptions): Promise<Bit
 }
 
 export type { DeliveryRecord } from './types';
+export type { EventQueueControl, EventQueueOptions } from './events';
 export type { TelephonyStore, LiveCall, StatisticRow, CardState, ExternalLine, OutgoingLine } from './telephony/store';
 export type { ClickResult } from './telephony/events';
 export type { CrmActivity, Notification, StatusRow, TimelineComment } from './crm/types';

@@ -11,7 +11,7 @@ import { OperatingMeter } from './operating';
 import { EVENTS, type EventInfo } from './catalog';
 import { seedCrm } from './crm/seed';
 import { CrmStore } from './crm/store';
-import { EventDispatcher, type Delivery } from './events';
+import { EventDispatcher, type Delivery, type EventQueueOptions } from './events';
 import { hostPageRouter } from './host-page';
 import { connectorPlacementOptions } from './methods/imconnector';
 import { titleOf } from './methods/placement';
@@ -75,7 +75,8 @@ export class PortalImpl implements EmulatedPortal, RestHost {
   readonly deliveries: DeliveryRecord[] = [];
   readonly bucket: LeakyBucket;
 
-  private readonly dispatcher = new EventDispatcher(this.deliveries);
+  /** the cloud event queue between this portal and the handlers (events.ts, §8) */
+  readonly eventQueue: EventDispatcher;
   private readonly appRowId = 7 + Math.floor(Math.random() * 90);
   private appVersion = 1;
   private seq = 100;
@@ -86,8 +87,10 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     readonly shared: Shared,
     plan: RatePlan,
     operating: { limitSec?: number; methodTimes?: Record<string, number> } = {},
+    events: EventQueueOptions = {},
   ) {
     this.bucket = new LeakyBucket(shared.clock, plan);
+    this.eventQueue = new EventDispatcher(this.deliveries, shared.clock, events);
     this.operating = new OperatingMeter(shared.clock, operating.limitSec, operating.methodTimes);
     this.crm = new CrmStore(shared.clock, (event, data, userId) => this.emit(event, data, userId));
     seedCrm(this.crm);
@@ -279,7 +282,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     install.installed = true;
     const rows = this.events.filter((r) => r.event === 'ONAPPINSTALL' && !r.offline);
     const data = { VERSION: String(install.version), ACTIVE: 'Y', INSTALLED: 'Y', LANGUAGE_ID };
-    await this.dispatcher.send(rows.map((r) => this.delivery('ONAPPINSTALL', r.id, r.handler, data, r.userId || ADMIN_ID)));
+    await this.eventQueue.send(rows.map((r) => this.delivery('ONAPPINSTALL', r.id, r.handler, data, r.userId || ADMIN_ID)));
   }
 
   async updateApp(): Promise<void> {
@@ -297,7 +300,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     const data = { VERSION: String(install.version), PREVIOUS_VERSION: String(previous), LANGUAGE_ID };
     const targets = new Map<string, number>(bound.map((r) => [r.handler, r.id]));
     if (!targets.has(this.shared.app.eventHandlerUrl)) targets.set(this.shared.app.eventHandlerUrl, this.nextId());
-    await this.dispatcher.send(
+    await this.eventQueue.send(
       [...targets].map(([url, id]) => this.delivery('ONAPPUPDATE', id, url, data, ADMIN_ID)),
     );
   }
@@ -318,7 +321,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     this.frames.clear();
     if (!install.installed) return; // nothing is delivered to an app that never finished installing
     const data = { LANGUAGE_ID, CLEAN: o.clean ? 1 : 0 };
-    await this.dispatcher.send(
+    await this.eventQueue.send(
       bound.map((r) => ({ event: 'ONAPPUNINSTALL', handlerId: r.id, url: r.handler, data, ts: this.nowSec(), auth: this.bareAuth(applicationToken) })),
     );
   }
@@ -371,7 +374,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
 
   /** Waits for every delivery started so far (including ones caused by REST calls). */
   drainEvents(): Promise<void> {
-    return this.dispatcher.idle();
+    return this.eventQueue.idle();
   }
 
   private dispatch(name: string, data: unknown, causeUserId: number): Promise<void> {
@@ -382,7 +385,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
       this.queueOffline(name, data, causeUserId);
       deliveries.push(...this.offlinePingDeliveries(causeUserId));
     }
-    return this.dispatcher.send(deliveries);
+    return this.eventQueue.send(deliveries);
   }
 
   /** §8: one row per (event, data) — MESSAGE_ID = md5(EVENT|json(data)); a repeat just touches the row. */

@@ -126,7 +126,8 @@ export interface FrameSession {
 export interface DeliveryRecord {
   event: string;
   url: string;
-  status: number | 'network-error';
+  /** the handler's HTTP status, `network-error`, or `dropped` (lost in the queue: never sent) */
+  status: number | 'network-error' | 'dropped';
   body: string;
 }
 
