@@ -95,8 +95,13 @@ export function decideCall(i: DecideCallInput): CallDecision {
  * left unfinished blocks the next one from the same number (telephony.md §9.1).
  */
 function finishOnly(s: DecideCallInput['settings'], f: CallFacts, link: CallLink, userId: number): CallDecision {
-  const finish = { userId, ...finishStatus(f), durationSec: f.answered ? Math.max(0, Math.round(f.talkSeconds)) : 0, addToChat: s.chatMessage && f.direction === 'in' };
+  const finish = finishParams(f, userId, s.chatMessage && f.direction === 'in');
   return { action: 'apply', request: link.request, lockKeys: lockKeys(f), ops: [], register: null, finish, attachRecording: false, followUp: null, link };
+}
+
+/** USER_ID, STATUS_CODE (and FAILED_REASON) from the outcome, DURATION in whole seconds of talk, ADD_TO_CHAT. */
+function finishParams(f: CallFacts, userId: number, addToChat: boolean): FinishParams {
+  return { userId, ...finishStatus(f), durationSec: f.answered ? Math.max(0, Math.round(f.talkSeconds)) : 0, addToChat };
 }
 
 interface EndFlags {
@@ -132,8 +137,7 @@ function planEnd(
   }
   const userId = who.activity ?? registeredUserId;
   // every call registered is finished, even one the settings no longer give an activity
-  const finish: FinishParams | null =
-    (x.activity || registeredUserId) && userId ? { userId, ...finishStatus(f), durationSec: f.answered ? Math.max(0, Math.round(f.talkSeconds)) : 0, addToChat: x.addToChat } : null;
+  const finish = (x.activity || registeredUserId) && userId ? finishParams(f, userId, x.addToChat) : null;
   const attachRecording = x.activity && x.recording;
   if (x.delayed && created.length > 0) {
     const minutes = c.s.processing.responsibleDelay.minutes;
