@@ -72,11 +72,12 @@ function errorHandler(deps: AppDeps) {
       body = { error: 'BODY_TOO_LARGE', message: 'The request body is too large' };
     } else if (isClientError(err)) {
       // What the body parsers refuse (http-errors with a 4xx): bad JSON or form syntax, too many
-      // fields, fields nested deeper than 32 levels, an unsupported charset or Content-Encoding.
+      // fields, fields nested deeper than 32 levels, an unsupported charset or Content-Encoding;
+      // a path parameter that does not decode.
       status = err.status;
       body = {
         error: status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'MALFORMED_BODY',
-        message: `The request body could not be read: ${err.message} (${err.type ?? 'invalid'})`,
+        message: `The request could not be read: ${err.message.slice(0, 300)} (${err.type ?? 'invalid'})`,
       };
     } else {
       deps.log.error({ err, path: req.path }, 'unhandled error');
@@ -89,8 +90,11 @@ function errorHandler(deps: AppDeps) {
   };
 }
 
-/** A 4xx error of the body parsers (http-errors, `expose` set): its status and message are for the client. */
+/**
+ * A 4xx the request itself caused: the body parsers' http-errors (`expose` set), or the router's
+ * "Failed to decode param" (a URIError given status 400: a path segment that is not UTF-8).
+ */
 function isClientError(err: unknown): err is { status: number; message: string; type?: string } {
   const e = err as { status?: unknown; expose?: unknown } | null;
-  return !!e && typeof e === 'object' && e.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500;
+  return !!e && typeof e === 'object' && (e.expose === true || err instanceof URIError) && typeof e.status === 'number' && e.status >= 400 && e.status < 500;
 }

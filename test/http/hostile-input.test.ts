@@ -66,6 +66,17 @@ describe('bodies the parsers refuse get a 4xx with the reason, never a 500', () 
   });
 });
 
+describe('paths that do not decode', () => {
+  it('a path parameter that is not UTF-8 (a lone surrogate) is a 400, not a 500', async () => {
+    h = await startHarness();
+    for (const [method, path] of [['POST', '/b24/analytics/%ED%A0%80'], ['GET', '/files/uis/%ED%A0%80/1/2/t/a.jpg?exp=1&sig=x'], ['GET', '/api/crm-rules/%ED%A0%80'], ['PUT', '/api/crm-rules/%E0%A4%A']] as const) {
+      const res = await fetch(`${h.app.url}${path}`, { method, headers: { 'content-type': FORM }, body: method === 'GET' ? undefined : 'a=1' });
+      expect(res.status, `${method} ${path}`).toBeLessThan(500);
+      expect(res.status, `${method} ${path}`).toBeGreaterThanOrEqual(400);
+    }
+  });
+});
+
 describe('UIS callbacks are parsed with their schema before anything is recorded', () => {
   it('an id that is an object (or cannot be turned into text) is refused with 400, not answered 500 nor stored as "[object Object]"', async () => {
     h = await startHarness();
