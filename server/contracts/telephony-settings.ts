@@ -39,6 +39,15 @@ export type CallFilterParam = CallInFilterParam | CallOutFilterParam;
  */
 export const ANSWER_TIME_PARAMS: readonly CallInFilterParam[] = ['employee_id', 'group_id', 'last_operation_id'];
 
+/** Whether an incoming filter tests a parameter known only after the answer (the tab shows the warning below). */
+export function usesAnswerTimeParams(filter: FilterOf): boolean {
+  return filter.groups.some((g) => g.conditions.some((c) => (ANSWER_TIME_PARAMS as readonly string[]).includes(c.param)));
+}
+
+/** Shown under «Фильтровать звонки» when `usesAnswerTimeParams` (seed 002 line 89, «ВНИМАНИЕ!»). */
+export const ANSWER_FILTER_WARNING =
+  'Фильтр по параметрам «Сотрудник», «Выбранная посетителем группа» или «Последняя операция сценария» можно проверить только после ответа сотрудника: такие звонки регистрируются в Bitrix24 после принятия, пропущенные звонки не регистрируются.';
+
 export const callInFilterSchema = filterSchemaFor(CALL_IN_FILTER_PARAMS);
 export const callOutFilterSchema = filterSchemaFor(CALL_OUT_FILTER_PARAMS);
 export type CallInFilter = z.infer<typeof callInFilterSchema>;

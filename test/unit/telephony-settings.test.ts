@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CrmDirectory } from '../../server/contracts/crm-settings';
-import { DEFAULT_CALL_TITLES, defaultTelephonySettings, telephonySettingsSchema, type TelephonySettings } from '../../server/contracts/telephony-settings';
+import { DEFAULT_CALL_TITLES, defaultTelephonySettings, telephonySettingsSchema, usesAnswerTimeParams, type TelephonySettings } from '../../server/contracts/telephony-settings';
 import { telephonyDirectoryProblems } from '../../server/domain/crm-rules/call-settings-check';
 import { allOf, telephony, VN, when } from './call-rules-fixtures';
 
@@ -73,6 +73,15 @@ describe('«Телефония» settings: validation with reasons', () => {
     const s = telephony();
     expect(paths({ ...s, fields: [{ uisField: 'visitor_phone', entity: 'lead', b24Field: 'UF_CRM_X', alwaysUpdate: false }] })).toEqual(['fields.0.uisField']);
     expect(paths({ ...s, fields: [{ uisField: 'campaign_name', entity: 'lead', b24Field: 'uf_crm_x', alwaysUpdate: false }] })).toEqual(['fields.0.b24Field']);
+  });
+});
+
+describe('«Телефония» settings: the warning of line 89', () => {
+  it('«один или несколько фильтров на входящие звонки из списка: "Сотрудник", "Выбранная посетителем группа" или "Последняя операция сценария"»', () => {
+    expect(usesAnswerTimeParams(allOf(when('virtual_phone_number', 'allowed', VN), when('site_id', 'allowed', '10')))).toBe(false);
+    for (const p of ['employee_id', 'group_id', 'last_operation_id']) {
+      expect(usesAnswerTimeParams({ join: 'or', groups: [{ join: 'and', conditions: [when('site_id', 'allowed', '10')] }, { join: 'and', conditions: [when(p, 'forbidden', '1')] }] })).toBe(true);
+    }
   });
 });
 

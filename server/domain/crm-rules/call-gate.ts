@@ -1,4 +1,4 @@
-import { ANSWER_TIME_PARAMS, type TelephonySettings } from '../../contracts/telephony-settings';
+import { usesAnswerTimeParams, type TelephonySettings } from '../../contracts/telephony-settings';
 import { filterParams, matchFilter } from './match-filter';
 import type { CallDecision, CallFacts } from './call-types';
 
@@ -19,9 +19,7 @@ function activeFilter(s: TelephonySettings, direction: 'in' | 'out') {
  */
 export function registrationTiming(s: TelephonySettings, direction: 'in' | 'out'): 'start' | 'answer' {
   const f = direction === 'in' ? activeFilter(s, 'in') : null;
-  if (!f) return 'start';
-  const used = filterParams(f);
-  return ANSWER_TIME_PARAMS.some((p) => used.has(p)) ? 'answer' : 'start';
+  return f && usesAnswerTimeParams(f) ? 'answer' : 'start';
 }
 
 /**
