@@ -209,6 +209,25 @@ describe('page sessions', () => {
     expect(r.json.error).toBe('APP_NOT_INSTALLED');
   });
 
+  it('a signed file link of a portal that uninstalled the app serves nothing', async () => {
+    h = await startHarness();
+    const { acc } = await linkAndBind(h);
+    await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161234567' }, file: { name: 'a.txt', mime: 'text/plain', content: Buffer.from('secret text') } });
+    for (let i = 0; i < 5; i++) {
+      await acc.settle();
+      await h.portal.drainEvents();
+      await h.app.deps.bridgeWorker.drain();
+    }
+    const file = h.portal.openLines.chats().flatMap((c) => c.messages.flatMap((m) => m.files))[0]!;
+    expect(file.sourceUrl).toContain('/files/uis/');
+    expect(await (await fetch(file.sourceUrl)).text()).toBe('secret text');
+    await h.portal.uninstall();
+    await h.app.deps.background.idle();
+    const after = await fetch(file.sourceUrl);
+    expect(after.status).toBe(404);
+    expect(await after.text()).not.toContain('secret');
+  });
+
   it('a session token with trailing segments (or other characters) is not a session', async () => {
     h = await startHarness();
     await installApp(h);

@@ -19,7 +19,9 @@ export function bridgeFilesRouter(deps: AppDeps): Router {
       res.status(403).json({ error: 'LINK_REFUSED', message: 'The file link is invalid or expired' });
       return;
     }
-    const link = deps.links.get(ref.memberId);
+    // like a page session, a link outlives nothing: the portal must still have the app
+    const portal = deps.portals.get(ref.memberId);
+    const link = portal && portal.status !== 'deleted' ? deps.links.get(ref.memberId) : null;
     if (!link?.connectionId) {
       res.status(404).json({ error: 'NOT_FOUND', message: 'No such file' });
       return;
