@@ -1,11 +1,45 @@
 // The relay context: what the inbound relay, the outbound relay and the status/follow-up jobs of
 // the bridge worker share (dependencies, repository, logger, options) and the retry/failure helpers
 // (`later`, `markFailed`, `notice`). Built once per worker by `createRelayContext`.
+import type { UisProject } from '../../contracts/uis';
+import type { Clock } from '../../domain/clock';
 import type { Logger } from '../../logging';
+import type { EmployeeDirectory } from '../employee-sync/ports';
+import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
+import type { WorkspaceAdapters } from '../workspace-ports';
+import type { FileSigner } from './file-links';
 import type { BridgeJob, BridgeRepository } from './ports';
-import type { BridgeWorkerDeps, BridgeWorkerOptions } from './worker';
 
 export type Row = Record<string, unknown>;
+
+export interface BridgeWorkerDeps {
+  bridge: BridgeRepository;
+  gateway: BitrixGateway;
+  links: UisLinkRepository;
+  workspace: WorkspaceAdapters;
+  /** The employee sync's pairing, both ways (operator lookups, workspace replies shown in the open line), before the e-mail match. */
+  employees?: EmployeeDirectory;
+  uisEndpoints(project: UisProject): UisEndpoints;
+  files: FileSigner;
+  clock: Clock;
+  log: Logger;
+  fetch?: typeof fetch;
+}
+
+export interface BridgeWorkerOptions {
+  /**
+   * Wait this long after the first callback of a burst before relaying (default 10 ms): callbacks of
+   * one chat that arrive reordered within it go out in UIS order, and a burst shares its first call.
+   * It is the added latency on an idle portal, so it is short; later calls batch by themselves
+   * (whatever arrives while a call is in flight or the portal's bucket is empty travels together).
+   */
+  gatherMs?: number;
+  maxAttempts?: number;
+  /** Items per imconnector.send.messages call (default 50). */
+  itemsPerCall?: number;
+  /** Done jobs and UIS inbox rows older than this are deleted (default 7 days; checked hourly). */
+  retentionMs?: number;
+}
 
 export interface RelayContext {
   deps: BridgeWorkerDeps;

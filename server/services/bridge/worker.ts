@@ -3,48 +3,15 @@
 // relay-outbound.ts and relay-status.ts; what they share in worker-context.ts.
 import { createJobLoop } from '../job-loop';
 import { takeOfflineEvents } from '../../bitrix/offline-events';
-import type { Clock } from '../../domain/clock';
-import type { Logger } from '../../logging';
-import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
-import type { EmployeeDirectory } from '../employee-sync/ports';
-import type { WorkspaceAdapters } from '../workspace-ports';
-import type { UisProject } from '../../contracts/uis';
-import type { FileSigner } from './file-links';
 import { runUpdate } from './edits';
-import type { BridgeJob, BridgeRepository } from './ports';
-import { createRelayContext } from './worker-context';
+import type { BridgeJob } from './ports';
+import { createRelayContext, type BridgeWorkerDeps, type BridgeWorkerOptions } from './worker-context';
 import { runInbound } from './relay-inbound';
 import { runOutbound } from './relay-outbound';
 import { runDeliveries, runNotice, runVerify } from './relay-status';
 
-export interface BridgeWorkerDeps {
-  bridge: BridgeRepository;
-  gateway: BitrixGateway;
-  links: UisLinkRepository;
-  workspace: WorkspaceAdapters;
-  /** The employee sync's pairing, both ways (operator lookups, workspace replies shown in the open line), before the e-mail match. */
-  employees?: EmployeeDirectory;
-  uisEndpoints(project: UisProject): UisEndpoints;
-  files: FileSigner;
-  clock: Clock;
-  log: Logger;
-  fetch?: typeof fetch;
-}
-
-export interface BridgeWorkerOptions {
-  /**
-   * Wait this long after the first callback of a burst before relaying (default 10 ms): callbacks of
-   * one chat that arrive reordered within it go out in UIS order, and a burst shares its first call.
-   * It is the added latency on an idle portal, so it is short; later calls batch by themselves
-   * (whatever arrives while a call is in flight or the portal's bucket is empty travels together).
-   */
-  gatherMs?: number;
-  maxAttempts?: number;
-  /** Items per imconnector.send.messages call (default 50). */
-  itemsPerCall?: number;
-  /** Done jobs and UIS inbox rows older than this are deleted (default 7 days; checked hourly). */
-  retentionMs?: number;
-}
+// the worker's dependencies and options are declared with the context its relays share
+export type { BridgeWorkerDeps, BridgeWorkerOptions } from './worker-context';
 
 export interface BridgeWorker {
   wake(): void;
