@@ -1,5 +1,5 @@
 import type { Db } from './db';
-import { externalChatId } from '../services/bridge/identity';
+import { externalChatId } from '../domain/bridge-ids';
 import type { BridgeChat, BridgeJob, BridgeRepository, BridgeVisitor, JobKind, LineBinding, MessageLink } from '../services/bridge/ports';
 
 type Row = Record<string, unknown>;

@@ -1,17 +1,8 @@
 import { createHash } from 'node:crypto';
 import { parseChatApiTime } from '../../domain/uis-time';
 
-/**
- * One canonical id format for everything the bridge sends to Bitrix24 (uis-api.md §6.1 rules
- * 1–2): `user.id` is per UIS visitor, `chat.id` per UIS chat, never equal, never re-prefixed
- * elsewhere. Keep these the only place ids are formatted.
- */
-export const externalUserId = (visitorId: string): string => `uis_v${visitorId}`;
-export const externalChatId = (uisChatId: string): string => `uis_c${uisChatId}`;
-export function uisChatIdOf(externalChat: string): string | null {
-  const m = /^uis_c(\d+)$/.exec(externalChat);
-  return m ? m[1]! : null;
-}
+// the canonical ids (uis-api.md §6.1 rules 1–2) are domain rules: storage derives them too
+export { externalChatId, externalUserId, uisChatIdOf } from '../../domain/bridge-ids';
 
 /** Unix seconds from UIS `created_at`; now when missing or unparsable. */
 export function unixSeconds(createdAt: unknown, nowMs: number): number {
