@@ -646,6 +646,44 @@ describe('Data API', () => {
     });
     expect(report.result.data).toEqual([{ id: first.result.data[0].id, chat_channel_type: 'dataapi', ext_id: 'b24-chat-1', visitor_session_id: fresh.id }]);
   });
+
+  it('upload.offline_messages validates like the docs (anchors, campaign_id -1 with site_id, contact, date_time, 50 per call) and dedupes by ext_id', async () => {
+    const { emu, account, clock } = await setup();
+    const t = (msAgo: number) => new Date(clock.now() - msAgo + 3 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+    const site = account.sites[0]!.id;
+    const req = (extra: Json = {}) => ({ date_time: t(600_000), phone: '+79161234567', name: 'Анна', message: 'Чат amoCRM', site_id: site, ext_id: 'amocrm:1:10', ...extra });
+    const up = (offline_messages: unknown) => data(emu, 'upload.offline_messages', { access_token: account.dataApiToken, offline_messages });
+    const err = async (items: unknown) => (await up(items)).error.data as Json;
+
+    expect(await err([])).toMatchObject({ mnemonic: 'invalid_parameter_value', field: 'offline_messages' });
+    expect(await err(Array.from({ length: 51 }, (_, i) => req({ ext_id: `x${i}` })))).toMatchObject({ mnemonic: 'invalid_parameter_value', field: 'offline_messages' });
+    expect(await err([req({ site_id: undefined })])).toMatchObject({ mnemonic: 'required_parameter_missed', field: 'offline_messages.0.visitor_session_id' });
+    expect(await err([req({ site_id: undefined, campaign_id: -1 })])).toMatchObject({ mnemonic: 'required_parameter_missed', field: 'offline_messages.0.site_id' });
+    expect(await err([req({ phone: undefined })])).toMatchObject({ mnemonic: 'required_parameter_missed', field: 'offline_messages.0.phone' });
+    expect(await err([req({ phone: '8 916 123-45-67' })])).toMatchObject({ mnemonic: 'invalid_parameter_value', field: 'offline_messages.0.phone' });
+    expect(await err([req(), req({ date_time: t(-60_000), ext_id: 'future' })])).toMatchObject({ mnemonic: 'invalid_date_time', field: 'offline_messages.1.date_time' });
+    const old = account.addSession({ startedAt: clock.now() - 200 * 86_400_000 });
+    expect(await err([req({ site_id: undefined, visitor_session_id: old.id })])).toMatchObject({ mnemonic: 'invalid_parameter_value', field: 'offline_messages.0.visitor_session_id' });
+    const late = account.addSession({ startedAt: clock.now() - 60_000 });
+    expect(await err([req({ site_id: undefined, visitor_session_id: late.id })])).toMatchObject({ mnemonic: 'invalid_date_time', field: 'offline_messages.0.date_time' });
+    expect(await err([req({ source_id: 999 })])).toMatchObject({ mnemonic: 'entity_not_found', field: 'offline_messages.0.source_id' });
+    expect(await err([req({ user_fields: [{ ext_id: 'utm', value: 'x' }] })])).toMatchObject({ mnemonic: 'entity_not_found', field: 'offline_messages.0.user_fields.0.ext_id' });
+    expect(await err([req({ rate: 5 })])).toMatchObject({ mnemonic: 'unexpected_parameters', field: 'offline_messages.0.rate' });
+    expect(account.uploadedOfflineMessages()).toHaveLength(0);
+
+    const first = await up([req({ campaign_id: -1 })]);
+    expect(first.result.data).toEqual([{ id: expect.any(Number) }]);
+    const noDate = await up([req({ date_time: undefined, ext_id: 'no-date', email: 'a@b.ru', phone: undefined })]);
+    expect(noDate.result.data).toHaveLength(1);
+    const again = await up([req({ message: 'Чат amoCRM, закрыт снова' })]);
+    expect(again.result.data[0].id).toBe(first.result.data[0].id);
+    expect(account.uploadedOfflineMessages()).toMatchObject([
+      { ext_id: 'amocrm:1:10', uploads: 2, site_id: site, campaign_id: null, message: 'Чат amoCRM, закрыт снова' },
+      { ext_id: 'no-date', uploads: 1, date_time: t(0), email: 'a@b.ru' },
+    ]);
+    (account as unknown as { components: { offlineUpload: boolean } }).components.offlineUpload = false;
+    expect(await err([req()])).toMatchObject({ mnemonic: 'method_component_disabled' });
+  });
 });
 
 describe('outages', () => {

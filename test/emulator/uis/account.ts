@@ -47,6 +47,7 @@ import type {
   UploadedChat,
   Visitor,
   VisitorSession,
+  UploadedOfflineMessage,
 } from './types';
 import type { World } from './world';
 import type { OfflineRequest } from './dataapi/offline-report';
@@ -107,6 +108,8 @@ export class AccountImpl implements UisAccount {
   readonly chatList: Chat[] = [];
   readonly callbacks: CallbackRecord[] = [];
   readonly uploaded: UploadedChat[] = [];
+  /** what upload.offline_messages accepted */
+  readonly uploadedOffline: UploadedOfflineMessage[] = [];
   /** offline requests (site forms): get.offline_messages_report */
   readonly offlineRequests: OfflineRequest[] = [];
   /** addition: every create.employees / update.employees the account accepted, in order */
@@ -200,6 +203,10 @@ export class AccountImpl implements UisAccount {
 
   uploadedChats(): UploadedChat[] {
     return this.uploaded.map((u) => structuredClone(u));
+  }
+
+  uploadedOfflineMessages(): UploadedOfflineMessage[] {
+    return this.uploadedOffline.map((u) => structuredClone(u));
   }
 
   settle(): Promise<void> {

@@ -33,13 +33,14 @@ import type {
   Source,
   UisMessage,
   UploadedChat,
+  UploadedOfflineMessage,
   VisitorSession,
 } from './types';
 import { World, type WorldConfig } from './world';
 import type { OfflineRequest } from './dataapi/offline-report';
 
 export type { OfflineRequest } from './dataapi/offline-report';
-export type { ChannelType, MessageTemplate, UisMessage, CallbackRecord, Employee, UploadedChat, CloseReason, VisitorSession, ChatChannel, Site, Source, Campaign } from './types';
+export type { ChannelType, MessageTemplate, UisMessage, CallbackRecord, Employee, UploadedChat, UploadedOfflineMessage, CloseReason, VisitorSession, ChatChannel, Site, Source, Campaign } from './types';
 export type { FileInput, VisitorIdentity } from './account';
 export type { Pbx, CallHandle, Behaviour, Who } from './pbx/pbx';
 export type { EventType, NotificationConfig, NotificationFaults, SentNotification } from './pbx/notify';
@@ -178,6 +179,8 @@ export interface UisAccount {
   callbacks: CallbackRecord[];
   /** what upload.chats accepted (one entry per ext_id) */
   uploadedChats(): UploadedChat[];
+  /** what upload.offline_messages accepted (one entry per ext_id) */
+  uploadedOfflineMessages(): UploadedOfflineMessage[];
   /** addition: a visitor sends an offline request (site form); listed by get.offline_messages_report, no callback */
   offlineRequest(o: { name?: string; phone?: string; email?: string; text: string; formName?: string; sessionId?: number }): OfflineRequest;
   readonly offlineRequests: readonly OfflineRequest[];

@@ -283,6 +283,28 @@ export interface CallbackRecord {
   attempt: number;
 }
 
+/** What upload.offline_messages accepted (dataapi/upload-offline-messages.ts). */
+export interface UploadedOfflineMessage {
+  id: number;
+  ext_id: string | null;
+  date_time: string;
+  /** addition: `date_time` as epoch ms */
+  at: number;
+  name: string | null;
+  phone: string | null;
+  email: string | null;
+  message: string | null;
+  form_name: string | null;
+  visitor_session_id: number | null;
+  campaign_id: number | null;
+  site_id: number | null;
+  source_id: number | null;
+  /** addition: how many upload.offline_messages calls carried this request (1 = never re-uploaded) */
+  uploads: number;
+  uploadedAt: number;
+  updatedAt: number;
+}
+
 export interface UploadedChat {
   id: number;
   ext_id: string | null;

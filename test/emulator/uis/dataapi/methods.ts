@@ -11,6 +11,7 @@ import type { Chat } from '../types';
 import { rpc } from './errors';
 import { runQuery, type QuerySpec } from './query';
 import { uploadChats } from './upload-chats';
+import { uploadOfflineMessages } from './upload-offline-messages';
 import { offlineMessagesReport } from './offline-report';
 import { chatMessagesReport } from './chat-messages-report';
 import { createEmployee, CREATE_EMPLOYEE_PARAMS, STATUS_FIELDS, statusRows, updateEmployee, UPDATE_EMPLOYEE_PARAMS } from './employees-write';
@@ -378,6 +379,11 @@ export const METHODS: Record<string, MethodDef> = {
     params: ['chats'],
     get: false,
     run: ({ account, params }) => ({ data: uploadChats(account, params) }),
+  },
+  'upload.offline_messages': {
+    params: ['offline_messages'],
+    get: false,
+    run: ({ account, params }) => ({ data: uploadOfflineMessages(account, params) }),
   },
   // telephony: calls and legs reports, virtual numbers, scenarios, SIP lines, notifications (pbx/dataapi.ts)
   ...PBX_METHODS,
