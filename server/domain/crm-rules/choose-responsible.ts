@@ -1,7 +1,8 @@
 import type { FilterOf } from '../../contracts/crm-rules';
 import { matchFilter } from './match-filter';
 import { newest } from './pick-targets';
-import type { Communication, Found, FoundEntity } from './types';
+import type { Communication } from './communication';
+import type { Found, FoundEntity } from './types';
 
 /** Default responsible and «Фильтр ответственных» rules, of any communication. */
 export interface ResponsibleRules {

@@ -1,6 +1,6 @@
 import type { FunnelSettingsOf, StageTarget } from '../../contracts/crm-rules';
 import { matchFilter } from './match-filter';
-import type { Communication } from './types';
+import type { Communication } from './communication';
 
 /**
  * Lead status and deal funnel/stage: the first «Фильтр воронок» rule the communication matches,

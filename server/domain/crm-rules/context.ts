@@ -3,7 +3,8 @@ import { phoneDigits } from '../phone';
 import { normalEmail } from '../workspace';
 import { templateVars } from './template-vars';
 import { commentText } from './transcript';
-import type { CommentOp, Communication, EntityRef, RequestFacts, RequestMessage } from './types';
+import type { Communication } from './communication';
+import type { CommentOp, EntityRef, RequestFacts, RequestMessage } from './types';
 
 /** What every planning step needs about one decision. */
 export interface PlanContext {

@@ -1,7 +1,8 @@
 import type { FilterConditionOf, FilterOf, FilterParam } from '../../contracts/crm-rules';
 import { phoneDigits } from '../phone';
 import { callParamValues } from './call-params';
-import type { Communication, RequestFacts } from './types';
+import type { Communication } from './communication';
+import type { RequestFacts } from './types';
 
 /** The value a filter parameter takes for this chat/request; null when UIS did not report it. */
 export function paramValue(facts: RequestFacts, param: FilterParam): string | null {

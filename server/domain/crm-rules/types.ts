@@ -1,4 +1,3 @@
-import type { CallFacts } from './call-types';
 
 /**
  * Inputs and the decision of the CRM rules engine (issues #6, #13): one engine for every
@@ -54,9 +53,6 @@ export interface RequestFacts {
   messages: RequestMessage[];
 }
 
-/** Any communication the engine decides on; `kind` tells them apart. */
-export type Communication = RequestFacts | CallFacts;
-export type CommunicationKind = Communication['kind'];
 
 export type CrmEntityType = 'lead' | 'deal' | 'contact' | 'company';
 
