@@ -1,0 +1,117 @@
+/**
+ * `npm run screenshots` — every settings tab, the connector page and the health view at 1440 and
+ * 1024 px, in headless Chromium, against the emulated portal and UIS platform (the sandbox's
+ * world: a portal with the app installed, a UIS account linked, WhatsApp bound to open line 1).
+ * Writes PNGs into `screenshots/` (git-ignored) and prints their paths. Needs `npm run build`
+ * (the script runs it first) and Chromium (test/support/browser.ts).
+ *
+ *   npm run screenshots [-- --only home,connector] [-- --out dir]
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { PROJECT_ROOT } from '../../server/compose';
+import { createDistRenderer } from '../../server/http/page-renderer';
+import { linkAndBind } from '../support/bridge-fixture';
+import { appFrame, launchChromium } from '../support/browser';
+import { startHarness } from '../support/harness';
+import { ru } from '../../app/i18n/ru';
+
+const args = process.argv.slice(2);
+const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const only = arg('--only')?.split(',');
+const out = resolve(arg('--out') ?? join(PROJECT_ROOT, 'screenshots'));
+const WIDTHS = [1440, 1024] as const;
+
+/** Settings tabs by their label (the page's tab list), in the order they appear. */
+const TABS: Array<{ name: string; label: string }> = [
+  { name: 'home', label: ru['tabs.home'] },
+  { name: 'chats', label: ru['tabs.chats'] },
+  { name: 'offline', label: ru['tabs.offline'] },
+  { name: 'openlines', label: ru['tabs.openlines'] },
+  { name: 'analytics', label: ru['tabs.analytics'] },
+];
+const wanted = (name: string) => !only || only.includes(name);
+
+async function settle(page: Page): Promise<void> {
+  // the frame is refitted on the next animation frame after a content change; give it a moment
+  await page.waitForTimeout(600);
+  await page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok))));
+}
+
+/**
+ * The whole page: the viewport is stretched to the document's height first (a full-page capture
+ * of a page holding an iframe paints the frame only as far as the viewport reached), then put back.
+ */
+async function shoot(page: Page, file: string): Promise<void> {
+  await settle(page);
+  const size = page.viewportSize()!;
+  const height = await page.evaluate(() => Math.max(document.documentElement.scrollHeight, document.body.scrollHeight));
+  await page.setViewportSize({ width: size.width, height: Math.max(size.height, height) });
+  await settle(page);
+  const path = join(out, file);
+  await page.screenshot({ path });
+  await page.setViewportSize(size);
+  console.log(`  ${path}`);
+}
+
+async function main(): Promise<void> {
+  mkdirSync(out, { recursive: true });
+  const h = await startHarness({ renderer: createDistRenderer(join(PROJECT_ROOT, 'dist')) });
+  const browser = await launchChromium();
+  try {
+    const { acc } = await linkAndBind(h);
+    // a chat and a disabled channel give the health view something to say
+    await acc.updateChannel('telegram_private', { status: 'disabled', statusReason: 'Сессия Telegram завершена' });
+    await acc.settle();
+    await h.portal.drainEvents();
+
+    for (const width of WIDTHS) {
+      console.log(`${width} px`);
+      const page = await browser.newPage({ viewport: { width, height: 900 } });
+      await page.goto(`${h.portal.origin}/marketplace/app/?user=1`);
+      const app: Frame = await appFrame(page, '/b24/app');
+      await app.getByRole('tab', { name: ru['tabs.home'] }).waitFor({ timeout: 20_000 });
+      await app.getByTestId('uis-link-status').waitFor({ timeout: 20_000 });
+      for (const tab of TABS) {
+        if (!wanted(tab.name)) continue;
+        await app.getByRole('tab', { name: tab.label, exact: true }).click();
+        await shoot(page, `settings-${tab.name}-${width}.png`);
+      }
+      if (wanted('health')) {
+        await app.getByRole('tab', { name: ru['tabs.home'], exact: true }).click();
+        const health = app.getByTestId('health');
+        if (await health.count()) {
+          await health.scrollIntoViewIfNeeded();
+          await settle(page);
+          const path = join(out, `health-${width}.png`);
+          await health.screenshot({ path });
+          console.log(`  ${path}`);
+        }
+      }
+      await page.close();
+
+      if (wanted('connector')) {
+        const cc = await browser.newPage({ viewport: { width, height: 900 } });
+        await cc.goto(`${h.portal.origin}/contact_center/?user=1`);
+        await cc.locator('[data-connector="uis_omni"]').first().click();
+        const f = await appFrame(cc, '/b24/placements/connector');
+        await f.getByTestId('connector-status').waitFor({ timeout: 20_000 });
+        await shoot(cc, `connector-${width}.png`);
+        await cc.close();
+      }
+    }
+  } finally {
+    await browser.close();
+    await h.portal.drainEvents().catch(() => undefined);
+    await h.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
