@@ -40,6 +40,7 @@ import { createCrmRulesWorker, type CrmRulesWorkerOptions } from './services/crm
 import { crmRulesUisCallbacks } from './services/crm-rules/on-uis-callback';
 import { createCallbackIntake } from './services/callback-intake';
 import { onBridgeEvent, onMessageAdd } from './services/bridge/on-bitrix-event';
+import { CONNECTOR_ID } from '../install/plan';
 import { createUisManagement } from './uis/management-client';
 import { createSqliteEmployeeSyncRepository } from './storage/employee-sync-repository';
 import { createSqliteBridgeRecoveryRepository } from './storage/bridge-recovery-repository';
@@ -121,7 +122,13 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const bridgeFiles = createFileSigner({ secret, appUrl, now: () => clock.now() });
   const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
   const bridgeWorker = createBridgeWorker({ bridge, gateway, links, workspace, employees: employeeSync, uisEndpoints, files: bridgeFiles, clock, log, fetch: o.fetch }, o.bridge);
-  const bridgeEventDeps = { bridge, now: () => clock.now(), wake: () => bridgeWorker.wake() };
+  const bridgeEventDeps = {
+    bridge,
+    now: () => clock.now(),
+    wake: (gatherMs?: number) => bridgeWorker.wake(gatherMs),
+    connectorActive: async (memberId: string, lineId: string) =>
+      (await gateway.client(memberId).call<{ STATUS?: unknown }>('imconnector.status', { CONNECTOR: CONNECTOR_ID, LINE: lineId })).result.STATUS === true,
+  };
   const bridgeRecoveryStore = createSqliteBridgeRecoveryRepository(db, () => clock.now());
   const bridgeRecovery = createBridgeRecovery({
     bridge,
@@ -193,13 +200,13 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     portalDomain: (memberId) => portals.get(memberId)?.domain ?? memberId,
     uisEndpoints,
   };
-  deps.onEvent = (memberId, ev) => {
+  deps.onEvent = async (memberId, ev) => {
+    void enqueueAnalyticsFromEvent(deps, memberId, ev);
     try {
-      onBridgeEvent(bridgeEventDeps, memberId, ev);
+      await onBridgeEvent(bridgeEventDeps, memberId, ev);
     } catch (e) {
       log.error({ err: e, memberId, event: ev.event }, 'bridge event handling failed');
     }
-    void enqueueAnalyticsFromEvent(deps, memberId, ev);
   };
   deps.analyticsWorker.wake();
   deps.bridgeWorker.wake();

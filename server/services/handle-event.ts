@@ -13,8 +13,8 @@ export interface HandleEventDeps extends AcceptInstallDeps, RunInstallDeps {
   inbox: EventInbox;
   background: Background;
   metrics?: Metrics;
-  /** Consumers of verified, first-seen events (analytics, the Open Lines bridge…). */
-  onEvent?: (memberId: string, ev: BitrixEvent) => void;
+  /** Consumers of verified, first-seen events (analytics, the Open Lines bridge…); answered once it settles. */
+  onEvent?: (memberId: string, ev: BitrixEvent) => void | Promise<void>;
 }
 
 export type EventOutcome = 'installed' | 'updated' | 'uninstalled' | 'purged' | 'recorded' | 'duplicate';
@@ -64,7 +64,7 @@ export async function handleEvent(deps: HandleEventDeps, ev: BitrixEvent): Promi
     default: {
       const dedupeKey = deliveryKey(ev);
       const fresh = deps.inbox.record({ memberId: portal.memberId, event: ev.event, data: ev.data ?? null, ts: ev.ts ?? null, dedupeKey });
-      if (fresh) deps.onEvent?.(portal.memberId, ev);
+      if (fresh) await deps.onEvent?.(portal.memberId, ev);
       return fresh ? 'recorded' : 'duplicate';
     }
   }

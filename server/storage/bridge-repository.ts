@@ -119,6 +119,13 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
        WHERE j.member_id = @m AND j.status = 'pending' AND j.due_at <= @t AND (b.first_id IS NULL OR j.id < b.first_id)
        ORDER BY j.id LIMIT @limit`,
     ),
+    pendingOfChat: db.prepare(`SELECT * FROM bridge_jobs WHERE member_id = ? AND chat_key = ? AND status = 'pending' ORDER BY id`),
+    jobById: db.prepare('SELECT * FROM bridge_jobs WHERE id = ?'),
+    deleteJob: db.prepare('DELETE FROM bridge_jobs WHERE id = ?'),
+    reinsertJob: db.prepare(
+      `INSERT INTO bridge_jobs (member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at, last_error, inflight)
+       VALUES (@member_id, @kind, @chat_key, @idem_key, @payload, @status, @attempts, @due_at, @enqueued_at, @last_error, @inflight)`,
+    ),
     complete: db.prepare(`UPDATE bridge_jobs SET status = 'done', last_error = NULL, inflight = 0 WHERE id = ?`),
     fail: db.prepare(`UPDATE bridge_jobs SET status = 'failed', last_error = ?, inflight = 0 WHERE id = ?`),
     inflight: db.prepare(`UPDATE bridge_jobs SET inflight = ? WHERE id = ?`),
@@ -150,6 +157,19 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     q.deleteBinding.run(memberId, lineId);
     q.insertBinding.run(memberId, lineId, channelId, iso(), now(), now());
     return { movedFrom };
+  });
+
+  // a job's place in its chat is its id: the overtaken ones get new ids behind `j` (delete, insert the same row)
+  const enqueueAhead = db.transaction((j: Parameters<BridgeRepository['enqueue']>[0], overtake: number[]): boolean => {
+    if (q.enqueue.run(j.memberId, j.kind, j.chatKey, j.idemKey, JSON.stringify(j.payload), j.dueAt, now()).changes === 0) return false;
+    for (const id of overtake) {
+      const r = q.jobById.get(id) as Row | undefined;
+      if (!r || r.status !== 'pending' || r.member_id !== j.memberId || r.chat_key !== j.chatKey) continue;
+      q.deleteJob.run(id);
+      const { member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at, last_error, inflight } = r;
+      q.reinsertJob.run({ member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at, last_error, inflight });
+    }
+    return true;
   });
 
   const setInflight = db.transaction((ids: number[], on: boolean) => {
@@ -243,6 +263,8 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     },
 
     enqueue: (j) => q.enqueue.run(j.memberId, j.kind, j.chatKey, j.idemKey, JSON.stringify(j.payload), j.dueAt, now()).changes > 0,
+    enqueueAhead: (j, overtake) => enqueueAhead(j, overtake),
+    pendingOfChat: (m, chatKey) => (q.pendingOfChat.all(m, chatKey) as Row[]).map(toJob),
     due: (m, t, limit) => (q.due.all({ m, t, limit }) as Row[]).map(toJob),
     complete: (id) => void q.complete.run(id),
     fail: (id, e) => void q.fail.run(e, id),

@@ -4,7 +4,7 @@
  * the product does when one is late, out of order or lost.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { linkAndBind } from '../support/bridge-fixture';
+import { linkAndBind, until } from '../support/bridge-fixture';
 import { api, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -54,5 +54,83 @@ describe('event de-duplication: by delivery, within a window', () => {
     expect(outcomes.sort()).toEqual(['duplicate', 'recorded']);
     expect(h.app.deps.inbox.count(h.portal.memberId)).toBe(before + 1);
     expect((await api(h.app.url, session, 'GET', '/api/connector?line=1')).json.binding).toMatchObject({ status: 'off' });
+  });
+});
+
+describe('events late, out of order, or lost (the queue keeps no order and retries nothing)', () => {
+  /** A bound line with one visitor chat the admin has accepted: the open-line chat id and the UIS chat. */
+  async function chatReady() {
+    const { session, acc, channelId } = await linkAndBind(h);
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230101' }, text: 'Здравствуйте' });
+    const mapped = () => h.app.deps.bridge.chat(h.portal.memberId, String(w.chatId))?.b24ChatId;
+    await until(() => !!mapped(), async () => {
+      await acc.settle();
+      await h.portal.drainEvents();
+      await h.app.deps.bridgeWorker.drain();
+    });
+    const b24ChatId = Number(mapped());
+    h.portal.operatorAccept(b24ChatId, 1);
+    const operatorTexts = () => acc.chats().find((c) => c.id === w.chatId)!.messages.filter((m) => m.source === 'operator').map((m) => m.text);
+    const relay = async () => {
+      await h.portal.drainEvents();
+      await h.app.deps.bridgeWorker.drain();
+      await acc.settle();
+    };
+    return { session, acc, channelId, b24ChatId, operatorTexts, relay };
+  }
+
+  it('when an operator\'s two quick replies reach us swapped, then UIS gets them in the order they were written', async () => {
+    h = await startHarness();
+    const c = await chatReady();
+    h.portal.eventQueue.hold();
+    h.portal.operatorReply({ chatId: c.b24ChatId, userId: 1, text: 'первое' });
+    h.portal.operatorReply({ chatId: c.b24ChatId, userId: 1, text: 'второе' });
+    await h.portal.eventQueue.release('reverse');
+    expect(await until(() => c.operatorTexts().length === 2, c.relay)).toBe(true);
+    expect(c.operatorTexts()).toEqual(['первое', 'второе']);
+  });
+
+  it('when a line\'s switch-off arrives after the admin connected it again, then the binding stays active (the portal says which is true)', async () => {
+    h = await startHarness();
+    const { session, channelId } = await linkAndBind(h);
+    const rest = h.app.deps.gateway.client(h.portal.memberId);
+    h.portal.eventQueue.hold();
+    await rest.call('imconnector.activate', { CONNECTOR: 'uis_omni', LINE: 1, ACTIVE: 0 });
+    expect((await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId })).status).toBe(200);
+    await h.portal.eventQueue.release();
+    expect(h.portal.deliveries.filter((d) => d.event === 'ONIMCONNECTORSTATUSDELETE').map((d) => d.status)).toEqual([200]);
+    expect((await api(h.app.url, session, 'GET', '/api/connector?line=1')).json).toMatchObject({ binding: { status: 'active' }, portal: { active: true } });
+  });
+
+  it('when an operator\'s reply event is lost, then the offline queue brings it, once', async () => {
+    h = await startHarness();
+    const c = await chatReady();
+    h.portal.eventQueue.drop(1, ['ONIMCONNECTORMESSAGEADD']);
+    h.portal.operatorReply({ chatId: c.b24ChatId, userId: 1, text: 'потерянное' });
+    await c.relay();
+    expect(h.portal.deliveries.filter((d) => d.event === 'ONIMCONNECTORMESSAGEADD').map((d) => d.status)).toContain('dropped');
+    expect(c.operatorTexts()).toEqual([]);
+    expect(await h.app.deps.bridgeWorker.pollOffline(h.portal.memberId)).toBe(1);
+    expect(await until(() => c.operatorTexts().length === 1, c.relay)).toBe(true);
+    expect(await h.app.deps.bridgeWorker.pollOffline(h.portal.memberId)).toBe(0);
+    await c.relay();
+    expect(c.operatorTexts()).toEqual(['потерянное']);
+  });
+
+  it('when a line\'s switch-off is lost, then the next message meets NOT_ACTIVE_LINE and the connector page shows it', async () => {
+    h = await startHarness();
+    const { session, acc } = await linkAndBind(h);
+    h.portal.eventQueue.drop(1, ['ONIMCONNECTORSTATUSDELETE']);
+    await h.app.deps.gateway.client(h.portal.memberId).call('imconnector.activate', { CONNECTOR: 'uis_omni', LINE: 1, ACTIVE: 0 });
+    await h.portal.drainEvents();
+    await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230102' }, text: 'есть кто?' });
+    const view = async () => (await api(h.app.url, session, 'GET', '/api/connector?line=1')).json as { binding: { lastError: string | null }; portal: { active: boolean } };
+    let last = await view();
+    expect(await until(() => !!last.binding.lastError?.includes('NOT_ACTIVE_LINE'), async () => {
+      await acc.settle();
+      await h.app.deps.bridgeWorker.drain();
+      last = await view();
+    })).toBe(true);
+    expect(last.portal.active).toBe(false);
   });
 });

@@ -10,8 +10,21 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v && typeof v ==
 export interface BridgeEventDeps {
   bridge: BridgeRepository;
   now(): number;
-  wake(): void;
+  /** `gatherMs`: what was queued waits that long on purpose */
+  wake(gatherMs?: number): void;
+  /** How long an operator's message waits before it is relayed (default OUTBOUND_GATHER_MS). */
+  outboundGatherMs?: number;
+  /** Whether our connector is active on the line now, as the portal says (`imconnector.status`). */
+  connectorActive?(memberId: string, lineId: string): Promise<boolean>;
 }
+
+/**
+ * Bitrix24's event queue keeps no order (bitrix24-rest.md §8): an operator's two quick messages (a
+ * file and its caption, say) can arrive swapped. Each waits this long before it is relayed, and one
+ * whose event comes late is put ahead of the later messages of its chat that have not gone yet, so
+ * UIS gets them in Bitrix24's order. One that comes after a later one was relayed follows it.
+ */
+export const OUTBOUND_GATHER_MS = 1000;
 
 /**
  * ONIMCONNECTORMESSAGEADD data (online event or its offline twin; bitrix24-rest.md §5.4):
@@ -42,14 +55,21 @@ export function onMessageAdd(deps: BridgeEventDeps, memberId: string, data: unkn
       const x = obj(f);
       return { name: x.name, type: x.type, mime: x.mime, link: x.link, downloadLink: x.downloadLink, size: x.size };
     });
-    const fresh = deps.bridge.enqueue({
+    const now = deps.now();
+    const job = {
       memberId,
-      kind: 'out',
+      kind: 'out' as const,
       chatKey: `o:${uisChatId}`,
       idemKey: `out:${b24MessageId}`,
-      dueAt: deps.now(),
+      dueAt: now + (deps.outboundGatherMs ?? OUTBOUND_GATHER_MS),
       payload: { uisChatId, b24ChatId: String(im.chat_id ?? ''), b24MessageId, userId: String(message.user_id ?? ''), text, files },
-    });
+    };
+    // later messages of the chat still waiting (not due, never tried: no run has them) go behind it
+    const overtake = deps.bridge
+      .pendingOfChat(memberId, job.chatKey)
+      .filter((j) => j.kind === 'out' && j.attempts === 0 && !j.inflight && j.dueAt > now && Number(j.payload.b24MessageId) > Number(b24MessageId))
+      .map((j) => j.id);
+    const fresh = overtake.length ? deps.bridge.enqueueAhead(job, overtake) : deps.bridge.enqueue(job);
     if (fresh) {
       deps.bridge.addLink(memberId, {
         origin: 'b24',
@@ -65,12 +85,12 @@ export function onMessageAdd(deps: BridgeEventDeps, memberId: string, data: unkn
       n++;
     }
   }
-  if (n) deps.wake();
+  if (n) deps.wake(deps.outboundGatherMs ?? OUTBOUND_GATHER_MS);
   return n;
 }
 
 /** Verified, first-seen Bitrix24 events the bridge reacts to. */
-export function onBridgeEvent(deps: BridgeEventDeps, memberId: string, ev: Pick<BitrixEvent, 'event' | 'data'>): void {
+export async function onBridgeEvent(deps: BridgeEventDeps, memberId: string, ev: Pick<BitrixEvent, 'event' | 'data'>): Promise<void> {
   switch (ev.event) {
     case 'ONIMCONNECTORMESSAGEADD':
       onMessageAdd(deps, memberId, ev.data);
@@ -80,7 +100,12 @@ export function onBridgeEvent(deps: BridgeEventDeps, memberId: string, ev: Pick<
       const connector = String(d.connector ?? d.CONNECTOR ?? '').toLowerCase();
       const line = String(d.line ?? d.LINE ?? '');
       if (connector === CONNECTOR_ID && line && deps.bridge.binding(memberId, line)) {
-        deps.bridge.setBindingStatus(memberId, line, 'off', 'The connector was switched off for this line in Bitrix24');
+        // The queue keeps no order and delivers late (§8): a switch-off can arrive after the line was
+        // connected again. The portal knows which is true now; if it cannot be asked, the event stands.
+        const active = deps.connectorActive ? await deps.connectorActive(memberId, line).catch(() => false) : false;
+        if (!active && deps.bridge.binding(memberId, line)) {
+          deps.bridge.setBindingStatus(memberId, line, 'off', 'The connector was switched off for this line in Bitrix24');
+        }
       }
       return;
     }

@@ -118,6 +118,14 @@ export interface BridgeRepository {
   // queue
   /** false when a job with that idempotency key exists (a repeat). */
   enqueue(j: { memberId: string; kind: JobKind; chatKey: string; idemKey: string; payload: Record<string, unknown>; dueAt: number }): boolean;
+  /**
+   * Enqueue `j` ahead of `overtake` — pending jobs of its chat that may still be reordered (not due,
+   * never tried): they are moved behind it, in their order, in one transaction. False (nothing
+   * moves) when a job with `j`'s idempotency key exists.
+   */
+  enqueueAhead(j: Parameters<BridgeRepository['enqueue']>[0], overtake: number[]): boolean;
+  /** Pending jobs of one chat, oldest first. */
+  pendingOfChat(memberId: string, chatKey: string): BridgeJob[];
   /** Pending jobs due now, oldest first. Pending jobs of chats with an older pending job are not due: order is kept per chat. */
   due(memberId: string, now: number, limit: number): BridgeJob[];
   /** Done (and no longer in flight). */

@@ -14,8 +14,9 @@ import { runDeliveries, runNotice, runVerify } from './relay-status';
 export type { BridgeWorkerDeps, BridgeWorkerOptions } from './worker-context';
 
 export interface BridgeWorker {
-  wake(): void;
-  /** Resolves when nothing is due now and no run is in flight. */
+  /** `gatherMs`: the work just queued waits that long on purpose (outbound messages, on-bitrix-event.ts); `drain` waits for it. */
+  wake(gatherMs?: number): void;
+  /** Resolves when nothing is due now or still gathering (not backing off) and no run is in flight. */
   drain(): Promise<void>;
   /** ONIMCONNECTORMESSAGEADD rows of the portal's offline queue (the online event is at-most-once). */
   pollOffline(memberId: string): Promise<number>;
@@ -52,6 +53,8 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
   const { repo, log, later, errText } = ctx;
   /** memberId → until when its inbound relay waits, and the chats whose jobs were held */
   const gates = new Map<string, { until: number; chats: Set<string> }>();
+  /** until when work queued on purpose for later (gathered outbound messages) is still waiting */
+  let gatherUntil = 0;
 
   // ------------------------------------------------------------------ runs
 
@@ -119,8 +122,18 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
   });
 
   const worker: BridgeWorker = {
-    wake: () => loop.wake(),
-    drain: () => loop.drain(),
+    wake(gatherMs) {
+      if (gatherMs) gatherUntil = Math.max(gatherUntil, deps.clock.now() + gatherMs);
+      loop.wake();
+    },
+    async drain() {
+      for (;;) {
+        await loop.drain();
+        const wait = gatherUntil - deps.clock.now();
+        if (wait <= 0) return;
+        await deps.clock.sleep(wait); // gathered outbound messages become due: wait for them, not for back-offs
+      }
+    },
     async pollOffline(memberId) {
       const rest = deps.gateway.client(memberId);
       let taken = 0;
