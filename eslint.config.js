@@ -1,11 +1,95 @@
-// Lint: TypeScript + Vue rules, plus the import boundaries of shared/reference/style.md §2
-// (enforced with no-restricted-imports per folder).
+// Lint: TypeScript + Vue rules, plus the import fences of shared/reference/style.md §2 as the code
+// has them (README, «Where the code departs from style.md»). Folder fences are checked on the file an
+// import resolves to (import-x/no-restricted-paths), so they hold at any depth; packages by name
+// (no-restricted-imports). test/unit/import-fences.test.ts lints probe files against both.
+// Import cycles (type-only imports included) are dependency-cruiser's check: .dependency-cruiser.cjs.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import vue from 'eslint-plugin-vue';
 import vueParser from 'vue-eslint-parser';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
-const forbid = (group, message) => ({ 'no-restricted-imports': ['error', { patterns: [{ group, message }] }] });
+const ROOT = import.meta.dirname;
+/** The composition root and configuration: they import every layer, no layer imports them. */
+const COMPOSITION = ['compose.ts', 'compose-workspace.ts', 'config.ts', 'lifecycle.ts', 'main.ts', 'serve.ts'].map((f) => `./server/${f}`);
+const OUTSIDE_SERVER = ['./app', './placements', './test'];
+const IO_PACKAGES = ['express', 'helmet', 'better-sqlite3', 'pino', 'prom-client', 'node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:net', 'node:child_process'];
+
+/** Per folder: the folders (resolved) and packages (by name) its files must not import, and why. */
+const FENCES = [
+  {
+    files: ['install/**/*.ts'],
+    zones: [{ from: ['./server', ...OUTSIDE_SERVER] }],
+    why: 'install/ imports nothing outside install/ (it runs in the page and in the server)',
+  },
+  {
+    files: ['server/contracts/**/*.ts'],
+    zones: [{ from: './server', except: ['./contracts'] }, { from: [...OUTSIDE_SERVER, './install'] }],
+    packages: { regex: '^(?!zod(/|$))[^./]' },
+    why: 'server/contracts imports zod only (the front end imports it)',
+  },
+  {
+    files: ['server/domain/**/*.ts'],
+    zones: [{ from: './server', except: ['./domain', './contracts'] }, { from: [...OUTSIDE_SERVER, './install'] }],
+    packages: IO_PACKAGES,
+    why: 'the domain is pure: it imports the domain and contract types only',
+  },
+  {
+    files: ['server/services/**/*.ts'],
+    zones: [{ from: ['./server/storage', './server/http', ...COMPOSITION, ...OUTSIDE_SERVER] }],
+    packages: ['express', 'helmet', 'better-sqlite3'],
+    why: 'services use ports and adapters, never storage, HTTP or the composition root',
+  },
+  {
+    files: ['server/http/**/*.ts'],
+    zones: [{ from: ['./server/storage', ...COMPOSITION, ...OUTSIDE_SERVER] }],
+    packages: ['better-sqlite3'],
+    why: 'server/http never touches storage; it calls services',
+  },
+  {
+    files: ['server/bitrix/**/*.ts'],
+    zones: [{ from: ['./server/storage', './server/http', './server/services', './server/uis', ...COMPOSITION, ...OUTSIDE_SERVER] }],
+    packages: ['express', 'helmet', 'better-sqlite3'],
+    why: 'the Bitrix24 adapter knows no storage, HTTP server, services or other adapter',
+  },
+  {
+    files: ['server/uis/**/*.ts'],
+    zones: [{ from: ['./server/storage', './server/http', './server/services', './server/bitrix', ...COMPOSITION, ...OUTSIDE_SERVER] }],
+    packages: ['express', 'helmet', 'better-sqlite3'],
+    why: 'the UIS adapter knows no storage, HTTP server, services or other adapter',
+  },
+  {
+    files: ['server/storage/**/*.ts'],
+    zones: [
+      { from: ['./server/http', './server/bitrix', './server/uis', ...COMPOSITION, ...OUTSIDE_SERVER] },
+      { from: './server/services/**', except: ['**/services/**/ports.ts', '**/services/**/*-ports.ts'] },
+    ],
+    packages: ['express', 'helmet'],
+    why: 'storage implements the ports: it imports the domain, contracts and the ports files only',
+  },
+  {
+    files: ['app/**/*.ts', 'app/**/*.vue'],
+    zones: [{ from: './server', except: ['./contracts'] }, { from: ['./test', './placements'] }],
+    packages: IO_PACKAGES,
+    why: 'the front end imports server/contracts only from the server',
+  },
+  {
+    files: ['placements/**/*.ts'],
+    zones: [{ from: './server', except: ['./contracts'] }, { from: './test' }],
+    packages: IO_PACKAGES,
+    why: 'a placement entry imports app/ (and, like app/, server/contracts) only',
+  },
+];
+
+function fence({ files, zones, packages, why }) {
+  const message = `${why} (style.md §2, README)`;
+  const rules = {
+    'import-x/no-restricted-paths': ['error', { basePath: ROOT, zones: zones.map((z) => ({ target: files.map((f) => `./${f}`), ...z, message })) }],
+  };
+  if (Array.isArray(packages)) rules['no-restricted-imports'] = ['error', { paths: packages.map((name) => ({ name, message })) }];
+  else if (packages) rules['no-restricted-imports'] = ['error', { patterns: [{ ...packages, message }] }];
+  return { files, rules };
+}
 
 export default [
   { ignores: ['dist/**', 'build/**', 'node_modules/**', 'data/**', '*.d.ts', 'test/emulator/bitrix/host-page.client.js'] },
@@ -35,11 +119,11 @@ export default [
     rules: { 'no-restricted-properties': ['error', { property: 'innerHTML', message: 'Text is never markup: use textContent or a template' }, { property: 'outerHTML', message: 'Text is never markup' }] },
   },
   { files: ['server/tools/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
-  { files: ['install/**/*.ts'], rules: forbid(['../server/*', '../app/*', '../placements/*', '../test/*'], 'install/ imports nothing outside install/ (style.md §2)') },
-  { files: ['server/contracts/**/*.ts'], rules: forbid(['../*', '!./*'], 'server/contracts imports zod only (style.md §2)') },
-  { files: ['server/domain/**/*.ts'], rules: forbid(['../storage/*', '../http/*', '../bitrix/*', '../services/*', 'express', 'better-sqlite3'], 'domain is pure (style.md §2)') },
-  { files: ['server/services/**/*.ts'], rules: forbid(['../storage/*', '../http/*', 'express', 'better-sqlite3'], 'services depend on ports, not on storage or HTTP (style.md §2)') },
-  { files: ['server/http/**/*.ts'], rules: forbid(['../storage/*', '../../storage/*'], 'server/http never touches storage (style.md §2)') },
-  { files: ['server/bitrix/**/*.ts'], rules: forbid(['../storage/*', '../http/*', 'express'], 'the Bitrix24 adapter knows no storage or HTTP server (style.md §2)') },
-  { files: ['app/**/*.ts', 'app/**/*.vue', 'placements/**/*.ts'], rules: forbid(['**/server/*', '!**/server/contracts', '**/test/*'], 'the front end may import server/contracts only (style.md §2)') },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
+  {
+    files: ['**/*.ts', '**/*.vue', '**/*.js', '**/*.mjs'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.vue', '.js', '.mjs', '.json'] })] },
+  },
+  ...FENCES.map(fence),
 ];
