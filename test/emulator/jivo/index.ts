@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { systemClock, type Clock } from '../../../server/domain/clock';
 import * as payloads from './payloads';
-import type { JivoChat, JivoMessage, JivoVisitor } from './payloads';
+import type { JivoChat, JivoVisitor } from './payloads';
 
 export type { JivoChat, JivoMessage, JivoVisitor } from './payloads';
 export { payloads };
