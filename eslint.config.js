@@ -10,8 +10,8 @@ import vueParser from 'vue-eslint-parser';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 const ROOT = import.meta.dirname;
-/** The composition root and configuration: they import every layer, no layer imports them. */
-const COMPOSITION = ['compose.ts', 'compose-workspace.ts', 'config.ts', 'lifecycle.ts', 'main.ts', 'serve.ts'].map((f) => `./server/${f}`);
+/** The composition root and configuration (compose*.ts, …): they import every layer, no layer imports them. */
+const COMPOSITION = { from: ['./server/compose*.ts', './server/{config,lifecycle,main,serve}.ts'] };
 const OUTSIDE_SERVER = ['./app', './placements', './test'];
 const IO_PACKAGES = ['express', 'helmet', 'better-sqlite3', 'pino', 'prom-client', 'node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:net', 'node:child_process'];
 
@@ -36,32 +36,33 @@ const FENCES = [
   },
   {
     files: ['server/services/**/*.ts'],
-    zones: [{ from: ['./server/storage', './server/http', ...COMPOSITION, ...OUTSIDE_SERVER] }],
+    zones: [{ from: ['./server/storage', './server/http', ...OUTSIDE_SERVER] }, COMPOSITION],
     packages: ['express', 'helmet', 'better-sqlite3'],
     why: 'services use ports and adapters, never storage, HTTP or the composition root',
   },
   {
     files: ['server/http/**/*.ts'],
-    zones: [{ from: ['./server/storage', ...COMPOSITION, ...OUTSIDE_SERVER] }],
+    zones: [{ from: ['./server/storage', ...OUTSIDE_SERVER] }, COMPOSITION],
     packages: ['better-sqlite3'],
     why: 'server/http never touches storage; it calls services',
   },
   {
     files: ['server/bitrix/**/*.ts'],
-    zones: [{ from: ['./server/storage', './server/http', './server/services', './server/uis', ...COMPOSITION, ...OUTSIDE_SERVER] }],
+    zones: [{ from: ['./server/storage', './server/http', './server/services', './server/uis', ...OUTSIDE_SERVER] }, COMPOSITION],
     packages: ['express', 'helmet', 'better-sqlite3'],
     why: 'the Bitrix24 adapter knows no storage, HTTP server, services or other adapter',
   },
   {
     files: ['server/uis/**/*.ts'],
-    zones: [{ from: ['./server/storage', './server/http', './server/services', './server/bitrix', ...COMPOSITION, ...OUTSIDE_SERVER] }],
+    zones: [{ from: ['./server/storage', './server/http', './server/services', './server/bitrix', ...OUTSIDE_SERVER] }, COMPOSITION],
     packages: ['express', 'helmet', 'better-sqlite3'],
     why: 'the UIS adapter knows no storage, HTTP server, services or other adapter',
   },
   {
     files: ['server/storage/**/*.ts'],
     zones: [
-      { from: ['./server/http', './server/bitrix', './server/uis', ...COMPOSITION, ...OUTSIDE_SERVER] },
+      { from: ['./server/http', './server/bitrix', './server/uis', ...OUTSIDE_SERVER] },
+      COMPOSITION,
       { from: './server/services/**', except: ['**/services/**/ports.ts', '**/services/**/*-ports.ts'] },
     ],
     packages: ['express', 'helmet'],

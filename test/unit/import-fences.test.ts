@@ -36,7 +36,7 @@ async function fenceHits(file: string, imports: string[]): Promise<Map<number, s
 const PROBES: Array<{ file: string; refused: string[]; allowed: string[] }> = [
   // the example: one level deeper than the old relative patterns looked
   { file: 'server/services/bridge/probe.ts', refused: ['../../storage/db', '../../http/app', '../../compose', 'express', 'better-sqlite3'], allowed: ['../ports', './ports', '../../domain/phone', '../../bitrix/errors', '../../uis/errors'] },
-  { file: 'server/services/probe.ts', refused: ['../storage/db', '../http/session'], allowed: ['./ports', '../domain/phone'] },
+  { file: 'server/services/probe.ts', refused: ['../storage/db', '../http/session', '../main', '../lifecycle'], allowed: ['./ports', '../domain/phone'] },
   { file: 'server/services/crm-rules/deeper/still/probe.ts', refused: ['../../../../storage/db', '../../../../http/app'], allowed: ['../../ports'] },
   { file: 'server/domain/crm-rules/probe.ts', refused: ['../../storage/db', '../../services/ports', '../../http/app', '../../bitrix/rest-client', '../../uis/data-api', '../../logging', '../../../install/plan', 'express', 'node:fs'], allowed: ['../phone', './types', '../../contracts/analytics', 'zod', 'node:crypto'] },
   { file: 'server/domain/probe.ts', refused: ['../storage/db', '../services/bridge/identity'], allowed: ['./phone'] },
@@ -45,7 +45,7 @@ const PROBES: Array<{ file: string; refused: string[]; allowed: string[] }> = [
   { file: 'server/bitrix/probe.ts', refused: ['../services/ports', '../storage/db', '../uis/errors', 'express'], allowed: ['./errors', '../domain/portal', '../../install/plan'] },
   { file: 'server/storage/probe.ts', refused: ['../http/app', '../bitrix/rest-client', '../uis/data-api', '../services/bridge/identity', '../services/start-chat', '../compose', 'express'], allowed: ['./db', '../services/ports', '../services/bridge/ports', '../services/workspace-ports', '../domain/phone', 'better-sqlite3'] },
   { file: 'server/storage/deeper/probe.ts', refused: ['../../services/bridge/worker', '../../http/app'], allowed: ['../db', '../../services/crm-rules/ports'] },
-  { file: 'server/http/routes/probe.ts', refused: ['../../storage/db', '../../compose', 'better-sqlite3'], allowed: ['../../services/start-chat', '../../contracts/workspace', '../../domain/errors', './api-caller'] },
+  { file: 'server/http/routes/probe.ts', refused: ['../../storage/db', '../../compose', '../../compose-workspace', '../../config', 'better-sqlite3'], allowed: ['../../services/start-chat', '../../contracts/workspace', '../../domain/errors', './api-caller'] },
   { file: 'server/contracts/probe.ts', refused: ['../domain/phone', '../services/ports', 'express'], allowed: ['./analytics', 'zod'] },
   { file: 'install/probe.ts', refused: ['../server/contracts/analytics', '../app/boot'], allowed: ['./plan'] },
   { file: 'app/components/probe.ts', refused: ['../../server/domain/phone', '../../server/services/ports', '../../test/support/harness', 'express'], allowed: ['../../server/contracts/analytics', '../i18n', '../../install/plan'] },
