@@ -65,6 +65,9 @@ async function ensureConnector(step: ConnectorStep, rest: RestCaller, appUrl: st
     SIZE: '90%',
     POSITION: 'center',
   });
+  // imconnector.list (same right as register): whether this is the first registration or an update
+  const before = await rest.call('imconnector.list');
+  const known = !!before.result && typeof before.result === 'object' && Object.hasOwn(before.result, step.connectorId);
   const r = await rest.call('imconnector.register', {
     ID: step.connectorId,
     NAME: step.name,
@@ -77,7 +80,7 @@ async function ensureConnector(step: ConnectorStep, rest: RestCaller, appUrl: st
   if (!inner || inner.result !== true) {
     throw { code: String(inner?.error ?? 'CONNECTOR_REGISTRATION_FAILED'), message: String(inner?.error_description ?? 'imconnector.register refused the connector') };
   }
-  return 'updated';
+  return known ? 'updated' : 'created';
 }
 
 async function readPlacements(rest: RestCaller): Promise<PlacementBinding[]> {
@@ -134,7 +137,8 @@ async function ensureEvents(step: EventsStep, rest: RestCaller, appUrl: string):
     }
   }
   if (missing.length === 0) return stale.length ? 'rebound' : 'present';
-  return rows.length > 0 ? 'updated' : 'created';
+  // bindings of other events (the portal binds ONAPPINSTALL itself) do not make a first install an update
+  return rows.some((b) => ours.has(b.event)) ? 'updated' : 'created';
 }
 
 function isAlreadyBound(code: string, description: string): boolean {

@@ -26,6 +26,11 @@ export const en: Record<MessageKey, string> = {
   'install.finishNoFrame': 'Open the app from Bitrix24 so the portal marks the installation as finished.',
   'install.errorStep': 'Step "{step}" failed',
   'install.errorGeneric': 'The installation stopped',
+  'install.detail.created': 'Created',
+  'install.detail.present': 'Already there',
+  'install.detail.rebound': 'Moved to the app’s new address',
+  'install.detail.updated': 'Updated',
+  'install.detail.skipped': 'Not needed',
   'install.retry': 'Retry',
   'install.retryHint': 'Retrying is safe: every step checks what is already done.',
 

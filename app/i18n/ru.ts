@@ -25,6 +25,11 @@ export const ru = {
   'install.finishNoFrame': 'Откройте приложение из Битрикс24, чтобы портал отметил установку завершённой.',
   'install.errorStep': 'Шаг «{step}» не выполнен',
   'install.errorGeneric': 'Установка прервалась',
+  'install.detail.created': 'Создано',
+  'install.detail.present': 'Уже было',
+  'install.detail.rebound': 'Перепривязано к новому адресу приложения',
+  'install.detail.updated': 'Обновлено',
+  'install.detail.skipped': 'Не требуется',
   'install.retry': 'Повторить',
   'install.retryHint': 'Повтор безопасен: каждый шаг проверяет, что уже сделано.',
 

@@ -20,6 +20,8 @@ function fakePortal() {
       case 'imconnector.register':
         connectors.set(String(p.ID), p);
         return { result: true };
+      case 'imconnector.list':
+        return Object.fromEntries([['livechat', 'Онлайн-чат'], ...[...connectors.keys()].map((id) => [id, String((connectors.get(id) as { NAME?: unknown }).NAME)])]);
       case 'placement.get':
         return placements.map((b) => ({ ...b }));
       case 'placement.bind':
@@ -98,6 +100,18 @@ describe('install plan runner', () => {
     expect(second.ok).toBe(true);
     expect(JSON.stringify([portal.placements, portal.events])).toBe(snapshot);
     expect(second.reports.filter((r) => r.status === 'done' && r.id !== 'connector').every((r) => r.detail === 'present')).toBe(true);
+  });
+
+  it('when installed the first time, then every step says created — the portal’s own ONAPPINSTALL binding is not ours — and a re-run says updated or present', async () => {
+    const portal = fakePortal();
+    portal.events.push({ event: 'ONAPPINSTALL', handler: `${APP}/b24/events`, offline: 0 });
+    const first = await run(portal);
+    const detail = (r: typeof first, id: string) => r.reports.find((x) => x.id === id && x.status === 'done')?.detail;
+    expect(detail(first, 'connector')).toBe('created');
+    expect(detail(first, 'events')).toBe('created');
+    const second = await run(portal);
+    expect(detail(second, 'connector')).toBe('updated');
+    expect(detail(second, 'events')).toBe('present');
   });
 
   it('when the app moved to a new URL, then old handlers are replaced, not duplicated', async () => {
