@@ -10,6 +10,7 @@ import qs from 'qs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../server/domain/clock';
 import { launchChromium } from '../support/browser';
+import { FakeClock as ManualClock } from '../support/fake-clock';
 import { startBitrixEmulator, type BitrixEmulator, type BitrixEmulatorOptions, type EmulatedPortal } from './bitrix';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -41,12 +42,13 @@ interface Hit {
 /** A tiny "app": records every POST it gets; `status` decides what it answers. */
 async function startReceiver() {
   const hits: Hit[] = [];
-  const ctl = { status: 200 };
+  const ctl: { status: number; onHit?: () => void } = { status: 200 };
   const app = express();
   app.use(express.text({ type: () => true }));
   app.all('/{*rest}', (req, res) => {
     const raw = typeof req.body === 'string' ? req.body : '';
     hits.push({ path: req.path, contentType: String(req.headers['content-type'] ?? ''), raw, body: qs.parse(raw) as Json });
+    ctl.onHit?.();
     res.status(ctl.status).send('ok');
   });
   const server: Server = app.listen(0, '127.0.0.1');
@@ -109,7 +111,7 @@ describe('OAuth server', () => {
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({
       expires_in: 3600,
-      scope: 'crm,imopenlines,imconnector,im,contact_center,placement,user',
+      scope: 'crm,imopenlines,imconnector,im,contact_center,placement,user,telephony',
       domain: new URL(emu.oauthOrigin).host,
       server_endpoint: emu.serverEndpoint,
       client_endpoint: portal.clientEndpoint,
@@ -468,6 +470,36 @@ describe('event delivery', () => {
     expect(lost).toBeGreaterThan(2);
     expect(lost).toBeLessThan(18);
     expect(receiver.hits).toHaveLength(4 + 20 - lost);
+  });
+
+  it('throttles a slow handler: after a slow answer its deliveries are spaced out, and the gap shrinks again when it answers fast', async () => {
+    const clock = new ManualClock();
+    const { portal, receiver } = await setup({ clock, events: { delayMs: 0 } });
+    const admin = adminLaunch(portal).form.AUTH_ID as string;
+    await rest(portal, 'event.bind', { event: 'ONCRMLEADADD', handler: `${receiver.url}/b24/events` }, admin);
+    await portal.finishInstall();
+    const at: number[] = [];
+    receiver.ctl.onHit = () => {
+      at.push(clock.now());
+      if (at.length === 1) void clock.advance(5000); // the handler takes 5 s to answer
+    };
+    const run = async (ids: number[]) => {
+      const sent = Promise.all(ids.map((id) => portal.fireEvent('ONCRMLEADADD', { FIELDS: { ID: id } })));
+      let done = false;
+      void sent.then(() => (done = true));
+      while (!done) {
+        await new Promise((r) => setTimeout(r, 5));
+        await clock.advance(250);
+      }
+    };
+    await run([1]);
+    await run([2, 3, 4]);
+    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(5000);
+    expect(at[3]! - at[2]!).toBeGreaterThanOrEqual(5000);
+    await clock.advance(60_000);
+    await run([5, 6]);
+    expect(at[5]! - at[4]!).toBeGreaterThan(0);
+    expect(at[5]! - at[4]!).toBeLessThan(5000);
   });
 
   it('queues offline events one row per (event, data) and hands them out once', async () => {

@@ -6,7 +6,8 @@
  * event_handler_id, data, ts, auth`; at most once, never retried.
  *
  * So here every delivery waits a delay on the emulator's clock (default 0.5–2.5 s), in queue order
- * unless `reorder` lets deliveries overtake each other (each draws its own delay). Test switches:
+ * unless `reorder` lets deliveries overtake each other (each draws its own delay); a handler that
+ * answers slowly gets its deliveries spaced out (throttled). Test switches:
  * `dropRate` / `drop()` lose deliveries (recorded as `dropped`), `hold()` + `release(order)` let a
  * test decide the order. Every attempt is recorded; `idle()` waits for what is queued (not held).
  */
@@ -64,6 +65,8 @@ export interface EventQueueControl {
 
 const TIMEOUT_MS = 10_000;
 const DEFAULT_DELAY: readonly [number, number] = [500, 2500];
+const SLOW_HANDLER_MS = 2000;
+const MAX_GAP_MS = 60_000;
 
 async function post(url: string, body: string): Promise<Pick<DeliveryRecord, 'status' | 'body'>> {
   try {
@@ -169,13 +172,31 @@ export class EventDispatcher implements EventQueueControl {
     return this.opts.dropRate > 0 && this.random() < this.opts.dropRate;
   }
 
+  /**
+   * The queue slows down for a slow handler (REST docs, events/index.md: «если обработчик отвечает
+   * медленно, сервер снижает частоту вызовов»): after an answer slower than SLOW_HANDLER_MS on the
+   * clock, deliveries to that URL keep a gap (doubling, up to a minute); fast answers shrink it.
+   */
+  private readonly throttle = new Map<string, { gapMs: number; nextAt: number }>();
+
   private async deliver(d: Delivery): Promise<void> {
     if (this.dropped(d)) {
       this.log.push({ event: d.event, url: d.url, status: 'dropped', body: '' });
       return;
     }
+    const t = this.throttle.get(d.url);
+    if (t && t.gapMs > 0) {
+      const at = Math.max(this.clock.now(), t.nextAt);
+      t.nextAt = at + t.gapMs; // reserved in order: the next one waits behind this one
+      if (at > this.clock.now()) await this.clock.sleep(at - this.clock.now());
+    }
     const body = formEncode({ event: d.event, event_handler_id: d.handlerId, data: d.data, ts: d.ts, auth: d.auth });
+    const started = this.clock.now();
     const outcome = await post(d.url, body);
+    const took = this.clock.now() - started;
+    const cur = this.throttle.get(d.url) ?? { gapMs: 0, nextAt: 0 };
+    cur.gapMs = took > SLOW_HANDLER_MS ? Math.min(MAX_GAP_MS, Math.max(cur.gapMs * 2, took)) : cur.gapMs < 100 ? 0 : cur.gapMs / 2;
+    this.throttle.set(d.url, cur);
     this.log.push({ event: d.event, url: d.url, ...outcome });
   }
 
