@@ -13,6 +13,13 @@ export type Text = Record<Lang, string>;
 
 export const CONNECTOR_ID = 'uis_omni';
 
+/**
+ * The scopes the app card in the vendor cabinet must have (README «Registering the app»): CRM, Open
+ * Lines and the connector, chats, the contact center, placements, users, and external telephony
+ * (`telephony.externalLine.*`, `telephony.externalCall.*`, telephony.md §1).
+ */
+export const APP_SCOPES = ['crm', 'imopenlines', 'imconnector', 'im', 'contact_center', 'placement', 'user', 'telephony'] as const;
+
 /** Stable handler paths (the vendor cabinet's app card points at these). */
 export const HANDLER_PATHS = {
   install: '/b24/install',
@@ -56,7 +63,18 @@ export interface EventsStep {
   bindings: EventBinding[];
 }
 
-export type InstallStep = ConnectorStep | PlacementStep | EventsStep;
+/**
+ * One Bitrix24 external line per virtual number of the linked UIS account (telephony.md §1.1). The
+ * numbers come from UIS, so the server passes the work in (`runInstallPlan` extras); without a
+ * linked account yet the step is skipped and the lines follow once one is linked.
+ */
+export interface LinesStep {
+  kind: 'lines';
+  id: 'telephony-lines';
+  label: Text;
+}
+
+export type InstallStep = ConnectorStep | PlacementStep | EventsStep | LinesStep;
 
 const CHATS_TITLE: Text = { ru: 'UIS Чаты', en: 'UIS Чаты' };
 
@@ -121,6 +139,11 @@ export const INSTALL_STEPS: readonly InstallStep[] = [
       ...ONLINE_EVENTS.map((event): EventBinding => ({ event, type: 'online' })),
       ...OFFLINE_EVENTS.map((event): EventBinding => ({ event, type: 'offline' })),
     ],
+  },
+  {
+    kind: 'lines',
+    id: 'telephony-lines',
+    label: { ru: 'Линии телефонии по виртуальным номерам UIS', en: 'Telephony lines for the UIS virtual numbers' },
   },
 ];
 

@@ -7,7 +7,7 @@ import { toCodedError, type CodedError, type RestCaller } from './rest-caller';
  * bindings, leaves exactly one binding of each kind. Bindings of ours that point at another
  * handler (the app moved to a new URL) are replaced, not duplicated.
  */
-export type StepDetail = 'created' | 'present' | 'rebound' | 'updated';
+export type StepDetail = 'created' | 'present' | 'rebound' | 'updated' | 'skipped';
 
 export interface StepReport {
   id: string;
@@ -30,12 +30,18 @@ interface EventBindingRow {
 
 const MAX_BATCH = 50;
 
+/** Work a step needs from outside the plan: the external lines follow the linked UIS account's numbers. */
+export interface PlanExtras {
+  lines?: () => Promise<StepDetail>;
+}
+
 /** Runs every step in order, stopping at the first failure. Resolves true when all succeeded. */
 export async function runInstallPlan(
   steps: readonly InstallStep[],
   rest: RestCaller,
   appUrl: string,
   report: (r: StepReport) => void,
+  extras: PlanExtras = {},
 ): Promise<boolean> {
   let placements: PlacementBinding[] | null = null;
   const loadPlacements = async () => (placements ??= await readPlacements(rest));
@@ -47,7 +53,11 @@ export async function runInstallPlan(
           ? await ensureConnector(step, rest, appUrl)
           : step.kind === 'placement'
             ? await ensurePlacement(step, rest, appUrl, await loadPlacements())
-            : await ensureEvents(step, rest, appUrl);
+            : step.kind === 'events'
+              ? await ensureEvents(step, rest, appUrl)
+              : extras.lines
+                ? await extras.lines()
+                : 'skipped';
       report({ id: step.id, status: 'done', detail });
     } catch (e) {
       report({ id: step.id, status: 'failed', error: toCodedError(e) });

@@ -47,6 +47,8 @@ import { createSqliteBridgeRecoveryRepository } from './storage/bridge-recovery-
 import { createBridgeRecovery } from './services/bridge/recovery';
 import { createDataApiBudget } from './uis/data-api-budget';
 import { createEmployeeSyncWorker } from './services/employee-sync/worker';
+import { createTelephony, TELEPHONY_RECONCILE_MS } from './compose-telephony';
+import type { TelephonyWorkerOptions } from './services/telephony/worker';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -69,6 +71,7 @@ export interface StartOptions {
   analytics?: import('./services/analytics/worker').AnalyticsWorkerOptions;
   bridge?: BridgeWorkerOptions;
   crmRules?: CrmRulesWorkerOptions;
+  telephony?: TelephonyWorkerOptions;
   /** Called after listen() with the app's public URL; returns the credentials to use (sandbox: starts the emulator). */
   credentials(appUrl: string): Promise<Credentials>;
 }
@@ -150,6 +153,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const crmRules = createSqliteCrmRulesRepository(db, () => clock.now());
   const crmRequests = createSqliteCrmRequestRepository(db, () => clock.now());
   const crmWorker = createCrmRulesWorker({ requests: crmRequests, crmRules, gateway, links, uisEndpoints, bridge, channels: workspace.channels, employees: employeeSync, clock, log, fetch: o.fetch }, o.crmRules);
+  const tel = createTelephony({ db, box, clock, gateway, links, uisEndpoints, employees: employeeSync, log, fetch: o.fetch, options: o.telephony });
   const crmCallbackDeps = { requests: crmRequests, crmRules, now: () => clock.now(), gatherMs: crmWorker.gatherMs, wake: (d: number) => crmWorker.wake(d) };
   const deps: AppDeps = {
     appUrl,
@@ -195,6 +199,10 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     employeeSync,
     employeeSyncWorker,
     employeeDirectory: employeeSync,
+    telephony: tel.telephony,
+    telephonyWorker: tel.telephonyWorker,
+    telephonyReconcile: tel.telephonyReconcile,
+    installLines: tel.installLines,
     workspace,
     uis: createUisManagement({ fetch: o.fetch }),
     portalDomain: (memberId) => portals.get(memberId)?.domain ?? memberId,
@@ -211,6 +219,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   deps.analyticsWorker.wake();
   deps.bridgeWorker.wake();
   deps.crmWorker.wake(0);
+  deps.telephonyWorker.wake(0);
   // UIS callbacks are served ahead of Express (uis-callback-listener.ts); everything else by the app
   server.on('request', uisCallbackListener(deps, createApp(deps)));
   log.info({ appUrl, sandbox: config.sandbox }, 'UIS OMNI listening');
@@ -230,9 +239,13 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       deps.bridgeRecovery.stop();
       deps.employeeSyncWorker.stop();
       deps.crmWorker.stop();
+      deps.telephonyWorker.stop();
+      deps.telephonyReconcile.stop();
       await deps.bridgeWorker.drainInFlight();
       await deps.bridgeRecovery.idle();
       await deps.crmWorker.idle();
+      await deps.telephonyWorker.idle();
+      await deps.telephonyReconcile.idle();
       await deps.employeeSyncWorker.idle();
       await deps.background.idle();
       db.close();
@@ -242,7 +255,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     },
     async shutdown(timeoutMs) {
       draining = true;
-      for (const w of [deps.analyticsWorker, deps.bridgeWorker, deps.bridgeRecovery, deps.employeeSyncWorker, deps.crmWorker]) w.stop();
+      for (const w of [deps.analyticsWorker, deps.bridgeWorker, deps.bridgeRecovery, deps.employeeSyncWorker, deps.crmWorker, deps.telephonyWorker, deps.telephonyReconcile]) w.stop();
       const httpDone = new Promise<void>((ok) => server.close(() => ok()));
       server.closeIdleConnections();
       const inFlight = Promise.all([
@@ -251,6 +264,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
         deps.bridgeWorker.drainInFlight(),
         deps.bridgeRecovery.idle(),
         deps.crmWorker.idle(),
+        deps.telephonyWorker.idle(),
+        deps.telephonyReconcile.idle(),
         deps.employeeSyncWorker.idle(),
       ]).then(() => deps.background.idle());
       let timer: NodeJS.Timeout | undefined;
@@ -291,4 +306,6 @@ export function startBackgroundWork(deps: AppDeps, o: { bridgeOfflinePollMs?: nu
   deps.crmWorker.startOfflinePolling(60_000);
   // «Чаты»: what the callbacks missed (our downtime, VK) — at start-up and every 5 minutes
   deps.crmWorker.startChatReconcile(5 * 60_000);
+  // «Телефония»: UIS promises nothing about notifications — the calls report every minute (and the lines)
+  deps.telephonyReconcile.start(TELEPHONY_RECONCILE_MS);
 }

@@ -9,6 +9,7 @@ import { pagesRouter } from './routes/pages';
 import { analyticsHookRouter } from './routes/analytics';
 import { bridgeFilesRouter } from './routes/bridge-files';
 import { staticAssets } from './static-assets';
+import { telephonyHooksRouter } from './routes/telephony-hooks';
 
 /**
  * The Express application, without listen(): body parsers, security headers, routers, errors.
@@ -35,6 +36,7 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.assetsDir) app.use('/assets', staticAssets(deps.assetsDir));
   app.use(['/b24'], express.urlencoded({ extended: true, limit: '1mb', parameterLimit: 5000 }), express.json({ limit: '1mb' }));
   app.use(eventsRouter(deps));
+  app.use(telephonyHooksRouter(deps));
   app.use(analyticsHookRouter(deps));
   app.use(bridgeFilesRouter(deps));
   app.use(pagesRouter(deps));
@@ -55,7 +57,7 @@ function routeLabel(req: Request): string {
   if (route && (typeof route.path === 'string' || Array.isArray(route.path))) return `${req.baseUrl}${String(route.path)}`;
   const p = req.originalUrl ?? req.url;
   if (p.startsWith('/assets/')) return '/assets';
-  const area = /^\/(api|b24|files)\//.exec(p);
+  const area = /^\/(api|b24|files|uis)\//.exec(p);
   return area ? `/${area[1]}/(unmatched)` : '(unmatched)';
 }
 

@@ -53,6 +53,10 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   employeeSyncWorker: import('../services/employee-sync/worker').EmployeeSyncWorker;
   /** Bitrix24 user ⇄ UIS employee as the last sync found it (for other services). */
   employeeDirectory: import('../services/employee-sync/ports').EmployeeDirectory;
+  /** «Телефония» (issue #13): settings, notifications, calls; the worker applying them; the report's reconciliation. */
+  telephony: import('../services/telephony/ports').TelephonyRepository;
+  telephonyWorker: import('../services/telephony/worker').TelephonyWorker;
+  telephonyReconcile: import('../services/telephony/reconcile').TelephonyReconcile;
   healthCheck(): void;
   /** True once a graceful shutdown began: `/readyz` answers 503 (server/lifecycle.ts). */
   isDraining?(): boolean;

@@ -32,8 +32,9 @@ export interface JobLoopOptions {
   clock: Clock;
   log: Logger;
   debounceMs: number;
-  portalsWithDueJobs(now: number): string[];
-  nextDueAt(): number | null;
+  /** May answer asynchronously (storage ports are moving to async). */
+  portalsWithDueJobs(now: number): string[] | Promise<string[]>;
+  nextDueAt(): number | null | Promise<number | null>;
   processPortal(memberId: string): Promise<void>;
   /** Housekeeping before each start of due portals (retention…). */
   beforeRun?(): void;
@@ -52,11 +53,13 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
   let paused = false;
 
   /** Starts a run for each portal with due work that has none in flight, up to the limit; returns how many started. */
-  const startDue = (): number => {
+  const startDue = async (): Promise<number> => {
     if (stopped || paused) return 0;
     o.beforeRun?.();
     let started = 0;
-    for (const memberId of o.portalsWithDueJobs(o.clock.now())) {
+    const due = await o.portalsWithDueJobs(o.clock.now());
+    if (stopped || paused) return 0;
+    for (const memberId of due) {
       if (running.size >= concurrency) break;
       if (running.has(memberId)) continue;
       started++;
@@ -68,7 +71,7 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
         } finally {
           running.delete(memberId);
           // a slot is free, and this portal may have more (or later) work
-          reschedule();
+          void reschedule().catch((e: unknown) => o.log.error({ err: e }, `${o.name} reschedule failed`));
         }
       })();
       running.set(memberId, run);
@@ -81,8 +84,8 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
    * still running is picked up when their runs end); later work when its first job is due,
    * re-checked at least every second.
    */
-  const reschedule = (): void => {
-    const next = o.nextDueAt();
+  const reschedule = async (): Promise<void> => {
+    const next = await o.nextDueAt();
     if (next === null) return;
     const wait = next - o.clock.now();
     if (wait > 0) schedule(Math.min(1000, wait));
@@ -96,16 +99,16 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
     // While runs are in flight, new work mostly joins them: the due portals are looked up at most
     // every BUSY_RECHECK_MS then, not at every burst of callbacks.
     const wait = running.size ? Math.max(delay, lastStartAt + BUSY_RECHECK_MS - o.clock.now()) : delay;
-    void o.clock.sleep(wait).then(() => {
+    void o.clock.sleep(wait).then(async () => {
       timerPending = false;
       if (stopped || paused) return;
       lastStartAt = o.clock.now();
-      startDue();
+      await startDue();
       if (running.size) return; // their ends reschedule
-      const next = o.nextDueAt();
+      const next = await o.nextDueAt();
       // nothing started although work is due: check again in a second rather than spin
       if (next !== null) schedule(Math.min(1000, next > o.clock.now() ? next - o.clock.now() : 1000));
-    });
+    }).catch((e: unknown) => o.log.error({ err: e }, `${o.name} start failed`));
   };
 
   const idle = async (): Promise<void> => {
@@ -133,9 +136,9 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
     async drain() {
       for (;;) {
         await idle();
-        const next = o.nextDueAt();
+        const next = await o.nextDueAt();
         if (stopped || paused || next === null || next > o.clock.now()) return;
-        if (!startDue()) return; // due work nobody can take now (cannot happen while idle, but never spin)
+        if (!(await startDue())) return; // due work nobody can take now (cannot happen while idle, but never spin)
       }
     },
     stop() {

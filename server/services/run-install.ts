@@ -5,6 +5,8 @@ import type { Logger } from '../logging';
 import type { BitrixGateway, PortalRepository } from './ports';
 
 export interface RunInstallDeps {
+  /** the install plan's «lines» step: external lines for the linked UIS account's numbers */
+  installLines?(memberId: string): Promise<'skipped' | 'present' | 'created' | 'updated'>;
   portals: PortalRepository;
   gateway: BitrixGateway;
   appUrl: string;
@@ -37,7 +39,7 @@ async function runOnce(deps: RunInstallDeps, memberId: string, report: (r: StepR
   const ok = await runInstallPlan(INSTALL_STEPS, deps.gateway.client(memberId), deps.appUrl, (r) => {
     if (r.status === 'failed') log.warn({ step: r.id, code: r.error?.code }, 'install step failed');
     report(r);
-  });
+  }, { lines: deps.installLines ? () => deps.installLines!(memberId) : undefined });
   const portal = deps.portals.get(memberId);
   if (ok && portal && portal.status !== 'deleted') {
     deps.portals.save({

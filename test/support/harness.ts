@@ -9,6 +9,7 @@ import { startUisEmulator, type UisEmulator } from '../emulator/uis/index';
 import { captureLogs } from './log-capture';
 import type { AnalyticsWorkerOptions } from '../../server/services/analytics/worker';
 import type { CrmRulesWorkerOptions } from '../../server/services/crm-rules/worker';
+import type { TelephonyWorkerOptions } from '../../server/services/telephony/worker';
 
 export const CLIENT_ID = 'local.6f1c0e2a9b3d';
 export const CLIENT_SECRET = 'SENTINEL_CLIENT_SECRET_8c1f4a7e9d2b';
@@ -38,6 +39,7 @@ export async function startHarness(o: {
   env?: Record<string, string>;
   analytics?: AnalyticsWorkerOptions;
   crmRules?: CrmRulesWorkerOptions;
+  telephony?: TelephonyWorkerOptions;
   /** The app's outbound fetch (benchmarks count calls through it). */
   fetch?: typeof fetch;
   /** The emulated portal's event queue (default: the realistic 0.5–2.5 s delay, in order, nothing lost). */
@@ -53,6 +55,7 @@ export async function startHarness(o: {
     renderer: o.renderer ?? bootOnlyRenderer,
     analytics: o.analytics,
     crmRules: o.crmRules,
+    telephony: o.telephony,
     fetch: o.fetch,
     credentials: async (appUrl) => {
       emu = await startBitrixEmulator({

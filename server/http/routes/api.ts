@@ -12,6 +12,7 @@ import { analyticsApiRouter } from './analytics';
 import { connectorRouter } from './connector';
 import { crmRulesRouter } from './crm-rules';
 import { employeeSyncRouter } from './employee-sync';
+import { telephonyRouter } from './telephony';
 
 /** JSON API for our own pages, authenticated by the page session the server issued (never a cookie). */
 export function apiRouter(deps: AppDeps): Router {
@@ -50,6 +51,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(connectorRouter(deps));
   router.use(crmRulesRouter(deps));
   router.use(employeeSyncRouter(deps));
+  router.use(telephonyRouter(deps));
   return router;
 }
 

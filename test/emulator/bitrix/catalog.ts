@@ -22,7 +22,7 @@ export const ALL_SCOPES = [
   'entity',
 ] as const;
 
-export const DEFAULT_SCOPES = ['crm', 'imopenlines', 'imconnector', 'im', 'contact_center', 'placement', 'user'];
+export const DEFAULT_SCOPES = ['crm', 'imopenlines', 'imconnector', 'im', 'contact_center', 'placement', 'user', 'telephony'];
 
 /** §9: `user` is satisfied by `user_brief`/`user_basic` and vice versa (RestManager::fillAlternativeScope). */
 export function scopeGranted(scope: string, granted: readonly string[]): boolean {

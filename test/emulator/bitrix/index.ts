@@ -31,7 +31,7 @@ export interface BitrixEmulatorOptions {
     mainPath?: string;
     /** default '/b24/events'; the card's install-event handler: ONAPPINSTALL is auto-bound here, ONAPPUPDATE is sent here */
     eventHandlerPath?: string;
-    /** default crm,imopenlines,imconnector,im,contact_center,placement,user */
+    /** default crm,imopenlines,imconnector,im,contact_center,placement,user,telephony */
     scopes?: string[];
   };
   /** default systemClock; drives the bucket and token expiry */

@@ -10,6 +10,7 @@ import { OWNER_TYPE_ID, type CrmActivity, type EntityType } from '../crm/types';
 import { isoDate, isRecord, phpEntries, phpInt, phpString, type Params } from '../php';
 import { actorOf, crmArrayParam, crmParam } from './crm';
 import { ListResult, page, type MethodDef, type RestCtx } from './registry';
+import { telephonyOf } from '../telephony/store';
 
 const engineError = (code: string, message: string): RestError => new RestError(code, message, 400);
 
@@ -279,4 +280,6 @@ export const crmMiscMethods: Record<string, MethodDef> = {
   'crm.duplicate.findbycomm': { scope: 'crm', handler: findByComm },
   'crm.timeline.comment.add': { scope: 'crm', handler: timelineCommentAdd },
   'crm.activity.todo.add': { scope: 'crm', handler: activityTodoAdd },
+  // dev.1c-bitrix.ru rest_help/crm/mode/crm_settings_mode_get: 1 classic (with leads), 2 without leads
+  'crm.settings.mode.get': { scope: 'crm', handler: (_p, ctx) => (telephonyOf(ctx.portal).settings.crmMode === 'simple' ? 2 : 1) },
 };

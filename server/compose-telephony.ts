@@ -1,0 +1,46 @@
+import type { Db } from './storage/db';
+import type { SecretBox } from './storage/secret-box';
+import type { Clock } from './domain/clock';
+import type { Logger } from './logging';
+import type { BitrixGateway, UisEndpoints, UisLinkRepository } from './services/ports';
+import type { EmployeeDirectory } from './services/employee-sync/ports';
+import type { UisProject } from './contracts/uis';
+import { createSqliteTelephonyRepository } from './storage/telephony-repository';
+import { createDataApiBudget } from './uis/data-api-budget';
+import { createTelephonyWorker, type TelephonyWorkerOptions } from './services/telephony/worker';
+import { createTelephonyReconcile } from './services/telephony/reconcile';
+import { syncLines } from './services/telephony/lines';
+
+/** How often the report is read for calls notifications missed, and the lines are checked against UIS. */
+export const TELEPHONY_RECONCILE_MS = 60_000;
+export const TELEPHONY_LINES_MS = 30 * 60_000;
+
+/**
+ * «Телефония» (issue #13) wired: its storage, the worker that applies calls to Bitrix24, the
+ * report's reconciliation (which also keeps the external lines in step with the account's numbers).
+ */
+export function createTelephony(o: {
+  db: Db;
+  box: SecretBox;
+  clock: Clock;
+  gateway: BitrixGateway;
+  links: UisLinkRepository;
+  uisEndpoints(project: UisProject): UisEndpoints;
+  employees: EmployeeDirectory;
+  log: Logger;
+  fetch?: typeof fetch;
+  options?: TelephonyWorkerOptions;
+}) {
+  const telephony = createSqliteTelephonyRepository(o.db, o.box, () => o.clock.now());
+  const budget = createDataApiBudget({ clock: o.clock });
+  const base = { telephony, gateway: o.gateway, links: o.links, uisEndpoints: o.uisEndpoints, clock: o.clock, log: o.log, fetch: o.fetch };
+  const telephonyWorker = createTelephonyWorker({ ...base, employees: o.employees, budget }, o.options);
+  const reconcile = createTelephonyReconcile({ ...base, budget, wake: () => telephonyWorker.wake(0) });
+  /** The lines are checked against UIS along the reconciliation: every 30 minutes (5 after a failure), and when the tab is saved. */
+  const upkeep = async (memberId: string) => {
+    const lines = await telephony.lines(memberId);
+    if (!lines || o.clock.now() - lines.syncedAt >= (lines.lastError ? 5 * 60_000 : TELEPHONY_LINES_MS)) await syncLines(base, memberId);
+  };
+  const telephonyReconcile: typeof reconcile = { ...reconcile, start: (ms, alongside) => reconcile.start(ms, alongside ?? upkeep) };
+  return { telephony, telephonyWorker, telephonyReconcile, installLines: (memberId: string) => syncLines(base, memberId) };
+}

@@ -1,0 +1,362 @@
+import type { BatchCall, BatchResponse, PortalRestClient } from '../../bitrix/rest-client';
+import { MAX_BATCH } from '../../bitrix/rest-client';
+import type { CallLink, CallOperation } from '../../domain/crm-rules/call-types';
+import { recordingFileName } from '../../domain/crm-rules/call-status';
+import type { CreateOp, EntityRef } from '../../domain/crm-rules/types';
+import type { CallTrack } from '../../domain/telephony/track';
+import { fetchRecording, recordingExtension } from '../../uis/recordings';
+import type { TelephonyCall } from './ports';
+import type { CallPlan, CallProgress } from './progress';
+
+
+/** ORIGINATOR_ID of what the app creates; ORIGIN_ID = the operation key finds it again after a lost answer. */
+export const ORIGINATOR = 'uis_omni';
+/** A batch of recordings is kept under this many bytes of base64 (the request body). */
+const RECORDINGS_PER_BATCH_BYTES = 8 * 1024 * 1024;
+
+type Row = Record<string, unknown>;
+
+/** One call in a run: its row, what is known, what was done; the run mutates `state`. */
+export interface Work {
+  row: TelephonyCall;
+  track: CallTrack;
+  state: CallProgress;
+  /** users the card should be shown to now; null = leave the cards alone */
+  cards: number[] | null;
+  /** what stopped this call in this run */
+  error: { message: string; permanent: boolean } | null;
+  /** «Обработано» done in this run: activity ids */
+  completed: number[];
+}
+
+export interface ApplyDeps {
+  rest: PortalRestClient;
+  /** persists a call's progress (before a request whose outcome a crash could lose) */
+  save(w: Work): Promise<void>;
+  fetch?: typeof fetch;
+  /** the portal's CALL_START_DATE etc. come from the facts; this is only for logs */
+  log: { warn(o: object, m: string): void };
+}
+
+const refName = (r: EntityRef) => ('ref' in r ? r.ref : r.type);
+const multi = (values: string[]) => values.map((VALUE) => ({ VALUE, VALUE_TYPE: 'WORK' }));
+
+/** The id of an entity a plan refers to: an existing one, or one this plan created (null until it is). */
+function resolve(w: Work, plan: CallPlan, r: EntityRef): number | null {
+  if (!('ref' in r)) return r.id;
+  const op = plan.ops.find((o): o is CreateOp => o.op === 'create' && o.ref === r.ref);
+  return op ? (w.state.ops[op.key]?.id ?? null) : null;
+}
+
+function refsOf(op: CallOperation): EntityRef[] {
+  if (op.op === 'create') return Object.values(op.links).filter((x): x is EntityRef => !!x);
+  if (op.op === 'update') return [op.target];
+  return [];
+}
+
+function command(w: Work, plan: CallPlan, op: CallOperation): BatchCall {
+  const id = (r: EntityRef) => resolve(w, plan, r);
+  switch (op.op) {
+    case 'create': {
+      const fields: Row = { ...op.fields, ORIGINATOR_ID: ORIGINATOR, ORIGIN_ID: op.key };
+      if (op.responsibleId) fields.ASSIGNED_BY_ID = op.responsibleId;
+      const phones = op.contact?.phones ?? [];
+      if (op.ref === 'contact') {
+        fields.NAME = op.contact?.name ?? phones[0] ?? '';
+      } else {
+        fields.TITLE = op.title ?? '';
+        fields.SOURCE_ID = 'CALL';
+        if (op.ref === 'lead' && op.contact?.name) fields.NAME = op.contact.name;
+      }
+      // the lead (or the contact) carries the number, so Bitrix24 finds the client by it next time
+      if (phones.length && op.ref !== 'deal') fields.PHONE = multi(phones);
+      if (op.stage && 'leadStatusId' in op.stage && op.stage.leadStatusId) fields.STATUS_ID = op.stage.leadStatusId;
+      if (op.stage && 'dealCategoryId' in op.stage) {
+        if (op.stage.dealCategoryId !== null) fields.CATEGORY_ID = op.stage.dealCategoryId;
+        if (op.stage.dealStageId) fields.STAGE_ID = op.stage.dealStageId;
+      }
+      if (op.links.contact) fields.CONTACT_ID = id(op.links.contact);
+      if (op.links.company) fields.COMPANY_ID = id(op.links.company);
+      return { method: `crm.${op.ref}.add`, params: { fields, params: { REGISTER_SONET_EVENT: 'Y' } } };
+    }
+    case 'update':
+      return { method: `crm.${refName(op.target)}.update`, params: { id: id(op.target), fields: op.fields, params: { REGISTER_SONET_EVENT: 'N' } } };
+    case 'complete':
+      return { method: 'crm.activity.update', params: { id: op.activityId, fields: { COMPLETED: 'Y' } } };
+  }
+}
+
+const idOf = (v: unknown): number | null => {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^\d+$/.test(v)) return Number(v);
+  if (v && typeof v === 'object') return Number((v as Row).ID ?? (v as Row).id) || null;
+  return null;
+};
+
+/** Commands in as few batches as they fit, keeping each group (one call's commands) in one batch. */
+async function runGroups(rest: PortalRestClient, groups: Array<Record<string, BatchCall>>, maxBytes = Infinity, size: (g: Record<string, BatchCall>) => number = () => 0): Promise<BatchResponse> {
+  const out: BatchResponse = { result: {}, errors: {}, total: {}, next: {} };
+  let cur: Record<string, BatchCall> = {};
+  let n = 0;
+  let bytes = 0;
+  const flush = async () => {
+    if (!n) return;
+    const r = await rest.batch(cur);
+    Object.assign(out.result, r.result);
+    Object.assign(out.errors, r.errors);
+    cur = {};
+    n = 0;
+    bytes = 0;
+  };
+  for (const g of groups) {
+    const k = Object.keys(g).length;
+    const b = size(g);
+    if (n + k > MAX_BATCH || (n > 0 && bytes + b > maxBytes)) await flush();
+    Object.assign(cur, g);
+    n += k;
+    bytes += b;
+  }
+  await flush();
+  return out;
+}
+
+const pendingOps = (w: Work, plan: CallPlan) => plan.ops.filter((o) => w.state.ops[o.key]?.state !== 'done');
+const PERMANENT_CRM = new Set(['ACCESS_DENIED', 'OWNER_NOT_FOUND', 'INVALID_ARG_VALUE', 'NOT_FOUND', 'ERROR_METHOD_NOT_FOUND', 'insufficient_scope']);
+
+/**
+ * The CRM operations of every call in the run, in as few `batch` requests as they fit in: first the
+ * lookups of creations whose answer was lost (ORIGIN_ID), then waves — what refers to an item the
+ * same plan creates goes in the wave after it (no `$result` references across calls' commands: one
+ * call's failure never feeds another command). Each operation is saved `sent` before its batch and
+ * `done` with Bitrix24's id after.
+ */
+export async function applyCrm(deps: ApplyDeps, works: Work[]): Promise<void> {
+  const active = () => works.filter((w) => w.state.plan && !w.error && pendingOps(w, w.state.plan).length);
+  // lost answers: did the portal create it?
+  const lookups: Record<string, BatchCall> = {};
+  const lookupOf = new Map<string, { w: Work; op: CreateOp }>();
+  for (const w of active()) {
+    for (const op of pendingOps(w, w.state.plan!)) {
+      if (op.op !== 'create' || w.state.ops[op.key]?.state !== 'sent') continue;
+      const k = `l${lookupOf.size}`;
+      lookups[k] = { method: `crm.${op.ref}.list`, params: { filter: { ORIGINATOR_ID: ORIGINATOR, ORIGIN_ID: op.key }, select: ['ID'] } };
+      lookupOf.set(k, { w, op });
+    }
+  }
+  if (lookupOf.size) {
+    const r = await runGroups(deps.rest, [...lookupOf.keys()].map((k) => ({ [k]: lookups[k]! })));
+    for (const [k, { w, op }] of lookupOf) {
+      if (r.errors[k]) continue; // unknown still: asked again next run
+      const id = idOf((r.result[k] as Row[] | undefined)?.[0]);
+      w.state.ops[op.key] = id ? { state: 'done', id } : { state: 'sent', id: null };
+      if (!id) delete w.state.ops[op.key];
+    }
+  }
+  for (let wave = 0; wave < 4; wave++) {
+    const groups: Array<Record<string, BatchCall>> = [];
+    const sent = new Map<string, { w: Work; op: CallOperation }>();
+    for (const w of active()) {
+      const plan = w.state.plan!;
+      const g: Record<string, BatchCall> = {};
+      for (const op of pendingOps(w, plan)) {
+        if (w.state.ops[op.key]?.state === 'sent' && op.op === 'create') continue; // still unknown
+        if (refsOf(op).some((r) => resolve(w, plan, r) === null)) continue; // waits for an item of this plan
+        const k = `c${sent.size}`;
+        g[k] = command(w, plan, op);
+        sent.set(k, { w, op });
+        w.state.ops[op.key] = { state: 'sent', id: null };
+      }
+      if (Object.keys(g).length) groups.push(g);
+    }
+    if (!groups.length) return;
+    await Promise.all([...new Set([...sent.values()].map((s) => s.w))].map((w) => deps.save(w)));
+    const r = await runGroups(deps.rest, groups);
+    for (const [k, { w, op }] of sent) {
+      if (k in r.result) {
+        w.state.ops[op.key] = { state: 'done', id: op.op === 'complete' ? op.activityId : idOf(r.result[k]) };
+        if (op.op === 'complete') w.completed.push(op.activityId);
+        continue;
+      }
+      // refused before it ran: it did not happen
+      delete w.state.ops[op.key];
+      const e = r.errors[k];
+      if (op.op === 'complete') {
+        // an activity someone deleted or we may not touch: «Обработано» is not worth stopping the call for
+        w.state.ops[op.key] = { state: 'done', id: null };
+        deps.log.warn({ sessionId: w.row.sessionId, code: e?.error }, 'could not mark an earlier missed call «Обработано»');
+        continue;
+      }
+      const msg = `${command(w, w.state.plan!, op).method}: ${e?.error || 'error'}${e?.error_description ? ` (${e.error_description})` : ''}`;
+      w.error ??= { message: msg, permanent: PERMANENT_CRM.has(e?.error ?? '') };
+    }
+  }
+}
+
+/** The link to keep once a plan is done: the items it created by their ids. */
+export function resolvedLink(w: Work, plan: CallPlan): CallLink {
+  return {
+    ...plan.link,
+    created: plan.link.created.flatMap((c) => {
+      const id = resolve(w, plan, c.entity);
+      return id ? [{ entity: { type: refName(c.entity) as 'lead' | 'deal' | 'contact', id }, responsibleId: c.responsibleId }] : [];
+    }),
+  };
+}
+
+/** Bitrix24 answers this to a second finish (the live call row is gone, telephony.md §1.5). */
+const NOT_FOUND = /call is not found/i;
+const PERMANENT_REGISTER = /user is not found|not active|unsupported phone|unknown type|iso-8601/i;
+
+/**
+ * Register, cards and finish of every call in the run in shared batches — one group of commands per
+ * call, never split: a call registered in this batch is shown, hidden and finished by
+ * `$result[<register>][CALL_ID]` (a failed register makes those fail harmlessly and they are sent
+ * again next run; register itself is idempotent within Bitrix24's 30-minute window thanks to
+ * EXTERNAL_CALL_ID). `finish` hides the card only for the finishing user; the others are hidden here.
+ */
+export async function applyTelephony(deps: ApplyDeps, works: Work[]): Promise<void> {
+  const groups: Array<Record<string, BatchCall>> = [];
+  const steps = new Map<string, { w: Work; kind: 'register' | 'show' | 'hide' | 'finish'; users?: number[] }>();
+  for (const w of works) {
+    if (w.error) continue;
+    const plan = w.state.plan;
+    if (plan && pendingOps(w, plan).length) continue; // CRM first
+    const g: Record<string, BatchCall> = {};
+    const key = (kind: 'register' | 'show' | 'hide' | 'finish', users?: number[]) => {
+      const k = `${kind[0]}${steps.size}`;
+      steps.set(k, { w, kind, users });
+      return k;
+    };
+    let callId: string | null = w.state.callId;
+    let shown = [...w.state.shown];
+    const reg = plan?.register && !w.state.callId && w.state.origin === 'uis' ? plan.register : null;
+    if (reg) {
+      const bind = reg.bind ? resolve(w, plan!, reg.bind) : null;
+      const params: Row = {
+        USER_ID: reg.userId,
+        PHONE_NUMBER: reg.phone,
+        TYPE: reg.type,
+        CALL_START_DATE: reg.startedAt,
+        CRM_CREATE: 0,
+        SHOW: reg.show ? 1 : 0,
+        EXTERNAL_CALL_ID: String(w.row.sessionId),
+      };
+      if (reg.lineNumber) params.LINE_NUMBER = reg.lineNumber;
+      if (reg.bind && bind) {
+        params.CRM_ENTITY_TYPE = refName(reg.bind).toUpperCase();
+        params.CRM_ENTITY_ID = bind;
+      }
+      const k = key('register');
+      g[k] = { method: 'telephony.externalCall.register', params };
+      callId = `$result[${k}][CALL_ID]`;
+      if (reg.show) shown = [...new Set([...shown, reg.userId])];
+    }
+    const finish = plan?.finish && !w.state.finished ? plan.finish : null;
+    if (callId) {
+      const want = w.cards ?? shown;
+      const show = want.filter((u) => !shown.includes(u));
+      const hide = shown.filter((u) => !want.includes(u) && u !== finish?.userId);
+      if (show.length) g[key('show', show)] = { method: 'telephony.externalCall.show', params: { CALL_ID: callId, USER_ID: show } };
+      if (hide.length) g[key('hide', hide)] = { method: 'telephony.externalCall.hide', params: { CALL_ID: callId, USER_ID: hide } };
+      if (finish) {
+        const params: Row = {
+          CALL_ID: callId,
+          USER_ID: finish.userId,
+          DURATION: finish.durationSec,
+          STATUS_CODE: finish.statusCode,
+          // omitted ADD_TO_CHAT counts as 0 (vi_rest passes `ADD_TO_CHAT != false`): always explicit
+          ADD_TO_CHAT: finish.addToChat ? 1 : 0,
+        };
+        if (finish.failedReason) params.FAILED_REASON = finish.failedReason;
+        g[key('finish')] = { method: 'telephony.externalCall.finish', params };
+      }
+    }
+    if (Object.keys(g).length) groups.push(g);
+  }
+  if (!groups.length) return;
+  await Promise.all([...new Set([...steps.values()].map((s) => s.w))].map((w) => deps.save(w)));
+  const r = await runGroups(deps.rest, groups);
+  for (const [k, s] of steps) {
+    const { w } = s;
+    const ok = k in r.result;
+    const e = r.errors[k];
+    const why = e ? `${e.error || 'error'}${e.error_description ? ` (${e.error_description})` : ''}` : '';
+    switch (s.kind) {
+      case 'register': {
+        const callId = ok ? (r.result[k] as Row | undefined)?.CALL_ID : undefined;
+        if (typeof callId === 'string' && callId) {
+          w.state.callId = callId;
+          const reg = w.state.plan!.register!;
+          if (reg.show) w.state.shown = [...new Set([...w.state.shown, reg.userId])];
+        } else {
+          w.error ??= { message: `telephony.externalCall.register: ${why || 'no CALL_ID in the answer'}`, permanent: PERMANENT_REGISTER.test(e?.error_description ?? '') };
+        }
+        break;
+      }
+      case 'show':
+        if (ok && r.result[k] !== false) w.state.shown = [...new Set([...w.state.shown, ...s.users!])];
+        break;
+      case 'hide':
+        if (ok) w.state.shown = w.state.shown.filter((u) => !s.users!.includes(u));
+        break;
+      case 'finish': {
+        if (ok || NOT_FOUND.test(e?.error_description ?? '')) {
+          if (!w.state.callId) break; // the register of this batch failed: finish again with it
+          w.state.finished = true;
+          w.state.shown = [];
+          w.state.activityId = ok ? idOf((r.result[k] as Row).CRM_ACTIVITY_ID) : null;
+          if (!ok) deps.log.warn({ sessionId: w.row.sessionId }, 'finish: Bitrix24 has no such live call (finished before, its answer lost)');
+        } else if (w.state.callId) {
+          w.error ??= { message: `telephony.externalCall.finish: ${why}`, permanent: /user is not found|not active/i.test(e?.error_description ?? '') };
+        }
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * Recordings of finished calls: downloaded from UIS (a link that is not ready is tried again later)
+ * and attached with `FILENAME` + base64 `FILE_CONTENT`, many calls per batch (bounded by size). A
+ * repeat replaces the record (telephony.md §1.6), so a lost answer is simply sent again.
+ */
+export async function applyRecordings(deps: ApplyDeps, works: Work[], onNotReady: (w: Work, reason: string) => void): Promise<void> {
+  const todo = works.filter((w) => !w.error && w.state.finished && w.state.callId && w.state.record.wanted && !w.state.record.gaveUp);
+  const files: Array<{ w: Work; id: string; name: string; base64: string }> = [];
+  for (const w of todo) {
+    const missing = w.track.recordings.filter((r) => !w.state.record.attached.includes(r.id));
+    for (const rec of missing) {
+      const got = await fetchRecording(rec.url, { fetch: deps.fetch });
+      if (!got.ok) {
+        if (got.retry) onNotReady(w, got.reason);
+        else {
+          w.state.record.gaveUp = true;
+          w.state.record.lastError = got.reason;
+        }
+        continue;
+      }
+      const name = recordingFileName(w.row.sessionId, rec.id).replace(/\.mp3$/, `.${recordingExtension(got.bytes)}`);
+      files.push({ w, id: rec.id, name, base64: got.bytes.toString('base64') });
+    }
+  }
+  if (!files.length) return;
+  const groups = files.map((f, i) => ({ [`a${i}`]: { method: 'telephony.externalCall.attachRecord', params: { CALL_ID: f.w.state.callId, FILENAME: f.name, FILE_CONTENT: f.base64 } } }));
+  const r = await runGroups(deps.rest, groups, RECORDINGS_PER_BATCH_BYTES, (g) => String((Object.values(g)[0]!.params as Row).FILE_CONTENT).length);
+  files.forEach((f, i) => {
+    const k = `a${i}`;
+    if (k in r.result) {
+      f.w.state.record.attached = [...new Set([...f.w.state.record.attached, f.id])];
+      f.w.state.record.lastError = null;
+      return;
+    }
+    const e = r.errors[k];
+    const msg = `${e?.error || 'error'} ${e?.error_description ?? ''}`.trim();
+    if (/not finished yet/i.test(msg)) onNotReady(f.w, msg);
+    else {
+      f.w.state.record.tries++;
+      f.w.state.record.lastError = msg;
+      if (f.w.state.record.tries >= 5) f.w.state.record.gaveUp = true;
+      else onNotReady(f.w, msg);
+    }
+  });
+}
