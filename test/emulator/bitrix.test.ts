@@ -111,7 +111,7 @@ describe('OAuth server', () => {
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({
       expires_in: 3600,
-      scope: 'crm,imopenlines,imconnector,im,contact_center,placement,user',
+      scope: 'crm,imopenlines,imconnector,im,contact_center,placement,user,telephony',
       domain: new URL(emu.oauthOrigin).host,
       server_endpoint: emu.serverEndpoint,
       client_endpoint: portal.clientEndpoint,
