@@ -1,10 +1,9 @@
-import type { AnalyticsSettings, Attribution } from '../contracts/analytics';
-import { e164 } from './phone';
-import { dataApiDateTime } from './uis-time';
+import type { AnalyticsSettings } from '../contracts/analytics';
+import { prepareUpload, type Conversation, type UploadChatItem } from './analytics-pipeline';
 
 /**
- * Pure rules of end-to-end analytics: one open-line chat behind a new lead/deal → one
- * `upload.chats` item (uis-api.md §1.2, §6.6). No I/O here.
+ * Open Lines as a source of the analytics pipeline (analytics-pipeline.ts): one open-line chat
+ * behind a new lead/deal → one `upload.chats` item (uis-api.md §1.2, §6.6). No I/O here.
  */
 export interface OpenLineChat {
   chatId: number;
@@ -18,20 +17,7 @@ export interface OpenLineChat {
   sessionId: number | null;
 }
 
-export interface UploadChatItem {
-  ext_id: string;
-  start_date_time: string;
-  status: 'succeed' | 'lost';
-  initiator: 'visitor' | 'operator';
-  name?: string;
-  phone?: string;
-  email?: string;
-  visitor_session_id?: number;
-  campaign_id?: number;
-  site_id?: number;
-  source_id?: number;
-  messages: Array<{ date_time: string; source: 'visitor' | 'operator' | 'system'; message: string; employee_id?: number }>;
-}
+export type { UploadChatItem } from './analytics-pipeline';
 
 export type BuildResult = { item: UploadChatItem; attribution: string } | { skip: string };
 
@@ -40,49 +26,23 @@ export function extIdFor(memberId: string, chatId: number): string {
   return `b24:${memberId}:${chatId}`;
 }
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-/** The attribution for a chat without a session: its messenger's mapping, else the default. */
-export function fallbackAttribution(settings: AnalyticsSettings, connector: string): Attribution {
-  const own = settings.messengers[connector as keyof AnalyticsSettings['messengers']];
-  const usable = (a: Attribution | undefined) => !!a && (settings.trafficType === 'campaign' ? !!a.campaignId : !!a.siteId);
-  return usable(own) ? own! : settings.defaults;
+/** An open-line chat as a conversation of the one analytics pipeline (its channel: the connector). */
+export function openLineConversation(memberId: string, chat: OpenLineChat): Conversation {
+  return {
+    extId: extIdFor(memberId, chat.chatId),
+    kind: 'chat',
+    channel: chat.connector,
+    startedAt: chat.createdAt,
+    client: chat.client,
+    sessionId: chat.sessionId,
+    messages: chat.messages,
+  };
 }
 
 export function buildUploadItem(memberId: string, chat: OpenLineChat, settings: AnalyticsSettings, now: number, timeZone: string): BuildResult {
-  const phone = e164(chat.client.phone);
-  const email = chat.client.email && EMAIL.test(chat.client.email.trim()) ? chat.client.email.trim() : null;
-  if (!phone && !email) return { skip: 'NO_CONTACT: the chat has neither a phone nor an e-mail' };
-  const messages = chat.messages.filter((m) => m.text.trim() !== '');
-  const start = Math.min(now, chat.createdAt, ...messages.map((m) => m.at));
-  const at = (ms: number) => dataApiDateTime(Math.min(now, Math.max(start, ms)), timeZone);
-  const item: UploadChatItem = {
-    ext_id: extIdFor(memberId, chat.chatId),
-    start_date_time: dataApiDateTime(start, timeZone),
-    status: messages.some((m) => m.role === 'operator') ? 'succeed' : 'lost',
-    initiator: messages[0]?.role === 'operator' ? 'operator' : 'visitor',
-    messages: messages.map((m) => ({
-      date_time: at(m.at),
-      source: m.role,
-      message: m.text.slice(0, 4000),
-      ...(m.role === 'operator' && settings.employeeId ? { employee_id: settings.employeeId } : {}),
-    })),
-  };
-  if (chat.client.name) item.name = chat.client.name.slice(0, 255);
-  if (phone) item.phone = phone;
-  else if (email) item.email = email;
-  if (chat.sessionId) {
-    item.visitor_session_id = chat.sessionId;
-    return { item, attribution: `session ${chat.sessionId}` };
-  }
-  const a = fallbackAttribution(settings, chat.connector);
-  if (settings.trafficType === 'campaign') {
-    item.campaign_id = a.campaignId!;
-    return { item, attribution: `campaign ${a.campaignId}` };
-  }
-  item.site_id = a.siteId!;
-  if (a.sourceId) item.source_id = a.sourceId;
-  return { item, attribution: `site ${a.siteId}${a.sourceId ? `, source ${a.sourceId}` : ''}` };
+  const r = prepareUpload(openLineConversation(memberId, chat), settings, now, timeZone);
+  if ('skip' in r) return { skip: r.skip.startsWith('NO_CONTACT') ? 'NO_CONTACT: the chat has neither a phone nor an e-mail' : r.skip };
+  return { item: r.item as UploadChatItem, attribution: r.attribution };
 }
 
 /**
