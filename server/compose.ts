@@ -296,7 +296,8 @@ function sandboxSecret(databasePath: string): string {
  */
 export function startBackgroundWork(deps: AppDeps, o: { bridgeOfflinePollMs?: number } = {}): void {
   deps.analyticsWorker.startOfflinePolling(5 * 60_000);
-  deps.bridgeWorker.startOfflinePolling(o.bridgeOfflinePollMs ?? 5 * 60_000, () => deps.bridge.boundPortals());
+  // an operator's reply whose online event was lost (at most once, §8) waits for this poll: every minute
+  deps.bridgeWorker.startOfflinePolling(o.bridgeOfflinePollMs ?? 60_000, () => deps.bridge.boundPortals());
   // UIS never retries a callback: what clients wrote while we were down (or a callback failed, or
   // UIS had the channel disabled) is read from the Data API report — at start-up, before the
   // inbound relay goes on, then every 5 minutes; the loss audit every 30 minutes
