@@ -42,7 +42,7 @@ export async function benchAnalytics(leads: number): Promise<AnalyticsBenchResul
     const start = performance.now();
     for (let i = 0; i < leads; i++) {
       h.portal.livechatWrite({
-        visitor: { id: `bench-${i}`, name: `Посетитель ${i}`, phone: `+7903${String(1_000_000 + i).slice(1)}` },
+        visitor: { id: `bench-${i}`, name: `Посетитель ${i}`, phone: `+7903${String(1_000_000 + i)}` },
         text: `Вопрос ${i}`,
         customData: [{ GRID: [{ NAME: 'uis_session_id', VALUE: String(sessions[i]) }] }],
       });

@@ -47,7 +47,7 @@ export async function benchCrm(o: { clock: Clock; chats: number; rateLimit: { dr
     dataApiCalls = 0;
     const t0 = o.clock.now();
     const r0 = performance.now();
-    const phone = (i: number) => `+7926${String(2_000_000 + i).slice(1)}`;
+    const phone = (i: number) => `+7926${String(2_000_000 + i)}`;
     const chats = await Promise.all(Array.from({ length: o.chats }, (_, i) => acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: phone(i) }, text: `Вопрос ${i}` })));
     await Promise.all(chats.filter((_, i) => i % 2 === 0).map((c, i) => acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: phone(i * 2) }, text: `Уточнение ${c.chatId}` })));
     const repeats = Math.ceil(o.chats / 2);

@@ -233,7 +233,7 @@ describe('offline backlog larger than one page', () => {
     await rest.call('event.unbind', { event: 'ONCRMLEADADD', handler: `${h.app.url}/b24/events` });
     for (let i = 0; i < 60; i++) {
       const sid = acc.addSession({ siteId: acc.sites[0]!.id, startedAt: Date.now() - 60_000 }).id;
-      h.portal.livechatWrite({ visitor: { id: `backlog-${i}`, name: `V${i}`, phone: `+7903${String(2_000_000 + i).slice(1)}` }, text: 'hi', customData: [{ GRID: [{ NAME: 'uis_session_id', VALUE: String(sid) }] }] });
+      h.portal.livechatWrite({ visitor: { id: `backlog-${i}`, name: `V${i}`, phone: `+7903${String(2_000_000 + i)}` }, text: 'hi', customData: [{ GRID: [{ NAME: 'uis_session_id', VALUE: String(sid) }] }] });
     }
     await settle();
     expect(acc.uploadedChats()).toHaveLength(0);
