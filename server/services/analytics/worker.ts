@@ -4,11 +4,11 @@ import type { Clock } from '../../domain/clock';
 import type { Logger } from '../../logging';
 import { accountZones } from '../../uis/account-zone';
 import { dataApiForLink, type DataApiClient } from '../../uis/data-api';
-import { UisApiError } from '../../uis/errors';
 import type { AnalyticsJob, AnalyticsRepository, BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisProject } from '../../contracts/uis';
 import { gather, planBatches } from './gather';
 import { createJobLoop } from '../job-loop';
+import { uploadInBatches } from './upload';
 import { takeOfflineEvents } from '../../bitrix/offline-events';
 
 export interface AnalyticsWorkerDeps {
@@ -48,8 +48,6 @@ export interface AnalyticsWorker {
   idle(): Promise<void>;
 }
 
-const MAX_UPLOAD = 50;
-
 /**
  * Durable analytics jobs → `upload.chats`. Jobs live in the database, so a restart loses nothing;
  * each run gathers many entities per `batch` and uploads up to 50 chats per call; every outcome
@@ -78,27 +76,13 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
     deps.analytics.update(job.id, { attempts, dueAt: deps.clock.now() + backoff(attempts), reason });
   };
 
+  /** Through the pipeline's upload step; an Open Lines chat whose session UIS refuses fails with the reason. */
   async function upload(memberId: string, api: DataApiClient, batch: Array<{ job: AnalyticsJob; item: UploadChatItem; attribution: string; fallback: boolean; connector: string }>) {
-    let pending = batch;
-    while (pending.length) {
-      try {
-        await api.call('upload.chats', { chats: pending.map((p) => p.item) });
-      } catch (e) {
-        if (e instanceof UisApiError && !e.transient) {
-          const idx = /^chats\.(\d+)/.exec(e.field ?? '')?.[1];
-          if (idx !== undefined && pending[Number(idx)]) {
-            const bad = pending[Number(idx)]!;
-            fail(bad.job, `UIS_REJECTED ${e.code} ${e.field}: ${e.message}`);
-            pending = pending.filter((p) => p !== bad);
-            continue;
-          }
-          for (const p of pending) fail(p.job, `UIS_REJECTED ${e.code}: ${e.message}`);
-          return;
-        }
-        for (const p of pending) later(p.job, `upload.chats: ${(e as Error).message}`);
-        return;
-      }
-      for (const p of pending) {
+    const entries = batch.map((b) => ({ key: b, item: b.item, attribution: b.attribution }));
+    let uploaded = 0;
+    await uploadInBatches(api, 'chat', entries, {
+      uploaded: ({ key: p }) => {
+        uploaded++;
         deps.analytics.update(p.job.id, {
           status: 'uploaded',
           chatId: Number(p.item.ext_id.split(':').pop()),
@@ -106,10 +90,11 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
           reason: null,
           recheckAt: p.fallback && p.connector === 'livechat' && p.job.status === 'pending' ? deps.clock.now() + recheckMs : null,
         });
-      }
-      log.info({ memberId, chats: pending.length }, 'chats uploaded to UIS analytics');
-      return;
-    }
+      },
+      refused: ({ key: p }, reason) => fail(p.job, reason),
+      later: ({ key: p }, reason) => later(p.job, reason),
+    });
+    if (uploaded) log.info({ memberId, chats: uploaded }, 'chats uploaded to UIS analytics');
   }
 
   async function processPortal(memberId: string): Promise<void> {
@@ -150,7 +135,7 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
         }
       }
     }
-    for (let i = 0; i < toUpload.length; i += MAX_UPLOAD) await upload(memberId, api, toUpload.slice(i, i + MAX_UPLOAD));
+    await upload(memberId, api, toUpload);
   }
 
   const loop = createJobLoop({
