@@ -47,6 +47,8 @@ import { createSqliteBridgeRecoveryRepository } from './storage/bridge-recovery-
 import { createBridgeRecovery } from './services/bridge/recovery';
 import { createDataApiBudget } from './uis/data-api-budget';
 import { createEmployeeSyncWorker } from './services/employee-sync/worker';
+import { createChatSources, type AmoCredentials } from './compose-chat-sources';
+import type { ChatSourcesWorkerOptions } from './services/chat-sources/worker';
 import { createTelephony, TELEPHONY_RECONCILE_MS } from './compose-telephony';
 import type { TelephonyWorkerOptions } from './services/telephony/worker';
 
@@ -59,6 +61,8 @@ export interface Credentials {
   oauthServers: string[];
   /** UIS endpoints overriding the configured/real ones (sandbox: the emulated platform). */
   uis?: UisEndpointOverrides;
+  /** amoCRM integration overriding AMOCRM_* (sandbox and tests: the emulated amoCRM). */
+  amocrm?: AmoCredentials;
 }
 
 export interface StartOptions {
@@ -71,6 +75,7 @@ export interface StartOptions {
   analytics?: import('./services/analytics/worker').AnalyticsWorkerOptions;
   bridge?: BridgeWorkerOptions;
   crmRules?: CrmRulesWorkerOptions;
+  chatSources?: ChatSourcesWorkerOptions;
   telephony?: TelephonyWorkerOptions;
   /** Called after listen() with the app's public URL; returns the credentials to use (sandbox: starts the emulator). */
   credentials(appUrl: string): Promise<Credentials>;
@@ -150,6 +155,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   bridgeWorker.onMessageAdd = (memberId, data) => onMessageAdd(bridgeEventDeps, memberId, data) > 0;
   const employeeSyncWorker = createEmployeeSyncWorker({ employeeSync, gateway, links, uisEndpoints, clock, log, fetch: o.fetch });
   const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch }, o.analytics);
+  const amo = creds.amocrm ?? (config.amocrm ? { clientId: config.amocrm.clientId, clientSecret: config.amocrm.clientSecret, trustedHosts: config.amocrm.domains } : null);
+  const chatSources = createChatSources({ db, box, clock, log, fetch: o.fetch, appUrl, stateSecret: secret, amo, analytics, links, uisEndpoints, worker: o.chatSources });
   const crmRules = createSqliteCrmRulesRepository(db, () => clock.now());
   const crmRequests = createSqliteCrmRequestRepository(db, () => clock.now());
   const crmWorker = createCrmRulesWorker({ requests: crmRequests, crmRules, gateway, links, uisEndpoints, bridge, channels: workspace.channels, employees: employeeSync, clock, log, fetch: o.fetch }, o.crmRules);
@@ -176,6 +183,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     links,
     analytics,
     analyticsWorker,
+    chatSources: chatSources.deps,
+    chatSourcesWorker: chatSources.worker,
     uisInbox,
     uisCallbacks: createCallbackIntake(
       crmRulesUisCallbacks(
@@ -217,6 +226,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     }
   };
   deps.analyticsWorker.wake();
+  deps.chatSourcesWorker.wake();
   deps.bridgeWorker.wake();
   deps.crmWorker.wake(0);
   deps.telephonyWorker.wake(0);
@@ -235,6 +245,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
         server.closeAllConnections();
       });
       deps.analyticsWorker.stop();
+      deps.chatSourcesWorker.stop();
       deps.bridgeWorker.stop();
       deps.bridgeRecovery.stop();
       deps.employeeSyncWorker.stop();
@@ -242,6 +253,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       deps.telephonyWorker.stop();
       deps.telephonyReconcile.stop();
       await deps.bridgeWorker.drainInFlight();
+      await deps.chatSourcesWorker.idle();
       await deps.bridgeRecovery.idle();
       await deps.crmWorker.idle();
       await deps.telephonyWorker.idle();
@@ -255,12 +267,13 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     },
     async shutdown(timeoutMs) {
       draining = true;
-      for (const w of [deps.analyticsWorker, deps.bridgeWorker, deps.bridgeRecovery, deps.employeeSyncWorker, deps.crmWorker, deps.telephonyWorker, deps.telephonyReconcile]) w.stop();
+      for (const w of [deps.analyticsWorker, deps.chatSourcesWorker, deps.bridgeWorker, deps.bridgeRecovery, deps.employeeSyncWorker, deps.crmWorker, deps.telephonyWorker, deps.telephonyReconcile]) w.stop();
       const httpDone = new Promise<void>((ok) => server.close(() => ok()));
       server.closeIdleConnections();
       const inFlight = Promise.all([
         httpDone,
         deps.analyticsWorker.idle(),
+        deps.chatSourcesWorker.idle(),
         deps.bridgeWorker.drainInFlight(),
         deps.bridgeRecovery.idle(),
         deps.crmWorker.idle(),
@@ -296,6 +309,8 @@ function sandboxSecret(databasePath: string): string {
  */
 export function startBackgroundWork(deps: AppDeps, o: { bridgeOfflinePollMs?: number } = {}): void {
   deps.analyticsWorker.startOfflinePolling(5 * 60_000);
+  // amoCRM: a refresh token unused for 3 months dies, and amoCRM disables failing webhooks
+  deps.chatSourcesWorker.startKeepAlive(6 * 3600_000);
   // an operator's reply whose online event was lost (at most once, §8) waits for this poll: every minute
   deps.bridgeWorker.startOfflinePolling(o.bridgeOfflinePollMs ?? 60_000, () => deps.bridge.boundPortals());
   // UIS never retries a callback: what clients wrote while we were down (or a callback failed, or

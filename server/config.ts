@@ -33,6 +33,12 @@ const envSchema = z
     UIS_CHAT_RUNTIME_URL: z.url({ protocol: /^https?$/ }).optional(),
     UIS_DATA_API_URL: z.url({ protocol: /^https?$/ }).optional(),
     UIS_WORKSPACE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    AMOCRM_CLIENT_ID: z.string().min(1).optional(),
+    AMOCRM_CLIENT_SECRET: z.string().min(1).optional(),
+    AMOCRM_DOMAINS: z
+      .string()
+      .regex(/^[a-z0-9.-]+(,[a-z0-9.-]+)*$/, 'must be a comma-separated list of domains, e.g. amocrm.ru,amocrm.com,kommo.com')
+      .default('amocrm.ru,amocrm.com,kommo.com'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
     SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
@@ -43,6 +49,9 @@ const envSchema = z
     }
     if (env.B24_CLIENT_ID && !env.APP_SECRET_KEY) {
       ctx.addIssue({ code: 'custom', path: ['APP_SECRET_KEY'], message: 'is required when B24_CLIENT_ID is set (it encrypts tokens at rest)' });
+    }
+    if (env.AMOCRM_CLIENT_ID && !env.AMOCRM_CLIENT_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['AMOCRM_CLIENT_SECRET'], message: 'is required when AMOCRM_CLIENT_ID is set (the secret key of the amoCRM integration)' });
     }
     if (env.B24_CLIENT_ID && !env.APP_URL) {
       ctx.addIssue({ code: 'custom', path: ['APP_URL'], message: 'is required when B24_CLIENT_ID is set (the public https URL the portal reaches)' });
@@ -79,6 +88,8 @@ export interface Config {
   appSecretKey: string | undefined;
   logLevel: string;
   uis: UisEndpointOverrides;
+  /** The amoCRM integration (chat sources, issue #15); null when AMOCRM_CLIENT_ID is not set. */
+  amocrm: { clientId: string; clientSecret: string; domains: string[] } | null;
   /**
    * SIGTERM: unready (`/readyz` 503) for `delayMs` while still serving, then stop accepting and let
    * what is in flight finish for at most `timeoutMs` (server/lifecycle.ts).
@@ -112,6 +123,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     appSecretKey: e.APP_SECRET_KEY,
     logLevel: e.LOG_LEVEL,
     shutdown: { delayMs: e.SHUTDOWN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    amocrm: e.AMOCRM_CLIENT_ID ? { clientId: e.AMOCRM_CLIENT_ID, clientSecret: e.AMOCRM_CLIENT_SECRET!, domains: e.AMOCRM_DOMAINS.split(',') } : null,
     uis: {
       authUrl: e.UIS_AUTH_URL,
       managementUrl: e.UIS_CHAT_MANAGEMENT_URL,

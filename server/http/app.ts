@@ -7,6 +7,7 @@ import { eventsRouter } from './routes/events';
 import { healthRouter } from './routes/health';
 import { pagesRouter } from './routes/pages';
 import { analyticsHookRouter } from './routes/analytics';
+import { chatSourceHooksRouter } from './routes/chat-sources';
 import { bridgeFilesRouter } from './routes/bridge-files';
 import { staticAssets } from './static-assets';
 import { telephonyHooksRouter } from './routes/telephony-hooks';
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(eventsRouter(deps));
   app.use(telephonyHooksRouter(deps));
   app.use(analyticsHookRouter(deps));
+  app.use(chatSourceHooksRouter(deps));
   app.use(bridgeFilesRouter(deps));
   app.use(pagesRouter(deps));
   app.use(apiRouter(deps));

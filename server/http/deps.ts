@@ -32,6 +32,9 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   uisInbox: UisInbox;
   analytics: AnalyticsRepository;
   analyticsWorker: AnalyticsWorker;
+  /** «Источники чатов» (issue #15): Jivo and amoCRM through the analytics pipeline; its worker. */
+  chatSources: import('../services/chat-sources/deps').ChatSourcesDeps;
+  chatSourcesWorker: import('../services/chat-sources/worker').ChatSourcesWorker;
   /** Verified UIS callbacks, committed in groups before they are answered. */
   uisCallbacks: CallbackIntake;
   /** The operator workspace feature's adapters (channels, UIS runtime, Data API, probe). */

@@ -9,6 +9,8 @@ import { startUisEmulator, type UisEmulator } from '../emulator/uis/index';
 import { captureLogs } from './log-capture';
 import type { AnalyticsWorkerOptions } from '../../server/services/analytics/worker';
 import type { CrmRulesWorkerOptions } from '../../server/services/crm-rules/worker';
+import type { ChatSourcesWorkerOptions } from '../../server/services/chat-sources/worker';
+import type { AmoEmulator } from '../emulator/amocrm/index';
 import type { TelephonyWorkerOptions } from '../../server/services/telephony/worker';
 
 export const CLIENT_ID = 'local.6f1c0e2a9b3d';
@@ -40,6 +42,9 @@ export async function startHarness(o: {
   analytics?: AnalyticsWorkerOptions;
   crmRules?: CrmRulesWorkerOptions;
   telephony?: TelephonyWorkerOptions;
+  chatSources?: ChatSourcesWorkerOptions;
+  /** An emulated amoCRM the app uses as its amoCRM integration (its Redirect URI is set to the app's callback). */
+  amocrm?: AmoEmulator;
   /** The app's outbound fetch (benchmarks count calls through it). */
   fetch?: typeof fetch;
   /** The emulated portal's event queue (default: the realistic 0.5–2.5 s delay, in order, nothing lost). */
@@ -55,6 +60,7 @@ export async function startHarness(o: {
     renderer: o.renderer ?? bootOnlyRenderer,
     analytics: o.analytics,
     crmRules: o.crmRules,
+    chatSources: o.chatSources,
     telephony: o.telephony,
     fetch: o.fetch,
     credentials: async (appUrl) => {
@@ -65,10 +71,12 @@ export async function startHarness(o: {
         portals: o.portals,
         events: o.events,
       });
+      if (o.amocrm) o.amocrm.integration.redirectUri = `${appUrl}/oauth/amocrm/callback`;
       return {
         clientId: CLIENT_ID,
         clientSecret: CLIENT_SECRET,
         oauthServers: [emu.oauthOrigin],
+        amocrm: o.amocrm ? { clientId: o.amocrm.integration.clientId, clientSecret: o.amocrm.integration.clientSecret, trustedHosts: [o.amocrm.origin] } : undefined,
         uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl, workspaceUrl: o.env?.UIS_WORKSPACE_URL ?? uis.workspaceUrl },
       };
     },

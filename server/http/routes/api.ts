@@ -9,6 +9,7 @@ import type { ApiCaller } from './api-caller';
 import { uisLinkRouter } from './uis-link';
 import { workspaceRouter } from './workspace';
 import { analyticsApiRouter } from './analytics';
+import { chatSourcesApiRouter } from './chat-sources';
 import { connectorRouter } from './connector';
 import { crmRulesRouter } from './crm-rules';
 import { employeeSyncRouter } from './employee-sync';
@@ -48,6 +49,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(uisLinkRouter(deps));
   router.use(workspaceRouter(deps));
   router.use(analyticsApiRouter(deps));
+  router.use(chatSourcesApiRouter(deps));
   router.use(connectorRouter(deps));
   router.use(crmRulesRouter(deps));
   router.use(employeeSyncRouter(deps));

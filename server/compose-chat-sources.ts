@@ -1,0 +1,69 @@
+import { createAmoGateway } from './amocrm/client';
+import type { AmoOAuthConfig } from './amocrm/oauth';
+import type { UisProject } from './contracts/uis';
+import type { Clock } from './domain/clock';
+import type { Logger } from './logging';
+import { amoRedirectUri, type ChatSourcesDeps } from './services/chat-sources/deps';
+import { createChatSourcesWorker, type ChatSourcesWorker, type ChatSourcesWorkerOptions } from './services/chat-sources/worker';
+import type { AnalyticsRepository, UisLinkRepository } from './services/ports';
+import { createSqliteAmoAccountRepository } from './storage/amocrm-account-repository';
+import { createSqliteChatSourceRepository } from './storage/chat-source-repository';
+import type { Db } from './storage/db';
+import type { SecretBox } from './storage/secret-box';
+import type { UisEndpoints } from './uis/endpoints';
+
+/** The amoCRM integration of this installation: its id and secret, and which hosts are amoCRM. */
+export interface AmoCredentials {
+  clientId: string;
+  clientSecret: string;
+  /** amoCRM domains (`amocrm.ru`: its subdomains) or origins (an emulator) trusted with the secret */
+  trustedHosts: string[];
+}
+
+/**
+ * «Источники чатов» (issue #15) for the composition root: the repositories, the amoCRM gateway
+ * (tokens from the store, paced per host), the services' deps and the worker.
+ */
+export function createChatSources(o: {
+  db: Db;
+  box: SecretBox;
+  clock: Clock;
+  log: Logger;
+  fetch?: typeof fetch;
+  appUrl: string;
+  stateSecret: string;
+  amo: AmoCredentials | null;
+  analytics: AnalyticsRepository;
+  links: UisLinkRepository;
+  uisEndpoints(project: UisProject): UisEndpoints;
+  worker?: ChatSourcesWorkerOptions;
+}): { deps: ChatSourcesDeps; worker: ChatSourcesWorker } {
+  const now = () => o.clock.now();
+  const sources = createSqliteChatSourceRepository(o.db, now);
+  const amoAccounts = createSqliteAmoAccountRepository(o.db, o.box, now);
+  const amoOAuth: AmoOAuthConfig | null = o.amo ? { clientId: o.amo.clientId, clientSecret: o.amo.clientSecret, redirectUri: amoRedirectUri(o.appUrl), trustedHosts: o.amo.trustedHosts } : null;
+  const amo = createAmoGateway({
+    store: amoAccounts,
+    oauth: amoOAuth ?? { clientId: '', clientSecret: '', redirectUri: '', trustedHosts: [] },
+    clock: o.clock,
+    fetch: o.fetch,
+  });
+  const late: { worker?: ChatSourcesWorker } = {};
+  const deps: ChatSourcesDeps = {
+    sources,
+    amoAccounts,
+    amo,
+    amoOAuth,
+    analytics: o.analytics,
+    links: o.links,
+    uisEndpoints: o.uisEndpoints,
+    appUrl: o.appUrl,
+    stateSecret: o.stateSecret,
+    clock: o.clock,
+    log: o.log,
+    fetch: o.fetch,
+    wake: () => late.worker?.wake(),
+  };
+  const worker = (late.worker = createChatSourcesWorker(deps, o.worker));
+  return { deps, worker };
+}

@@ -1,0 +1,20 @@
+/**
+ * What can go wrong with a chat source, with what the admin does about it (shown as «последняя
+ * ошибка» with its fix; the page words the fix by code, the health view may use `fix` as is).
+ */
+export const SOURCE_ERROR_FIXES = {
+  UIS_NOT_LINKED: 'Link a UIS account on the «Главная» tab; conversations wait meanwhile.',
+  UIS_REJECTED: 'UIS refused a conversation: check that the employee, sites, sources and campaigns chosen here still exist in UIS. The list of conversations names each refusal.',
+  UIS_UNAVAILABLE: 'UIS was not reachable or limited the calls; uploads are retried automatically.',
+  AMO_REAUTH: 'amoCRM access was lost (the integration was disconnected or the grant expired): connect the account again.',
+  AMO_FORBIDDEN: 'The connected amoCRM user may not read some talks: connect the account again as an administrator.',
+  AMO_UNAVAILABLE: 'amoCRM was not reachable or limited the requests; reads are retried automatically.',
+  AMO_WEBHOOK_MANUAL: 'amoCRM did not let us create the «Беседа изменена» webhook: create it by hand in amoCRM (Настройки → Интеграции → Web hooks) with the Webhook url shown here.',
+  AMO_WEBHOOK_DISABLED: 'amoCRM switched the webhook off after failed deliveries; it is registered again automatically (or create it by hand).',
+} as const;
+
+export type SourceErrorCode = keyof typeof SOURCE_ERROR_FIXES;
+
+export function fixFor(code: string): string {
+  return (SOURCE_ERROR_FIXES as Record<string, string>)[code] ?? 'See the message; the conversations list names each problem.';
+}

@@ -1,0 +1,179 @@
+import type { ChatSource } from '../contracts/chat-sources';
+import type { ItemState } from '../domain/chat-sources/items';
+import type { ChatSourceRepository, SourceItem } from '../services/chat-sources/ports';
+import type { Db } from './db';
+
+/**
+ * «Источники чатов» in SQLite (migration 019). Async methods over synchronous better-sqlite3, so
+ * the port stays the same when storage moves to Kysely; SQL kept portable (upserts with ON
+ * CONFLICT, no JSON functions: payloads are parsed here).
+ */
+interface ItemRow {
+  id: number;
+  member_id: string;
+  source: ChatSource;
+  ext_id: string;
+  kind: 'chat' | 'request';
+  channel: string | null;
+  status: SourceItem['status'];
+  version: number;
+  reopened: number;
+  payload: string;
+  attempts: number;
+  due_at: number;
+  created_at: number;
+  attribution: string | null;
+  reason: string | null;
+  uis_id: number | null;
+  updated_at: string;
+}
+
+const toItem = (r: ItemRow): SourceItem => ({
+  id: r.id,
+  memberId: r.member_id,
+  source: r.source,
+  extId: r.ext_id,
+  kind: r.kind,
+  channel: r.channel,
+  status: r.status,
+  version: r.version,
+  payload: JSON.parse(r.payload) as unknown,
+  attempts: r.attempts,
+  dueAt: r.due_at,
+  createdAt: r.created_at,
+  attribution: r.attribution,
+  reason: r.reason,
+  uisId: r.uis_id,
+  updatedAt: r.updated_at,
+});
+
+const COLUMNS: Record<string, string> = { status: 'status', attempts: 'attempts', dueAt: 'due_at', attribution: 'attribution', reason: 'reason', uisId: 'uis_id', payload: 'payload' };
+const DUE = `status IN ('pending', 'waiting') AND due_at <= ?`;
+
+export function createSqliteChatSourceRepository(db: Db, now: () => number = Date.now): ChatSourceRepository {
+  const iso = () => new Date(now()).toISOString();
+  const ensureState = db.prepare('INSERT INTO chat_source_state (member_id, source) VALUES (?, ?) ON CONFLICT (member_id, source) DO NOTHING');
+
+  const apply = db.transaction(
+    (key: { memberId: string; source: ChatSource; extId: string }, fresh: { kind: string; channel: string | null; payload: unknown; dueAt: number }, decide: Parameters<ChatSourceRepository['applyItem']>[2]): boolean => {
+      const row = db.prepare('SELECT id, status, version, reopened FROM chat_source_items WHERE member_id = ? AND source = ? AND ext_id = ?').get(key.memberId, key.source, key.extId) as
+        | { id: number; status: ItemState['status']; version: number; reopened: number }
+        | undefined;
+      const d = decide(row ? { status: row.status, version: row.version, reopened: row.reopened === 1 } : null);
+      if (!d) return false;
+      if (!row) {
+        db.prepare(
+          `INSERT INTO chat_source_items (member_id, source, ext_id, kind, channel, status, version, reopened, payload, attempts, due_at, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+        ).run(key.memberId, key.source, key.extId, fresh.kind, fresh.channel, d.status, d.version, d.reopened ? 1 : 0, JSON.stringify(fresh.payload), fresh.dueAt, now(), iso());
+        return true;
+      }
+      const due = d.status === 'pending' && row.status !== 'pending';
+      db.prepare(
+        `UPDATE chat_source_items SET status = ?, version = ?, reopened = ?, ${d.replacePayload ? 'payload = ?, channel = ?, ' : ''}${due ? 'attempts = 0, due_at = ?, ' : ''}updated_at = ? WHERE id = ?`,
+      ).run(...[d.status, d.version, d.reopened ? 1 : 0, ...(d.replacePayload ? [JSON.stringify(fresh.payload), fresh.channel] : []), ...(due ? [fresh.dueAt] : []), iso(), row.id]);
+      return true;
+    },
+  );
+
+  return {
+    async getSettings(memberId, source) {
+      const r = db.prepare('SELECT settings, hook_secret FROM chat_source_settings WHERE member_id = ? AND source = ?').get(memberId, source) as { settings: string; hook_secret: string } | undefined;
+      return r ? { settings: JSON.parse(r.settings) as unknown, hookSecret: r.hook_secret } : null;
+    },
+    async getByHookSecret(source, secret) {
+      const r = db.prepare('SELECT member_id, settings FROM chat_source_settings WHERE source = ? AND hook_secret = ?').get(source, secret) as { member_id: string; settings: string } | undefined;
+      return r ? { memberId: r.member_id, settings: JSON.parse(r.settings) as unknown } : null;
+    },
+    async saveSettings(memberId, source, settings, hookSecret) {
+      db.prepare(
+        `INSERT INTO chat_source_settings (member_id, source, settings, hook_secret, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (member_id, source) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
+      ).run(memberId, source, JSON.stringify(settings), hookSecret, iso());
+    },
+    async initSettings(memberId, source, settings, hookSecret) {
+      db.prepare(
+        `INSERT INTO chat_source_settings (member_id, source, settings, hook_secret, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (member_id, source) DO NOTHING`,
+      ).run(memberId, source, JSON.stringify(settings), hookSecret, iso());
+      return db.prepare('SELECT hook_secret FROM chat_source_settings WHERE member_id = ? AND source = ?').pluck().get(memberId, source) as string;
+    },
+    async applyItem(key, fresh, decide) {
+      return apply(key, fresh, decide);
+    },
+    async due(memberId, at, limit) {
+      return (db.prepare(`SELECT * FROM chat_source_items WHERE member_id = ? AND ${DUE} ORDER BY due_at, id LIMIT ?`).all(memberId, at, limit) as ItemRow[]).map(toItem);
+    },
+    async portalsWithDue(at) {
+      return db.prepare(`SELECT DISTINCT member_id FROM chat_source_items WHERE ${DUE}`).pluck().all(at) as string[];
+    },
+    async nextDueAt() {
+      return (db.prepare(`SELECT MIN(due_at) FROM chat_source_items WHERE status IN ('pending', 'waiting')`).pluck().get() as number | null) ?? null;
+    },
+    async updateItem(id, patch) {
+      const sets: string[] = [];
+      const values: unknown[] = [];
+      for (const [k, v] of Object.entries(patch)) {
+        sets.push(`${COLUMNS[k]} = ?`);
+        values.push(k === 'payload' ? JSON.stringify(v) : v);
+      }
+      if (!sets.length) return;
+      db.prepare(`UPDATE chat_source_items SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`).run(...values, iso(), id);
+    },
+    async recent(memberId, source, limit) {
+      const rows = source
+        ? db.prepare('SELECT * FROM chat_source_items WHERE member_id = ? AND source = ? ORDER BY id DESC LIMIT ?').all(memberId, source, limit)
+        : db.prepare('SELECT * FROM chat_source_items WHERE member_id = ? ORDER BY id DESC LIMIT ?').all(memberId, limit);
+      return (rows as ItemRow[]).map(toItem);
+    },
+    async counts(memberId, source) {
+      const out = { pending: 0, uploaded: 0, skipped: 0, failed: 0 };
+      const rows = db.prepare('SELECT status, COUNT(*) AS n FROM chat_source_items WHERE member_id = ? AND source = ? GROUP BY status').all(memberId, source) as Array<{ status: string; n: number }>;
+      for (const r of rows) {
+        if (r.status === 'uploaded' || r.status === 'skipped' || r.status === 'failed') out[r.status] += r.n;
+        else out.pending += r.n;
+      }
+      return out;
+    },
+    async noteEvent(memberId, source, at, channel) {
+      ensureState.run(memberId, source);
+      db.prepare('UPDATE chat_source_state SET last_event_at = ? WHERE member_id = ? AND source = ?').run(at, memberId, source);
+      if (channel) {
+        db.prepare(
+          `INSERT INTO chat_source_channels (member_id, source, channel, last_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (member_id, source, channel) DO UPDATE SET last_at = excluded.last_at`,
+        ).run(memberId, source, channel.slice(0, 100), at);
+      }
+    },
+    async noteUpload(memberId, source, at) {
+      ensureState.run(memberId, source);
+      db.prepare('UPDATE chat_source_state SET last_upload_at = ? WHERE member_id = ? AND source = ?').run(at, memberId, source);
+    },
+    async noteError(memberId, source, error) {
+      ensureState.run(memberId, source);
+      db.prepare('UPDATE chat_source_state SET last_error_at = ?, last_error_code = ?, last_error_message = ? WHERE member_id = ? AND source = ?').run(
+        error?.at ?? null,
+        error?.code ?? null,
+        error?.message.slice(0, 500) ?? null,
+        memberId,
+        source,
+      );
+    },
+    async state(memberId, source) {
+      const r = db.prepare('SELECT * FROM chat_source_state WHERE member_id = ? AND source = ?').get(memberId, source) as
+        | { last_event_at: number | null; last_upload_at: number | null; last_error_at: number | null; last_error_code: string | null; last_error_message: string | null }
+        | undefined;
+      return {
+        lastEventAt: r?.last_event_at ?? null,
+        lastUploadAt: r?.last_upload_at ?? null,
+        lastError: r?.last_error_at && r.last_error_code ? { at: r.last_error_at, code: r.last_error_code, message: r.last_error_message ?? '' } : null,
+      };
+    },
+    async channels(memberId, source) {
+      return (db.prepare('SELECT channel, last_at FROM chat_source_channels WHERE member_id = ? AND source = ? ORDER BY last_at DESC LIMIT 100').all(memberId, source) as Array<{ channel: string; last_at: number }>).map((r) => ({
+        key: r.channel,
+        lastAt: r.last_at,
+      }));
+    },
+  };
+}
