@@ -7,7 +7,7 @@
  *
  * So here every delivery waits a delay on the emulator's clock (default 0.5–2.5 s), in queue order
  * unless `reorder` lets deliveries overtake each other (each draws its own delay); a handler that
- * answers slowly gets its deliveries spaced out (throttled). Test switches:
+ * answers slowly gets its deliveries spaced out (throttled); at most 8 POSTs per handler at a time. Test switches:
  * `dropRate` / `drop()` lose deliveries (recorded as `dropped`), `hold()` + `release(order)` let a
  * test decide the order. Every attempt is recorded; `idle()` waits for what is queued (not held).
  */
@@ -66,6 +66,7 @@ export interface EventQueueControl {
 const TIMEOUT_MS = 10_000;
 const DEFAULT_DELAY: readonly [number, number] = [500, 2500];
 const SLOW_HANDLER_MS = 2000;
+const PARALLEL_PER_HANDLER = 8;
 const MAX_GAP_MS = 60_000;
 
 async function post(url: string, body: string): Promise<Pick<DeliveryRecord, 'status' | 'body'>> {
@@ -178,6 +179,22 @@ export class EventDispatcher implements EventQueueControl {
    * clock, deliveries to that URL keep a gap (doubling, up to a minute); fast answers shrink it.
    */
   private readonly throttle = new Map<string, { gapMs: number; nextAt: number }>();
+  /** POSTs in flight per handler URL, and who waits for one to end (a burst is not sent all at once) */
+  private readonly slots = new Map<string, { active: number; waiting: Array<() => void> }>();
+
+  private async slot(url: string): Promise<void> {
+    let s = this.slots.get(url);
+    if (!s) this.slots.set(url, (s = { active: 0, waiting: [] }));
+    if (s.active >= PARALLEL_PER_HANDLER) await new Promise<void>((go) => s.waiting.push(go));
+    else s.active++;
+  }
+
+  private releaseSlot(url: string): void {
+    const s = this.slots.get(url)!;
+    const next = s.waiting.shift();
+    if (next) next(); // the slot passes on
+    else s.active--;
+  }
 
   private async deliver(d: Delivery): Promise<void> {
     if (this.dropped(d)) {
@@ -191,8 +208,14 @@ export class EventDispatcher implements EventQueueControl {
       if (at > this.clock.now()) await this.clock.sleep(at - this.clock.now());
     }
     const body = formEncode({ event: d.event, event_handler_id: d.handlerId, data: d.data, ts: d.ts, auth: d.auth });
+    await this.slot(d.url);
     const started = this.clock.now();
-    const outcome = await post(d.url, body);
+    let outcome: Pick<DeliveryRecord, 'status' | 'body'>;
+    try {
+      outcome = await post(d.url, body);
+    } finally {
+      this.releaseSlot(d.url);
+    }
     const took = this.clock.now() - started;
     const cur = this.throttle.get(d.url) ?? { gapMs: 0, nextAt: 0 };
     cur.gapMs = took > SLOW_HANDLER_MS ? Math.min(MAX_GAP_MS, Math.max(cur.gapMs * 2, took)) : cur.gapMs < 100 ? 0 : cur.gapMs / 2;
