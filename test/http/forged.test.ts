@@ -134,7 +134,9 @@ describe('forged and malformed events', () => {
   it('when a genuine event arrives twice, then it is recorded once', async () => {
     h = await startHarness();
     await installApp(h);
-    await h.portal.fireEvent('ONCRMLEADADD', { FIELDS: { ID: '42' } });
+    // one occurrence, two deliveries: our handler is bound a second time (another auth_type), so the
+    // queue sends the same event, ts and data under two event_handler_ids
+    await h.app.deps.gateway.client(h.portal.memberId).call('event.bind', { event: 'ONCRMLEADADD', handler: `${h.app.url}/b24/events`, auth_type: 2 });
     await h.portal.fireEvent('ONCRMLEADADD', { FIELDS: { ID: '42' } });
     expect(h.portal.deliveries.filter((d) => d.event === 'ONCRMLEADADD').map((d) => d.status)).toEqual([200, 200]);
     expect(h.app.deps.inbox.count(h.portal.memberId)).toBe(1);
