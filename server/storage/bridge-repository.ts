@@ -77,6 +77,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     ),
     chat: db.prepare('SELECT * FROM bridge_chats WHERE member_id = ? AND uis_chat_id = ?'),
     chatByB24: db.prepare('SELECT * FROM bridge_chats WHERE member_id = ? AND b24_chat_id = ? ORDER BY updated_at DESC LIMIT 1'),
+    openChatsOfVisitor: db.prepare("SELECT * FROM bridge_chats WHERE member_id = ? AND visitor_id = ? AND status = 'open' ORDER BY uis_chat_id LIMIT 50"),
     upsertChat: db.prepare(
       `INSERT INTO bridge_chats (member_id, uis_chat_id, channel_id, visitor_id, initiator, operator_id, line_id, b24_chat_id, b24_session_id, b24_session_closed, status, ext_chat_id, successor_uis_chat_id, updated_at)
        VALUES (@member_id, @uis_chat_id, @channel_id, @visitor_id, @initiator, @operator_id, @line_id, @b24_chat_id, @b24_session_id, COALESCE(@b24_session_closed, 0), COALESCE(@status, 'open'), @ext_chat_id, @successor_uis_chat_id, @updated_at)
@@ -193,6 +194,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
 
     chat: (m, c) => ((r) => (r ? toChat(r) : null))(q.chat.get(m, c) as Row | undefined),
     chatByB24: (m, c) => ((r) => (r ? toChat(r) : null))(q.chatByB24.get(m, c) as Row | undefined),
+    openChatsOfVisitor: (m, v) => (q.openChatsOfVisitor.all(m, v) as Row[]).map(toChat),
     upsertChat: (c) =>
       void q.upsertChat.run({
         member_id: c.memberId,

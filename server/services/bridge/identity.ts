@@ -21,6 +21,11 @@ export function plainOperatorText(bbcode: string): string {
   return t.trim();
 }
 
+/** The client's name as the open line shows it (letters, spaces, apostrophes and hyphens; 25 characters); null when nothing is left. */
+export function visitorDisplayName(name: string | null | undefined): string | null {
+  return (name ?? '').replace(/[^\p{L} '-]/gu, '').trim().slice(0, 25) || null;
+}
+
 export const textHash = (text: string): string => createHash('sha256').update(plainOperatorText(text)).digest('hex').slice(0, 32);
 
 /**

@@ -1,7 +1,7 @@
 import type { UisLink } from '../../domain/uis-link';
 import type { UisCallback } from '../../uis/callback-schemas';
 import type { UisCallbackHandler } from '../ports';
-import { textHash } from './identity';
+import { textHash, visitorDisplayName } from './identity';
 import type { BridgeRepository } from './ports';
 
 /** An optional id or text of a parsed callback: absent and empty are both null. */
@@ -64,6 +64,24 @@ function learnChat(
 }
 
 /**
+ * The client's name came (or changed) in the visitor card. Their open-line chats were titled by
+ * what the first message carried — the phone, when the card came after it (UIS sends /chat,
+ * /message and /visitor/card in no set order): each open chat already in Bitrix24, or whose first
+ * message is being sent right now, gets a `rename` job, ordered after the chat's pending messages.
+ * A chat whose first message has not gone yet takes the name with it. True when jobs were queued.
+ */
+function renameChats(repo: BridgeRepository, memberId: string, visitorId: string, name: string, now: number): boolean {
+  let queued = false;
+  for (const chat of repo.openChatsOfVisitor(memberId, visitorId)) {
+    const sending = repo.pendingOfChat(memberId, chat.uisChatId).some((j) => j.kind === 'in' && j.inflight);
+    if (!chat.b24ChatId && !sending) continue;
+    const idemKey = `rename:${chat.uisChatId}:${textHash(name)}`;
+    queued = repo.enqueue({ memberId, kind: 'rename', chatKey: chat.uisChatId, idemKey, payload: { visitorId, name }, dueAt: now }) || queued;
+  }
+  return queued;
+}
+
+/**
  * An edit of a client message the bridge relays → `imconnector.update.messages` (edits.ts), in
  * the order UIS sent them (one queue per chat). Every edit is its own job: a message edited back
  * to an earlier text (A → B → A) is edited again, not dropped as a repeat.
@@ -95,8 +113,10 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, cb: UisCallb
   if (cb.route === 'POST /visitor/card') {
     const b = cb.body;
     const card = b.visitor_card ?? {};
+    const before = visitorDisplayName(repo.visitor(memberId, b.visitor_id)?.name);
     repo.upsertVisitor({ memberId, visitorId: b.visitor_id, name: opt(card.name), phone: opt(card.phones?.[0]), email: opt(card.emails?.[0]) });
-    return false;
+    const name = visitorDisplayName(opt(card.name));
+    return name !== null && name !== before && renameChats(repo, memberId, b.visitor_id, name, now);
   }
   if (cb.route === 'POST /message' && (cb.body.source === undefined || cb.body.source === null)) {
     // v2 «Обновление сообщения» (uis-api.md §2.3): a POST with the same id and no source/status/

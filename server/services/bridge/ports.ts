@@ -42,8 +42,11 @@ export interface BridgeVisitor {
   b24UserId: string | null;
 }
 
-/** `verify`: after a first message was sent again unchecked, look for a second copy and remove it (resend-check.ts). */
-export type JobKind = 'in' | 'out' | 'delivery' | 'notice' | 'update' | 'verify';
+/**
+ * `verify`: after a first message was sent again unchecked, look for a second copy and remove it (resend-check.ts).
+ * `rename`: the client's name came after the open-line chat was created under the phone (imconnector.chat.name.set).
+ */
+export type JobKind = 'in' | 'out' | 'delivery' | 'notice' | 'update' | 'verify' | 'rename';
 
 export interface BridgeJob {
   id: number;
@@ -98,6 +101,8 @@ export interface BridgeRepository {
   // chats and visitors
   chat(memberId: string, uisChatId: string): BridgeChat | null;
   chatByB24(memberId: string, b24ChatId: string): BridgeChat | null;
+  /** The visitor's chats UIS has not closed (at most 50). */
+  openChatsOfVisitor(memberId: string, visitorId: string): BridgeChat[];
   upsertChat(c: Partial<BridgeChat> & { memberId: string; uisChatId: string; channelId: string }): void;
   visitor(memberId: string, visitorId: string): BridgeVisitor | null;
   upsertVisitor(v: Partial<BridgeVisitor> & { memberId: string; visitorId: string }): void;

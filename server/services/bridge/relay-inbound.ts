@@ -6,7 +6,7 @@ import { ReauthRequiredError } from '../../bitrix/errors';
 import type { BatchCall } from '../../bitrix/rest-client';
 import { escapeBbcode } from '../../domain/bbcode';
 import { e164 } from '../../domain/phone';
-import { echoKey, externalUserId, unixSeconds } from './identity';
+import { echoKey, externalUserId, unixSeconds, visitorDisplayName } from './identity';
 import { bitrixUserOfEmployee } from './operator-user';
 import { checkInFlight, outcomeUnknown } from './resend-check';
 import type { BridgeChat, BridgeJob, LineBinding } from './ports';
@@ -25,8 +25,7 @@ function buildItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: Br
   const phone = e164(v?.phone);
   if (phone) user.phone = phone;
   if (v?.email) user.email = v.email;
-  if (v?.name) user.name = v.name.replace(/[^\p{L} '-]/gu, '').slice(0, 25) || undefined;
-  if (!user.name) user.name = phone ?? `UIS ${visitorId}`;
+  user.name = visitorDisplayName(v?.name) ?? phone ?? `UIS ${visitorId}`;
   const message: Row = { id: String(p.messageId), date: unixSeconds(p.createdAt, deps.clock.now()) };
   // Client text is never markup in the open line: Bitrix24 renders BBCode in chats (issue #11 item 9)
   const text = escapeBbcode(String(p.text ?? ''));

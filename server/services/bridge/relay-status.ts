@@ -84,6 +84,31 @@ export async function runNotice(ctx: RelayContext, memberId: string, job: Bridge
  * A chat whose first message was sent again unchecked (see resend-check.ts): once its message is in
  * the open line and Bitrix24's chat is known, a second copy is removed.
  */
+/**
+ * `rename`: the open-line chat takes the client's name (imconnector.chat.name.set, CHAT_ID = the
+ * connector chat id, USER_ID = the connector user id). A chat not in Bitrix24 yet has nothing to rename.
+ */
+export async function runRename(ctx: RelayContext, memberId: string, job: BridgeJob): Promise<void> {
+  const { deps, repo, later, errText } = ctx;
+  const chat = repo.chat(memberId, job.chatKey);
+  if (!chat?.b24ChatId || !chat.lineId || !chat.visitorId) {
+    repo.complete(job.id);
+    return;
+  }
+  try {
+    await deps.gateway.client(memberId).call('imconnector.chat.name.set', {
+      CONNECTOR: CONNECTOR_ID,
+      LINE: chat.lineId,
+      CHAT_ID: chat.extChatId,
+      USER_ID: externalUserId(chat.visitorId),
+      NAME: String(job.payload.name),
+    });
+    repo.complete(job.id);
+  } catch (e) {
+    later(job, errText(e));
+  }
+}
+
 export async function runVerify(ctx: RelayContext, memberId: string, job: BridgeJob): Promise<void> {
   const { deps, repo, log, later, errText } = ctx;
   const p = job.payload;

@@ -8,7 +8,7 @@ import type { BridgeJob } from './ports';
 import { createRelayContext, type BridgeWorkerDeps, type BridgeWorkerOptions } from './worker-context';
 import { runInbound } from './relay-inbound';
 import { runOutbound } from './relay-outbound';
-import { runDeliveries, runNotice, runVerify } from './relay-status';
+import { runDeliveries, runNotice, runRename, runVerify } from './relay-status';
 
 // the worker's dependencies and options are declared with the context its relays share
 export type { BridgeWorkerDeps, BridgeWorkerOptions } from './worker-context';
@@ -92,6 +92,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
           if (j.kind === 'out') await runOutbound(ctx, memberId, j);
           else if (j.kind === 'notice') await runNotice(ctx, memberId, j);
           else if (j.kind === 'verify') await runVerify(ctx, memberId, j);
+          else if (j.kind === 'rename') await runRename(ctx, memberId, j);
           else if (j.kind === 'update') await runUpdate({ bridge: repo, gateway: deps.gateway, now: () => deps.clock.now(), later }, memberId, j);
           else repo.fail(j.id, `unknown job kind ${j.kind}`);
         } catch (e) {
