@@ -13,6 +13,9 @@ export class ApiRequestError extends Error {
     readonly code: string,
     message: string,
     readonly status = 0,
+    /** The request field at fault and the remote side's reason (apiErrorSchema), when the server named them. */
+    readonly field?: string,
+    readonly reason?: string,
   ) {
     super(message);
     this.name = 'ApiRequestError';
@@ -23,7 +26,7 @@ async function toApiError(res: Response): Promise<ApiRequestError> {
   const text = await res.text().catch(() => '');
   try {
     const body = apiErrorSchema.safeParse(JSON.parse(text));
-    if (body.success) return new ApiRequestError(body.data.error, body.data.message, res.status);
+    if (body.success) return new ApiRequestError(body.data.error, body.data.message, res.status, body.data.field, body.data.reason);
   } catch {
     // not JSON: fall through to the generic message
   }

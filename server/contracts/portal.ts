@@ -13,6 +13,9 @@ export const portalViewSchema = z.object({
 });
 export type PortalView = z.infer<typeof portalViewSchema>;
 
-/** Every /api error answers this shape with a 4xx/5xx status. */
-export const apiErrorSchema = z.object({ error: z.string(), message: z.string() });
+/**
+ * Every /api error answers this shape with a 4xx/5xx status; `field` names the request field at
+ * fault and `reason` the remote side's own code (a UIS mnemonic) when the server knows them.
+ */
+export const apiErrorSchema = z.object({ error: z.string(), message: z.string(), field: z.string().optional(), reason: z.string().optional() });
 export type ApiError = z.infer<typeof apiErrorSchema>;

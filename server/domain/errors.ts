@@ -9,6 +9,8 @@ export class AppError extends Error {
     message: string,
     readonly httpStatus = 400,
     readonly operational = true,
+    /** The request field at fault and the remote side's own reason (a UIS mnemonic…), when known: pages put their words on that field. */
+    readonly details: { field?: string; reason?: string } = {},
   ) {
     super(message);
   }

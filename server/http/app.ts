@@ -67,10 +67,10 @@ function errorHandler(deps: AppDeps) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number; message?: string };
     let status = 500;
-    let body = { error: 'INTERNAL', message: 'Internal error' };
+    let body: { error: string; message: string; field?: string; reason?: string } = { error: 'INTERNAL', message: 'Internal error' };
     if (err instanceof AppError) {
       status = err.httpStatus;
-      body = { error: err.code, message: err.message };
+      body = { error: err.code, message: err.message, ...err.details };
     } else if (e.type === 'entity.too.large') {
       status = 413;
       body = { error: 'BODY_TOO_LARGE', message: 'The request body is too large' };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { UisLinkRequest, UisLinkView, UisProject } from '../contracts/uis';
 import type { Clock } from '../domain/clock';
-import { AppError, badRequest } from '../domain/errors';
+import { AppError } from '../domain/errors';
 import { adapterTypeFor, webhookUrlFor, type UisLink } from '../domain/uis-link';
 import type { Logger } from '../logging';
 import type { UisEndpoints, UisLinkRepository, UisManagement } from './ports';
@@ -27,18 +27,18 @@ const secret = (bytes: number) => randomBytes(bytes).toString('base64url');
  */
 export async function linkUis(deps: LinkUisDeps, memberId: string, req: UisLinkRequest): Promise<UisLink> {
   if (req.project === 'comagic') {
-    throw badRequest('COMAGIC_NOT_SUPPORTED', 'CoMagic accounts cannot use this integration yet; only UIS (uiscom.ru) accounts can be linked');
+    throw new AppError('COMAGIC_NOT_SUPPORTED', 'CoMagic accounts cannot use this integration yet; only UIS (uiscom.ru) accounts can be linked', 400, true, { field: 'project' });
   }
   const e = deps.uisEndpoints(req.project);
-  const account = await step('UIS_DATA_API_REFUSED', 'UIS did not accept the Data API key', () => deps.uis.verifyDataApi(e, req.dataApiToken));
-  const jwt = await step('UIS_AUTH_FAILED', 'UIS did not accept the login or password', () => deps.uis.login(e, req.project, req.login, req.password));
+  const account = await step('UIS_DATA_API_REFUSED', 'UIS did not accept the Data API key', 'dataApiToken', () => deps.uis.verifyDataApi(e, req.dataApiToken));
+  const jwt = await step('UIS_AUTH_FAILED', 'UIS did not accept the login or password', 'password', () => deps.uis.login(e, req.project, req.login, req.password));
   const previous = deps.links.get(memberId);
   const same = previous && previous.accountId === account.accountId;
   const hookId = same ? previous.hookId : secret(18);
   const webhookSecret = secret(32);
   const adapterLogin = same ? previous.adapterLogin : `b24omni-${secret(9)}`;
   const adapterPassword = secret(24);
-  const { adapterId } = await step('UIS_ADAPTER_FAILED', 'UIS refused to register the chat adapter', () =>
+  const { adapterId } = await step('UIS_ADAPTER_FAILED', 'UIS refused to register the chat adapter', 'login', () =>
     deps.uis.ensureAdapter(e, jwt, {
       type: adapterTypeFor(memberId),
       name: 'UIS OMNI для Битрикс24',
@@ -69,7 +69,7 @@ export async function linkUis(deps: LinkUisDeps, memberId: string, req: UisLinkR
   // link must already be known to our callback endpoint; a failed connect rolls it back.
   deps.links.save(link);
   try {
-    const { connectionId } = await step('UIS_CONNECT_FAILED', 'UIS refused to connect the adapter to the account', () =>
+    const { connectionId } = await step('UIS_CONNECT_FAILED', 'UIS refused to connect the adapter to the account', 'login', () =>
       deps.uis.connectAccount(e, jwt, adapterId, `Битрикс24 ${deps.portalDomain(memberId)}`),
     );
     link.connectionId = connectionId;
@@ -118,17 +118,19 @@ export function toLinkView(link: UisLink | null, appUrl: string): UisLinkView {
   };
 }
 
-async function step<T>(code: string, message: string, work: () => Promise<T>): Promise<T> {
+/**
+ * One step of linking; a refusal names the form field at fault (`field`) and UIS's own mnemonic
+ * (`reason`: auth_error, access_token_invalid, ip_not_whitelisted…) so the page can say, on that
+ * field and in the portal's language, what is wrong and what fixes it.
+ */
+async function step<T>(code: string, message: string, field: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (e) {
     const detail = (e as { code?: string }).code;
     const transient = (e as { transient?: boolean }).transient === true;
     const remote = e instanceof Error ? e.message.slice(0, 300) : '';
-    throw new AppError(
-      transient ? 'UIS_UNAVAILABLE' : code,
-      transient ? 'UIS is not reachable right now; try again in a minute' : `${message}${detail ? ` — ${remote}` : ''}`,
-      transient ? 503 : 400,
-    );
+    if (transient) throw new AppError('UIS_UNAVAILABLE', 'UIS is not reachable right now; try again in a minute', 503, true, detail ? { reason: detail } : {});
+    throw new AppError(code, `${message}${detail ? ` — ${remote}` : ''}`, 400, true, { field, ...(detail ? { reason: detail } : {}) });
   }
 }

@@ -75,17 +75,19 @@ describe('linking a UIS account', () => {
     h = await startHarness();
     await installApp(h);
     const session = await adminSession(h);
-    const cases: Array<[Record<string, string>, number, string]> = [
-      [credentials(h, { project: 'comagic' }), 400, 'COMAGIC_NOT_SUPPORTED'],
-      [credentials(h, { password: 'wrong' }), 400, 'UIS_AUTH_FAILED'],
-      [credentials(h, { dataApiToken: 'wrong-token-123' }), 400, 'UIS_DATA_API_REFUSED'],
-      [{ project: 'uis', login: '', password: 'x', dataApiToken: 'x' }, 400, 'VALIDATION_FAILED'],
+    // a refusal names the form field at fault and UIS's own mnemonic, so the page can say it on that field
+    const cases: Array<[Record<string, string>, number, string, { field?: string; reason?: string }]> = [
+      [credentials(h, { project: 'comagic' }), 400, 'COMAGIC_NOT_SUPPORTED', { field: 'project' }],
+      [credentials(h, { password: 'wrong' }), 400, 'UIS_AUTH_FAILED', { field: 'password', reason: 'auth_error' }],
+      [credentials(h, { dataApiToken: 'wrong-token-123' }), 400, 'UIS_DATA_API_REFUSED', { field: 'dataApiToken', reason: 'access_token_invalid' }],
+      [{ project: 'uis', login: '', password: 'x', dataApiToken: 'x' }, 400, 'VALIDATION_FAILED', {}],
     ];
-    for (const [body, status, code] of cases) {
+    for (const [body, status, code, at] of cases) {
       const r = await api(h.app.url, session, 'POST', '/api/uis/link', body);
       expect(r.status, code).toBe(status);
       expect(r.json.error).toBe(code);
       expect(String(r.json.message).length).toBeGreaterThan(5);
+      expect({ field: r.json.field, reason: r.json.reason }, code).toEqual({ field: at.field, reason: at.reason });
     }
     expect(h.app.deps.links.get(h.portal.memberId)).toBeNull();
     expect(h.uis.accounts[0]!.adapter()).toBeNull();
