@@ -1,6 +1,6 @@
-import { createPortalLimiter, type PortalLimiter } from '../bitrix/limiter';
 import type { Clock } from '../domain/clock';
 import { AmoApiError, AmoReauthError } from './errors';
+import { createPacer, type Pacer } from './pacer';
 import { refreshTokens, type AmoOAuthConfig, type AmoTokens } from './oauth';
 
 /**
@@ -10,7 +10,7 @@ import { refreshTokens, type AmoOAuthConfig, type AmoTokens } from './oauth';
  * and a second use revokes the grant; the rotated pair is saved only if the stored refresh token
  * is still the one used (compare-and-set). Requests are paced per amoCRM host under its limit of
  * 7 per second (Kommo «Limitations»: 429 beyond it, an IP block if it goes on): 5 per second,
- * evenly; a 429 backs off and retries, so nothing is lost.
+ * evenly (pacer.ts); a 429 slows the pace and the request is retried, so nothing is lost.
  */
 export interface AmoTokenStore {
   /** The account's API origin, tokens and status; null when not connected. */
@@ -48,19 +48,19 @@ export interface AmoGatewayOptions {
   refreshAheadMs?: number;
 }
 
-const MAX_RETRIES = 6;
+const MAX_RETRIES = 10;
 
 export function createAmoGateway(o: AmoGatewayOptions): AmoGateway {
   const fetchImpl = o.fetch ?? fetch;
   const ahead = o.refreshAheadMs ?? 10 * 60_000;
-  const limiters = new Map<string, PortalLimiter>();
+  const pacers = new Map<string, Pacer>();
   const inFlight = new Map<string, Promise<{ origin: string; tokens: AmoTokens }>>();
   const gateway = { refreshes: 0 } as { refreshes: number };
 
-  const limiter = (origin: string) => {
-    let l = limiters.get(origin);
-    if (!l) limiters.set(origin, (l = createPortalLimiter({ drainPerSec: o.perSecond ?? 5, burst: 1, headroom: 0 }, o.clock)));
-    return l;
+  const pacer = (origin: string) => {
+    let p = pacers.get(origin);
+    if (!p) pacers.set(origin, (p = createPacer(o.perSecond ?? 5, o.clock)));
+    return p;
   };
 
   async function loaded(memberId: string) {
@@ -113,7 +113,7 @@ export function createAmoGateway(o: AmoGatewayOptions): AmoGateway {
       let refreshed = false;
       for (let attempt = 0; ; attempt++) {
         const t = await current(memberId);
-        const l = limiter(t.origin);
+        const l = pacer(t.origin);
         await l.acquire();
         let r: Response;
         try {
@@ -126,6 +126,7 @@ export function createAmoGateway(o: AmoGatewayOptions): AmoGateway {
         } catch (e) {
           throw new AmoApiError(0, 'UNREACHABLE', (e as Error).message);
         }
+        if (r.status !== 429) l.succeeded();
         if (r.status === 204) return null;
         const text = await r.text();
         let json: Record<string, unknown> = {};
@@ -147,8 +148,8 @@ export function createAmoGateway(o: AmoGatewayOptions): AmoGateway {
         }
         const blocked = r.status === 403 && /\bIP\b/i.test(detail);
         if ((r.status === 429 || blocked) && attempt < MAX_RETRIES) {
-          l.onLimitExceeded();
-          await o.clock.sleep(Math.min(30_000, 1000 * 2 ** attempt));
+          l.throttled();
+          if (blocked) await o.clock.sleep(Math.min(60_000, 5000 * 2 ** attempt));
           continue;
         }
         throw new AmoApiError(r.status, blocked ? 'IP_BLOCKED' : String(json.title ?? 'ERROR'), detail);

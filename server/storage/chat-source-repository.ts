@@ -120,6 +120,9 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
       if (!sets.length) return;
       db.prepare(`UPDATE chat_source_items SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`).run(...values, iso(), id);
     },
+    async retryWaiting(memberId, source, at) {
+      return db.prepare(`UPDATE chat_source_items SET due_at = ?, updated_at = ? WHERE member_id = ? AND source = ? AND status = 'waiting'`).run(at, iso(), memberId, source).changes;
+    },
     async recent(memberId, source, limit) {
       const rows = source
         ? db.prepare('SELECT * FROM chat_source_items WHERE member_id = ? AND source = ? ORDER BY id DESC LIMIT ?').all(memberId, source, limit)

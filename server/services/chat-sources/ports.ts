@@ -56,6 +56,8 @@ export interface ChatSourceRepository {
   portalsWithDue(now: number): Promise<string[]>;
   nextDueAt(): Promise<number | null>;
   updateItem(id: number, patch: SourceItemPatch): Promise<void>;
+  /** Items of the source waiting (for a grant, a link, a retry) become due at `at`. */
+  retryWaiting(memberId: string, source: ChatSource, at: number): Promise<number>;
   recent(memberId: string, source: ChatSource | null, limit: number): Promise<SourceItem[]>;
   counts(memberId: string, source: ChatSource): Promise<Record<'pending' | 'uploaded' | 'skipped' | 'failed', number>>;
   noteEvent(memberId: string, source: ChatSource, at: number, channel: string | null): Promise<void>;

@@ -79,7 +79,7 @@ export function apiRouter(o: { accounts: AmoAccount[]; oauth: OAuthServer; clock
 
   router.use('/api/v4', (req, res, next) => {
     o.stats.requests++;
-    const key = `${req.method} ${req.path.replace(/\/\d+/g, '/{id}')}`;
+    const key = `${req.method} /api/v4${req.path.replace(/\/\d+/g, '/{id}')}`;
     o.stats.byPath[key] = (o.stats.byPath[key] ?? 0) + 1;
     const got = limiter.take();
     if (got === 403) {
