@@ -7,7 +7,6 @@ import {
   type CrmDirectory,
   type CrmRulesKind,
   type CrmRulesView,
-  type DrivenChannel,
   type TemplatePreview,
 } from '../../server/contracts/crm-settings';
 import { apiRequest, ApiRequestError, type ApiContext } from './api-request';
@@ -17,16 +16,16 @@ const JSON_HEADERS = { Accept: 'application/json' };
 /** Why a field cannot be saved; `field` is the settings path (`responsible.defaultUserId`, `funnels.primary.defaults.dealStageId`, …). */
 export interface CrmRulesIssue {
   field: string;
-  code: 'required' | 'values' | 'variable' | 'openLines' | 'invalid';
+  code: 'required' | 'values' | 'variable' | 'invalid';
   /** The schema's own message (English), shown when the page has no wording for the field. */
   message?: string;
 }
 
 /**
- * What stops these settings from being saved, one issue per field: the contract's schema, plus
- * channels an open line drives while the rules are on (the server refuses those too).
+ * What stops these settings from being saved, one issue per field (the contract's schema). A
+ * channel an open line drives is no issue: the server drops it when saving (the tab shows it off).
  */
-export function crmRulesIssues(kind: CrmRulesKind, s: CrmRulesSettings, openLines: readonly DrivenChannel[]): CrmRulesIssue[] {
+export function crmRulesIssues(s: CrmRulesSettings): CrmRulesIssue[] {
   const found = new Map<string, CrmRulesIssue>();
   const parsed = crmRulesSettingsSchema.safeParse(s);
   if (!parsed.success) {
@@ -43,11 +42,6 @@ export function crmRulesIssues(kind: CrmRulesKind, s: CrmRulesSettings, openLine
       found.set(field, { field, code, message: issue.message });
     }
   }
-  if (kind === 'chats' && s.enabled && s.createEntities) {
-    for (const c of s.channels) {
-      if (openLines.some((d) => d.type === c)) found.set(`channels.${c}`, { field: `channels.${c}`, code: 'openLines' });
-    }
-  }
   return [...found.values()];
 }
 
@@ -59,7 +53,7 @@ async function readJson<T>(res: Response, schema: z.ZodType<T>, what: string): P
 
 export interface CrmRulesApi {
   get(kind: CrmRulesKind): Promise<CrmRulesView>;
-  /** PUT (admins only); answers the saved view. @throws ApiRequestError (`VALIDATION_FAILED`, `OPEN_LINES_CONFLICT`, `NOT_ADMIN`, …) */
+  /** PUT (admins only); answers the saved view. @throws ApiRequestError (`VALIDATION_FAILED`, `NOT_ADMIN`, …) */
   save(kind: CrmRulesKind, settings: CrmRulesSettings): Promise<CrmRulesView>;
   directory(): Promise<CrmDirectory>;
   /** Reads the portal's CRM again (admins only). */

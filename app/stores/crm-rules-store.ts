@@ -41,7 +41,7 @@ export const useCrmRulesStore = defineStore('crm-rules', () => {
 
   const dirty = (kind: CrmRulesKind) => !!views.value[kind] && !!drafts.value[kind] && !same(drafts.value[kind], views.value[kind]!.settings);
   const issues = (kind: CrmRulesKind) =>
-    checked.value[kind] && drafts.value[kind] ? crmRulesIssues(kind, drafts.value[kind]!, views.value[kind]?.openLines ?? []) : [];
+    checked.value[kind] && drafts.value[kind] ? crmRulesIssues(drafts.value[kind]!) : [];
   const anyDirty = computed(() => dirty('chats') || dirty('offline'));
 
   function connect(ctx: ApiContext): void {

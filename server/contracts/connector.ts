@@ -46,6 +46,8 @@ export const connectorViewSchema = z.object({
   defaultOperatorId: z.number().nullable(),
   /** Set after a change: the channel was moved here from another line. */
   movedFrom: z.string().nullable().optional(),
+  /** Set after connecting: the channel's type was ticked on the «Чаты» tab and is unticked now (Open Lines create the CRM entities for it). */
+  chatsUnticked: z.boolean().optional(),
 });
 export type ConnectorView = z.infer<typeof connectorViewSchema>;
 

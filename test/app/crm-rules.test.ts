@@ -29,14 +29,13 @@ function store(...responses: (() => Response)[]) {
 }
 
 describe('crmRulesIssues', () => {
-  it('when the rules are on without a responsible and with an open-line channel, then both fields are named', () => {
-    const issues = crmRulesIssues('chats', { ...blank, enabled: true }, [{ type: 'whatsapp', name: 'WA', lineId: '1' }]);
-    expect(issues.map((i) => i.field)).toEqual(['responsible.defaultUserId', 'channels.whatsapp']);
-    expect(issues.find((i) => i.field === 'channels.whatsapp')?.code).toBe('openLines');
+  it('when the rules are on without a responsible, then that field is named (a channel an open line drives is none: the server drops it)', () => {
+    const issues = crmRulesIssues({ ...blank, enabled: true, channels: ['whatsapp'] });
+    expect(issues.map((i) => i.field)).toEqual(['responsible.defaultUserId']);
   });
-  it('when the rules are off (workspace + Open Lines), then the driven channel is not an issue; offline ignores channels', () => {
-    expect(crmRulesIssues('chats', { ...blank, enabled: true, createEntities: false }, [{ type: 'whatsapp', name: 'WA', lineId: '1' }])).toEqual([]);
-    expect(crmRulesIssues('offline', { ...blank, enabled: true, responsible: { defaultUserId: 2, rules: [] } }, [{ type: 'whatsapp', name: 'WA', lineId: '1' }])).toEqual([]);
+  it('when the rules are off (workspace + Open Lines), then nothing is missing', () => {
+    expect(crmRulesIssues({ ...blank, enabled: true, createEntities: false })).toEqual([]);
+    expect(crmRulesIssues({ ...blank, enabled: true, responsible: { defaultUserId: 2, rules: [] } })).toEqual([]);
   });
   it('when a filter condition has no values or a template an unknown variable, then those fields are named', () => {
     const s: CrmRulesSettings = {
@@ -44,7 +43,7 @@ describe('crmRulesIssues', () => {
       filter: { join: 'and', groups: [{ join: 'and', conditions: [{ param: 'site_id', rule: 'allowed', values: [] }] }] },
       templates: { lead: '{{oops}}', deal: '' },
     };
-    const issues = crmRulesIssues('chats', s, []);
+    const issues = crmRulesIssues(s);
     expect(issues).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'filter.groups.0.conditions.0.values', code: 'values' })]));
   });
 });
@@ -83,13 +82,13 @@ describe('useCrmRulesStore', () => {
     const { s } = store(
       () => json(200, view('chats')),
       () => json(200, view('offline')),
-      () => json(400, { error: 'OPEN_LINES_CONFLICT', message: 'channels: WhatsApp is driven by open line 1' }),
+      () => json(400, { error: 'VALIDATION_FAILED', message: 'responsible.defaultUserId: user 9 is not an active employee of the portal' }),
     );
     await s.load();
     const draft = { ...blank, enabled: true, responsible: { defaultUserId: 2, rules: [] } };
     s.setDraft('chats', draft);
     await expect(s.save('chats')).resolves.toBe(false);
-    expect(s.errors.chats).toMatchObject({ action: 'save', code: 'OPEN_LINES_CONFLICT' });
+    expect(s.errors.chats).toMatchObject({ action: 'save', code: 'VALIDATION_FAILED' });
     expect(s.drafts.chats).toEqual(draft);
   });
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CrmRulesSettings } from '../../server/contracts/crm-rules';
 import type { CrmDirectory, CrmRulesView } from '../../server/contracts/crm-settings';
-import { linkAndBind } from '../support/bridge-fixture';
+import { installAndLink } from '../support/bridge-fixture';
 import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
 
 /** «Чаты» / «Оффлайн заявки» settings over real HTTP against the emulated portal and UIS. */
@@ -179,25 +179,36 @@ describe('«Чаты» and «Оффлайн заявки» settings', () => {
     expect(rec.methods).toEqual(['batch', 'batch']);
   });
 
-  it('when an open line drives a channel, then Chats refuse it with the rules on, show it, and allow the workspace + Open Lines mode', async () => {
+  it('when an open line drives a channel, then Chats switch it off: connecting unticks it, a save naming it is accepted without it, disconnecting does not tick it back', async () => {
     h = await startHarness();
-    const { session } = await linkAndBind(h, 'whatsapp');
+    const { session, acc } = await installAndLink(h);
+    // the admin configured Chats with WhatsApp before any open line
+    expect((await api(h.app.url, session, 'PUT', '/api/crm-rules/chats', configured())).status).toBe(200);
+    const wa = String(acc.adapterChannels().find((c) => c.type === 'whatsapp')!.id);
+    const bound = await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: wa });
+    expect(bound.status).toBe(200);
+    expect(bound.json.chatsUnticked).toBe(true);
+
     const view = (await api(h.app.url, session, 'GET', '/api/crm-rules/chats')).json as unknown as CrmRulesView;
     expect(view.openLines).toEqual([expect.objectContaining({ type: 'whatsapp', lineId: '1' })]);
+    expect(view.settings.channels).toEqual(['telegram']);
 
-    const refused = await api(h.app.url, session, 'PUT', '/api/crm-rules/chats', configured());
-    expect(refused.status).toBe(400);
-    expect(refused.json.error).toBe('OPEN_LINES_CONFLICT');
-    expect(refused.json.message).toMatch(/^channels: WhatsApp is driven by open line 1/);
-
-    // without the driven channel: saved
-    expect((await api(h.app.url, session, 'PUT', '/api/crm-rules/chats', configured({ channels: ['telegram'] }))).status).toBe(200);
-    // «workspace + Open Lines»: the tab on, every rule off — any channel list is accepted
+    // a page opened before the line was connected still sends WhatsApp: its other changes are saved, WhatsApp is not
+    const stale = await api(h.app.url, session, 'PUT', '/api/crm-rules/chats', configured({ addToClosed: true }));
+    expect(stale.status, JSON.stringify(stale.json)).toBe(200);
+    expect((stale.json as unknown as CrmRulesView).settings).toMatchObject({ addToClosed: true, channels: ['telegram'] });
+    // «workspace + Open Lines»: the tab on, every rule off
     const workspaceOnly = await api(h.app.url, session, 'PUT', '/api/crm-rules/chats', configured({ createEntities: false, channels: ['whatsapp', 'telegram'] }));
     expect(workspaceOnly.status, JSON.stringify(workspaceOnly.json)).toBe(200);
-    expect((workspaceOnly.json as unknown as CrmRulesView).settings).toMatchObject({ enabled: true, createEntities: false });
+    expect((workspaceOnly.json as unknown as CrmRulesView).settings).toMatchObject({ enabled: true, createEntities: false, channels: ['telegram'] });
     // offline requests are not bound to channels
     expect((await api(h.app.url, session, 'PUT', '/api/crm-rules/offline', configured())).status).toBe(200);
+
+    // seed 002: switching the line off does not switch the channel back on in Chats
+    expect((await api(h.app.url, session, 'DELETE', '/api/connector?line=1')).status).toBe(200);
+    const after = (await api(h.app.url, session, 'GET', '/api/crm-rules/chats')).json as unknown as CrmRulesView;
+    expect(after.openLines).toEqual([]);
+    expect(after.settings.channels).toEqual(['telegram']);
   });
 
   it('when a template preview is asked, then it renders the example chat and an empty template the built-in one', async () => {

@@ -17,6 +17,7 @@ export function connectorRouter(deps: AppDeps): Router {
     gateway: deps.gateway,
     appUrl: deps.appUrl,
     connectionStatus: (m, c) => deps.bridgeRecoveryStore.connectionStatus(m, c),
+    crmRules: deps.crmRules,
   });
   const lineOf = (v: unknown) => {
     const p = lineIdSchema.safeParse(v);

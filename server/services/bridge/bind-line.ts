@@ -5,6 +5,8 @@ import { openLineRefusal } from '../../domain/open-line-channels';
 import type { BitrixGateway, UisLinkRepository } from '../ports';
 import type { UisChannelRepository } from '../workspace-ports';
 import type { BridgeRepository } from './ports';
+import type { CrmRulesRepository } from '../crm-rules/ports';
+import { dropOpenLineChannel } from '../crm-rules/settings';
 
 export interface BindLineDeps {
   bridge: BridgeRepository;
@@ -14,6 +16,8 @@ export interface BindLineDeps {
   appUrl: string;
   /** The adapter connection's status as UIS last reported it (PATCH /account); null when never reported. */
   connectionStatus?(memberId: string, connectionId: string): string | null;
+  /** «Чаты» settings: a channel a line now drives is switched off there. */
+  crmRules?: CrmRulesRepository;
 }
 
 type Row = Record<string, unknown>;
@@ -67,7 +71,8 @@ const uisStatusOf = (s: string): 'active' | 'disabled' | 'removed' | 'unknown' =
  * on the portal, then the binding is stored. A channel bound to another line moves (seed rule:
  * one channel per line, one line per channel); the connector is switched off on the old line so
  * two lines never drive one channel (uis-api.md §6.2 rule 11). The Chats CRM rules are turned off
- * for the channel (flag on the binding). SMS and Yandex channels are refused before any call
+ * for the channel (flag on the binding) and its type is unticked in the saved «Чаты» settings
+ * (`chatsUnticked`: the page says so). SMS and Yandex channels are refused before any call
  * (seed 002: they do not work with open lines).
  */
 export async function bindLine(deps: BindLineDeps, memberId: string, line: string, channelId: string): Promise<ConnectorView> {
@@ -93,7 +98,8 @@ export async function bindLine(deps: BindLineDeps, memberId: string, line: strin
   if (movedFrom && previous) {
     await rest.call('imconnector.activate', { CONNECTOR: CONNECTOR_ID, LINE: movedFrom, ACTIVE: 0 }).catch(() => undefined);
   }
-  return { ...(await connectorView(deps, memberId, line)), movedFrom };
+  const chatsUnticked = deps.crmRules ? await dropOpenLineChannel({ crmRules: deps.crmRules }, memberId, ch.type) : false;
+  return { ...(await connectorView(deps, memberId, line)), movedFrom, chatsUnticked };
 }
 
 /** Disconnect: the connector is switched off on the line and the binding forgotten. */

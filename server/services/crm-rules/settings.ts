@@ -1,8 +1,8 @@
 import { CRM_CHANNELS, type CrmRulesSettings, type Filter } from '../../contracts/crm-rules';
 import type { CrmDirectory, CrmRulesKind, CrmRulesView, DrivenChannel, TemplatePreview, TemplatePreviewRequest } from '../../contracts/crm-settings';
-import { openLinesConflicts } from '../../domain/crm-rules/open-lines';
-import { channelLabel, EXAMPLE_VARS, previewTemplate } from '../../domain/crm-rules/template-vars';
-import { AppError, badRequest } from '../../domain/errors';
+import { withoutOpenLineChannels } from '../../domain/crm-rules/open-lines';
+import { EXAMPLE_VARS, previewTemplate } from '../../domain/crm-rules/template-vars';
+import { badRequest } from '../../domain/errors';
 import type { UisLinkRepository } from '../ports';
 import type { UisChannelRepository } from '../workspace-ports';
 import { crmDirectory, type CrmDirectoryDeps } from './directory';
@@ -54,15 +54,32 @@ export function drivenChannels(deps: CrmRulesSettingsDeps, memberId: string): Dr
   });
 }
 
+/** A tab's settings and state; on «Чаты» the channels an open line drives are shown switched off (they are). */
 export function crmRulesView(deps: CrmRulesSettingsDeps, memberId: string, kind: CrmRulesKind): CrmRulesView {
   const stored = deps.crmRules.get(memberId, kind);
+  const settings = stored?.settings ?? defaultCrmRulesSettings(kind);
+  const openLines = kind === 'chats' ? drivenChannels(deps, memberId) : [];
+  const types = openLines.map((d) => d.type);
   return {
     kind,
-    settings: stored?.settings ?? defaultCrmRulesSettings(kind),
+    settings: types.length ? { ...settings, channels: withoutOpenLineChannels(settings.channels, types) } : settings,
     saved: stored !== null,
     updatedAt: stored?.updatedAt ?? null,
-    openLines: kind === 'chats' ? drivenChannels(deps, memberId) : [],
+    openLines,
   };
+}
+
+/**
+ * An open line now drives a channel of this type: «Чаты» stop processing it and its tick is
+ * removed from the saved settings (seed 002: a channel connected to an open line «автоматически
+ * выключили … в списке», and switching the line off again «обратно чаты НЕ включаются»).
+ * Resolves true when the saved settings had it.
+ */
+export async function dropOpenLineChannel(deps: Pick<CrmRulesSettingsDeps, 'crmRules'>, memberId: string, type: string): Promise<boolean> {
+  const stored = deps.crmRules.get(memberId, 'chats');
+  if (!stored || !stored.settings.channels.some((c) => c === type)) return false;
+  deps.crmRules.save(memberId, 'chats', { ...stored.settings, channels: withoutOpenLineChannels(stored.settings.channels, [type]) });
+  return true;
 }
 
 /** Ids the rules name that the portal's CRM does not have (stale after a funnel or a user was removed). */
@@ -98,28 +115,16 @@ export function directoryProblems(s: CrmRulesSettings, d: CrmDirectory): string[
 }
 
 /**
- * Saves one tab. Offline requests have no channels. Chats refuse a channel an open line drives
- * (seed 001: Open Lines and configured Chats never process the same channel) — unless the rules
- * are off (the «workspace + Open Lines» mode: tab on, «Создавать Лиды/Сделки/Контакты» off).
- * With the rules on, every user, funnel, stage and field is checked against the portal's CRM.
+ * Saves one tab. Offline requests have no channels. On «Чаты» a channel an open line drives is
+ * dropped, not refused (seed 001: Open Lines and configured Chats never process the same channel;
+ * seed 002: the integration switches it off in the list itself): a page opened before the line
+ * was connected can still save its other changes. With the rules on, every user, funnel, stage
+ * and field is checked against the portal's CRM.
  */
 export async function saveCrmRules(deps: CrmRulesSettingsDeps, memberId: string, kind: CrmRulesKind, input: CrmRulesSettings): Promise<CrmRulesView> {
-  const s: CrmRulesSettings = kind === 'offline' ? { ...input, channels: [] } : { ...input, channels: CRM_CHANNELS.filter((c) => input.channels.includes(c)) };
-  if (kind === 'chats') {
-    const driven = drivenChannels(deps, memberId);
-    const conflicts = openLinesConflicts(s, driven.map((d) => d.type));
-    if (conflicts.length) {
-      const lines = conflicts.map((c) => {
-        const by = driven.filter((d) => d.type === c).map((d) => `open line ${d.lineId} («${d.name}»)`);
-        return `${channelLabel(c)} is driven by ${by.join(', ')}`;
-      });
-      throw new AppError(
-        'OPEN_LINES_CONFLICT',
-        `channels: ${lines.join('; ')}. Untick these channels, or switch «Создавать Лиды/Сделки/Контакты» off to use the workspace next to Open Lines.`,
-        400,
-      );
-    }
-  }
+  const channels = CRM_CHANNELS.filter((c) => input.channels.includes(c));
+  const s: CrmRulesSettings =
+    kind === 'offline' ? { ...input, channels: [] } : { ...input, channels: withoutOpenLineChannels(channels, drivenChannels(deps, memberId).map((d) => d.type)) };
   if (s.enabled && s.createEntities) {
     const problems = directoryProblems(s, await crmDirectory(deps, memberId));
     if (problems.length) throw badRequest('VALIDATION_FAILED', problems.join('; '));
