@@ -1,6 +1,7 @@
 import type { MessageKey } from './ru';
 import { crmRulesEn } from './crm-rules.en';
 import { employeeSyncEn } from './employee-sync.en';
+import { telephonyEn } from './telephony.en';
 
 /** English catalogue; the type forces the same keys as ru.ts. */
 export const en: Record<MessageKey, string> = {
@@ -109,6 +110,7 @@ export const en: Record<MessageKey, string> = {
 
   ...crmRulesEn,
   ...employeeSyncEn,
+  ...telephonyEn,
   'pageSave.save': 'Save',
   'pageSave.revert': 'Discard changes',
   'pageSave.dirty': 'Unsaved changes',

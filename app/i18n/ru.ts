@@ -1,5 +1,6 @@
 import { crmRulesRu } from './crm-rules.ru';
 import { employeeSyncRu } from './employee-sync.ru';
+import { telephonyRu } from './telephony.ru';
 
 /** Russian catalogue: the reference set of keys; en.ts must have the same keys. */
 export const ru = {
@@ -108,6 +109,7 @@ export const ru = {
 
   ...crmRulesRu,
   ...employeeSyncRu,
+  ...telephonyRu,
   'pageSave.save': 'Сохранить',
   'pageSave.revert': 'Отменить изменения',
   'pageSave.dirty': 'Есть несохранённые изменения',
