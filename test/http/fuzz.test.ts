@@ -201,6 +201,9 @@ interface World {
   hookId: string;
   secret: string;
   analyticsHook: string;
+  /** «Источники чатов» (issue #15): the webhook secrets of Jivo (switched on) and amoCRM (none connected) */
+  jivoSecret: string;
+  amoSecret: string;
   oauthServer: string;
   channelId: string;
   fileUrl: URL;
@@ -224,6 +227,17 @@ beforeAll(async () => {
   if (a.status !== 200) throw new Error(`analytics settings: ${JSON.stringify(a.json)}`);
   const view = await api(h.app.url, session, 'GET', '/api/analytics');
   const analyticsHook = String((view.json as { webhookUrl?: string }).webhookUrl ?? '').split('/').pop()!;
+  const jivo = await api(h.app.url, session, 'PUT', '/api/chat-sources/jivo', {
+    enabled: true,
+    employeeId: acc.employees[0]!.id,
+    trafficType: 'source',
+    defaults: { siteId: acc.sites[0]!.id, sourceId: null, campaignId: null },
+    messengers: {},
+  });
+  if (jivo.status !== 200) throw new Error(`jivo settings: ${JSON.stringify(jivo.json)}`);
+  const amo = await api(h.app.url, session, 'PUT', '/api/chat-sources/amocrm', { enabled: false, trafficType: 'source', defaults: { siteId: null, sourceId: null, campaignId: null }, messengers: {}, sessionField: null });
+  if (amo.status !== 200) throw new Error(`amoCRM settings: ${JSON.stringify(amo.json)}`);
+  const secretOf = (url: unknown) => String(url ?? '').split('/').pop()!;
   const employee = (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app`, userId: h.portal.userId })).boot.session!;
   const link = h.app.deps.links.get(h.portal.memberId)!;
   const fileUrl = new URL(h.app.deps.bridgeFiles.url({ memberId: h.portal.memberId, channelId, resourceId: '42', token: 'tok', name: 'a.jpg' }));
@@ -234,7 +248,7 @@ beforeAll(async () => {
     await h.app.deps.bridgeWorker.drain();
     await h.app.deps.background.idle();
   }
-  w = { h, memberId: h.portal.memberId, domain: h.portal.domain, admin: session, employee, hookId: link.hookId, secret: link.webhookSecret, analyticsHook, oauthServer: h.emu.serverEndpoint, channelId, fileUrl };
+  w = { h, memberId: h.portal.memberId, domain: h.portal.domain, admin: session, employee, hookId: link.hookId, secret: link.webhookSecret, analyticsHook, jivoSecret: secretOf(jivo.json.webhookUrl), amoSecret: secretOf(amo.json.webhookUrl), oauthServer: h.emu.serverEndpoint, channelId, fileUrl };
 }, 300_000);
 
 afterAll(async () => {
@@ -311,6 +325,13 @@ const API_PATHS = [
   '/api/employee-sync',
   '/api/employee-sync/settings',
   '/api/employee-sync/run',
+  '/api/chat-sources',
+  '/api/chat-sources/jivo',
+  '/api/chat-sources/amocrm',
+  '/api/chat-sources/amocrm/connect',
+  '/api/chat-sources/amocrm/connection',
+  '/api/chat-sources/amocrm/fields',
+  '/api/chat-sources/items?source=jivo',
 ];
 
 /** Without a valid session: any method, path, body; the session forged, expired, tampered or absent. */
@@ -352,6 +373,9 @@ function apiAdminInvalid(g: Gen): Input {
     ['POST', '/api/workspace/chats', 'channelId'],
     ['POST', '/api/workspace/lookup', 'phones'],
     ['POST', '/api/crm-rules/preview', 'kind'],
+    ['PUT', '/api/chat-sources/jivo', 'enabled'],
+    ['PUT', '/api/chat-sources/amocrm', 'sessionField'],
+    ['POST', '/api/chat-sources/amocrm/connect', 'domain'],
   ];
   const auth = { authorization: `Bearer ${w.admin}` };
   const r = g.int(10);
@@ -393,6 +417,34 @@ function uisCallback(g: Gen, secret: string): Input {
   return { method, path: `/uis/callbacks/${w.hookId}${path}`, headers, body: JSON.stringify(body) };
 }
 
+/**
+ * The chat sources' webhooks: with a wrong secret, anything; with the right one, bodies that cannot
+ * be read (not JSON or not a form, no event, a required field of a type it never has).
+ */
+function jivoHook(g: Gen): Input {
+  const right = g.chance(0.6);
+  const path = `/hooks/jivo/${right ? w.jivoSecret : g.pick([enc(g.str()) || 'x', 'A'.repeat(32), `${w.jivoSecret.slice(0, -1)}x`])}${g.chance(0.2) ? '/' : ''}`;
+  const headers = { 'content-type': g.pick(['application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded']) };
+  if (!right) return { method: 'POST', path, headers, body: JSON.stringify(g.value()) };
+  const base: Record<string, unknown> = g.chance(0.5)
+    ? { event_name: 'chat_finished', widget_id: '3948', chat_id: 7607, visitor: { phone: '+79160000000' }, chat: { messages: [{ message: 'x', timestamp: 1, type: 'visitor' }] } }
+    : { event_name: 'offline_message', widget_id: '3948', offline_message_id: 1, visitor: { email: 'a@b.ru' }, message: 'x' };
+  const r = g.int(5);
+  if (r === 0) return { method: 'POST', path, headers, body: JSON.stringify(base).slice(0, -1) };
+  if (r === 1) return { method: 'POST', path, headers, body: JSON.stringify(g.pick([[1, 2], 'text', 5, null, { widget_id: 1 }])) };
+  base[g.pick(base.event_name === 'chat_finished' ? ['widget_id', 'chat_id', 'event_name'] : ['widget_id', 'offline_message_id', 'event_name'])] = r === 2 ? undefined : g.poison();
+  if (base.event_name === undefined || typeof base.event_name !== 'string') delete base.event_name;
+  return { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: JSON.stringify(base) };
+}
+
+function amoHook(g: Gen): Input {
+  const path = `/hooks/amocrm/${g.chance(0.6) ? w.amoSecret : g.pick([enc(g.str()) || 'x', 'B'.repeat(32)])}${g.chance(0.2) ? '/' : ''}`;
+  const fields: Record<string, string> = {};
+  if (g.chance(0.8)) fields['account[id]'] = g.pick([g.id(), g.str(), '']);
+  for (const k of ['talk_id', 'created_at', 'updated_at', 'is_in_work', 'origin', 'entity_id']) if (g.chance(0.7)) fields[`talk[update][${g.pick(['0', '1', 'x', '999'])}][${k}]`] = g.pick([g.id(), g.str(), '0', '1']);
+  return { method: g.pick(['POST', 'POST', 'GET']), path, headers: formHeaders(g), body: form(g, fields) };
+}
+
 function filesInput(g: Gen): Input {
   const seg = w.fileUrl.pathname.split('/').slice(3);
   const i = g.int(seg.length);
@@ -420,6 +472,8 @@ const ENDPOINTS: Array<{ name: string; make: (g: Gen) => Input }> = [
   { name: 'UIS callbacks, wrong secret', make: (g) => uisCallback(g, g.pick(['', 'wrong', `${w.secret}x`, w.secret.slice(0, -1), g.str()])) },
   { name: 'UIS callbacks, valid secret', make: (g) => uisCallback(g, w.secret) },
   { name: 'GET /files/uis/*', make: filesInput },
+  { name: 'POST /hooks/jivo/:secret', make: jivoHook },
+  { name: 'POST /hooks/amocrm/:secret', make: amoHook },
   { name: 'other paths', make: miscInput },
 ];
 
