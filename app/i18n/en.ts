@@ -1,3 +1,4 @@
+import { chatSourcesEn } from './chat-sources.en';
 import type { MessageKey } from './ru';
 import { crmRulesEn } from './crm-rules.en';
 import { employeeSyncEn } from './employee-sync.en';
@@ -110,6 +111,7 @@ export const en: Record<MessageKey, string> = {
 
   ...crmRulesEn,
   ...employeeSyncEn,
+  ...chatSourcesEn,
   ...telephonyEn,
   'pageSave.save': 'Save',
   'pageSave.revert': 'Discard changes',

@@ -1,4 +1,5 @@
 import { crmRulesRu } from './crm-rules.ru';
+import { chatSourcesRu } from './chat-sources.ru';
 import { employeeSyncRu } from './employee-sync.ru';
 import { telephonyRu } from './telephony.ru';
 
@@ -109,6 +110,7 @@ export const ru = {
 
   ...crmRulesRu,
   ...employeeSyncRu,
+  ...chatSourcesRu,
   ...telephonyRu,
   'pageSave.save': 'Сохранить',
   'pageSave.revert': 'Отменить изменения',
