@@ -152,7 +152,14 @@ export default defineConfig({
     // Only install/ and app/ import the kit's CSS and B24* components; the other pages stay plain.
     // colorMode off: the portal is light, and it would need localStorage in a third-party iframe;
     // componentDetection: CSS only for the B24* components our sources use (53 → 35 kB gzip).
-    bitrix24UIPluginVite({ colorMode: false, router: false, experimental: { componentDetection: true } }),
+    // checkbox.defaultVariants.variant: the kit renders a checkbox's label as a <label for> only
+    // when `variant` is passed (its theme default 'list' is not seen by the template): set it for all.
+    bitrix24UIPluginVite({
+      colorMode: false,
+      router: false,
+      experimental: { componentDetection: true },
+      b24ui: { checkbox: { defaultVariants: { variant: 'list' } } },
+    }),
     placementRoutes(),
     pageWeights(),
     precompress(),

@@ -23,7 +23,7 @@ export const PAGES: Readonly<Record<PageName, PageEntry>> = {
   app: { route: '/b24/app', html: 'placements/app/index.html', kit: true },
   'left-menu': { route: '/b24/placements/left-menu', html: 'placements/left-menu/index.html', kit: false },
   'crm-tab': { route: '/b24/placements/crm-tab', html: 'placements/crm-tab/index.html', kit: false },
-  connector: { route: '/b24/placements/connector', html: 'placements/connector/index.html', kit: false },
+  connector: { route: '/b24/placements/connector', html: 'placements/connector/index.html', kit: true },
 };
 
 /** The literal comment the server replaces with the `<script id="omni-boot">` block. */

@@ -48,6 +48,15 @@ function toFailure(error: unknown): FrameOutcome {
   return { kind: 'failed', code: typeof code === 'string' ? code : 'FRAME_INIT_FAILED', message };
 }
 
+/** The page content's height: the body's box and margins (not the viewport, which is the frame's current size). */
+export function contentHeight(doc: Document = document): number {
+  const body = doc.body;
+  const view = doc.defaultView;
+  const style = view ? view.getComputedStyle(body) : null;
+  const margins = style ? parseFloat(style.marginTop) + parseFloat(style.marginBottom) : 0;
+  return Math.max(1, Math.ceil(body.getBoundingClientRect().height + (Number.isFinite(margins) ? margins : 0)));
+}
+
 /** Frame access with injectable SDK loader and timeout (tests); the app uses the default instance below. */
 export function createFrame(deps: FrameDeps) {
   let frame: B24Frame | null = null;
@@ -90,11 +99,18 @@ export function createFrame(deps: FrameDeps) {
     return 'sent';
   }
 
-  /** Fits the iframe height to the content; a no-op outside the portal or where the command is denied. */
+  /**
+   * Fits the iframe height to the content; a no-op outside the portal or where the command is denied.
+   * The SDK's own fitWindow sends the document's scrollHeight, which never falls below the frame's
+   * current height: a short tab after a long one would keep the frame tall (~2,000 px of blank).
+   * So the height sent is the body's own, as `resizeWindow` with the full width (what fitWindow sends).
+   */
   async function fitWindow(): Promise<void> {
     const outcome = await initFrame();
     if (outcome.kind !== 'ready' || !frame) return;
-    await frame.parent.fitWindow().catch((error: unknown) => console.warn('fitWindow failed', error));
+    await frame.parent.message
+      .send('resizeWindow', { width: '100%', height: contentHeight(), isSafely: true })
+      .catch((error: unknown) => console.warn('fitWindow failed', error));
   }
 
   return { initFrame, installFinish, fitWindow };

@@ -15,7 +15,7 @@ export const employeeSyncEn: Record<keyof typeof employeeSyncRu, string> = {
   'employeeSync.statusImport': 'Status import: {at}, {updated} updated',
   'employeeSync.users': 'Employees to sync',
   'employeeSync.usersHelp': 'None chosen: every employee is synced.',
-  'employeeSync.save': 'Save',
+  'employeeSync.unsaved': 'The changes are saved with «Save» at the bottom of the page.',
   'employeeSync.b24User': 'Bitrix24 user',
   'employeeSync.uisEmployee': 'UIS employee',
   'employeeSync.matchedBy': 'Matched',

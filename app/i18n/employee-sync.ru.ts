@@ -13,7 +13,7 @@ export const employeeSyncRu = {
   'employeeSync.statusImport': 'Импорт статусов: {at}, обновлено {updated}',
   'employeeSync.users': 'Список сотрудников для синхронизации',
   'employeeSync.usersHelp': 'Если никто не выбран, синхронизируются все сотрудники.',
-  'employeeSync.save': 'Сохранить',
+  'employeeSync.unsaved': 'Изменения сохранятся кнопкой «Сохранить» внизу страницы.',
   'employeeSync.b24User': 'Сотрудник Битрикс24',
   'employeeSync.uisEmployee': 'Сотрудник UIS',
   'employeeSync.matchedBy': 'Сопоставлен',

@@ -10,6 +10,9 @@ export interface UisLinkFailure {
   message: string;
   /** Which call failed, so the page can say what did not happen. */
   action: UisLinkAction;
+  /** The form field at fault and UIS's own reason (a mnemonic), when the server named them. */
+  field?: string;
+  reason?: string;
 }
 
 /**
@@ -29,8 +32,8 @@ export const useUisLinkStore = defineStore('uis-link', () => {
       view.value = await call();
       return true;
     } catch (e) {
-      const { code, message } = e instanceof ApiRequestError ? e : { code: 'UNEXPECTED', message: String(e) };
-      error.value = { code, message, action };
+      const { code, message, field, reason } = e instanceof ApiRequestError ? e : { code: 'UNEXPECTED', message: String(e), field: undefined, reason: undefined };
+      error.value = { code, message, action, ...(field ? { field } : {}), ...(reason ? { reason } : {}) };
       return false;
     }
   }

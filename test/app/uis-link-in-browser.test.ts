@@ -17,6 +17,8 @@ const PASSWORD = 'PASSWORD_SENTINEL';
 const TOKEN = 'DATA_API_TOKEN_SENTINEL';
 const WRONG_LOGIN = 'wrong@acme';
 const AUTH_MESSAGE = 'UIS rejected the login or password (auth_error)';
+/** A Data API key UIS refuses because our server's address is not allowed (the server names the field and UIS's mnemonic). */
+const IP_REFUSED_TOKEN = 'IP_REFUSED_TOKEN';
 
 const portal: PortalView = { memberId: 'm1', domain: 'acme.bitrix24.ru', status: 'active', installedAt: '2025-01-02T03:04:05Z', scopes: [] };
 const unlinked: UisLinkView = {
@@ -60,7 +62,10 @@ beforeAll(async () => {
     void readJson<UisLinkRequest>(req).then(async (body) => {
       posted.push(body);
       await holdPost;
-      if (body.login === WRONG_LOGIN) return send(400, { error: 'UIS_AUTH_FAILED', message: AUTH_MESSAGE });
+      if (body.login === WRONG_LOGIN) return send(400, { error: 'UIS_AUTH_FAILED', message: AUTH_MESSAGE, field: 'password', reason: 'auth_error' });
+      if (body.dataApiToken === IP_REFUSED_TOKEN) {
+        return send(400, { error: 'UIS_DATA_API_REFUSED', message: 'UIS did not accept the Data API key — data-api: ip_not_whitelisted', field: 'dataApiToken', reason: 'ip_not_whitelisted' });
+      }
       send(200, (link = linkedAs(body.login)));
     });
   });
@@ -123,7 +128,7 @@ describe('«Аккаунт UIS» for an administrator', () => {
     await page.close();
   });
 
-  it('when UIS refuses, then the server message is shown; when it accepts, then the linked account replaces the form', async () => {
+  it('when UIS refuses, then it is said in Russian on the field at fault; when it accepts, then the linked account replaces the form', async () => {
     link = unlinked;
     posted.length = 0;
     const { page, errors } = await openApp();
@@ -133,9 +138,26 @@ describe('«Аккаунт UIS» for an administrator', () => {
     const error = page.getByTestId('uis-link-error');
     await error.waitFor();
     await expect(error.innerText()).resolves.toContain(ru['uisLink.failed.link']);
-    await expect(error.innerText()).resolves.toContain(AUTH_MESSAGE);
-    await expect(error.innerText()).resolves.toContain(ru['uisLink.hint.UIS_AUTH_FAILED']);
+    await expect(error.innerText()).resolves.toContain(ru['error.UIS_AUTH_FAILED']);
+    await expect(error.innerText()).resolves.not.toContain(AUTH_MESSAGE);
     await expect(page.getByTestId('uis-link-status').getAttribute('data-linked')).resolves.toBe('false');
+    // UIS does not say which of the two is wrong: both fields are marked, the words go under the password
+    const form = page.getByTestId('uis-link-form');
+    await form.getByText(ru['uisLink.remote.auth_error']).waitFor();
+    await expect(page.getByTestId('uis-link-login').getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.getByTestId('uis-link-password').getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.getByTestId('uis-link-token').getAttribute('aria-invalid')).resolves.not.toBe('true');
+
+    // a key refused for the server's address: the key field says what to allow, and where
+    await page.getByTestId('uis-link-login').fill('admin@acme');
+    await page.getByTestId('uis-link-token').fill(IP_REFUSED_TOKEN);
+    await page.getByTestId('uis-link-submit').click();
+    await form.getByText(ru['uisLink.remote.ip_not_whitelisted']).waitFor();
+    await expect(page.getByTestId('uis-link-token').getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.getByTestId('uis-link-password').getAttribute('aria-invalid')).resolves.not.toBe('true');
+    // editing the field clears its mark
+    await page.getByTestId('uis-link-token').fill(` ${TOKEN} `);
+    await form.getByText(ru['uisLink.remote.ip_not_whitelisted']).waitFor({ state: 'detached' });
 
     let release = (): void => {};
     holdPost = new Promise((resolve) => (release = resolve));

@@ -3,6 +3,7 @@ import type { Browser } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../server/compose';
 import { createDistRenderer } from '../../server/http/page-renderer';
+import { chooseOption } from '../support/b24-select';
 import { appFrame, launchChromium } from '../support/browser';
 import { linkAndBind } from '../support/bridge-fixture';
 import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
@@ -17,6 +18,30 @@ afterEach(async () => {
 });
 
 describe('the connector page in the emulated portal (contact center → our tile → SETTING_CONNECTOR)', () => {
+  it('the page is built from the kit (like the other settings pages) and says everything in words: no raw channel codes, «Битрикс24» in Russian', async () => {
+    h = await startHarness({ renderer: createDistRenderer(join(PROJECT_ROOT, 'dist')) });
+    await linkAndBind(h);
+    browser = await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(`${h.portal.origin}/contact_center/?user=1`);
+    await page.locator('[data-connector="uis_omni"]').first().click();
+    const f = await appFrame(page, '/b24/placements/connector');
+    await f.waitForSelector('[data-testid="connector-status"]', { timeout: 20_000 });
+    // the kit's components (data-slot markup of @bitrix24/b24ui-nuxt), not bare browser controls
+    await expect(f.locator('[data-slot="root"]').count()).resolves.toBeGreaterThan(3);
+    await expect(f.locator('select, button:not([data-slot])').count()).resolves.toBe(0);
+    await expect(f.getByTestId('connector-uis-state').textContent()).resolves.toContain('Работает в UIS');
+    await expect(f.getByTestId('connector-portal-state').textContent()).resolves.toContain('коннектор активен');
+    const text = (await f.locator('main').innerText()) ?? '';
+    expect(text).toContain('Битрикс24');
+    expect(text).not.toMatch(/\(whatsapp\)|\(comagic\)|\(telegram|Bitrix24/);
+    await f.getByTestId('connector-channel').click();
+    const options = await f.getByRole('option').allInnerTexts();
+    expect(options.some((o) => o.includes('WhatsApp'))).toBe(true);
+    expect(options.some((o) => o.includes('Онлайн-чат на сайте'))).toBe(true);
+    expect(options.join('\n')).not.toMatch(/\b(whatsapp|comagic|telegram_private|vkontakte_groups)\b/);
+  });
+
   it('the admin picks a channel used by another line, connects (moved notice, status), sets the default operator, and disconnects', async () => {
     h = await startHarness({ renderer: createDistRenderer(join(PROJECT_ROOT, 'dist')) });
     await installApp(h);
@@ -37,15 +62,19 @@ describe('the connector page in the emulated portal (contact center → our tile
     await f.waitForSelector('[data-testid="connector-status"]', { timeout: 20_000 });
     await expect(f.locator('[data-testid="connector-status"]').textContent()).resolves.toContain('Канал UIS не подключён');
     // the channel list says where WhatsApp is used now
-    await expect(f.locator(`[data-testid="connector-channel"] option[value="${wa.id}"]`).textContent()).resolves.toContain(`сейчас в линии ${line2}`);
+    await f.getByTestId('connector-channel').click();
+    const listed = await f.getByRole('option').allInnerTexts();
+    await f.getByTestId('connector-channel').press('Escape');
+    const waOption = listed.find((o) => o.startsWith(wa.name))!;
+    expect(waOption).toContain(`сейчас в линии ${line2}`);
     // SMS does not work with Open Lines (seed 002): not offered, and the page says why it is missing
     const sms = acc.adapterChannels().find((c) => c.type === 'sms')!;
-    await expect(f.locator(`[data-testid="connector-channel"] option[value="${sms.id}"]`).count()).resolves.toBe(0);
+    expect(listed.some((o) => o.startsWith(sms.name))).toBe(false);
     const hint = (await f.locator('[data-testid="connector-not-for-open-lines"]').textContent()) ?? '';
     expect(hint).toContain('SMS и каналы Яндекса не работают с открытыми линиями');
     expect(hint).toContain(sms.name);
 
-    await f.selectOption('[data-testid="connector-channel"]', String(wa.id));
+    await chooseOption(f, 'connector-channel', waOption.trim());
     await f.click('[data-testid="connector-connect"]');
     await f.waitForSelector('[data-testid="connector-moved"]', { timeout: 20_000 });
     await expect(f.locator('[data-testid="connector-moved"]').textContent()).resolves.toContain(line2);
@@ -57,8 +86,8 @@ describe('the connector page in the emulated portal (contact center → our tile
 
     // default operator: the list comes from UIS get.employees
     const anna = acc.employees.find((e) => e.operator_chat_enabled)!;
-    await f.waitForSelector(`[data-testid="connector-default-operator-select"] option[value="${anna.id}"]`, { state: 'attached', timeout: 20_000 });
-    await f.selectOption('[data-testid="connector-default-operator-select"]', String(anna.id));
+    await f.waitForSelector('[data-testid="connector-default-operator-select"]:not([disabled])', { timeout: 20_000 });
+    await chooseOption(f, 'connector-default-operator-select', `${anna.full_name}${anna.email ? ` <${anna.email}>` : ''}`);
     await f.click('[data-testid="connector-default-operator-save"]');
     await f.waitForSelector('[data-testid="connector-default-operator-saved"]', { timeout: 20_000 });
     expect(h.app.deps.bridge.defaultOperator(h.portal.memberId)).toBe(anna.id);

@@ -168,6 +168,33 @@
         cb({ result: 'error', errorCode: 'PATH_NOT_AVAILABLE' });
       }
     },
+    // slider.openSliderAppPage (frame-and-sdk.md §3): the app's main page in a slider over this
+    // page, the caller's params (less bx24_*) as its PLACEMENT_OPTIONS; answered when it closes
+    openApplication: function (params, cb) {
+      var options = {};
+      Object.keys(params || {}).forEach(function (k) {
+        if (k.indexOf('bx24_') !== 0 && k !== 'isSafely') options[k] = params[k];
+      });
+      var slider = document.createElement('div');
+      slider.className = 'emu-slider';
+      slider.setAttribute('data-testid', 'emu-slider');
+      var close = document.createElement('button');
+      close.type = 'button';
+      close.className = 'emu-slider-close';
+      close.setAttribute('aria-label', 'Закрыть');
+      close.textContent = '×';
+      var frame = document.createElement('iframe');
+      frame.className = 'emu-slider-frame';
+      frame.src = '/marketplace/app/?slider=Y&options=' + encodeURIComponent(JSON.stringify(options));
+      close.addEventListener('click', function () {
+        slider.parentNode.removeChild(slider);
+        cb({});
+      });
+      slider.appendChild(close);
+      slider.appendChild(frame);
+      document.body.appendChild(slider);
+      emu.log.push({ slider: 'open', options: options });
+    },
     placementBindEvent: function (params) {
       if (params && params.event) state.boundEvents.push(params.event);
     },

@@ -72,6 +72,17 @@ export function hostPageRouter(portal: PortalImpl): express.Router {
     }
   };
 
+  /** openApplication's params as the slider frame's PLACEMENT_OPTIONS (slider settings bx24_* stay with the slider). */
+  const sliderOptions = (raw: string | undefined): Record<string, unknown> => {
+    try {
+      const o = JSON.parse(raw ?? '{}') as unknown;
+      if (!o || typeof o !== 'object' || Array.isArray(o)) return {};
+      return Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith('bx24_') && k !== 'isSafely'));
+    } catch {
+      return {};
+    }
+  };
+
   router.get('/_emu/host-page.client.js', (_req, res) => {
     res.type('application/javascript; charset=utf-8').setHeader('Cache-Control', 'no-store').send(CLIENT_JS);
   });
@@ -105,8 +116,11 @@ export function hostPageRouter(portal: PortalImpl): express.Router {
     html(res, 200, layout(portal, user, { title: 'Главная', active: 'home', body }));
   });
 
+  // `slider=Y`: the app opened by openApplication (frame-and-sdk.md §3: slider.openSliderAppPage),
+  // the caller's params without bx24_* as its PLACEMENT_OPTIONS (`options`, JSON)
   router.get(['/marketplace/app', '/marketplace/app/'], (req, res) => {
     const user = currentUser(req, res);
+    const slider = queryString(req, 'slider') === 'Y';
     if (queryString(req, 'install') === '1' && user.admin && !portal.install?.installed) portal.beginInstall();
     const install = portal.install;
     let body: string;
@@ -118,10 +132,10 @@ export function hostPageRouter(portal: PortalImpl): express.Router {
     } else if (!install.installed && !user.admin) {
       body = `<div class="card"><p id="not-installed">Приложение установлено не полностью. Обратитесь к администратору портала.</p></div>`;
     } else {
-      body = frame(user, {});
+      body = frame(user, slider ? { placementOptions: sliderOptions(queryString(req, 'options')) } : {});
     }
     const notice = queryString(req, 'install_finished') === 'Y' && install?.installed ? 'Приложение установлено.' : undefined;
-    html(res, 200, layout(portal, user, { title: portal.shared.app.name, active: 'app', body, notice }));
+    html(res, 200, layout(portal, user, { title: portal.shared.app.name, active: 'app', body, notice, slider }));
   });
 
   router.get('/marketplace/placement/:id/', (req, res) => {

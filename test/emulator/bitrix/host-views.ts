@@ -16,6 +16,8 @@ export interface Page {
   active: string;
   body: string;
   notice?: string;
+  /** Rendered inside a slider (openApplication): the work area only, no header or left menu. */
+  slider?: boolean;
 }
 
 function menuLink(href: string, label: string, active: boolean, extra = ''): string {
@@ -36,6 +38,20 @@ export function layout(portal: PortalImpl, user: User, page: Page): string {
         `${esc(`${u.name} ${u.lastName}`)} <small>${u.admin ? 'администратор' : 'сотрудник'}</small></a>`,
     )
     .join('');
+  if (page.slider) {
+    return `<!doctype html>
+<html lang="ru"><head><meta charset="utf-8">
+<title>${esc(page.title)} — Битрикс24 (эмулятор)</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/_emu/host-page.css">
+</head><body class="in-slider">
+  <main class="workarea">
+    <h1 id="pagetitle">${esc(page.title)}</h1>
+    ${page.body}
+  </main>
+<script src="/_emu/host-page.client.js"></script>
+</body></html>`;
+  }
   return `<!doctype html>
 <html lang="ru"><head><meta charset="utf-8">
 <title>${esc(page.title)} — Битрикс24 (эмулятор)</title>
