@@ -30,11 +30,12 @@ export function createTelephony(o: {
   log: Logger;
   fetch?: typeof fetch;
   options?: TelephonyWorkerOptions;
+  rateLimit?: { drainPerSec: number; burst: number };
 }) {
   const telephony = createSqliteTelephonyRepository(o.db, o.box, () => o.clock.now());
   const budget = createDataApiBudget({ clock: o.clock });
   const base = { telephony, gateway: o.gateway, links: o.links, uisEndpoints: o.uisEndpoints, clock: o.clock, log: o.log, fetch: o.fetch };
-  const telephonyWorker = createTelephonyWorker({ ...base, employees: o.employees, budget }, o.options);
+  const telephonyWorker = createTelephonyWorker({ ...base, employees: o.employees, budget, rateLimit: o.rateLimit }, o.options);
   const reconcile = createTelephonyReconcile({ ...base, budget, wake: () => telephonyWorker.wake(0) });
   /** The lines are checked against UIS along the reconciliation: every 30 minutes (5 after a failure), and when the tab is saved. */
   const upkeep = async (memberId: string) => {

@@ -160,7 +160,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const crmRules = createSqliteCrmRulesRepository(db, () => clock.now());
   const crmRequests = createSqliteCrmRequestRepository(db, () => clock.now());
   const crmWorker = createCrmRulesWorker({ requests: crmRequests, crmRules, gateway, links, uisEndpoints, bridge, channels: workspace.channels, employees: employeeSync, clock, log, fetch: o.fetch }, o.crmRules);
-  const tel = createTelephony({ db, box, clock, gateway, links, uisEndpoints, employees: employeeSync, log, fetch: o.fetch, options: o.telephony });
+  const tel = createTelephony({ db, box, clock, gateway, links, uisEndpoints, employees: employeeSync, log, fetch: o.fetch, options: o.telephony, rateLimit: config.rateLimit });
   const crmCallbackDeps = { requests: crmRequests, crmRules, now: () => clock.now(), gatherMs: crmWorker.gatherMs, wake: (d: number) => crmWorker.wake(d) };
   const deps: AppDeps = {
     appUrl,

@@ -4,10 +4,11 @@ import { benchBridgeBurst, benchBridgeLatency, benchWebhookRate, benchWebhookRat
 import { benchRestPacing } from './rest-pacing';
 import { benchCrm } from './crm';
 import { benchWorkspace } from './workspace';
+import { benchTelephonyBurst, benchTelephonyLatency } from './telephony';
 
 /**
  * `npm run bench` — prints figures; asserts nothing (the goals are printed beside them).
- *   npm run bench [-- --only pacing|analytics|workspace|bridge|crm] [-- --real | --scale 20]
+ *   npm run bench [-- --only pacing|analytics|workspace|bridge|crm|telephony] [-- --real | --scale 20]
  *   npm run bench -- --only bridge --cpu-prof /tmp/prof   (CPU profile of the app in the child-process webhook run)
  * Time-bound benches run on a clock shared by the emulator and the app (×10 by default), which
  * models the same bucket 10× faster; `--real` runs them in real time.
@@ -76,6 +77,27 @@ const BENCHES: Record<string, () => Promise<void>> = {
     console.log(`  REST calls              ${c.restCalls}   (${(c.restCalls / c.chats).toFixed(2)} per chat, continuations included)`);
     console.log(`  Data API calls          ${c.dataApiCalls}`);
     console.log(`  503s provoked           ${c.limited503}   (goal 0)`);
+  },
+  async telephony() {
+    const clock = scale === 1 ? systemClock : scaledClock(scale);
+    const unit = scale === 1 ? 's' : `emulated s; clock ×${scale}`;
+    const rateLimit = { drainPerSec: 2, burst: 50 };
+    const b = await benchTelephonyBurst({ clock, calls: 500, notify: true, rateLimit, naiveCalls: 100 });
+    console.log(`«Телефония»: 500 incoming calls from new clients, answered and recorded, ending within ${b.endedWithinSeconds.toFixed(0)} s → one portal, bucket 2 req/s, burst 50 (clock ×${scale}${scale === 1 ? '' : ', shared by the app and both emulators'})`);
+    console.log(`  in Bitrix24             ${b.inBitrix} / ${b.calls} (${b.exactlyOnce ? 'each registered, finished and on a timeline exactly once' : 'NOT exactly once'}); leads ${b.leads}; recordings attached ${b.records}${b.settled ? '' : '   NOT SETTLED: the wait hit its cap'}`);
+    console.log(`  REST requests per call  ${(b.restCalls / b.calls).toFixed(3)}   (${b.restCalls} requests; goal ≤ 1)`);
+    console.log(`  503s provoked           ${b.limited503}   (goal 0)`);
+    console.log(`  time                    ${b.seconds.toFixed(1)} s from the first call (${unit}); the last call in Bitrix24 ${b.afterLastEnd.toFixed(1)} s after the last one ended`);
+    console.log(`  naive, 5 calls/call     ${(b.naive.restCalls / b.naive.calls).toFixed(2)} requests per call (search + add + register + finish + attachRecord; ${b.naive.calls} calls, ${b.naive.seconds.toFixed(1)} s = ${(b.naive.seconds / b.naive.calls).toFixed(2)} s per call, ${b.naive.failed} failed, ${b.naive.limited503} 503s)`);
+    const r = await benchTelephonyBurst({ clock, calls: 500, notify: false, rateLimit, limitSeconds: 1800 });
+    console.log('  every notification dropped: the same burst from the calls report alone (reconciliation every minute)');
+    console.log(`    in Bitrix24           ${r.inBitrix} / ${r.calls} (${r.exactlyOnce ? 'each exactly once' : 'NOT exactly once'}); recordings ${r.records}${r.settled ? '' : '   NOT SETTLED'}`);
+    console.log(`    all in Bitrix24       ${r.afterLastEnd.toFixed(1)} s after the last call ended   (${unit}; goal ≤ 300 s)`);
+    console.log(`    REST requests per call ${(r.restCalls / r.calls).toFixed(3)}; 503s ${r.limited503}`);
+    const l = await benchTelephonyLatency({ samples: 100, pauseMs: 500 });
+    console.log('Added latency: UIS «Ожидание ответа» notification POST → the request that shows the card leaves the app, idle portal (real time, one at a time, 500 ms apart)');
+    console.log(`  registered call: show   p50 ${l.show.p50.toFixed(1)} / p99 ${l.show.p99.toFixed(1)} / max ${l.show.max.toFixed(1)} ms   (goal p99 ≤ 50 ms)`);
+    console.log(`  new client, ringing first: search + lead + register/show   p50 ${l.cold.p50.toFixed(1)} / p99 ${l.cold.p99.toFixed(1)} / max ${l.cold.max.toFixed(1)} ms   (goal p99 ≤ 50 ms; ${l.samples} samples, ${l.missed} missed)`);
   },
   async workspace() {
     const kB = (n: number) => `${(n / 1024).toFixed(1)} kB`;

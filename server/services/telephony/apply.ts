@@ -121,45 +121,62 @@ async function runGroups(rest: PortalRestClient, groups: Array<Record<string, Ba
 }
 
 const pendingOps = (w: Work, plan: CallPlan) => plan.ops.filter((o) => w.state.ops[o.key]?.state !== 'done');
+const pendingCreates = (w: Work, plan: CallPlan) => pendingOps(w, plan).filter((o): o is CreateOp => o.op === 'create');
+
+/**
+ * A new client's items go in the same batch as the call's register, just before it: register then
+ * finds them by the number (Bitrix24 searches the CRM when no item is named, telephony.md §1.3), so
+ * the call binds to them without a request of its own and without a `$result` reference. Only when
+ * nothing of the client existed (the search found nothing) and the items refer to nothing this plan
+ * creates (a lead; not a deal waiting for its new contact).
+ */
+export function inlineCreates(w: Work): boolean {
+  const plan = w.state.plan;
+  if (!plan?.register || w.state.callId || w.state.origin !== 'uis' || !w.state.newClient) return false;
+  const creates = pendingCreates(w, plan);
+  return creates.length > 0 && creates.every((op) => w.state.ops[op.key]?.state !== 'sent' && refsOf(op).every((r) => !('ref' in r)));
+}
 const PERMANENT_CRM = new Set(['ACCESS_DENIED', 'OWNER_NOT_FOUND', 'INVALID_ARG_VALUE', 'NOT_FOUND', 'ERROR_METHOD_NOT_FOUND', 'insufficient_scope']);
 
 /**
- * The CRM operations of every call in the run, in as few `batch` requests as they fit in: first the
+ * The items the calls of the run create, in as few `batch` requests as they fit in: first the
  * lookups of creations whose answer was lost (ORIGIN_ID), then waves — what refers to an item the
- * same plan creates goes in the wave after it (no `$result` references across calls' commands: one
- * call's failure never feeds another command). Each operation is saved `sent` before its batch and
- * `done` with Bitrix24's id after.
+ * same plan creates (a deal to its new contact) goes in the wave after it (no `$result` references
+ * across calls' commands: one call's failure never feeds another's). Each creation is saved `sent`
+ * before its batch and `done` with Bitrix24's id after. Creations go first because `register`
+ * binds the call to them; every other operation rides along with the telephony commands.
  */
-export async function applyCrm(deps: ApplyDeps, works: Work[]): Promise<void> {
-  const active = () => works.filter((w) => w.state.plan && !w.error && pendingOps(w, w.state.plan).length);
+export async function applyCreates(deps: ApplyDeps, works: Work[]): Promise<void> {
+  const creates = (w: Work) => pendingCreates(w, w.state.plan!);
+  const active = () => works.filter((w) => w.state.plan && !w.error && creates(w).length && !inlineCreates(w));
   // lost answers: did the portal create it?
-  const lookups: Record<string, BatchCall> = {};
   const lookupOf = new Map<string, { w: Work; op: CreateOp }>();
+  const lookups: Array<Record<string, BatchCall>> = [];
   for (const w of active()) {
-    for (const op of pendingOps(w, w.state.plan!)) {
-      if (op.op !== 'create' || w.state.ops[op.key]?.state !== 'sent') continue;
+    for (const op of creates(w)) {
+      if (w.state.ops[op.key]?.state !== 'sent') continue;
       const k = `l${lookupOf.size}`;
-      lookups[k] = { method: `crm.${op.ref}.list`, params: { filter: { ORIGINATOR_ID: ORIGINATOR, ORIGIN_ID: op.key }, select: ['ID'] } };
+      lookups.push({ [k]: { method: `crm.${op.ref}.list`, params: { filter: { ORIGINATOR_ID: ORIGINATOR, ORIGIN_ID: op.key }, select: ['ID'] } } });
       lookupOf.set(k, { w, op });
     }
   }
   if (lookupOf.size) {
-    const r = await runGroups(deps.rest, [...lookupOf.keys()].map((k) => ({ [k]: lookups[k]! })));
+    const r = await runGroups(deps.rest, lookups);
     for (const [k, { w, op }] of lookupOf) {
       if (r.errors[k]) continue; // unknown still: asked again next run
       const id = idOf((r.result[k] as Row[] | undefined)?.[0]);
-      w.state.ops[op.key] = id ? { state: 'done', id } : { state: 'sent', id: null };
-      if (!id) delete w.state.ops[op.key];
+      if (id) w.state.ops[op.key] = { state: 'done', id };
+      else delete w.state.ops[op.key];
     }
   }
   for (let wave = 0; wave < 4; wave++) {
     const groups: Array<Record<string, BatchCall>> = [];
-    const sent = new Map<string, { w: Work; op: CallOperation }>();
+    const sent = new Map<string, { w: Work; op: CreateOp }>();
     for (const w of active()) {
       const plan = w.state.plan!;
       const g: Record<string, BatchCall> = {};
-      for (const op of pendingOps(w, plan)) {
-        if (w.state.ops[op.key]?.state === 'sent' && op.op === 'create') continue; // still unknown
+      for (const op of creates(w)) {
+        if (w.state.ops[op.key]?.state === 'sent') continue; // still unknown
         if (refsOf(op).some((r) => resolve(w, plan, r) === null)) continue; // waits for an item of this plan
         const k = `c${sent.size}`;
         g[k] = command(w, plan, op);
@@ -171,25 +188,38 @@ export async function applyCrm(deps: ApplyDeps, works: Work[]): Promise<void> {
     if (!groups.length) return;
     await Promise.all([...new Set([...sent.values()].map((s) => s.w))].map((w) => deps.save(w)));
     const r = await runGroups(deps.rest, groups);
-    for (const [k, { w, op }] of sent) {
-      if (k in r.result) {
-        w.state.ops[op.key] = { state: 'done', id: op.op === 'complete' ? op.activityId : idOf(r.result[k]) };
-        if (op.op === 'complete') w.completed.push(op.activityId);
-        continue;
-      }
-      // refused before it ran: it did not happen
-      delete w.state.ops[op.key];
-      const e = r.errors[k];
-      if (op.op === 'complete') {
-        // an activity someone deleted or we may not touch: «Обработано» is not worth stopping the call for
-        w.state.ops[op.key] = { state: 'done', id: null };
-        deps.log.warn({ sessionId: w.row.sessionId, code: e?.error }, 'could not mark an earlier missed call «Обработано»');
-        continue;
-      }
-      const msg = `${command(w, w.state.plan!, op).method}: ${e?.error || 'error'}${e?.error_description ? ` (${e.error_description})` : ''}`;
-      w.error ??= { message: msg, permanent: PERMANENT_CRM.has(e?.error ?? '') };
-    }
+    for (const [k, { w, op }] of sent) opOutcome(deps, w, op, k, r);
   }
+}
+
+/** Bitrix24's answer to one CRM operation: done with its id, or not done (and why). */
+function opOutcome(deps: ApplyDeps, w: Work, op: CallOperation, k: string, r: BatchResponse): void {
+  if (k in r.result) {
+    w.state.ops[op.key] = { state: 'done', id: op.op === 'complete' ? op.activityId : idOf(r.result[k]) };
+    if (op.op === 'complete') w.completed.push(op.activityId);
+    return;
+  }
+  // refused before it ran (or never reached): it did not happen
+  delete w.state.ops[op.key];
+  const e = r.errors[k];
+  if (op.op === 'complete') {
+    // an activity someone deleted or we may not touch: «Обработано» is not worth stopping the call for
+    w.state.ops[op.key] = { state: 'done', id: null };
+    deps.log.warn({ sessionId: w.row.sessionId, code: e?.error }, 'could not mark an earlier missed call «Обработано»');
+    return;
+  }
+  const msg = `${command(w, w.state.plan!, op).method}: ${e?.error || 'not run'}${e?.error_description ? ` (${e.error_description})` : ''}`;
+  w.error ??= { message: msg, permanent: PERMANENT_CRM.has(e?.error ?? '') };
+}
+
+/** Operations to do later (the delayed responsible) with the items this plan created by their ids. */
+export function resolvedOps(w: Work, plan: CallPlan, ops: CallOperation[]): CallOperation[] {
+  const fix = (r: EntityRef): EntityRef => {
+    if (!('ref' in r)) return r;
+    const id = resolve(w, plan, r);
+    return id ? { type: r.ref, id } : r;
+  };
+  return ops.map((op) => (op.op === 'update' ? { ...op, target: fix(op.target) } : op));
 }
 
 /** The link to keep once a plan is done: the items it created by their ids. */
@@ -207,26 +237,42 @@ export function resolvedLink(w: Work, plan: CallPlan): CallLink {
 const NOT_FOUND = /call is not found/i;
 const PERMANENT_REGISTER = /user is not found|not active|unsupported phone|unknown type|iso-8601/i;
 
+/** A recording downloaded for this run, to attach once its call is finished. */
+export interface ReadyRecording {
+  id: string;
+  name: string;
+  base64: string;
+}
+
 /**
- * Register, cards and finish of every call in the run in shared batches — one group of commands per
- * call, never split: a call registered in this batch is shown, hidden and finished by
- * `$result[<register>][CALL_ID]` (a failed register makes those fail harmlessly and they are sent
- * again next run; register itself is idempotent within Bitrix24's 30-minute window thanks to
- * EXTERNAL_CALL_ID). `finish` hides the card only for the finishing user; the others are hidden here.
+ * Everything else of every call in the run in shared batches — one group of commands per call,
+ * never split, in the order Bitrix24 needs: its CRM updates and «Обработано», register, the cards
+ * shown and hidden, finish, and the recordings. A call registered in this batch is shown, hidden,
+ * finished and given its recording by `$result[<register>][CALL_ID]` (a failed register makes those
+ * fail harmlessly, and they go again next run; register itself is idempotent within Bitrix24's
+ * 30-minute window thanks to EXTERNAL_CALL_ID). `finish` hides the card only for the finishing
+ * user: the others are hidden here. A repeated attachRecord replaces the record (telephony.md §1.6),
+ * so a lost answer is simply sent again.
  */
-export async function applyTelephony(deps: ApplyDeps, works: Work[]): Promise<void> {
+export async function applyCalls(deps: ApplyDeps, works: Work[], recordings: Map<Work, ReadyRecording[]>): Promise<void> {
+  type Step = { w: Work; kind: 'op' | 'register' | 'show' | 'hide' | 'finish' | 'record'; users?: number[]; op?: CallOperation; rec?: ReadyRecording };
   const groups: Array<Record<string, BatchCall>> = [];
-  const steps = new Map<string, { w: Work; kind: 'register' | 'show' | 'hide' | 'finish'; users?: number[] }>();
+  const steps = new Map<string, Step>();
   for (const w of works) {
     if (w.error) continue;
     const plan = w.state.plan;
-    if (plan && pendingOps(w, plan).length) continue; // CRM first
+    const inline = inlineCreates(w);
+    if (plan && !inline && pendingCreates(w, plan).length) continue; // its items first
     const g: Record<string, BatchCall> = {};
-    const key = (kind: 'register' | 'show' | 'hide' | 'finish', users?: number[]) => {
-      const k = `${kind[0]}${steps.size}`;
-      steps.set(k, { w, kind, users });
+    const key = (s: Omit<Step, 'w'>) => {
+      const k = `${s.kind[0]}${steps.size}`;
+      steps.set(k, { w, ...s });
       return k;
     };
+    for (const op of plan ? pendingOps(w, plan) : []) {
+      g[key({ kind: 'op', op })] = command(w, plan!, op);
+      w.state.ops[op.key] = { state: 'sent', id: null };
+    }
     let callId: string | null = w.state.callId;
     let shown = [...w.state.shown];
     const reg = plan?.register && !w.state.callId && w.state.origin === 'uis' ? plan.register : null;
@@ -242,11 +288,11 @@ export async function applyTelephony(deps: ApplyDeps, works: Work[]): Promise<vo
         EXTERNAL_CALL_ID: String(w.row.sessionId),
       };
       if (reg.lineNumber) params.LINE_NUMBER = reg.lineNumber;
-      if (reg.bind && bind) {
+      if (reg.bind && bind && !inline) {
         params.CRM_ENTITY_TYPE = refName(reg.bind).toUpperCase();
         params.CRM_ENTITY_ID = bind;
       }
-      const k = key('register');
+      const k = key({ kind: 'register' });
       g[k] = { method: 'telephony.externalCall.register', params };
       callId = `$result[${k}][CALL_ID]`;
       if (reg.show) shown = [...new Set([...shown, reg.userId])];
@@ -256,8 +302,8 @@ export async function applyTelephony(deps: ApplyDeps, works: Work[]): Promise<vo
       const want = w.cards ?? shown;
       const show = want.filter((u) => !shown.includes(u));
       const hide = shown.filter((u) => !want.includes(u) && u !== finish?.userId);
-      if (show.length) g[key('show', show)] = { method: 'telephony.externalCall.show', params: { CALL_ID: callId, USER_ID: show } };
-      if (hide.length) g[key('hide', hide)] = { method: 'telephony.externalCall.hide', params: { CALL_ID: callId, USER_ID: hide } };
+      if (show.length) g[key({ kind: 'show', users: show })] = { method: 'telephony.externalCall.show', params: { CALL_ID: callId, USER_ID: show } };
+      if (hide.length) g[key({ kind: 'hide', users: hide })] = { method: 'telephony.externalCall.hide', params: { CALL_ID: callId, USER_ID: hide } };
       if (finish) {
         const params: Row = {
           CALL_ID: callId,
@@ -268,20 +314,29 @@ export async function applyTelephony(deps: ApplyDeps, works: Work[]): Promise<vo
           ADD_TO_CHAT: finish.addToChat ? 1 : 0,
         };
         if (finish.failedReason) params.FAILED_REASON = finish.failedReason;
-        g[key('finish')] = { method: 'telephony.externalCall.finish', params };
+        g[key({ kind: 'finish' })] = { method: 'telephony.externalCall.finish', params };
+      }
+      if (w.state.finished || finish) {
+        for (const rec of recordings.get(w) ?? []) {
+          g[key({ kind: 'record', rec })] = { method: 'telephony.externalCall.attachRecord', params: { CALL_ID: callId, FILENAME: rec.name, FILE_CONTENT: rec.base64 } };
+        }
       }
     }
     if (Object.keys(g).length) groups.push(g);
   }
   if (!groups.length) return;
   await Promise.all([...new Set([...steps.values()].map((s) => s.w))].map((w) => deps.save(w)));
-  const r = await runGroups(deps.rest, groups);
+  const size = (g: Record<string, BatchCall>) => Object.values(g).reduce((n, c) => n + (typeof (c.params as Row | undefined)?.FILE_CONTENT === 'string' ? ((c.params as Row).FILE_CONTENT as string).length : 200), 0);
+  const r = await runGroups(deps.rest, groups, RECORDINGS_PER_BATCH_BYTES, size);
   for (const [k, s] of steps) {
     const { w } = s;
     const ok = k in r.result;
     const e = r.errors[k];
-    const why = e ? `${e.error || 'error'}${e.error_description ? ` (${e.error_description})` : ''}` : '';
+    const why = e ? `${e.error || 'error'}${e.error_description ? ` (${e.error_description})` : ''}` : 'not run';
     switch (s.kind) {
+      case 'op':
+        opOutcome(deps, w, s.op!, k, r);
+        break;
       case 'register': {
         const callId = ok ? (r.result[k] as Row | undefined)?.CALL_ID : undefined;
         if (typeof callId === 'string' && callId) {
@@ -289,7 +344,7 @@ export async function applyTelephony(deps: ApplyDeps, works: Work[]): Promise<vo
           const reg = w.state.plan!.register!;
           if (reg.show) w.state.shown = [...new Set([...w.state.shown, reg.userId])];
         } else {
-          w.error ??= { message: `telephony.externalCall.register: ${why || 'no CALL_ID in the answer'}`, permanent: PERMANENT_REGISTER.test(e?.error_description ?? '') };
+          w.error ??= { message: `telephony.externalCall.register: ${why}`, permanent: PERMANENT_REGISTER.test(e?.error_description ?? '') };
         }
         break;
       }
@@ -299,7 +354,7 @@ export async function applyTelephony(deps: ApplyDeps, works: Work[]): Promise<vo
       case 'hide':
         if (ok) w.state.shown = w.state.shown.filter((u) => !s.users!.includes(u));
         break;
-      case 'finish': {
+      case 'finish':
         if (ok || NOT_FOUND.test(e?.error_description ?? '')) {
           if (!w.state.callId) break; // the register of this batch failed: finish again with it
           w.state.finished = true;
@@ -310,22 +365,35 @@ export async function applyTelephony(deps: ApplyDeps, works: Work[]): Promise<vo
           w.error ??= { message: `telephony.externalCall.finish: ${why}`, permanent: /user is not found|not active/i.test(e?.error_description ?? '') };
         }
         break;
+      case 'record': {
+        const rec = w.state.record;
+        if (ok) {
+          rec.attached = [...new Set([...rec.attached, s.rec!.id])];
+          rec.lastError = null;
+        } else if (!/not finished yet|not run/i.test(why)) {
+          rec.tries++;
+          rec.lastError = why;
+          if (rec.tries >= 5) rec.gaveUp = true;
+        }
+        break;
       }
     }
   }
 }
 
 /**
- * Recordings of finished calls: downloaded from UIS (a link that is not ready is tried again later)
- * and attached with `FILENAME` + base64 `FILE_CONTENT`, many calls per batch (bounded by size). A
- * repeat replaces the record (telephony.md §1.6), so a lost answer is simply sent again.
+ * Downloads the recordings the run can attach: calls that want theirs and are (or will be in this
+ * run) finished. A link that is not ready yet is tried again later (`onNotReady`); one that can
+ * never work gives up with its reason.
  */
-export async function applyRecordings(deps: ApplyDeps, works: Work[], onNotReady: (w: Work, reason: string) => void): Promise<void> {
-  const todo = works.filter((w) => !w.error && w.state.finished && w.state.callId && w.state.record.wanted && !w.state.record.gaveUp);
-  const files: Array<{ w: Work; id: string; name: string; base64: string }> = [];
-  for (const w of todo) {
-    const missing = w.track.recordings.filter((r) => !w.state.record.attached.includes(r.id));
-    for (const rec of missing) {
+export async function downloadRecordings(deps: ApplyDeps, works: Work[], onNotReady: (w: Work, reason: string) => void): Promise<Map<Work, ReadyRecording[]>> {
+  const out = new Map<Work, ReadyRecording[]>();
+  const todo = works.filter((w) => !w.error && (w.state.record.wanted || w.state.plan?.attachRecording) && !w.state.record.gaveUp && (w.state.finished || w.state.plan?.finish));
+  const jobs = todo.flatMap((w) => w.track.recordings.filter((r) => !w.state.record.attached.includes(r.id)).map((rec) => ({ w, rec })));
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const { w, rec } = jobs[next++]!;
       const got = await fetchRecording(rec.url, { fetch: deps.fetch });
       if (!got.ok) {
         if (got.retry) onNotReady(w, got.reason);
@@ -336,27 +404,9 @@ export async function applyRecordings(deps: ApplyDeps, works: Work[], onNotReady
         continue;
       }
       const name = recordingFileName(w.row.sessionId, rec.id).replace(/\.mp3$/, `.${recordingExtension(got.bytes)}`);
-      files.push({ w, id: rec.id, name, base64: got.bytes.toString('base64') });
+      out.set(w, [...(out.get(w) ?? []), { id: rec.id, name, base64: got.bytes.toString('base64') }]);
     }
-  }
-  if (!files.length) return;
-  const groups = files.map((f, i) => ({ [`a${i}`]: { method: 'telephony.externalCall.attachRecord', params: { CALL_ID: f.w.state.callId, FILENAME: f.name, FILE_CONTENT: f.base64 } } }));
-  const r = await runGroups(deps.rest, groups, RECORDINGS_PER_BATCH_BYTES, (g) => String((Object.values(g)[0]!.params as Row).FILE_CONTENT).length);
-  files.forEach((f, i) => {
-    const k = `a${i}`;
-    if (k in r.result) {
-      f.w.state.record.attached = [...new Set([...f.w.state.record.attached, f.id])];
-      f.w.state.record.lastError = null;
-      return;
-    }
-    const e = r.errors[k];
-    const msg = `${e?.error || 'error'} ${e?.error_description ?? ''}`.trim();
-    if (/not finished yet/i.test(msg)) onNotReady(f.w, msg);
-    else {
-      f.w.state.record.tries++;
-      f.w.state.record.lastError = msg;
-      if (f.w.state.record.tries >= 5) f.w.state.record.gaveUp = true;
-      else onNotReady(f.w, msg);
-    }
-  });
+  };
+  await Promise.all(Array.from({ length: Math.min(8, jobs.length) }, worker));
+  return out;
 }

@@ -40,6 +40,8 @@ export interface CallProgress {
   record: { wanted: boolean; attached: string[]; tries: number; gaveUp: boolean; lastError: string | null };
   /** the end needs the report (attribution, finish reason): how many times it was not there yet */
   reportTries: number;
+  /** the client's number found nothing in the CRM when the call was first decided */
+  newClient: boolean;
   /** the last skip of the rules, with its reason */
   skip: { reason: string; detail: string } | null;
 }
@@ -58,6 +60,7 @@ export function newProgress(): CallProgress {
     followUp: null,
     record: { wanted: false, attached: [], tries: 0, gaveUp: false, lastError: null },
     reportTries: 0,
+    newClient: false,
     skip: null,
   };
 }

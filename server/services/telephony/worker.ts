@@ -18,7 +18,7 @@ import type { DataApiBudget } from '../../uis/data-api-budget';
 import type { EmployeeDirectory } from '../employee-sync/ports';
 import { createJobLoop } from '../job-loop';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
-import { applyCrm, applyRecordings, applyTelephony, resolvedLink, type Work } from './apply';
+import { applyCalls, applyCreates, downloadRecordings, resolvedLink, resolvedOps, type Work } from './apply';
 import type { TelephonyCall, TelephonyRepository } from './ports';
 import { isNewPhase, newProgress, type CallPlan, type CallProgress } from './progress';
 import { crmModeOf, searchClients } from './search';
@@ -31,6 +31,8 @@ export interface TelephonyWorkerDeps {
   /** the employee sync's pairing: a UIS employee → his Bitrix24 user */
   employees: EmployeeDirectory;
   budget: DataApiBudget;
+  /** the portals' REST bucket (config B24_RATE_LIMIT): a busy portal's run gathers more calls */
+  rateLimit?: { drainPerSec: number; burst: number };
   clock: Clock;
   log: Logger;
   fetch?: typeof fetch;
@@ -62,6 +64,9 @@ const MODE_TTL_MS = 10 * 60_000;
 /** A recording not ready yet is looked for again after this, growing (UIS makes it "with a delay"). */
 const recordBackoff = (tries: number) => Math.min(30 * 60_000, 10_000 * 2 ** tries);
 const MAX_RECORD_TRIES = 12;
+/** The requests a run of a busy portal typically sends (search, creations, calls), and the longest it waits to send them together. */
+const REQUESTS_PER_RUN = 3;
+const MAX_GATHER_MS = 10_000;
 
 /** Whether the end of this call should wait for its get.calls_report row. */
 export function needsReport(s: TelephonySettings, t: CallTrack): boolean {
@@ -139,9 +144,31 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
     return out;
   }
 
+  /** When each portal's last run started and how many calls it took. */
+  const lastRun = new Map<string, { at: number; calls: number }>();
+  /**
+   * A busy portal's runs are paced to what its REST bucket refills for one run, and wait while the
+   * bucket is full, so what becomes due meanwhile joins the next run: a burst of calls shares its
+   * requests instead of spending them one call at a time. A portal is busy when its last run, just
+   * before, took more than one call; a lone call (an idle portal) never waits.
+   */
+  async function gather(memberId: string): Promise<void> {
+    if (!deps.rateLimit) return;
+    const msPerRequest = 1000 / deps.rateLimit.drainPerSec;
+    const prev = lastRun.get(memberId);
+    const now = deps.clock.now();
+    let wait = prev && prev.calls > 1 ? prev.at + REQUESTS_PER_RUN * msPerRequest - now : 0;
+    const capacity = Math.max(1, deps.rateLimit.burst - 4);
+    const excess = deps.gateway.limiter(memberId).level() + REQUESTS_PER_RUN - capacity;
+    if (excess > 0) wait = Math.max(wait, excess * msPerRequest);
+    if (wait > 0) await deps.clock.sleep(Math.min(MAX_GATHER_MS, wait));
+  }
+
   async function processPortal(memberId: string): Promise<void> {
+    await gather(memberId);
     const now = deps.clock.now();
     const rows = await deps.telephony.due(memberId, now, runLimit);
+    lastRun.set(memberId, { at: now, calls: rows.length });
     if (!rows.length) return;
     const settings = (await deps.telephony.getSettings(memberId))?.settings ?? defaultTelephonySettings();
     const link = deps.links.get(memberId);
@@ -216,11 +243,17 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
     if (searchFor.length) {
       const fields: Partial<Record<CrmEntityType, string[]>> = {};
       for (const f of settings.fields) (fields[f.entity] ??= []).push(f.b24Field);
-      const found = await searchClients(rest, searchFor.map((d) => d.facts.contactPhone!).filter(Boolean), fields);
+      // a new client at the start of the call is still new at its end (but for what the call itself
+      // created): the end asks Bitrix24 again only when the rules look at the items' state then
+      const again = (d: (typeof searchFor)[number]) => !(d.w.state.newClient && d.facts.phase === 'end' && !settings.processing.otherTelephony && !settings.fields.some((f) => f.alwaysUpdate));
+      const NONE: Found = { leads: [], deals: [], contacts: [], companies: [] };
+      const found = await searchClients(rest, searchFor.filter(again).map((d) => d.facts.contactPhone!).filter(Boolean), fields);
       for (const d of searchFor) {
+        const client = again(d) ? (found.get(d.facts.contactPhone!) ?? null) : NONE;
+        if (d.w.state.decided === null && client) d.w.state.newClient = client.leads.length + client.deals.length + client.contacts.length + client.companies.length === 0;
         const digits = phoneDigits(d.facts.contactPhone);
         const missed = d.facts.direction === 'in' && d.facts.answered && d.facts.phase === 'end' && digits ? await deps.telephony.openMissed(memberId, digits, d.w.row.sessionId) : [];
-        const decision = input(d.w, d.facts, found.get(d.facts.contactPhone!) ?? null, missed.map((m) => m.activityId));
+        const decision = input(d.w, d.facts, client, missed.map((m) => m.activityId));
         const phase = phaseOf(d.w.track);
         if (decision.action === 'skip') {
           skipped(d.w, decision.reason, decision.detail, phase);
@@ -239,14 +272,14 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
     // 4. apply everything together
     const applyDeps = { rest, save, fetch: deps.fetch, log };
     try {
-      await applyCrm(applyDeps, works);
-      await applyTelephony(applyDeps, works);
-      finishPlans(works);
-      await applyRecordings(applyDeps, works, (w, reason) => {
+      await applyCreates(applyDeps, works);
+      const recordings = await downloadRecordings(applyDeps, works, (w, reason) => {
         w.state.record.tries++;
         w.state.record.lastError = reason;
         if (w.state.record.tries >= MAX_RECORD_TRIES) w.state.record.gaveUp = true;
       });
+      await applyCalls(applyDeps, works, recordings);
+      finishPlans(works);
     } catch (e) {
       if (e instanceof ReauthRequiredError) {
         for (const w of works) w.error ??= { message: 'REAUTH_REQUIRED: an administrator must open the app again', permanent: true };
@@ -287,7 +320,7 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
       if (plan.phase !== 'followUp') w.state.decided = plan.phase;
       if (plan.followUp) {
         const f = plan.followUp;
-        w.state.followUp = { dueAt: f.dueAt, plan: { phase: 'followUp', ops: f.ops, register: null, finish: f.finish, attachRecording: f.attachRecording, followUp: null, link: w.state.link } };
+        w.state.followUp = { dueAt: f.dueAt, plan: { phase: 'followUp', ops: resolvedOps(w, plan, f.ops), register: null, finish: f.finish, attachRecording: f.attachRecording, followUp: null, link: w.state.link } };
       }
       if (plan.attachRecording) w.state.record.wanted = true;
       w.state.plan = null;

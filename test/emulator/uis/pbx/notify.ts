@@ -15,7 +15,8 @@
  *
  * Chosen where the docs are silent (each switchable):
  * - delivery is attempted once, never retried; a non-2xx answer or a network error is logged as
- *   `failed` in `get.notifications`;
+ *   `failed` in `get.notifications`; a call's notifications leave one after the other in the order
+ *   they happened, different calls' at the same time (a platform serving many calls);
  * - in a query string or a form body a value is written as text, URL-encoded, and `null` as
  *   `None` (the platform is Python: interactive processing documents `input_result=None`);
  *   `nullText` changes that;
@@ -165,7 +166,8 @@ export class NotificationDispatcher {
   private seq = 0;
   private sentSeq = 5_578_312_959;
   private configSeq = 7000;
-  private chain: Promise<unknown> = Promise.resolve();
+  /** a session's notifications leave in order, one after the other; different calls' independently */
+  private readonly chains = new Map<number, Promise<unknown>>();
   private readonly pending = new Set<Promise<unknown>>();
   /** reorder: held per session until complete */
   private readonly held = new Map<number, PendingNotification[]>();
@@ -234,11 +236,16 @@ export class NotificationDispatcher {
     const delay = typeof this.faults.delayMs === 'function' ? this.faults.delayMs(n) : (this.faults.delayMs ?? 0);
     const twice = selected(this.faults.duplicate, n);
     const enqueue = () => {
-      const run = this.chain.then(async () => {
+      const chain = this.chains.get(n.sessionId) ?? Promise.resolve();
+      const run = chain.then(async () => {
         await this.deliver(n, false);
         if (twice) await this.deliver(n, true);
       });
-      this.chain = run.catch(() => undefined);
+      const next = run.catch(() => undefined);
+      this.chains.set(n.sessionId, next);
+      void next.then(() => {
+        if (this.chains.get(n.sessionId) === next) this.chains.delete(n.sessionId);
+      });
       return run;
     };
     if (delay > 0) void this.clock.sleep(delay).then(() => this.track(enqueue()));
