@@ -21,11 +21,13 @@ async function main(): Promise<void> {
       if (!config.sandbox) return { clientId: config.clientId!, clientSecret: config.clientSecret!, oauthServers: config.oauthServers };
       const { startBitrixEmulator } = await import('../test/emulator/bitrix/index');
       const { startUisEmulator } = await import('../test/emulator/uis/index');
+      const { startAmoEmulator } = await import('../test/emulator/amocrm/index');
       const clientId = `local.${randomBytes(6).toString('hex')}`;
       const clientSecret = randomBytes(24).toString('hex');
       const emu = await startBitrixEmulator({ app: { clientId, clientSecret, appUrl } });
       const uis = await startUisEmulator();
-      closers.push(() => emu.close(), () => uis.close());
+      const amo = await startAmoEmulator({ integration: { redirectUri: `${appUrl}/oauth/amocrm/callback` } });
+      closers.push(() => emu.close(), () => uis.close(), () => amo.close());
       const portal = emu.portals[0]!;
       const acc = uis.accounts[0]!;
       // «UIS Чаты» acts as the UIS employee with the Bitrix24 user's e-mail: make the emulated
@@ -39,7 +41,9 @@ async function main(): Promise<void> {
           `(user=2 is a plain employee). The emulated UIS platform is at ${uis.origin}:\n` +
           `  link it on the app's main page with login ${acc.login}, password ${acc.password}, Data API key ${acc.dataApiToken};\n` +
           `  write as a client: ${uis.origin}/visitor?account=${acc.appId}   operator workspace: ${uis.workspaceUrl}\n` +
-          `  call as a client or answer as an employee (emulated PBX): ${uis.origin}/pbx?account=${acc.appId}\n\n` +
+          `  call as a client or answer as an employee (emulated PBX): ${uis.origin}/pbx?account=${acc.appId}\n` +
+          `An emulated amoCRM is at ${amo.origin}: connect it in «Источники чатов» with the address ${amo.host};\n` +
+          `  a site with its multi-widget: ${amo.origin}/site?script=${encodeURIComponent(`${amo.origin}/button/embed.js`)}\n\n` +
           `Stop with Ctrl+C.\n\n`,
       );
       return {
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
         clientSecret,
         oauthServers: [emu.oauthOrigin],
         uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl, workspaceUrl: uis.workspaceUrl },
+        amocrm: { clientId: amo.integration.clientId, clientSecret: amo.integration.clientSecret, trustedHosts: [amo.origin] },
       };
     },
   };

@@ -53,19 +53,31 @@ const DUE = `status IN ('pending', 'waiting') AND due_at <= ?`;
 export function createSqliteChatSourceRepository(db: Db, now: () => number = Date.now): ChatSourceRepository {
   const iso = () => new Date(now()).toISOString();
   const ensureState = db.prepare('INSERT INTO chat_source_state (member_id, source) VALUES (?, ?) ON CONFLICT (member_id, source) DO NOTHING');
+  // the webhook path runs these for every delivery: prepared once
+  const byHook = db.prepare('SELECT member_id, settings FROM chat_source_settings WHERE source = ? AND hook_secret = ?');
+  const itemState = db.prepare('SELECT id, status, version, reopened FROM chat_source_items WHERE member_id = ? AND source = ? AND ext_id = ?');
+  const insertItem = db.prepare(
+    `INSERT INTO chat_source_items (member_id, source, ext_id, kind, channel, status, version, reopened, payload, attempts, due_at, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+  );
+  const eventAt = db.prepare(
+    `INSERT INTO chat_source_state (member_id, source, last_event_at) VALUES (?, ?, ?)
+     ON CONFLICT (member_id, source) DO UPDATE SET last_event_at = excluded.last_event_at`,
+  );
+  const channelAt = db.prepare(
+    `INSERT INTO chat_source_channels (member_id, source, channel, last_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (member_id, source, channel) DO UPDATE SET last_at = excluded.last_at`,
+  );
 
   const apply = db.transaction(
     (key: { memberId: string; source: ChatSource; extId: string }, fresh: { kind: string; channel: string | null; payload: unknown; dueAt: number }, decide: Parameters<ChatSourceRepository['applyItem']>[2]): boolean => {
-      const row = db.prepare('SELECT id, status, version, reopened FROM chat_source_items WHERE member_id = ? AND source = ? AND ext_id = ?').get(key.memberId, key.source, key.extId) as
+      const row = itemState.get(key.memberId, key.source, key.extId) as
         | { id: number; status: ItemState['status']; version: number; reopened: number }
         | undefined;
       const d = decide(row ? { status: row.status, version: row.version, reopened: row.reopened === 1 } : null);
       if (!d) return false;
       if (!row) {
-        db.prepare(
-          `INSERT INTO chat_source_items (member_id, source, ext_id, kind, channel, status, version, reopened, payload, attempts, due_at, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)`,
-        ).run(key.memberId, key.source, key.extId, fresh.kind, fresh.channel, d.status, d.version, d.reopened ? 1 : 0, JSON.stringify(fresh.payload), fresh.dueAt, now(), iso());
+        insertItem.run(key.memberId, key.source, key.extId, fresh.kind, fresh.channel, d.status, d.version, d.reopened ? 1 : 0, JSON.stringify(fresh.payload), fresh.dueAt, now(), iso());
         return true;
       }
       const due = d.status === 'pending' && row.status !== 'pending';
@@ -82,7 +94,7 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
       return r ? { settings: JSON.parse(r.settings) as unknown, hookSecret: r.hook_secret } : null;
     },
     async getByHookSecret(source, secret) {
-      const r = db.prepare('SELECT member_id, settings FROM chat_source_settings WHERE source = ? AND hook_secret = ?').get(source, secret) as { member_id: string; settings: string } | undefined;
+      const r = byHook.get(source, secret) as { member_id: string; settings: string } | undefined;
       return r ? { memberId: r.member_id, settings: JSON.parse(r.settings) as unknown } : null;
     },
     async saveSettings(memberId, source, settings, hookSecret) {
@@ -139,14 +151,8 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
       return out;
     },
     async noteEvent(memberId, source, at, channel) {
-      ensureState.run(memberId, source);
-      db.prepare('UPDATE chat_source_state SET last_event_at = ? WHERE member_id = ? AND source = ?').run(at, memberId, source);
-      if (channel) {
-        db.prepare(
-          `INSERT INTO chat_source_channels (member_id, source, channel, last_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (member_id, source, channel) DO UPDATE SET last_at = excluded.last_at`,
-        ).run(memberId, source, channel.slice(0, 100), at);
-      }
+      eventAt.run(memberId, source, at);
+      if (channel) channelAt.run(memberId, source, channel.slice(0, 100), at);
     },
     async noteUpload(memberId, source, at) {
       ensureState.run(memberId, source);

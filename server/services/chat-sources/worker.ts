@@ -42,6 +42,7 @@ export interface ChatSourcesWorker {
 type Key = { item: SourceItem; conv: Conversation; settings: PipelineSettings };
 
 const WEEK = 7 * 86_400_000;
+const GATHER_MS = 500;
 
 export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWorkerOptions = {}): ChatSourcesWorker {
   const contactRetryMs = o.contactRetryMs ?? 15 * 60_000;
@@ -122,7 +123,9 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
   }
 
   async function processPortal(memberId: string): Promise<void> {
-    const items = await deps.sources.due(memberId, now(), 500);
+    // a webhook's item waits a gather window (intake.ts); a run also takes what is queued behind it
+    // within that window, so a burst shares runs and upload calls
+    const items = await deps.sources.due(memberId, now() + GATHER_MS, 500);
     if (!items.length) return;
     const link = deps.links.get(memberId);
     if (!link) {
