@@ -3,6 +3,7 @@ import { benchAnalytics } from './analytics';
 import { benchBridgeBurst, benchBridgeLatency, benchWebhookRate, benchWebhookRateChild } from './bridge';
 import { benchRestPacing } from './rest-pacing';
 import { benchCrm } from './crm';
+import { benchAmo, benchJivo } from './sources';
 import { benchWorkspace } from './workspace';
 import { benchTelephonyBurst, benchTelephonyLatency } from './telephony';
 
@@ -38,6 +39,21 @@ const BENCHES: Record<string, () => Promise<void>> = {
     console.log(`  upload.chats per lead   ${(a.uploadCalls / a.leads).toFixed(3)}   (${a.uploadCalls} calls; goal ≤ 0.03)`);
     console.log(`  503s provoked           ${a.limited503}   (goal 0)`);
     console.log(`  time until all uploaded ${a.seconds.toFixed(1)} s`);
+  },
+  /** «Источники чатов» (issue #15): `npm run bench -- --only sources` */
+  async sources() {
+    const j = await benchJivo(1000);
+    console.log('Chat sources, Jivo: 1,000 chat_finished webhooks in a burst (real time, loopback, keep-alive, 32 in flight)');
+    console.log(`  acknowledged            ${j.acknowledged} / ${j.chats} in ${j.ackSeconds.toFixed(2)} s — ${(j.acknowledged / j.ackSeconds).toFixed(0)} per second   (a lower bound: the app, both emulators, the uploads and the generator share one event loop)`);
+    console.log(`  chats uploaded          ${j.uploaded} / ${j.chats} in ${j.uploadSeconds.toFixed(1)} s`);
+    console.log(`  upload.chats per chat   ${(j.uploadCalls / j.chats).toFixed(3)}   (${j.uploadCalls} calls; goal ≤ 0.03)`);
+    // real time: amoCRM counts requests per second as they arrive, and a faster clock would turn
+    // the event loop's jitter into bunched arrivals the real service would never see
+    const a = await benchAmo({ talks: 500, spreadMs: 60_000, clock: systemClock });
+    console.log('Chat sources, amoCRM: 500 talks closing within a minute (read, then closed: two «Беседа изменена» each), 7 req/s limit (real time)');
+    console.log(`  requests uploaded       ${a.uploaded} / ${a.talks}${a.settled ? '' : '   NOT SETTLED: the wait hit its cap'}; time until all uploaded ${a.seconds.toFixed(1)} s from the first close`);
+    console.log(`  amoCRM calls per talk   ${(a.apiCalls / a.talks).toFixed(3)}   (${a.apiCalls} calls: ${Object.entries(a.byPath).map(([k, v]) => `${k} ${v}`).join(', ')}; goal ≤ 1.5)`);
+    console.log(`  429s provoked           ${a.limited429}   (goal 0)`);
   },
   async bridge() {
     const clock = scale === 1 ? systemClock : scaledClock(scale);
