@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AmoSettings, AmoView, ChatSourcesView, SourceItemView } from '../../server/contracts/chat-sources';
 import type { Clock } from '../../server/domain/clock';
 import { startAmoEmulator, type AmoEmulator } from '../emulator/amocrm';
+import { chatSourceHealth } from '../../server/services/chat-sources/health';
 import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
 import { settleSources } from './chat-sources-support';
 
@@ -199,6 +200,10 @@ describe('amoCRM → UIS analytics', () => {
     expect(v.connection).toMatchObject({ status: 'reauth' });
     expect(v.state.lastError).toMatchObject({ code: 'AMO_REAUTH', fix: expect.stringContaining('connect the account again') });
     expect(await items(session)).toMatchObject([{ status: 'waiting', reason: expect.stringMatching(/^AMO_REAUTH/) }]);
+    // what the health view will show
+    const health = await chatSourceHealth(h!.app.deps.chatSources, h!.portal.memberId);
+    expect(health.find((x) => x.source === 'amocrm')).toMatchObject({ enabled: true, connected: false, lastError: { code: 'AMO_REAUTH', fix: expect.stringContaining('connect the account again') }, counts: { pending: 1 } });
+    expect(health.find((x) => x.source === 'jivo')).toMatchObject({ enabled: false, lastEventAt: null });
     await connect(session);
     await settle();
     expect(acc.uploadedOfflineMessages()).toHaveLength(1);
