@@ -20,6 +20,7 @@ export const employeeSyncEn: Record<keyof typeof employeeSyncRu, string> = {
   'employeeSync.uisEmployee': 'UIS employee',
   'employeeSync.matchedBy': 'Matched',
   'employeeSync.by.email': 'by e-mail',
+  'employeeSync.by.extension': 'by the internal number (extension)',
   'employeeSync.by.name': 'by first and last name',
   'employeeSync.by.created': 'created in UIS',
   'employeeSync.noLastName': 'Last name missing',

@@ -18,6 +18,7 @@ export const employeeSyncRu = {
   'employeeSync.uisEmployee': 'Сотрудник UIS',
   'employeeSync.matchedBy': 'Сопоставлен',
   'employeeSync.by.email': 'по e-mail',
+  'employeeSync.by.extension': 'по внутреннему номеру',
   'employeeSync.by.name': 'по имени и фамилии',
   'employeeSync.by.created': 'создан в UIS',
   'employeeSync.noLastName': 'Не заполнена фамилия',

@@ -20,7 +20,7 @@ export const employeeSyncSettingsSchema = z
   .strict();
 export type EmployeeSyncSettings = z.infer<typeof employeeSyncSettingsSchema>;
 
-export const matchedBySchema = z.enum(['email', 'name', 'created']);
+export const matchedBySchema = z.enum(['email', 'extension', 'name', 'created']);
 export type MatchedBy = z.infer<typeof matchedBySchema>;
 
 const person = { name: z.string(), email: z.string().nullable() };

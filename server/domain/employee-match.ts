@@ -1,6 +1,7 @@
 /**
  * Pairing Bitrix24 users with UIS employees (no I/O). First by e-mail (case-insensitive, trimmed),
- * then by first + last name (case-insensitive, «ё» = «е», spaces collapsed) when exactly one user
+ * then by the internal number — the user's UF_PHONE_INNER equal to the employee's extension, when
+ * exactly one of each has it (what the telephony's calls are matched by) — then by first + last name (case-insensitive, «ё» = «е», spaces collapsed) when exactly one user
  * and one employee share it. A Bitrix24 user without «Фамилия» is reported (seed 001: every
  * employee needs it) and never matched by name; an e-mail still pairs them.
  */
@@ -9,6 +10,8 @@ export interface B24User {
   firstName: string;
   lastName: string;
   email: string;
+  /** UF_PHONE_INNER, the internal number */
+  inner?: string | null;
 }
 
 export interface UisEmployee {
@@ -16,12 +19,14 @@ export interface UisEmployee {
   firstName: string;
   lastName: string;
   email: string | null;
+  /** get.employees `extension.extension_phone_number` */
+  extension?: string | null;
 }
 
 export interface EmployeePair {
   b24: B24User;
   uis: UisEmployee;
-  by: 'email' | 'name';
+  by: 'email' | 'extension' | 'name';
 }
 
 export interface EmployeeMatch {
@@ -65,6 +70,21 @@ export function matchEmployees(users: B24User[], employees: UisEmployee[]): Empl
     const e = byEmail.get(normEmail(u.email));
     if (!normEmail(u.email) || !e || takenUis.has(e.id)) continue;
     pairs.push({ b24: u, uis: e, by: 'email' });
+    takenUis.add(e.id);
+    takenB24.add(u.id);
+  }
+
+  // the internal number: unique on both sides (a number two people share pairs nobody)
+  const inner = (v: string | null | undefined) => (v ?? '').replace(/\D+/g, '');
+  const count = <T>(xs: T[], key: (x: T) => string) => xs.reduce((m, x) => (key(x) ? m.set(key(x), (m.get(key(x)) ?? 0) + 1) : m), new Map<string, number>());
+  const userInners = count(b24, (u) => inner(u.inner));
+  const uisExts = count(uis, (e) => inner(e.extension));
+  for (const u of b24) {
+    const k = inner(u.inner);
+    if (!k || takenB24.has(u.id) || userInners.get(k) !== 1 || uisExts.get(k) !== 1) continue;
+    const e = uis.find((x) => inner(x.extension) === k)!;
+    if (takenUis.has(e.id)) continue;
+    pairs.push({ b24: u, uis: e, by: 'extension' });
     takenUis.add(e.id);
     takenB24.add(u.id);
   }

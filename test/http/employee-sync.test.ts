@@ -59,7 +59,7 @@ describe('employee sync', () => {
     await syncNow(admin);
   });
 
-  it('when the admin syncs, then users pair by e-mail then by name, missing ones are created in UIS, and users without a last name are listed', async () => {
+  it('when the admin syncs, then users pair by e-mail, then by the internal number (UF_PHONE_INNER = UIS extension), then by name, missing ones are created in UIS, and users without a last name are listed', async () => {
     const { admin, acc } = await setup();
     const [anna, marina, oleg] = acc.employees.map((e) => e.id);
     const view = await syncNow(admin);
@@ -68,20 +68,18 @@ describe('employee sync', () => {
     const byUser = Object.fromEntries(r.pairs.map((p) => [p.b24UserId, p]));
     expect(byUser[6]).toMatchObject({ uisEmployeeId: marina, matchedBy: 'email' });
     expect(byUser[7]).toMatchObject({ uisEmployeeId: oleg, matchedBy: 'name' });
-    expect(byUser[1]).toMatchObject({ matchedBy: 'created', b24Name: 'Админова Анна' });
+    // the admin's internal number 101 is Анна's extension in UIS (telephony, issue #13)
+    expect(byUser[1]).toMatchObject({ matchedBy: 'extension', uisEmployeeId: anna, b24Name: 'Админова Анна' });
     expect(byUser[2]).toMatchObject({ matchedBy: 'created' });
     expect(byUser[4]).toBeUndefined(); // fired
     expect(r.noLastName).toEqual([{ b24UserId: 3, name: 'Мария', email: 'maria@portal.example' }]);
     expect(r.unmatchedB24).toEqual([{ b24UserId: 3, name: 'Мария', email: 'maria@portal.example', reason: 'no_last_name' }]);
-    expect(r.unmatchedUis.map((e) => e.uisEmployeeId)).toEqual([anna]);
+    expect(r.unmatchedUis).toEqual([]);
 
     // what UIS received: create.employees with names and e-mail; nothing for user 3
     const created = acc.employeeWrites.filter((w) => w.method === 'create.employees');
-    expect(created.map((w) => w.params)).toEqual([
-      { first_name: 'Анна', last_name: 'Админова', email: 'admin@portal.example' },
-      { first_name: 'Иван', last_name: 'Сотрудников', email: 'ivan@portal.example' },
-    ]);
-    expect(acc.employees.find((e) => e.id === byUser[1]!.uisEmployeeId)).toMatchObject({ full_name: 'Админова Анна', email: 'admin@portal.example' });
+    expect(created.map((w) => w.params)).toEqual([{ first_name: 'Иван', last_name: 'Сотрудников', email: 'ivan@portal.example' }]);
+    expect(acc.employees.find((e) => e.id === byUser[2]!.uisEmployeeId)).toMatchObject({ full_name: 'Сотрудников Иван', email: 'ivan@portal.example' });
 
     // the mapping port other services use
     const dir = h.app.deps.employeeDirectory;
@@ -89,9 +87,9 @@ describe('employee sync', () => {
     expect(dir.b24UserFor(h.portal.memberId, oleg!)).toBe(7);
     expect(dir.uisEmployeeFor(h.portal.memberId, 3)).toBeNull();
 
-    // a second run creates nothing more: everyone now pairs by e-mail or name
+    // a second run creates nothing more: everyone now pairs by e-mail, number or name
     const again = await syncNow(admin);
-    expect(acc.employeeWrites.filter((w) => w.method === 'create.employees')).toHaveLength(2);
+    expect(acc.employeeWrites.filter((w) => w.method === 'create.employees')).toHaveLength(1);
     expect(again.run!.result!.pairs.filter((p) => p.matchedBy === 'created')).toEqual([]);
     expect(again.run!.result!.pairs).toHaveLength(4);
   });
@@ -142,7 +140,8 @@ describe('employee sync', () => {
     await h.app.deps.employeeSyncWorker.idle();
     expect(marina.status).toBe('do_not_disturb');
     expect(oleg.status).toBe('not_at_workplace');
-    expect(acc.employees.find((e) => e.email === 'admin@portal.example')!.status).toBe('not_at_work');
+    // the admin is Анна in UIS (paired by the internal number)
+    expect(acc.employees.find((e) => e.id === h.app.deps.employeeDirectory.uisEmployeeFor(h.portal.memberId, 1))!.status).toBe('not_at_work');
     const writes = acc.employeeWrites.filter((w) => w.method === 'update.employees').slice(updatesBefore);
     expect(writes.find((w) => w.id === marina.id)!.params).toEqual({ id: marina.id, last_name: 'Иванова', status_id: 3 });
     const view = (await api(h.app.url, admin, 'GET', '/api/employee-sync')).json as unknown as EmployeeSyncView;

@@ -34,6 +34,20 @@ describe('matchEmployees', () => {
     expect(two.ambiguous.map((x) => x.id)).toEqual([1]);
   });
 
+  it('pairs by the internal number after the e-mail (UF_PHONE_INNER = UIS extension, telephony), before the name; a number two people share pairs nobody', () => {
+    const withInner = (x: B24User, inner: string): B24User => ({ ...x, inner });
+    const withExt = (x: UisEmployee, extension: string): UisEmployee => ({ ...x, extension });
+    const m = matchEmployees(
+      [withInner(u(1, 'Анна', 'Админова', 'admin@portal.example'), '101'), withInner(u(2, 'Иван', 'Сотрудников'), '102'), withInner(u(3, 'Ольга', 'Петрова'), '105'), withInner(u(4, 'Олег', 'Петров'), '105')],
+      [withExt(e(10, 'Анна', 'Смирнова'), '101'), withExt(e(11, 'Марина', 'Иванова'), '102'), withExt(e(12, 'Пётр', 'Сидоров', 'admin@portal.example'), '110'), withExt(e(13, 'Олег', 'Петров'), '105')],
+    );
+    expect(m.pairs.map((p) => [p.b24.id, p.uis.id, p.by])).toEqual([
+      [1, 12, 'email'],
+      [2, 11, 'extension'],
+      [4, 13, 'name'],
+    ]);
+  });
+
   it('uses each UIS employee once even when e-mails repeat', () => {
     const m = matchEmployees([u(1, 'A', 'B', 'same@x.example'), u(2, 'C', 'D', 'same@x.example')], [e(40, 'A', 'B', 'same@x.example')]);
     expect(m.pairs.map((p) => [p.b24.id, p.uis.id])).toEqual([[1, 40]]);

@@ -20,7 +20,7 @@ export async function readB24Users(gateway: BitrixGateway, memberId: string): Pr
   }
   return rows
     .filter(isActiveEmployee)
-    .map((r) => ({ id: Number(r.ID), firstName: str(r.NAME).trim(), lastName: str(r.LAST_NAME).trim(), email: str(r.EMAIL).trim() }));
+    .map((r) => ({ id: Number(r.ID), firstName: str(r.NAME).trim(), lastName: str(r.LAST_NAME).trim(), email: str(r.EMAIL).trim(), inner: str(r.UF_PHONE_INNER).trim() || null }));
 }
 
 export interface UisEmployeeRow extends UisEmployee {
@@ -34,7 +34,7 @@ const PAGE = 1000;
 export async function readUisEmployees(api: DataApiClient): Promise<UisEmployeeRow[]> {
   let rows: Row[];
   try {
-    rows = await dataApiAll<Row>(api, 'get.employees', { fields: ['id', 'first_name', 'last_name', 'email', 'status', 'status_id'] }, PAGE);
+    rows = await dataApiAll<Row>(api, 'get.employees', { fields: ['id', 'first_name', 'last_name', 'email', 'status', 'status_id', 'extension'] }, PAGE);
   } catch (e) {
     throw uisFailure(e, 'UIS_DATA_API_REFUSED', 'UIS refused to list the account employees');
   }
@@ -43,6 +43,7 @@ export async function readUisEmployees(api: DataApiClient): Promise<UisEmployeeR
     firstName: str(r.first_name),
     lastName: str(r.last_name),
     email: r.email ? str(r.email) : null,
+    extension: r.extension && typeof r.extension === 'object' ? str((r.extension as Row).extension_phone_number) || null : null,
     status: r.status ? str(r.status) : null,
     statusId: r.status_id === null || r.status_id === undefined ? null : Number(r.status_id),
   }));
