@@ -47,6 +47,8 @@ import { createSqliteBridgeRecoveryRepository } from './storage/bridge-recovery-
 import { createBridgeRecovery } from './services/bridge/recovery';
 import { createDataApiBudget } from './uis/data-api-budget';
 import { createEmployeeSyncWorker } from './services/employee-sync/worker';
+import { createOpenLines } from './compose-open-lines';
+import { enqueueOpenLineFieldsFromEvent } from './services/open-lines/on-event';
 import { createChatSources, type AmoCredentials } from './compose-chat-sources';
 import type { ChatSourcesWorkerOptions } from './services/chat-sources/worker';
 import { createTelephony, TELEPHONY_RECONCILE_MS } from './compose-telephony';
@@ -75,6 +77,7 @@ export interface StartOptions {
   analytics?: import('./services/analytics/worker').AnalyticsWorkerOptions;
   bridge?: BridgeWorkerOptions;
   crmRules?: CrmRulesWorkerOptions;
+  openLines?: import('./services/open-lines/worker').OpenLinesWorkerOptions;
   chatSources?: ChatSourcesWorkerOptions;
   telephony?: TelephonyWorkerOptions;
   /** Called after listen() with the app's public URL; returns the credentials to use (sandbox: starts the emulator). */
@@ -154,7 +157,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   });
   bridgeWorker.onMessageAdd = (memberId, data) => onMessageAdd(bridgeEventDeps, memberId, data) > 0;
   const employeeSyncWorker = createEmployeeSyncWorker({ employeeSync, gateway, links, uisEndpoints, clock, log, fetch: o.fetch });
-  const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch }, o.analytics);
+  const ol = createOpenLines({ db, clock, gateway, links, bridge, channels: workspace.channels, uisEndpoints, log, fetch: o.fetch, options: o.openLines });
+  const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch, leadDealConsumers: [ol.leadDealConsumer] }, o.analytics);
   const amo = creds.amocrm ?? (config.amocrm ? { clientId: config.amocrm.clientId, clientSecret: config.amocrm.clientSecret, trustedHosts: config.amocrm.domains } : null);
   const chatSources = createChatSources({ db, box, clock, log, fetch: o.fetch, appUrl, stateSecret: secret, amo, analytics, links, uisEndpoints, worker: o.chatSources });
   const crmRules = createSqliteCrmRulesRepository(db, () => clock.now());
@@ -183,6 +187,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     links,
     analytics,
     analyticsWorker,
+    openLines: ol.openLines,
+    openLinesWorker: ol.openLinesWorker,
     chatSources: chatSources.deps,
     chatSourcesWorker: chatSources.worker,
     uisInbox,
@@ -219,6 +225,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   };
   deps.onEvent = async (memberId, ev) => {
     void enqueueAnalyticsFromEvent(deps, memberId, ev);
+    await enqueueOpenLineFieldsFromEvent(deps, memberId, ev).catch((e: unknown) => log.error({ err: e, memberId, event: ev.event }, 'open-line fields intake failed'));
     try {
       await onBridgeEvent(bridgeEventDeps, memberId, ev);
     } catch (e) {
@@ -226,6 +233,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     }
   };
   deps.analyticsWorker.wake();
+  deps.openLinesWorker.wake();
   deps.chatSourcesWorker.wake();
   deps.bridgeWorker.wake();
   deps.crmWorker.wake(0);
@@ -245,6 +253,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
         server.closeAllConnections();
       });
       deps.analyticsWorker.stop();
+      deps.openLinesWorker.stop();
       deps.chatSourcesWorker.stop();
       deps.bridgeWorker.stop();
       deps.bridgeRecovery.stop();
@@ -254,6 +263,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       deps.telephonyReconcile.stop();
       await deps.bridgeWorker.drainInFlight();
       await deps.chatSourcesWorker.idle();
+      await deps.openLinesWorker.idle();
       await deps.bridgeRecovery.idle();
       await deps.crmWorker.idle();
       await deps.telephonyWorker.idle();
@@ -267,12 +277,13 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     },
     async shutdown(timeoutMs) {
       draining = true;
-      for (const w of [deps.analyticsWorker, deps.chatSourcesWorker, deps.bridgeWorker, deps.bridgeRecovery, deps.employeeSyncWorker, deps.crmWorker, deps.telephonyWorker, deps.telephonyReconcile]) w.stop();
+      for (const w of [deps.analyticsWorker, deps.openLinesWorker, deps.chatSourcesWorker, deps.bridgeWorker, deps.bridgeRecovery, deps.employeeSyncWorker, deps.crmWorker, deps.telephonyWorker, deps.telephonyReconcile]) w.stop();
       const httpDone = new Promise<void>((ok) => server.close(() => ok()));
       server.closeIdleConnections();
       const inFlight = Promise.all([
         httpDone,
         deps.analyticsWorker.idle(),
+        deps.openLinesWorker.idle(),
         deps.chatSourcesWorker.idle(),
         deps.bridgeWorker.drainInFlight(),
         deps.bridgeRecovery.idle(),

@@ -11,7 +11,8 @@ const PAGE = 50;
 export async function takeOfflineEvents(
   rest: PortalRestClient,
   eventName: string,
-  handle: (data: unknown) => void,
+  /** Awaited per row before the page is confirmed: a row is handed over durably or not confirmed. */
+  handle: (data: unknown) => void | Promise<void>,
   maxPages = 20,
 ): Promise<number> {
   let seen = 0;
@@ -22,7 +23,7 @@ export async function takeOfflineEvents(
       limit: PAGE,
     });
     const events = r.result.events ?? [];
-    for (const ev of events) handle(ev.EVENT_DATA);
+    for (const ev of events) await handle(ev.EVENT_DATA);
     seen += events.length;
     if (r.result.process_id && events.length) await rest.call('event.offline.clear', { process_id: r.result.process_id });
     if (events.length < PAGE) break;

@@ -60,6 +60,9 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   telephony: import('../services/telephony/ports').TelephonyRepository;
   telephonyWorker: import('../services/telephony/worker').TelephonyWorker;
   telephonyReconcile: import('../services/telephony/reconcile').TelephonyReconcile;
+  /** «Открытые линии» (issue #16): the tab's settings and the jobs writing «Доп. поля»; its worker. */
+  openLines: import('../services/open-lines/ports').OpenLinesRepository;
+  openLinesWorker: import('../services/open-lines/worker').OpenLinesWorker;
   healthCheck(): void;
   /** True once a graceful shutdown began: `/readyz` answers 503 (server/lifecycle.ts). */
   isDraining?(): boolean;

@@ -19,7 +19,7 @@ export interface JobLoop {
    * `work` for each of `portals()` now and then every `intervalMs` until stopped (offline-event
    * catch-up, report polling); a portal's failure is logged as `failure`, the others go on.
    */
-  everyPortal(intervalMs: number, portals: () => string[], work: (memberId: string) => Promise<unknown>, failure: string): void;
+  everyPortal(intervalMs: number, portals: () => string[] | Promise<string[]>, work: (memberId: string) => Promise<unknown>, failure: string): void;
   stop(): void;
   /** Start no run until `resume()` (queued work stays queued; runs in flight finish). */
   pause(): void;
@@ -121,7 +121,7 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
     everyPortal(intervalMs, portals, work, failure) {
       void (async () => {
         while (!stopped) {
-          for (const memberId of portals()) {
+          for (const memberId of await portals()) {
             if (stopped) return;
             try {
               await work(memberId);

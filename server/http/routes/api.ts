@@ -13,6 +13,7 @@ import { chatSourcesApiRouter } from './chat-sources';
 import { connectorRouter } from './connector';
 import { crmRulesRouter } from './crm-rules';
 import { employeeSyncRouter } from './employee-sync';
+import { openLinesRouter } from './open-lines';
 import { telephonyRouter } from './telephony';
 
 /** JSON API for our own pages, authenticated by the page session the server issued (never a cookie). */
@@ -53,6 +54,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(connectorRouter(deps));
   router.use(crmRulesRouter(deps));
   router.use(employeeSyncRouter(deps));
+  router.use(openLinesRouter(deps));
   router.use(telephonyRouter(deps));
   return router;
 }

@@ -19,6 +19,12 @@ export interface AnalyticsWorkerDeps {
   clock: Clock;
   log: Logger;
   fetch?: typeof fetch;
+  /**
+   * Other consumers of new leads and deals (the «Открытые линии» tab's fields). The portal keeps
+   * one offline queue per event for the app: whoever takes a row takes it for all, so this poll
+   * hands every row to them too, and polls their portals as well.
+   */
+  leadDealConsumers?: Array<{ portals(): Promise<string[]>; take(memberId: string, type: 'lead' | 'deal', id: number): Promise<boolean> }>;
 }
 
 export interface AnalyticsWorkerOptions {
@@ -153,18 +159,26 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
     drain: () => loop.drain(),
     async pollOffline(memberId) {
       const rest = deps.gateway.client(memberId);
+      const analyticsOn = deps.analytics.getSettings(memberId)?.settings.enabled === true;
       let taken = 0;
       for (const [event, type] of [['ONCRMLEADADD', 'lead'], ['ONCRMDEALADD', 'deal']] as const) {
-        await takeOfflineEvents(rest, event, (data) => {
+        await takeOfflineEvents(rest, event, async (data) => {
           const id = Number((data as { FIELDS?: { ID?: unknown } } | undefined)?.FIELDS?.ID);
-          if (id > 0 && deps.analytics.enqueue(memberId, type, id, deps.clock.now())) taken++;
+          if (!(id > 0)) return;
+          if (analyticsOn && deps.analytics.enqueue(memberId, type, id, deps.clock.now())) taken++;
+          for (const c of deps.leadDealConsumers ?? []) await c.take(memberId, type, id);
         });
       }
       if (taken) loop.wake();
       return taken;
     },
     startOfflinePolling(intervalMs) {
-      loop.everyPortal(intervalMs, () => deps.analytics.enabledPortals(), (m) => this.pollOffline(m), 'offline queue poll failed');
+      const portals = async () => {
+        const all = new Set(deps.analytics.enabledPortals());
+        for (const c of deps.leadDealConsumers ?? []) for (const m of await c.portals()) all.add(m);
+        return [...all];
+      };
+      loop.everyPortal(intervalMs, portals, (m) => this.pollOffline(m), 'offline queue poll failed');
     },
     stop: () => loop.stop(),
     idle: () => loop.idle(),

@@ -37,7 +37,7 @@ function attribution(r: Row): Pick<RequestFacts, 'siteId' | 'siteName' | 'campai
 
 
 export interface ChatFactsInput {
-  request: CrmRequest;
+  request: Pick<CrmRequest, 'requestId' | 'event' | 'channelId' | 'startedAt'>;
   messages: CrmRequestMessage[];
   /** the chat's get.chats_report row; null when UIS did not list it (yet) */
   report: Row | null;
