@@ -103,6 +103,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
     console.log(`  in Bitrix24             ${b.inBitrix} / ${b.calls} (${b.exactlyOnce ? 'each registered, finished and on a timeline exactly once' : 'NOT exactly once'}); leads ${b.leads}; recordings attached ${b.records}${b.settled ? '' : '   NOT SETTLED: the wait hit its cap'}`);
     console.log(`  REST requests per call  ${(b.restCalls / b.calls).toFixed(3)}   (${b.restCalls} requests; goal ≤ 1)`);
     console.log(`  503s provoked           ${b.limited503}   (goal 0)`);
+    console.log(`  notifications           ${b.notificationsSent} sent by UIS, ${b.notificationsLost} of them did not reach the app (connection errors of the burst on one loopback; the calls report made up for them)`);
     console.log(`  time                    ${b.seconds.toFixed(1)} s from the first call (${unit}); the last call in Bitrix24 ${b.afterLastEnd.toFixed(1)} s after the last one ended`);
     console.log(`  naive, 5 calls/call     ${(b.naive.restCalls / b.naive.calls).toFixed(2)} requests per call (search + add + register + finish + attachRecord; ${b.naive.calls} calls, ${b.naive.seconds.toFixed(1)} s = ${(b.naive.seconds / b.naive.calls).toFixed(2)} s per call, ${b.naive.failed} failed, ${b.naive.limited503} 503s)`);
     const r = await benchTelephonyBurst({ clock, calls: 500, notify: false, rateLimit, limitSeconds: 1800 });

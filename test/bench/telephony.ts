@@ -62,6 +62,9 @@ export interface TelephonyBurstResult {
   afterLastEnd: number;
   endedWithinSeconds: number;
   settled: boolean;
+  /** notifications UIS sent that did not reach the app (connection errors under the burst) */
+  notificationsLost: number;
+  notificationsSent: number;
   naive: { calls: number; restCalls: number; seconds: number; failed: number; limited503: number };
 }
 
@@ -85,7 +88,7 @@ function holdings(h: Harness, sessions: number[]) {
  * `calls` new clients call «Основной» spread over `spreadMs` of the clock; Анна answers each after
  * 2 s and talks `talkMs`; so the calls end within about a minute. Measured until every call is in
  * Bitrix24 with its recording. With `notify: false` UIS sends nothing and the reconciliation (every
- * minute, as in production) alone brings them.
+ * minute, as in production) alone brings them; with notifications it runs too, as in production.
  */
 export async function benchTelephonyBurst(o: { clock: Clock; calls: number; notify: boolean; rateLimit: { drainPerSec: number; burst: number }; naiveCalls?: number; limitSeconds?: number }): Promise<TelephonyBurstResult> {
   const w = await world({ clock: o.clock, rateLimit: o.rateLimit, notify: o.notify });
@@ -94,7 +97,8 @@ export async function benchTelephonyBurst(o: { clock: Clock; calls: number; noti
   try {
     pbx.settings.recordingDelayMs = 3000;
     pbx.behave(w.anna, { action: 'answer', afterMs: 2000, talkMs: 20_000 });
-    if (!o.notify) h.app.deps.telephonyReconcile.start(60_000);
+    // as in production: the calls report every minute besides the notifications
+    h.app.deps.telephonyReconcile.start(60_000);
     await emptyBucket();
     const rest0 = h.portal.stats.requests;
     const lim0 = h.portal.stats.limited503;
@@ -134,6 +138,8 @@ export async function benchTelephonyBurst(o: { clock: Clock; calls: number; noti
       afterLastEnd: (end - lastEnd) / 1000,
       endedWithinSeconds: (lastEnd - firstEnd) / 1000,
       settled,
+      notificationsLost: pbx.notifications.sent.filter((n) => !n.ok).length,
+      notificationsSent: pbx.notifications.sent.length,
       naive: { calls: 0, restCalls: 0, seconds: 0, failed: 0, limited503: 0 },
     };
     if (o.naiveCalls) result.naive = await naive(h, o.clock, o.naiveCalls, emptyBucket);
