@@ -59,6 +59,12 @@ const FENCES = [
     why: 'the UIS adapter knows no storage, HTTP server, services or other adapter',
   },
   {
+    files: ['server/amocrm/**/*.ts', 'server/jivo/**/*.ts'],
+    zones: [{ from: ['./server/storage', './server/http', './server/services', './server/bitrix', './server/uis', ...OUTSIDE_SERVER] }, COMPOSITION],
+    packages: ['express', 'helmet', 'better-sqlite3'],
+    why: 'the amoCRM and Jivo adapters (chat sources, issue #15) know no storage, HTTP server, services or other adapter',
+  },
+  {
     files: ['server/storage/**/*.ts'],
     zones: [
       { from: ['./server/http', './server/bitrix', './server/uis', ...OUTSIDE_SERVER] },
