@@ -38,7 +38,14 @@ export function createTelephony(o: {
   const telephonyWorker = createTelephonyWorker({ ...base, employees: o.employees, budget, rateLimit: o.rateLimit }, o.options);
   const reconcile = createTelephonyReconcile({ ...base, budget, wake: () => telephonyWorker.wake(0) });
   /** The lines are checked against UIS along the reconciliation: every 30 minutes (5 after a failure), and when the tab is saved. */
+  let prunedAt = 0;
   const upkeep = async (memberId: string) => {
+    // retention, once an hour: notifications after 7 days, finished calls after 90 (an open missed call stays)
+    const now = o.clock.now();
+    if (now - prunedAt >= 3_600_000) {
+      prunedAt = now;
+      await telephony.prune(now - 7 * 86_400_000, now - 90 * 86_400_000);
+    }
     const lines = await telephony.lines(memberId);
     if (!lines || o.clock.now() - lines.syncedAt >= (lines.lastError ? 5 * 60_000 : TELEPHONY_LINES_MS)) await syncLines(base, memberId);
   };

@@ -124,6 +124,8 @@ export function createSqliteTelephonyRepository(db: Db, box: SecretBox, now: () 
        ON CONFLICT (member_id) DO UPDATE SET numbers = excluded.numbers, synced_at = excluded.synced_at, last_error = excluded.last_error`,
     ),
     counts: db.prepare('SELECT status, COUNT(*) AS n FROM telephony_calls WHERE member_id = ? GROUP BY status'),
+    pruneEvents: db.prepare('DELETE FROM telephony_events WHERE received_at < ?'),
+    pruneCalls: db.prepare(`DELETE FROM telephony_calls WHERE status IN ('done', 'failed') AND updated_at < ? AND missed_open = 0`),
   };
 
   const record = db.transaction((memberId: string, n: CallNotification, dedupeKey: string, dueAt: number): boolean => {
@@ -222,7 +224,7 @@ export function createSqliteTelephonyRepository(db: Db, box: SecretBox, now: () 
       return v === null || v === undefined ? null : Number(v);
     },
     async saveState(c) {
-      q.saveState.run(JSON.stringify(c.state), iso(), c.memberId, c.sessionId);
+      q.saveState.run(JSON.stringify(c.state), now(), c.memberId, c.sessionId);
     },
     async finish(c, p) {
       q.finish.run({
@@ -262,6 +264,9 @@ export function createSqliteTelephonyRepository(db: Db, box: SecretBox, now: () 
     },
     async saveLines(memberId, p) {
       q.saveLines.run(memberId, JSON.stringify(p.numbers), p.syncedAt, p.lastError);
+    },
+    async prune(eventsBefore, callsBefore) {
+      return { events: q.pruneEvents.run(eventsBefore).changes, calls: q.pruneCalls.run(callsBefore).changes };
     },
     async counts(memberId) {
       const rows = q.counts.all(memberId) as Array<{ status: string; n: number }>;

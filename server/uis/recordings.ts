@@ -12,11 +12,27 @@ export type RecordingFetch =
 /** Bigger files are not attached (Bitrix24 would refuse them anyway; a call of hours). */
 export const MAX_RECORDING_BYTES = 64 * 1024 * 1024;
 
-export async function fetchRecording(url: string, o: { fetch?: typeof fetch; timeoutMs?: number } = {}): Promise<RecordingFetch> {
+/**
+ * Whether a recording link may be fetched: the platform's own hosts (uiscom.ru, comagic.ru and their
+ * subdomains) or a host the account's configured UIS endpoints use (another installation, the
+ * emulator). A notification names the link, so anything else — an internal address — is refused.
+ */
+export function recordingHostAllowed(url: string, endpointHosts: readonly string[]): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return ['uiscom.ru', 'comagic.ru'].some((d) => host === d || host.endsWith(`.${d}`)) || endpointHosts.includes(host);
+}
+
+export async function fetchRecording(url: string, o: { fetch?: typeof fetch; timeoutMs?: number; hosts?: readonly string[] } = {}): Promise<RecordingFetch> {
   let res: Response;
   try {
     const u = new URL(url);
     if (u.protocol !== 'https:' && u.protocol !== 'http:') return { ok: false, retry: false, reason: 'not an http(s) link' };
+    if (!recordingHostAllowed(url, o.hosts ?? [])) return { ok: false, retry: false, reason: `the recording link's host ${u.hostname} is not a UIS host` };
     res = await (o.fetch ?? fetch)(u, { redirect: 'follow', signal: AbortSignal.timeout(o.timeoutMs ?? 60_000) });
   } catch (e) {
     return { ok: false, retry: true, reason: `UIS recording unreachable: ${(e as Error).name}` };

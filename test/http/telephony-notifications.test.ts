@@ -145,3 +145,56 @@ async function setupSession(): Promise<{ session: string }> {
   const { openPage } = await import('../support/harness');
   return { session: (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app` })).boot.session! };
 }
+
+describe('what a notification may make the app do', () => {
+  it('a recording link that is not a UIS host is never fetched (a notification names it): the call is finished, the recording given up with the reason', async () => {
+    const fetched: string[] = [];
+    const spy: typeof fetch = async (input, init) => {
+      fetched.push(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+      return fetch(input, init);
+    };
+    h = await startHarness({ env: { LOG_LEVEL: 'warn' }, fetch: spy });
+    const { session } = await installAndLink(h);
+    const { defaultTelephonySettings } = await import('../../server/contracts/telephony-settings');
+    const d = defaultTelephonySettings();
+    const saved = await api(h.app.url, session, 'PUT', '/api/telephony', { ...d, enabled: true, responsible: { ...d.responsible, incomingDefaultUserId: 2, outgoingDefaultUserId: 1 } });
+    expect(saved.status).toBe(200);
+    const url = (type: string) => (saved.json as unknown as TelephonyView).notifications.find((n) => n.type === type)!.url;
+    const base = { call_session_id: 77, contact_phone_number: '79161230077', virtual_phone_number: '74950000101', direction: 'in' };
+    for (const [type, extra] of [
+      ['incoming_call', {}],
+      ['call_finished', { talk_time_duration: 30, employee_id: 1 }],
+      ['call_recorded', { file_link: 'http://169.254.169.254/latest/meta-data/iam' }],
+    ] as const) {
+      expect((await post(url(type), JSON.stringify({ ...base, ...extra }))).status).toBe(204);
+    }
+    for (let i = 0; i < 100 && (await h.app.deps.telephony.get(h.portal.memberId, 77))?.status !== 'done'; i++) {
+      await h.app.deps.telephonyWorker.drain();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const row = await h.app.deps.telephony.get(h.portal.memberId, 77);
+    expect(row).toMatchObject({ status: 'done' });
+    expect(row!.state!.finished).toBe(true);
+    expect(row!.state!.record).toMatchObject({ gaveUp: true, lastError: expect.stringContaining('not a UIS host') });
+    expect(fetched.filter((u) => u.includes('169.254'))).toEqual([]);
+  });
+
+  it('retention: old notifications and long-finished calls are removed, a call whose missed activity is open stays', async () => {
+    await setup();
+    const repo = h.app.deps.telephony;
+    const m = h.portal.memberId;
+    const n = (sessionId: number, receivedAt: number) => ({ event: 'lost_call' as const, receivedAt, sessionId, communicationId: null, externalId: null, direction: 'in' as const, virtualNumber: null, contactPhone: '79160000000', contactName: null, scenarioId: null, scenarioName: null, startTime: null, timestamp: null, employeeId: null, employeeName: null, extension: null, legId: null, legIds: [], employeeIds: [], talkSeconds: null, totalSeconds: null, waitSeconds: null, callStatus: null, fileLink: null, fileDuration: null });
+    await repo.record({ memberId: m, notification: n(1, 1000), dedupeKey: 'a' }, 1000);
+    await repo.record({ memberId: m, notification: n(2, 1000), dedupeKey: 'b' }, 1000);
+    for (const id of [1, 2]) {
+      const c = (await repo.get(m, id))!;
+      await repo.finish(c, { status: 'done', outcome: 'primary', reason: null });
+    }
+    await repo.setMissed(m, 2, 555, true);
+    const now = Date.now() + 1000;
+    expect(await repo.prune(now, now)).toEqual({ events: 2, calls: 1 });
+    expect(await repo.get(m, 1)).toBeNull();
+    expect(await repo.get(m, 2)).not.toBeNull();
+    expect(await repo.openMissed(m, '79160000000', 0)).toEqual([{ sessionId: 2, activityId: 555 }]);
+  });
+});

@@ -34,6 +34,8 @@ export interface ApplyDeps {
   /** persists a call's progress (before a request whose outcome a crash could lose) */
   save(w: Work): Promise<void>;
   fetch?: typeof fetch;
+  /** hosts recordings may be downloaded from besides UIS's own (the account's configured endpoints) */
+  recordingHosts?: readonly string[];
   /** the portal's CALL_START_DATE etc. come from the facts; this is only for logs */
   log: { warn(o: object, m: string): void };
 }
@@ -394,7 +396,7 @@ export async function downloadRecordings(deps: ApplyDeps, works: Work[], onNotRe
   const worker = async () => {
     while (next < jobs.length) {
       const { w, rec } = jobs[next++]!;
-      const got = await fetchRecording(rec.url, { fetch: deps.fetch });
+      const got = await fetchRecording(rec.url, { fetch: deps.fetch, hosts: deps.recordingHosts });
       if (!got.ok) {
         if (got.retry) onNotReady(w, got.reason);
         else {

@@ -79,6 +79,13 @@ export interface TelephonyRepository {
   lines(memberId: string): Promise<{ numbers: Array<{ number: string; name: string }>; syncedAt: number; lastError: string | null } | null>;
   saveLines(memberId: string, p: { numbers: Array<{ number: string; name: string }>; syncedAt: number; lastError: string | null }): Promise<void>;
 
+  /**
+   * Retention: notifications received before `eventsBefore` (their calls are long decided; what was
+   * done is in the call's state), and calls done or failed before `callsBefore` — except those
+   * whose missed-call activity is still open («Обработано» needs them).
+   */
+  prune(eventsBefore: number, callsBefore: number): Promise<{ events: number; calls: number }>;
+
   /** Counts by status, for the tab. */
   counts(memberId: string): Promise<Record<string, number>>;
 }

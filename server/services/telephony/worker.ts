@@ -270,7 +270,15 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
     for (const w of works) w.cards = w.track.ended || w.state.finished ? [] : cardUsers(w.track, userOf);
 
     // 4. apply everything together
-    const applyDeps = { rest, save, fetch: deps.fetch, log };
+    const endpoints = deps.uisEndpoints(link?.project ?? 'uis');
+    const recordingHosts = Object.values(endpoints).flatMap((u) => {
+      try {
+        return [new URL(u).hostname.toLowerCase()];
+      } catch {
+        return [];
+      }
+    });
+    const applyDeps = { rest, save, fetch: deps.fetch, log, recordingHosts };
     try {
       await applyCreates(applyDeps, works);
       const recordings = await downloadRecordings(applyDeps, works, (w, reason) => {
