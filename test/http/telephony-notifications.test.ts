@@ -198,3 +198,31 @@ describe('what a notification may make the app do', () => {
     expect(await repo.openMissed(m, '79160000000', 0)).toEqual([{ sessionId: 2, activityId: 555 }]);
   });
 });
+
+describe('external lines follow the account\'s virtual numbers', () => {
+  it('saving the tab makes one line per active virtual number (named as in UIS, CRM_AUTO_CREATE=N); a renamed number is renamed, a removed one deleted; the install plan runs the same step', async () => {
+    const { session } = await setup();
+    const pbx = h.uis.accounts[0]!.pbx;
+    const { defaultTelephonySettings } = await import('../../server/contracts/telephony-settings');
+    const d = defaultTelephonySettings();
+    const settings = { ...d, enabled: true, responsible: { ...d.responsible, incomingDefaultUserId: 2, outgoingDefaultUserId: 1 } };
+    expect((await api(h.app.url, session, 'PUT', '/api/telephony', settings)).status).toBe(200);
+    const lines = () => h.portal.telephony.lines.map((l) => [l.number, l.name, l.crmAutoCreate]).sort();
+    expect(lines()).toEqual(pbx.virtualNumbers.map((v) => [v.number, v.name, 'N']).sort());
+
+    pbx.virtualNumbers[0]!.name = 'Главный';
+    pbx.virtualNumbers.splice(2, 1);
+    const synced = await api(h.app.url, session, 'POST', '/api/telephony/lines/sync');
+    expect((synced.json as unknown as TelephonyView).lines).toMatchObject({ numbers: [{ name: 'Главный' }, { name: 'Реклама' }], lastError: null });
+    expect(lines()).toEqual(pbx.virtualNumbers.map((v) => [v.number, v.name, 'N']).sort());
+
+    // the install plan's step (re-run on ONAPPUPDATE) brings back what was lost
+    h.portal.telephony.lines.splice(0);
+    await h.portal.updateApp();
+    for (let i = 0; i < 100 && h.portal.telephony.lines.length < 2; i++) {
+      await h.app.deps.background.idle();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(lines()).toEqual(pbx.virtualNumbers.map((v) => [v.number, v.name, 'N']).sort());
+  });
+});
