@@ -612,6 +612,22 @@ describe('interactive call processing (interactive_call_processing/index.html)',
     expect(failed.session.legs.filter((l) => l.state === 'ringing')).toHaveLength(2);
   });
 
+  it('a malformed answer (a "+7…" or numeric entry in "phones", an empty list) is unusable → «связанная операция», not a partial redirect', async () => {
+    const { pbx, receiver, anna, marina, settle } = await setup({ notify: false });
+    const op = pbx.interactiveOperation();
+    op.url = `${receiver.url}/crm`;
+    const ad = pbx.virtualNumbers[1]!.number;
+    for (const body of [{ phones: ['+79261110003'] }, { phones: ['79261110003', 79261110003] }, { phones: [] }]) {
+      receiver.route['/crm'] = { body };
+      const call = await pbx.incoming({ from: '79161234567', to: ad });
+      await settle();
+      expect(pbx.interactiveLog.at(-1), JSON.stringify(body)).toMatchObject({ status: 200, outcome: 'no-answer' });
+      expect(call.session.legs.filter((l) => l.state === 'ringing').map((l) => l.employeeId)).toEqual([anna, marina]);
+      call.abandon();
+      await settle();
+    }
+  });
+
   it('an outside number in "phones" rings as an operator leg (operator_phone_number in the report)', async () => {
     const { pbx, receiver, data, settle } = await setup({ notify: false });
     const op = pbx.interactiveOperation();

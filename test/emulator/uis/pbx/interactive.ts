@@ -8,6 +8,11 @@
  * Anything else — another status, no JSON, an empty or unusable answer, a timeout — takes the
  * operation's linked "no answer" branch, as the docs strongly recommend configuring.
  *
+ * Harsher where the docs are silent: `phones` must be a list of number strings, digits only, as
+ * every documented example is (`"74959876543"`); one entry of another kind (a JSON number, `+7…`,
+ * spaces, an empty string) makes the whole answer unusable → the linked operation, not a partial
+ * redirect. The timeout covers the whole answer, body included.
+ *
  * Chosen where the docs are silent: the timeout is real time (default 3 s per operation);
  * `start_time` is unix seconds; `input_result` is `None` when the caller entered nothing (the
  * docs' example URL); POST sends a form body unless the operation says JSON. Every request and
@@ -99,7 +104,9 @@ export async function runInteractive(pbx: Pbx, s: CallSession, op: Op): Promise<
       if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
         const a = parsed as NonNullable<InteractiveLogEntry['answer']>;
         entry.answer = a;
-        if (Array.isArray(a.phones) && a.phones.some((p) => typeof p === 'string' || typeof p === 'number')) {
+        if (a.phones !== undefined && !validPhones(a.phones)) {
+          entry.outcome = 'no-answer';
+        } else if (Array.isArray(a.phones) && a.phones.length > 0) {
           entry.outcome = 'redirect';
           entry.nextOperationId = null;
         } else if (a.returned_code !== undefined && a.returned_code !== null) {
@@ -117,4 +124,9 @@ export async function runInteractive(pbx: Pbx, s: CallSession, op: Op): Promise<
   }
   entry.elapsedMs = Date.now() - started;
   return entry;
+}
+
+/** The documented shape of `phones`: number strings of digits (every example in the docs). */
+function validPhones(v: unknown): boolean {
+  return Array.isArray(v) && v.every((p) => typeof p === 'string' && /^\d{3,15}$/.test(p));
 }
