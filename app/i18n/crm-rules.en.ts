@@ -120,6 +120,7 @@ export const crmRulesEn: Record<keyof typeof crmRulesRu, string> = {
   'crm.var.request_text': 'Request text',
   'crm.var.date': 'Date',
   'crm.fields.uis': 'UIS field',
+  'crm.fields.entity': 'Entity',
   'crm.fields.b24': 'Bitrix24 field',
   'crm.fields.alwaysUpdate': 'Always update',
   'crm.fields.add': 'Add',

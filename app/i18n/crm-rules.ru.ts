@@ -118,6 +118,7 @@ export const crmRulesRu = {
   'crm.var.request_text': 'Текст обращения',
   'crm.var.date': 'Дата',
   'crm.fields.uis': 'Поле UIS',
+  'crm.fields.entity': 'Сущность',
   'crm.fields.b24': 'Поле Битрикс24',
   'crm.fields.alwaysUpdate': 'Обновлять всегда',
   'crm.fields.add': 'Добавить',

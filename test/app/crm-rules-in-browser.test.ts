@@ -119,6 +119,11 @@ describe('«Чаты» for an administrator', () => {
     await page.locator('[data-testid="crm-chats-template-lead"] input, input[data-testid="crm-chats-template-lead"]').first().fill('Чат {{channel_type}}: {{visitor_name}}');
     await expect.poll(() => page.getByTestId('crm-chats-template-lead-preview').innerText()).toBe('Чат WhatsApp: Иван Петров');
 
+    // «Сопоставление полей» (the shared FieldMappingList): a row, its Bitrix24 field by name, «Обновлять всегда»
+    await page.getByTestId('crm-chats-fields-add').click();
+    await choose(page, 'crm-chats-fields-0-b24', 'Комментарий');
+    await page.getByTestId('crm-chats-fields-0-always').click();
+
     await expect(page.getByTestId('page-dirty').isVisible()).resolves.toBe(true);
     await page.getByTestId('page-save').click();
     await page.getByTestId('page-saved').waitFor();
@@ -133,6 +138,7 @@ describe('«Чаты» for an administrator', () => {
       primary: { entities: 'lead', activity: false },
       funnels: { primary: { defaults: { leadStatusId: 'IN_PROCESS' } } },
       templates: { lead: 'Чат {{channel_type}}: {{visitor_name}}', deal: '' },
+      fields: [{ uisField: 'utm_source', entity: 'lead', b24Field: 'COMMENTS', alwaysUpdate: true }],
     });
     await expect(page.getByTestId('page-dirty').count()).resolves.toBe(0);
     expect(errors).toEqual([]);
