@@ -28,15 +28,22 @@ interface Hit {
 async function startReceiver() {
   const hits: Hit[] = [];
   const route: Record<string, { status?: number; body?: unknown; delayMs?: number }> = {};
+  /** requests being answered now, and the most at once */
+  const load = { now: 0, peak: 0 };
   const app = express();
   app.use(express.text({ type: () => true }));
   app.all('/{*rest}', async (req, res) => {
     const q = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
     hits.push({ method: req.method, path: req.path, query: q, contentType: String(req.headers['content-type'] ?? ''), raw: typeof req.body === 'string' ? req.body : '' });
+    load.peak = Math.max(load.peak, ++load.now);
     const r = route[req.path] ?? {};
-    if (r.delayMs) await new Promise((ok) => setTimeout(ok, r.delayMs));
-    if (res.destroyed) return;
-    res.status(r.status ?? 200).type('application/json').send(JSON.stringify(r.body ?? { ok: true }));
+    try {
+      if (r.delayMs) await new Promise((ok) => setTimeout(ok, r.delayMs));
+      if (res.destroyed) return;
+      res.status(r.status ?? 200).type('application/json').send(JSON.stringify(r.body ?? { ok: true }));
+    } finally {
+      load.now--;
+    }
   });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
@@ -45,6 +52,7 @@ async function startReceiver() {
     url,
     hits,
     route,
+    load,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
@@ -379,6 +387,22 @@ describe('HTTP notifications: templates and faults (telephony.md §2.1)', () => 
     expect(notes()).toHaveLength(0); // held until the session is complete (its recording included)
     await settle(pbx.settings.recordingDelayMs);
     expect(notes().map((n) => n.event)).toEqual(['call_recorded', 'call_finished', 'talk_finished', 'talk_started', 'waiting_for_answer', 'waiting_for_answer', 'incoming_call']);
+  });
+
+  it('the sender\'s pool: many calls at once get at most maxInFlight notifications in flight, each call\'s in order, none lost', async () => {
+    const { pbx, main, receiver, notes, settle } = await setup();
+    receiver.route['/n/incoming_call'] = { delayMs: 40 };
+    receiver.route['/n/waiting_for_answer'] = { delayMs: 40 };
+    expect(pbx.notifications.maxInFlight).toBe(16);
+    const calls = await Promise.all(Array.from({ length: 40 }, (_, i) => pbx.incoming({ from: `7916100${String(i).padStart(4, '0')}`, to: main })));
+    await settle();
+    expect(receiver.load.peak).toBeGreaterThan(1); // different calls' notifications go at the same time
+    expect(receiver.load.peak).toBeLessThanOrEqual(16);
+    for (const c of calls) {
+      const mine = notes().filter((n) => n.body.call_session_id === c.id).map((n) => n.event);
+      expect(mine).toEqual(['incoming_call', 'waiting_for_answer', 'waiting_for_answer']);
+    }
+    expect(pbx.notifications.sent.every((n) => n.ok)).toBe(true);
   });
 
   it('delay: a notification waits on the clock', async () => {

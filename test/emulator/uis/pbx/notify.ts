@@ -16,7 +16,8 @@
  * Chosen where the docs are silent (each switchable):
  * - delivery is attempted once, never retried; a non-2xx answer or a network error is logged as
  *   `failed` in `get.notifications`; a call's notifications leave one after the other in the order
- *   they happened, different calls' at the same time (a platform serving many calls);
+ *   they happened, different calls' at the same time (a platform serving many calls), at most
+ *   `maxInFlight` (16) at once — the sender's pool;
  * - in a query string or a form body a value is written as text, URL-encoded, and `null` as
  *   `None` (the platform is Python: interactive processing documents `input_result=None`);
  *   `nullText` changes that;
@@ -168,6 +169,10 @@ export class NotificationDispatcher {
   private configSeq = 7000;
   /** a session's notifications leave in order, one after the other; different calls' independently */
   private readonly chains = new Map<number, Promise<unknown>>();
+  /** the sender's pool: at most this many notifications in flight at once (different calls) */
+  maxInFlight = 16;
+  private sending = 0;
+  private readonly waiting: Array<() => void> = [];
   private readonly pending = new Set<Promise<unknown>>();
   /** reorder: held per session until complete */
   private readonly held = new Map<number, PendingNotification[]>();
@@ -238,8 +243,14 @@ export class NotificationDispatcher {
     const enqueue = () => {
       const chain = this.chains.get(n.sessionId) ?? Promise.resolve();
       const run = chain.then(async () => {
-        await this.deliver(n, false);
-        if (twice) await this.deliver(n, true);
+        await this.slot();
+        try {
+          await this.deliver(n, false);
+          if (twice) await this.deliver(n, true);
+        } finally {
+          this.sending--;
+          this.waiting.shift()?.();
+        }
       });
       const next = run.catch(() => undefined);
       this.chains.set(n.sessionId, next);
@@ -250,6 +261,11 @@ export class NotificationDispatcher {
     };
     if (delay > 0) void this.clock.sleep(delay).then(() => this.track(enqueue()));
     else this.track(enqueue());
+  }
+
+  private async slot(): Promise<void> {
+    while (this.sending >= this.maxInFlight) await new Promise<void>((r) => this.waiting.push(r));
+    this.sending++;
   }
 
   private track(p: Promise<unknown>): void {
