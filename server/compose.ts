@@ -22,24 +22,19 @@ import { createSqlitePortalRepository } from './storage/portal-repository';
 import { createSecretBox } from './storage/secret-box';
 import { createSqliteUisLinkRepository } from './storage/uis-link-repository';
 import { createSqliteUisInbox } from './storage/uis-inbox';
-import { createUisCallbackRecorder } from './services/record-uis-callback';
-import { trackUisChannels } from './services/track-uis-channels';
 import { createWorkspaceAdapters } from './compose-workspace';
 import { createSqliteAnalyticsRepository } from './storage/analytics-repository';
 import { createAnalyticsWorker } from './services/analytics/worker';
-import { enqueueAnalyticsFromEvent } from './services/analytics/on-event';
 import { resolveUisEndpoints } from './uis/endpoints';
 import { createSqliteBridgeRepository } from './storage/bridge-repository';
 import { createSqliteCrmRulesRepository } from './storage/crm-rules-repository';
 import { createBridgeWorker, type BridgeWorkerOptions } from './services/bridge/worker';
 import { createFileSigner } from './services/bridge/file-links';
-import { bridgeUisCallbacks } from './services/bridge/on-uis-callback';
-import { bridgeStatusCallbacks } from './services/bridge/on-uis-status';
 import { createSqliteCrmRequestRepository } from './storage/crm-requests-repository';
 import { createCrmRulesWorker, type CrmRulesWorkerOptions } from './services/crm-rules/worker';
-import { crmRulesUisCallbacks } from './services/crm-rules/on-uis-callback';
 import { createCallbackIntake } from './services/callback-intake';
-import { onBridgeEvent, onMessageAdd } from './services/bridge/on-bitrix-event';
+import { onMessageAdd } from './services/bridge/on-bitrix-event';
+import { bitrixEventFanout, uisCallbackFanout } from './services/event-fanout';
 import { CONNECTOR_ID } from '../install/plan';
 import { createUisManagement } from './uis/management-client';
 import { createSqliteEmployeeSyncRepository } from './storage/employee-sync-repository';
@@ -48,7 +43,6 @@ import { createBridgeRecovery } from './services/bridge/recovery';
 import { createDataApiBudget } from './uis/data-api-budget';
 import { createEmployeeSyncWorker } from './services/employee-sync/worker';
 import { createOpenLines } from './compose-open-lines';
-import { enqueueOpenLineFieldsFromEvent } from './services/open-lines/on-event';
 import { createChatSources, type AmoCredentials } from './compose-chat-sources';
 import type { ChatSourcesWorkerOptions } from './services/chat-sources/worker';
 import { createTelephony, TELEPHONY_RECONCILE_MS } from './compose-telephony';
@@ -193,14 +187,13 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     chatSourcesWorker: chatSources.worker,
     uisInbox,
     uisCallbacks: createCallbackIntake(
-      crmRulesUisCallbacks(
-        bridgeStatusCallbacks(bridgeUisCallbacks(trackUisChannels(createUisCallbackRecorder(uisInbox), workspace.channels), bridgeEventDeps), {
-          bridge,
-          recovery: bridgeRecoveryStore,
-          reconcileSoon: (m) => bridgeRecovery.soon(m),
-        }),
-        crmCallbackDeps,
-      ),
+      uisCallbackFanout({
+        inbox: uisInbox,
+        channels: workspace.channels,
+        bridge: bridgeEventDeps,
+        bridgeStatus: { bridge, recovery: bridgeRecoveryStore, reconcileSoon: (m) => bridgeRecovery.soon(m) },
+        crmRules: crmCallbackDeps,
+      }),
       atomically(db),
     ),
     bridge,
@@ -223,15 +216,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     portalDomain: (memberId) => portals.get(memberId)?.domain ?? memberId,
     uisEndpoints,
   };
-  deps.onEvent = async (memberId, ev) => {
-    void enqueueAnalyticsFromEvent(deps, memberId, ev);
-    await enqueueOpenLineFieldsFromEvent(deps, memberId, ev).catch((e: unknown) => log.error({ err: e, memberId, event: ev.event }, 'open-line fields intake failed'));
-    try {
-      await onBridgeEvent(bridgeEventDeps, memberId, ev);
-    } catch (e) {
-      log.error({ err: e, memberId, event: ev.event }, 'bridge event handling failed');
-    }
-  };
+  deps.onEvent = bitrixEventFanout({ log, analytics: deps, openLines: deps, bridge: bridgeEventDeps });
   deps.analyticsWorker.wake();
   deps.openLinesWorker.wake();
   deps.chatSourcesWorker.wake();
