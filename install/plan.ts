@@ -14,7 +14,7 @@ export type Text = Record<Lang, string>;
 export const CONNECTOR_ID = 'uis_omni';
 
 /**
- * The scopes the app card in the vendor cabinet must have (README «Registering the app»): CRM, Open
+ * The scopes the app card in the vendor cabinet must have (docs/install.md «Registering the app»): CRM, Open
  * Lines and the connector, chats, the contact center, placements, users, and external telephony
  * (`telephony.externalLine.*`, `telephony.externalCall.*`, telephony.md §1).
  */

@@ -12,7 +12,7 @@ const config = loadConfigOrExit(process.env);
 if (config.sandbox) {
   console.error(
     'The production server needs the Bitrix24 app credentials: set B24_CLIENT_ID, B24_CLIENT_SECRET, ' +
-      'APP_SECRET_KEY and APP_URL (README.md, "Deploying").\n' +
+      'APP_SECRET_KEY and APP_URL (docs/deploying.md).\n' +
       'For the sandbox against an emulated portal run `npm start` instead.',
   );
   process.exit(2);

@@ -146,7 +146,7 @@ describe('(d) the backend killed (SIGKILL) in the middle of a burst and restarte
 });
 
 describe('(d) the very first message of a brand-new visitor, killed before its answer was read', () => {
-  // Bitrix24 offers no lookup for it (README «No doubles on resend»): it is sent again, then the
+  // Bitrix24 offers no lookup for it (docs/open-lines-bridge.md «No doubles on resend»): it is sent again, then the
   // second copy is removed with imconnector.delete.messages once the chat is known.
   it('is sent again after the restart and the copy is removed: the open line shows it once', async () => {
     const x = await startWorld();
