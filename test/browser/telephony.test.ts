@@ -61,6 +61,27 @@ describe('«Телефония» configured by the administrator in the emulated
     await enabled.click();
     await expect.poll(() => enabled.getAttribute('aria-checked')).toBe('true');
 
+    // «При включении данной функции, вся основная функциональность телефонии будет деактивирована» (seed 002 line 50)
+    const processing = ['tel-create-incoming', 'tel-create-outgoing', 'tel-delay', 'tel-vn-source', 'tel-filter-use'];
+    const other = app.getByTestId('tel-other-telephony');
+    await other.click();
+    await app.getByTestId('tel-other-on').waitFor({ timeout: 10_000 });
+    for (const id of processing) await expect(app.getByTestId(id).isDisabled(), id).resolves.toBe(true);
+    await other.click();
+    await app.getByTestId('tel-other-on').waitFor({ state: 'detached', timeout: 10_000 });
+    for (const id of processing) await expect(app.getByTestId(id).isDisabled(), id).resolves.toBe(false);
+
+    // «Фильтровать звонки»: a filter on «Сотрудник» brings the manual's warning (line 89); one on the
+    // number called does not, and the call below passes it
+    await app.getByTestId('tel-filter-use').click();
+    await app.getByTestId('tel-filter-in-add-group').click();
+    await choose(app, 'tel-filter-in-param-0-0', ru['tel.param.employee_id']);
+    await app.getByTestId('tel-answer-warning').waitFor({ timeout: 10_000 });
+    await choose(app, 'tel-filter-in-param-0-0', ru['tel.param.virtual_phone_number']);
+    await app.getByTestId('tel-answer-warning').waitFor({ state: 'detached', timeout: 10_000 });
+    const called = pbx.virtualNumbers[0]!;
+    await choose(app, 'tel-filter-in-values-0-0', `${called.name} (${called.number})`);
+
     // «Ответственные» from the portal's users, «Воронки» from its lead statuses
     await choose(app, 'tel-responsible-in', 'Иван Сотрудников');
     await choose(app, 'tel-responsible-out', 'Анна Админова');
@@ -104,6 +125,8 @@ describe('«Телефония» configured by the administrator in the emulated
     await until(() => h!.portal.telephony.files.length === 1, settle, 200, 50);
     const [lead] = ours(h.portal.crm.leads());
     expect(lead).toMatchObject({ TITLE: `Звонок с +${CLIENT}`, STATUS_ID: 'IN_PROCESS', ASSIGNED_BY_ID: String(ADMIN) });
+    const saved = await h.app.deps.telephony.getSettings(h.portal.memberId);
+    expect(saved!.settings.processing.filter).toMatchObject({ use: true, incoming: { groups: [{ conditions: [{ param: 'virtual_phone_number', rule: 'allowed', values: [called.number] }] }] } });
 
     // the lead's timeline on the portal: the call with its duration and the recording
     await portalPage.goto(`${h.portal.origin}/crm/lead/details/${String(lead!.ID)}/?user=${ADMIN}`);

@@ -177,6 +177,8 @@ function bitrixState(session: number) {
     statusCode: st[0]?.record.CALL_FAILED_CODE,
     user: st[0]?.record.PORTAL_USER_ID,
     type: st[0]?.record.INCOMING,
+    /** the statistics line: the UIS virtual number's external line */
+    line: st[0]?.record.PORTAL_NUMBER,
     activities: callActivities()
       .filter((a) => a.call?.callId === callId)
       .map((a) => ({ owner: a.ownerType, completed: a.completed, responsible: a.responsibleId, records: a.call!.fileIds.length })),
@@ -191,31 +193,31 @@ const OUT_TITLE = `Исходящий звонок на номер +${CLIENT} и
 const VN = '74950000101';
 const EXPECTED: Record<Seq, ReturnType<typeof bitrixState>> = {
   'incoming answered': {
-    registeredAndFinished: 1, statusCode: '200', user: 1, type: '2',
+    registeredAndFinished: 1, statusCode: '200', user: 1, type: '2', line: VN,
     activities: [{ owner: 'LEAD', completed: 'Y', responsible: 1, records: 1 }],
     leads: [{ title: IN_TITLE, responsible: '1', source: VN }], cardsLeft: 0, liveCalls: 0,
   },
   // «Входящий пропущенный (без фильтров) = за лид и дело ответственный тот, кто в поле по умолчанию» (seed 002 line 190)
   'incoming missed': {
-    registeredAndFinished: 1, statusCode: '304', user: 2, type: '2',
+    registeredAndFinished: 1, statusCode: '304', user: 2, type: '2', line: VN,
     activities: [{ owner: 'LEAD', completed: 'N', responsible: 2, records: 0 }],
     leads: [{ title: IN_TITLE, responsible: '2', source: VN }], cardsLeft: 0, liveCalls: 0,
   },
   // the first talker by default (line 191); «первый виртуальный номер, который принял звонок» (line 78)
   'incoming transferred': {
-    registeredAndFinished: 1, statusCode: '200', user: 1, type: '2',
+    registeredAndFinished: 1, statusCode: '200', user: 1, type: '2', line: VN,
     activities: [{ owner: 'LEAD', completed: 'Y', responsible: 1, records: 1 }],
     leads: [{ title: IN_TITLE, responsible: '1', source: VN }], cardsLeft: 0, liveCalls: 0,
   },
   // «Исходящий, если сотрудник найден = в лиде и в деле ответственный тот кто делает исходящий звонок» (line 189)
   'outgoing answered': {
-    registeredAndFinished: 1, statusCode: '200', user: 1, type: '1',
+    registeredAndFinished: 1, statusCode: '200', user: 1, type: '1', line: VN,
     activities: [{ owner: 'LEAD', completed: 'Y', responsible: 1, records: 1 }],
     leads: [{ title: OUT_TITLE, responsible: '1', source: VN }], cardsLeft: 0, liveCalls: 0,
   },
   // busy: STATUS_CODE 486 from the report's finish_reason; outgoing activities are always completed
   'outgoing unanswered': {
-    registeredAndFinished: 1, statusCode: '486', user: 1, type: '1',
+    registeredAndFinished: 1, statusCode: '486', user: 1, type: '1', line: VN,
     activities: [{ owner: 'LEAD', completed: 'Y', responsible: 1, records: 0 }],
     leads: [{ title: OUT_TITLE, responsible: '1', source: VN }], cardsLeft: 0, liveCalls: 0,
   },
