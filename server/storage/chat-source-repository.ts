@@ -64,6 +64,9 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
     `INSERT INTO chat_source_state (member_id, source, last_event_at) VALUES (?, ?, ?)
      ON CONFLICT (member_id, source) DO UPDATE SET last_event_at = excluded.last_event_at`,
   );
+  const resolveError = db.prepare(
+    'UPDATE chat_source_state SET last_error_at = NULL, last_error_code = NULL, last_error_message = NULL WHERE member_id = ? AND source = ? AND last_error_code = ?',
+  );
   const channelAt = db.prepare(
     `INSERT INTO chat_source_channels (member_id, source, channel, last_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (member_id, source, channel) DO UPDATE SET last_at = excluded.last_at`,
@@ -167,6 +170,9 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
         memberId,
         source,
       );
+    },
+    async resolveErrors(memberId, source, codes) {
+      for (const code of codes) resolveError.run(memberId, source, code);
     },
     async state(memberId, source) {
       const r = db.prepare('SELECT * FROM chat_source_state WHERE member_id = ? AND source = ?').get(memberId, source) as

@@ -221,7 +221,9 @@ describe('amoCRM webhooks: where the API may not make them, forged, malformed', 
     account.closeTalk(t.talk_id);
     await settle();
     expect(acc.uploadedOfflineMessages()).toHaveLength(1);
-    void session;
+    // the hook made by hand delivers: the tab (and the health view) no longer asks to make it
+    expect((await view(session)).state.lastError).toBeNull();
+    expect((await chatSourceHealth(h!.app.deps.chatSources, h!.portal.memberId)).find((x) => x.source === 'amocrm')!.lastError).toBeNull();
   });
 
   it('when the secret or the account is wrong, then 403 and nothing recorded; a body without the account is a 400', async () => {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JivoSettings, JivoView, SourceItemView, ChatSourcesView } from '../../server/contracts/chat-sources';
 import { payloads, startJivoEmulator, type JivoEmulator } from '../emulator/jivo';
+import { chatSourceHealth } from '../../server/services/chat-sources/health';
 import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
 import { settleSources } from './chat-sources-support';
 
@@ -119,6 +120,26 @@ describe('Jivo → UIS analytics', () => {
     expect(list.find((i) => i.extId.endsWith(`:${c.chatId}`))!.attribution).toMatch(new RegExp(`^site ${acc.sites[0]!.id}, source ${acc.sources[0]!.id} \\(UIS refused session ${old.id}`));
     const state = ((await api(h!.app.url, session, 'GET', '/api/chat-sources')).json as unknown as ChatSourcesView).jivo.state;
     expect(state.lastError).toMatchObject({ code: 'UIS_REJECTED', fix: expect.stringContaining('still exist in UIS') });
+  });
+
+  it('when UIS is down, then the chat waits and the state says UIS is unreachable; once UIS answers again, an upload clears it', async () => {
+    const { acc, site, session } = await setup();
+    h!.uis.setDown(true);
+    const first = jivo!.startChat({ widgetId: site.widgetId, visitor: { phone: '+79160000021' }, text: 'Пока UIS недоступен' });
+    expect(await jivo!.finishChat(first.chatId)).toMatchObject({ status: 200, response: '{"result":"ok"}' });
+    await settleSources(h!);
+    expect(acc.uploadedChats()).toHaveLength(0);
+    expect(await items(session)).toMatchObject([{ status: 'waiting' }]);
+    const down = ((await api(h!.app.url, session, 'GET', '/api/chat-sources')).json as unknown as ChatSourcesView).jivo.state;
+    expect(down.lastError).toMatchObject({ code: 'UIS_UNAVAILABLE', fix: expect.stringContaining('retried automatically') });
+    h!.uis.setDown(false);
+    const second = jivo!.startChat({ widgetId: site.widgetId, visitor: { phone: '+79160000022' }, text: 'UIS снова доступен' });
+    await jivo!.finishChat(second.chatId);
+    await settleSources(h!);
+    expect(acc.uploadedChats().map((c) => c.phone)).toContain('+79160000022');
+    const up = ((await api(h!.app.url, session, 'GET', '/api/chat-sources')).json as unknown as ChatSourcesView).jivo.state;
+    expect(up.lastError).toBeNull();
+    expect(await chatSourceHealth(h!.app.deps.chatSources, h!.portal.memberId)).toContainEqual(expect.objectContaining({ source: 'jivo', enabled: true, lastError: null }));
   });
 
   it('when a chat has neither a phone nor an e-mail, then it is skipped with a reason the admin sees', async () => {

@@ -18,3 +18,16 @@ export type SourceErrorCode = keyof typeof SOURCE_ERROR_FIXES;
 export function fixFor(code: string): string {
   return (SOURCE_ERROR_FIXES as Record<string, string>)[code] ?? 'See the message; the conversations list names each problem.';
 }
+
+/**
+ * Errors whose cause is outside any one conversation and that a later success proves gone: the
+ * state stops showing them (a refusal of a conversation stays: its fix is the admin's).
+ */
+export const RESOLVED_BY = {
+  /** a conversation of the source reached UIS */
+  upload: ['UIS_NOT_LINKED', 'UIS_UNAVAILABLE'],
+  /** amoCRM answered the reads (or the keep-alive) */
+  amoRead: ['AMO_UNAVAILABLE', 'AMO_REAUTH'],
+  /** a genuine «Беседа изменена» arrived: the webhook exists and is on */
+  amoHook: ['AMO_WEBHOOK_MANUAL', 'AMO_WEBHOOK_DISABLED'],
+} as const satisfies Record<string, readonly SourceErrorCode[]>;

@@ -1,5 +1,6 @@
 import { amoSettingsSchema, jivoSettingsSchema } from '../../contracts/chat-sources';
 import { amoExtId } from '../../domain/chat-sources/amocrm';
+import { RESOLVED_BY } from '../../domain/chat-sources/errors';
 import { decideAmoTalk, decideJivoItem } from '../../domain/chat-sources/items';
 import { jivoChatConversation, jivoChatVersion, jivoOfflineConversation } from '../../domain/chat-sources/jivo';
 import { AppError, badRequest } from '../../domain/errors';
@@ -73,6 +74,8 @@ export async function acceptAmoHook(deps: Pick<ChatSourcesDeps, 'sources' | 'amo
     await deps.sources.noteEvent(owner.memberId, 'amocrm', now, t.origin || null);
   }
   if (!parsed.talks.length) await deps.sources.noteEvent(owner.memberId, 'amocrm', now, null);
+  // a genuine hook arrived: whether made by hand or registered again, it works
+  await deps.sources.resolveErrors(owner.memberId, 'amocrm', RESOLVED_BY.amoHook);
   if (queued) deps.wake();
   return queued ? 'queued' : parsed.talks.length ? 'duplicate' : 'ignored';
 }

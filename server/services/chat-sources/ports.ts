@@ -64,6 +64,8 @@ export interface ChatSourceRepository {
   noteUpload(memberId: string, source: ChatSource, at: number): Promise<void>;
   /** Records the last error (code and message); `null` clears it. */
   noteError(memberId: string, source: ChatSource, error: { at: number; code: string; message: string } | null): Promise<void>;
+  /** Clears the last error if its code is one of `codes` (its cause is gone: UIS answered, the hook delivered). */
+  resolveErrors(memberId: string, source: ChatSource, codes: readonly string[]): Promise<void>;
   state(memberId: string, source: ChatSource): Promise<SourceStateRow>;
   channels(memberId: string, source: ChatSource): Promise<Array<{ key: string; lastAt: number }>>;
 }

@@ -2,6 +2,7 @@ import { AmoApiError, AmoReauthError } from '../../amocrm/errors';
 import type { ChatSource } from '../../contracts/chat-sources';
 import { prepareUpload, type Conversation, type PipelineSettings } from '../../domain/analytics-pipeline';
 import { amoConversation, type SessionField } from '../../domain/chat-sources/amocrm';
+import { RESOLVED_BY } from '../../domain/chat-sources/errors';
 import { accountZones } from '../../uis/account-zone';
 import { dataApiForLink, type DataApiClient } from '../../uis/data-api';
 import { createJobLoop } from '../job-loop';
@@ -102,6 +103,7 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
       for (const item of items) await later(item, `amoCRM: ${(e as Error).message}`);
       return [];
     }
+    await deps.sources.resolveErrors(memberId, 'amocrm', RESOLVED_BY.amoRead);
     const out: Key[] = [];
     for (const item of items) {
       const r = read.get((item.payload as { talkId: number }).talkId)!;
@@ -138,7 +140,9 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
     try {
       zone = await zoneOf(memberId, api);
     } catch (e) {
-      for (const item of items) await later(item, `get.account: ${(e as Error).message}`);
+      const reason = `get.account: ${(e as Error).message}`;
+      for (const source of ['jivo', 'amocrm'] as const) if (items.some((i) => i.source === source)) await error(memberId, source, 'UIS_UNAVAILABLE', reason);
+      for (const item of items) await later(item, reason);
       return;
     }
     const keys = [...(await jivoEntries(memberId, items.filter((i) => i.source === 'jivo'))), ...(await amoEntries(memberId, items.filter((i) => i.source === 'amocrm')))];
@@ -171,7 +175,10 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
         return 'skip' in p ? null : { key: e.key, item: p.item, attribution: `${p.attribution} (UIS refused session ${e.key.conv.sessionId}: ${why.slice(0, 160)})` };
       },
     });
-    for (const s of sources) await deps.sources.noteUpload(memberId, s, now());
+    for (const s of sources) {
+      await deps.sources.noteUpload(memberId, s, now());
+      await deps.sources.resolveErrors(memberId, s, RESOLVED_BY.upload);
+    }
     if (sources.size) log.info({ memberId, kind, count: entries.length }, 'chat-source conversations uploaded to UIS analytics');
   }
 
@@ -191,6 +198,7 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
     try {
       if (now() - conn.refreshedAt > WEEK) await deps.amo.client(memberId).refreshNow();
       await deps.amo.client(memberId).get('/api/v4/account');
+      await deps.sources.resolveErrors(memberId, 'amocrm', RESOLVED_BY.amoRead);
       if (conn.webhook.mode === 'api') await registerAmoWebhook(deps, memberId);
     } catch (e) {
       if (e instanceof AmoReauthError) await error(memberId, 'amocrm', 'AMO_REAUTH', e.reason);
