@@ -47,6 +47,7 @@ import { createChatSources, type AmoCredentials } from './compose-chat-sources';
 import type { ChatSourcesWorkerOptions } from './services/chat-sources/worker';
 import { createTelephony, TELEPHONY_RECONCILE_MS } from './compose-telephony';
 import type { TelephonyWorkerOptions } from './services/telephony/worker';
+import { createPersonalManager, PERSONAL_MANAGER_UPKEEP_MS, type PersonalManagerOptions } from './compose-personal-manager';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -74,6 +75,7 @@ export interface StartOptions {
   openLines?: import('./services/open-lines/worker').OpenLinesWorkerOptions;
   chatSources?: ChatSourcesWorkerOptions;
   telephony?: TelephonyWorkerOptions;
+  personalManager?: PersonalManagerOptions;
   /** Called after listen() with the app's public URL; returns the credentials to use (sandbox: starts the emulator). */
   credentials(appUrl: string): Promise<Credentials>;
 }
@@ -159,6 +161,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const crmRequests = createSqliteCrmRequestRepository(db, () => clock.now());
   const crmWorker = createCrmRulesWorker({ requests: crmRequests, crmRules, gateway, links, uisEndpoints, bridge, channels: workspace.channels, employees: employeeSync, clock, log, fetch: o.fetch }, o.crmRules);
   const tel = createTelephony({ db, box, clock, gateway, links, uisEndpoints, employees: employeeSync, log, fetch: o.fetch, options: o.telephony, rateLimit: config.rateLimit });
+  const pm = createPersonalManager({ db, clock, gateway, links, uisEndpoints, employees: employeeSync, telephony: tel.telephony, log, fetch: o.fetch, options: o.personalManager });
   const crmCallbackDeps = { requests: crmRequests, crmRules, now: () => clock.now(), gatherMs: crmWorker.gatherMs, wake: (d: number) => crmWorker.wake(d) };
   const deps: AppDeps = {
     appUrl,
@@ -210,19 +213,21 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     telephony: tel.telephony,
     telephonyWorker: tel.telephonyWorker,
     telephonyReconcile: tel.telephonyReconcile,
+    personalManager: pm,
     installLines: tel.installLines,
     workspace,
     uis: createUisManagement({ fetch: o.fetch }),
     portalDomain: (memberId) => portals.get(memberId)?.domain ?? memberId,
     uisEndpoints,
   };
-  deps.onEvent = bitrixEventFanout({ log, analytics: deps, openLines: deps, bridge: bridgeEventDeps });
+  deps.onEvent = bitrixEventFanout({ log, analytics: deps, openLines: deps, bridge: bridgeEventDeps, personalManager: pm });
   deps.analyticsWorker.wake();
   deps.openLinesWorker.wake();
   deps.chatSourcesWorker.wake();
   deps.bridgeWorker.wake();
   deps.crmWorker.wake(0);
   deps.telephonyWorker.wake(0);
+  pm.worker.wake(0);
   // UIS callbacks are served ahead of Express (uis-callback-listener.ts); everything else by the app
   server.on('request', uisCallbackListener(deps, createApp(deps)));
   log.info({ appUrl, sandbox: config.sandbox }, 'UIS OMNI listening');
@@ -246,6 +251,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       deps.crmWorker.stop();
       deps.telephonyWorker.stop();
       deps.telephonyReconcile.stop();
+      pm.worker.stop();
       await deps.bridgeWorker.drainInFlight();
       await deps.chatSourcesWorker.idle();
       await deps.openLinesWorker.idle();
@@ -253,6 +259,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       await deps.crmWorker.idle();
       await deps.telephonyWorker.idle();
       await deps.telephonyReconcile.idle();
+      await pm.worker.idle();
       await deps.employeeSyncWorker.idle();
       await deps.background.idle();
       db.close();
@@ -262,7 +269,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     },
     async shutdown(timeoutMs) {
       draining = true;
-      for (const w of [deps.analyticsWorker, deps.openLinesWorker, deps.chatSourcesWorker, deps.bridgeWorker, deps.bridgeRecovery, deps.employeeSyncWorker, deps.crmWorker, deps.telephonyWorker, deps.telephonyReconcile]) w.stop();
+      for (const w of [deps.analyticsWorker, deps.openLinesWorker, deps.chatSourcesWorker, deps.bridgeWorker, deps.bridgeRecovery, deps.employeeSyncWorker, deps.crmWorker, deps.telephonyWorker, deps.telephonyReconcile, pm.worker]) w.stop();
       const httpDone = new Promise<void>((ok) => server.close(() => ok()));
       server.closeIdleConnections();
       const inFlight = Promise.all([
@@ -275,6 +282,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
         deps.crmWorker.idle(),
         deps.telephonyWorker.idle(),
         deps.telephonyReconcile.idle(),
+        pm.worker.idle(),
         deps.employeeSyncWorker.idle(),
       ]).then(() => deps.background.idle());
       let timer: NodeJS.Timeout | undefined;
@@ -320,4 +328,6 @@ export function startBackgroundWork(deps: AppDeps, o: { bridgeOfflinePollMs?: nu
   deps.crmWorker.startChatReconcile(5 * 60_000);
   // «Телефония»: UIS promises nothing about notifications — the calls report every minute (and the lines)
   deps.telephonyReconcile.start(TELEPHONY_RECONCILE_MS);
+  // «Переадресация на персонального менеджера»: rows events never refreshed, the employees' numbers
+  deps.personalManager?.worker.start(PERSONAL_MANAGER_UPKEEP_MS);
 }

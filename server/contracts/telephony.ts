@@ -69,6 +69,16 @@ export const callEventSetupSchema = z.object({
 });
 export type CallEventSetup = z.infer<typeof callEventSetupSchema>;
 
+/** UIS interactive call processing asks this URL; the parameters to tick; how long UIS should wait. */
+export const personalManagerSetupSchema = z.object({
+  url: z.string(),
+  method: z.literal('POST'),
+  params: z.array(z.string()),
+  /** «Время ожидания» to set, seconds (we answer within 2 s) */
+  waitSeconds: z.number().int(),
+});
+export type PersonalManagerSetup = z.infer<typeof personalManagerSetupSchema>;
+
 export const telephonyViewSchema = z.object({
   settings: telephonySettingsSchema,
   /** False until an admin saved the tab once. */
@@ -84,6 +94,11 @@ export const telephonyViewSchema = z.object({
   lines: z.object({ numbers: z.array(z.object({ number: z.string(), name: z.string() })), syncedAt: z.string().nullable(), lastError: z.string().nullable() }),
   /** Calls followed, by status (pending, waiting, done, failed). */
   calls: z.record(z.string(), z.number().int()),
+  /**
+   * «Переадресация на персонального менеджера из CRM» (issue #14): what to set in the UIS scenario's
+   * «Интерактивная обработка вызова» operation — administrators only (the URL holds the secret).
+   */
+  personalManager: personalManagerSetupSchema.nullable().optional(),
 });
 export type TelephonyView = z.infer<typeof telephonyViewSchema>;
 

@@ -11,6 +11,7 @@ import { chatSourceHooksRouter } from './routes/chat-sources';
 import { bridgeFilesRouter } from './routes/bridge-files';
 import { staticAssets } from './static-assets';
 import { telephonyHooksRouter } from './routes/telephony-hooks';
+import { personalManagerRouter } from './routes/personal-manager';
 
 /**
  * The Express application, without listen(): body parsers, security headers, routers, errors.
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(['/b24'], express.urlencoded({ extended: true, limit: '1mb', parameterLimit: 5000 }), express.json({ limit: '1mb' }));
   app.use(eventsRouter(deps));
   app.use(telephonyHooksRouter(deps));
+  app.use(personalManagerRouter(deps));
   app.use(analyticsHookRouter(deps));
   app.use(chatSourceHooksRouter(deps));
   app.use(bridgeFilesRouter(deps));

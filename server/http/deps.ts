@@ -59,6 +59,8 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   /** «Телефония» (issue #13): settings, notifications, calls; the worker applying them; the report's reconciliation. */
   telephony: import('../services/telephony/ports').TelephonyRepository;
   telephonyWorker: import('../services/telephony/worker').TelephonyWorker;
+  /** «Переадресация на персонального менеджера из CRM» (issue #14): the lookup UIS asks, the map's worker. */
+  personalManager?: import('../services/personal-manager/ports').PersonalManager;
   telephonyReconcile: import('../services/telephony/reconcile').TelephonyReconcile;
   /** «Открытые линии» (issue #16): the tab's settings and the jobs writing «Доп. поля»; its worker. */
   openLines: import('../services/open-lines/ports').OpenLinesRepository;

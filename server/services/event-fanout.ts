@@ -22,11 +22,14 @@ export interface BitrixEventFanoutDeps {
   analytics: Parameters<typeof enqueueAnalyticsFromEvent>[0];
   openLines: OpenLineFieldsIntake;
   bridge: BridgeEventDeps;
+  /** «Переадресация на персонального менеджера» (issue #14): ONCRM{CONTACT,COMPANY,LEAD,DEAL}* → the item read again */
+  personalManager?: { onEvent(memberId: string, ev: BitrixEvent): Promise<void> };
 }
 
 export function bitrixEventFanout(deps: BitrixEventFanoutDeps): (memberId: string, ev: BitrixEvent) => Promise<void> {
   const { log } = deps;
   return async (memberId, ev) => {
+    await deps.personalManager?.onEvent(memberId, ev).catch((e: unknown) => log.error({ err: e, memberId, event: ev.event }, 'personal-manager intake failed'));
     void enqueueAnalyticsFromEvent(deps.analytics, memberId, ev);
     await enqueueOpenLineFieldsFromEvent(deps.openLines, memberId, ev).catch((e: unknown) => log.error({ err: e, memberId, event: ev.event }, 'open-line fields intake failed'));
     try {

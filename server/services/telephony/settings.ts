@@ -3,6 +3,7 @@ import {
   CALL_EVENT_TYPES,
   callEventTemplate,
   type CallEventSetup,
+  type PersonalManagerSetup,
   type TelephonyLists,
   type TelephonyView,
 } from '../../contracts/telephony';
@@ -36,6 +37,11 @@ export function notificationUrl(appUrl: string, token: string, type: string): st
   return `${appUrl.replace(/\/+$/, '')}/uis/calls/${token}/${type}`;
 }
 
+/** The URL UIS interactive call processing asks for the caller's personal manager: `<APP_URL>/uis/manager/<secret>`. */
+export function personalManagerUrl(appUrl: string, token: string): string {
+  return `${appUrl.replace(/\/+$/, '')}/uis/manager/${token}`;
+}
+
 /**
  * The tab: settings, what to configure in UIS (per event type: method, URL with the portal's
  * secret, body template — admins only, the URL is a secret) and which event types have arrived,
@@ -50,8 +56,10 @@ export async function telephonyView(deps: TelephonySettingsDeps, memberId: strin
     deps.telephony.counts(memberId),
   ]);
   let notifications: CallEventSetup[] = [];
+  let personalManager: PersonalManagerSetup | null = null;
   if (o.admin) {
     const token = await hookTokenOf(deps.telephony, memberId);
+    personalManager = { url: personalManagerUrl(deps.appUrl, token), method: 'POST', params: ['numa', 'numb', 'call_session_id'], waitSeconds: 3 };
     notifications = CALL_EVENT_TYPES.map((type) => {
       const a = arrivals.find((x) => x.eventType === type);
       return {
@@ -74,6 +82,7 @@ export async function telephonyView(deps: TelephonySettingsDeps, memberId: strin
     reconcile: { lastRunAt: iso(cursor?.lastRunAt), recovered: cursor?.recovered ?? 0, lastError: cursor?.lastError ?? null },
     lines: { numbers: lines?.numbers ?? [], syncedAt: iso(lines?.syncedAt), lastError: lines?.lastError ?? null },
     calls,
+    personalManager,
   };
 }
 

@@ -1,0 +1,47 @@
+import type { Db } from './storage/db';
+import type { Clock } from './domain/clock';
+import type { Logger } from './logging';
+import type { BitrixGateway, UisEndpoints, UisLinkRepository } from './services/ports';
+import type { EmployeeDirectory } from './services/employee-sync/ports';
+import type { TelephonyRepository } from './services/telephony/ports';
+import type { UisProject } from './contracts/uis';
+import { createSqlitePersonalManagerRepository } from './storage/personal-manager-repository';
+import { findPersonalManager } from './services/personal-manager/lookup';
+import { createPersonalManagerWorker, type PersonalManagerWorkerOptions } from './services/personal-manager/worker';
+import { personalManagerOnEvent } from './services/personal-manager/on-event';
+import type { PersonalManager } from './services/personal-manager/ports';
+
+/** UIS waits for the answer for a time its docs do not give; ours is given within 2 s (the tab asks for ≥ 3 s). */
+export const PERSONAL_MANAGER_BUDGET_MS = 2000;
+/** The upkeep (stale rows, the employees' numbers) of the portals that use the forwarding. */
+export const PERSONAL_MANAGER_UPKEEP_MS = 5 * 60_000;
+
+export interface PersonalManagerOptions extends PersonalManagerWorkerOptions {
+  budgetMs?: number;
+  missTtlMs?: number;
+}
+
+/** «Переадресация на персонального менеджера из CRM» (issue #14) wired: the map, its worker, the lookup. */
+export function createPersonalManager(o: {
+  db: Db;
+  clock: Clock;
+  gateway: BitrixGateway;
+  links: UisLinkRepository;
+  uisEndpoints(project: UisProject): UisEndpoints;
+  employees: EmployeeDirectory;
+  telephony: TelephonyRepository;
+  log: Logger;
+  fetch?: typeof fetch;
+  options?: PersonalManagerOptions;
+}): PersonalManager {
+  const map = createSqlitePersonalManagerRepository(o.db);
+  const base = { map, gateway: o.gateway, links: o.links, uisEndpoints: o.uisEndpoints, telephony: o.telephony, clock: o.clock, log: o.log, fetch: o.fetch };
+  const worker = createPersonalManagerWorker(base, o.options);
+  const lookup = { ...base, employees: o.employees, budgetMs: o.options?.budgetMs ?? PERSONAL_MANAGER_BUDGET_MS, missTtlMs: o.options?.missTtlMs ?? 10 * 60_000 };
+  return {
+    map,
+    worker,
+    find: (memberId, phone, startedAt) => findPersonalManager(lookup, memberId, phone, startedAt),
+    onEvent: (memberId, ev) => personalManagerOnEvent(worker, memberId, ev),
+  };
+}

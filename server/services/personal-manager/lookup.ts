@@ -1,0 +1,106 @@
+import type { BitrixGateway } from '../../bitrix/rest-client';
+import type { UisProject } from '../../contracts/uis';
+import type { Clock } from '../../domain/clock';
+import { ownerOf } from '../../domain/crm-rules/choose-responsible';
+import type { Found } from '../../domain/crm-rules/types';
+import { phoneDigits } from '../../domain/phone';
+import type { Logger } from '../../logging';
+import type { EmployeeDirectory } from '../employee-sync/ports';
+import type { UisEndpoints, UisLinkRepository } from '../ports';
+import type { TelephonyRepository } from '../telephony/ports';
+import type { ManagerAnswer, NoManager, PersonalManagerRepository } from './ports';
+import { readClient } from './read-crm';
+import { readEmployeePhones } from './employee-phones';
+
+export interface ManagerLookupDeps {
+  map: PersonalManagerRepository;
+  telephony: Pick<TelephonyRepository, 'getSettings'>;
+  employees: EmployeeDirectory;
+  gateway: BitrixGateway;
+  links: UisLinkRepository;
+  uisEndpoints(project: UisProject): UisEndpoints;
+  clock: Clock;
+  log: Logger;
+  fetch?: typeof fetch;
+  /** How long an answer may take in all (real ms): UIS's wait, less a margin for the network. */
+  budgetMs: number;
+  /** How long a number a live lookup found in no CRM item is trusted as "not a client". */
+  missTtlMs: number;
+}
+
+const none = (reason: NoManager): ManagerAnswer => ({ kind: 'none', reason });
+
+/**
+ * «Переадресация на персонального менеджера из CRM» (seed 002; telephony.md §3): the caller's
+ * responsible by the CRM priority Contact → Company → Lead/Deal (`ownerOf`, the same rule the calls
+ * and chats use), paired with his UIS employee by the employee sync, and the numbers UIS rings for
+ * that employee. Answered from the map (no REST request, so never behind the portal's bucket); only
+ * a number the map has no item for is looked up live, and only for what is left of `budgetMs` —
+ * what the live lookup finds is kept in the map all the same. Transport-free: the interactive
+ * processing adapter (server/http/routes/personal-manager.ts) is one way to ask.
+ */
+export async function findPersonalManager(deps: ManagerLookupDeps, memberId: string, rawPhone: string, startedAt = Date.now()): Promise<ManagerAnswer> {
+  const settings = (await deps.telephony.getSettings(memberId))?.settings;
+  // the manual: with the toggle off the operation does not work — "no manager" at once
+  if (!settings?.enabled || !settings.personalManager?.use) return none('off');
+  const phone = phoneDigits(rawPhone);
+  if (!phone) return none('bad-number');
+  const deadline = startedAt + deps.budgetMs;
+
+  let found = await deps.map.clientOf(memberId, phone);
+  let from: 'map' | 'live' = 'map';
+  if (!found) {
+    if (await deps.map.isMiss(memberId, phone, deps.clock.now())) return none('not-client');
+    const live = await withinDeadline(lookupLive(deps, memberId, phone), deadline);
+    if (live === 'timeout') return none('timeout');
+    if (live === 'failed') {
+      deps.log.warn({ memberId }, 'personal manager: the live CRM lookup failed');
+      return none('lookup-failed');
+    }
+    if (!live) return none('not-client');
+    found = live;
+    from = 'live';
+  }
+  const userId = ownerOf(found);
+  if (userId === null) return none('no-responsible');
+  const uisEmployeeId = deps.employees.uisEmployeeFor(memberId, userId);
+  if (uisEmployeeId === null) return none('not-paired');
+  let phones = await deps.map.employeePhones(memberId, uisEmployeeId);
+  if (phones === null) {
+    const read = await withinDeadline(readEmployeePhones(deps, memberId).then(() => deps.map.employeePhones(memberId, uisEmployeeId)), deadline);
+    if (read === 'timeout') return none('timeout');
+    phones = read === 'failed' ? null : read;
+  }
+  if (!phones?.length) return none('no-numbers');
+  return { kind: 'manager', userId, uisEmployeeId, phones, from };
+}
+
+/** Reads the client live and keeps what was found (or that nothing was) in the map. */
+async function lookupLive(deps: ManagerLookupDeps, memberId: string, phone: string): Promise<Found | null> {
+  const readAt = deps.clock.now();
+  const entities = await readClient(deps.gateway.client(memberId), phone);
+  await deps.map.put(memberId, { entities, gone: [], readAt });
+  const found = await deps.map.clientOf(memberId, phone);
+  if (!found) await deps.map.saveMiss(memberId, phone, deps.clock.now() + deps.missTtlMs);
+  return found;
+}
+
+/**
+ * The work's result, or 'timeout' once the deadline (real time: UIS waits in real time) passes —
+ * the work goes on and its result still lands in the map for the next call — or 'failed'.
+ */
+async function withinDeadline<T>(work: Promise<T>, deadline: number): Promise<T | 'timeout' | 'failed'> {
+  const left = deadline - Date.now();
+  const settled = work.then(
+    (v) => v,
+    () => 'failed' as const,
+  );
+  if (left <= 0) return 'timeout';
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((ok) => (timer = setTimeout(() => ok('timeout'), left)));
+  try {
+    return await Promise.race([settled, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

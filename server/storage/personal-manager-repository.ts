@@ -1,0 +1,158 @@
+import type { Db } from './db';
+import type { CrmEntityType, Found, FoundEntity } from '../domain/crm-rules/types';
+import type { PersonalManagerRepository, PmEntity, PmRef } from '../services/personal-manager/ports';
+
+interface EntityRow {
+  entity_type: CrmEntityType;
+  entity_id: number;
+  responsible_id: number | null;
+  closed: number;
+  created_at: number;
+}
+
+const found = (e: EntityRow): FoundEntity => ({ id: Number(e.entity_id), closed: e.closed === 1, createdAt: Number(e.created_at), responsibleId: e.responsible_id === null ? null : Number(e.responsible_id) });
+
+/**
+ * The personal-manager map over better-sqlite3 (migration 024). Portable SQL (upserts with ON
+ * CONFLICT … WHERE, no SQLite-only functions); the port is asynchronous.
+ */
+export function createSqlitePersonalManagerRepository(db: Db): PersonalManagerRepository {
+  const q = {
+    // the items with the number, then the leads and deals linked to any of them (searchClients' reach)
+    client: db.prepare(
+      `WITH direct AS (
+         SELECT e.* FROM pm_phones p JOIN pm_entities e
+           ON e.member_id = p.member_id AND e.entity_type = p.entity_type AND e.entity_id = p.entity_id
+         WHERE p.member_id = @m AND p.phone = @phone AND e.deleted = 0
+       )
+       SELECT entity_type, entity_id, responsible_id, closed, created_at FROM direct
+       UNION
+       SELECT e.entity_type, e.entity_id, e.responsible_id, e.closed, e.created_at FROM pm_entities e
+       WHERE e.member_id = @m AND e.deleted = 0 AND e.entity_type IN ('lead', 'deal') AND (
+         e.contact_id IN (SELECT entity_id FROM direct WHERE entity_type = 'contact')
+         OR e.company_id IN (SELECT entity_id FROM direct WHERE entity_type = 'company')
+         OR (e.entity_type = 'deal' AND e.lead_id IN (SELECT entity_id FROM direct WHERE entity_type = 'lead')))`,
+    ),
+    upsert: db.prepare(
+      `INSERT INTO pm_entities (member_id, entity_type, entity_id, responsible_id, closed, created_at, contact_id, company_id, lead_id, deleted, read_at)
+       VALUES (@m, @type, @id, @responsibleId, @closed, @createdAt, @contactId, @companyId, @leadId, @deleted, @readAt)
+       ON CONFLICT (member_id, entity_type, entity_id) DO UPDATE SET
+         responsible_id = excluded.responsible_id, closed = excluded.closed, created_at = excluded.created_at,
+         contact_id = excluded.contact_id, company_id = excluded.company_id, lead_id = excluded.lead_id,
+         deleted = excluded.deleted, read_at = excluded.read_at
+       WHERE excluded.read_at >= pm_entities.read_at`,
+    ),
+    dropPhones: db.prepare('DELETE FROM pm_phones WHERE member_id = ? AND entity_type = ? AND entity_id = ?'),
+    addPhone: db.prepare('INSERT INTO pm_phones (member_id, phone, entity_type, entity_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    dropMiss: db.prepare('DELETE FROM pm_misses WHERE member_id = ? AND phone = ?'),
+    known: db.prepare('SELECT 1 FROM pm_entities WHERE member_id = ? AND entity_type = ? AND entity_id = ?').pluck(),
+    saveMiss: db.prepare(
+      `INSERT INTO pm_misses (member_id, phone, until_at) VALUES (?, ?, ?)
+       ON CONFLICT (member_id, phone) DO UPDATE SET until_at = excluded.until_at`,
+    ),
+    miss: db.prepare('SELECT until_at FROM pm_misses WHERE member_id = ? AND phone = ?').pluck(),
+    markDirty: db.prepare(
+      `INSERT INTO pm_dirty (member_id, entity_type, entity_id, due_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (member_id, entity_type, entity_id) DO UPDATE SET due_at = CASE WHEN pm_dirty.due_at < excluded.due_at THEN pm_dirty.due_at ELSE excluded.due_at END, attempts = 0`,
+    ),
+    dirty: db.prepare('SELECT entity_type, entity_id FROM pm_dirty WHERE member_id = ? AND due_at <= ? ORDER BY due_at LIMIT ?'),
+    clearDirty: db.prepare('DELETE FROM pm_dirty WHERE member_id = ? AND entity_type = ? AND entity_id = ?'),
+    retryDirty: db.prepare('UPDATE pm_dirty SET due_at = ?, attempts = attempts + 1 WHERE member_id = ? AND entity_type = ? AND entity_id = ?'),
+    dropTired: db.prepare('DELETE FROM pm_dirty WHERE member_id = ? AND attempts >= ?'),
+    portals: db.prepare('SELECT DISTINCT member_id FROM pm_dirty WHERE due_at <= ?').pluck(),
+    next: db.prepare('SELECT MIN(due_at) FROM pm_dirty').pluck(),
+    stale: db.prepare('SELECT entity_type, entity_id FROM pm_entities WHERE member_id = ? AND deleted = 0 AND read_at < ? ORDER BY read_at LIMIT ?'),
+    employee: db.prepare('SELECT phones FROM pm_employee_phones WHERE member_id = ? AND uis_employee_id = ?').pluck(),
+    dropEmployees: db.prepare('DELETE FROM pm_employee_phones WHERE member_id = ?'),
+    addEmployee: db.prepare('INSERT INTO pm_employee_phones (member_id, uis_employee_id, phones, read_at) VALUES (?, ?, ?, ?)'),
+    employeesReadAt: db.prepare('SELECT MAX(read_at) FROM pm_employee_phones WHERE member_id = ?').pluck(),
+  };
+
+  const put = db.transaction((m: string, entities: readonly PmEntity[], gone: readonly PmRef[], readAt: number) => {
+    for (const e of entities) {
+      const row = { m, type: e.type, id: e.id, responsibleId: e.responsibleId, closed: e.closed ? 1 : 0, createdAt: e.createdAt, contactId: e.contactId, companyId: e.companyId, leadId: e.leadId, deleted: 0, readAt };
+      if (q.upsert.run(row).changes === 0) continue; // a newer read is stored
+      q.dropPhones.run(m, e.type, e.id);
+      for (const p of e.phones) {
+        q.addPhone.run(m, p, e.type, e.id);
+        q.dropMiss.run(m, p);
+      }
+    }
+    for (const g of gone) {
+      const row = { m, type: g.type, id: g.id, responsibleId: null, closed: 0, createdAt: 0, contactId: null, companyId: null, leadId: null, deleted: 1, readAt };
+      if (q.upsert.run(row).changes > 0) q.dropPhones.run(m, g.type, g.id);
+    }
+  });
+  const markDirty = db.transaction((m: string, refs: readonly PmRef[], dueAt: number) => {
+    for (const r of refs) q.markDirty.run(m, r.type, r.id, dueAt);
+  });
+  const clearDirty = db.transaction((m: string, refs: readonly PmRef[]) => {
+    for (const r of refs) q.clearDirty.run(m, r.type, r.id);
+  });
+  const retryDirty = db.transaction((m: string, refs: readonly PmRef[], dueAt: number, maxAttempts: number) => {
+    for (const r of refs) q.retryDirty.run(dueAt, m, r.type, r.id);
+    q.dropTired.run(m, maxAttempts);
+  });
+  const saveEmployees = db.transaction((m: string, rows: ReadonlyArray<{ uisEmployeeId: number; phones: string[] }>, readAt: number) => {
+    q.dropEmployees.run(m);
+    for (const r of rows) q.addEmployee.run(m, r.uisEmployeeId, JSON.stringify(r.phones), readAt);
+  });
+  const refs = (rows: Array<{ entity_type: CrmEntityType; entity_id: number }>): PmRef[] => rows.map((r) => ({ type: r.entity_type, id: Number(r.entity_id) }));
+
+  return {
+    async clientOf(memberId, phone) {
+      const rows = q.client.all({ m: memberId, phone }) as EntityRow[];
+      if (!rows.length) return null;
+      const out: Found = { contacts: [], companies: [], leads: [], deals: [] };
+      const lists = { contact: out.contacts, company: out.companies, lead: out.leads, deal: out.deals };
+      for (const r of rows) lists[r.entity_type].push(found(r));
+      return out;
+    },
+    async put(memberId, p) {
+      put(memberId, p.entities, p.gone, p.readAt);
+    },
+    async known(memberId, list) {
+      return list.filter((r) => q.known.get(memberId, r.type, r.id) !== undefined);
+    },
+    async saveMiss(memberId, phone, untilAt) {
+      q.saveMiss.run(memberId, phone, untilAt);
+    },
+    async isMiss(memberId, phone, now) {
+      const until = q.miss.get(memberId, phone) as number | undefined;
+      return until !== undefined && Number(until) > now;
+    },
+    async markDirty(memberId, list, dueAt) {
+      if (list.length) markDirty(memberId, list, dueAt);
+    },
+    async dirty(memberId, now, limit) {
+      return refs(q.dirty.all(memberId, now, limit) as Array<{ entity_type: CrmEntityType; entity_id: number }>);
+    },
+    async clearDirty(memberId, list) {
+      clearDirty(memberId, list);
+    },
+    async retryDirty(memberId, list, dueAt, maxAttempts) {
+      retryDirty(memberId, list, dueAt, maxAttempts);
+    },
+    async portalsWithDirty(now) {
+      return q.portals.all(now) as string[];
+    },
+    async nextDirtyAt() {
+      const v = q.next.get() as number | null;
+      return v === null ? null : Number(v);
+    },
+    async stale(memberId, before, limit) {
+      return refs(q.stale.all(memberId, before, limit) as Array<{ entity_type: CrmEntityType; entity_id: number }>);
+    },
+    async employeePhones(memberId, uisEmployeeId) {
+      const v = q.employee.get(memberId, uisEmployeeId) as string | undefined;
+      return v === undefined ? null : (JSON.parse(v) as string[]);
+    },
+    async saveEmployeePhones(memberId, rows, readAt) {
+      saveEmployees(memberId, rows, readAt);
+    },
+    async employeePhonesReadAt(memberId) {
+      const v = q.employeesReadAt.get(memberId) as number | null;
+      return v === null ? null : Number(v);
+    },
+  };
+}
