@@ -1,11 +1,11 @@
 import { chatSourcesEn } from './chat-sources.en';
-import type { MessageKey } from './ru';
+import type { ru } from './ru';
 import { crmRulesEn } from './crm-rules.en';
 import { employeeSyncEn } from './employee-sync.en';
 import { telephonyEn } from './telephony.en';
 
 /** English catalogue; the type forces the same keys as ru.ts. */
-export const en: Record<MessageKey, string> = {
+export const en: Record<keyof typeof ru, string> = {
   'app.name': 'UIS OMNI',
   'common.loading': 'Loading…',
   'common.cancel': 'Cancel',
@@ -56,7 +56,6 @@ export const en: Record<MessageKey, string> = {
   'tabs.chats': 'Chats',
   'tabs.offline': 'Offline requests',
   'tabs.openlines': 'Open Lines',
-  'openlines.where': 'UIS channels are connected to open lines in the Bitrix24 Contact Center: the «UIS OMNI» tile → pick a line and a channel. One channel per line; the Chats rules do not apply to a channel an open line drives.',
   'tabs.analytics': 'Open Lines: end-to-end analytics',
 
   'uisLink.title': 'UIS account',

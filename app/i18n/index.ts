@@ -18,19 +18,22 @@ export interface I18n {
   errorText(error: { code: string; message: string }): string;
 }
 
-const catalogues: Record<Lang, Record<MessageKey, string>> = { ru, en };
+const catalogues: Record<Lang, Record<string, string>> = { ru, en };
 
-/** The page language is the portal's (boot.lang); nothing else chooses it. */
-export function createI18n(lang: Lang): I18n {
-  const messages = catalogues[lang];
+/**
+ * The page language is the portal's (boot.lang); nothing else chooses it. `extra`: catalogues of
+ * one page only (settings-messages.ts), so the light pages do not carry them.
+ */
+export function createI18n(lang: Lang, extra?: Record<Lang, Record<string, string>>): I18n {
+  const messages: Record<string, string> = extra ? { ...catalogues[lang], ...extra[lang] } : catalogues[lang];
   return {
     lang,
-    t: (key, params = {}) => messages[key].replace(/\{(\w+)\}/g, (m, name: string) => String(params[name] ?? m)),
+    t: (key, params = {}) => (messages[key] ?? key).replace(/\{(\w+)\}/g, (m, name: string) => String(params[name] ?? m)),
     has: (key): key is MessageKey => Object.hasOwn(messages, key),
     pick: (text) => text[lang],
     errorText: ({ code, message }) => {
       const key = `error.${code}`;
-      return Object.hasOwn(messages, key) ? messages[key as MessageKey] : message;
+      return messages[key] ?? message;
     },
   };
 }

@@ -1,6 +1,7 @@
 import { crmRulesRu } from './crm-rules.ru';
 import { chatSourcesRu } from './chat-sources.ru';
 import { employeeSyncRu } from './employee-sync.ru';
+import type { openLinesRu } from './open-lines.ru';
 import { telephonyRu } from './telephony.ru';
 
 /** Russian catalogue: the reference set of keys; en.ts must have the same keys. */
@@ -55,7 +56,6 @@ export const ru = {
   'tabs.chats': 'Чаты',
   'tabs.offline': 'Офлайн заявки',
   'tabs.openlines': 'Открытые линии',
-  'openlines.where': 'Каналы UIS подключаются к открытым линиям в Контакт-центре Битрикс24: плитка «UIS OMNI» → выберите линию и канал. Один канал — одна линия; для канала, подключённого к линии, правила вкладки «Чаты» не применяются.',
   'tabs.analytics': 'Открытые линии: сквозная аналитика',
 
   'uisLink.title': 'Аккаунт UIS',
@@ -353,4 +353,5 @@ export const ru = {
   'connector.defaultOperatorSaved': 'Оператор по умолчанию сохранён.',
 } as const;
 
-export type MessageKey = keyof typeof ru;
+/** Every key a page may ask for: ru.ts's, and the settings page's own catalogues (settings-messages.ts). */
+export type MessageKey = keyof typeof ru | keyof typeof openLinesRu;

@@ -5,6 +5,7 @@ import type { InstallProgress, StepView } from '../../server/contracts/install';
 import type { PortalView } from '../../server/contracts/portal';
 import type { UisLinkView } from '../../server/contracts/uis';
 import { en } from '../../app/i18n/en';
+import { openLinesEn } from '../../app/i18n/open-lines.en';
 import { launchChromium } from '../support/browser';
 import { assertBuilt, serveDist, type DistServer } from './serve-dist';
 
@@ -120,7 +121,7 @@ describe('app page with a scripted server', () => {
     await expect(info.innerText()).resolves.toContain(en['portalStatus.active']);
     await expect(page.getByTestId('uis-link-status').getAttribute('data-linked')).resolves.toBe('false');
     await page.getByRole('tab', { name: en['tabs.openlines'], exact: true }).click();
-    await expect(page.getByTestId('tab-openlines').innerText()).resolves.toBe(en['openlines.where']);
+    await expect(page.getByTestId('tab-openlines').innerText()).resolves.toBe(openLinesEn['ol.intro']);
     await page.close();
   });
 });

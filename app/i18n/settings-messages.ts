@@ -1,0 +1,13 @@
+import type { Lang } from '../../install/plan';
+import { openLinesEn } from './open-lines.en';
+import { openLinesRu } from './open-lines.ru';
+
+/**
+ * Catalogues only the settings page uses, kept out of ru.ts/en.ts: every page bundles those, and
+ * the left-menu and CRM-tab pages must stay ≤ 100 kB gzip. placements/app/main.ts hands these to
+ * pageContext(); their keys are part of MessageKey.
+ */
+export const settingsMessages: Record<Lang, Record<string, string>> = {
+  ru: { ...openLinesRu },
+  en: { ...openLinesEn },
+};
