@@ -114,6 +114,9 @@ export const ONLINE_EVENTS = [
   'ONIMCONNECTORSTATUSDELETE',
   'ONIMCONNECTORLINEDELETE',
   'ONIMCONNECTORDIALOGFINISH',
+  // «Телефония» II (issue #14): a click on a number when the app's line is the outgoing line, the callback form
+  'ONEXTERNALCALLSTART',
+  'ONEXTERNALCALLBACKSTART',
 ] as const;
 
 export const OFFLINE_EVENTS = ['ONCRMLEADADD', 'ONCRMDEALADD', 'ONIMCONNECTORMESSAGEADD'] as const;

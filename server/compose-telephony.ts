@@ -10,6 +10,8 @@ import { createDataApiBudget } from './uis/data-api-budget';
 import { createTelephonyWorker, type TelephonyWorkerOptions } from './services/telephony/worker';
 import { createTelephonyReconcile } from './services/telephony/reconcile';
 import { syncLines } from './services/telephony/lines';
+import { createSqliteTelephonyStartRepository } from './storage/telephony-starts-repository';
+import { createTelephonyStarts } from './services/telephony/starts';
 
 /** How often the report is read for calls notifications missed, and the lines are checked against UIS. */
 export const TELEPHONY_RECONCILE_MS = 60_000;
@@ -35,7 +37,10 @@ export function createTelephony(o: {
   const telephony = createSqliteTelephonyRepository(o.db, o.box, () => o.clock.now());
   const budget = createDataApiBudget({ clock: o.clock });
   const base = { telephony, gateway: o.gateway, links: o.links, uisEndpoints: o.uisEndpoints, clock: o.clock, log: o.log, fetch: o.fetch };
-  const telephonyWorker = createTelephonyWorker({ ...base, employees: o.employees, budget, rateLimit: o.rateLimit }, o.options);
+  const startsRepo = createSqliteTelephonyStartRepository(o.db);
+  const telephonyWorker = createTelephonyWorker({ ...base, employees: o.employees, starts: startsRepo, budget, rateLimit: o.rateLimit }, o.options);
+  // click-to-call and the callback form (issue #14): Bitrix24 events → UIS Call API sessions
+  const starts = createTelephonyStarts({ ...base, starts: startsRepo, employees: o.employees, wake: () => telephonyWorker.wake(0) });
   const reconcile = createTelephonyReconcile({ ...base, budget, wake: () => telephonyWorker.wake(0) });
   /** The lines are checked against UIS along the reconciliation: every 30 minutes (5 after a failure), and when the tab is saved. */
   let prunedAt = 0;
@@ -45,10 +50,11 @@ export function createTelephony(o: {
     if (now - prunedAt >= 3_600_000) {
       prunedAt = now;
       await telephony.prune(now - 7 * 86_400_000, now - 90 * 86_400_000);
+      await startsRepo.prune(now - 90 * 86_400_000);
     }
     const lines = await telephony.lines(memberId);
     if (!lines || o.clock.now() - lines.syncedAt >= (lines.lastError ? 5 * 60_000 : TELEPHONY_LINES_MS)) await syncLines(base, memberId);
   };
   const telephonyReconcile: typeof reconcile = { ...reconcile, start: (ms, alongside) => reconcile.start(ms, alongside ?? upkeep) };
-  return { telephony, telephonyWorker, telephonyReconcile, installLines: (memberId: string) => syncLines(base, memberId) };
+  return { telephony, telephonyWorker, telephonyReconcile, installLines: (memberId: string) => syncLines(base, memberId), starts, startsRepo };
 }

@@ -215,12 +215,13 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     telephonyReconcile: tel.telephonyReconcile,
     personalManager: pm,
     installLines: tel.installLines,
+    telephonyStarts: tel.startsRepo,
     workspace,
     uis: createUisManagement({ fetch: o.fetch }),
     portalDomain: (memberId) => portals.get(memberId)?.domain ?? memberId,
     uisEndpoints,
   };
-  deps.onEvent = bitrixEventFanout({ log, analytics: deps, openLines: deps, bridge: bridgeEventDeps, personalManager: pm });
+  deps.onEvent = bitrixEventFanout({ log, analytics: deps, openLines: deps, bridge: bridgeEventDeps, telephonyStarts: tel.starts, personalManager: pm });
   deps.analyticsWorker.wake();
   deps.openLinesWorker.wake();
   deps.chatSourcesWorker.wake();

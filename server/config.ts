@@ -32,6 +32,7 @@ const envSchema = z
     UIS_CHAT_MANAGEMENT_URL: z.url({ protocol: /^https?$/ }).optional(),
     UIS_CHAT_RUNTIME_URL: z.url({ protocol: /^https?$/ }).optional(),
     UIS_DATA_API_URL: z.url({ protocol: /^https?$/ }).optional(),
+    UIS_CALL_API_URL: z.url({ protocol: /^https?$/ }).optional(),
     UIS_WORKSPACE_URL: z.url({ protocol: /^https?$/ }).optional(),
     AMOCRM_CLIENT_ID: z.string().min(1).optional(),
     AMOCRM_CLIENT_SECRET: z.string().min(1).optional(),
@@ -69,6 +70,8 @@ export interface UisEndpointOverrides {
   managementUrl?: string;
   runtimeUrl?: string;
   dataApiUrl?: string;
+  /** Call API (click-to-call, the callback form). */
+  callApiUrl?: string;
   /** The operator workspace (РМО) the left-menu page and CRM tabs frame. */
   workspaceUrl?: string;
 }
@@ -129,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       managementUrl: e.UIS_CHAT_MANAGEMENT_URL,
       runtimeUrl: e.UIS_CHAT_RUNTIME_URL,
       dataApiUrl: e.UIS_DATA_API_URL,
+      callApiUrl: e.UIS_CALL_API_URL,
       workspaceUrl: e.UIS_WORKSPACE_URL,
     },
   };

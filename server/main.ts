@@ -50,7 +50,7 @@ async function main(): Promise<void> {
         clientId,
         clientSecret,
         oauthServers: [emu.oauthOrigin],
-        uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl, workspaceUrl: uis.workspaceUrl },
+        uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl, callApiUrl: uis.callApiUrl, workspaceUrl: uis.workspaceUrl },
         amocrm: { clientId: amo.integration.clientId, clientSecret: amo.integration.clientSecret, trustedHosts: [amo.origin] },
       };
     },

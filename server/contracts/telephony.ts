@@ -99,6 +99,10 @@ export const telephonyViewSchema = z.object({
    * «Интерактивная обработка вызова» operation — administrators only (the URL holds the secret).
    */
   personalManager: personalManagerSetupSchema.nullable().optional(),
+  /** Calls from Bitrix24 (click-to-call, the callback form, issue #14) that could not start, newest first. */
+  startFailures: z
+    .array(z.object({ kind: z.enum(['click', 'callback']), phone: z.string(), userId: z.number().int().nullable(), code: z.string(), reason: z.string(), at: z.string() }))
+    .optional(),
 });
 export type TelephonyView = z.infer<typeof telephonyViewSchema>;
 

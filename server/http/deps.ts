@@ -58,6 +58,8 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   employeeDirectory: import('../services/employee-sync/ports').EmployeeDirectory;
   /** «Телефония» (issue #13): settings, notifications, calls; the worker applying them; the report's reconciliation. */
   telephony: import('../services/telephony/ports').TelephonyRepository;
+  /** calls started from Bitrix24 (issue #14); the tab lists the failed ones */
+  telephonyStarts?: import('../services/telephony/start-ports').TelephonyStartRepository;
   telephonyWorker: import('../services/telephony/worker').TelephonyWorker;
   /** «Переадресация на персонального менеджера из CRM» (issue #14): the lookup UIS asks, the map's worker. */
   personalManager?: import('../services/personal-manager/ports').PersonalManager;

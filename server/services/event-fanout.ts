@@ -22,6 +22,8 @@ export interface BitrixEventFanoutDeps {
   analytics: Parameters<typeof enqueueAnalyticsFromEvent>[0];
   openLines: OpenLineFieldsIntake;
   bridge: BridgeEventDeps;
+  /** «Телефония» II: ONEXTERNALCALLSTART / ONEXTERNALCALLBACKSTART → a UIS Call API session (issue #14) */
+  telephonyStarts?: { onEvent(memberId: string, ev: BitrixEvent): Promise<void> };
   /** «Переадресация на персонального менеджера» (issue #14): ONCRM{CONTACT,COMPANY,LEAD,DEAL}* → the item read again */
   personalManager?: { onEvent(memberId: string, ev: BitrixEvent): Promise<void> };
 }
@@ -29,6 +31,11 @@ export interface BitrixEventFanoutDeps {
 export function bitrixEventFanout(deps: BitrixEventFanoutDeps): (memberId: string, ev: BitrixEvent) => Promise<void> {
   const { log } = deps;
   return async (memberId, ev) => {
+    if (ev.event === 'ONEXTERNALCALLSTART' || ev.event === 'ONEXTERNALCALLBACKSTART') {
+      // the employee waits for his phone to ring: started before the event is answered, nothing else hears it
+      await deps.telephonyStarts?.onEvent(memberId, ev).catch((e: unknown) => log.error({ err: e, memberId, event: ev.event }, 'call start failed'));
+      return;
+    }
     await deps.personalManager?.onEvent(memberId, ev).catch((e: unknown) => log.error({ err: e, memberId, event: ev.event }, 'personal-manager intake failed'));
     void enqueueAnalyticsFromEvent(deps.analytics, memberId, ev);
     await enqueueOpenLineFieldsFromEvent(deps.openLines, memberId, ev).catch((e: unknown) => log.error({ err: e, memberId, event: ev.event }, 'open-line fields intake failed'));

@@ -10,6 +10,8 @@ export interface UisEndpoints {
   runtimeUrl: string;
   /** Data API JSON-RPC endpoint. */
   dataApiUrl: string;
+  /** Call API JSON-RPC endpoint (click-to-call and the callback form start calls there, telephony.md §2.3). */
+  callApiUrl: string;
   /**
    * The operator workspace (РМО) our pages frame. The public docs name the РМО but not its address
    * or deep-link parameters (comagic/comagic.github.io chat_api §"Соглашения"): the default is our
@@ -26,6 +28,7 @@ export const DEFAULT_UIS_ENDPOINTS: Record<UisProject, UisEndpoints> = {
     managementUrl: 'https://chats-prod-logic.uiscom.ru',
     runtimeUrl: 'https://chat-integration-api-prod.uiscom.ru',
     dataApiUrl: 'https://dataapi.uiscom.ru/v2.0',
+    callApiUrl: 'https://callapi.uiscom.ru/v4.0',
     workspaceUrl: 'https://go.uiscom.ru/workspace',
   },
   comagic: {
@@ -33,6 +36,7 @@ export const DEFAULT_UIS_ENDPOINTS: Record<UisProject, UisEndpoints> = {
     managementUrl: 'https://chats-prod-logic.comagic.ru',
     runtimeUrl: 'https://chat-integration-api-prod.comagic.ru',
     dataApiUrl: 'https://dataapi.comagic.ru/v2.0',
+    callApiUrl: 'https://callapi.comagic.ru/v4.0',
     workspaceUrl: 'https://go.comagic.ru/workspace',
   },
 };
@@ -45,6 +49,7 @@ export function resolveUisEndpoints(project: UisProject, overrides: Partial<UisE
     managementUrl: pick('managementUrl'),
     runtimeUrl: pick('runtimeUrl'),
     dataApiUrl: pick('dataApiUrl'),
+    callApiUrl: pick('callApiUrl'),
     workspaceUrl: pick('workspaceUrl'),
   };
 }

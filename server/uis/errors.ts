@@ -9,7 +9,7 @@ export class UisApiError extends Error {
     readonly code: string,
     message: string,
     readonly httpStatus: number,
-    readonly service: 'auth' | 'management' | 'runtime' | 'data-api',
+    readonly service: 'auth' | 'management' | 'runtime' | 'data-api' | 'call-api',
     /** Data API: the offending parameter, e.g. `chats.3.phone`. */
     readonly field?: string,
   ) {

@@ -41,7 +41,7 @@ export async function startChildWorld(o: { callbackRetries?: number; offlinePoll
     clientId: CLIENT_ID,
     clientSecret: CLIENT_SECRET,
     oauthServers: [emu.oauthOrigin],
-    uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl, workspaceUrl: uis.workspaceUrl },
+    uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl, callApiUrl: uis.callApiUrl, workspaceUrl: uis.workspaceUrl },
   };
   const logFile = join(dir, 'server.log');
   const world: ChildWorld = {

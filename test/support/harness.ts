@@ -77,7 +77,7 @@ export async function startHarness(o: {
         clientSecret: CLIENT_SECRET,
         oauthServers: [emu.oauthOrigin],
         amocrm: o.amocrm ? { clientId: o.amocrm.integration.clientId, clientSecret: o.amocrm.integration.clientSecret, trustedHosts: [o.amocrm.origin] } : undefined,
-        uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl, workspaceUrl: o.env?.UIS_WORKSPACE_URL ?? uis.workspaceUrl },
+        uis: { authUrl: uis.authUrl, managementUrl: uis.managementUrl, runtimeUrl: uis.runtimeUrl, dataApiUrl: uis.dataApiUrl, callApiUrl: uis.callApiUrl, workspaceUrl: o.env?.UIS_WORKSPACE_URL ?? uis.workspaceUrl },
       };
     },
   });

@@ -20,9 +20,12 @@ import type { UisEndpoints, UisLinkRepository } from '../ports';
 import { hookTokenOf, newHookToken } from './intake';
 import { syncLines, type LinesDeps } from './lines';
 import type { TelephonyRepository } from './ports';
+import type { TelephonyStartRepository } from './start-ports';
 
 export interface TelephonySettingsDeps extends CrmDirectoryDeps, LinesDeps {
   telephony: TelephonyRepository;
+  /** calls from Bitrix24 (issue #14): the tab lists the last ones that could not start */
+  telephonyStarts?: TelephonyStartRepository;
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
   appUrl: string;
@@ -48,12 +51,13 @@ export function personalManagerUrl(appUrl: string, token: string): string {
  * the reconciliation, the lines, the calls followed.
  */
 export async function telephonyView(deps: TelephonySettingsDeps, memberId: string, o: { admin: boolean }): Promise<TelephonyView> {
-  const [stored, arrivals, cursor, lines, calls] = await Promise.all([
+  const [stored, arrivals, cursor, lines, calls, failures] = await Promise.all([
     deps.telephony.getSettings(memberId),
     deps.telephony.arrivals(memberId),
     deps.telephony.reconcileCursor(memberId),
     deps.telephony.lines(memberId),
     deps.telephony.counts(memberId),
+    deps.telephonyStarts?.failures(memberId, 10) ?? [],
   ]);
   let notifications: CallEventSetup[] = [];
   let personalManager: PersonalManagerSetup | null = null;
@@ -83,6 +87,7 @@ export async function telephonyView(deps: TelephonySettingsDeps, memberId: strin
     lines: { numbers: lines?.numbers ?? [], syncedAt: iso(lines?.syncedAt), lastError: lines?.lastError ?? null },
     calls,
     personalManager,
+    startFailures: failures.map((f) => ({ kind: f.kind, phone: f.phone, userId: f.userId, code: f.errorCode ?? 'UNKNOWN', reason: f.error ?? '', at: iso(f.createdAt)! })),
   };
 }
 

@@ -20,6 +20,7 @@ import { createJobLoop } from '../job-loop';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import { applyCalls, applyCreates, downloadRecordings, resolvedLink, resolvedOps, type Work } from './apply';
 import type { TelephonyCall, TelephonyRepository } from './ports';
+import type { TelephonyStart, TelephonyStartRepository } from './start-ports';
 import { isNewPhase, newProgress, type CallPlan, type CallProgress } from './progress';
 import { crmModeOf, searchClients } from './search';
 
@@ -30,6 +31,8 @@ export interface TelephonyWorkerDeps {
   uisEndpoints(project: UisProject): UisEndpoints;
   /** the employee sync's pairing: a UIS employee → his Bitrix24 user */
   employees: EmployeeDirectory;
+  /** calls started from Bitrix24 (issue #14), found by the external_id of their session */
+  starts?: TelephonyStartRepository;
   budget: DataApiBudget;
   /** the portals' REST bucket (config B24_RATE_LIMIT): a busy portal's run gathers more calls */
   rateLimit?: { drainPerSec: number; burst: number };
@@ -178,13 +181,19 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
     const notes = await deps.telephony.notifications(memberId, rows.map((r) => r.sessionId));
     const employee = (id: number): CallEmployee => ({ employeeId: id, userId: deps.employees.b24UserFor(memberId, id), name: null });
     const userOf = (id: number) => deps.employees.b24UserFor(memberId, id);
+    const externalIds = rows.flatMap((r) => [r.report?.externalId, ...(notes.get(r.sessionId) ?? []).map((n) => n.externalId)]).filter((x): x is string => !!x);
+    const starts = deps.starts && externalIds.length ? await deps.starts.get(memberId, externalIds) : new Map<string, TelephonyStart>();
     const works: Work[] = rows.map((row) => {
       const track = foldCall(row.sessionId, notes.get(row.sessionId) ?? [], row.report, (s) => parseDataApiDateTime(s, zone), now);
       const state: CallProgress = { ...newProgress(), ...structuredClone(row.state ?? {}) };
-      // a call Bitrix24 started and registered itself (click-to-call, issue #14): its CALL_ID comes back as external_id
-      if (!state.callId && track.externalId && /^externalCall\./.test(track.externalId)) {
-        state.callId = track.externalId;
+      // a call started from Bitrix24 (issue #14: a click, registered by the portal; the callback form,
+      // registered by us as TYPE 4): our external_id names its CALL_ID — never registered again, no
+      // items created (Bitrix24 bound it to the client's item), finished for the user it was registered for
+      const started = track.externalId ? starts.get(track.externalId) : undefined;
+      if (!state.callId && started?.callId && started.userId) {
+        state.callId = started.callId;
         state.origin = 'bitrix';
+        state.link ??= { request: 'repeat', registeredUserId: started.userId, created: [] };
       }
       return { row, track, state, cards: null, error: null, completed: [] };
     });
