@@ -84,10 +84,14 @@ export function createAmoGateway(o: AmoGatewayOptions): AmoGateway {
           continue;
         }
         try {
-          const fresh = await refreshTokens(o.oauth, t.origin, t.tokens.refreshToken, now, fetchImpl);
+          // read again under the lease: another process may have rotated the pair since we read it
+          // (then its refresh token is spent, and using it would revoke the grant)
+          const cur = await loaded(memberId);
+          if (cur.tokens.refreshToken !== t.tokens.refreshToken && cur.tokens.expiresAt - o.clock.now() > ahead) return cur;
+          const fresh = await refreshTokens(o.oauth, cur.origin, cur.tokens.refreshToken, o.clock.now(), fetchImpl);
           gateway.refreshes++;
-          await o.store.saveTokens(memberId, fresh, t.tokens.refreshToken);
-          return { origin: t.origin, tokens: fresh };
+          await o.store.saveTokens(memberId, fresh, cur.tokens.refreshToken);
+          return { origin: cur.origin, tokens: fresh };
         } catch (e) {
           if (e instanceof AmoReauthError) await o.store.setStatus(memberId, 'reauth', e.reason);
           throw e;
