@@ -3,7 +3,7 @@
  * Shared by the server (which runs it with the verified admin token) and the install page
  * (which shows its steps). Imports nothing outside install/.
  *
- * Wire rules behind it (shared/reference/bitrix24-rest.md §4, §5, §8):
+ * Wire rules behind it (docs/facts/bitrix24.md#placements, docs/facts/bitrix24.md#imconnector, docs/facts/bitrix24.md#event-delivery):
  * - connector ids are lower-cased by the portal and may not contain dots;
  * - SETTING_CONNECTOR is bound by imconnector.register's PLACEMENT_HANDLER, never by placement.bind;
  * - bindings vanish on app update, so the plan is re-run on ONAPPUPDATE.
@@ -16,7 +16,7 @@ export const CONNECTOR_ID = 'uis_omni';
 /**
  * The scopes the app card in the vendor cabinet must have (docs/install.md «Registering the app»): CRM, Open
  * Lines and the connector, chats, the contact center, placements, users, and external telephony
- * (`telephony.externalLine.*`, `telephony.externalCall.*`, telephony.md §1).
+ * (`telephony.externalLine.*`, `telephony.externalCall.*`, docs/facts/telephony.md#b24-telephony).
  */
 export const APP_SCOPES = ['crm', 'imopenlines', 'imconnector', 'im', 'contact_center', 'placement', 'user', 'telephony'] as const;
 
@@ -64,7 +64,7 @@ export interface EventsStep {
 }
 
 /**
- * One Bitrix24 external line per virtual number of the linked UIS account (telephony.md §1.1). The
+ * One Bitrix24 external line per virtual number of the linked UIS account (docs/facts/telephony.md#external-lines). The
  * numbers come from UIS, so the server passes the work in (`runInstallPlan` extras); without a
  * linked account yet the step is skipped and the lines follow once one is linked.
  */

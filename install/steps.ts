@@ -3,7 +3,7 @@ import { toCodedError, type CodedError, type RestCaller } from './rest-caller';
 
 /**
  * Runs the install plan idempotently: check-then-bind, and "already binded" counts as success
- * (bitrix24-rest.md §4, §8, gotcha 9). Running it twice, or again after ONAPPUPDATE removed the
+ * (docs/facts/bitrix24.md#placements, docs/facts/bitrix24.md#event-delivery, gotcha 9). Running it twice, or again after ONAPPUPDATE removed the
  * bindings, leaves exactly one binding of each kind. Bindings of ours that point at another
  * handler (the app moved to a new URL) are replaced, not duplicated.
  */
@@ -67,7 +67,7 @@ export async function runInstallPlan(
   return true;
 }
 
-/** imconnector.register updates a connector registered with the same id, so it is idempotent by itself (§5.1). */
+/** imconnector.register updates a connector registered with the same id, so it is idempotent by itself (docs/facts/bitrix24.md#imconnector-register). */
 async function ensureConnector(step: ConnectorStep, rest: RestCaller, appUrl: string): Promise<StepDetail> {
   const icon = (color: string) => ({
     DATA_IMAGE: `data:image/svg+xml;charset=US-ASCII,${encodeURIComponent(step.iconSvg)}`,
@@ -85,7 +85,7 @@ async function ensureConnector(step: ConnectorStep, rest: RestCaller, appUrl: st
     ICON_DISABLED: icon('#c3c9cd'),
     PLACEMENT_HANDLER: handlerUrl(appUrl, step.handlerPath),
   });
-  // Failures come back as HTTP 200 with {result:{result:false, error}} (§5.1).
+  // Failures come back as HTTP 200 with {result:{result:false, error}} (docs/facts/bitrix24.md#imconnector-register).
   const inner = r.result as { result?: unknown; error?: unknown; error_description?: unknown } | null;
   if (!inner || inner.result !== true) {
     throw { code: String(inner?.error ?? 'CONNECTOR_REGISTRATION_FAILED'), message: String(inner?.error_description ?? 'imconnector.register refused the connector') };

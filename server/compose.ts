@@ -316,7 +316,7 @@ export function startBackgroundWork(deps: AppDeps, o: { bridgeOfflinePollMs?: nu
   deps.analyticsWorker.startOfflinePolling(5 * 60_000);
   // amoCRM: a refresh token unused for 3 months dies, and amoCRM disables failing webhooks
   deps.chatSourcesWorker.startKeepAlive(6 * 3600_000);
-  // an operator's reply whose online event was lost (at most once, §8) waits for this poll: every minute
+  // an operator's reply whose online event was lost (at most once, docs/facts/bitrix24.md#event-delivery) waits for this poll: every minute
   deps.bridgeWorker.startOfflinePolling(o.bridgeOfflinePollMs ?? 60_000, () => deps.bridge.boundPortals());
   // UIS never retries a callback: what clients wrote while we were down (or a callback failed, or
   // UIS had the channel disabled) is read from the Data API report — at start-up, before the

@@ -64,7 +64,7 @@ export interface RateLimit {
   burst: number;
 }
 
-/** UIS endpoints; unset ones default to the real hosts of the linked account's project (uis-api.md §1, §2). */
+/** UIS endpoints; unset ones default to the real hosts of the linked account's project (docs/facts/uis.md#data-api, docs/facts/uis.md#chat-api). */
 export interface UisEndpointOverrides {
   authUrl?: string;
   managementUrl?: string;

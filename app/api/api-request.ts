@@ -35,7 +35,7 @@ async function toApiError(res: Response): Promise<ApiRequestError> {
 
 /**
  * Calls our /api with `Authorization: Bearer <session>` (no cookies: third-party iframe,
- * frame-and-sdk.md §10.18) and returns the Response once its status is 2xx.
+ * docs/facts/bitrix24-frame.md#pitfall-18) and returns the Response once its status is 2xx.
  * @throws ApiRequestError for a missing session, a network failure or a non-2xx answer.
  */
 export async function apiRequest(ctx: ApiContext, path: string, init: RequestInit = {}): Promise<Response> {

@@ -1,11 +1,11 @@
 /**
  * Reads a CRM card's client contact data straight from the portal with the *viewing user's*
  * token, so Bitrix24 applies that user's CRM rights and a card they may not see is refused
- * honestly. This is what b24jssdk does (frame-and-sdk.md §5.1: `POST https://DOMAIN/rest/<method>`,
+ * honestly. This is what b24jssdk does (docs/facts/bitrix24-frame.md#frame-rest-request: `POST https://DOMAIN/rest/<method>`,
  * JSON body with `auth`), without loading the SDK: the token is the AUTH_ID the portal posted to
  * the page, which our server verified and put in the boot block (`portalAuth`). An expired token
- * is renewed once through the parent's `refreshAuth` (§5.4).
- * Legacy CRM errors carry an empty code and "Access denied." / "… is not found" (bitrix24-rest.md §7.2).
+ * is renewed once through the parent's `refreshAuth` (docs/facts/bitrix24-frame.md#frame-auth-refresh).
+ * Legacy CRM errors carry an empty code and "Access denied." / "… is not found" (docs/facts/bitrix24.md#crm-lead).
  */
 export type CrmEntityType = 'LEAD' | 'DEAL' | 'CONTACT';
 

@@ -1,10 +1,10 @@
 /**
  * The few parent commands the light workspace pages need, sent as the raw strings of the frame
- * protocol (frame-and-sdk.md §2.1: `command:params:callbackId:appSid` to the portal's origin,
- * answers `callbackId:JSON` from it, §2.2–2.3), so these pages never load the ~75 kB SDK.
- * The portal origin and APP_SID come from `window.name` = `DOMAIN|PROTOCOL|APP_SID` (§1.2, §1.4:
+ * protocol (docs/facts/bitrix24-frame.md#child-to-parent: `command:params:callbackId:appSid` to the portal's origin,
+ * answers `callbackId:JSON` from it, docs/facts/bitrix24-frame.md#parent-reply, docs/facts/bitrix24-frame.md#parent-to-child), so these pages never load the ~75 kB SDK.
+ * The portal origin and APP_SID come from `window.name` = `DOMAIN|PROTOCOL|APP_SID` (docs/facts/bitrix24-frame.md#window-name, docs/facts/bitrix24-frame.md#target-origin:
  * `:80`/`:443` stripped). Commands the portal may leave unanswered resolve `undefined` after a
- * timeout, as the SDK's `isSafely` does (§2.4); outside a portal every command is a no-op.
+ * timeout, as the SDK's `isSafely` does (docs/facts/bitrix24-frame.md#frame-timeouts); outside a portal every command is a no-op.
  */
 export interface FrameTarget {
   origin: string;

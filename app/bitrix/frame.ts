@@ -1,11 +1,11 @@
 /**
  * The only module touching @bitrix24/b24jssdk (style.md §2). The SDK is loaded with a dynamic
  * import so a page paints before its ~75 kB gzip arrive, and the small placement pages stay light.
- * SDK quirks handled here (shared/reference/frame-and-sdk.md §10):
- * - getInitData has no timeout (§10.1): we race init against our own timer;
- * - outside a portal init rejects with JSSDK_CLIENT_SIDE_WARNING (§10.2): typed outcome;
- * - setInstallFinish never answers, the portal reloads (§10.9): fire-and-forget;
- * - PLACEMENT_OPTIONS may be "" (§10.8, b24jssdk#485): normalised to {}.
+ * SDK quirks handled here (docs/facts/bitrix24-frame.md#frame-pitfalls):
+ * - getInitData has no timeout (docs/facts/bitrix24-frame.md#pitfall-1): we race init against our own timer;
+ * - outside a portal init rejects with JSSDK_CLIENT_SIDE_WARNING (docs/facts/bitrix24-frame.md#pitfall-2): typed outcome;
+ * - setInstallFinish never answers, the portal reloads (docs/facts/bitrix24-frame.md#pitfall-9): fire-and-forget;
+ * - PLACEMENT_OPTIONS may be "" (docs/facts/bitrix24-frame.md#pitfall-8, b24jssdk#485): normalised to {}.
  */
 import type { B24Frame } from '@bitrix24/b24jssdk';
 import { normalizePlacementOptions } from './placement-options';
@@ -81,7 +81,7 @@ export function createFrame(deps: FrameDeps) {
     return outcome;
   }
 
-  /** Initialises the frame once per page (the SDK itself caches one frame forever, §1.1). */
+  /** Initialises the frame once per page (the SDK itself caches one frame forever, docs/facts/bitrix24-frame.md#frame-entry). */
   function initFrame(): Promise<FrameOutcome> {
     pending ??= start();
     return pending;

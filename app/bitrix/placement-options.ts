@@ -1,6 +1,6 @@
 /**
  * PLACEMENT_OPTIONS arrive as an object, or as `""` when a placement has none
- * (shared/reference/frame-and-sdk.md §4, b24jssdk#485; the form POST carries a JSON string).
+ * (docs/facts/bitrix24-frame.md#init-data, b24jssdk#485; the form POST carries a JSON string).
  * Everything becomes a plain object.
  */
 export function normalizePlacementOptions(value: unknown): Record<string, unknown> {

@@ -20,7 +20,7 @@ export function workspaceHeight(screenHeight = window.screen?.availHeight || 900
 }
 
 /**
- * Sizes the portal's frame (frame-and-sdk.md §3 `resizeWindow`): full width and `workspaceHeight()`
+ * Sizes the portal's frame (docs/facts/bitrix24-frame.md#frame-commands `resizeWindow`): full width and `workspaceHeight()`
  * while the workspace shows, the content's height (`fitWindow`) for messages and forms; again
  * whenever the portal window is resized.
  */

@@ -4,7 +4,7 @@ import { createPacer, type Pacer } from './pacer';
 import { refreshTokens, type AmoOAuthConfig, type AmoTokens } from './oauth';
 
 /**
- * The amoCRM API v4 client of a connected account (chat-sources.md §1.2, §1.4): bearer tokens
+ * The amoCRM API v4 client of a connected account (docs/facts/chat-sources.md#amocrm-oauth, docs/facts/chat-sources.md#amocrm-api): bearer tokens
  * refreshed ahead of expiry and on 401, ONE refresh at a time per account — in this process (a
  * shared promise) and across processes (a lease in the store), because a refresh token works once
  * and a second use revokes the grant; the rotated pair is saved only if the stored refresh token

@@ -2,7 +2,7 @@ import { AmoApiError, AmoReauthError } from './errors';
 
 /**
  * amoCRM OAuth 2.0 of an external integration (amocrm.ru/developers/content/oauth/step-by-step;
- * Kommo reference/get-token; chat-sources.md §1.2): the account chooser
+ * Kommo reference/get-token; docs/facts/chat-sources.md#amocrm-oauth): the account chooser
  * (`/oauth?client_id&state&mode=popup`), the redirect back with `code`, `state`
  * and `referer` (the account's host, the API base), then `POST https://{referer}/oauth2/access_token`
  * (JSON) for the `authorization_code` and `refresh_token` grants. Access tokens live 24 h; a

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * amoCRM webhook bodies (crm_platform/webhooks-format; chat-sources.md §1.3): form-encoded with
+ * amoCRM webhook bodies (crm_platform/webhooks-format; docs/facts/chat-sources.md#amocrm-talk-hook): form-encoded with
  * PHP-style brackets, parsed by the body parser into `{account: {id, subdomain}, talk: {update:
  * [{…}], add: [{…}]}}`; every value a string ("0"/"1" for flags), several items per request.
  * Anything else in the body (other entities, `_links`) is ignored.

@@ -1,6 +1,6 @@
 /**
  * Errors of the Bitrix24 REST adapter. Callers branch on `code` (the portal's `error` string),
- * never on the HTTP status alone (bitrix24-rest.md §3.6, gotcha 7).
+ * never on the HTTP status alone (docs/facts/bitrix24.md#rest-errors, gotcha 7).
  */
 export class BitrixApiError extends Error {
   override name = 'BitrixApiError';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * Wire shape of Bitrix24 events as parsed from the form body (`auth[...]`, `data[...]` —
- * bitrix24-rest.md §1.3, §1.4, §8). Only what every event shares is strict here; each
+ * docs/facts/bitrix24.md#onappinstall, docs/facts/bitrix24.md#onappuninstall, docs/facts/bitrix24.md#event-delivery). Only what every event shares is strict here; each
  * handler validates its own `data`.
  */
 const text = z.string().max(4096);

@@ -1,7 +1,7 @@
 import type { Clock } from '../domain/clock';
 
 /**
- * Client-side mirror of Bitrix24's per-portal leaky bucket (bitrix24-rest.md §3.5: +1 per HTTP
+ * Client-side mirror of Bitrix24's per-portal leaky bucket (docs/facts/bitrix24.md#rest-limits: +1 per HTTP
  * request, drains `drainPerSec`, over `burst` → 503 QUERY_LIMIT_EXCEEDED).
  *
  * It is a virtual-scheduling (GCRA) limiter: `acquire()` reserves the next slot synchronously,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { OAuthError } from './errors';
 
 /**
- * The refresh grant against a trusted Bitrix24 OAuth server (bitrix24-rest.md §2).
+ * The refresh grant against a trusted Bitrix24 OAuth server (docs/facts/bitrix24.md#oauth).
  * The server endpoint comes from a payload, so it is checked against the configured list
  * *before* any request: the app never sends a secret to a host it does not trust.
  */
@@ -52,7 +52,7 @@ export function createOAuthClient(o: OAuthClientOptions): OAuthClient {
     async refresh(serverEndpoint, refreshToken) {
       const origin = trustedOrigin(serverEndpoint);
       if (!origin) throw new OAuthError('untrusted_server', 'the OAuth server is not in B24_OAUTH_SERVERS', 400);
-      // The documented form (bitrix24-rest.md §2; every public client does the same): a GET with the
+      // The documented form (docs/facts/bitrix24.md#oauth; every public client does the same): a GET with the
       // grant in the query. That URL holds client_secret and the refresh token, so it never leaves
       // this function — not in an error message, not in a log line.
       const url = new URL('/oauth/token/', origin);

@@ -3,7 +3,7 @@ import type { PortalRestClient } from './rest-client';
 const PAGE = 50;
 
 /**
- * Take one event type from the portal's offline queue (bitrix24-rest.md §8): rows are reserved
+ * Take one event type from the portal's offline queue (docs/facts/bitrix24.md#event-delivery): rows are reserved
  * with `clear=0`, handed to `handle`, then confirmed with `event.offline.clear` for that
  * process id — a crash before the confirmation leaves them reserved, not lost. Pages of 50
  * until the queue is empty (bounded by `maxPages`). Resolves to the rows handed over.

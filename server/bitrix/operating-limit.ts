@@ -1,7 +1,7 @@
 import type { Clock } from '../domain/clock';
 
 /**
- * The portal's resource limit as a client sees it (bitrix24-rest.md §3.5; REST docs limits.md
+ * The portal's resource limit as a client sees it (docs/facts/bitrix24.md#rest-limits; REST docs limits.md
  * «Ограничения на ресурсоемкость»): each method has its own budget of execution time over 10
  * one-minute buckets; over it, calls of *that method* answer 429 `OPERATION_TIME_LIMIT` — before
  * running, so a retry is safe for writes too — while other methods go on. The error carries no

@@ -9,7 +9,7 @@ import { createOperatingLimit, type OperatingLimit } from './operating-limit';
 import type { OAuthClient } from './oauth';
 
 /**
- * Per-portal Bitrix24 REST client (bitrix24-rest.md §2–3).
+ * Per-portal Bitrix24 REST client (docs/facts/bitrix24.md#oauth, docs/facts/bitrix24.md#rest-calls).
  * - tokens come from the repository on every call, so a rotation by anyone is seen at once;
  * - `expired_token` → one refresh per portal in flight (concurrent callers wait for it), the new
  *   pair persisted before use, then the call is retried once;
@@ -250,7 +250,7 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
       }
     };
 
-    /** A renamed portal answers 302 to its new host (§3.7); member_id stays, the endpoint moves. */
+    /** A renamed portal answers 302 to its new host (docs/facts/bitrix24.md#domain-change); member_id stays, the endpoint moves. */
     const moveEndpoint = (p: Portal, location: string) => {
       const loc = new URL(location, p.clientEndpoint);
       if (!loc.pathname.startsWith('/rest/') || !/^https?:$/.test(loc.protocol)) {

@@ -20,7 +20,7 @@ export const bootSchema = z.object({
    * CRM tabs only: the viewing user's own portal token (the AUTH_ID the portal posted to the page,
    * verified with `profile`) and the portal's REST base from our records, so the page can read
    * the card's contact data with that user's rights without loading the frame SDK
-   * (frame-and-sdk.md §5.1: the SDK itself sends `auth` in the JSON body to `https://DOMAIN/rest/`).
+   * (docs/facts/bitrix24-frame.md#frame-rest-request: the SDK itself sends `auth` in the JSON body to `https://DOMAIN/rest/`).
    */
   portalAuth: z.object({ accessToken: z.string(), expiresIn: z.number(), restUrl: z.string() }).optional(),
   /** Set when the server refused the page context (not opened from a portal, unverifiable credentials…). */

@@ -8,7 +8,7 @@ import { telephonySettingsSchema } from './telephony-settings';
  */
 
 /**
- * The UIS notification event types the app reads (telephony.md §2.1), in the order a call produces
+ * The UIS notification event types the app reads (docs/facts/telephony.md#notifications), in the order a call produces
  * them. UIS does not publish mnemonics: these are ours and end the notification URL.
  */
 export const CALL_EVENT_TYPES = [

@@ -28,7 +28,7 @@ export const workspaceViewSchema = z.object({
 });
 export type WorkspaceView = z.infer<typeof workspaceViewSchema>;
 
-/** Channel types on which an operator may write first (Chat API §"Создание чата", uis-api.md §2.2). */
+/** Channel types on which an operator may write first (Chat API §"Создание чата", docs/facts/uis.md#runtime-api). */
 export const outboundChannelTypeSchema = z.enum(['whatsapp', 'waba', 'telegram_private', 'sms', 'email']);
 export type OutboundChannelType = z.infer<typeof outboundChannelTypeSchema>;
 
@@ -77,7 +77,7 @@ export type LookupResult = z.infer<typeof lookupResultSchema>;
 /**
  * POST /api/workspace/chats: start an outbound chat as the calling operator. Exactly one of
  * phone / email / username (the one the channel type takes); WABA needs `templateId` and takes
- * no free text (the first message must be a template, uis-api.md §2.4).
+ * no free text (the first message must be a template, docs/facts/uis.md#waba).
  */
 export const startChatRequestSchema = z.object({
   channelId: z.string().trim().min(1).max(40),

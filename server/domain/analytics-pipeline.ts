@@ -8,7 +8,7 @@ import { dataApiDateTime } from './uis-time';
  * fallbacks (a valid UIS session, else the channel's messenger mapping, else the default), checks
  * what UIS would refuse (no phone or e-mail, dates in the future or before the chat, a session id
  * that is not one) and builds the Data API item: `upload.chats` for chats with a transcript,
- * `upload.offline_messages` for requests (uis-api.md §1.2; chat-sources.md §0, §3). Pure.
+ * `upload.offline_messages` for requests (docs/facts/uis.md#upload-chats; docs/facts/chat-sources.md#which-method, docs/facts/chat-sources.md#shared-rules). Pure.
  */
 export interface Conversation {
   /** The stable `ext_id`: a repeat updates the uploaded item, never duplicates it. */

@@ -2,7 +2,7 @@
  * The site script for «сквозная аналитика», installed after the UIS tracking code on pages with
  * the Bitrix24 live-chat widget. It waits for both the widget (`onBitrixLiveChat`) and the UIS
  * tracker (`Comagic.getSessionId`) and hands the visitor's UIS session id to the widget as custom
- * data, so it travels with the chat into Bitrix24 (uis-api.md §4, §6.6). Versioned: when the
+ * data, so it travels with the chat into Bitrix24 (docs/facts/uis.md#site-js-api, docs/facts/uis.md#attribution). Versioned: when the
  * generated code changes, bump SCRIPT_VERSION.
  */
 export const SCRIPT_VERSION = '1.0.0';

@@ -3,7 +3,7 @@ import { prepareUpload, type Conversation, type UploadChatItem } from './analyti
 
 /**
  * Open Lines as a source of the analytics pipeline (analytics-pipeline.ts): one open-line chat
- * behind a new lead/deal → one `upload.chats` item (uis-api.md §1.2, §6.6). No I/O here.
+ * behind a new lead/deal → one `upload.chats` item (docs/facts/uis.md#upload-chats, docs/facts/uis.md#attribution). No I/O here.
  */
 export interface OpenLineChat {
   chatId: number;
@@ -47,7 +47,7 @@ export function buildUploadItem(memberId: string, chat: OpenLineChat, settings: 
 
 /**
  * The UIS session id the site script put into the live-chat widget's custom data. Markers are
- * parsed robustly (uis-api.md §6.6 rule 22): `uis_session_id=123`, `UIS session: 123`, or a
+ * parsed robustly (docs/facts/uis.md#rule-22): `uis_session_id=123`, `UIS session: 123`, or a
  * GRID row named so.
  */
 export function extractUisSessionId(blobs: Array<string | null | undefined>): number | null {

@@ -1,5 +1,5 @@
 /**
- * One canonical id format for everything the bridge sends to Bitrix24 (uis-api.md §6.1 rules
+ * One canonical id format for everything the bridge sends to Bitrix24 (docs/facts/uis.md#identity rules
  * 1–2): `user.id` is per UIS visitor, `chat.id` per UIS chat, never equal, never re-prefixed
  * elsewhere. Keep these the only place ids are formatted (storage derives a chat's id with them).
  */

@@ -2,7 +2,7 @@ import type { PortalStatus } from '../contracts/portal';
 
 /**
  * A Bitrix24 portal that installed the app, keyed by member_id (stable across domain renames,
- * bitrix24-rest.md §9). Secrets are plain here; storage encrypts them.
+ * docs/facts/bitrix24.md#production-facts). Secrets are plain here; storage encrypts them.
  */
 export interface PortalTokens {
   accessToken: string;

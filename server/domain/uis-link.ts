@@ -25,7 +25,7 @@ export interface UisLink {
   lastError: string | null;
 }
 
-/** Adapter `type` must match ^[a-z0-9_]+$ (uis-api.md §2.1); one per portal. */
+/** Adapter `type` must match ^[a-z0-9_]+$ (docs/facts/uis.md#management-api); one per portal. */
 export function adapterTypeFor(memberId: string): string {
   return `b24omni_${memberId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12)}`;
 }

@@ -1,7 +1,7 @@
 /**
  * Content-Security-Policy of our pages. Pages may be framed by the portal they were verified
  * for and nothing else (frame-ancestors); the frame SDK talks to that portal's REST directly,
- * so it is also the one extra connect-src (frame-and-sdk.md §10 pitfalls 5, 6).
+ * so it is also the one extra connect-src (docs/facts/bitrix24-frame.md#frame-pitfalls pitfalls 5, 6).
  */
 export function pageCsp(portalOrigin: string | null, dev = false, frameSrc: string[] = []): string {
   const portal = portalOrigin ? ` ${portalOrigin}` : '';

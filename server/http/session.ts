@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 /**
  * Our own short-lived bearer token for /api/*, issued to a page after the server verified the
- * portal's token for it (frame-and-sdk.md §10 pitfall 3). Bound to one portal and one user.
+ * portal's token for it (docs/facts/bitrix24-frame.md#frame-pitfalls pitfall 3). Bound to one portal and one user.
  * Sent as an Authorization header, not a cookie (third-party iframe, pitfall 18).
  */
 const claimsSchema = z.object({ m: z.string(), u: z.number(), a: z.boolean(), exp: z.number() });

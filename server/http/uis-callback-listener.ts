@@ -9,7 +9,7 @@ const MAX_BODY = 2 * 1024 * 1024;
 
 /**
  * UIS Chat API callbacks: `{webhook_url}/<path>` with the bearer secret we generated when
- * registering the adapter (uis-api.md §2.3). The hook id in the URL names the portal's link; the
+ * registering the adapter (docs/facts/uis.md#chat-callbacks). The hook id in the URL names the portal's link; the
  * secret proves the caller is UIS. Verified callbacks are parsed with their schema
  * (server/uis/callback-schemas.ts) and go to `deps.uisCallbacks` (recorded and committed in
  * groups, then answered 204); unverified ones are refused with 401, and a body that is not the

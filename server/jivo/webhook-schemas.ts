@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { JivoChatFinished, JivoOfflineMessage } from '../domain/chat-sources/jivo';
 
 /**
- * Jivo webhook bodies (jivo.ru/docs/webhooks; chat-sources.md §2.2), JSON with `event_name`.
+ * Jivo webhook bodies (jivo.ru/docs/webhooks; docs/facts/chat-sources.md#jivo-events), JSON with `event_name`.
  * Only `chat_finished` and `offline_message` matter for analytics; every other documented event
  * (`chat_accepted`, `chat_updated`, `client_updated`, `chat_assigned`, `call_event`) is answered
  * and ignored. Contacts may be absent or null; ids may come as numbers or digit strings.

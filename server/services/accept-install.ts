@@ -13,7 +13,7 @@ export interface AcceptInstallDeps extends VerifyDeps {
 /**
  * Install page POST or ONAPPINSTALL: verify the credentials with the OAuth server, require an
  * administrator, then create or refresh the portal. A forged request fails verification and
- * changes nothing. A reinstall may carry a new application_token (bitrix24-rest.md §1.4), which
+ * changes nothing. A reinstall may carry a new application_token (docs/facts/bitrix24.md#onappuninstall), which
  * an administrator's verified credentials are allowed to replace.
  */
 export async function acceptInstall(

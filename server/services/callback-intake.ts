@@ -19,7 +19,7 @@ interface Pending {
 
 /**
  * Group commit for verified UIS callbacks. Every callback must be durable before UIS gets its 204
- * (uis-api.md §6.4 rule 18, "ack fast, work after"); one commit per callback made the commit, not
+ * (docs/facts/uis.md#rule-18, "ack fast, work after"); one commit per callback made the commit, not
  * the request, the ceiling. Callbacks that arrive while the event loop is busy are handled together
  * at the next turn in one transaction. If one throws, the group is undone and each callback is handled
  * again in its own transaction: only the failing one is answered with an error (UIS retries it).

@@ -13,7 +13,7 @@ const ACTIVE = new Set(['new', 'active']);
 
 /**
  * The UIS chats of one client, found by the phones and e-mails the CRM card shows the viewing
- * user. Data API `get.chats_report` (uis-api.md §1.1) filtered by `visitor_phone_number` (UIS
+ * user. Data API `get.chats_report` (docs/facts/uis.md#data-api-methods) filtered by `visitor_phone_number` (UIS
  * writes digits) or `chat_user_id` (the messenger's user id: the phone, the Telegram username or,
  * our reading of the docs, the address on the e-mail channel), over the last ~3 months (the report
  * window is at most 3 months). The answer also names the channels a new chat could start on.

@@ -17,9 +17,9 @@ const cache = new WeakMap<object, Map<string, { op: Operator | AppError; until: 
 /**
  * The UIS employee a Bitrix24 user acts as: the one the employee sync paired him with, else the
  * one with his e-mail. The user's e-mail is read with
- * the portal's stored token (`user.get {ID}`, bitrix24-rest.md §7.4) — never taken from the page —
+ * the portal's stored token (`user.get {ID}`, docs/facts/bitrix24.md#users-notifications) — never taken from the page —
  * and compared with Data API `get.employees` (the documented source of valid `operator_id`s,
- * uis-api.md §1.1). A match must be allowed to chat (`operator.operator_chat_enabled`).
+ * docs/facts/uis.md#data-api-methods). A match must be allowed to chat (`operator.operator_chat_enabled`).
  * Matches are cached for 10 minutes per portal, user and account. A miss is remembered for a
  * minute for callers that only decorate a link (`reuseMiss`); starting a chat always asks again,
  * so a fixed e-mail in UIS works at once.

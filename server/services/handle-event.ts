@@ -53,7 +53,7 @@ export async function handleEvent(deps: HandleEventDeps, ev: BitrixEvent): Promi
       return 'uninstalled';
     }
     case 'ONAPPUPDATE': {
-      // Bindings vanish on app update (bitrix24-rest.md §8): store the fresh tokens, re-run the plan.
+      // Bindings vanish on app update (docs/facts/bitrix24.md#event-delivery): store the fresh tokens, re-run the plan.
       if (ev.auth.refresh_token) {
         const v = await verifyInstallCredentials(deps, requireCredentials(ev));
         deps.portals.saveTokens(portal.memberId, v.tokens, { clientEndpoint: v.clientEndpoint, domain: v.domain });
@@ -71,7 +71,7 @@ export async function handleEvent(deps: HandleEventDeps, ev: BitrixEvent): Promi
 }
 
 /**
- * What identifies one occurrence of an event (bitrix24-rest.md §8): the queue stamps every delivery
+ * What identifies one occurrence of an event (docs/facts/bitrix24.md#event-delivery): the queue stamps every delivery
  * with `ts` (unix seconds, taken when the portal queued it) next to `data`. Two deliveries of one
  * occurrence — a second binding of our handler (another `event_handler_id`), a resent request —
  * share event, ts and data; the same change made again later (a line disconnected, reconnected and

@@ -6,7 +6,7 @@ import type { UisCallbackHandler, UisInbox } from './ports';
 /**
  * Verified callbacks are recorded durably before the 204. A callback that announces something
  * new (a chat, a message, a status step) is deduplicated by content: the same body twice is one
- * delivery made twice (uis-api.md §6.2 rule 9). A change can repeat with the same body and still be
+ * delivery made twice (docs/facts/uis.md#rule-9). A change can repeat with the same body and still be
  * new — a message edited back to an earlier text (v2 edits are POST /message without `source`), a
  * channel disabled, enabled and disabled again, an operator reassigned back, a visitor card
  * restored — so those are each recorded. Relaying them is the bridge's job.

@@ -9,13 +9,13 @@ import type { UisChannel, WorkspaceCaller, WorkspaceDeps } from './workspace-por
 
 /**
  * «Написать новому клиенту»: start an outbound chat as the calling operator through the UIS
- * runtime API (`POST /v1/adapter/chat`, uis-api.md §2.2), then send the first message when there
+ * runtime API (`POST /v1/adapter/chat`, docs/facts/uis.md#runtime-api), then send the first message when there
  * is one. Rules checked before UIS is asked:
  * - the channel is one of the link's active channels and can start chats (whatsapp, waba,
  *   telegram_private, sms, email);
  * - exactly one client identity, the kind the channel takes (e-mail for e-mail, phone or
  *   @username for Telegram, phone otherwise);
- * - WABA: the first message is one of the channel's templates and nothing else (uis-api.md §2.4);
+ * - WABA: the first message is one of the channel's templates and nothing else (docs/facts/uis.md#waba);
  * - the Bitrix24 user maps to a UIS employee allowed to chat (findOperator).
  */
 export async function startChat(deps: WorkspaceDeps, caller: WorkspaceCaller, req: StartChatRequest): Promise<StartChatResult> {
@@ -72,7 +72,7 @@ function identityFor(type: Parameters<typeof identityKinds>[0], req: StartChatRe
   return kind === 'phone' ? { phone: value } : kind === 'email' ? { email: value } : { username: value };
 }
 
-/** WABA writes first only with a template (uis-api.md §2.4); other channels take no template. */
+/** WABA writes first only with a template (docs/facts/uis.md#waba); other channels take no template. */
 function templateFor(channel: UisChannel, req: StartChatRequest) {
   if (channel.type !== 'waba') {
     if (req.templateId !== undefined) throw badRequest('TEMPLATE_NOT_APPLICABLE', 'Templates are for WhatsApp Business API channels only');

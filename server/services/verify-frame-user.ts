@@ -22,7 +22,7 @@ const CACHE_MS = 5 * 60_000;
 const cache = new WeakMap<VerifyFrameDeps, Map<string, { user: Omit<FrameUser, 'portal'>; until: number }>>();
 
 /**
- * A page opened by the portal carries the *viewing user's* token (bitrix24-rest.md §4, gotcha 10).
+ * A page opened by the portal carries the *viewing user's* token (docs/facts/bitrix24.md#placements, gotcha 10).
  * It is checked by asking the portal — at the endpoint we stored for that member_id, never a
  * host from the request — who the token belongs to. Results are cached briefly per token hash.
  */

@@ -34,7 +34,7 @@ export interface VerifyDeps {
 
 /**
  * Never trust credentials from a payload before a trusted OAuth server confirms them
- * (bitrix24-rest.md §1.5): the refresh grant answers with the authoritative member_id and
+ * (docs/facts/bitrix24.md#application-token): the refresh grant answers with the authoritative member_id and
  * client_endpoint. Only then is the portal itself asked who the user is (`profile`), on the
  * endpoint the OAuth server named — no request ever goes to a host taken from the payload.
  */

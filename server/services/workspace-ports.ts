@@ -11,7 +11,7 @@ import type { UisProject } from '../contracts/uis';
  * workspace feature stays in its own files.
  */
 
-/** An adapter channel as UIS announced it (callbacks POST/PATCH/DELETE /channel, uis-api.md §2.3). */
+/** An adapter channel as UIS announced it (callbacks POST/PATCH/DELETE /channel, docs/facts/uis.md#chat-callbacks). */
 export interface UisChannel {
   memberId: string;
   /** Runtime `channel_id` (the adapter channel). */

@@ -4,7 +4,7 @@ import { uisJson } from './http';
 /**
  * UIS Call API v4.0 (comagic.github.io call_api/index.html): JSON-RPC 2.0 over POST, the account's
  * key as `access_token` in params, no batches; errors branched on `error.data.mnemonic` like the
- * Data API (telephony.md §2.3). Only what click-to-call and the callback form start.
+ * Data API (docs/facts/telephony.md#call-api). Only what click-to-call and the callback form start.
  */
 export interface CallApiClient {
   /** `start.employee_call` / `start.simple_call` → the new `call_session_id`. */

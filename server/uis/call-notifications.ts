@@ -3,7 +3,7 @@ import { CALL_EVENT_TYPES, type CallEventType, type CallNotification } from '../
 import { jsonDepth, MAX_JSON_DEPTH } from './callback-schemas';
 
 /**
- * UIS HTTP notifications («Уведомления о событиях», telephony.md §2.1) as they reach us: per event
+ * UIS HTTP notifications («Уведомления о событиях», docs/facts/telephony.md#notifications) as they reach us: per event
  * type an HTTP method, our URL and a body template the admin typed with `{{variable}}`
  * placeholders. The platform renders values into JSON bodies as JSON (numbers bare, strings quoted,
  * `null`), into query strings and form bodies as text (`null` as `None`, the platform is Python).
@@ -40,7 +40,7 @@ const intList = z.preprocess((v) => {
   return v;
 }, z.array(z.preprocess((x) => (typeof x === 'string' && /^\d+$/.test(x) ? Number(x) : x), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))).max(200));
 
-/** The variables we read (telephony.md §2.1 table); anything else a template sends is ignored. */
+/** The variables we read (docs/facts/telephony.md#notifications table); anything else a template sends is ignored. */
 export const callNotificationSchema = z.object({
   notification_mnemonic: text(64),
   notification_time: text(64),

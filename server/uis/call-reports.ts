@@ -2,7 +2,7 @@ import type { CallReport } from '../domain/telephony/events';
 import { parseDataApiDateTime } from '../domain/uis-time';
 
 /**
- * Data API `get.calls_report` / `get.call_legs_report` (telephony.md §2.2) rows → CallReport. The
+ * Data API `get.calls_report` / `get.call_legs_report` (docs/facts/telephony.md#calls-report) rows → CallReport. The
  * reports list finished sessions only (unless `include_ongoing_calls`), in the account's time zone.
  */
 type Row = Record<string, unknown>;

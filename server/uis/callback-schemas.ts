@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Wire shapes of the UIS Chat API callbacks (uis-api.md §2.3; Chat API docs «Обратные вызовы»):
+ * Wire shapes of the UIS Chat API callbacks (docs/facts/uis.md#chat-callbacks; Chat API docs «Обратные вызовы»):
  * one schema per callback, keyed by `METHOD /path`. The listener parses every verified callback
  * with `parseUisCallback` before anything is recorded, so every handler (recorder, channel
  * tracking, bridge, CRM rules) gets typed data: ids are digit strings, texts are strings, and a

@@ -2,7 +2,7 @@ import type { DataApiClient, DataApiLimits } from './data-api';
 import type { Clock } from '../domain/clock';
 
 /**
- * A share of an account's Data API point budget for background work (uis-api.md §1 «Limits»: a day
+ * A share of an account's Data API point budget for background work (docs/facts/uis.md#data-api «Limits»: a day
  * and a minute budget, each successful call costs its weight, the remaining budget comes back in
  * `metadata.limits`, an exhausted budget answers −32029 `limit_exceeded`). The budget is the
  * account's, shared with everything else that uses its key (our CRM rules, analytics, the client's

@@ -3,7 +3,7 @@ import { uisJson } from './http';
 
 /**
  * UIS Data API: JSON-RPC 2.0 over POST, `access_token` in params, no batches or notifications;
- * errors are branched on `error.data.mnemonic` (uis-api.md §1).
+ * errors are branched on `error.data.mnemonic` (docs/facts/uis.md#data-api).
  */
 export interface DataApiLimits {
   day_limit?: number;

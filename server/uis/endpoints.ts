@@ -1,6 +1,6 @@
 import type { UisProject } from '../contracts/uis';
 
-/** The four UIS services the app talks to, for one project (uis-api.md §1, §2.1, §2.2). */
+/** The four UIS services the app talks to, for one project (docs/facts/uis.md#data-api, docs/facts/uis.md#management-api, docs/facts/uis.md#runtime-api). */
 export interface UisEndpoints {
   /** JSON-RPC login that issues the Chat API management JWT. */
   authUrl: string;
@@ -10,7 +10,7 @@ export interface UisEndpoints {
   runtimeUrl: string;
   /** Data API JSON-RPC endpoint. */
   dataApiUrl: string;
-  /** Call API JSON-RPC endpoint (click-to-call and the callback form start calls there, telephony.md §2.3). */
+  /** Call API JSON-RPC endpoint (click-to-call and the callback form start calls there, docs/facts/telephony.md#call-api). */
   callApiUrl: string;
   /**
    * The operator workspace (РМО) our pages frame. The public docs name the РМО but not its address

@@ -1,5 +1,5 @@
 /**
- * Errors of the UIS adapter. Data API errors are branched on `data.mnemonic` (uis-api.md §1);
+ * Errors of the UIS adapter. Data API errors are branched on `data.mnemonic` (docs/facts/uis.md#data-api);
  * REST (Chat API) errors on the HTTP status and the body's code.
  */
 export class UisApiError extends Error {

@@ -4,7 +4,7 @@ import type { UisEndpoints } from './endpoints';
 import { UisApiError } from './errors';
 import { uisJson } from './http';
 
-/** Chat API channel types an adapter can serve (uis-api.md §2.1). */
+/** Chat API channel types an adapter can serve (docs/facts/uis.md#management-api). */
 export const ADAPTER_CHANNEL_TYPES = ['comagic', 'telegram', 'telegram_private', 'whatsapp', 'waba', 'avito', 'viber', 'sms', 'email', 'auto_ru', 'realty_yandex'];
 
 /** What linking needs from UIS: check the Data API key, log in, register our adapter, connect it. */

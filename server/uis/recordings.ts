@@ -1,5 +1,5 @@
 /**
- * Call recordings (telephony.md §4): the links UIS gives («Записанный разговор» `file_link`,
+ * Call recordings (docs/facts/telephony.md#recordings): the links UIS gives («Записанный разговор» `file_link`,
  * get.calls_report `full_record_file_link`) are played by a plain GET, no token. A link may answer
  * 404 until the file is ready ("the record may arrive with a delay after the call"). We download
  * it ourselves and hand Bitrix24 the bytes: the links have no extension (Bitrix24 takes only
@@ -53,7 +53,7 @@ export async function fetchRecording(url: string, o: { fetch?: typeof fetch; tim
   return { ok: true, bytes, contentType: res.headers.get('content-type') };
 }
 
-/** `.wav` when the bytes are RIFF/WAVE, else `.mp3` (what UIS serves: telephony.md §4). */
+/** `.wav` when the bytes are RIFF/WAVE, else `.mp3` (what UIS serves: docs/facts/telephony.md#recordings). */
 export function recordingExtension(bytes: Buffer): 'wav' | 'mp3' {
   return bytes.length >= 12 && bytes.subarray(0, 4).toString('latin1') === 'RIFF' && bytes.subarray(8, 12).toString('latin1') === 'WAVE' ? 'wav' : 'mp3';
 }

@@ -3,7 +3,7 @@ import { UisApiError } from './errors';
 import { uisJson } from './http';
 
 /**
- * UIS Chat API runtime client (uis-api.md §2.2; comagic/comagic.github.io chat_api §"Chat API").
+ * UIS Chat API runtime client (docs/facts/uis.md#runtime-api; comagic/comagic.github.io chat_api §"Chat API").
  * The adapter logs in with its own credentials (the ones we registered it with, kept in the
  * UisLink) — form `username`/`password` → bearer token with `expires_at` — and the token is
  * cached until shortly before that moment; a 401 on a call logs in again once. Logins for one

@@ -5,7 +5,7 @@ import { normalizePlacementOptions } from '../../app/bitrix/placement-options';
 
 /** Just enough of B24Frame for app/bitrix/frame.ts. */
 function fakeFrame(over: { options?: unknown; installMode?: boolean } = {}) {
-  const installFinish = vi.fn(() => new Promise(() => {})); // the portal never answers (§10.9)
+  const installFinish = vi.fn(() => new Promise(() => {})); // the portal never answers (docs/facts/bitrix24-frame.md#pitfall-9)
   const fitWindow = vi.fn(async () => ({}));
   const frame = {
     placement: { placement: 'DEFAULT', options: over.options ?? '' },

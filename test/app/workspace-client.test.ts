@@ -32,7 +32,7 @@ describe('frame commands', () => {
     const answer = frame.resizeWindow('100%', 700);
     const [message, origin] = posted[0]!;
     expect(origin).toBe('https://portal.example');
-    // command:params:callbackId:appSid — the params may contain ':' (frame-and-sdk.md §2.2)
+    // command:params:callbackId:appSid — the params may contain ':' (docs/facts/bitrix24-frame.md#parent-reply)
     const parts = message.split(':');
     const [cmd, params, id, sid] = [parts[0], parts.slice(1, -2).join(':'), parts.at(-2), parts.at(-1)];
     expect(cmd).toBe('resizeWindow');

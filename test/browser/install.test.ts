@@ -28,7 +28,7 @@ describe('in the emulated portal, with the built pages and the real server', () 
     await page.goto(`${portal.origin}/marketplace/app/?user=1&install=1`);
     const install = await appFrame(page, '/b24/install');
     await install.waitForSelector('[data-testid="install-step-connector"]');
-    // installFinish reloads the portal page with install_finished=Y (frame-and-sdk.md §3)
+    // installFinish reloads the portal page with install_finished=Y (docs/facts/bitrix24-frame.md#frame-commands)
     await page.waitForURL(/install_finished=Y/, { timeout: 30_000 });
     expect(portal.state().installed).toBe(true);
     expect(h.app.deps.portals.get(portal.memberId)?.status).toBe('active');

@@ -1,6 +1,6 @@
 /**
- * The emulated portal's CRM against the legacy crm.* contract (shared/reference/bitrix24-rest.md
- * §7, §8), over real HTTP: shapes, filters, paging, permissions, duplicates, events.
+ * The emulated portal's CRM against the legacy crm.* contract (
+ * docs/facts/bitrix24.md#crm, docs/facts/bitrix24.md#event-delivery), over real HTTP: shapes, filters, paging, permissions, duplicates, events.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,6 +1,6 @@
 /**
- * Open lines on the emulated portal (shared/reference/bitrix24-rest.md §5, §6, uis-api.md §5,
- * §6) over real HTTP: imconnector.send.messages rules, the CRM tracker, operator replies as
+ * Open lines on the emulated portal (docs/facts/bitrix24.md#imconnector, docs/facts/bitrix24.md#openlines-chats, docs/facts/uis.md#bitrix-connector-summary,
+ * docs/facts/uis.md#bridge-rules) over real HTTP: imconnector.send.messages rules, the CRM tracker, operator replies as
  * ONIMCONNECTORMESSAGEADD, delivery marks, finding chats from CRM, history, livechat custom data.
  */
 import type { Server } from 'node:http';

@@ -273,7 +273,7 @@ describe('telephony.externalCall.finish (telephony-external-call-finish.md, Help
     expect(byContact.body.result.map((a: Json) => a.ID)).toContain(String(missedIn.id));
   });
 
-  it('crm.activity.get / update: an open missed-call activity can be completed later (telephony.md §7 «Обработано»)', async () => {
+  it('crm.activity.get / update: an open missed-call activity can be completed later (docs/facts/telephony.md#manual-mechanics «Обработано»)', async () => {
     const { register, call, employee } = await setup();
     const id = (await register({ PHONE_NUMBER: '79031234567' })).body.result.CALL_ID;
     const act = (await call('telephony.externalCall.finish', { CALL_ID: id, USER_ID: 1 })).body.result.CRM_ACTIVITY_ID as number;

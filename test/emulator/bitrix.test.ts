@@ -1,6 +1,6 @@
 /**
- * The Bitrix24 emulator against its contracts (shared/reference/bitrix24-rest.md,
- * frame-and-sdk.md), over real HTTP. Time is a fake clock the tests move by hand.
+ * The Bitrix24 emulator against its contracts (docs/facts/bitrix24.md,
+ * docs/facts/bitrix24-frame.md), over real HTTP. Time is a fake clock the tests move by hand.
  */
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -95,7 +95,7 @@ async function rest(portal: EmulatedPortal, method: string, params: Json = {}, t
   return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
 }
 
-/** The documented refresh: GET with every parameter in the query (bitrix24-rest.md §2). */
+/** The documented refresh: GET with every parameter in the query (docs/facts/bitrix24.md#oauth). */
 async function oauth(emu: BitrixEmulator, fields: Record<string, string>) {
   const res = await fetch(`${emu.oauthOrigin}/oauth/token/?${new URLSearchParams(fields).toString()}`);
   return { status: res.status, body: (await res.json()) as Json };

@@ -4,7 +4,7 @@
  * get_scenarios, data_api/sip/get_sip_lines, data_api/employee/get_employees,
  * data_api/report_new/flat/get_notifications, call_api/index.html, call_api/create_call/
  * start_employee_call, start_simple_call, call_api/manage_call/release_call,
- * interactive_call_processing/index.html) and shared/reference/telephony.md §2 (notifications),
+ * interactive_call_processing/index.html) and docs/facts/telephony.md#uis-call-signals (notifications),
  * over real HTTP. The clock moves only by hand (test/support/fake-clock.ts).
  */
 import type { Server } from 'node:http';
@@ -139,7 +139,7 @@ describe('incoming call, answered', () => {
     const { pbx, main, anna, marina, notes, settle } = await setup();
     const call = await pbx.incoming({ from: '+7 916 123-45-67', to: main });
     await settle();
-    // telephony.md §2.1: incoming → one «Ожидание ответа» per ringing employee (ring-all group)
+    // docs/facts/telephony.md#notifications: incoming → one «Ожидание ответа» per ringing employee (ring-all group)
     expect(notes().map((n) => n.event)).toEqual(['incoming_call', 'waiting_for_answer', 'waiting_for_answer']);
     const [incoming, w1, w2] = notes();
     expect(incoming!.body).toMatchObject({ notification_mnemonic: 'incoming_call', virtual_phone_number: main, contact_phone_number: '79161234567', call_session_id: call.id, scenario_name: 'Входящие — отдел продаж', direction: 'in', call_source: 'va' });
@@ -322,7 +322,7 @@ describe('outgoing call from a SIP phone', () => {
   });
 });
 
-describe('HTTP notifications: templates and faults (telephony.md §2.1)', () => {
+describe('HTTP notifications: templates and faults (docs/facts/telephony.md#notifications)', () => {
   it('GET with a query template: values as text, null as None, URL-encoded; POST with a form template', async () => {
     const { pbx, main, receiver, settle } = await setup({ notify: false });
     pbx.addNotification({ eventType: 'incoming_call', method: 'GET', url: `${receiver.url}/g?id={{call_session_id}}&vn={{virtual_phone_number}}&ext={{external_id}}&sc={{scenario_name}}` });

@@ -109,7 +109,7 @@ describe('end-to-end analytics', () => {
 
   it('when the online event was lost, then the offline queue still delivers the lead', async () => {
     const { acc } = await setup();
-    h.portal.eventQueue.drop(1, ['ONCRMLEADADD']); // the queue lost it: at most once, no retry (§8)
+    h.portal.eventQueue.drop(1, ['ONCRMLEADADD']); // the queue lost it: at most once, no retry (docs/facts/bitrix24.md#event-delivery)
     const sid = acc.addSession({ siteId: acc.sites[0]!.id, startedAt: Date.now() - 60_000 }).id;
     h.portal.livechatWrite({ visitor: { id: 'c', name: 'C', phone: '+79035550104' }, text: 'hi', customData: [{ GRID: [{ NAME: 'uis_session_id', VALUE: String(sid) }] }] });
     await settle();
@@ -168,7 +168,7 @@ describe('end-to-end analytics for deals', () => {
   });
 });
 
-describe('late session ids (uis-api.md §6.6)', () => {
+describe('late session ids (docs/facts/uis.md#attribution)', () => {
   it('when a widget chat has no session yet, then the upload waits; a session id that shows up later in the chat replaces the fallback under the same ext_id', async () => {
     const { acc, session } = await setup({}, { analytics: { lateSessionMs: 400, recheckMs: 800, gatherMs: 50 } });
     const chat = h.portal.livechatWrite({ visitor: { id: 'late', name: 'Лена', phone: '+79035550109' }, text: 'Добрый день' });

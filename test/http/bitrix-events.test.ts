@@ -1,5 +1,5 @@
 /**
- * Bitrix24 events as the real queue delivers them (bitrix24-rest.md §8): stamped with `ts` when
+ * Bitrix24 events as the real queue delivers them (docs/facts/bitrix24.md#event-delivery): stamped with `ts` when
  * the portal queued them, at most once, late, in any order. What identifies a delivery, and what
  * the product does when one is late, out of order or lost.
  */

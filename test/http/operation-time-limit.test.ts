@@ -1,5 +1,5 @@
 /**
- * The per-method resource limit (bitrix24-rest.md §3.5; REST docs limits.md): the REST client
+ * The per-method resource limit (docs/facts/bitrix24.md#rest-limits; REST docs limits.md): the REST client
  * against the emulated portal, on a clock the test moves only while no request is in flight.
  */
 import { afterEach, describe, expect, it } from 'vitest';

@@ -7,7 +7,7 @@ import { api, startHarness, type Harness } from '../support/harness';
 import type { Pbx } from '../emulator/uis/pbx/pbx';
 
 /**
- * «Переадресация на персонального менеджера из CRM» end to end (issue #14; telephony.md §2.4, §3):
+ * «Переадресация на персонального менеджера из CRM» end to end (issue #14; docs/facts/telephony.md#interactive-processing, docs/facts/telephony.md#personal-manager):
  * the emulated UIS PBX runs the scenario of its «Реклама» number — «Интерактивная обработка
  * вызова» configured as the «Телефония» tab says, then the linked operation «Отдел продаж» (Анна
  * and Марина ring) — and asks the app, over real HTTP, for the caller's manager. Found: only the

@@ -11,7 +11,7 @@ import type { NotificationFaults } from '../emulator/uis/pbx/notify';
  * «Телефония» end to end (issue #13): the emulated UIS PBX plays call sessions and sends the
  * notifications the «Телефония» tab tells the admin to configure; the app brings each call into the
  * emulated portal's external telephony — cards, register/finish, the call activity, CRM items by the
- * rules, the recording — over real HTTP. Each call sequence of telephony.md §5 that belongs to
+ * rules, the recording — over real HTTP. Each call sequence of docs/facts/telephony.md#call-sequence that belongs to
  * Telephony I, and the same sequences with notifications lost, repeated and reordered: the same
  * Bitrix24 state, each call once.
  */
@@ -82,7 +82,7 @@ const ours = (rows: Array<Record<string, unknown>>) => rows.filter((r) => r.ORIG
 const cards = (user: number) => h.portal.telephony.visibleCards(user).map((c) => c.callId);
 const callRow = (session: number) => h.app.deps.telephony.get(h.portal.memberId, session);
 
-describe('incoming, answered (telephony.md §5)', () => {
+describe('incoming, answered (docs/facts/telephony.md#call-sequence)', () => {
   it('a new client calls «Основной»: cards pop up for the ringing employees and go when Анна answers; a lead with the manual\'s title; finish 200 for Анна; the recording on the call', async () => {
     const w = await setup(telephony());
     const vn = w.pbx.virtualNumbers[0]!.number;
@@ -113,7 +113,7 @@ describe('incoming, answered (telephony.md §5)', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Each sequence of telephony.md §5 (Telephony I), with notifications as configured, lost, repeated,
+// Each sequence of docs/facts/telephony.md#call-sequence (Telephony I), with notifications as configured, lost, repeated,
 // reordered, or none at all: the same Bitrix24 state, each call registered and finished once.
 
 type Seq = 'incoming answered' | 'incoming missed' | 'incoming transferred' | 'outgoing answered' | 'outgoing unanswered';

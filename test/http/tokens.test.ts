@@ -20,7 +20,7 @@ describe('tokens', () => {
     const after = h.app.deps.portals.get(h.portal.memberId)!.tokens!;
     expect(after.accessToken).not.toBe(before.accessToken);
     expect(after.refreshToken).not.toBe(before.refreshToken);
-    // the documented grant: GET with the parameters in the query, no body (bitrix24-rest.md §2)
+    // the documented grant: GET with the parameters in the query, no body (docs/facts/bitrix24.md#oauth)
     expect(h.emu.stats.grantRequests.at(-1)).toEqual({ method: 'GET', bodyBytes: 0 });
     // the persisted pair is the live one: a second client (as after a restart) works without refreshing
     await h.app.deps.gateway.client(h.portal.memberId).call('profile');

@@ -109,7 +109,7 @@ describe('Call rules: idempotency and single flight', () => {
     expect(summary(run({ facts: call(), settings: { enabled: false } }))).toEqual(['skip tab-off']);
     expect(summary(run({ facts: call({ contactPhone: null }) }))).toEqual(['skip no-number']);
   });
-  it('every call registered is finished: the tab switched off or a filter changed during the call (telephony.md §9.1)', () => {
+  it('every call registered is finished: the tab switched off or a filter changed during the call (docs/facts/telephony.md#gotcha-1)', () => {
     const link = createdAtStart(1);
     expect(summary(run({ facts: call(), settings: { enabled: false }, link }))).toEqual(['primary', 'finish @1 200 95s chat']);
     expect(summary(run({ facts: missed(), settings: { processing: { filter: { use: true, incoming: allOf(when('virtual_phone_number', 'forbidden', VN)) } } }, link }))).toEqual(['primary', 'finish @1 304 0s chat']);

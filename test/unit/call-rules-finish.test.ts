@@ -4,7 +4,7 @@ import { e, T0 } from './crm-rules-fixtures';
 import { call, missed, outgoing, run, summary } from './call-rules-fixtures';
 
 /**
- * What `register` and `finish` get (telephony.md §1.3, §1.5, §5): STATUS_CODE from the call's
+ * What `register` and `finish` get (docs/facts/telephony.md#register, docs/facts/telephony.md#finish, docs/facts/telephony.md#call-sequence): STATUS_CODE from the call's
  * outcome (seed 002 line 63: missed → «Не выполненное», answered → «Выполнено»), DURATION, and
  * ADD_TO_CHAT from «Добавлять сообщение о совершенном звонке сотруднику в чат» (line 145).
  */

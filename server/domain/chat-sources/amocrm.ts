@@ -1,7 +1,7 @@
 import type { Conversation } from '../analytics-pipeline';
 
 /**
- * amoCRM as a source of the analytics pipeline (seed 003; chat-sources.md §1): a closed talk of
+ * amoCRM as a source of the analytics pipeline (seed 003; docs/facts/chat-sources.md#amocrm): a closed talk of
  * the multi-widget becomes a REQUEST (amoCRM gives no transcript) dated when the talk was created,
  * with the contact's name, first phone and first e-mail, and the UIS session from the custom field
  * the admin chose («Кастомное поле для сессии») on the talk's lead (or contact). The messenger

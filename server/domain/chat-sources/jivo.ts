@@ -1,7 +1,7 @@
 import type { Conversation } from '../analytics-pipeline';
 
 /**
- * Jivo as a source of the analytics pipeline (seed 004; chat-sources.md §2). `chat_finished`
+ * Jivo as a source of the analytics pipeline (seed 004; docs/facts/chat-sources.md#jivo). `chat_finished`
  * carries everything — visitor contacts, every message, the `user_token` our site script set with
  * `jivo_api.setUserToken` (the UIS session) — so it becomes a chat with its transcript;
  * `offline_message` becomes a request. The messenger mapping is keyed by `widget_id`: the payload

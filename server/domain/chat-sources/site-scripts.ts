@@ -2,7 +2,7 @@ import type { SessionField } from './amocrm';
 
 /**
  * The site scripts of the chat sources, installed on every page after the UIS tracking code. Each
- * waits for both the UIS tracker (`Comagic.getSessionId()`, uis-api.md §4) and the chat widget —
+ * waits for both the UIS tracker (`Comagic.getSessionId()`, docs/facts/uis.md#site-js-api) and the chat widget —
  * in whichever order they arrive — then hands the visitor's UIS session to the widget, so that it
  * comes back with the conversation. Only numbers from the settings are written into the code.
  * Versioned: when the generated code changes, bump the version.
@@ -15,7 +15,7 @@ const SESSION_ID = `function sessionId() {
   }`;
 
 /**
- * Jivo (chat-sources.md §2.4; jivo.ru/docs/widget): `jivo_api.setUserToken(id)` — Jivo passes the
+ * Jivo (docs/facts/chat-sources.md#jivo-site-script; jivo.ru/docs/widget): `jivo_api.setUserToken(id)` — Jivo passes the
  * token in every webhook as `user_token`. `jivo_api` is usable only once the widget has loaded,
  * which it announces with `jivo_onLoadCallback`: the script chains the site's own callback and also
  * polls (a callback declared by a later script would replace ours).
@@ -44,7 +44,7 @@ export function jivoSiteScript(): string {
 }
 
 /**
- * amoCRM (chat-sources.md §1.6): `amo_social_button.setMeta({lead: {custom_fields: [{id,
+ * amoCRM (docs/facts/chat-sources.md#amocrm-site-script): `amo_social_button.setMeta({lead: {custom_fields: [{id,
  * values: [{value}]}]}})` fills the field of the lead (or contact) the first message creates. This
  * call is community knowledge (Roistat and others use it), not in amoCRM's documentation. The
  * multi-widget's embed code defines `amo_social_button` with a queueing `setMeta` before its

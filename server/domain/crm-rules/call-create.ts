@@ -62,8 +62,8 @@ export function planCallCreate(c: CallContext, mode: CrmMode, found: Found, resp
 
 /**
  * The item `register` binds the call to, so `finish` writes the activity there: the lead this call
- * created, else the client's contact (Bitrix24 adds its open deals, telephony.md §1.3), company or
- * open lead. Deals cannot be bound (telephony.md §9.8): a new deal gets the activity through its
+ * created, else the client's contact (Bitrix24 adds its open deals, docs/facts/telephony.md#register), company or
+ * open lead. Deals cannot be bound (docs/facts/telephony.md#gotcha-8): a new deal gets the activity through its
  * contact. Null = Bitrix24 searches by the number.
  */
 export function bindTarget(found: Found, created: CallLink['created']): EntityRef | null {

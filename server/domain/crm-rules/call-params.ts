@@ -5,8 +5,8 @@ import { firstVirtualNumber, type CallFacts } from './call-types';
 const n = (v: number | null): string[] => (v === null ? [] : [String(v)]);
 
 /**
- * The values a filter parameter takes for a call (seed 002 lines 93–112; UIS fields: telephony.md
- * §6). «Сотрудник» is the caller of an outgoing call and every employee who talked on an incoming
+ * The values a filter parameter takes for a call (seed 002 lines 93–112; UIS fields:
+ * docs/facts/telephony.md#call-fields). «Сотрудник» is the caller of an outgoing call and every employee who talked on an incoming
  * one (a transfer adds one): a condition lists him when any of them is listed.
  */
 export function callParamValues(c: CallFacts, param: string): string[] {

@@ -1,12 +1,12 @@
 import type { CallFacts } from './call-types';
 
 /**
- * Bitrix24 STATUS_CODE of a finished call (telephony.md §1.5, §5). Answered → `200` («Выполнено»).
+ * Bitrix24 STATUS_CODE of a finished call (docs/facts/telephony.md#finish, docs/facts/telephony.md#call-sequence). Answered → `200` («Выполнено»).
  * Incoming not answered → `304`, the only code that leaves the call activity open («Не выполненное»,
  * seed 002 line 63) and starts Bitrix24's missed-call trigger. Outgoing not answered → the code of
  * UIS's `finish_reason` (get.calls_report «Причины окончания сессии звонка»); outgoing activities
  * are always completed. The code is always sent: without it a call with DURATION 0 is "missed"
- * (telephony.md §9.2).
+ * (docs/facts/telephony.md#gotcha-2).
  */
 const OUTGOING_CODES: Record<string, { code: string; reason: string }> = {};
 const add = (code: string, reason: string, mnemonics: string[]) => mnemonics.forEach((m) => (OUTGOING_CODES[m] = { code, reason }));
@@ -33,7 +33,7 @@ export function finishStatus(f: CallFacts): { statusCode: string; failedReason: 
   return { statusCode: 'OTHER', failedReason: f.finishReason ? `Звонок не состоялся (${f.finishReason})` : 'Звонок не состоялся' };
 }
 
-/** The file name `attachRecord` gets: UIS links have no extension and Bitrix24 takes only .mp3/.wav (telephony.md §9.9). */
+/** The file name `attachRecord` gets: UIS links have no extension and Bitrix24 takes only .mp3/.wav (docs/facts/telephony.md#gotcha-9). */
 export function recordingFileName(sessionId: number, recordId: string | number): string {
   return `uis-${sessionId}-${String(recordId).replace(/[^\w-]/g, '_')}.mp3`;
 }

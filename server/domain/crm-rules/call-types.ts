@@ -3,7 +3,7 @@ import type { CreateOp, EntityRef, Found, UpdateOp } from './types';
 
 /**
  * A UIS call for the CRM rules engine (issue #13, seed 002 «Телефония»). The telephony service
- * gathers it from the UIS notifications and the call reports (telephony.md §2, §5–§6) and asks
+ * gathers it from the UIS notifications and the call reports (docs/facts/telephony.md#uis-call-signals, docs/facts/telephony.md#call-sequence, docs/facts/telephony.md#call-fields) and asks
  * `decideCall` at each point of the call; nothing here does I/O.
  */
 
@@ -93,10 +93,10 @@ export interface CompleteOp {
 /** CRM operations of a call, applied in order before `register` (those it binds to) and `finish`. */
 export type CallOperation = CreateOp | UpdateOp | CompleteOp;
 
-/** `telephony.externalCall.register` as the rules want it (telephony.md §1.3). */
+/** `telephony.externalCall.register` as the rules want it (docs/facts/telephony.md#register). */
 export interface RegisterParams {
   userId: number;
-  /** 1 outgoing, 2 incoming (3 never leaves a missed call open, telephony.md §9.7) */
+  /** 1 outgoing, 2 incoming (3 never leaves a missed call open, docs/facts/telephony.md#gotcha-7) */
   type: 1 | 2;
   /** the client's number */
   phone: string;
@@ -111,7 +111,7 @@ export interface RegisterParams {
   bind: EntityRef | null;
 }
 
-/** `telephony.externalCall.finish` (telephony.md §1.5): USER_ID, STATUS_CODE, DURATION, ADD_TO_CHAT, FAILED_REASON. */
+/** `telephony.externalCall.finish` (docs/facts/telephony.md#finish): USER_ID, STATUS_CODE, DURATION, ADD_TO_CHAT, FAILED_REASON. */
 export interface FinishParams {
   userId: number;
   statusCode: string;

@@ -31,7 +31,7 @@ export function refKey(r: EntityRef): string {
 
 /**
  * Single-flight scope: the communication itself and each client identity, so a burst of chats or
- * calls from the same new client creates one lead (uis-api.md §6.2 rule 8), phones compared as
+ * calls from the same new client creates one lead (docs/facts/uis.md#rule-8), phones compared as
  * Bitrix24 does.
  */
 export function lockKeys(c: Communication): string[] {

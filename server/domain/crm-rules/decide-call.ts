@@ -34,7 +34,7 @@ function onTheLine(f: CallFacts, which: 'first' | 'last'): number | null {
  *
  * The items a call creates are created before it is registered, so the call is bound to them and
  * `finish` writes the activity there (Bitrix24 fixes a call's CRM bindings at `register`,
- * telephony.md §1.3) — «сначала создается сущность с ответственным по умолчанию» (line 69). At the
+ * docs/facts/telephony.md#register) — «сначала создается сущность с ответственным по умолчанию» (line 69). At the
  * end the responsible of those items becomes the one the whole call gives (the employee who
  * answered), at once or after «Обновлять ответственного через», and `finish` adds the activity.
  * A call seen only at its end (notifications lost, the report's reconciliation) gets everything at
@@ -92,7 +92,7 @@ export function decideCall(i: DecideCallInput): CallDecision {
 /**
  * A call registered at its start whose end the settings now skip (the tab switched off, a filter
  * changed meanwhile): it is still finished, for the user it was registered for — a registered call
- * left unfinished blocks the next one from the same number (telephony.md §9.1).
+ * left unfinished blocks the next one from the same number (docs/facts/telephony.md#gotcha-1).
  */
 function finishOnly(s: DecideCallInput['settings'], f: CallFacts, link: CallLink, userId: number): CallDecision {
   const finish = finishParams(f, userId, s.chatMessage && f.direction === 'in');

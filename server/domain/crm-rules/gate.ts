@@ -16,7 +16,7 @@ export function gate(s: CrmRulesSettings, f: RequestFacts): Skip | null {
   if (mode === 'off') return skip('tab-off', `the ${f.kind === 'chat' ? 'Chats' : 'Offline requests'} tab is off`);
   if (mode === 'workspace-only') return skip('workspace-only', 'entity creation is off (workspace + Open Lines mode): Open Lines own CRM creation');
   if (f.kind === 'chat') {
-    // uis-api.md §6.7 rule 23: exactly one creator per line — an open line creates its own lead.
+    // docs/facts/uis.md#rule-23: exactly one creator per line — an open line creates its own lead.
     if (f.openLineDriven) return skip('open-lines', `channel ${f.channelId ?? f.channelType} is driven by an open line`);
     if (!(s.channels as readonly string[]).includes(f.channelType)) return skip('channel-off', `channel type ${f.channelType} is not among «Каналы чатов»`);
   }

@@ -16,7 +16,7 @@ export function chatsMode(s: Pick<CrmRulesSettings, 'enabled' | 'createEntities'
 /**
  * Channels the rules would process although an open line drives them. The seed: a channel
  * connected to an open line «автоматически выключили … в списке» of chat channels; exactly one
- * creator per line (uis-api.md §6.7 rule 23). The settings page shows these and drops them.
+ * creator per line (docs/facts/uis.md#rule-23). The settings page shows these and drops them.
  */
 export function openLinesConflicts(s: Pick<CrmRulesSettings, 'enabled' | 'createEntities' | 'channels'>, drivenTypes: readonly string[]): CrmChannel[] {
   if (chatsMode(s) !== 'rules') return [];

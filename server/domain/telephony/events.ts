@@ -1,5 +1,5 @@
 /**
- * What UIS tells about a call (telephony.md §2): HTTP notifications per event type, and the
+ * What UIS tells about a call (docs/facts/telephony.md#uis-call-signals): HTTP notifications per event type, and the
  * Data API reports the reconciliation reads. The wire parsing lives in server/uis/; these are the
  * normalised shapes the call's fold (track.ts) works on.
  */

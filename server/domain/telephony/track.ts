@@ -222,7 +222,7 @@ export function callFacts(t: CallTrack, employee: (id: number) => CallEmployee):
 }
 
 /**
- * Whom the call card should be shown to now (telephony.md §1.4, the marketplace requirement: show
+ * Whom the call card should be shown to now (docs/facts/telephony.md#show-hide, the marketplace requirement: show
  * to the ringing employees, hide from the others once one answers): the employees whose phone rings
  * and the one talking (outgoing: the caller); nobody once the call is over.
  */

@@ -3,7 +3,7 @@ import type { AppDeps } from '../deps';
 
 /**
  * `GET /files/uis/<member>/<channel>/<resource>/<token>/<name>?exp=&sig=`: a UIS resource
- * re-hosted for the portal (uis-api.md §6.5 rule 20). Only signed, unexpired links are served;
+ * re-hosted for the portal (docs/facts/uis.md#rule-20). Only signed, unexpired links are served;
  * the bytes are fetched from the UIS runtime with the portal's adapter credentials.
  */
 export function bridgeFilesRouter(deps: AppDeps): Router {

@@ -6,7 +6,7 @@ import { zodMessage } from '../zod-message';
 
 /**
  * POST /b24/events — every Bitrix24 event, form-encoded with nested `auth[...]`/`data[...]`
- * keys (bitrix24-rest.md §8). Parse → verify → handle → answer; slow work is left to background jobs.
+ * keys (docs/facts/bitrix24.md#event-delivery). Parse → verify → handle → answer; slow work is left to background jobs.
  */
 export function eventsRouter(deps: AppDeps): Router {
   const router = Router();

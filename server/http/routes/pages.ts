@@ -17,7 +17,7 @@ export const PAGE_ROUTES: ReadonlyArray<readonly [string, PageName]> = [
   [HANDLER_PATHS.connector, 'connector'],
 ];
 
-/** What the portal POSTs to every handler URL (bitrix24-rest.md §1.1). */
+/** What the portal POSTs to every handler URL (docs/facts/bitrix24.md#app-page-post). */
 const formSchema = z.object({
   AUTH_ID: z.string().min(1).max(512),
   AUTH_EXPIRES: z.coerce.number().int().min(0).max(86_400).optional().catch(undefined),
@@ -100,7 +100,7 @@ export function toLang(lang: string | undefined): 'ru' | 'en' {
   return lang && ['ru', 'by', 'kz'].includes(lang.toLowerCase()) ? 'ru' : 'en';
 }
 
-/** PLACEMENT_OPTIONS is a JSON string, `""` or absent (frame-and-sdk.md §10 pitfall 8). */
+/** PLACEMENT_OPTIONS is a JSON string, `""` or absent (docs/facts/bitrix24-frame.md#frame-pitfalls pitfall 8). */
 function parseOptions(raw: string | undefined): Record<string, unknown> {
   if (!raw) return {};
   try {

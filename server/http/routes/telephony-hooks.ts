@@ -6,7 +6,7 @@ import type { AppDeps } from '../deps';
 const MAX_BODY = 64 * 1024;
 
 /**
- * UIS HTTP notifications about calls («Уведомления о событиях», telephony.md §2.1): the URL the
+ * UIS HTTP notifications about calls («Уведомления о событиях», docs/facts/telephony.md#notifications): the URL the
  * «Телефония» tab shows, `/uis/calls/<secret>/<event type>`, by GET (query) or POST (JSON or form
  * body, query too). The secret names the portal; an unknown one is refused with 401 before the
  * body is read, and nothing is recorded. A body that is not a notification is a 4xx with its

@@ -6,7 +6,7 @@ import type { AnalyticsJob } from '../ports';
 /**
  * Everything one lead/deal needs, in as few REST calls as possible: per entity the record, the
  * last open-line chat bound to it and that chat's session history, chained inside one `batch`
- * with `$result[...]` references (bitrix24-rest.md §3.4, §6); many entities share a batch.
+ * with `$result[...]` references (docs/facts/bitrix24.md#rest-batch, docs/facts/bitrix24.md#openlines-chats); many entities share a batch.
  */
 export type Gathered = { job: AnalyticsJob; chat: OpenLineChat } | { job: AnalyticsJob; skip: string } | { job: AnalyticsJob; retry: string };
 

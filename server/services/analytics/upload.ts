@@ -4,7 +4,7 @@ import { UisApiError } from '../../uis/errors';
 
 /**
  * The upload step of the analytics pipeline, shared by every source: up to 50 items per call
- * (`upload.chats` or `upload.offline_messages`, uis-api.md §1.2). UIS validates the whole call and
+ * (`upload.chats` or `upload.offline_messages`, docs/facts/uis.md#upload-chats). UIS validates the whole call and
  * refuses it at the first bad item, naming it in `data.field` (`chats.3.phone`): that item gets
  * its reason and the rest go again. A refusal of the item's visitor session (unknown, more than 180
  * days older, later than the conversation) may instead re-attribute it with the fallback when the

@@ -46,7 +46,7 @@ export interface AnalyticsWorker {
   pollOffline(memberId: string): Promise<number>;
   /**
    * Poll every enabled portal's offline queue now (catch-up after our own downtime) and then
-   * every `intervalMs`: online events are at-most-once (bitrix24-rest.md §8).
+   * every `intervalMs`: online events are at-most-once (docs/facts/bitrix24.md#event-delivery).
    */
   startOfflinePolling(intervalMs: number): void;
   stop(): void;

@@ -70,7 +70,7 @@ const uisStatusOf = (s: string): 'active' | 'disabled' | 'removed' | 'unknown' =
  * Connect a UIS channel to an open line: `imconnector.activate` + `imconnector.connector.data.set`
  * on the portal, then the binding is stored. A channel bound to another line moves (seed rule:
  * one channel per line, one line per channel); the connector is switched off on the old line so
- * two lines never drive one channel (uis-api.md §6.2 rule 11). The Chats CRM rules are turned off
+ * two lines never drive one channel (docs/facts/uis.md#rule-11). The Chats CRM rules are turned off
  * for the channel (flag on the binding) and its type is unticked in the saved «Чаты» settings
  * (`chatsUnticked`: the page says so). SMS and Yandex channels are refused before any call
  * (seed 002: they do not work with open lines).

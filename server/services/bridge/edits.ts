@@ -15,9 +15,9 @@ export interface EditDeps {
 
 /**
  * An edit UIS reported for a client message already in the open line (v2 `PATCH /message`) →
- * `imconnector.update.messages` with the same external ids (bitrix24-rest.md §5.3). The other
+ * `imconnector.update.messages` with the same external ids (docs/facts/bitrix24.md#imconnector-send). The other
  * direction has no counterpart: the UIS runtime API has no message edit or delete
- * (uis-api.md §2.2), so Bitrix24 edits/deletions of operator messages cannot reach the client.
+ * (docs/facts/uis.md#runtime-api), so Bitrix24 edits/deletions of operator messages cannot reach the client.
  */
 export async function runUpdate(deps: EditDeps, memberId: string, job: BridgeJob): Promise<void> {
   const p = job.payload;

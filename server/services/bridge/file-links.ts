@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Signed, expiring links to UIS resources that our backend serves to the portal
- * (uis-api.md §6.5 rule 20: re-host attachments; the portal must be able to fetch them).
+ * (docs/facts/uis.md#rule-20: re-host attachments; the portal must be able to fetch them).
  * `/files/uis/<member>/<channel>/<resource>/<token>/<name>?exp=<unix s>&sig=<hmac>`.
  */
 export interface FileRef {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parseChatApiTime } from '../../domain/uis-time';
 
-// the canonical ids (uis-api.md §6.1 rules 1–2) are domain rules: storage derives them too
+// the canonical ids (docs/facts/uis.md#rule-1–2) are domain rules: storage derives them too
 export { externalChatId, externalUserId, uisChatIdOf } from '../../domain/bridge-ids';
 
 /** Unix seconds from UIS `created_at`; now when missing or unparsable. */

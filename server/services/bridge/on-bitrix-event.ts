@@ -19,7 +19,7 @@ export interface BridgeEventDeps {
 }
 
 /**
- * Bitrix24's event queue keeps no order (bitrix24-rest.md §8): an operator's two quick messages (a
+ * Bitrix24's event queue keeps no order (docs/facts/bitrix24.md#event-delivery): an operator's two quick messages (a
  * file and its caption, say) can arrive swapped. Each waits this long before it is relayed, and one
  * whose event comes late is put ahead of the later messages of its chat that have not gone yet, so
  * UIS gets them in Bitrix24's order. One that comes after a later one was relayed follows it.
@@ -27,10 +27,10 @@ export interface BridgeEventDeps {
 export const OUTBOUND_GATHER_MS = 1000;
 
 /**
- * ONIMCONNECTORMESSAGEADD data (online event or its offline twin; bitrix24-rest.md §5.4):
+ * ONIMCONNECTORMESSAGEADD data (online event or its offline twin; docs/facts/bitrix24.md#imconnector-events):
  * each `MESSAGES[]` item becomes an outbound job keyed by the Bitrix24 message id, so the online
  * event and its offline twin, or a replay, are relayed once. Echoes of what we wrote into the
- * chat as an operator are ignored (§6.2 rule 10). Returns the number of new jobs.
+ * chat as an operator are ignored (docs/facts/uis.md#rule-10). Returns the number of new jobs.
  */
 export function onMessageAdd(deps: BridgeEventDeps, memberId: string, data: unknown): number {
   const d = obj(data);
@@ -100,7 +100,7 @@ export async function onBridgeEvent(deps: BridgeEventDeps, memberId: string, ev:
       const connector = String(d.connector ?? d.CONNECTOR ?? '').toLowerCase();
       const line = String(d.line ?? d.LINE ?? '');
       if (connector === CONNECTOR_ID && line && deps.bridge.binding(memberId, line)) {
-        // The queue keeps no order and delivers late (§8): a switch-off can arrive after the line was
+        // The queue keeps no order and delivers late (docs/facts/bitrix24.md#event-delivery): a switch-off can arrive after the line was
         // connected again. The portal knows which is true now; if it cannot be asked, the event stands.
         const active = deps.connectorActive ? await deps.connectorActive(memberId, line).catch(() => false) : false;
         if (!active && deps.bridge.binding(memberId, line)) {

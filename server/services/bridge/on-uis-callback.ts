@@ -15,10 +15,10 @@ export interface BridgeCallbackDeps {
 }
 
 /**
- * The Open Lines bridge's side of verified UIS callbacks (uis-api.md §2.3): after the inner
+ * The Open Lines bridge's side of verified UIS callbacks (docs/facts/uis.md#chat-callbacks): after the inner
  * handler recorded the callback durably, state is updated and relay work is queued — all
  * synchronous SQLite writes, so UIS gets its 204 fast and delivery happens in the worker.
- * Every callback may arrive twice or out of order (§6.2 rule 9): messages are queued under the
+ * Every callback may arrive twice or out of order (docs/facts/uis.md#rule-9): messages are queued under the
  * idempotency key of their UIS id; a `/message` whose `/chat` has not arrived yet waits in the
  * queue for it.
  */
@@ -34,7 +34,7 @@ export function bridgeUisCallbacks(inner: UisCallbackHandler, deps: BridgeCallba
 /**
  * A chat we started through the runtime API (`POST /v1/adapter/chat`: «Написать новому клиенту»,
  * the CRM tab). UIS sends no `/chat` callback for it, only the `chat_started` system message
- * (uis-api.md §2.3), so the bridge learns its visitor here, from the runtime's answer; its open-line
+ * (docs/facts/uis.md#chat-callbacks), so the bridge learns its visitor here, from the runtime's answer; its open-line
  * chat is then made like for a chat started in the UIS workspace.
  */
 export function onChatStarted(
@@ -119,7 +119,7 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, cb: UisCallb
     return name !== null && name !== before && renameChats(repo, memberId, b.visitor_id, name, now);
   }
   if (cb.route === 'POST /message' && (cb.body.source === undefined || cb.body.source === null)) {
-    // v2 «Обновление сообщения» (uis-api.md §2.3): a POST with the same id and no source/status/
+    // v2 «Обновление сообщения» (docs/facts/uis.md#chat-callbacks): a POST with the same id and no source/status/
     // operator_id is an edit, not a repeat. An edit of a message the bridge never saw is left to the
     // reconcile, which reads the message as it is now from the Data API report.
     return onEdit(deps, memberId, cb.body.chat_id, cb.body.id, cb.body.text);
@@ -129,7 +129,7 @@ export function onCallback(deps: BridgeCallbackDeps, link: UisLink, cb: UisCallb
     const chatId = b.chat_id;
     const channelId = b.channel_id!;
     const messageId = b.id;
-    // Loop prevention (§6.2 rule 10): a message we sent to UIS ourselves never comes back in.
+    // Loop prevention (docs/facts/uis.md#rule-10): a message we sent to UIS ourselves never comes back in.
     if (repo.linkByUisMessage(memberId, messageId)?.origin === 'b24') return false;
     // Seen already (also after the job itself was pruned by the retention).
     if (repo.link(memberId, 'uis', messageId)) return false;

@@ -79,7 +79,7 @@ export interface BridgeRecovery {
 }
 
 const DAY = 86_400_000;
-/** get.chat_messages_report by date: at most 30 days per request (uis-api.md §1). */
+/** get.chat_messages_report by date: at most 30 days per request (docs/facts/uis.md#data-api). */
 const MAX_WINDOW = 30 * DAY - 60_000;
 const PAGE = 1000;
 const MESSAGE_FIELDS = ['id', 'chat_id', 'channel_id', 'date_time', 'visitor_id', 'text', 'source', 'resource'];

@@ -67,7 +67,7 @@ async function operatorUsers(ctx: RelayContext, memberId: string, jobs: BridgeJo
 
 export async function runInbound(ctx: RelayContext, memberId: string, pending: BridgeJob[], blocked: Set<string>): Promise<void> {
   const { deps, repo, log, itemsPerCall, later, markFailed, errText } = ctx;
-  // UIS order within a chat, not callback arrival order (callbacks may come reordered, §6.2 rule 9)
+  // UIS order within a chat, not callback arrival order (callbacks may come reordered, docs/facts/uis.md#rule-9)
   let jobs = [...pending].sort((a, b) => uisOrder(a) - uisOrder(b) || a.id - b.id);
   const client = deps.gateway.client(memberId);
   // Jobs whose last send has an unknown outcome (answer lost, or we were killed): send.messages

@@ -10,7 +10,7 @@ import type { BridgeRepository } from './ports';
  * is unknown (answer lost: 5xx or timeout after the portal ran it; our process killed before the
  * job was marked done) the open line is read before anything is sent again.
  *
- * Real contract (bitrix24-rest.md §5.3, §6; imopenlines/lib/connector.php, rest.php, operator.php):
+ * Real contract (docs/facts/bitrix24.md#imconnector-send, docs/facts/bitrix24.md#openlines-chats; imopenlines/lib/connector.php, rest.php, operator.php):
  * - every message a connector delivers keeps its `message.id` as the CONNECTOR_MID message param;
  * - `imopenlines.session.history.get` with `CHAT_ID` reads the chat's latest session (highest
  *   session ID) and answers every message of it — no paging — with params object-encoded

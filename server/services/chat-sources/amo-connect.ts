@@ -7,7 +7,7 @@ import { signState, verifyState } from './oauth-state';
 import { ensureHookSecret } from './hook-secret';
 
 /**
- * «Учетные данные» of amoCRM (seed 003 step 1; chat-sources.md §1.2): the authorization-code flow
+ * «Учетные данные» of amoCRM (seed 003 step 1; docs/facts/chat-sources.md#amocrm-oauth): the authorization-code flow
  * through the account's chooser, the pair stored sealed, then the «Беседа изменена» webhook
  * registered by API (`POST /api/v4/webhooks`, administrators only and not on every plan —
  * otherwise the tab shows how to make it by hand), checked and renewed by the keep-alive.

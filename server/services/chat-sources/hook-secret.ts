@@ -5,7 +5,7 @@ import type { ChatSourceRepository } from './ports';
 /**
  * The secret of a source's «Webhook url» (`/hooks/<source>/<secret>`), made once per portal and
  * source (with the default settings when none were saved): the only proof a webhook is genuine —
- * neither Jivo nor amoCRM signs its deliveries (chat-sources.md §1.3, §2.2).
+ * neither Jivo nor amoCRM signs its deliveries (docs/facts/chat-sources.md#amocrm-talk-hook, docs/facts/chat-sources.md#jivo-events).
  */
 export async function ensureHookSecret(deps: { sources: ChatSourceRepository }, memberId: string, source: ChatSource): Promise<string> {
   const r = await deps.sources.getSettings(memberId, source);

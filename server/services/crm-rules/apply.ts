@@ -181,7 +181,7 @@ function command(o: Operation, ref: (r: EntityRef) => string | number | null, no
       if (contact) fields.CONTACT_ID = contact;
       if (company) fields.COMPANY_ID = company;
       // «Уведомлять ответственного»: Bitrix24 itself notifies the responsible of an entity created
-      // with REGISTER_SONET_EVENT=Y (bitrix24-rest.md §7.1) — no extra call per notification
+      // with REGISTER_SONET_EVENT=Y (docs/facts/bitrix24.md#crm-events) — no extra call per notification
       const register = o.ref !== 'contact' && !!notify && notify.entities.some((e) => 'ref' in e && e.ref === o.ref);
       return { method: `crm.${o.ref}.add`, params: { fields, params: { REGISTER_SONET_EVENT: register ? 'Y' : 'N' } } };
     }

@@ -10,7 +10,7 @@ type Row = Record<string, unknown>;
 export const messageText = (text: unknown, fileName: unknown): string =>
   typeof text === 'string' && text.trim() !== '' ? text : fileName ? `[файл: ${String(fileName)}]` : '';
 
-/** get.chats_report fields the rules read (uis-api.md §1.1). */
+/** get.chats_report fields the rules read (docs/facts/uis.md#data-api-methods). */
 export const CHAT_REPORT_FIELDS = [
   'id', 'date_time', 'chat_channel_id', 'chat_channel_type', 'chat_channel_name', 'chat_user_id', 'visitor_phone_number', 'visitor_id',
   'communication_id', 'site_id', 'site_domain_name', 'campaign_id', 'campaign_name', 'visitor_first_campaign_id', 'source_id', 'source_name',

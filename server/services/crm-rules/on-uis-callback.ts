@@ -17,7 +17,7 @@ export interface CrmCallbackDeps {
 }
 
 /**
- * The «Чаты» rules' side of verified UIS callbacks (uis-api.md §2.3), after the inner handlers
+ * The «Чаты» rules' side of verified UIS callbacks (docs/facts/uis.md#chat-callbacks), after the inner handlers
  * recorded them: the chat's lifecycle point and its messages are stored, and the chat is due for
  * a decision shortly. Nothing is recorded for a portal whose Chats tab is off. Duplicates and
  * reordering are harmless: messages are keyed by their UIS id, the chat row keeps the furthest
@@ -59,14 +59,14 @@ export function onCallback(deps: CrmCallbackDeps, memberId: string, cb: UisCallb
   if (cb.route === 'POST /message') {
     const b = cb.body;
     if (b.source === undefined || b.source === null) {
-      // v2 «Обновление сообщения» (uis-api.md §2.3): the same id, no source — an edit. The stored
+      // v2 «Обновление сообщения» (docs/facts/uis.md#chat-callbacks): the same id, no source — an edit. The stored
       // transcript takes the new text (a decision made at the chat's end uses it); nothing is re-decided.
       deps.requests.editMessage(memberId, b.chat_id, b.id, messageText(b.text, b.resource?.name));
       return false;
     }
     const source = b.source;
     if (source === 'system') {
-      // an operator-initiated chat starts with chat_started (uis-api.md §2.3)
+      // an operator-initiated chat starts with chat_started (docs/facts/uis.md#chat-callbacks)
       if (b.system_message_mnemonic !== 'chat_started') return false;
       touch(b.chat_id, b.channel_id, 'started', { startedAt: time(b.created_at, now) });
       return true;

@@ -60,7 +60,7 @@ export async function searchClient(rest: PortalRestClient, f: RequestFacts): Pro
   const add = (into: FoundEntity[], e: FoundEntity) => {
     if (e.id > 0 && !into.some((x) => x.id === e.id)) into.push(e);
   };
-  // a lead is closed once converted or junked: STATUS_SEMANTIC_ID S / F (bitrix24-rest.md §7.1)
+  // a lead is closed once converted or junked: STATUS_SEMANTIC_ID S / F (docs/facts/bitrix24.md#crm-events)
   for (const k of ['leads', 'leadsOfContacts', 'leadsOfCompanies']) for (const r of rows(b.result[k])) add(found.leads, entity(r, r.STATUS_SEMANTIC_ID === 'S' || r.STATUS_SEMANTIC_ID === 'F'));
   for (const k of ['dealsOfLeads', 'dealsOfContacts', 'dealsOfCompanies']) for (const r of rows(b.result[k])) add(found.deals, entity(r, r.CLOSED === 'Y'));
   for (const r of rows(b.result.contacts)) add(found.contacts, entity(r, false));

@@ -81,7 +81,7 @@ const PAGE = 1000;
  * «Чаты»: UIS chats → Bitrix24 CRM by the admin's rules. Requests live in the database (a restart
  * loses nothing); a run takes a portal's due chats, reads their report rows in one Data API call,
  * then decides and applies each one in turn — one at a time per portal, so a burst of chats from
- * the same new client sees the first chat's lead (uis-api.md §6.2 rule 8). A decision being
+ * the same new client sees the first chat's lead (docs/facts/uis.md#rule-8). A decision being
  * applied is stored first and finished as is on a retry, never decided again over half-written data.
  */
 export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorkerOptions = {}): CrmRulesWorker {

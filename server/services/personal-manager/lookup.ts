@@ -31,7 +31,7 @@ export interface ManagerLookupDeps {
 const none = (reason: NoManager): ManagerAnswer => ({ kind: 'none', reason });
 
 /**
- * «Переадресация на персонального менеджера из CRM» (seed 002; telephony.md §3): the caller's
+ * «Переадресация на персонального менеджера из CRM» (seed 002; docs/facts/telephony.md#personal-manager): the caller's
  * responsible by the CRM priority Contact → Company → Lead/Deal (`ownerOf`, the same rule the calls
  * and chats use), paired with his UIS employee by the employee sync, and the numbers UIS rings for
  * that employee. Answered from the map (no REST request, so never behind the portal's bucket); only

@@ -127,7 +127,7 @@ const pendingCreates = (w: Work, plan: CallPlan) => pendingOps(w, plan).filter((
 
 /**
  * A new client's items go in the same batch as the call's register, just before it: register then
- * finds them by the number (Bitrix24 searches the CRM when no item is named, telephony.md §1.3), so
+ * finds them by the number (Bitrix24 searches the CRM when no item is named, docs/facts/telephony.md#register), so
  * the call binds to them without a request of its own and without a `$result` reference. Only when
  * nothing of the client existed (the search found nothing) and the items refer to nothing this plan
  * creates (a lead; not a deal waiting for its new contact).
@@ -235,7 +235,7 @@ export function resolvedLink(w: Work, plan: CallPlan): CallLink {
   };
 }
 
-/** Bitrix24 answers this to a second finish (the live call row is gone, telephony.md §1.5). */
+/** Bitrix24 answers this to a second finish (the live call row is gone, docs/facts/telephony.md#finish). */
 const NOT_FOUND = /call is not found/i;
 const PERMANENT_REGISTER = /user is not found|not active|unsupported phone|unknown type|iso-8601/i;
 
@@ -253,7 +253,7 @@ export interface ReadyRecording {
  * finished and given its recording by `$result[<register>][CALL_ID]` (a failed register makes those
  * fail harmlessly, and they go again next run; register itself is idempotent within Bitrix24's
  * 30-minute window thanks to EXTERNAL_CALL_ID). `finish` hides the card only for the finishing
- * user: the others are hidden here. A repeated attachRecord replaces the record (telephony.md §1.6),
+ * user: the others are hidden here. A repeated attachRecord replaces the record (docs/facts/telephony.md#attach-record),
  * so a lost answer is simply sent again.
  */
 export async function applyCalls(deps: ApplyDeps, works: Work[], recordings: Map<Work, ReadyRecording[]>): Promise<void> {

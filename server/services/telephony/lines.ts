@@ -19,7 +19,7 @@ type Row = Record<string, unknown>;
 const digits = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v).replace(/\D+/g, '') : '');
 
 /**
- * One Bitrix24 external line per active UIS virtual number (telephony.md §1.1: NUMBER = digits,
+ * One Bitrix24 external line per active UIS virtual number (docs/facts/telephony.md#external-lines: NUMBER = digits,
  * NAME = the number's name in UIS), so calls are counted per number in Bitrix24's telephony
  * statistics and a user can pick one as the outgoing line. Lines of numbers the account no longer
  * has are removed; names follow UIS. `CRM_AUTO_CREATE=N`: Bitrix24 does not create CRM items for

@@ -40,7 +40,7 @@ const FIRST_LOOKBACK_MS = 30 * 60_000;
 const PAGE = 1000;
 
 /**
- * Reconciliation (telephony.md §2.2): UIS promises nothing about notification delivery, so every
+ * Reconciliation (docs/facts/telephony.md#calls-report): UIS promises nothing about notification delivery, so every
  * minute the account's finished calls are read from `get.calls_report` — since the last pass, less
  * a lookback for calls still running then — and every call the app has not finished yet (no
  * notification, or no end notification, or a recording that came later) is made due with its report

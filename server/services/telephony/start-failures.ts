@@ -1,7 +1,7 @@
 /**
  * Why a call from Bitrix24 did not start, as the employee reads it on the closed call card and in
- * his notifications, with the `telephony.externalCall.finish` STATUS_CODE (telephony.md §1.5). UIS
- * refusals are the Call API mnemonics of start.employee_call / start.simple_call (telephony.md §2.3).
+ * his notifications, with the `telephony.externalCall.finish` STATUS_CODE (docs/facts/telephony.md#finish). UIS
+ * refusals are the Call API mnemonics of start.employee_call / start.simple_call (docs/facts/telephony.md#call-api).
  */
 export interface StartFailure {
   code: string;

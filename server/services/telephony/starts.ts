@@ -34,7 +34,7 @@ export interface TelephonyStartsDeps {
 
 const id = z.coerce.number().int().nonnegative();
 const str = z.string().max(255);
-/** ONEXTERNALCALLSTART `data` (b24-rest-docs events/on-external-call-start.md; telephony.md §1.7, §9.5: parsed tolerantly). */
+/** ONEXTERNALCALLSTART `data` (b24-rest-docs events/on-external-call-start.md; docs/facts/telephony.md#call-events, docs/facts/telephony.md#gotcha-5: parsed tolerantly). */
 const clickSchema = z.object({
   CALL_ID: z.string().min(1).max(128),
   USER_ID: z.coerce.number().int().positive(),
@@ -53,7 +53,7 @@ const callbackSchema = z.object({
   CRM_ENTITY_ID: id.optional().catch(undefined),
 });
 
-/** Bitrix24 binds a call only to these (telephony.md §1.3: no DEAL). */
+/** Bitrix24 binds a call only to these (docs/facts/telephony.md#register: no DEAL). */
 const BINDABLE = new Set(['LEAD', 'CONTACT', 'COMPANY']);
 /** A UIS TTS message is bounded (`tts_text_exceeded`, the docs give no number): the form's text is cut here. */
 const TTS_MAX = 400;

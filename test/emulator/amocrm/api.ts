@@ -1,5 +1,5 @@
 /**
- * amoCRM API v4 (amocrm.ru/developers/content/crm_platform/*; chat-sources.md §1.4), bearer
+ * amoCRM API v4 (amocrm.ru/developers/content/crm_platform/*; docs/facts/chat-sources.md#amocrm-api), bearer
  * tokens of oauth.ts, errors as `application/problem+json` {title, type, status, detail}:
  *   GET  /api/v4/account
  *   GET  /api/v4/talks/{id}                       200 / 401 / 402 (unpaid) / 403 / 404

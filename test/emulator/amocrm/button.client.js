@@ -3,7 +3,7 @@
  * The emulated multi-widget («Кнопка на сайт», https://gso.amocrm.ru/js/button.js). The site's
  * embed code defines `window.amo_social_button = {id, hash, locale, setMeta(p) { this.params =
  * (this.params || []).concat([p]) }}` and the queue function `amoSocialButton(...)`, then loads
- * this script (chat-sources.md §1.6). Loaded, it takes the queued `params`, replaces `setMeta` by
+ * this script (docs/facts/chat-sources.md#amocrm-site-script). Loaded, it takes the queued `params`, replaces `setMeta` by
  * its own and runs the queued `amoSocialButton` calls (onChatReady, onButtonClick, onChatShow).
  *
  * `setMeta({lead: {custom_fields: [{id, values: [{value}]}]}})` is community knowledge, not in

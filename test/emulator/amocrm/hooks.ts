@@ -1,5 +1,5 @@
 /**
- * amoCRM webhooks as amoCRM sends them (crm_platform/webhooks-format; chat-sources.md §1.3):
+ * amoCRM webhooks as amoCRM sends them (crm_platform/webhooks-format; docs/facts/chat-sources.md#amocrm-talk-hook):
  * POST `application/x-www-form-urlencoded` with PHP-style bracket keys —
  * `account[id]`, `account[subdomain]`, `account[_links][self]`, then
  * `talk[update][0][talk_id]`, `…[created_at]`, `…[updated_at]`, `…[rate]`, `…[contact_id]`,

@@ -1,7 +1,7 @@
 /**
  * Emulated amoCRM: one HTTP server on 127.0.0.1 standing for www.amocrm.ru (the OAuth chooser)
  * and for the accounts' hosts (`referer` names this host), written from amoCRM's public docs
- * (chat-sources.md §1; each file cites its pages):
+ * (docs/facts/chat-sources.md#amocrm; each file cites its pages):
  *   GET  /oauth, POST /oauth/allow|deny        the account chooser of the authorization-code flow
  *   POST /oauth2/access_token                   code and refresh grants (oauth.ts)
  *   GET  /oauth2/account/subdomain

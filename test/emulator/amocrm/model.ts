@@ -1,6 +1,6 @@
 /**
  * The data of an emulated amoCRM account, shaped like API v4 answers (amocrm.ru/developers:
- * crm_platform/talks-api, leads-api, contacts-api, custom-fields; chat-sources.md §1.4):
+ * crm_platform/talks-api, leads-api, contacts-api, custom-fields; docs/facts/chat-sources.md#amocrm-api):
  * contacts with PHONE / EMAIL multitext fields, leads with `custom_fields_values` and their
  * contacts, talks («беседы») of the multi-widget, custom fields of leads and contacts, webhooks.
  * Every talk change is reported to the webhook sender (hooks.ts): amoCRM fires «Беседа изменена»

@@ -1,6 +1,6 @@
 /**
  * amoCRM OAuth 2.0 (amocrm.ru/developers/content/oauth/{oauth,step-by-step}; Kommo
- * reference/get-token; amocrm-api-php issues #123, #246, #315, #475; chat-sources.md §1.2):
+ * reference/get-token; amocrm-api-php issues #123, #246, #315, #475; docs/facts/chat-sources.md#amocrm-oauth):
  * - `GET /oauth?client_id=…&state=…[&mode=popup|post_message]`: the account chooser; «Разрешить»
  *   redirects to the integration's Redirect URI with `code`, `state`, `referer` (the account's
  *   host: the API base) and `client_id`; «Отказать» with `error=access_denied`.

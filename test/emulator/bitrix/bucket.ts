@@ -1,5 +1,5 @@
 /**
- * The cloud rate limiter, a leaky bucket per portal and app (bitrix24-rest.md §3.5): +1 per HTTP
+ * The cloud rate limiter, a leaky bucket per portal and app (docs/facts/bitrix24.md#rest-limits): +1 per HTTP
  * request to /rest (a batch is one), drains `drainPerSec`, a request that would push it over
  * `burst` is refused with 503 and does not fill the bucket. Runs on the injected clock.
  */

@@ -1,7 +1,7 @@
 /**
  * What the portal offers an app: scopes, placement codes and event names, each under the scope
  * that makes it available (placement.bind / event.bind look them up in the token's scopes plus
- * the global scope; bitrix24-rest.md §4, §8, §9). '' is the global scope.
+ * the global scope; docs/facts/bitrix24.md#placements, docs/facts/bitrix24.md#event-delivery, docs/facts/bitrix24.md#production-facts). '' is the global scope.
  */
 
 export const ALL_SCOPES = [
@@ -24,7 +24,7 @@ export const ALL_SCOPES = [
 
 export const DEFAULT_SCOPES = ['crm', 'imopenlines', 'imconnector', 'im', 'contact_center', 'placement', 'user', 'telephony'];
 
-/** §9: `user` is satisfied by `user_brief`/`user_basic` and vice versa (RestManager::fillAlternativeScope). */
+/** docs/facts/bitrix24.md#production-facts: `user` is satisfied by `user_brief`/`user_basic` and vice versa (RestManager::fillAlternativeScope). */
 export function scopeGranted(scope: string, granted: readonly string[]): boolean {
   if (scope === '') return true;
   if (granted.includes(scope)) return true;
@@ -47,9 +47,9 @@ export const PLACEMENTS: Record<string, PlacementInfo> = {
   REST_APP_URI: { scope: '', maxCount: 1 },
   PAGE_BACKGROUND_WORKER: { scope: '', maxCount: 1, userMode: true },
   LEFT_MENU: { scope: '' },
-  // contact_center (§4)
+  // contact_center (docs/facts/bitrix24.md#placements)
   CONTACT_CENTER: { scope: 'contact_center' },
-  // imconnector registers SETTING_CONNECTOR under its own scope (imopenlines); §4, §5.1
+  // imconnector registers SETTING_CONNECTOR under its own scope (imopenlines); docs/facts/bitrix24.md#placements, docs/facts/bitrix24.md#imconnector-register
   SETTING_CONNECTOR: { scope: 'imopenlines' },
   // crm
   ...Object.fromEntries(
@@ -103,13 +103,13 @@ export const EVENTS: Record<string, EventInfo> = {
   ONAPPTEST: { scope: '', sendRefreshToken: true },
   ONAPPMETHODCONFIRM: { scope: '', noAuth: true },
   ONOFFLINEEVENT: { scope: '', sendRefreshToken: true, disableOffline: true, allowOptions: { minTimeout: 'int' } },
-  // crm (§7.1)
+  // crm (docs/facts/bitrix24.md#crm-events)
   ...Object.fromEntries(crmEvents.map((e) => [e, { scope: 'crm' }])),
   ONCRMDEALMOVETOCATEGORY: { scope: 'crm' },
   ONCRMTIMELINECOMMENTADD: { scope: 'crm' },
   ONCRMTIMELINECOMMENTUPDATE: { scope: 'crm' },
   ONCRMTIMELINECOMMENTDELETE: { scope: 'crm' },
-  // imconnector / imopenlines (registered under scope imopenlines; §5.4, §6)
+  // imconnector / imopenlines (registered under scope imopenlines; docs/facts/bitrix24.md#imconnector-events, docs/facts/bitrix24.md#openlines-chats)
   ONIMCONNECTORLINEDELETE: { scope: 'imopenlines' },
   ONIMCONNECTORMESSAGEADD: { scope: 'imopenlines' },
   ONIMCONNECTORMESSAGEUPDATE: { scope: 'imopenlines' },

@@ -1,6 +1,6 @@
 /**
  * REST error bodies as the portal builds them (rest/lib/restexception.php `output()`:
- * `{error, error_description, ...additional}`; default status 400) — bitrix24-rest.md §3.2, §3.6.
+ * `{error, error_description, ...additional}`; default status 400) — docs/facts/bitrix24.md#rest-envelope, docs/facts/bitrix24.md#rest-errors.
  */
 import type { Params } from './php';
 
@@ -37,7 +37,7 @@ export const accessDenied = (reason = ''): RestError =>
 
 export const methodNotFound = (): RestError => new RestError('ERROR_METHOD_NOT_FOUND', 'Method not found!', 404);
 
-/** Auth failures all go through one OAuthException that defaults to 401 (§3.6). */
+/** Auth failures all go through one OAuthException that defaults to 401 (docs/facts/bitrix24.md#rest-errors). */
 export const noAuth = (): RestError => new RestError('NO_AUTH_FOUND', 'Wrong authorization data', 401);
 export const invalidToken = (): RestError =>
   new RestError('invalid_token', 'The access token provided is invalid.', 401);
@@ -46,14 +46,14 @@ export const expiredToken = (): RestError =>
 export const insufficientScope = (description: string): RestError =>
   new RestError('insufficient_scope', description, 401);
 
-/** §3.5: the leaky bucket overflowed. */
+/** docs/facts/bitrix24.md#rest-limits: the leaky bucket overflowed. */
 export const queryLimit = (): RestError => new RestError('QUERY_LIMIT_EXCEEDED', 'Too many requests', 503);
 
-/** §3.5: the method's execution time over the last 10 minutes is over the limit (CRestServer::processCall). */
+/** docs/facts/bitrix24.md#rest-limits: the method's execution time over the last 10 minutes is over the limit (CRestServer::processCall). */
 export const operationTimeLimit = (): RestError =>
   new RestError('OPERATION_TIME_LIMIT', 'Method is blocked due to operation time limit.', 429);
 
-/** Rest\HandlerHelper::checkCallback — a handler must be http(s) with a dotted host (§4, §8). */
+/** Rest\HandlerHelper::checkCallback — a handler must be http(s) with a dotted host (docs/facts/bitrix24.md#placements, docs/facts/bitrix24.md#event-delivery). */
 export function checkHandlerUrl(url: string): void {
   let parsed: URL | null = null;
   try {

@@ -1,5 +1,5 @@
 /**
- * Outgoing event delivery as Bitrix's queue does it (bitrix24-rest.md §8; rest/lib/event/sender.php):
+ * Outgoing event delivery as Bitrix's queue does it (docs/facts/bitrix24.md#event-delivery; rest/lib/event/sender.php):
  * the portal only *queues* an event (Sender::call stamps `ts` then; the send runs as a background
  * job after the request's answer), and the cloud queue POSTs it later — one POST per handler,
  * `application/x-www-form-urlencoded` with PHP-style brackets (http_build_query), keys `event,
@@ -53,7 +53,7 @@ export interface EventQueueOptions {
 /** Test controls of a portal's event queue. */
 export interface EventQueueControl {
   configure(o: EventQueueOptions): void;
-  /** the next `times` deliveries (of `events`, if given) are lost: at most once, no retry (§8) */
+  /** the next `times` deliveries (of `events`, if given) are lost: at most once, no retry (docs/facts/bitrix24.md#event-delivery) */
   drop(times: number, events?: readonly string[]): void;
   /** deliveries from now on wait until `release` */
   hold(): void;

@@ -1,6 +1,6 @@
 /**
  * Runs one method and wraps its answer the way CRestServer::processResponse does
- * (bitrix24-rest.md §3.2): `{result, next?, total?, time}`; a method that returns its own
+ * (docs/facts/bitrix24.md#rest-envelope): `{result, next?, total?, time}`; a method that returns its own
  * `{error, error_description}` goes out as-is with HTTP 200; RestError → its status and body.
  * Shared by the HTTP router and batch (whose sub-calls also get their own `time`).
  */
@@ -14,7 +14,7 @@ export interface MethodOutcome {
   body: Params;
 }
 
-/** The `time` block (§3.2); `operating` / `operating_reset_at` come from the method's meter (operating.ts). */
+/** The `time` block (docs/facts/bitrix24.md#rest-envelope); `operating` / `operating_reset_at` come from the method's meter (operating.ts). */
 function timeBlock(ctx: RestCtx, method: string, startMs: number, procStartMs: number, procEndMs: number, methodSec: number): Params {
   const finishMs = ctx.portal.shared.clock.now();
   const processing = Math.max(0, procEndMs - procStartMs) / 1000 + methodSec;
@@ -46,7 +46,7 @@ export async function runMethod(
     const e = insufficientScope(scopeErrorDescription);
     return { status: e.status, body: e.body() };
   }
-  // LoadLimiter::is, in processCall: before the method runs, also for a batch's sub-calls (§3.5)
+  // LoadLimiter::is, in processCall: before the method runs, also for a batch's sub-calls (docs/facts/bitrix24.md#rest-limits)
   if (ctx.portal.operating.blocked(method)) {
     const e = operationTimeLimit();
     return { status: e.status, body: e.body() };

@@ -1,5 +1,5 @@
 /*
- * Parent side of the Bitrix24 frame protocol (frame-and-sdk.md §1.3, §2.2, §3, §4, §6.2),
+ * Parent side of the Bitrix24 frame protocol (docs/facts/bitrix24-frame.md#portal-opens-app, docs/facts/bitrix24-frame.md#parent-reply, docs/facts/bitrix24-frame.md#frame-commands, docs/facts/bitrix24-frame.md#init-data, docs/facts/bitrix24-frame.md#host-page),
  * following the portal's applayout.js:
  * - the iframe gets name="DOMAIN|0|APP_SID" before it is inserted, then a hidden form POSTs the
  *   launch fields into it;
@@ -23,7 +23,7 @@
   var layout = document.getElementById('appframe_layout_' + cfg.appSid);
   var state = { firstRun: !!cfg.initData.FIRST_RUN, boundEvents: [] };
 
-  // §1.2: the name must be set before the iframe enters the document
+  // docs/facts/bitrix24-frame.md#window-name: the name must be set before the iframe enters the document
   var iframe = document.createElement('iframe');
   iframe.name = cfg.frameName;
   iframe.id = 'appframe_' + cfg.appSid;
@@ -168,7 +168,7 @@
         cb({ result: 'error', errorCode: 'PATH_NOT_AVAILABLE' });
       }
     },
-    // slider.openSliderAppPage (frame-and-sdk.md §3): the app's main page in a slider over this
+    // slider.openSliderAppPage (docs/facts/bitrix24-frame.md#frame-commands): the app's main page in a slider over this
     // page, the caller's params (less bx24_*) as its PLACEMENT_OPTIONS; answered when it closes
     openApplication: function (params, cb) {
       var options = {};

@@ -1,6 +1,6 @@
 /**
  * The portal chrome a person (or a headless browser) clicks through, served on the portal origin
- * so postMessage origin and REST host are one (frame-and-sdk.md §1.4, §6):
+ * so postMessage origin and REST host are one (docs/facts/bitrix24-frame.md#target-origin, docs/facts/bitrix24-frame.md#host-page):
  *   /                         home, app status, install button
  *   /marketplace/app/         the app: install page while not installed (admins), main page after
  *                             (`?install=1` begins the install; `?user=1|2` switches user, kept in a cookie)
@@ -116,7 +116,7 @@ export function hostPageRouter(portal: PortalImpl): express.Router {
     html(res, 200, layout(portal, user, { title: 'Главная', active: 'home', body }));
   });
 
-  // `slider=Y`: the app opened by openApplication (frame-and-sdk.md §3: slider.openSliderAppPage),
+  // `slider=Y`: the app opened by openApplication (docs/facts/bitrix24-frame.md#frame-commands: slider.openSliderAppPage),
   // the caller's params without bx24_* as its PLACEMENT_OPTIONS (`options`, JSON)
   router.get(['/marketplace/app', '/marketplace/app/'], (req, res) => {
     const user = currentUser(req, res);

@@ -1,6 +1,6 @@
 /**
  * HTML of the emulated portal chrome: a Bitrix24-like header and left menu, and the app frame
- * block exactly as app.layout renders it (frame-and-sdk.md §1.3): the iframe gets
+ * block exactly as app.layout renders it (docs/facts/bitrix24-frame.md#portal-opens-app): the iframe gets
  * `name="DOMAIN|0|APP_SID"` before insertion and a hidden form POSTs the launch fields into it.
  * Plain HTML; the parent side of the postMessage protocol lives in host-page.client.js.
  */
@@ -102,7 +102,7 @@ export function frameBlock(portal: PortalImpl, session: FrameSession, launch: { 
     PROTOCOL: 0,
     PATH: '/rest',
     AUTH_ID: session.accessToken,
-    AUTH_EXPIRES: String(session.expiresIn), // a string, as app.layout renders it (§4)
+    AUTH_EXPIRES: String(session.expiresIn), // a string, as app.layout renders it (docs/facts/bitrix24-frame.md#init-data)
     REFRESH_ID: session.refreshToken,
     MEMBER_ID: portal.memberId,
     FIRST_RUN: session.firstRun,

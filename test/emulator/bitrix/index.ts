@@ -1,7 +1,7 @@
 /**
  * Emulated Bitrix24: an OAuth server plus one or more portals, each on its own 127.0.0.1 port,
- * strict enough to stand in for the real thing in tests (shared/reference/bitrix24-rest.md,
- * frame-and-sdk.md §6). Start it, point the app at it, drive the portal like an admin would.
+ * strict enough to stand in for the real thing in tests (docs/facts/bitrix24.md,
+ * docs/facts/bitrix24-frame.md#host-page). Start it, point the app at it, drive the portal like an admin would.
  */
 import type { Server } from 'node:http';
 import { systemClock, type Clock } from '../../../server/domain/clock';
@@ -41,13 +41,13 @@ export interface BitrixEmulatorOptions {
   /** default 3600 */
   accessTokenTtlSec?: number;
   /**
-   * The resource limit (§3.5): seconds of execution per method over 10 minutes before 429
+   * The resource limit (docs/facts/bitrix24.md#rest-limits): seconds of execution per method over 10 minutes before 429
    * OPERATION_TIME_LIMIT (default 480), and how long one call of a method runs (default 0 s: the
    * emulator's methods are instant, and calls of ≤ 0.1 s are not counted).
    */
   operating?: { limitSec?: number; methodTimes?: Record<string, number> };
   /**
-   * The cloud event queue (§8): delay per delivery on the clock (default 0.5–2.5 s), `reorder`,
+   * The cloud event queue (docs/facts/bitrix24.md#event-delivery): delay per delivery on the clock (default 0.5–2.5 s), `reorder`,
    * `dropRate`, `seed`. Every portal also has `eventQueue` to change them and drop/hold deliveries.
    */
   events?: EventQueueOptions;
@@ -153,7 +153,7 @@ export interface EmulatedPortal {
   /** every event POST attempted (at most once) */
   deliveries: DeliveryRecord[];
   setPlan(p: { drainPerSec: number; burst: number }): void;
-  /** execution time of one call of `method` on this portal, counted for OPERATION_TIME_LIMIT (§3.5) */
+  /** execution time of one call of `method` on this portal, counted for OPERATION_TIME_LIMIT (docs/facts/bitrix24.md#rest-limits) */
   setMethodTime(method: string, seconds: number): void;
   /** the per-method limit of execution seconds over 10 minutes (default 480) */
   setOperatingLimit(seconds: number): void;

@@ -1,11 +1,11 @@
 /**
- * The OAuth server (oauth.bitrix.info analogue) on its own port — bitrix24-rest.md §2:
+ * The OAuth server (oauth.bitrix.info analogue) on its own port — docs/facts/bitrix24.md#oauth:
  * `GET /oauth/token/?grant_type=refresh_token&client_id&client_secret&refresh_token` — the only form
  * the docs and every public client use; the parameters are read from the query alone, so a POSTed
  * form is a request without them (harsher than the docs, which promise nothing else).
  * Wrong client → 401 invalid_client; unknown/used/revoked refresh token → 400 invalid_grant;
  * otherwise both tokens rotate. `domain` in the answer is the OAuth host.
- * Also `/rest/app.info` (the trusted app-status check of §2).
+ * Also `/rest/app.info` (the trusted app-status check of docs/facts/bitrix24.md#oauth).
  */
 import express from 'express';
 import qs from 'qs';

@@ -1,5 +1,5 @@
 /**
- * The resource limit of the cloud (bitrix24-rest.md §3.5; REST docs limits.md «Ограничения на
+ * The resource limit of the cloud (docs/facts/bitrix24.md#rest-limits; REST docs limits.md «Ограничения на
  * ресурсоемкость»; rest/lib/engine/access/loadlimiter.php), per app and method:
  * - a call's execution time goes into the bucket of its clock minute (`floor(t / 60)`); a bucket
  *   lives 10 minutes from the first call counted in it, and only the last 10 minute numbers count;

@@ -1,7 +1,7 @@
 /**
  * PHP value semantics the portal's REST layer exposes on the wire. The real server is PHP, so
  * "truthy", "empty" and "array → JSON" follow PHP rules, not JavaScript ones
- * (shared/reference/bitrix24-rest.md §3.2: empty PHP arrays serialise as `[]`).
+ * (docs/facts/bitrix24.md#rest-envelope: empty PHP arrays serialise as `[]`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -58,7 +58,7 @@ export function lowerKeys(v: unknown): Params {
   return out;
 }
 
-/** Recursive upper-casing of keys (imconnector's Converter TO_UPPER|KEYS|RECURSIVE, §5.1). */
+/** Recursive upper-casing of keys (imconnector's Converter TO_UPPER|KEYS|RECURSIVE, docs/facts/bitrix24.md#imconnector-register). */
 export function upperKeysDeep(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(upperKeysDeep);
   if (!isRecord(v)) return v;
@@ -69,7 +69,7 @@ export function upperKeysDeep(v: unknown): unknown {
 
 /**
  * An ordered PHP array as JSON: a list when its keys are exactly 0..n-1 in order, an object
- * otherwise, and `[]` when empty (§3.2, §3.4 "Empty sections are []").
+ * otherwise, and `[]` when empty (docs/facts/bitrix24.md#rest-envelope, docs/facts/bitrix24.md#rest-batch "Empty sections are []").
  */
 export function phpArray(entries: ReadonlyArray<readonly [string, unknown]>): unknown[] | Params {
   if (entries.every(([k], i) => k === String(i))) return entries.map(([, v]) => v);

@@ -1,6 +1,6 @@
 /**
  * One emulated portal on its own 127.0.0.1 port: REST under /rest, the portal chrome (host page)
- * everywhere else, and the app's lifecycle as the portal runs it (bitrix24-rest.md §1, §8):
+ * everywhere else, and the app's lifecycle as the portal runs it (docs/facts/bitrix24.md#install, docs/facts/bitrix24.md#event-delivery):
  * install row with INSTALLED=false → install page → installFinish → ONAPPINSTALL; update;
  * uninstall with ONAPPUNINSTALL; events only once INSTALLED.
  */
@@ -75,7 +75,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
   readonly deliveries: DeliveryRecord[] = [];
   readonly bucket: LeakyBucket;
 
-  /** the cloud event queue between this portal and the handlers (events.ts, §8) */
+  /** the cloud event queue between this portal and the handlers (events.ts, docs/facts/bitrix24.md#event-delivery) */
   readonly eventQueue: EventDispatcher;
   private readonly appRowId = 7 + Math.floor(Math.random() * 90);
   private appVersion = 1;
@@ -164,7 +164,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     };
   }
 
-  // ---------------- lifecycle (§1) ----------------
+  // ---------------- lifecycle (docs/facts/bitrix24.md#install) ----------------
 
   beginInstall(): void {
     if (this.install?.installed) throw new Error('bitrix emulator: the app is already installed; call uninstall() first');
@@ -202,11 +202,11 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     if (placement === 'DEFAULT') {
       // an explicit handlerUrl is a deliberate (negative-test) launch, so it skips this gate
       if (!install.installed && !user.admin && o.handlerUrl === undefined) {
-        throw new Error('bitrix emulator: the app is not fully installed — a non-admin sees a notice, not the app (§1.2)');
+        throw new Error('bitrix emulator: the app is not fully installed — a non-admin sees a notice, not the app (docs/facts/bitrix24.md#install-finish)');
       }
       handler = o.handlerUrl ?? (install.installed ? this.shared.app.mainUrl : this.shared.app.installUrl);
     } else {
-      if (!install.installed) throw new Error(`bitrix emulator: placement ${placement} is invisible until installFinish (§1.2)`);
+      if (!install.installed) throw new Error(`bitrix emulator: placement ${placement} is invisible until installFinish (docs/facts/bitrix24.md#install-finish)`);
       const row = this.visiblePlacements(placement).find((r) => o.handlerUrl === undefined || r.handler === o.handlerUrl);
       if (!row) throw new Error(`bitrix emulator: placement ${placement} is not bound${o.handlerUrl ? ` to ${o.handlerUrl}` : ''}`);
       handler = row.handler;
@@ -247,7 +247,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     return { url, form, appSid };
   }
 
-  /** Placement rows the portal shows for a code: SETTING_CONNECTOR only through a registered connector (§4). */
+  /** Placement rows the portal shows for a code: SETTING_CONNECTOR only through a registered connector (docs/facts/bitrix24.md#placements). */
   visiblePlacements(placement: string): PlacementRow[] {
     if (!this.install?.installed) return [];
     if (placement === 'SETTING_CONNECTOR') {
@@ -257,7 +257,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     return this.placements.filter((r) => r.placement === placement);
   }
 
-  /** frame-and-sdk §4.1: what each placement passes by default. */
+  /** docs/facts/bitrix24-frame.md#placement-options: what each placement passes by default. */
   defaultPlacementOptions(row: PlacementRow): Params | '' {
     const p = row.placement;
     if (p === 'LEFT_MENU') return { URI: `/marketplace/placement/${row.id}/` };
@@ -293,7 +293,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     install.version = this.appVersion;
     install.setInstallSeen.clear(); // FIRST_RUN is remembered per app version
     const bound = this.events.filter((r) => r.event === 'ONAPPUPDATE' && !r.offline);
-    // bindings vanish on update (§8); connectors stay, their SETTING_CONNECTOR rows go with the placements
+    // bindings vanish on update (docs/facts/bitrix24.md#event-delivery); connectors stay, their SETTING_CONNECTOR rows go with the placements
     this.events = [];
     this.placements = [];
     if (!install.installed) return;
@@ -326,7 +326,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     );
   }
 
-  // ---------------- events (§8) ----------------
+  // ---------------- events (docs/facts/bitrix24.md#event-delivery) ----------------
 
   /** ONAPPUNINSTALL-style auth: no tokens ([SRC] sendAuth=false), also what automation-caused events carry. */
   private bareAuth(applicationToken: string): Params {
@@ -378,7 +378,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
   }
 
   private dispatch(name: string, data: unknown, causeUserId: number): Promise<void> {
-    if (!this.install?.installed) return Promise.resolve(); // never before installFinish (§1.2)
+    if (!this.install?.installed) return Promise.resolve(); // never before installFinish (docs/facts/bitrix24.md#install-finish)
     const online = this.events.filter((r) => r.event === name && !r.offline);
     const deliveries = online.map((r) => this.delivery(name, r.id, r.handler, data, r.userId > 0 ? r.userId : causeUserId));
     if (this.events.some((r) => r.event === name && r.offline)) {
@@ -388,7 +388,7 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     return this.eventQueue.send(deliveries);
   }
 
-  /** §8: one row per (event, data) — MESSAGE_ID = md5(EVENT|json(data)); a repeat just touches the row. */
+  /** docs/facts/bitrix24.md#event-delivery: one row per (event, data) — MESSAGE_ID = md5(EVENT|json(data)); a repeat just touches the row. */
   private queueOffline(name: string, data: unknown, userId: number): void {
     const messageId = md5(`${name}|${JSON.stringify(data ?? [])}`);
     const now = this.shared.clock.now();

@@ -1,5 +1,5 @@
 /**
- * The portal's /rest endpoint (bitrix24-rest.md §3.1–3.6, frame-and-sdk.md §5, §6.2):
+ * The portal's /rest endpoint (docs/facts/bitrix24.md#rest-url, docs/facts/bitrix24.md#rest-errors, docs/facts/bitrix24-frame.md#frame-rest, docs/facts/bitrix24-frame.md#host-page):
  * - `/rest/<method>`, `/rest/<method>.json`, and `/rest//<method>` (B24OAuth with a trailing-slash
  *   client_endpoint); method names are case-insensitive;
  * - GET query, POST form (PHP nested keys via qs) and POST JSON; query and body are merged;
@@ -109,7 +109,7 @@ export function restRouter(host: RestHost): express.Router {
     host.stats.byMethod[name] = (host.stats.byMethod[name] ?? 0) + 1;
 
     const def = METHODS.get(name);
-    if (!def) return sendError(res, methodNotFound()); // checked before auth (§3.2)
+    if (!def) return sendError(res, methodNotFound()); // checked before auth (docs/facts/bitrix24.md#rest-envelope)
 
     const queryString = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
     const params: Params = { ...(qs.parse(queryString, QS_OPTIONS) as Params), ...parseBody(req) };

@@ -1,5 +1,5 @@
 /**
- * OAuth tokens per (portal, user, app) — bitrix24-rest.md §2: access token 1 h, refresh token
+ * OAuth tokens per (portal, user, app) — docs/facts/bitrix24.md#oauth: access token 1 h, refresh token
  * 180 days, every refresh rotates both and the old refresh token is dead (single use).
  * Expiry runs on the injected clock so tests and benches can move time.
  */

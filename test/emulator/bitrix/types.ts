@@ -18,7 +18,7 @@ export interface AppConfig {
   eventHandlerUrl: string;
   scopes: string[];
   name: string;
-  /** `L` for local apps (client id `local.…`), `F` for a free marketplace app (§1.1 `status`). */
+  /** `L` for local apps (client id `local.…`), `F` for a free marketplace app (docs/facts/bitrix24.md#app-page-post `status`). */
   status: 'L' | 'F';
 }
 
@@ -46,7 +46,7 @@ export interface InstallRow {
   version: number;
   appOptions: Params;
   userOptions: Map<number, Params>;
-  /** users that already answered FIRST_RUN with setInstall (frame-and-sdk §3) */
+  /** users that already answered FIRST_RUN with setInstall (docs/facts/bitrix24-frame.md#frame-commands) */
   setInstallSeen: Set<number>;
 }
 
@@ -85,7 +85,7 @@ export interface ConnectorRow {
   icon: Params;
   iconDisabled: Params | null;
   placementHandler: string;
-  /** the SETTING_CONNECTOR placement row imconnector.register created (§4, §5.1) */
+  /** the SETTING_CONNECTOR placement row imconnector.register created (docs/facts/bitrix24.md#placements, docs/facts/bitrix24.md#imconnector-register) */
   placementId: number;
   flags: Params;
 }
@@ -145,15 +145,15 @@ export interface PortalCore {
   connectors: Map<string, ConnectorRow>;
   lines: Map<string, LineStatus>;
   offline: OfflineRow[];
-  /** the resource limit per method (operating.ts, §3.5) */
+  /** the resource limit per method (operating.ts, docs/facts/bitrix24.md#rest-limits) */
   readonly operating: OperatingMeter;
-  /** the portal's CRM (legacy crm.* semantics, §7) */
+  /** the portal's CRM (legacy crm.* semantics, docs/facts/bitrix24.md#crm) */
   readonly crm: CrmStore;
-  /** open lines: configs, chats, sessions, messages (§5, §6) */
+  /** open lines: configs, chats, sessions, messages (docs/facts/bitrix24.md#imconnector, docs/facts/bitrix24.md#openlines-chats) */
   readonly ol: OpenLinesStore;
   nextId(): number;
   /**
-   * An event caused on the portal (REST call, UI action): delivered asynchronously (§8).
+   * An event caused on the portal (REST call, UI action): delivered asynchronously (docs/facts/bitrix24.md#event-delivery).
    * userId 0 = an automated change (open-line tracker): the auth block carries no tokens.
    */
   emit(event: string, data: unknown, userId: number): void;

@@ -1,6 +1,6 @@
 /**
  * Webhook bodies exactly as Jivo documents them (jivo.ru/docs/webhooks, EN twin
- * jivochat.com/docs/webhooks; chat-sources.md §2.2): JSON, `event_name` always present,
+ * jivochat.com/docs/webhooks; docs/facts/chat-sources.md#jivo-events): JSON, `event_name` always present,
  * `widget_id` = the channel's id (a string), `chat_id` a number, `visitor` {name, email, phone,
  * number, description, social, chats_count}, `session` {geoip, utm, utm_json, ip_addr,
  * user_agent}, `page` {url, title}, `agents[]` {id, name, email, phone}, `chat` {messages[]

@@ -3,7 +3,7 @@
  * Management API (/mgmt) and runtime API (/runtime), the Data API (/dataapi/v2.0), callbacks to
  * the connected adapter, and pages for people (/visitor, /workspace, /analytics). Written from the
  * public docs (comagic/comagic.github.io: chat_api/, data_api/, javascript_api/) and
- * shared/reference/uis-api.md; where the docs are silent the choice is stated where it is made.
+ * docs/facts/uis.md; where the docs are silent the choice is stated where it is made.
  * See README.md.
  */
 import type { Server } from 'node:http';

@@ -1,7 +1,7 @@
 /**
  * The emulated UIS platform's internal model. Sources: comagic/comagic.github.io `chat_api/`
  * (cited as "Chat API §<section>"), `data_api/` ("Data API <page>") and the project reference
- * shared/reference/uis-api.md ("ref §N").
+ * docs/facts/uis.md (cited by anchor).
  */
 
 /**

@@ -1,7 +1,7 @@
 /**
  * CRM directories of a fresh Russian cloud portal: lead stages, sources, deal stages per funnel,
- * deal/contact types (crm.status.list, §7.3), deal funnels (crm.category.list), lead custom
- * fields (crm.lead.userfield.list) and the user directory (user.get, §7.4).
+ * deal/contact types (crm.status.list, docs/facts/bitrix24.md#crm-deals-contacts), deal funnels (crm.category.list), lead custom
+ * fields (crm.lead.userfield.list) and the user directory (user.get, docs/facts/bitrix24.md#users-notifications).
  */
 import type { DealCategory, DirectoryUser, StatusRow, UserFieldDef } from './types';
 
@@ -24,7 +24,7 @@ export class Directory {
     // no LAST_NAME: user.get returns "" for it, apps must not print "undefined"
     { id: 3, name: 'Мария', lastName: '', email: 'maria@portal.example', active: true, department: [2], workPosition: '', externalAuthId: '' },
     { id: 4, name: 'Олег', lastName: 'Уволенный', email: 'oleg@portal.example', active: false, department: [1], workPosition: 'Менеджер', externalAuthId: '', phoneInner: '104' },
-    // the hidden system user integrations can be moved to (§9); never returned by user.get
+    // the hidden system user integrations can be moved to (docs/facts/bitrix24.md#production-facts); never returned by user.get
     { id: 5, name: 'Системный', lastName: 'пользователь', email: '', active: true, department: [], workPosition: '', externalAuthId: 'rest_system' },
   ];
 

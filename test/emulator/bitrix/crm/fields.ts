@@ -1,6 +1,6 @@
 /**
  * Field catalogue of the legacy CRM entities, in the order crm.*.get returns them (field lists
- * from the crm-lead-get / crm-deal-get / crm-contact-get examples of b24restdocs; §7.2, §7.3).
+ * from the crm-lead-get / crm-deal-get / crm-contact-get examples of b24restdocs; docs/facts/bitrix24.md#crm-lead, docs/facts/bitrix24.md#crm-deals-contacts).
  * Types drive filtering and crm.*.fields; `ro` fields are ignored on add/update like
  * CCrmRestProxyBase::internalizeFields does with read-only attributes.
  */
@@ -222,7 +222,7 @@ export const ENTITY_MULTIFIELDS: Record<EntityType, readonly MultiFieldType[]> =
   DEAL: [],
 };
 
-/** CCrmFieldMulti value types (§7.2); the first one is the default for an omitted VALUE_TYPE. */
+/** CCrmFieldMulti value types (docs/facts/bitrix24.md#crm-lead); the first one is the default for an omitted VALUE_TYPE. */
 export const MULTIFIELD_VALUE_TYPES: Record<MultiFieldType, readonly string[]> = {
   PHONE: ['WORK', 'MOBILE', 'FAX', 'HOME', 'PAGER', 'MAILING', 'OTHER'],
   EMAIL: ['WORK', 'HOME', 'MAILING', 'OTHER'],

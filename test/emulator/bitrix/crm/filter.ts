@@ -1,5 +1,5 @@
 /**
- * Legacy CRM list filters and ordering (bitrix24-rest.md §7.2), following main's CSQLWhere:
+ * Legacy CRM list filters and ordering (docs/facts/bitrix24.md#crm-lead), following main's CSQLWhere:
  * the key prefix picks the operation (`=` identical, none = LIKE without wildcards, `%` substring,
  * `!` not-LIKE, `!=`, `!%`, `>` `>=` `<` `<=`, `@`/`!@` IN, `><`/`!><` between, `=%`/`%=` LIKE
  * with the caller's wildcards); MySQL compares text case-insensitively. An array value with an

@@ -1,11 +1,11 @@
 /**
- * The portal's CRM store with the legacy REST semantics (bitrix24-rest.md §7.2, §7.3;
+ * The portal's CRM store with the legacy REST semantics (docs/facts/bitrix24.md#crm-lead, docs/facts/bitrix24.md#crm-deals-contacts;
  * crm/classes/general/restservice.php): scalar fields go out as strings or null, multifields
  * only when present, add/update follow the multifield rules (no ID → add, ID → replace,
  * ID + empty VALUE or DELETE=Y → remove). Permissions are the common "own + open" role:
  * admins see everything, others what they are responsible for or what is OPENED=Y.
  * Every add/update fires ONCRM<TYPE>ADD/UPDATE with `{FIELDS: {ID}}` through `emit`; userId 0
- * means an automated change (auth without tokens, §7.1).
+ * means an automated change (auth without tokens, docs/facts/bitrix24.md#crm-events).
  */
 import type { Clock } from '../../../../server/domain/clock';
 import { RestError } from '../errors';
@@ -21,7 +21,7 @@ export interface Actor {
   admin: boolean;
 }
 
-/** Legacy CRM errors have an empty code and HTTP 400 (RestException default, §7.2 note). */
+/** Legacy CRM errors have an empty code and HTTP 400 (RestException default, docs/facts/bitrix24.md#crm-lead note). */
 export const crmError = (message: string): RestError => new RestError('', message, 400);
 
 const TITLES: Record<EntityType, string> = { LEAD: 'Лид', DEAL: 'Сделка', CONTACT: 'Контакт', COMPANY: 'Компания' };
@@ -106,7 +106,7 @@ export class CrmStore {
     return out;
   }
 
-  /** crm.*.list: `*`/empty = scalars; `UF_*` = custom fields; multifields only when named (§7.2). */
+  /** crm.*.list: `*`/empty = scalars; `UF_*` = custom fields; multifields only when named (docs/facts/bitrix24.md#crm-lead). */
   toList(e: CrmEntity, select: string[]): Params {
     const all = select.length === 0 || select.includes('*');
     const fmTypes = ENTITY_MULTIFIELDS[e.type].filter((t) => select.includes(t));
@@ -301,7 +301,7 @@ export class CrmStore {
     e.fields.DATE_CLOSED = semantic === 'P' ? '' : (e.fields.DATE_CLOSED || this.now());
   }
 
-  /** §7.2 multifield rules; an ID of another entity's row is ignored. */
+  /** docs/facts/bitrix24.md#crm-lead multifield rules; an ID of another entity's row is ignored. */
   private applyMultifields(e: CrmEntity, input: Params, isAdd: boolean): void {
     for (const type of ENTITY_MULTIFIELDS[e.type]) {
       if (input[type] === undefined) continue;
@@ -343,7 +343,7 @@ export class CrmStore {
     return true;
   }
 
-  // ---------------- duplicates (§7.3 crm.duplicate.findbycomm) ----------------
+  // ---------------- duplicates (docs/facts/bitrix24.md#crm-deals-contacts crm.duplicate.findbycomm) ----------------
 
   findByComm(kind: 'PHONE' | 'EMAIL', value: string, types: readonly EntityType[]): Array<[EntityType, number]> {
     const want = kind === 'PHONE' ? normalizePhone(value) : value.trim().toLowerCase();

@@ -1,12 +1,12 @@
 /**
- * The emulated portal's CRM as the legacy `crm.*` REST layer sees it (bitrix24-rest.md §7):
+ * The emulated portal's CRM as the legacy `crm.*` REST layer sees it (docs/facts/bitrix24.md#crm):
  * scalar fields already in their wire form (strings, `null` for empty), multifields as rows,
  * custom (UF_*) fields, directories, timeline comments and activities.
  */
 
 export type EntityType = 'LEAD' | 'DEAL' | 'CONTACT' | 'COMPANY';
 
-/** CCrmOwnerType ids (crm.activity.todo.add `ownerTypeId`, §7.3). */
+/** CCrmOwnerType ids (crm.activity.todo.add `ownerTypeId`, docs/facts/bitrix24.md#crm-deals-contacts). */
 export const OWNER_TYPE_ID: Record<EntityType, number> = { LEAD: 1, DEAL: 2, CONTACT: 3, COMPANY: 4 };
 
 export type MultiFieldType = 'PHONE' | 'EMAIL' | 'WEB' | 'IM' | 'LINK';

@@ -1,5 +1,5 @@
 /**
- * `batch` as CRestProvider::methodsBatch runs it (bitrix24-rest.md §3.4):
+ * `batch` as CRestProvider::methodsBatch runs it (docs/facts/bitrix24.md#rest-batch):
  * - `cmd` is a map or list of "method?query" strings (non-strings are skipped but still counted);
  * - at most 50 sub-calls, every extra one gets ERROR_BATCH_LENGTH_EXCEEDED in result_error;
  * - nested batch → ERROR_BATCH_METHOD_NOT_ALLOWED; sub-calls run in order with the outer auth;

@@ -3,7 +3,7 @@
  * restservice.php innerGet, innerUpdate): an unknown or unreadable activity is "Activity is not
  * found."; updating needs the right to update its owner ("Access denied."); failures are the
  * legacy empty-code HTTP 400. Used for call activities too (e.g. COMPLETED=Y on an earlier
- * missed call — telephony.md §7 «Обработано»). Fields: COMPLETED, SUBJECT, DESCRIPTION,
+ * missed call — docs/facts/telephony.md#manual-mechanics «Обработано»). Fields: COMPLETED, SUBJECT, DESCRIPTION,
  * RESPONSIBLE_ID, DEADLINE; the others are ignored.
  */
 import { crmError } from '../crm/store';

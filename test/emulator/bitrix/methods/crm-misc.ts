@@ -1,5 +1,5 @@
 /**
- * CRM directories and helpers (bitrix24-rest.md §7.3): crm.status.list, crm.category.list,
+ * CRM directories and helpers (docs/facts/bitrix24.md#crm-deals-contacts): crm.status.list, crm.category.list,
  * crm.lead.userfield.list, crm.duplicate.findbycomm, crm.timeline.comment.add,
  * crm.activity.todo.add. The last three are D7 engine controllers in the real portal, so their
  * failures carry codes (ACCESS_DENIED, OWNER_NOT_FOUND, INVALID_ARG_VALUE) unlike the legacy ones.
@@ -47,7 +47,7 @@ function statusList(p: Params, ctx: RestCtx): ListResult {
   return page(sorted, Math.max(0, ctx.start));
 }
 
-/** crm.category.list → `{categories:[…]}` with `total` next to `result` (engine Page, §7.3). */
+/** crm.category.list → `{categories:[…]}` with `total` next to `result` (engine Page, docs/facts/bitrix24.md#crm-deals-contacts). */
 function categoryList(p: Params, ctx: RestCtx): ListResult {
   const raw = p.entityTypeId ?? p.ENTITY_TYPE_ID ?? p.entitytypeid;
   const entityTypeId = phpInt(raw);
@@ -117,7 +117,7 @@ function findByComm(p: Params, ctx: RestCtx): Params | unknown[] {
 }
 
 function timelineCommentAdd(p: Params, ctx: RestCtx): number {
-  const fields = p.fields; // the engine binds the lower-case name only (§7.3)
+  const fields = p.fields; // the engine binds the lower-case name only (docs/facts/bitrix24.md#crm-deals-contacts)
   if (!isRecord(fields)) throw engineError('INVALID_ARG_VALUE', 'Could not find value for parameter {fields}');
   const ownerId = phpInt(fields.ENTITY_ID);
   const type = phpInt(fields.ENTITY_TYPE_ID) > 0 ? ownerType(fields.ENTITY_TYPE_ID) : ownerType(fields.ENTITY_TYPE);

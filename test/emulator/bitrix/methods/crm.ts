@@ -1,7 +1,7 @@
 /**
  * Legacy CRM entity methods crm.{lead,deal,contact,company}.{add,get,list,update,fields} and
  * crm.deal.contact.items.get, as CCrmRestProxyBase::processMethodRequest runs them
- * (bitrix24-rest.md §7.2, §7.3; crm/classes/general/restservice.php):
+ * (docs/facts/bitrix24.md#crm-lead, docs/facts/bitrix24.md#crm-deals-contacts; crm/classes/general/restservice.php):
  * - `fields`/`order`/`filter`/`select`/`params` are looked up as lower- or upper-case keys and
  *   must be arrays ("Parameter 'fields' must be array.");
  * - `id` must be a positive integer ("ID is not defined or invalid.");
@@ -40,7 +40,7 @@ const NOUN: Record<EntityType, string> = { LEAD: 'лида', DEAL: 'сделки
 
 /**
  * `params[REGISTER_SONET_EVENT]=Y`: the add is registered in the live feed and the responsible is
- * notified (bitrix24-rest.md §7.1); nobody is notified of their own entity. A system notification,
+ * notified (docs/facts/bitrix24.md#crm-events); nobody is notified of their own entity. A system notification,
  * not an app's (no TAG).
  */
 function registerSonetEvent(type: EntityType, p: Params, e: { id: number; fields: Record<string, string | null> }, ctx: RestCtx): void {

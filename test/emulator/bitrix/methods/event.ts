@@ -1,6 +1,6 @@
 /**
  * event.* and event.offline.* in the order of checks of rest/lib/api/event.php
- * (bitrix24-rest.md §8). Names are stored upper-case; uniqueness is
+ * (docs/facts/bitrix24.md#event-delivery). Names are stored upper-case; uniqueness is
  * app + event + handler + auth_type user + connector; duplicates → ERROR_CORE.
  */
 import { EVENTS, scopeGranted } from '../catalog';
@@ -116,7 +116,7 @@ function test(_params: Params, ctx: RestCtx): number {
   return 1;
 }
 
-// ---- offline queue (§8) ----
+// ---- offline queue (docs/facts/bitrix24.md#event-delivery) ----
 
 function requireAdmin(ctx: RestCtx): void {
   if (!ctx.user.admin) throw accessDenied();

@@ -1,5 +1,5 @@
 /**
- * im.dialog.messages.get (bitrix24-rest.md §6; im/lib/chat.php getMessages with JSON=Y):
+ * im.dialog.messages.get (docs/facts/bitrix24.md#openlines-chats; im/lib/chat.php getMessages with JSON=Y):
  * `DIALOG_ID` = `chat<id>`, `LAST_ID` (older than), `FIRST_ID` (newer than), `LIMIT` (default 20,
  * at most 50). The caller must be a participant of the chat — for an open-line chat that means
  * an operator who accepted it (the client user is one too). Newest first unless FIRST_ID is given.

@@ -1,6 +1,6 @@
 /**
  * imconnector.send.messages / update.messages / delete.messages / send.status.delivery /
- * send.status.reading / chat.name.set / set.error (bitrix24-rest.md §5.3;
+ * send.status.reading / chat.name.set / set.error (docs/facts/bitrix24.md#imconnector-send;
  * imconnector/lib/rest/customconnectors.php, provider/base/input.php):
  * - CONNECTOR, LINE, MESSAGES must be set (ArgumentNullException → ERROR_ARGUMENT + `argument`);
  *   message keys are lower-cased recursively; MESSAGES must be an array of {user, message, chat};

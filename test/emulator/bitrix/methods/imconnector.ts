@@ -1,6 +1,6 @@
 /**
  * imconnector.register / unregister / list / activate / status / connector.data.set
- * (bitrix24-rest.md §5.1; imconnector/lib/rest/{customconnectors,status,common}.php).
+ * (docs/facts/bitrix24.md#imconnector-register; imconnector/lib/rest/{customconnectors,status,common}.php).
  *
  * Wire quirk kept on purpose: register/unregister report failures by *returning*
  * `{result:false, error, error_description}`; CRestServer::processResponse passes a returned
@@ -79,7 +79,7 @@ function register(params: Params, ctx: RestCtx): Params {
     placementId,
     flags: { ...(previous?.flags ?? {}), ...flags },
   };
-  ctx.portal.connectors.set(id, row); // same ID again = update (§5.1)
+  ctx.portal.connectors.set(id, row); // same ID again = update (docs/facts/bitrix24.md#imconnector-register)
   if (previous && previous.placementId !== placementId) dropPlacementIfUnused(ctx, previous.placementId);
   return { result: true };
 }
@@ -119,7 +119,7 @@ function activate(params: Params, ctx: RestCtx): boolean {
     ctx.portal.lines.set(key, status);
   } else {
     const existed = ctx.portal.lines.delete(key);
-    // [SRC] deleting the status fires OnImConnectorStatusDelete (lower-case keys, §5.4)
+    // [SRC] deleting the status fires OnImConnectorStatusDelete (lower-case keys, docs/facts/bitrix24.md#imconnector-events)
     if (existed) ctx.portal.emit('ONIMCONNECTORSTATUSDELETE', { connector, line: String(line) }, ctx.user.id);
   }
   return true;
@@ -168,7 +168,7 @@ export const imconnectorMethods: Record<string, MethodDef> = {
   'imconnector.connector.data.set': { scope: 'imopenlines', handler: dataSet },
 };
 
-/** The line flags as SETTING_CONNECTOR's PLACEMENT_OPTIONS reports them (§4, §5.2). */
+/** The line flags as SETTING_CONNECTOR's PLACEMENT_OPTIONS reports them (docs/facts/bitrix24.md#placements, docs/facts/bitrix24.md#connector-settings-page). */
 export function connectorPlacementOptions(lines: ReadonlyMap<string, LineStatus>, connector: string, line: number): Params {
   const s = lines.get(lineKey(connector, line));
   const active = !!s?.active;

@@ -1,5 +1,5 @@
 /**
- * imopenlines.* (bitrix24-rest.md §6; imopenlines/lib/rest.php): line configs, finding the chat
+ * imopenlines.* (docs/facts/bitrix24.md#openlines-chats; imopenlines/lib/rest.php): line configs, finding the chat
  * behind a CRM item, dialog data, session history, and the operator's answer/finish.
  * Parameter names here are case-sensitive upper-case, as in Rest.php (`$arParams['CONFIG_ID']`);
  * only dialog.get upper-cases its keys.

@@ -1,4 +1,4 @@
-/** Every REST method the emulated portal knows, by lower-case name (names are case-insensitive, §3.1). */
+/** Every REST method the emulated portal knows, by lower-case name (names are case-insensitive, docs/facts/bitrix24.md#rest-url). */
 import { batchMethods } from './batch';
 import { crmMethods } from './crm';
 import { crmActivityMethods } from './crm-activity';

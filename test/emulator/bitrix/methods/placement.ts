@@ -1,8 +1,8 @@
 /**
  * placement.bind / unbind / get / list, in the order of checks of rest/lib/api/placement.php
- * (bitrix24-rest.md §4): admin → PLACEMENT type → empty/DEFAULT → HANDLER → URL check →
+ * (docs/facts/bitrix24.md#placements): admin → PLACEMENT type → empty/DEFAULT → HANDLER → URL check →
  * code known in the token's scopes → user mode → max count → duplicate (ERROR_CORE).
- * Bindings exist at once but stay invisible until installFinish (§1.2) — the host page and
+ * Bindings exist at once but stay invisible until installFinish (docs/facts/bitrix24.md#install-finish) — the host page and
  * openApp() enforce that, not these methods.
  */
 import { PLACEMENTS, scopeGranted } from '../catalog';
@@ -74,7 +74,7 @@ function bind(params: Params, ctx: RestCtx): true {
   if (rows.some((r) => r.placement === placement && r.handler === handler && r.userId === userId)) {
     throw new RestError('ERROR_CORE', 'Unable to set placement handler: Handler already binded');
   }
-  // no TITLE and no LANG_ALL → the app name is shown (§4)
+  // no TITLE and no LANG_ALL → the app name is shown (docs/facts/bitrix24.md#placements)
   if (Object.keys(langAll).length === 0) {
     langAll[DEFAULT_LANG] = { TITLE: ctx.portal.shared.app.name, DESCRIPTION: '', GROUP_NAME: '' };
   }
@@ -83,7 +83,7 @@ function bind(params: Params, ctx: RestCtx): true {
     placement,
     handler,
     userId,
-    options: [], // OPTIONS are ignored for LEFT_MENU, CRM tabs, CONTACT_CENTER (§4)
+    options: [], // OPTIONS are ignored for LEFT_MENU, CRM tabs, CONTACT_CENTER (docs/facts/bitrix24.md#placements)
     title: '',
     description: '',
     langAll,

@@ -1,5 +1,5 @@
 /**
- * The shape of a REST method as the portal dispatches it: a scope (the token must hold it, §9)
+ * The shape of a REST method as the portal dispatches it: a scope (the token must hold it, docs/facts/bitrix24.md#production-facts)
  * and a handler of (params, context). Handlers throw RestError for failures.
  */
 import type { Params } from '../php';
@@ -9,7 +9,7 @@ export interface RestCtx {
   portal: PortalCore;
   user: User;
   scopes: readonly string[];
-  /** the `start` paging parameter, removed from params like the portal does (§3.3) */
+  /** the `start` paging parameter, removed from params like the portal does (docs/facts/bitrix24.md#rest-paging) */
   start: number;
   methods: ReadonlyMap<string, MethodDef>;
 }
@@ -20,11 +20,11 @@ export interface MethodDef {
   handler: (params: Params, ctx: RestCtx) => unknown;
 }
 
-/** A list page: `total` always, `next` only when more rows exist (§3.3). */
+/** A list page: `total` always, `next` only when more rows exist (docs/facts/bitrix24.md#rest-paging). */
 export class ListResult {
   constructor(
     readonly items: unknown,
-    /** absent with start=-1 (no counting, §3.3) */
+    /** absent with start=-1 (no counting, docs/facts/bitrix24.md#rest-paging) */
     readonly total?: number,
     readonly next?: number,
   ) {}

@@ -1,5 +1,5 @@
 /**
- * Always-available basics (bitrix24-rest.md §9; rest_provider.php): app.info, profile,
+ * Always-available basics (docs/facts/bitrix24.md#production-facts; rest_provider.php): app.info, profile,
  * user.current, scope, methods, method.get, server.time, feature.get, app/user options.
  */
 import { ALL_SCOPES } from '../catalog';
@@ -73,7 +73,7 @@ function appOptionGet(p: Params, ctx: RestCtx): unknown {
   return phpObject(options);
 }
 
-/** `options{key:value}` or the keys at top level; admin only (§9). */
+/** `options{key:value}` or the keys at top level; admin only (docs/facts/bitrix24.md#production-facts). */
 function optionsParam(p: Params): Params {
   const raw = p.options !== undefined ? p.options : p;
   if (!isRecord(raw) || Object.keys(raw).length === 0) throw argumentNull('options');
@@ -104,7 +104,7 @@ function userOptionSet(p: Params, ctx: RestCtx): true {
 function featureGet(p: Params): Params {
   const code = upperKeys(p).CODE;
   if (phpEmpty(code)) throw new RestError('CODE_EMPTY', "CODE can't be empty");
-  // A Professional-plan portal: offline reserve/confirm mode is available (§8).
+  // A Professional-plan portal: offline reserve/confirm mode is available (docs/facts/bitrix24.md#event-delivery).
   return { value: ['rest_offline_extended', 'rest_auth_connector'].includes(String(code)) ? 'Y' : 'N' };
 }
 

@@ -1,5 +1,5 @@
 /**
- * user.get and im.notify.system.add (bitrix24-rest.md §7.4).
+ * user.get and im.notify.system.add (docs/facts/bitrix24.md#users-notifications).
  * user.get: `FILTER` (or filter keys at top level), `sort`/`order`, paging by 50 with `total`;
  * fired users are listed unless ACTIVE is filtered; system users (EXTERNAL_AUTH_ID=rest_system)
  * and the open-line chat users are never returned; ACTIVE is a boolean, ID a string.

@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the open-line chat engine: adding messages, system notes, the chat's CRM
- * descriptors (entity_data_1/2, §6) and the names connectors go by.
+ * descriptors (entity_data_1/2, docs/facts/bitrix24.md#openlines-chats) and the names connectors go by.
  */
 import { BUILTIN_CONNECTORS } from '../catalog';
 import type { PortalCore } from '../types';
@@ -18,18 +18,18 @@ const COMMUNICATION: Record<string, string> = {
 };
 
 export const communicationType = (connector: string): string => COMMUNICATION[connector] ?? 'IMOL';
-/** `getCommunicationType(code, true)`: the SOURCE_ID suffix (§6: upper-cased id for custom connectors). */
+/** `getCommunicationType(code, true)`: the SOURCE_ID suffix (docs/facts/bitrix24.md#openlines-chats: upper-cased id for custom connectors). */
 export const sourceType = (connector: string): string => COMMUNICATION[connector] ?? connector.toUpperCase();
 
 export function connectorTitle(portal: PortalCore, connector: string): string {
   return BUILTIN_CONNECTORS[connector] ?? portal.connectors.get(connector)?.name ?? connector;
 }
 
-/** A connector registered through imconnector.register (its events go to our app, §5.4). */
+/** A connector registered through imconnector.register (its events go to our app, docs/facts/bitrix24.md#imconnector-events). */
 export const isCustomConnector = (portal: PortalCore, connector: string): boolean => portal.connectors.has(connector);
 
 /**
- * A register flag (§5.1). CustomConnectors::prepare only honours real booleans (JSON true/false);
+ * A register flag (docs/facts/bitrix24.md#imconnector-register). CustomConnectors::prepare only honours real booleans (JSON true/false);
  * the model stores 'Y'/'N', so those count too; anything else falls back to the default
  * (NEED_SIGNATURE true, CHAT_GROUP false, …).
  */
@@ -103,7 +103,7 @@ export function sessionEventData(portal: PortalCore, chat: OlChat, s: OlSession)
 
 /**
  * Session start/finish events: OnImConnectorDialogStart/Finish go only to the app owning a custom
- * connector (`data[DATA][n]`, §5.4); OnSessionStart/Finish (imopenlines REST) to anyone bound.
+ * connector (`data[DATA][n]`, docs/facts/bitrix24.md#imconnector-events); OnSessionStart/Finish (imopenlines REST) to anyone bound.
  */
 export function emitSessionEvent(portal: PortalCore, chat: OlChat, s: OlSession, phase: 'START' | 'FINISH', userId: number): void {
   if (isCustomConnector(portal, chat.connector)) {

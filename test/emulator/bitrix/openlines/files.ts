@@ -2,9 +2,9 @@
  * Files in open-line chats. Inbound `message.files[{url, name}]` are downloaded by the portal
  * itself (imconnector Library::downloadFile: HttpClient, redirects followed, "Bitrix Connector
  * Client" user agent, only HTTP 200 counts); a URL the portal cannot fetch leaves a broken 0-byte
- * file in the chat, as seen in production with IP-filtered provider hosts (uis-api.md §6.5).
+ * file in the chat, as seen in production with IP-filtered provider hosts (docs/facts/uis.md#media).
  * Operator files get public links served by the portal (`/docs/pub/<hash>/default/` and the short
- * `/~<code>` download link), which is what OnImConnectorMessageAdd `files[]` carries (§5.4).
+ * `/~<code>` download link), which is what OnImConnectorMessageAdd `files[]` carries (docs/facts/bitrix24.md#imconnector-events).
  */
 import { randomHex } from '../php';
 import type { OlFile } from './types';
@@ -32,7 +32,7 @@ export function mimeByName(name: string): string {
   return MIME[ext] ?? 'application/octet-stream';
 }
 
-/** Disk\TypeFile image check used for `type` and width/height (§5.4 files[]). */
+/** Disk\TypeFile image check used for `type` and width/height (docs/facts/bitrix24.md#imconnector-events files[]). */
 export const isImage = (f: Pick<OlFile, 'mime'>): boolean => /^image\/(jpeg|png|gif|webp|bmp)$/.test(f.mime);
 
 /** CFile::FormatSize on a Russian portal. */

@@ -1,6 +1,6 @@
 /**
  * Inbound open-line traffic: one `imconnector.send.messages` item (imconnector Connectors\Base
- * processingInputNewMessage → imopenlines Connector::addMessage; §5.3) and livechat visitor
+ * processingInputNewMessage → imopenlines Connector::addMessage; docs/facts/bitrix24.md#imconnector-send) and livechat visitor
  * messages. The chat is found by USER_CODE `<connector>|<line>|<chat.id>|<internal user id>`
  * (with CHAT_GROUP the external chat alone); the chat's open session is reused, otherwise a new
  * session starts (not accepted by anyone yet) and runs the CRM tracker.

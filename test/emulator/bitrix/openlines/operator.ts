@@ -1,6 +1,6 @@
 /**
  * The operator's side of an open-line chat (imopenlines Connector::onMessageSend / sendMessage,
- * Operator answer/finish; bitrix24-rest.md §5.3, §5.4):
+ * Operator answer/finish; docs/facts/bitrix24.md#imconnector-send, docs/facts/bitrix24.md#imconnector-events):
  * - a chat must be accepted (taken) before the operator can write in it;
  * - an operator message in a chat of a custom connector goes to the app as
  *   ONIMCONNECTORMESSAGEADD: `data[CONNECTOR]`, `data[LINE]`, `data[MESSAGES][0]` with
@@ -145,7 +145,7 @@ export function operatorClose(portal: PortalCore, chatId: number, userId: number
   emitSessionEvent(portal, chat, s, 'FINISH', userId);
 }
 
-/** imopenlines.config.delete: OnImConnectorLineDelete carries just the line id (§5.4). */
+/** imopenlines.config.delete: OnImConnectorLineDelete carries just the line id (docs/facts/bitrix24.md#imconnector-events). */
 export function deleteLine(portal: PortalCore, lineId: number, userId: number): boolean {
   if (!portal.ol.lines.delete(lineId)) return false;
   for (const chat of portal.ol.chats.values()) {

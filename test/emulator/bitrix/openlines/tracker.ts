@@ -1,6 +1,6 @@
 /**
- * The open-line CRM tracker (imopenlines/lib/crm.php, session.php, tracker.php; §6, uis-api.md
- * §6.1, §6.7):
+ * The open-line CRM tracker (imopenlines/lib/crm.php, session.php, tracker.php; docs/facts/bitrix24.md#openlines-chats,
+ * docs/facts/uis.md#identity, docs/facts/uis.md#duplicates):
  * - session start on a CRM=Y line (not for CHAT_GROUP connectors): search the CRM by the chat's
  *   `imol|<USER_CODE>`, the chat user's LINK, the phone (unless invalid and not
  *   skip_phone_validate) and the e-mail. Exactly one open lead found → the session is bound to
@@ -14,7 +14,7 @@
  * New leads: SOURCE_ID `"<line>|<TYPE>"` (auto-added to SOURCE, sort 115) unless the line names a
  * valid source, TITLE = chat title, NAME/LAST_NAME, PHONE/EMAIL WORK, WEB HOME, IM
  * `imol|<USER_CODE>` (VALUE_TYPE IMOL for custom connectors), LINK USER. Changes are automation:
- * their ONCRM* events carry auth without tokens (§7.1).
+ * their ONCRM* events carry auth without tokens (docs/facts/bitrix24.md#crm-events).
  */
 import type { CrmEntity, EntityType } from '../crm/types';
 import { normalizePhone } from '../crm/store';

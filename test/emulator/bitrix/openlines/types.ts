@@ -1,5 +1,5 @@
 /**
- * Open Lines as the portal keeps them (bitrix24-rest.md §5, §6): line configs, the chat users
+ * Open Lines as the portal keeps them (docs/facts/bitrix24.md#imconnector, docs/facts/bitrix24.md#openlines-chats): line configs, the chat users
  * imconnector creates for external people, one LINES chat per USER_CODE, sessions inside a chat,
  * messages and files.
  */
@@ -116,7 +116,7 @@ export interface OlChat {
   connector: string;
   externalChatId: string;
   userId: number;
-  /** `<connector>|<line>|<external chat id>|<internal user id>` (entity_id, §6) */
+  /** `<connector>|<line>|<external chat id>|<internal user id>` (entity_id, docs/facts/bitrix24.md#openlines-chats) */
   userCode: string;
   title: string;
   description: string;

@@ -1,5 +1,5 @@
 /**
- * How open-line chats look on the wire (§6):
+ * How open-line chats look on the wire (docs/facts/bitrix24.md#openlines-chats):
  * - imopenlines.dialog.get = Im\Chat::getById with JSON keys (lower snake case) + `dialog_id`;
  * - imopenlines.session.history.get = Rest::objectEncode of the operator's history: every key is
  *   lower-cased and then camel-cased at underscores, recursively — `CHAT_ID` → `chatId`, but the

@@ -78,7 +78,7 @@ export function clickToCall(portal: PortalCore, o: { userId: number; phone: stri
     IS_MOBILE: o.isMobile === true,
     CALL_ID: reg.CALL_ID,
     CRM_ENTITY_TYPE: reg.CRM_ENTITY_TYPE,
-    // null vanishes in the form encoding (26.x); some portals sent 0 (telephony.md §9.4)
+    // null vanishes in the form encoding (26.x); some portals sent 0 (docs/facts/telephony.md#gotcha-4)
     CRM_ENTITY_ID: reg.CRM_ENTITY_ID ?? (t.settings.clickEntityIdWhenNone === 'zero' ? 0 : null),
     CRM_CREATED_LEAD: reg.CRM_CREATED_LEAD,
     CRM_CREATED_ENTITIES: reg.CRM_CREATED_ENTITIES,

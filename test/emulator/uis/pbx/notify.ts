@@ -1,7 +1,7 @@
 /**
  * HTTP notifications («Уведомления о событиях», option «API Базовый»), as configured per account in
  * the UIS UI: per event type an HTTP method, a URL and a body template with `{{variable}}`
- * placeholders. No public API creates them (shared/reference/telephony.md §2.1), so tests configure
+ * placeholders. No public API creates them (docs/facts/telephony.md#notifications), so tests configure
  * them here, the way an admin does in the UI.
  *
  * From the public material:
@@ -10,7 +10,7 @@
  *   `null`), as the `notification_message` example of Data API `get.notifications` shows
  *   (`{"visitor_browser_name":null}`);
  * - the variables per event type are the ones public CRM integrations put into their templates
- *   (telephony.md §2.1 table);
+ *   (docs/facts/telephony.md#notifications table);
  * - the only audit is Data API `get.notifications` (data_api/report_new/flat/get_notifications).
  *
  * Chosen where the docs are silent (each switchable):
@@ -43,7 +43,7 @@ const COMMON = ['notification_mnemonic', 'notification_name', 'notification_time
 const CONTACT = ['contact_phone_number', 'contact_id', 'contact_full_name'];
 const EMPLOYEE = ['employee_id', 'employee_full_name', 'employee_phone_number', 'extension_phone_number'];
 
-/** Variables each event type offers (telephony.md §2.1; the Novofon template adds extension_phone_number, call_status). */
+/** Variables each event type offers (docs/facts/telephony.md#notifications; the Novofon template adds extension_phone_number, call_status). */
 export const EVENT_VARIABLES: Record<EventType, readonly string[]> = {
   incoming_call: [...COMMON, ...CONTACT, 'scenario_name', 'scenario_id', 'communication_number', 'communication_id', 'communication_type', 'start_time', 'called_phone_number', 'calling_phone_number', 'cpn_region_id', 'cpn_region_name', 'call_source', 'direction', 'external_id'],
   waiting_for_answer: [...COMMON, ...CONTACT, ...EMPLOYEE, 'external_id', 'call_source', 'direction', 'leg_id', 'scenario_name', 'communication_number'],

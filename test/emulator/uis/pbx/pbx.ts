@@ -7,7 +7,7 @@
  * The session model follows the reports (data_api/report/get_calls_report, get_call_legs_report):
  * a session has a contact leg and employee/operator legs; `finish_reason`, `is_lost`,
  * `is_transfer`, durations and `employees[]` are derived from the legs. Which notification fires
- * when follows the event names of telephony.md §2.1 («Входящий звонок на виртуальный номер» → per
+ * when follows the event names of docs/facts/telephony.md#notifications («Входящий звонок на виртуальный номер» → per
  * ringing leg «Ожидание ответа» → «Начало разговора» → «Окончание разговора» → «Завершение звонка»,
  * «Потерянный звонок» for a lost incoming call, «Записанный разговор» when the file is ready).
  */
@@ -730,7 +730,7 @@ export class Pbx {
 
   // ------------------------------------------------------------------ notifications
 
-  /** The variables of a session at this moment (telephony.md §2.1), narrowed by the event type's set. */
+  /** The variables of a session at this moment (docs/facts/telephony.md#notifications), narrowed by the event type's set. */
   private variables(s: CallSession, extra: { employeeId?: number | null; employeePhone?: string | null; legId?: number; talkSeconds?: number; recording?: Recording }): Record<string, unknown> {
     const now = this.now();
     const offset = this.account.utcOffsetMin;
