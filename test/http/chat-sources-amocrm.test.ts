@@ -226,6 +226,26 @@ describe('amoCRM webhooks: where the API may not make them, forged, malformed', 
     expect((await chatSourceHealth(h!.app.deps.chatSources, h!.portal.memberId)).find((x) => x.source === 'amocrm')!.lastError).toBeNull();
   });
 
+  it('when amoCRM switched the webhook off after failed deliveries, then the keep-alive registers it again and says so; talks flow again and the notice goes once one arrives', async () => {
+    const { acc, account, session } = await setup();
+    // amoCRM disables a hook whose deliveries keep failing (hooks.ts): nothing reaches us meanwhile
+    account.webhooks[0]!.disabled = true;
+    const missed = account.clientChat({ origin: 'waba', name: 'Пропущен', phone: '+79160000801' });
+    account.closeTalk(missed.talk_id);
+    await settle();
+    expect(acc.uploadedOfflineMessages()).toHaveLength(0);
+    await h!.app.deps.chatSourcesWorker.keepAlive(h!.portal.memberId);
+    expect(account.webhooks).toMatchObject([{ disabled: false, settings: ['update_talk'] }]);
+    expect((await view(session)).state.lastError).toMatchObject({ code: 'AMO_WEBHOOK_DISABLED' });
+    const next = account.clientChat({ origin: 'waba', name: 'Следующий', phone: '+79160000802' });
+    account.closeTalk(next.talk_id);
+    // a later change of the missed talk (the client rates it) brings it too: it is closed
+    account.rate(missed.talk_id, 5);
+    await settle();
+    expect(acc.uploadedOfflineMessages().map((m) => m.phone).sort()).toEqual(['+79160000801', '+79160000802']);
+    expect((await view(session)).state.lastError).toBeNull();
+  });
+
   it('when the secret or the account is wrong, then 403 and nothing recorded; a body without the account is a 400', async () => {
     const { account, session, view: v } = await setup();
     const body = (accountId: number) =>
