@@ -39,6 +39,7 @@ import { CONNECTOR_ID } from '../install/plan';
 import { createUisManagement } from './uis/management-client';
 import { createSqliteEmployeeSyncRepository } from './storage/employee-sync-repository';
 import { createSqliteBridgeRecoveryRepository } from './storage/bridge-recovery-repository';
+import { createSqliteHealthRepository } from './storage/health-repository';
 import { createBridgeRecovery } from './services/bridge/recovery';
 import { createDataApiBudget } from './uis/data-api-budget';
 import { createEmployeeSyncWorker } from './services/employee-sync/worker';
@@ -186,6 +187,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     analyticsWorker,
     openLines: ol.openLines,
     openLinesWorker: ol.openLinesWorker,
+    health: { store: createSqliteHealthRepository(db), restBurst: config.rateLimit.burst },
     chatSources: chatSources.deps,
     chatSourcesWorker: chatSources.worker,
     uisInbox,

@@ -10,6 +10,19 @@ export interface Metrics {
   portals: Gauge<'status'>;
   /** Inbound messages the bridge's reconcile / loss audit queued (issue #11), by area: missed-callback, open-line. */
   bridgeRepairs: Counter<'area'>;
+  /** «Состояние» (issue #16), summed over portals, set at each scrape: see server/services/health/metrics.ts. */
+  health: {
+    queueDepth: Gauge<'area'>;
+    queueOldestSeconds: Gauge<'area'>;
+    failed24h: Gauge<'area'>;
+    restBudgetUsedMax: Gauge;
+    openLines: Gauge<'state'>;
+    boundChannels: Gauge<'status'>;
+    uisConnections: Gauge<'status'>;
+    amocrmAccounts: Gauge<'status'>;
+    bridgeAudit: Gauge<'state'>;
+    chatSourceErrors: Gauge<'source'>;
+  };
 }
 
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics {
@@ -34,5 +47,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
       labelNames: ['area'],
       registers,
     }),
+    health: {
+      queueDepth: new Gauge({ name: 'omni_queue_depth', help: 'Items waiting (due, not done) in each area’s durable queue, all portals', labelNames: ['area'], registers }),
+      queueOldestSeconds: new Gauge({
+        name: 'omni_queue_oldest_seconds',
+        help: 'Age of the oldest waiting item in each area’s queue, all portals (0 when none waits)',
+        labelNames: ['area'],
+        registers,
+      }),
+      failed24h: new Gauge({ name: 'omni_failed_items_24h', help: 'Items of each area that failed for good in the last 24 hours', labelNames: ['area'], registers }),
+      restBudgetUsedMax: new Gauge({ name: 'omni_b24_rest_budget_used_max_ratio', help: 'The fullest portal REST bucket as this instance paces it (0…1)', registers }),
+      openLines: new Gauge({ name: 'omni_open_lines', help: 'Open lines bound to UIS channels, by our binding state (active, off)', labelNames: ['state'], registers }),
+      boundChannels: new Gauge({ name: 'omni_uis_bound_channels', help: 'UIS channels bound to open lines, by their UIS status', labelNames: ['status'], registers }),
+      uisConnections: new Gauge({ name: 'omni_uis_connections', help: 'UIS adapter connections, by status', labelNames: ['status'], registers }),
+      amocrmAccounts: new Gauge({ name: 'omni_amocrm_accounts', help: 'Connected amoCRM accounts, by status (active, reauth)', labelNames: ['status'], registers }),
+      bridgeAudit: new Gauge({ name: 'omni_bridge_audit_portals', help: 'Portals by the outcome of the bridge’s last reconcile/loss audit (ok, incomplete)', labelNames: ['state'], registers }),
+      chatSourceErrors: new Gauge({ name: 'omni_chat_source_errors', help: 'Portals whose chat source shows a last error, by source', labelNames: ['source'], registers }),
+    },
   };
 }

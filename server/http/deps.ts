@@ -67,6 +67,8 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   /** «Открытые линии» (issue #16): the tab's settings and the jobs writing «Доп. поля»; its worker. */
   openLines: import('../services/open-lines/ports').OpenLinesRepository;
   openLinesWorker: import('../services/open-lines/worker').OpenLinesWorker;
+  /** «Состояние» (issue #16): figures over the job tables; the portals' REST bucket size (B24_RATE_LIMIT burst). */
+  health: { store: import('../services/health/ports').HealthRepository; restBurst: number };
   healthCheck(): void;
   /** True once a graceful shutdown began: `/readyz` answers 503 (server/lifecycle.ts). */
   isDraining?(): boolean;

@@ -14,6 +14,7 @@ import { connectorRouter } from './connector';
 import { crmRulesRouter } from './crm-rules';
 import { employeeSyncRouter } from './employee-sync';
 import { openLinesRouter } from './open-lines';
+import { healthViewRouter } from './health-view';
 import { telephonyRouter } from './telephony';
 
 /** JSON API for our own pages, authenticated by the page session the server issued (never a cookie). */
@@ -55,6 +56,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.use(crmRulesRouter(deps));
   router.use(employeeSyncRouter(deps));
   router.use(openLinesRouter(deps));
+  router.use(healthViewRouter(deps));
   router.use(telephonyRouter(deps));
   return router;
 }

@@ -1,5 +1,7 @@
 import { Router } from 'express';
+import { collectHealthMetrics } from '../../services/health/metrics';
 import type { AppDeps } from '../deps';
+import { restUsed } from './health-view';
 
 /** Liveness/readiness and Prometheus metrics. */
 export function healthRouter(deps: AppDeps): Router {
@@ -30,6 +32,7 @@ export function healthRouter(deps: AppDeps): Router {
   router.get('/metrics', async (_req, res) => {
     deps.metrics.portals.reset();
     for (const [status, n] of Object.entries(deps.portals.countByStatus())) deps.metrics.portals.set({ status }, n);
+    await collectHealthMetrics({ store: deps.health.store, clock: deps.clock, restUsed: restUsed(deps) }, deps.metrics.health);
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   return router;

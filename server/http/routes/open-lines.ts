@@ -6,20 +6,23 @@ import type { AppDeps } from '../deps';
 import { zodMessage } from '../zod-message';
 import type { ApiCaller } from './api-caller';
 
+/** What the Open Lines services need, from the app's deps (the health view reads the lines the same way). */
+export const openLinesDeps = (deps: AppDeps): OpenLinesDeps => ({
+  openLines: deps.openLines,
+  crmRules: deps.crmRules,
+  gateway: deps.gateway,
+  clock: deps.clock,
+  links: deps.links,
+  portals: deps.portals,
+  bridge: deps.bridge,
+  channels: deps.workspace.channels,
+  connectionStatus: (m, c) => deps.bridgeRecoveryStore.connectionStatus(m, c),
+});
+
 /** «Открытые линии» tab: its settings, the lines our connector drives (both sides), recent outcomes. */
 export function openLinesRouter(deps: AppDeps): Router {
   const router = Router();
-  const d = (): OpenLinesDeps => ({
-    openLines: deps.openLines,
-    crmRules: deps.crmRules,
-    gateway: deps.gateway,
-    clock: deps.clock,
-    links: deps.links,
-    portals: deps.portals,
-    bridge: deps.bridge,
-    channels: deps.workspace.channels,
-    connectionStatus: (m, c) => deps.bridgeRecoveryStore.connectionStatus(m, c),
-  });
+  const d = () => openLinesDeps(deps);
   router.get('/api/open-lines', async (_req, res) => {
     const caller = res.locals.caller as ApiCaller;
     res.json(await openLinesView(d(), caller.memberId));

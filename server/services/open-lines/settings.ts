@@ -45,7 +45,7 @@ function portalOrigin(deps: Pick<OpenLinesDeps, 'portals'>, memberId: string): s
  * reports it; the line's name and `imconnector.status` from Bitrix24 in one `batch`. When the
  * portal does not answer, the lines are still listed (its side unknown) and `portalError` says so.
  */
-async function lineStates(deps: OpenLinesDeps, memberId: string): Promise<{ lines: OpenLineState[]; portalError: string | null }> {
+export async function lineStates(deps: OpenLinesDeps, memberId: string): Promise<{ lines: OpenLineState[]; portalError: string | null }> {
   const link = deps.links.get(memberId);
   const bindings = deps.bridge.bindings(memberId);
   if (!bindings.length) return { lines: [], portalError: null };
