@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JivoSettings, JivoView, SourceItemView, ChatSourcesView } from '../../server/contracts/chat-sources';
 import { payloads, startJivoEmulator, type JivoEmulator } from '../emulator/jivo';
+import type { Clock } from '../../server/domain/clock';
 import { chatSourceHealth } from '../../server/services/chat-sources/health';
 import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
 import { settleSources } from './chat-sources-support';
@@ -14,13 +15,13 @@ afterEach(async () => {
 });
 
 /** Install, link UIS, switch Jivo on (default site+source; the Telegram channel mapped to another source); webhooks on for every Jivo channel. */
-async function setup(over: Partial<JivoSettings> = {}) {
-  h = await startHarness();
+async function setup(over: Partial<JivoSettings> = {}, clock?: Clock) {
+  h = await startHarness({ clock });
   await installApp(h);
   const session = (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app` })).boot.session!;
   const acc = h.uis.accounts[0]!;
   expect((await api(h.app.url, session, 'POST', '/api/uis/link', { project: 'uis', login: acc.login, password: acc.password, dataApiToken: acc.dataApiToken })).status).toBe(200);
-  jivo = await startJivoEmulator();
+  jivo = await startJivoEmulator({ clock });
   const [site, telegram, whatsapp] = jivo.channels;
   const settings: JivoSettings = {
     enabled: true,
@@ -140,6 +141,28 @@ describe('Jivo → UIS analytics', () => {
     const up = ((await api(h!.app.url, session, 'GET', '/api/chat-sources')).json as unknown as ChatSourcesView).jivo.state;
     expect(up.lastError).toBeNull();
     expect(await chatSourceHealth(h!.app.deps.chatSources, h!.portal.memberId)).toContainEqual(expect.objectContaining({ source: 'jivo', enabled: true, lastError: null }));
+  });
+
+  it('when UIS stays down for hours, then the chat waits without giving up and is uploaded once UIS is back', async () => {
+    const clock = { offset: 0, now: () => Date.now() + clock.offset, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms))) };
+    const { acc, site } = await setup({}, clock);
+    h!.uis.setDown(true);
+    const chat = jivo!.startChat({ widgetId: site.widgetId, visitor: { phone: '+79160000031' }, text: 'Долгий простой UIS' });
+    await jivo!.finishChat(chat.chatId);
+    await settleSources(h!);
+    // six hours of outage, the queue looked at every half hour
+    for (let step = 0; step < 12; step++) {
+      clock.offset += 31 * 60_000;
+      await settleSources(h!);
+    }
+    // (the page's session has lapsed by now: the queue is read from the store)
+    const queue = () => h!.app.deps.chatSources.sources.recent(h!.portal.memberId, 'jivo', 10);
+    expect(await queue()).toMatchObject([{ status: 'waiting' }]);
+    h!.uis.setDown(false);
+    clock.offset += 31 * 60_000;
+    await settleSources(h!);
+    expect(acc.uploadedChats()).toMatchObject([{ phone: '+79160000031', uploads: 1 }]);
+    expect(await queue()).toMatchObject([{ status: 'uploaded' }]);
   });
 
   it('when a chat has neither a phone nor an e-mail, then it is skipped with a reason the admin sees', async () => {

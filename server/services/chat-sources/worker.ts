@@ -63,6 +63,14 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
     if (attempts >= maxAttempts) return finish(item, 'failed', `gave up after ${attempts} attempts: ${reason}`);
     await deps.sources.updateItem(item.id, { status: 'waiting', attempts, dueAt: at ?? now() + backoff(attempts), reason });
   };
+  /**
+   * UIS or amoCRM down or limiting: again after a back-off growing to 30 minutes, and never given
+   * up — an outage of hours must not lose what was queued (the cause is not the item's).
+   */
+  const outage = (item: SourceItem, reason: string) => {
+    const attempts = item.attempts + 1;
+    return deps.sources.updateItem(item.id, { status: 'waiting', attempts, dueAt: now() + backoff(attempts), reason: `${reason} (attempt ${attempts}, retried automatically)` });
+  };
   /** Wait without spending an attempt (the cause is outside the item: no link, no grant). */
   const hold = (item: SourceItem, reason: string, ms: number) => deps.sources.updateItem(item.id, { status: 'waiting', dueAt: now() + ms, reason });
 
@@ -99,8 +107,10 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
         for (const item of items) await hold(item, `AMO_REAUTH: ${e.reason}`, 10 * 60_000);
         return [];
       }
-      if (e instanceof AmoApiError) await error(memberId, 'amocrm', 'AMO_UNAVAILABLE', e.message);
-      for (const item of items) await later(item, `amoCRM: ${(e as Error).message}`);
+      if (e instanceof AmoApiError) {
+        await error(memberId, 'amocrm', 'AMO_UNAVAILABLE', e.message);
+        for (const item of items) await outage(item, `amoCRM: ${e.message}`);
+      } else for (const item of items) await later(item, `amoCRM: ${(e as Error).message}`);
       return [];
     }
     await deps.sources.resolveErrors(memberId, 'amocrm', RESOLVED_BY.amoRead);
@@ -142,7 +152,7 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
     } catch (e) {
       const reason = `get.account: ${(e as Error).message}`;
       for (const source of ['jivo', 'amocrm'] as const) if (items.some((i) => i.source === source)) await error(memberId, source, 'UIS_UNAVAILABLE', reason);
-      for (const item of items) await later(item, reason);
+      for (const item of items) await outage(item, reason);
       return;
     }
     const keys = [...(await jivoEntries(memberId, items.filter((i) => i.source === 'jivo'))), ...(await amoEntries(memberId, items.filter((i) => i.source === 'amocrm')))];
@@ -168,7 +178,7 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
       },
       later: async ({ key }, reason) => {
         await error(memberId, key.item.source, 'UIS_UNAVAILABLE', reason);
-        await later(key.item, reason);
+        await outage(key.item, reason);
       },
       withoutSession: (e, why) => {
         const p = prepareUpload(e.key.conv, e.key.settings, now(), zone, false);
