@@ -2,6 +2,7 @@ import { AppError } from '../domain/errors';
 import type { UisLink } from '../domain/uis-link';
 import { portalFailure, uisFailure } from './workspace-errors';
 import type { WorkspaceDeps } from './workspace-ports';
+import { readLinkEmployees, type UisEmployeeRecord } from './uis-employees';
 
 export interface Operator {
   id: number;
@@ -51,15 +52,15 @@ async function lookup(deps: WorkspaceDeps, link: UisLink, userId: number): Promi
   // the employee sync paired them already (by e-mail, by name, or by creating the employee)
   const mapped = deps.employees?.uisEmployeeFor(link.memberId, userId) ?? null;
   const email = mapped === null ? await bitrixEmail(deps, link.memberId, userId) : null;
-  let employees: Row[];
+  let employees: UisEmployeeRecord[];
   try {
-    employees = await deps.dataApi.call<Row[]>(link, 'get.employees', { fields: ['id', 'full_name', 'email', 'operator'] });
+    employees = await readLinkEmployees(deps.dataApi, link);
   } catch (e) {
     throw uisFailure(e, 'UIS_DATA_API_REFUSED', 'UIS did not list the account employees');
   }
-  const byEmail = (address: string) => (employees ?? []).find((r) => typeof r.email === 'string' && r.email.trim().toLowerCase() === address);
+  const byEmail = (address: string) => employees.find((r) => r.email !== null && r.email.trim().toLowerCase() === address);
   // a mapped employee removed from UIS since the sync: back to the e-mail match
-  const match = (mapped !== null && (employees ?? []).find((r) => Number(r.id) === mapped)) || byEmail(email ?? (await bitrixEmail(deps, link.memberId, userId)));
+  const match = (mapped !== null && employees.find((r) => r.id === mapped)) || byEmail(email ?? (await bitrixEmail(deps, link.memberId, userId)));
   if (!match) {
     throw new AppError(
       'OPERATOR_NOT_FOUND',
@@ -67,11 +68,10 @@ async function lookup(deps: WorkspaceDeps, link: UisLink, userId: number): Promi
       409,
     );
   }
-  const operator = (match.operator ?? {}) as Row;
-  if (operator.operator_chat_enabled === false) {
-    throw new AppError('OPERATOR_NOT_ALLOWED', `The UIS employee ${String(match.full_name ?? email)} may not take part in chats; an administrator enables chats for them in UIS`, 409);
+  if (!match.chatEnabled) {
+    throw new AppError('OPERATOR_NOT_ALLOWED', `The UIS employee ${String(match.fullName ?? email)} may not take part in chats; an administrator enables chats for them in UIS`, 409);
   }
-  return { id: Number(match.id), name: String(match.full_name ?? email) };
+  return { id: match.id, name: String(match.fullName ?? email) };
 }
 
 async function bitrixEmail(deps: WorkspaceDeps, memberId: string, userId: number): Promise<string> {

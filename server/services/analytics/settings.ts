@@ -7,6 +7,7 @@ import { UisApiError } from '../../uis/errors';
 import type { AnalyticsRepository, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisProject } from '../../contracts/uis';
 import { AppError } from '../../domain/errors';
+import { readUisEmployees } from '../uis-employees';
 
 export interface AnalyticsSettingsDeps {
   analytics: AnalyticsRepository;
@@ -42,13 +43,13 @@ export async function loadAnalyticsLists(deps: AnalyticsSettingsDeps, memberId: 
   const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
   try {
     const [employees, sites, sources, campaigns] = await Promise.all([
-      api.call<Array<Record<string, unknown>>>('get.employees', { fields: ['id', 'full_name'] }),
+      readUisEmployees(api),
       api.call<Array<Record<string, unknown>>>('get.sites', { fields: ['id', 'domain_name'] }),
       api.call<Array<Record<string, unknown>>>('get.sources', { fields: ['id', 'name'] }),
       api.call<Array<Record<string, unknown>>>('get.campaigns', { fields: ['id', 'name', 'site_id'] }),
     ]);
     return {
-      employees: employees.data.map((e) => ({ id: Number(e.id), name: String(e.full_name ?? e.id) })),
+      employees: employees.map((e) => ({ id: e.id, name: e.fullName ?? String(e.id) })),
       sites: sites.data.map((s) => ({ id: Number(s.id), name: String(s.domain_name ?? s.id) })),
       sources: sources.data.map((s) => ({ id: Number(s.id), name: String(s.name ?? s.id) })),
       campaigns: campaigns.data.map((c) => ({ id: Number(c.id), name: String(c.name ?? c.id), siteId: c.site_id == null ? null : Number(c.site_id) })),

@@ -4,6 +4,7 @@ import type { UisLinkRepository } from '../ports';
 import { uisFailure } from '../workspace-errors';
 import type { WorkspaceDataApi } from '../workspace-ports';
 import type { BridgeRepository } from './ports';
+import { readLinkEmployees, type UisEmployeeRecord } from '../uis-employees';
 
 export interface DefaultOperatorDeps {
   bridge: BridgeRepository;
@@ -11,23 +12,16 @@ export interface DefaultOperatorDeps {
   dataApi: WorkspaceDataApi;
 }
 
-type Row = Record<string, unknown>;
-
 async function employees(deps: DefaultOperatorDeps, memberId: string): Promise<ConnectorEmployees['employees']> {
   const link = deps.links.get(memberId);
   if (!link?.connectionId) throw new AppError('UIS_NOT_LINKED', 'Link a UIS account on the app main page first', 409);
-  let rows: Row[];
+  let rows: UisEmployeeRecord[];
   try {
-    rows = await deps.dataApi.call<Row[]>(link, 'get.employees', { fields: ['id', 'full_name', 'email', 'operator'] });
+    rows = await readLinkEmployees(deps.dataApi, link);
   } catch (e) {
     throw uisFailure(e, 'UIS_DATA_API_REFUSED', 'UIS did not list the account employees');
   }
-  return (rows ?? []).map((r) => ({
-    id: Number(r.id),
-    name: String(r.full_name ?? r.email ?? r.id),
-    email: typeof r.email === 'string' && r.email ? r.email : null,
-    chatEnabled: ((r.operator ?? {}) as Row).operator_chat_enabled !== false,
-  }));
+  return rows.map((r) => ({ id: r.id, name: r.fullName ?? r.email ?? String(r.id), email: r.email || null, chatEnabled: r.chatEnabled }));
 }
 
 /** The UIS employees (Data API `get.employees`) and the portal's default operator. */

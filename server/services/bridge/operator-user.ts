@@ -3,6 +3,7 @@ import type { Clock } from '../../domain/clock';
 import type { BitrixGateway } from '../ports';
 import type { WorkspaceDataApi } from '../workspace-ports';
 import type { EmployeeDirectory } from '../employee-sync/ports';
+import { readLinkEmployees } from '../uis-employees';
 
 type Row = Record<string, unknown>;
 
@@ -34,8 +35,7 @@ export async function bitrixUserOfEmployee(deps: OperatorUserDeps, link: UisLink
   const hit = perDeps.get(key);
   if (hit && hit.until > deps.clock.now()) return hit.userId;
   if (perDeps.size > 10_000) perDeps.clear();
-  const employees = await deps.dataApi.call<Row[]>(link, 'get.employees', { fields: ['id', 'full_name', 'email'] });
-  const email = (employees ?? []).find((e) => String(e.id) === employeeId)?.email;
+  const email = (await readLinkEmployees(deps.dataApi, link)).find((e) => String(e.id) === employeeId)?.email;
   let userId: number | null = null;
   if (typeof email === 'string' && email.trim()) {
     const users = (await deps.gateway.client(link.memberId).call<Row[]>('user.get', { FILTER: { EMAIL: email.trim(), ACTIVE: true } })).result;

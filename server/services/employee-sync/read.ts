@@ -1,7 +1,8 @@
 import { EMPLOYEE_FILTER, isActiveEmployee, type B24User, type UisEmployee } from '../../domain/employee-match';
-import { dataApiAll, type DataApiClient } from '../../uis/data-api';
+import type { DataApiClient } from '../../uis/data-api';
 import type { BitrixGateway } from '../ports';
 import { portalFailure, uisFailure } from '../workspace-errors';
+import { readUisEmployees as readEmployees, type UisEmployeeRecord } from '../uis-employees';
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v));
@@ -28,25 +29,15 @@ export interface UisEmployeeRow extends UisEmployee {
   statusId: number | null;
 }
 
-const PAGE = 1000;
-
-/** Every employee of the account (Data API `get.employees`, paged by `limit`/`offset`). */
+/** Every employee of the account (services/uis-employees.ts), as the sync pairs them. */
 export async function readUisEmployees(api: DataApiClient): Promise<UisEmployeeRow[]> {
-  let rows: Row[];
+  let rows: UisEmployeeRecord[];
   try {
-    rows = await dataApiAll<Row>(api, 'get.employees', { fields: ['id', 'first_name', 'last_name', 'email', 'status', 'status_id', 'extension'] }, PAGE);
+    rows = await readEmployees(api);
   } catch (e) {
     throw uisFailure(e, 'UIS_DATA_API_REFUSED', 'UIS refused to list the account employees');
   }
-  return rows.map((r) => ({
-    id: Number(r.id),
-    firstName: str(r.first_name),
-    lastName: str(r.last_name),
-    email: r.email ? str(r.email) : null,
-    extension: r.extension && typeof r.extension === 'object' ? str((r.extension as Row).extension_phone_number) || null : null,
-    status: r.status ? str(r.status) : null,
-    statusId: r.status_id === null || r.status_id === undefined ? null : Number(r.status_id),
-  }));
+  return rows.map((r) => ({ id: r.id, firstName: r.firstName, lastName: r.lastName, email: r.email || null, extension: r.extension, status: r.status, statusId: r.statusId }));
 }
 
 export const fullName = (p: { firstName: string; lastName: string }): string => [p.lastName, p.firstName].filter((s) => s.trim()).join(' ') || '—';

@@ -16,6 +16,7 @@ import type { Logger } from '../../logging';
 import { dataApiForLink } from '../../uis/data-api';
 import { UisApiError } from '../../uis/errors';
 import { crmDirectory, type CrmDirectoryDeps } from '../crm-rules/directory';
+import { readUisEmployees } from '../uis-employees';
 import type { UisEndpoints, UisLinkRepository } from '../ports';
 import { hookTokenOf, newHookToken } from './intake';
 import { syncLines, type LinesDeps } from './lines';
@@ -129,19 +130,19 @@ export async function loadTelephonyLists(deps: TelephonySettingsDeps, memberId: 
     const [vns, scenarios, employees, campaigns, sites, sources] = await Promise.all([
       call('get.virtual_numbers', ['virtual_phone_number', 'name', 'status']),
       call('get.scenarios', ['id', 'name', 'operations']),
-      call('get.employees', ['id', 'full_name', 'groups']),
+      readUisEmployees(api),
       call('get.campaigns', ['id', 'name']),
       call('get.sites', ['id', 'domain_name']),
       call('get.sources', ['id', 'name']),
     ]);
     const groups = new Map<number, string>();
-    for (const e of employees) for (const g of Array.isArray(e.groups) ? (e.groups as Row[]) : []) if (g.group_id !== undefined) groups.set(Number(g.group_id), String(g.group_name ?? g.group_id));
+    for (const e of employees) for (const g of e.groups) groups.set(g.id, g.name);
     return {
       virtualNumbers: vns.map((v) => ({ number: String(v.virtual_phone_number ?? ''), name: String(v.name ?? v.virtual_phone_number ?? '') })).filter((v) => v.number),
       scenarios: named(scenarios, 'id', 'name'),
       operations: scenarios.flatMap((s) => named(Array.isArray(s.operations) ? (s.operations as Row[]) : [], 'id', 'name').map((o) => ({ ...o, scenario: String(s.name ?? s.id) }))),
       groups: [...groups].map(([id, name]) => ({ id, name })).sort((a, b) => a.name.localeCompare(b.name)),
-      employees: named(employees, 'id', 'full_name'),
+      employees: employees.flatMap((e) => (Number.isFinite(e.id) ? [{ id: e.id, name: e.fullName ?? String(e.id) }] : [])),
       campaigns: named(campaigns, 'id', 'name'),
       sites: named(sites, 'id', 'domain_name'),
       sources: named(sources, 'id', 'name'),
