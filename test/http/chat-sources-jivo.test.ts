@@ -123,6 +123,23 @@ describe('Jivo → UIS analytics', () => {
     expect(state.lastError).toMatchObject({ code: 'UIS_REJECTED', fix: expect.stringContaining('still exist in UIS') });
   });
 
+  it('when the admin fixes what UIS refused and saves the settings, then the refused chats go again with the new settings', async () => {
+    const { acc, telegram, session, view } = await setup();
+    acc.sources[1]!.state = 'removed';
+    const chat = jivo!.startChat({ widgetId: telegram.widgetId, visitor: { phone: '+79160000041' }, text: 'Источник удалён' });
+    await jivo!.finishChat(chat.chatId);
+    await settleSources(h!);
+    expect(await items(session)).toMatchObject([{ status: 'failed', reason: expect.stringMatching(/^UIS_REJECTED/) }]);
+    // the fix the page names: map the channel to a source that exists
+    const fixed = { ...view.settings, messengers: { [telegram.widgetId]: { siteId: acc.sites[0]!.id, sourceId: acc.sources[2]!.id, campaignId: null, label: 'Telegram' } } };
+    expect((await api(h!.app.url, session, 'PUT', '/api/chat-sources/jivo', fixed)).status).toBe(200);
+    await settleSources(h!);
+    expect(acc.uploadedChats()).toMatchObject([{ ext_id: `jivo:${telegram.widgetId}:${chat.chatId}`, source_id: acc.sources[2]!.id, uploads: 1 }]);
+    expect(await items(session)).toMatchObject([{ status: 'uploaded' }]);
+    const state = ((await api(h!.app.url, session, 'GET', '/api/chat-sources')).json as unknown as ChatSourcesView).jivo.state;
+    expect(state.lastError).toBeNull();
+  });
+
   it('when UIS is down, then the chat waits and the state says UIS is unreachable; once UIS answers again, an upload clears it', async () => {
     const { acc, site, session } = await setup();
     h!.uis.setDown(true);

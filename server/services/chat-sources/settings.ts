@@ -5,6 +5,7 @@ import {
   jivoSettingsSchema,
   type AmoSettings,
   type AmoView,
+  type ChatSource,
   type ChatSourcesView,
   type JivoSettings,
   type JivoView,
@@ -84,10 +85,22 @@ async function checkUisIds(deps: ChatSourcesDeps, memberId: string, s: { default
   if (problems.length) throw badRequest('VALIDATION_FAILED', problems.join('; '));
 }
 
+/**
+ * Saving is what the admin does after the fix a UIS refusal names (an employee, site, source or
+ * campaign that no longer exists): the conversations UIS refused go again with the saved settings,
+ * and the refusal stops being the source's last error (noted again if UIS still refuses).
+ */
+async function retryRefused(deps: ChatSourcesDeps, memberId: string, source: ChatSource): Promise<void> {
+  if (!(await deps.sources.retryRefused(memberId, source, deps.clock.now()))) return;
+  await deps.sources.resolveErrors(memberId, source, ['UIS_REJECTED']);
+  deps.wake();
+}
+
 export async function saveJivoSettings(deps: ChatSourcesDeps, memberId: string, s: JivoSettings): Promise<JivoView> {
   if (s.enabled) await checkUisIds(deps, memberId, s, s.employeeId);
   const secret = await ensureHookSecret(deps, memberId, 'jivo');
   await deps.sources.saveSettings(memberId, 'jivo', s, secret);
+  if (s.enabled) await retryRefused(deps, memberId, 'jivo');
   return jivoView(deps, memberId);
 }
 
@@ -102,5 +115,6 @@ export async function saveAmoSettings(deps: ChatSourcesDeps, memberId: string, s
   }
   const secret = await ensureHookSecret(deps, memberId, 'amocrm');
   await deps.sources.saveSettings(memberId, 'amocrm', s, secret);
+  if (s.enabled) await retryRefused(deps, memberId, 'amocrm');
   return amoView(deps, memberId);
 }
