@@ -67,7 +67,7 @@ export const chatSourcesEn: Record<keyof typeof chatSourcesRu, string> = {
   'sources.status.skipped': 'Skipped',
   'sources.status.failed': 'Failed',
   'sources.fix.UIS_NOT_LINKED': 'Link a UIS account on the «Главная» tab; conversations wait meanwhile.',
-  'sources.fix.UIS_REJECTED': 'UIS refused a conversation: check the chosen employee, sites, sources and campaigns still exist in UIS. The reason is in the list of conversations.',
+  'sources.fix.UIS_REJECTED': 'UIS refused a conversation: check the chosen employee, sites, sources and campaigns still exist in UIS. The reason is in the list of conversations; once fixed, «Сохранить» sends the refused ones again.',
   'sources.fix.UIS_UNAVAILABLE': 'UIS was not reachable; uploads are retried automatically.',
   'sources.fix.AMO_REAUTH': 'amoCRM access was lost (disconnected or expired): connect the account again.',
   'sources.fix.AMO_FORBIDDEN': 'The connected amoCRM user lacks rights: connect an administrator\'s account.',

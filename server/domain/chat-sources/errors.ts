@@ -4,7 +4,7 @@
  */
 export const SOURCE_ERROR_FIXES = {
   UIS_NOT_LINKED: 'Link a UIS account on the «Главная» tab; conversations wait meanwhile.',
-  UIS_REJECTED: 'UIS refused a conversation: check that the employee, sites, sources and campaigns chosen here still exist in UIS. The list of conversations names each refusal.',
+  UIS_REJECTED: 'UIS refused a conversation: check that the employee, sites, sources and campaigns chosen here still exist in UIS. The list of conversations names each refusal; saving the settings sends the refused ones again.',
   UIS_UNAVAILABLE: 'UIS was not reachable or limited the calls; uploads are retried automatically.',
   AMO_REAUTH: 'amoCRM access was lost (the integration was disconnected or the grant expired): connect the account again.',
   AMO_FORBIDDEN: 'The connected amoCRM user may not read some talks: connect the account again as an administrator.',
