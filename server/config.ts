@@ -43,6 +43,7 @@ const envSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
     SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).default(0),
+    LEASE_TTL_MS: z.coerce.number().int().min(300).max(600_000).default(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.B24_CLIENT_ID && !env.B24_CLIENT_SECRET) {
@@ -98,6 +99,12 @@ export interface Config {
    * what is in flight finish for at most `timeoutMs` (server/lifecycle.ts).
    */
   shutdown: { delayMs: number; timeoutMs: number };
+  /**
+   * Several instances on one database (issue #12): a portal's lease (its job-loop work, its token
+   * refresh) lives this long unless renewed (every third of it); a killed instance's portals are
+   * taken over by another once it runs out.
+   */
+  leaseTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +133,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     appSecretKey: e.APP_SECRET_KEY,
     logLevel: e.LOG_LEVEL,
     shutdown: { delayMs: e.SHUTDOWN_DELAY_MS, timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    leaseTtlMs: e.LEASE_TTL_MS,
     amocrm: e.AMOCRM_CLIENT_ID ? { clientId: e.AMOCRM_CLIENT_ID, clientSecret: e.AMOCRM_CLIENT_SECRET!, domains: e.AMOCRM_DOMAINS.split(',') } : null,
     uis: {
       authUrl: e.UIS_AUTH_URL,

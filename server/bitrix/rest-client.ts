@@ -69,6 +69,18 @@ export interface BitrixGateway {
   client(memberId: string): PortalRestClient;
   /** The pacing limiter of a portal (shared by every caller in this process). */
   limiter(memberId: string): PortalLimiter;
+  /**
+   * The cluster's portal leases (issue #12), when several instances may share the database: the
+   * job loops hold a portal's 'work' lease around their runs, so only its holder calls the portal
+   * for job-loop work.
+   */
+  readonly leases?: PortalLeases;
+}
+
+/** Portal leases in the database (services/leases.ts LeaseKeeper is one), declared here for the adapter. */
+export interface PortalLeases {
+  readonly ttlMs: number;
+  hold(memberId: string, area: string): Promise<{ release(): Promise<void> } | null>;
 }
 
 /**
@@ -92,6 +104,8 @@ export interface GatewayDeps {
   fetch?: typeof fetch;
   /** Per-request timeout; Bitrix24 cloud stops a request after 60 s. */
   timeoutMs?: number;
+  /** Several instances on one database: the portal leases (`gateway.leases`). */
+  leases?: PortalLeases;
 }
 
 export const MAX_BATCH = 50;
@@ -304,7 +318,7 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
     };
   };
 
-  return { client, limiter: limiterOf };
+  return { client, limiter: limiterOf, leases: deps.leases };
 }
 
 /**

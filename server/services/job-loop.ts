@@ -8,7 +8,24 @@ import type { Logger } from '../logging';
  * does not hold up the others. `wake()` debounces a burst into one start; while jobs exist the
  * loop re-checks at least every second; `drain()` (for tests and shutdown) returns once nothing is
  * due now and no run is in flight.
+ *
+ * Several instances (issue #12): with a `lease`, a run or poll of a portal first holds the portal's
+ * 'work' lease (in the database, shared by every loop of this process), so one instance of the
+ * cluster works for a portal at a time — per-chat order and one CRM decision per portal at a time
+ * hold across instances, and only that instance paces the portal's job-loop REST calls. A portal
+ * held elsewhere is skipped and looked at again a second later; the holder's own loop finds the
+ * work others wrote when its run ends. A poll (`everyPortal`) of a portal is done by one instance of
+ * the cluster: the first to take the poll's lease keeps it from round to round (renewed), the
+ * others skip that portal until it expires (its holder died) — so N instances poll as often as one.
  */
+/** The portal leases the loop needs (services/leases.ts LeaseKeeper is one). */
+export interface RunLease {
+  hold(memberId: string, area: string): Promise<{ release(): Promise<void>; readonly lost?: boolean } | null>;
+}
+
+/** The lease area of every job loop's work for a portal. */
+export const WORK_LEASE = 'work';
+
 export interface JobLoop {
   /** Start due portals after the debounce (or after `delayMs`), unless a start is already scheduled. */
   wake(delayMs?: number): void;
@@ -40,9 +57,13 @@ export interface JobLoopOptions {
   beforeRun?(): void;
   /** Portals processed at the same time (default 16). */
   concurrency?: number;
+  /** Cluster: hold the portal's work lease around each run and poll (none: this process alone). */
+  lease?: RunLease;
 }
 
 const BUSY_RECHECK_MS = 50;
+/** A portal whose lease another instance holds is looked at again after this long. */
+const HELD_RECHECK_MS = 1000;
 
 export function createJobLoop(o: JobLoopOptions): JobLoop {
   const concurrency = Math.max(1, o.concurrency ?? 16);
@@ -51,6 +72,16 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
   let timerPending = false;
   let stopped = false;
   let paused = false;
+  /** runs that did work (drain stops when every due portal is held by another instance) */
+  let processed = 0;
+  let polls = 0;
+
+  const holdLease = async (memberId: string) => {
+    if (!o.lease) return { release: async () => {} };
+    return o.lease.hold(memberId, WORK_LEASE);
+  };
+  const letGo = (hold: { release(): Promise<void> }, memberId: string) =>
+    hold.release().catch((e: unknown) => o.log.warn({ err: e, memberId }, `${o.name}: lease release failed`));
 
   /** Starts a run for each portal with due work that has none in flight, up to the limit; returns how many started. */
   const startDue = async (): Promise<number> => {
@@ -64,14 +95,27 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
       if (running.has(memberId)) continue;
       started++;
       const run = (async () => {
+        let held = true;
         try {
-          await o.processPortal(memberId);
+          const hold = await holdLease(memberId);
+          if (!hold) {
+            held = false;
+            return;
+          }
+          try {
+            processed++;
+            await o.processPortal(memberId);
+          } finally {
+            await letGo(hold, memberId);
+          }
         } catch (e) {
           o.log.error({ err: e, memberId }, `${o.name} run failed`);
         } finally {
           running.delete(memberId);
-          // a slot is free, and this portal may have more (or later) work
-          void reschedule().catch((e: unknown) => o.log.error({ err: e }, `${o.name} reschedule failed`));
+          // a slot is free, and this portal may have more (or later) work; held elsewhere: its
+          // holder does it, we look again in a while (in case it dies)
+          if (held) void reschedule().catch((e: unknown) => o.log.error({ err: e }, `${o.name} reschedule failed`));
+          else schedule(HELD_RECHECK_MS);
         }
       })();
       running.set(memberId, run);
@@ -119,18 +163,53 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
     wake: (delayMs) => schedule(delayMs ?? o.debounceMs),
     idle,
     everyPortal(intervalMs, portals, work, failure) {
+      const area = `poll:${o.name}:${++polls}`;
+      /** the portals this instance polls: their poll leases are kept between rounds */
+      const polled = new Map<string, { release(): Promise<void>; readonly lost?: boolean }>();
+      const mayPoll = async (memberId: string): Promise<boolean> => {
+        if (!o.lease) return true;
+        const had = polled.get(memberId);
+        if (had && !had.lost) return true;
+        const h = await o.lease.hold(memberId, area);
+        if (h) polled.set(memberId, h);
+        else polled.delete(memberId);
+        return !!h;
+      };
       void (async () => {
         while (!stopped) {
-          for (const memberId of await portals()) {
-            if (stopped) return;
+          const list = await portals();
+          for (const [memberId, h] of polled) {
+            if (list.includes(memberId)) continue;
+            polled.delete(memberId);
+            await letGo(h, memberId);
+          }
+          for (const memberId of list) {
+            if (stopped) break;
             try {
-              await work(memberId);
+              // polled by another instance: skipped
+              if (!(await mayPoll(memberId))) continue;
+              // the portal's work held by another instance: it polls the portal from now on (its
+              // poll finds the poll lease free), so a busy portal's polls are not starved here
+              const hold = await holdLease(memberId);
+              if (!hold) {
+                const mine = polled.get(memberId);
+                polled.delete(memberId);
+                if (mine) await letGo(mine, memberId);
+                continue;
+              }
+              try {
+                await work(memberId);
+              } finally {
+                await letGo(hold, memberId);
+              }
             } catch (e) {
               o.log.warn({ memberId, code: (e as { code?: string }).code }, failure);
             }
           }
+          if (stopped) break;
           await o.clock.sleep(intervalMs);
         }
+        for (const [memberId, h] of polled) await letGo(h, memberId);
       })();
     },
     async drain() {
@@ -138,7 +217,10 @@ export function createJobLoop(o: JobLoopOptions): JobLoop {
         await idle();
         const next = await o.nextDueAt();
         if (stopped || paused || next === null || next > o.clock.now()) return;
+        const before = processed;
         if (!(await startDue())) return; // due work nobody can take now (cannot happen while idle, but never spin)
+        await idle();
+        if (processed === before) return; // every due portal is held by another instance
       }
     },
     stop() {

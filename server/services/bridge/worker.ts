@@ -114,6 +114,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
     portalsWithDueJobs: (now) => repo.portalsWithDueJobs(now),
     nextDueAt: () => repo.nextDueAt(),
     processPortal,
+    lease: deps.gateway.leases,
     beforeRun() {
       if (deps.clock.now() - prunedAt <= 3600_000) return;
       prunedAt = deps.clock.now();

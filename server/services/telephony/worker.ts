@@ -389,6 +389,7 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
     portalsWithDueJobs: (now) => deps.telephony.portalsWithDue(now),
     nextDueAt: () => deps.telephony.nextDueAt(),
     processPortal,
+    lease: deps.gateway.leases,
   });
 
   return {
