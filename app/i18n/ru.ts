@@ -1,6 +1,7 @@
 import { crmRulesRu } from './crm-rules.ru';
 import { chatSourcesRu } from './chat-sources.ru';
 import { employeeSyncRu } from './employee-sync.ru';
+import type { healthRu } from './health.ru';
 import type { openLinesRu } from './open-lines.ru';
 import { telephonyRu } from './telephony.ru';
 
@@ -354,4 +355,4 @@ export const ru = {
 } as const;
 
 /** Every key a page may ask for: ru.ts's, and the settings page's own catalogues (settings-messages.ts). */
-export type MessageKey = keyof typeof ru | keyof typeof openLinesRu;
+export type MessageKey = keyof typeof ru | keyof typeof openLinesRu | keyof typeof healthRu;

@@ -1,4 +1,6 @@
 import type { Lang } from '../../install/plan';
+import { healthEn } from './health.en';
+import { healthRu } from './health.ru';
 import { openLinesEn } from './open-lines.en';
 import { openLinesRu } from './open-lines.ru';
 
@@ -8,6 +10,6 @@ import { openLinesRu } from './open-lines.ru';
  * pageContext(); their keys are part of MessageKey.
  */
 export const settingsMessages: Record<Lang, Record<string, string>> = {
-  ru: { ...openLinesRu },
-  en: { ...openLinesEn },
+  ru: { ...openLinesRu, ...healthRu },
+  en: { ...openLinesEn, ...healthEn },
 };
