@@ -12,7 +12,10 @@ import type { OAuthClient } from './oauth';
  * Per-portal Bitrix24 REST client (docs/facts/bitrix24.md#oauth, docs/facts/bitrix24.md#rest-calls).
  * - tokens come from the repository on every call, so a rotation by anyone is seen at once;
  * - `expired_token` → one refresh per portal in flight (concurrent callers wait for it), the new
- *   pair persisted before use, then the call is retried once;
+ *   pair persisted before use, then the call is retried once; with `leases` (several instances on
+ *   one database) the refresh runs under the portal's 'oauth' lease, so one instance of the cluster
+ *   refreshes and the others wait and read the pair it stored (a refresh token is single-use: two
+ *   refreshes at once would lock the portal out with invalid_grant);
  * - `invalid_grant` → portal marked reauth-required; later calls fail fast without network;
  * - pacing under the portal's leaky bucket; QUERY_LIMIT_EXCEEDED backs off and retries;
  * - OPERATION_TIME_LIMIT blocks that method of that portal until the `operating_reset_at` of its
@@ -83,6 +86,11 @@ export interface PortalLeases {
   hold(memberId: string, area: string): Promise<{ release(): Promise<void> } | null>;
 }
 
+/** The lease area of a portal's token refresh. */
+export const OAUTH_LEASE = 'oauth';
+/** While another instance refreshes, the stored pair is read again this often. */
+const REFRESH_POLL_MS = 50;
+
 /**
  * What the client needs from portal storage: the portal, a rotated token pair persisted before it
  * is used, and `reauth-required` when the refresh is refused. Declared here, so the adapter does not
@@ -104,7 +112,7 @@ export interface GatewayDeps {
   fetch?: typeof fetch;
   /** Per-request timeout; Bitrix24 cloud stops a request after 60 s. */
   timeoutMs?: number;
-  /** Several instances on one database: the portal leases (`gateway.leases`). */
+  /** Several instances on one database: token refreshes single-flight across them (and `gateway.leases`). */
   leases?: PortalLeases;
 }
 
@@ -142,16 +150,45 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
     return p as Portal & { tokens: NonNullable<Portal['tokens']> };
   };
 
+  /** The stored pair is no longer the one `usedToken` belongs to, and is live: someone refreshed. */
+  const rotated = (p: Portal & { tokens: NonNullable<Portal['tokens']> }, usedToken: string) =>
+    p.tokens.accessToken !== usedToken && p.tokens.expiresAt > deps.clock.now();
+
   /** Single-flight refresh: callers holding `usedToken` share one grant; a token already rotated is just reused. */
   const refresh = async (memberId: string, usedToken: string): Promise<void> => {
     const p = load(memberId);
-    if (p.tokens.accessToken !== usedToken && p.tokens.expiresAt > deps.clock.now()) return;
+    if (rotated(p, usedToken)) return;
     let inflight = refreshing.get(memberId);
     if (!inflight) {
-      inflight = runRefresh(p).finally(() => refreshing.delete(memberId));
+      inflight = (deps.leases ? refreshUnderLease(deps.leases, memberId, usedToken) : runRefresh(p)).finally(() => refreshing.delete(memberId));
       refreshing.set(memberId, inflight);
     }
     await inflight;
+  };
+
+  /**
+   * Across instances: the refresh runs under the portal's 'oauth' lease, and the stored pair is read
+   * again once it is held (the previous holder may have just rotated it). Without the lease, the
+   * stored pair is watched until the holder has stored a new one — or its lease expires (it died)
+   * and this instance takes it.
+   */
+  const refreshUnderLease = async (leases: PortalLeases, memberId: string, usedToken: string): Promise<void> => {
+    const giveUpAt = deps.clock.now() + 3 * leases.ttlMs;
+    for (;;) {
+      const hold = await leases.hold(memberId, OAUTH_LEASE);
+      if (hold) {
+        try {
+          const p = load(memberId);
+          if (!rotated(p, usedToken)) await runRefresh(p);
+          return;
+        } finally {
+          await hold.release().catch((e: unknown) => deps.log.warn({ err: e, memberId }, 'oauth lease release failed'));
+        }
+      }
+      await deps.clock.sleep(REFRESH_POLL_MS);
+      if (rotated(load(memberId), usedToken)) return;
+      if (deps.clock.now() > giveUpAt) throw new OAuthError('refresh_busy', 'another instance is refreshing this portal\'s token and has not finished', 0);
+    }
   };
 
   const runRefresh = async (p: Portal & { tokens: NonNullable<Portal['tokens']> }) => {

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReauthRequiredError } from '../../server/bitrix/errors';
+import type { OAuthClient } from '../../server/bitrix/oauth';
+import { createBitrixGateway } from '../../server/bitrix/rest-client';
+import { createLogger } from '../../server/logging';
+import { createLeaseKeeper } from '../../server/services/leases';
+import { createSqliteLeaseStore } from '../../server/storage/lease-repository';
 import { installApp, openPage, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -37,6 +42,41 @@ describe('tokens', () => {
     expect(results).toHaveLength(20);
     expect(h.emu.stats.refreshGrants).toBe(grants + 1);
     expect(h.emu.stats.refreshFailures).toBe(0);
+  });
+
+  it('when two instances on one database hit an expired token at once, then one refreshes and the other reads the pair it stored (issue #12)', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const member = h.portal.memberId;
+    // the second instance: its own process state (limiter, single-flight map, lease owner), the same database
+    const slowOAuth: OAuthClient = {
+      trustedOrigin: (u) => h.app.deps.oauth.trustedOrigin(u),
+      async refresh(server, token) {
+        await new Promise((r) => setTimeout(r, 50)); // a slow OAuth round trip: the other instance asks meanwhile
+        return h.app.deps.oauth.refresh(server, token);
+      },
+    };
+    const log = createLogger({ level: 'silent' });
+    const other = createBitrixGateway({
+      portals: h.app.deps.portals,
+      oauth: slowOAuth,
+      clock: h.app.deps.clock,
+      rateLimit: { drainPerSec: 2, burst: 50 },
+      log,
+      leases: createLeaseKeeper({ store: createSqliteLeaseStore(h.app.db), log, ttlMs: 10_000, instance: 'elsewhere:1' }),
+    });
+    const grants = h.emu.stats.refreshGrants;
+    const failures = h.emu.stats.refreshFailures;
+    for (let round = 1; round <= 3; round++) {
+      h.portal.expireAccessTokens();
+      const here = h.app.deps.gateway.client(member);
+      const there = other.client(member);
+      const results = await Promise.all([there.call('profile'), here.call('profile'), there.call('app.info'), here.call('app.info')]);
+      expect(results).toHaveLength(4);
+      expect(h.emu.stats.refreshGrants, `round ${round}`).toBe(grants + round);
+    }
+    expect(h.emu.stats.refreshFailures).toBe(failures);
+    expect(h.app.deps.portals.get(member)!.status).toBe('active');
   });
 
   it('when the refresh token is refused (invalid_grant), then the portal is marked reauth-required and later calls fail fast without network', async () => {
