@@ -15,7 +15,6 @@ import { createDistRenderer } from '../../server/http/page-renderer';
 import { linkAndBind } from '../support/bridge-fixture';
 import { appFrame, launchChromium } from '../support/browser';
 import { startHarness } from '../support/harness';
-import { ru } from '../../app/i18n/ru';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -23,14 +22,9 @@ const only = arg('--only')?.split(',');
 const out = resolve(arg('--out') ?? join(PROJECT_ROOT, 'screenshots'));
 const WIDTHS = [1440, 1024] as const;
 
-/** Settings tabs by their label (the page's tab list), in the order they appear. */
-const TABS: Array<{ name: string; label: string }> = [
-  { name: 'home', label: ru['tabs.home'] },
-  { name: 'chats', label: ru['tabs.chats'] },
-  { name: 'offline', label: ru['tabs.offline'] },
-  { name: 'openlines', label: ru['tabs.openlines'] },
-  { name: 'analytics', label: ru['tabs.analytics'] },
-];
+/** Settings tabs by their value (the page's tab list), in the order they appear. */
+const TABS = ['home', 'telephony', 'chats', 'offline', 'openlines', 'analytics'] as const;
+const tabOf = (f: Frame, name: string) => f.locator(`[role="tab"][id$="-trigger-${name}"]`);
 const wanted = (name: string) => !only || only.includes(name);
 
 async function settle(page: Page): Promise<void> {
@@ -71,15 +65,15 @@ async function main(): Promise<void> {
       const page = await browser.newPage({ viewport: { width, height: 900 } });
       await page.goto(`${h.portal.origin}/marketplace/app/?user=1`);
       const app: Frame = await appFrame(page, '/b24/app');
-      await app.getByRole('tab', { name: ru['tabs.home'] }).waitFor({ timeout: 20_000 });
+      await tabOf(app, 'home').waitFor({ timeout: 20_000 });
       await app.getByTestId('uis-link-status').waitFor({ timeout: 20_000 });
       for (const tab of TABS) {
-        if (!wanted(tab.name)) continue;
-        await app.getByRole('tab', { name: tab.label, exact: true }).click();
-        await shoot(page, `settings-${tab.name}-${width}.png`);
+        if (!wanted(tab)) continue;
+        await tabOf(app, tab).click();
+        await shoot(page, `settings-${tab}-${width}.png`);
       }
       if (wanted('health')) {
-        await app.getByRole('tab', { name: ru['tabs.home'], exact: true }).click();
+        await tabOf(app, 'home').click();
         const health = app.getByTestId('health');
         if (await health.count()) {
           await health.scrollIntoViewIfNeeded();
