@@ -2,7 +2,6 @@ import { chatSourcesEn } from './chat-sources.en';
 import type { ru } from './ru';
 import { crmRulesEn } from './crm-rules.en';
 import { employeeSyncEn } from './employee-sync.en';
-import { telephonyEn } from './telephony.en';
 
 /** English catalogue; the type forces the same keys as ru.ts. */
 export const en: Record<keyof typeof ru, string> = {
@@ -122,7 +121,6 @@ export const en: Record<keyof typeof ru, string> = {
   ...crmRulesEn,
   ...employeeSyncEn,
   ...chatSourcesEn,
-  ...telephonyEn,
   'pageSave.save': 'Save',
   'pageSave.revert': 'Discard changes',
   'pageSave.dirty': 'Unsaved changes',

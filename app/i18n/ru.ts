@@ -3,7 +3,8 @@ import { chatSourcesRu } from './chat-sources.ru';
 import { employeeSyncRu } from './employee-sync.ru';
 import type { healthRu } from './health.ru';
 import type { openLinesRu } from './open-lines.ru';
-import { telephonyRu } from './telephony.ru';
+import type { telephonyRu } from './telephony.ru';
+import type { telephonyStartsRu } from './telephony-starts.ru';
 
 /** Russian catalogue: the reference set of keys; en.ts must have the same keys. */
 export const ru = {
@@ -123,7 +124,6 @@ export const ru = {
   ...crmRulesRu,
   ...employeeSyncRu,
   ...chatSourcesRu,
-  ...telephonyRu,
   'pageSave.save': 'Сохранить',
   'pageSave.revert': 'Отменить изменения',
   'pageSave.dirty': 'Есть несохранённые изменения',
@@ -355,4 +355,4 @@ export const ru = {
 } as const;
 
 /** Every key a page may ask for: ru.ts's, and the settings page's own catalogues (settings-messages.ts). */
-export type MessageKey = keyof typeof ru | keyof typeof openLinesRu | keyof typeof healthRu;
+export type MessageKey = keyof typeof ru | keyof typeof telephonyRu | keyof typeof telephonyStartsRu | keyof typeof openLinesRu | keyof typeof healthRu;

@@ -3,6 +3,10 @@ import { healthEn } from './health.en';
 import { healthRu } from './health.ru';
 import { openLinesEn } from './open-lines.en';
 import { openLinesRu } from './open-lines.ru';
+import { telephonyStartsEn } from './telephony-starts.en';
+import { telephonyEn } from './telephony.en';
+import { telephonyRu } from './telephony.ru';
+import { telephonyStartsRu } from './telephony-starts.ru';
 
 /**
  * Catalogues only the settings page uses, kept out of ru.ts/en.ts: every page bundles those, and
@@ -10,6 +14,6 @@ import { openLinesRu } from './open-lines.ru';
  * pageContext(); their keys are part of MessageKey.
  */
 export const settingsMessages: Record<Lang, Record<string, string>> = {
-  ru: { ...openLinesRu, ...healthRu },
-  en: { ...openLinesEn, ...healthEn },
+  ru: { ...telephonyRu, ...telephonyStartsRu, ...openLinesRu, ...healthRu },
+  en: { ...telephonyEn, ...telephonyStartsEn, ...openLinesEn, ...healthEn },
 };

@@ -1,4 +1,4 @@
-/** «Телефония» tab (spread into ru.ts). */
+/** «Телефония» tab: settings page only (settings-messages.ts), like every catalogue no other page needs. */
 export const telephonyRu = {
   'tabs.telephony': 'Телефония',
   'tel.title': 'Телефония',

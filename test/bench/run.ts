@@ -2,6 +2,7 @@ import { scaledClock, systemClock } from '../../server/domain/clock';
 import { benchAnalytics } from './analytics';
 import { benchBridgeBurst, benchBridgeLatency, benchWebhookRate, benchWebhookRateChild } from './bridge';
 import { benchRestPacing } from './rest-pacing';
+import { benchClickToCall } from './click-to-call';
 import { benchCrm } from './crm';
 import { benchAmo, benchJivo } from './sources';
 import { benchWorkspace } from './workspace';
@@ -30,6 +31,15 @@ const BENCHES: Record<string, () => Promise<void>> = {
     console.log(`  503s provoked           ${p.limited503}   (goal 0)`);
     console.log(`  time                    ${p.virtualSeconds.toFixed(1)} s (bucket minimum ${p.minimalSeconds.toFixed(1)} s)`);
     console.log(`  share of allowed rate   ${pct(p.shareOfAllowed)}   (goal ≥ 95 %)`);
+  },
+  /** «Звонки по клику из CRM» (issue #14): `npm run bench -- --only click` */
+  async click() {
+    const c = await benchClickToCall({ samples: 100, pauseMs: 200, coldRuns: 5 });
+    const line = (p: typeof c.override) => `p50 ${p.p50.toFixed(1)} / p99 ${p.p99.toFixed(1)} / max ${p.max.toFixed(1)} ms   (goal p99 ≤ 50 ms)`;
+    console.log('Click-to-call: the employee clicks a number on the emulated portal → start.employee_call leaves the app, idle portal (real time, one at a time; includes the emulated register and event delivery)');
+    console.log(`  «Переопределять АОН» on       ${line(c.override)}`);
+    console.log(`  off, SIP lines cached         ${line(c.sipCached)}`);
+    console.log(`  off, a portal's first click   ${c.sipCold.map((x) => x.toFixed(1)).join(', ')} ms (the SIP lines read from the Data API first; ${c.samples} samples, ${c.missed} missed)`);
   },
   async analytics() {
     const a = await benchAnalytics(500);

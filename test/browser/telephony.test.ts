@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ru } from '../../app/i18n/ru';
+import { ru as common } from '../../app/i18n/ru';
+import { telephonyRu } from '../../app/i18n/telephony.ru';
 import { PROJECT_ROOT } from '../../server/compose';
 import { CALL_EVENT_TYPES } from '../../server/contracts/telephony';
 import { EXAMPLE_CALL_VARS } from '../../server/domain/crm-rules/call-templates';
@@ -10,6 +11,9 @@ import { chooseOption as choose } from '../support/b24-select';
 import { installAndLink, until } from '../support/bridge-fixture';
 import { appFrame, launchChromium } from '../support/browser';
 import { startHarness, type Harness } from '../support/harness';
+
+/** The settings page's catalogue: ru.ts and its own (telephony's among them, settings-messages.ts). */
+const ru = { ...common, ...telephonyRu };
 
 /**
  * «Телефония» end to end (issue #13, «What must be shown»): in headless Chromium inside the
