@@ -70,7 +70,7 @@ export const chatSourcesEn: Record<keyof typeof chatSourcesRu, string> = {
   'sources.fix.UIS_REJECTED': 'UIS refused a conversation: check the chosen employee, sites, sources and campaigns still exist in UIS. The reason is in the list of conversations; once fixed, «Сохранить» sends the refused ones again.',
   'sources.fix.UIS_UNAVAILABLE': 'UIS was not reachable; uploads are retried automatically.',
   'sources.fix.AMO_REAUTH': 'amoCRM access was lost (disconnected or expired): connect the account again.',
-  'sources.fix.AMO_FORBIDDEN': 'The connected amoCRM user lacks rights: connect an administrator\'s account.',
+  'sources.fix.AMO_FORBIDDEN': 'The connected amoCRM user lacks rights: connect an administrator\'s account; the talks it could not read then go again.',
   'sources.fix.AMO_UNAVAILABLE': 'amoCRM was not reachable or limited the requests; reads are retried automatically.',
   'sources.fix.AMO_WEBHOOK_MANUAL': 'Create the «Беседа изменена» webhook in amoCRM by hand (Настройки → Интеграции → Web hooks) with the address above.',
   'sources.fix.AMO_WEBHOOK_DISABLED': 'amoCRM had switched the webhook off after failed deliveries; it was created again.',

@@ -135,10 +135,11 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
       if (!sets.length) return;
       db.prepare(`UPDATE chat_source_items SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`).run(...values, iso(), id);
     },
-    async retryRefused(memberId, source, at) {
+    async retryFailed(memberId, source, reasonPrefix, at) {
+      const like = `${reasonPrefix.replace(/[!%_]/g, '!$&')}%`;
       return db
-        .prepare(`UPDATE chat_source_items SET status = 'pending', attempts = 0, due_at = ?, updated_at = ? WHERE member_id = ? AND source = ? AND status = 'failed' AND reason LIKE 'UIS!_REJECTED%' ESCAPE '!'`)
-        .run(at, iso(), memberId, source).changes;
+        .prepare(`UPDATE chat_source_items SET status = 'pending', attempts = 0, due_at = ?, updated_at = ? WHERE member_id = ? AND source = ? AND status = 'failed' AND reason LIKE ? ESCAPE '!'`)
+        .run(at, iso(), memberId, source, like).changes;
     },
     async retryWaiting(memberId, source, at) {
       return db.prepare(`UPDATE chat_source_items SET due_at = ?, updated_at = ? WHERE member_id = ? AND source = ? AND status = 'waiting'`).run(at, iso(), memberId, source).changes;

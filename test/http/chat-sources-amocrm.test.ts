@@ -189,6 +189,24 @@ describe('amoCRM → UIS analytics', () => {
     expect(acc.uploadedOfflineMessages()).toHaveLength(10);
   });
 
+  it('when the connected user may not read a talk, then it fails with AMO_FORBIDDEN and its fix; connected again (as an administrator), the talk goes', async () => {
+    const { acc, account, session } = await setup();
+    const t = account.clientChat({ origin: 'waba', name: 'Чужой', phone: '+79160000901' });
+    // GET /api/v4/talks/{id} answers 403 when the user has no rights on the talk's contact (talks-api)
+    account.forbiddenTalks.add(t.talk_id);
+    account.closeTalk(t.talk_id);
+    await settle();
+    expect(await items(session)).toMatchObject([{ status: 'failed', reason: expect.stringMatching(/^AMO_FORBIDDEN/) }]);
+    expect((await view(session)).state.lastError).toMatchObject({ code: 'AMO_FORBIDDEN', fix: expect.stringContaining('administrator') });
+    // the fix: connect again as an administrator, who may read every talk
+    account.forbiddenTalks.delete(t.talk_id);
+    await connect(session);
+    await settle();
+    expect(acc.uploadedOfflineMessages()).toMatchObject([{ ext_id: `amocrm:${account.id}:${t.talk_id}`, phone: '+79160000901', uploads: 1 }]);
+    expect(await items(session)).toMatchObject([{ status: 'uploaded' }]);
+    expect((await view(session)).state.lastError).toBeNull();
+  });
+
   it('when the admin disconnects the integration in amoCRM, then talks wait with AMO_REAUTH shown; after connecting again they are uploaded', async () => {
     const { acc, account, session } = await setup();
     amo!.oauth.revokeAccount(account.id);

@@ -7,7 +7,7 @@ export const SOURCE_ERROR_FIXES = {
   UIS_REJECTED: 'UIS refused a conversation: check that the employee, sites, sources and campaigns chosen here still exist in UIS. The list of conversations names each refusal; saving the settings sends the refused ones again.',
   UIS_UNAVAILABLE: 'UIS was not reachable or limited the calls; uploads are retried automatically.',
   AMO_REAUTH: 'amoCRM access was lost (the integration was disconnected or the grant expired): connect the account again.',
-  AMO_FORBIDDEN: 'The connected amoCRM user may not read some talks: connect the account again as an administrator.',
+  AMO_FORBIDDEN: 'The connected amoCRM user may not read some talks: connect the account again as an administrator; the talks it could not read then go again.',
   AMO_UNAVAILABLE: 'amoCRM was not reachable or limited the requests; reads are retried automatically.',
   AMO_WEBHOOK_MANUAL: 'amoCRM did not let us create the «Беседа изменена» webhook: create it by hand in amoCRM (Настройки → Интеграции → Web hooks) with the Webhook url shown here.',
   AMO_WEBHOOK_DISABLED: 'amoCRM switched the webhook off after failed deliveries; it is registered again automatically (or create it by hand).',

@@ -50,8 +50,10 @@ export async function finishAmoConnect(deps: ChatSourcesDeps, q: { code?: string
     await deps.amoAccounts.connect({ memberId: state.memberId, name: state.name, origin, accountId: account.id, webhook: { mode: 'manual', disabled: false, detail: null }, connectedAt: now }, tokens, now);
     const webhook = await registerAmoWebhook(deps, state.memberId);
     await deps.sources.noteError(state.memberId, 'amocrm', webhook === 'manual' ? { at: now, code: 'AMO_WEBHOOK_MANUAL', message: 'the webhook could not be made by API' } : null);
-    // talks that waited for the grant go now
-    if (await deps.sources.retryWaiting(state.memberId, 'amocrm', now)) deps.wake();
+    // talks that waited for the grant go now, and those the previous user had no rights to read
+    // (AMO_FORBIDDEN: «connect again as an administrator») go again
+    const again = (await deps.sources.retryWaiting(state.memberId, 'amocrm', now)) + (await deps.sources.retryFailed(state.memberId, 'amocrm', 'AMO_FORBIDDEN', now));
+    if (again) deps.wake();
     deps.log.info({ memberId: state.memberId, accountId: account.id, webhook }, 'amoCRM account connected');
     return { ok: true, memberId: state.memberId, webhook };
   } catch (e) {

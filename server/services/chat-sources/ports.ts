@@ -56,8 +56,11 @@ export interface ChatSourceRepository {
   portalsWithDue(now: number): Promise<string[]>;
   nextDueAt(): Promise<number | null>;
   updateItem(id: number, patch: SourceItemPatch): Promise<void>;
-  /** Items of the source that UIS refused (`UIS_REJECTED…`) go again at `at`, with fresh attempts; how many. */
-  retryRefused(memberId: string, source: ChatSource, at: number): Promise<number>;
+  /**
+   * Failed items of the source whose reason starts with `reasonPrefix` (`UIS_REJECTED`,
+   * `AMO_FORBIDDEN`: the admin has applied the fix) go again at `at`, with fresh attempts; how many.
+   */
+  retryFailed(memberId: string, source: ChatSource, reasonPrefix: string, at: number): Promise<number>;
   /** Items of the source waiting (for a grant, a link, a retry) become due at `at`. */
   retryWaiting(memberId: string, source: ChatSource, at: number): Promise<number>;
   recent(memberId: string, source: ChatSource | null, limit: number): Promise<SourceItem[]>;

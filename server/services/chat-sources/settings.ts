@@ -91,7 +91,7 @@ async function checkUisIds(deps: ChatSourcesDeps, memberId: string, s: { default
  * and the refusal stops being the source's last error (noted again if UIS still refuses).
  */
 async function retryRefused(deps: ChatSourcesDeps, memberId: string, source: ChatSource): Promise<void> {
-  if (!(await deps.sources.retryRefused(memberId, source, deps.clock.now()))) return;
+  if (!(await deps.sources.retryFailed(memberId, source, 'UIS_REJECTED', deps.clock.now()))) return;
   await deps.sources.resolveErrors(memberId, source, ['UIS_REJECTED']);
   deps.wake();
 }
