@@ -99,7 +99,7 @@ describe('«Чаты» for an administrator', () => {
     await page.getByTestId('crm-chats-tab').waitFor();
 
     // the channel an open line drives is shown and cannot be ticked
-    await expect(page.getByTestId('crm-chats-open-lines').innerText()).resolves.toContain('Telegram bot');
+    await expect(page.getByTestId('crm-chats-open-lines').innerText()).resolves.toContain(ru['crm.channel.telegram']);
     await expect(page.getByTestId('crm-chats-channel-telegram').isDisabled()).resolves.toBe(true);
 
     await page.getByTestId('crm-chats-enabled').click();
