@@ -7,7 +7,7 @@ import type { EmployeeDirectory } from './services/employee-sync/ports';
 import type { UisProject } from './contracts/uis';
 import { createSqliteTelephonyRepository } from './storage/telephony-repository';
 import { createDataApiBudget } from './uis/data-api-budget';
-import { createTelephonyWorker, type TelephonyWorkerOptions } from './services/telephony/worker';
+import { createTelephonyWorker, type TelephonyWorkerDeps, type TelephonyWorkerOptions } from './services/telephony/worker';
 import { createTelephonyReconcile } from './services/telephony/reconcile';
 import { syncLines } from './services/telephony/lines';
 import { createSqliteTelephonyStartRepository } from './storage/telephony-starts-repository';
@@ -33,12 +33,14 @@ export function createTelephony(o: {
   fetch?: typeof fetch;
   options?: TelephonyWorkerOptions;
   rateLimit?: { drainPerSec: number; burst: number };
+  /** CRM items a call created or changed (the personal-manager map, issue #14) */
+  crmWritten?: TelephonyWorkerDeps['crmWritten'];
 }) {
   const telephony = createSqliteTelephonyRepository(o.db, o.box, () => o.clock.now());
   const budget = createDataApiBudget({ clock: o.clock });
   const base = { telephony, gateway: o.gateway, links: o.links, uisEndpoints: o.uisEndpoints, clock: o.clock, log: o.log, fetch: o.fetch };
   const startsRepo = createSqliteTelephonyStartRepository(o.db);
-  const telephonyWorker = createTelephonyWorker({ ...base, employees: o.employees, starts: startsRepo, budget, rateLimit: o.rateLimit }, o.options);
+  const telephonyWorker = createTelephonyWorker({ ...base, employees: o.employees, starts: startsRepo, budget, rateLimit: o.rateLimit, crmWritten: o.crmWritten }, o.options);
   // click-to-call and the callback form (issue #14): Bitrix24 events → UIS Call API sessions
   const starts = createTelephonyStarts({ ...base, starts: startsRepo, employees: o.employees, wake: () => telephonyWorker.wake(0) });
   const reconcile = createTelephonyReconcile({ ...base, budget, wake: () => telephonyWorker.wake(0) });

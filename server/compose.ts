@@ -167,8 +167,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const chatSources = createChatSources({ db, box, clock, log, fetch: o.fetch, appUrl, stateSecret: secret, amo, analytics, links, uisEndpoints, worker: o.chatSources });
   const crmRules = createSqliteCrmRulesRepository(db, () => clock.now());
   const crmRequests = createSqliteCrmRequestRepository(db, () => clock.now());
-  const crmWorker = createCrmRulesWorker({ requests: crmRequests, crmRules, gateway, links, uisEndpoints, bridge, channels: workspace.channels, employees: employeeSync, clock, log, fetch: o.fetch }, o.crmRules);
-  const tel = createTelephony({ db, box, clock, gateway, links, uisEndpoints, employees: employeeSync, log, fetch: o.fetch, options: o.telephony, rateLimit: config.rateLimit });
+  const crmWorker = createCrmRulesWorker({ requests: crmRequests, crmRules, gateway, links, uisEndpoints, bridge, channels: workspace.channels, employees: employeeSync, clock, log, fetch: o.fetch, crmWritten: (m, refs) => void pm.worker.touch(m, refs) }, o.crmRules);
+  const tel = createTelephony({ db, box, clock, gateway, links, uisEndpoints, employees: employeeSync, log, fetch: o.fetch, options: o.telephony, rateLimit: config.rateLimit, crmWritten: (m, refs) => void pm.worker.touch(m, refs) });
   const pm = createPersonalManager({ db, clock, gateway, links, uisEndpoints, employees: employeeSync, telephony: tel.telephony, log, fetch: o.fetch, options: o.personalManager });
   const crmCallbackDeps = { requests: crmRequests, crmRules, now: () => clock.now(), gatherMs: crmWorker.gatherMs, wake: (d: number) => crmWorker.wake(d) };
   const deps: AppDeps = {

@@ -32,7 +32,7 @@ function telephony(use: boolean): TelephonySettings {
 }
 
 /** Install, link, pair Анна ↔ admin 1 and Марина ↔ Иван 2, save the tab, set the UIS operation up as the tab shows. */
-async function setup(o: { use?: boolean } = {}): Promise<World> {
+async function setup(o: { use?: boolean; notify?: boolean } = {}): Promise<World> {
   h = await startHarness({ clock, env: { LOG_LEVEL: 'warn' } });
   const { acc, session } = await installAndLink(h);
   const pbx = acc.pbx;
@@ -44,6 +44,7 @@ async function setup(o: { use?: boolean } = {}): Promise<World> {
   const saved = await api(h.app.url, session, 'PUT', '/api/telephony', telephony(o.use ?? true));
   expect(saved.status, JSON.stringify(saved.json)).toBe(200);
   const view = saved.json as unknown as TelephonyView;
+  if (o.notify) for (const n of view.notifications) pbx.addNotification({ eventType: n.type, method: n.method, url: n.url, body: n.body, contentType: n.contentType });
   const setupPm = view.personalManager!;
   const op = pbx.interactiveOperation();
   Object.assign(op, { url: setupPm.url, method: setupPm.method, params: setupPm.params, timeoutMs: setupPm.waitSeconds * 1000 });
@@ -169,6 +170,25 @@ describe('personal manager (interactive call processing)', () => {
     await pm().worker.upkeep(h.portal.memberId);
     await eventually(async () => (await mapOwner('79161110009')) === 1);
     expect((await ringing(w, '79161110009')).employees).toEqual([w.anna]);
+  });
+
+  it('our own writes: the lead a call creates is in the map at once, with every Bitrix24 event lost and the portal slow afterwards', async () => {
+    const w = await setup({ notify: true });
+    h.portal.eventQueue.configure({ dropRate: 1 });
+    const call = await w.pbx.incoming({ from: '79161110011', to: w.pbx.virtualNumbers[0]!.number });
+    call.answer(w.anna);
+    await clock.sleep(20_000);
+    call.hangup();
+    await eventually(async () => (await h.app.deps.telephony.get(h.portal.memberId, call.id))?.status === 'done');
+    const [lead] = h.portal.crm.leads().filter((l) => l.ORIGINATOR_ID === 'uis_omni');
+    expect(lead).toMatchObject({ ASSIGNED_BY_ID: '1' });
+    await eventually(async () => (await pm().map.clientOf(h.portal.memberId, '79161110011'))?.leads[0]?.responsibleId === 1);
+    const held = h.portal.holdAnswers(['batch', 'crm.duplicate.findbycomm'], 1000);
+    try {
+      expect((await ringing(w, '79161110011')).employees).toEqual([w.anna]);
+    } finally {
+      held.release();
+    }
   });
 
   it('a forged URL is refused before anything is read or recorded; a request without the caller\'s number is 400 with the reason', async () => {

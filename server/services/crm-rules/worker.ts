@@ -2,7 +2,7 @@ import { ReauthRequiredError } from '../../bitrix/errors';
 import type { Clock } from '../../domain/clock';
 import { decide, skipBeforeSearch } from '../../domain/crm-rules/decide';
 import { hasContacts } from '../../domain/crm-rules/gate';
-import type { ChatLink, Decision, Found, RequestFacts } from '../../domain/crm-rules/types';
+import type { ChatLink, CrmEntityType, Decision, Found, RequestFacts } from '../../domain/crm-rules/types';
 import type { Logger } from '../../logging';
 import type { UisProject } from '../../contracts/uis';
 import { accountZones } from '../../uis/account-zone';
@@ -35,6 +35,8 @@ export interface CrmRulesWorkerDeps {
   channels: UisChannelRepository;
   /** The employee sync's mapping: the chat's operator as a Bitrix24 user. */
   employees: { b24UserFor(memberId: string, uisEmployeeId: number): number | null };
+  /** CRM items a chat created or changed (the personal-manager map reads them again, issue #14). */
+  crmWritten?(memberId: string, refs: Array<{ type: CrmEntityType; id: number }>): void;
   clock: Clock;
   log: Logger;
   fetch?: typeof fetch;
@@ -246,6 +248,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     const result = await applyDecision({ rest, requests: deps.requests, memberId: r.memberId, now: () => deps.clock.now() }, decision);
     if (!result.done) return result.permanent ? fail(r, result.error) : later(r, result.error);
     deps.requests.finish(r, { status: 'done', outcome: decision.request, reason: null, link: { targets: result.targets, cursor: decision.link.cursor } });
+    deps.crmWritten?.(r.memberId, result.targets);
     log.info({ memberId: r.memberId, chatId: r.requestId, request: decision.request, ops: decision.ops.length }, 'CRM rules applied');
   }
 

@@ -31,6 +31,8 @@ export interface TelephonyWorkerDeps {
   uisEndpoints(project: UisProject): UisEndpoints;
   /** the employee sync's pairing: a UIS employee → his Bitrix24 user */
   employees: EmployeeDirectory;
+  /** CRM items a call created or changed (the personal-manager map reads them again, issue #14). */
+  crmWritten?(memberId: string, refs: Array<{ type: CrmEntityType; id: number }>): void;
   /** calls started from Bitrix24 (issue #14), found by the external_id of their session */
   starts?: TelephonyStartRepository;
   budget: DataApiBudget;
@@ -334,6 +336,8 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
       if (plan.register && !w.state.callId) continue;
       if (plan.finish && !w.state.finished) continue;
       w.state.link = resolvedLink(w, plan);
+      const updated = resolvedOps(w, plan, plan.ops).flatMap((op) => (op.op === 'update' && 'id' in op.target ? [op.target] : []));
+      deps.crmWritten?.(w.row.memberId, [...w.state.link.created.map((c) => c.entity), ...updated]);
       if (plan.phase !== 'followUp') w.state.decided = plan.phase;
       if (plan.followUp) {
         const f = plan.followUp;
