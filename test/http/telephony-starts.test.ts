@@ -48,7 +48,7 @@ function settings(w: { vns: string[] }, over: { click?: Partial<NonNullable<Tele
  * save the tab, configure the notifications in UIS, and make the app's line «Основной» the portal's
  * default outgoing line and the callback form's line (what the tab tells the admin to do).
  */
-async function setup(over: Parameters<typeof settings>[1] = {}, o: { pairOleg?: boolean } = {}): Promise<World> {
+async function setup(over: Parameters<typeof settings>[1] = {}, o: { pairOleg?: boolean; notify?: boolean } = {}): Promise<World> {
   h = await startHarness({ clock, env: { LOG_LEVEL: 'warn' } });
   const { acc, session } = await installAndLink(h);
   const pbx = acc.pbx;
@@ -63,7 +63,7 @@ async function setup(over: Parameters<typeof settings>[1] = {}, o: { pairOleg?: 
   const saved = await api(h.app.url, session, 'PUT', '/api/telephony', settings({ vns }, over));
   expect(saved.status, JSON.stringify(saved.json)).toBe(200);
   const view = saved.json as unknown as TelephonyView;
-  for (const n of view.notifications) pbx.addNotification({ eventType: n.type, method: n.method, url: n.url, body: n.body, contentType: n.contentType });
+  if (o.notify !== false) for (const n of view.notifications) pbx.addNotification({ eventType: n.type, method: n.method, url: n.url, body: n.body, contentType: n.contentType });
   pbx.settings.recordingDelayMs = 2000;
   h.portal.telephony.settings.defaultOutgoingLine = { kind: 'line', number: vns[0]! };
   h.portal.telephony.settings.callbackForm.line = { kind: 'line', number: vns[0]! };
@@ -162,6 +162,29 @@ describe('click-to-call (ONEXTERNALCALLSTART → start.employee_call)', () => {
     expect(stats()[0]!.record).toMatchObject({ PORTAL_USER_ID: 1, CALL_FAILED_CODE: '486', CALL_DURATION: 0 });
     expect(h.portal.telephony.calls.size).toBe(0);
     await talk(30);
+    await settle(w);
+    expect(stats()).toHaveLength(1);
+  });
+
+  it('no notification reaches the app: the calls report (call_api_external_id) finishes the click on the CALL_ID Bitrix24 gave, once', async () => {
+    const w = await setup({}, { notify: false });
+    const { callId, leadId } = await click(w);
+    await waitFor(w, () => starts(w).length === 1);
+    const call = w.pbx.lastCall();
+    call.answer(w.anna);
+    await talk(1);
+    call.answer('contact');
+    await talk(12);
+    call.hangup();
+    await until(() => stats().length === 1, async () => {
+      await settle(w);
+      await h.app.deps.telephonyReconcile.run(h.portal.memberId);
+    }, 300, 20);
+    expect(stats()).toHaveLength(1);
+    expect(stats()[0]!.callId).toBe(callId);
+    expect(stats()[0]!.record).toMatchObject({ PORTAL_USER_ID: 1, INCOMING: '1', CALL_FAILED_CODE: '200', CRM_ENTITY_ID: leadId });
+    expect(h.portal.telephony.calls.size).toBe(0);
+    await h.app.deps.telephonyReconcile.run(h.portal.memberId);
     await settle(w);
     expect(stats()).toHaveLength(1);
   });
