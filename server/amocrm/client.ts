@@ -1,3 +1,4 @@
+import { backoffDelay } from '../domain/backoff';
 import type { Clock } from '../domain/clock';
 import { AmoApiError, AmoReauthError } from './errors';
 import { createPacer, type Pacer } from './pacer';
@@ -153,7 +154,7 @@ export function createAmoGateway(o: AmoGatewayOptions): AmoGateway {
         const blocked = r.status === 403 && /\bIP\b/i.test(detail);
         if ((r.status === 429 || blocked) && attempt < MAX_RETRIES) {
           l.throttled();
-          if (blocked) await o.clock.sleep(Math.min(60_000, 5000 * 2 ** attempt));
+          if (blocked) await o.clock.sleep(backoffDelay({ baseMs: 5000, capMs: 60_000 }, attempt));
           continue;
         }
         throw new AmoApiError(r.status, blocked ? 'IP_BLOCKED' : String(json.title ?? 'ERROR'), detail);

@@ -1,4 +1,5 @@
 import { stringify } from 'qs';
+import { backoffDelay, type BackoffPolicy } from '../domain/backoff';
 import type { Clock } from '../domain/clock';
 import { canCallRest, type Portal, type PortalStatus, type PortalTokens } from '../domain/portal';
 import type { Logger } from '../logging';
@@ -46,6 +47,8 @@ export interface CallOptions {
 
 /** OPERATION_TIME_LIMIT answers one call sits out (each waits for a reset) before it fails. */
 const MAX_OPERATING_BLOCKS = 5;
+/** Retries within one call (503, 5xx, network errors of idempotent calls): 1 s, ×1.5, ±10 % (docs/facts/bitrix24-frame.md#rate-retries). */
+const CALL_RETRY: BackoffPolicy = { baseMs: 1000, factor: 1.5, jitter: 0.1 };
 
 export interface BatchCall {
   method: string;
@@ -214,7 +217,7 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
     }
   };
 
-  const backoff = (attempt: number) => 1000 * 1.5 ** (attempt - 1) * (0.9 + Math.random() * 0.2);
+  const backoff = (attempt: number) => backoffDelay(CALL_RETRY, attempt - 1);
 
   const send = async (p: Portal, method: string, params: Record<string, unknown>, token: string) => {
     const url = `${p.clientEndpoint.replace(/\/+$/, '')}/${method}`;

@@ -1,5 +1,6 @@
 import { ReauthRequiredError } from '../../bitrix/errors';
 import { buildUploadItem, type UploadChatItem } from '../../domain/analytics';
+import { backoffDelay, JOB_RETRY } from '../../domain/backoff';
 import type { Clock } from '../../domain/clock';
 import type { Logger } from '../../logging';
 import { accountZones } from '../../uis/account-zone';
@@ -66,7 +67,7 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
   const maxAttempts = o.maxAttempts ?? 8;
   const log = deps.log.child({ component: 'analytics' });
 
-  const backoff = (attempts: number) => Math.min(30 * 60_000, 5_000 * 2 ** attempts);
+  const backoff = (attempts: number) => backoffDelay(JOB_RETRY, attempts);
 
   const dataApi = (memberId: string): DataApiClient | null => {
     const link = deps.links.get(memberId);

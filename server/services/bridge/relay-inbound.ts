@@ -4,6 +4,7 @@
 import { CONNECTOR_ID } from '../../../install/plan';
 import { ReauthRequiredError } from '../../bitrix/errors';
 import type { BatchCall } from '../../bitrix/rest-client';
+import { backoffDelay } from '../../domain/backoff';
 import { escapeBbcode } from '../../domain/bbcode';
 import { e164 } from '../../domain/phone';
 import { echoKey, externalUserId, unixSeconds, visitorDisplayName } from './identity';
@@ -126,7 +127,7 @@ export async function runInbound(ctx: RelayContext, memberId: string, pending: B
     const chat = chatOf(uisChatId);
     if (!chat?.visitorId) {
       blocked.add(job.chatKey);
-      later(job, 'waiting for the /chat callback of this chat', Math.min(30_000, 500 * 2 ** job.attempts));
+      later(job, 'waiting for the /chat callback of this chat', backoffDelay({ baseMs: 500, capMs: 30_000 }, job.attempts));
       if (job.attempts > 20) repo.fail(job.id, 'no /chat callback for this chat');
       continue;
     }

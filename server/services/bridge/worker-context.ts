@@ -2,6 +2,7 @@
 // the bridge worker share (dependencies, repository, logger, options) and the retry/failure helpers
 // (`later`, `markFailed`, `notice`). Built once per worker by `createRelayContext`.
 import type { UisProject } from '../../contracts/uis';
+import { backoffDelay } from '../../domain/backoff';
 import type { Clock } from '../../domain/clock';
 import type { Logger } from '../../logging';
 import type { EmployeeDirectory } from '../employee-sync/ports';
@@ -63,7 +64,7 @@ export function createRelayContext(deps: BridgeWorkerDeps, o: BridgeWorkerOption
   const log = deps.log.child({ component: 'bridge' });
   const repo = deps.bridge;
 
-  const backoff = (attempts: number) => Math.min(10 * 60_000, 1_000 * 2 ** Math.min(attempts, 10));
+  const backoff = (attempts: number) => backoffDelay({ baseMs: 1_000, capMs: 10 * 60_000, maxExponent: 10 }, attempts);
   const later = (job: BridgeJob, reason: string, delayMs?: number) => {
     const attempts = job.attempts + 1;
     if (attempts >= maxAttempts && delayMs === undefined) {

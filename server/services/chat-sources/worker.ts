@@ -2,6 +2,7 @@ import { AmoApiError, AmoReauthError } from '../../amocrm/errors';
 import type { ChatSource } from '../../contracts/chat-sources';
 import { prepareUpload, type Conversation, type PipelineSettings } from '../../domain/analytics-pipeline';
 import { amoConversation, type SessionField } from '../../domain/chat-sources/amocrm';
+import { backoffDelay, JOB_RETRY } from '../../domain/backoff';
 import { RESOLVED_BY } from '../../domain/chat-sources/errors';
 import { accountZones } from '../../uis/account-zone';
 import { dataApiForLink, type DataApiClient } from '../../uis/data-api';
@@ -51,7 +52,7 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
   const maxAttempts = o.maxAttempts ?? 10;
   const log = deps.log.child({ component: 'chat-sources' });
   const zoneOf = accountZones();
-  const backoff = (attempts: number) => Math.min(30 * 60_000, 5_000 * 2 ** attempts);
+  const backoff = (attempts: number) => backoffDelay(JOB_RETRY, attempts);
   const now = () => deps.clock.now();
   let keepAliveStopped = false;
 

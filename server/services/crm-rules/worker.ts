@@ -1,4 +1,5 @@
 import { ReauthRequiredError } from '../../bitrix/errors';
+import { backoffDelay, JOB_RETRY } from '../../domain/backoff';
 import type { Clock } from '../../domain/clock';
 import { decide, skipBeforeSearch } from '../../domain/crm-rules/decide';
 import { hasContacts } from '../../domain/crm-rules/gate';
@@ -91,7 +92,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
   const reportRetries = o.reportRetries ?? 3;
   const maxAttempts = o.maxAttempts ?? 8;
   const log = deps.log.child({ component: 'crm-rules' });
-  const backoff = (attempts: number) => Math.min(30 * 60_000, 5_000 * 2 ** attempts);
+  const backoff = (attempts: number) => backoffDelay(JOB_RETRY, attempts);
 
   const later = (r: CrmRequest, reason: string) => {
     if (r.attempts + 1 >= maxAttempts) return fail(r, `gave up after ${r.attempts + 1} attempts: ${reason}`);

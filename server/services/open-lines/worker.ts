@@ -1,6 +1,7 @@
 import { ReauthRequiredError } from '../../bitrix/errors';
 import type { BatchCall } from '../../bitrix/rest-client';
 import type { UisProject } from '../../contracts/uis';
+import { backoffDelay, JOB_RETRY } from '../../domain/backoff';
 import type { Clock } from '../../domain/clock';
 import { templateVars } from '../../domain/crm-rules/template-vars';
 import { openLineFieldWrites } from '../../domain/open-lines-fields';
@@ -66,7 +67,7 @@ export function createOpenLinesWorker(deps: OpenLinesWorkerDeps, o: OpenLinesWor
   const log = deps.log.child({ component: 'open-lines' });
   const chatRetries = o.chatRetries ?? 3;
   const maxAttempts = o.maxAttempts ?? 8;
-  const backoff = (attempts: number) => Math.min(30 * 60_000, 5_000 * 2 ** attempts);
+  const backoff = (attempts: number) => backoffDelay(JOB_RETRY, attempts);
   const zoneOf = accountZones();
 
   const finish = (j: OpenLineJob, status: 'done' | 'skipped' | 'failed', patch: { reason?: string | null; uisChatId?: string | null; written?: string[] } = {}) =>

@@ -1,6 +1,7 @@
 import { ReauthRequiredError } from '../../bitrix/errors';
 import type { UisProject } from '../../contracts/uis';
 import { defaultTelephonySettings, type TelephonySettings } from '../../contracts/telephony-settings';
+import { backoffDelay } from '../../domain/backoff';
 import type { Clock } from '../../domain/clock';
 import { callParamsUsed } from '../../domain/crm-rules/call-params';
 import type { CallEmployee, CallFacts, CrmMode } from '../../domain/crm-rules/call-types';
@@ -67,7 +68,7 @@ const REPORT_PARAMS = new Set(['campaign_id', 'first_campaign_id', 'site_id', 's
 const REPORT_VARS = new Set(['campaign_name', 'first_campaign_name', 'site_domain_name', 'source_name', 'last_operation_name', 'group_name', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content']);
 const MODE_TTL_MS = 10 * 60_000;
 /** A recording not ready yet is looked for again after this, growing (UIS makes it "with a delay"). */
-const recordBackoff = (tries: number) => Math.min(30 * 60_000, 10_000 * 2 ** tries);
+const recordBackoff = (tries: number) => backoffDelay({ baseMs: 10_000, capMs: 30 * 60_000 }, tries);
 const MAX_RECORD_TRIES = 12;
 /** The requests a run of a busy portal typically sends (search, creations, calls), and the longest it waits to send them together. */
 const REQUESTS_PER_RUN = 3;
@@ -104,7 +105,7 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
   const log = deps.log.child({ component: 'telephony' });
   const zoneOf = accountZones();
   const modes = new Map<string, { mode: CrmMode; at: number }>();
-  const backoff = (attempts: number) => Math.min(30 * 60_000, 2_000 * 2 ** attempts);
+  const backoff = (attempts: number) => backoffDelay({ baseMs: 2_000, capMs: 30 * 60_000 }, attempts);
 
   async function crmMode(memberId: string): Promise<CrmMode> {
     const m = modes.get(memberId);
@@ -213,7 +214,7 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
           if (rep) w.track = foldCall(w.row.sessionId, notes.get(w.row.sessionId) ?? [], rep, (s) => parseDataApiDateTime(s, zone), now);
           else {
             w.state.reportTries++;
-            status.set(w, { status: 'pending', dueAt: now + 5_000 * 3 ** (w.state.reportTries - 1), outcome: 'waits-for-report', reason: 'UIS does not list the call in get.calls_report yet' });
+            status.set(w, { status: 'pending', dueAt: now + backoffDelay({ baseMs: 5_000, factor: 3 }, w.state.reportTries - 1), outcome: 'waits-for-report', reason: 'UIS does not list the call in get.calls_report yet' });
           }
         }
       } catch (e) {
