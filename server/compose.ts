@@ -22,6 +22,7 @@ import { createSqliteEventInbox } from './storage/event-inbox';
 import { createSqlitePortalRepository } from './storage/portal-repository';
 import { createSecretBox } from './storage/secret-box';
 import { createSqliteLeaseStore } from './storage/lease-repository';
+import { createSqliteRestBucketStore } from './storage/rest-bucket-repository';
 import { createLeaseKeeper } from './services/leases';
 import { createSqliteUisLinkRepository } from './storage/uis-link-repository';
 import { createSqliteUisInbox } from './storage/uis-inbox';
@@ -132,7 +133,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const leases = createLeaseKeeper({ store: createSqliteLeaseStore(db, () => clock.now()), log, ttlMs: config.leaseTtlMs, instance: `${hostname()}:${port}` });
   const dropped = await leases.dropEarlier();
   if (dropped) log.info({ dropped }, 'leases of this instance\'s previous start dropped');
-  const gateway = createBitrixGateway({ portals, oauth, clock, rateLimit: config.rateLimit, log, metrics, fetch: o.fetch, leases });
+  const sharedBuckets = createSqliteRestBucketStore(db, () => clock.now());
+  const gateway = createBitrixGateway({ portals, oauth, clock, rateLimit: config.rateLimit, log, metrics, fetch: o.fetch, leases, sharedBuckets });
   const bridge = createSqliteBridgeRepository(db, () => clock.now());
   const bridgeFiles = createFileSigner({ secret, appUrl, now: () => clock.now() });
   const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());

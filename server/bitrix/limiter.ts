@@ -56,3 +56,42 @@ export function createPortalLimiter(opts: LimiterOptions, clock: Clock): PortalL
     },
   };
 }
+
+/** A portal's bucket level kept where every instance sees it (storage's RestBucketStore, bound to the portal). */
+export interface SharedBucket {
+  /** one more request; the level after it, this request included */
+  take(msPerRequest: number): Promise<number>;
+  /** QUERY_LIMIT_EXCEEDED: at least `capacity` now; the level */
+  fill(capacity: number, msPerRequest: number): Promise<number>;
+}
+
+/**
+ * The same limiter with its level shared by the instances of a cluster (issue #12): Bitrix24 keeps
+ * one bucket per portal and app, whichever instance sends. Each request reserves its slot with one
+ * statement on the shared level and waits the excess, as `createPortalLimiter` does in memory;
+ * `level()` is this instance's estimate from the level it last saw, drained since.
+ */
+export function createSharedPortalLimiter(opts: LimiterOptions, clock: Clock, bucket: SharedBucket): PortalLimiter {
+  const capacity = Math.max(1, opts.burst - (opts.headroom ?? 4));
+  const msPerRequest = 1000 / opts.drainPerSec;
+  let seen = 0;
+  let at = clock.now();
+  const note = (level: number) => {
+    seen = level;
+    at = clock.now();
+  };
+  const estimate = () => Math.max(0, seen - (clock.now() - at) / msPerRequest);
+  return {
+    async acquire() {
+      const level = await bucket.take(msPerRequest);
+      note(level);
+      const excess = level - capacity;
+      if (excess > 0) await clock.sleep(excess * msPerRequest);
+    },
+    onLimitExceeded() {
+      note(Math.max(estimate(), capacity));
+      void bucket.fill(capacity, msPerRequest).then(note, () => undefined);
+    },
+    level: estimate,
+  };
+}

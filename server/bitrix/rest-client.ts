@@ -5,7 +5,7 @@ import { canCallRest, type Portal, type PortalStatus, type PortalTokens } from '
 import type { Logger } from '../logging';
 import type { Metrics } from '../metrics';
 import { BitrixApiError, BitrixNetworkError, OAuthError, ReauthRequiredError } from './errors';
-import { createPortalLimiter, type PortalLimiter } from './limiter';
+import { createPortalLimiter, createSharedPortalLimiter, type PortalLimiter, type SharedBucket } from './limiter';
 import { createOperatingLimit, type OperatingLimit } from './operating-limit';
 import type { OAuthClient } from './oauth';
 
@@ -18,7 +18,9 @@ import type { OAuthClient } from './oauth';
  *   refreshes and the others wait and read the pair it stored (a refresh token is single-use: two
  *   refreshes at once would lock the portal out with invalid_grant);
  * - `invalid_grant` → portal marked reauth-required; later calls fail fast without network;
- * - pacing under the portal's leaky bucket; QUERY_LIMIT_EXCEEDED backs off and retries;
+ * - pacing under the portal's leaky bucket; QUERY_LIMIT_EXCEEDED backs off and retries; with
+ *   `sharedBuckets` the bucket's level is kept in the database, so instances sharing it pace the
+ *   portal together (job-loop work, page requests and events alike);
  * - OPERATION_TIME_LIMIT blocks that method of that portal until the `operating_reset_at` of its
  *   last successful answer (operating-limit.ts): its callers wait, other methods go on; a batch
  *   waits for the methods it contains, and its commands' `result_time` count for their methods;
@@ -117,6 +119,8 @@ export interface GatewayDeps {
   timeoutMs?: number;
   /** Several instances on one database: token refreshes single-flight across them (and `gateway.leases`). */
   leases?: PortalLeases;
+  /** Several instances on one database: each portal's bucket level shared by them (storage's RestBucketStore). */
+  sharedBuckets?: { take(memberId: string, msPerRequest: number): Promise<number>; fill(memberId: string, capacity: number, msPerRequest: number): Promise<number> };
 }
 
 export const MAX_BATCH = 50;
@@ -137,7 +141,14 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
 
   const limiterOf = (memberId: string) => {
     let l = limiters.get(memberId);
-    if (!l) limiters.set(memberId, (l = createPortalLimiter(deps.rateLimit, deps.clock)));
+    if (!l) {
+      const shared = deps.sharedBuckets;
+      const bucket: SharedBucket | null = shared
+        ? { take: (ms) => shared.take(memberId, ms), fill: (capacity, ms) => shared.fill(memberId, capacity, ms) }
+        : null;
+      l = bucket ? createSharedPortalLimiter(deps.rateLimit, deps.clock, bucket) : createPortalLimiter(deps.rateLimit, deps.clock);
+      limiters.set(memberId, l);
+    }
     return l;
   };
 
