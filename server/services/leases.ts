@@ -12,7 +12,9 @@ export interface LeaseHold {
 /**
  * This process's leases (issue #12). `hold` is re-entrant within the process: the job loops of one
  * process share a portal's 'work' lease (they ran side by side before there was a cluster), so
- * only the first holder asks the database and only the last one to let go releases it; while held,
+ * only the first holder asks the database and only the last one to let go releases it — after a
+ * short linger (a third of its time to live, at most a second), so a busy portal's back-to-back runs
+ * cost no database write and the portal stays with the instance already working for it; while held,
  * it is renewed every third of its time to live.
  */
 export interface LeaseKeeper {
@@ -38,14 +40,25 @@ interface Held {
   count: number;
   lost: boolean;
   timer: ReturnType<typeof setInterval> | null;
+  /** set while nobody holds it and it lingers before its release */
+  linger: ReturnType<typeof setTimeout> | null;
 }
 
-export function createLeaseKeeper(o: { store: LeaseStore; log: Logger; ttlMs: number; instance: string; owner?: string }): LeaseKeeper {
+export function createLeaseKeeper(o: { store: LeaseStore; log: Logger; ttlMs: number; instance: string; owner?: string; lingerMs?: number }): LeaseKeeper {
   const owner = o.owner ?? newLeaseOwner(o.instance);
   const held = new Map<string, Held>();
   /** acquisitions in progress, so concurrent holders in this process ask the database once */
   const acquiring = new Map<string, Promise<boolean>>();
   const key = (memberId: string, area: string) => `${area}\u0000${memberId}`;
+  const lingerMs = o.lingerMs ?? Math.min(1000, Math.floor(o.ttlMs / 3));
+
+  const drop = async (k: string, h: Held, memberId: string, area: string) => {
+    h.linger = null;
+    if (h.count > 0) return;
+    held.delete(k);
+    if (h.timer) clearInterval(h.timer);
+    if (!h.lost) await o.store.release(memberId, area, owner);
+  };
 
   const handle = (k: string, h: Held, memberId: string, area: string): LeaseHold => {
     let released = false;
@@ -57,9 +70,9 @@ export function createLeaseKeeper(o: { store: LeaseStore; log: Logger; ttlMs: nu
         if (released) return;
         released = true;
         if (--h.count > 0) return;
-        held.delete(k);
-        if (h.timer) clearInterval(h.timer);
-        if (!h.lost) await o.store.release(memberId, area, owner);
+        if (h.lost || lingerMs <= 0) return drop(k, h, memberId, area);
+        h.linger = setTimeout(() => void drop(k, h, memberId, area).catch((e: unknown) => o.log.warn({ err: e, memberId, area }, 'lease release failed')), lingerMs);
+        h.linger.unref?.();
       },
     };
   };
@@ -70,6 +83,8 @@ export function createLeaseKeeper(o: { store: LeaseStore; log: Logger; ttlMs: nu
       const h = held.get(k);
       if (h && !h.lost) {
         h.count++;
+        if (h.linger) clearTimeout(h.linger);
+        h.linger = null;
         return handle(k, h, memberId, area);
       }
       const pending = acquiring.get(k);
@@ -86,7 +101,7 @@ export function createLeaseKeeper(o: { store: LeaseStore; log: Logger; ttlMs: nu
         acquiring.delete(k);
       }
       if (!ok) return null;
-      const fresh: Held = { count: 1, lost: false, timer: null };
+      const fresh: Held = { count: 1, lost: false, timer: null, linger: null };
       fresh.timer = setInterval(() => {
         void o.store
           .renew(memberId, area, owner, o.ttlMs)

@@ -64,8 +64,8 @@ describe('lease store', () => {
 describe('lease keeper', () => {
   it('is re-entrant in one process: released in the database only when the last holder lets go', async () => {
     const { leases } = store();
-    const a = createLeaseKeeper({ store: leases, log, ttlMs: 60_000, instance: 'h:1', owner: 'h:1/A' });
-    const b = createLeaseKeeper({ store: leases, log, ttlMs: 60_000, instance: 'h:2', owner: 'h:2/B' });
+    const a = createLeaseKeeper({ store: leases, log, ttlMs: 60_000, instance: 'h:1', owner: 'h:1/A', lingerMs: 0 });
+    const b = createLeaseKeeper({ store: leases, log, ttlMs: 60_000, instance: 'h:2', owner: 'h:2/B', lingerMs: 0 });
     const [h1, h2] = await Promise.all([a.hold('p1', 'work'), a.hold('p1', 'work')]);
     expect(h1).not.toBeNull();
     expect(h2).not.toBeNull();
@@ -77,6 +77,27 @@ describe('lease keeper', () => {
     const hb = await b.hold('p1', 'work');
     expect(hb).not.toBeNull();
     await hb!.release();
+  });
+});
+
+describe('lease keeper linger', () => {
+  it('the last holder\'s release lingers: taken again at once without the database, released for others afterwards', async () => {
+    const { db, leases } = store();
+    let writes = 0;
+    const counted = { ...leases, acquire: (...a: Parameters<typeof leases.acquire>) => (writes++, leases.acquire(...a)), release: (...a: Parameters<typeof leases.release>) => (writes++, leases.release(...a)) };
+    const a = createLeaseKeeper({ store: counted, log, ttlMs: 60_000, instance: 'h:1', lingerMs: 30 });
+    const b = createLeaseKeeper({ store: leases, log, ttlMs: 60_000, instance: 'h:2' });
+    for (let run = 0; run < 5; run++) await (await a.hold('p1', 'work'))!.release(); // back-to-back runs
+    expect(writes).toBe(1);
+    expect(await b.hold('p1', 'work')).toBeNull(); // still lingering with A
+    let got = null;
+    for (let i = 0; i < 200 && !got; i++) {
+      await tick(5);
+      got = await b.hold('p1', 'work');
+    }
+    expect(got).not.toBeNull();
+    expect(writes).toBe(2); // A released it once
+    expect(db.prepare('SELECT owner FROM leases').pluck().all()).toEqual([b.owner]);
   });
 });
 
