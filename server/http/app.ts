@@ -56,7 +56,7 @@ export function createApp(deps: AppDeps): express.Express {
  * `/files/uis/:memberId/…`), never the path itself, so the series stay bounded whatever paths
  * clients send. A request no route took (404s, bodies refused before the route) gets its area.
  */
-function routeLabel(req: Request): string {
+export function routeLabel(req: Request): string {
   const route = (req as { route?: { path?: unknown } }).route;
   if (route && (typeof route.path === 'string' || Array.isArray(route.path))) return `${req.baseUrl}${String(route.path)}`;
   const p = req.originalUrl ?? req.url;
@@ -65,7 +65,7 @@ function routeLabel(req: Request): string {
   return area ? `/${area[1]}/(unmatched)` : '(unmatched)';
 }
 
-function errorHandler(deps: AppDeps) {
+export function errorHandler(deps: Pick<AppDeps, 'log'>) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = err as { type?: string; status?: number; message?: string };
     let status = 500;
@@ -86,7 +86,8 @@ function errorHandler(deps: AppDeps) {
         message: `The request could not be read: ${err.message.slice(0, 300)} (${err.type ?? 'invalid'})`,
       };
     } else {
-      deps.log.error({ err, path: req.path }, 'unhandled error');
+      // The route's pattern, never the path: paths carry secrets (/hooks/jivo/:secret, /uis/calls/:secret…).
+      deps.log.error({ err, route: routeLabel(req) }, 'unhandled error');
     }
     if (res.headersSent) {
       res.end();
