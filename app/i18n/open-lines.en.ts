@@ -5,8 +5,8 @@ export const openLinesEn: Record<keyof typeof openLinesRu, string> = {
   'ol.title': 'Open Lines',
   'ol.intro':
     'UIS channels are connected to Bitrix24 open lines in the Contact Center: the «UIS OMNI» tile → a line → a channel. Leads and deals from these channels’ chats are created by the open line; here you choose which UIS chat data to add to them.',
-  'ol.enabled': 'On',
-  'ol.enabledHelp': 'While this is off, «Extra fields» are not filled; the lines themselves work either way.',
+  'ol.enabled': 'Active',
+  'ol.enabledHelp': 'When this is off, «Extra fields» are not filled; the lines themselves work either way.',
   'ol.adminOnly': 'Only a Bitrix24 administrator can change these settings.',
   'ol.failed.load': 'Could not load the Open Lines settings',
   'ol.failed.save': 'Could not save the Open Lines settings',
