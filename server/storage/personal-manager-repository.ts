@@ -18,20 +18,23 @@ const found = (e: EntityRow): FoundEntity => ({ id: Number(e.entity_id), closed:
  */
 export function createSqlitePersonalManagerRepository(db: Db): PersonalManagerRepository {
   const q = {
-    // the items with the number, then the leads and deals linked to any of them (searchClients' reach)
-    client: db.prepare(
-      `WITH direct AS (
-         SELECT e.* FROM pm_phones p JOIN pm_entities e
-           ON e.member_id = p.member_id AND e.entity_type = p.entity_type AND e.entity_id = p.entity_id
-         WHERE p.member_id = @m AND p.phone = @phone AND e.deleted = 0
-       )
-       SELECT entity_type, entity_id, responsible_id, closed, created_at FROM direct
-       UNION
-       SELECT e.entity_type, e.entity_id, e.responsible_id, e.closed, e.created_at FROM pm_entities e
-       WHERE e.member_id = @m AND e.deleted = 0 AND e.entity_type IN ('lead', 'deal') AND (
-         e.contact_id IN (SELECT entity_id FROM direct WHERE entity_type = 'contact')
-         OR e.company_id IN (SELECT entity_id FROM direct WHERE entity_type = 'company')
-         OR (e.entity_type = 'deal' AND e.lead_id IN (SELECT entity_id FROM direct WHERE entity_type = 'lead')))`,
+    // the items with the number (the phone index first: CROSS JOIN fixes the order), then per item
+    // the leads and deals linked to it, each by its own index — a few index lookups per call
+    direct: db.prepare(
+      `SELECT e.entity_type, e.entity_id, e.responsible_id, e.closed, e.created_at FROM pm_phones p CROSS JOIN pm_entities e
+       WHERE p.member_id = ? AND p.phone = ? AND e.member_id = p.member_id AND e.entity_type = p.entity_type AND e.entity_id = p.entity_id AND e.deleted = 0`,
+    ),
+    byContact: db.prepare(
+      `SELECT entity_type, entity_id, responsible_id, closed, created_at FROM pm_entities
+       WHERE member_id = ? AND contact_id = ? AND deleted = 0 AND entity_type IN ('lead', 'deal')`,
+    ),
+    byCompany: db.prepare(
+      `SELECT entity_type, entity_id, responsible_id, closed, created_at FROM pm_entities
+       WHERE member_id = ? AND company_id = ? AND deleted = 0 AND entity_type IN ('lead', 'deal')`,
+    ),
+    byLead: db.prepare(
+      `SELECT entity_type, entity_id, responsible_id, closed, created_at FROM pm_entities
+       WHERE member_id = ? AND lead_id = ? AND deleted = 0 AND entity_type = 'deal'`,
     ),
     upsert: db.prepare(
       `INSERT INTO pm_entities (member_id, entity_type, entity_id, responsible_id, closed, created_at, contact_id, company_id, lead_id, deleted, read_at)
@@ -101,11 +104,21 @@ export function createSqlitePersonalManagerRepository(db: Db): PersonalManagerRe
 
   return {
     async clientOf(memberId, phone) {
-      const rows = q.client.all({ m: memberId, phone }) as EntityRow[];
-      if (!rows.length) return null;
+      const direct = q.direct.all(memberId, phone) as EntityRow[];
+      if (!direct.length) return null;
+      const linked = direct.flatMap((d) => {
+        const by = d.entity_type === 'contact' ? q.byContact : d.entity_type === 'company' ? q.byCompany : d.entity_type === 'lead' ? q.byLead : null;
+        return by ? (by.all(memberId, d.entity_id) as EntityRow[]) : [];
+      });
       const out: Found = { contacts: [], companies: [], leads: [], deals: [] };
       const lists = { contact: out.contacts, company: out.companies, lead: out.leads, deal: out.deals };
-      for (const r of rows) lists[r.entity_type].push(found(r));
+      const seen = new Set<string>();
+      for (const r of [...direct, ...linked]) {
+        const key = `${r.entity_type}:${r.entity_id}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        lists[r.entity_type].push(found(r));
+      }
       return out;
     },
     async put(memberId, p) {
