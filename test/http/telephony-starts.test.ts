@@ -316,6 +316,19 @@ describe('the callback form (ONEXTERNALCALLBACKSTART)', () => {
     expect(starts(w)[0]!.params).toMatchObject({ operator: '74951230000' });
   });
 
+  it('the lead\'s responsible has left (inactive in Bitrix24): the callback is registered for the default responsible for missed calls and still rings', async () => {
+    const w = await setup();
+    h.portal.telephony.settings.callbackForm.responsibleId = 4; // Олег Уволенный: Bitrix24 refuses to register for him
+    const form = h.portal.submitCallbackForm({ phone: '+7 916 111-22-33' });
+    await waitFor(w, () => starts(w).length === 1);
+    expect(starts(w)[0]).toMatchObject({ method: 'start.simple_call', ok: true });
+    w.pbx.lastCall().noAnswer('operator');
+    await waitFor(w, () => stats().length === 1);
+    expect(stats()[0]!.record).toMatchObject({ PORTAL_USER_ID: 2, INCOMING: '4', CALL_FAILED_CODE: '304', CRM_ENTITY_ID: form.leadId });
+    const view = (await api(h.app.url, w.session, 'GET', '/api/telephony')).json as unknown as TelephonyView;
+    expect(view.startFailures).toEqual([]);
+  });
+
   it('UIS refuses: the registered callback is closed with the reason, the responsible is told', async () => {
     const w = await setup();
     h.portal.telephony.settings.callbackForm.responsibleId = 2;

@@ -364,7 +364,14 @@ export async function applyCalls(deps: ApplyDeps, works: Work[], recordings: Map
           w.state.activityId = ok ? idOf((r.result[k] as Row).CRM_ACTIVITY_ID) : null;
           if (!ok) deps.log.warn({ sessionId: w.row.sessionId }, 'finish: Bitrix24 has no such live call (finished before, its answer lost)');
         } else if (w.state.callId) {
-          w.error ??= { message: `telephony.externalCall.finish: ${why}`, permanent: /user is not found|not active/i.test(e?.error_description ?? '') };
+          const inactive = /user is not found|not active/i.test(e?.error_description ?? '');
+          // the responsible the rules chose has left: the user the call was registered for (active,
+          // Bitrix24 took him at register) finishes it instead — a registered call is always finished
+          const registered = w.state.link?.registeredUserId ?? w.state.plan?.link.registeredUserId ?? null;
+          const plan = w.state.plan;
+          const retry = inactive && plan?.finish && registered !== null && plan.finish.userId !== registered;
+          if (retry) plan.finish = { ...plan.finish!, userId: registered };
+          w.error ??= { message: `telephony.externalCall.finish: ${why}`, permanent: inactive && !retry };
         }
         break;
       case 'record': {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ReauthRequiredError } from '../../bitrix/errors';
 import type { BitrixEvent } from '../../bitrix/event-schemas';
-import type { BatchCall } from '../../bitrix/rest-client';
+import type { BatchCall, BatchResponse, PortalRestClient } from '../../bitrix/rest-client';
 import { defaultTelephonySettings, type TelephonySettings } from '../../contracts/telephony-settings';
 import type { UisProject } from '../../contracts/uis';
 import type { Clock } from '../../domain/clock';
@@ -158,18 +158,16 @@ export function createTelephonyStarts(deps: TelephonyStartsDeps) {
     if (!vn) return fail(memberId, start, startFailure('NO_VIRTUAL_NUMBER'), userId);
 
     // the call appears in Bitrix24 as a callback (TYPE 4) with the form's text on the client's timeline
-    const reg: Record<string, unknown> = { USER_ID: userId, PHONE_NUMBER: contact, TYPE: 4, CRM_CREATE: 0, SHOW: 0, LINE_NUMBER: vn, EXTERNAL_CALL_ID: start.correlationId };
-    if (entity && BINDABLE.has(entity.type)) Object.assign(reg, { CRM_ENTITY_TYPE: entity.type, CRM_ENTITY_ID: entity.id });
-    const cmd: Record<string, BatchCall> = { register: { method: 'telephony.externalCall.register', params: reg } };
     const text = d.TEXT?.trim() ?? '';
-    if (entity) cmd.comment = { method: 'crm.timeline.comment.add', params: { fields: { ENTITY_ID: entity.id, ENTITY_TYPE: entity.type.toLowerCase(), COMMENT: escapeBbcode(`Обратный звонок с формы${text ? `: ${text}` : ''}`) } } };
-    const r = await rest.batch(cmd);
-    const callId = (r.result.register as { CALL_ID?: unknown } | undefined)?.CALL_ID;
-    if (typeof callId !== 'string' || !callId) {
-      const e = r.errors.register;
-      return fail(memberId, start, { ...startFailure('REGISTER_FAILED'), text: `Битрикс24 не зарегистрировал звонок: ${e?.error_description || e?.error || 'нет ответа'}` }, userId);
-    }
-    const started: TelephonyStart = { ...start, callId, userId };
+    const reg: Record<string, unknown> = { PHONE_NUMBER: contact, TYPE: 4, CRM_CREATE: 0, SHOW: 0, LINE_NUMBER: vn, EXTERNAL_CALL_ID: start.correlationId };
+    if (entity && BINDABLE.has(entity.type)) Object.assign(reg, { CRM_ENTITY_TYPE: entity.type, CRM_ENTITY_ID: entity.id });
+    const comment: BatchCall | null = entity
+      ? { method: 'crm.timeline.comment.add', params: { fields: { ENTITY_ID: entity.id, ENTITY_TYPE: entity.type.toLowerCase(), COMMENT: escapeBbcode(`Обратный звонок с формы${text ? `: ${text}` : ''}`) } } }
+      : null;
+    const registered = await registerCallback(rest, reg, [userId, s.responsible.incomingDefaultUserId], comment);
+    if ('error' in registered) return fail(memberId, start, { ...startFailure('REGISTER_FAILED'), text: `Битрикс24 не зарегистрировал звонок: ${registered.error}` }, userId);
+    const { callId } = registered;
+    const started: TelephonyStart = { ...start, callId, userId: registered.userId };
     await deps.starts.save(started);
     const tts = text ? { type: 'tts', value: text.slice(0, TTS_MAX) } : null;
     // «звонить на номер из настроек интеграции будет только в случае, если не смогли найти
@@ -197,6 +195,33 @@ export function createTelephonyStarts(deps: TelephonyStartsDeps) {
   };
 }
 export type TelephonyStarts = ReturnType<typeof createTelephonyStarts>;
+
+/**
+ * Registers the callback for the first of `users` Bitrix24 accepts: the item's responsible may have
+ * left («User is not found or is not active», docs/facts/telephony.md#register) — then the default
+ * responsible for missed calls takes it. The timeline comment rides with the first attempt.
+ */
+async function registerCallback(rest: PortalRestClient, params: Record<string, unknown>, users: Array<number | null>, comment: BatchCall | null): Promise<{ callId: string; userId: number } | { error: string }> {
+  let error = 'нет ответа';
+  let first = true;
+  for (const userId of [...new Set(users)].filter((u): u is number => u !== null)) {
+    const cmd: Record<string, BatchCall> = { register: { method: 'telephony.externalCall.register', params: { ...params, USER_ID: userId } } };
+    if (comment && first) cmd.comment = comment;
+    first = false;
+    let r: Pick<BatchResponse, 'result' | 'errors'>;
+    try {
+      r = await rest.batch(cmd);
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+    const callId = (r.result.register as { CALL_ID?: unknown } | undefined)?.CALL_ID;
+    if (typeof callId === 'string' && callId) return { callId, userId };
+    const e = r.errors.register;
+    error = e?.error_description || e?.error || error;
+    if (!/user is not found|not active/i.test(error)) return { error };
+  }
+  return { error };
+}
 
 /** A Call API refusal as the employee reads it. */
 function uisFailure(e: unknown): StartFailure {
