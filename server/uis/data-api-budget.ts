@@ -83,3 +83,8 @@ export function createDataApiBudget(o: {
     },
   };
 }
+
+/** `api` with every call through the budget — for paged readers such as `dataApiAll`. */
+export function budgetedClient(budget: DataApiBudget, key: string, api: DataApiClient): DataApiClient {
+  return { call: <T>(method: string, params?: Record<string, unknown>) => budget.call<T>(key, api, method, params) };
+}

@@ -42,8 +42,8 @@ interface World {
  * Install, link, pair UIS employees with Bitrix24 users (Анна → admin 1, Марина → Иван 2, as their
  * extensions 101/102 say), save the tab, and configure in UIS exactly the notifications the tab shows.
  */
-async function setup(settings: TelephonySettings, o: { faults?: NotificationFaults; notify?: boolean } = {}): Promise<World> {
-  h = await startHarness({ clock, env: { LOG_LEVEL: 'warn' } });
+async function setup(settings: TelephonySettings, o: { faults?: NotificationFaults; notify?: boolean; fetch?: typeof fetch } = {}): Promise<World> {
+  h = await startHarness({ clock, env: { LOG_LEVEL: 'warn' }, fetch: o.fetch });
   const { acc, session } = await installAndLink(h);
   const pbx = acc.pbx;
   const [anna, marina, oleg] = acc.employees.map((e) => e.id) as [number, number, number];
@@ -229,6 +229,11 @@ const DELIVERIES: Array<{ name: string; faults?: NotificationFaults; notify?: bo
   { name: 'every notification delivered twice', faults: { duplicate: true } },
   { name: 'notifications in reverse order', faults: { reorder: 'reverse' } },
   { name: 'no notifications at all (the report alone)', notify: false },
+  {
+    // all three at once: the later half of a call's notifications first, each twice, the answer lost
+    name: 'notifications halves swapped, each twice, «Начало разговора» lost',
+    faults: { reorder: (l) => [...l.slice(Math.ceil(l.length / 2)), ...l.slice(0, Math.ceil(l.length / 2))], duplicate: true, drop: ['talk_started'] },
+  },
 ];
 
 describe.each(DELIVERIES)('call sequences with $name', ({ faults, notify }) => {
@@ -360,5 +365,54 @@ describe('«Телефония» rules end to end', () => {
     await waitFor(w, () => statOf(call.id).length === 1 && cards(2).length === 0);
     expect(statOf(call.id)[0]!.record.PORTAL_USER_ID).toBe(2);
     expect(ours(h.portal.crm.leads())[0]).toMatchObject({ ASSIGNED_BY_ID: '2' });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// «within the Data API point budget» (issue #13, «How calls reach us»)
+
+describe('the account\'s Data API point budget', () => {
+  it('what the rules read of a call — the report, and its legs for a group filter — stays within the budget: once it is spent nothing more is asked, the legs included, and the call waits', async () => {
+    /** the app's Data API requests: method and the mnemonic of a refusal */
+    const asked: Array<{ method: string; refused: string | null }> = [];
+    const recording: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (String(input instanceof Request ? input.url : input).includes('/dataapi/') && typeof init?.body === 'string') {
+        const body = (await res.clone().json().catch(() => ({}))) as { error?: { data?: { mnemonic?: string } } };
+        asked.push({ method: String((JSON.parse(init.body) as { method?: unknown }).method), refused: body.error?.data?.mnemonic ?? null });
+      }
+      return res;
+    };
+    const base = telephony();
+    const w = await setup(base, { fetch: recording });
+    // «Выбранная посетителем группа» (line 97) is in the call's legs (docs/facts/telephony.md#call-fields)
+    const sales = w.pbx.groups.find((g) => g.name === 'Отдел продаж')!;
+    const byGroup = { join: 'and' as const, groups: [{ join: 'and' as const, conditions: [{ param: 'group_id' as const, rule: 'allowed' as const, values: [String(sales.id)] }] }] };
+    const saved = await api(h.app.url, w.session, 'PUT', '/api/telephony', telephony({ processing: { ...base.processing, filter: { use: true, incoming: byGroup, outgoing: { join: 'and', groups: [] } } } }));
+    expect(saved.status).toBe(200);
+    const first = await playAndWait(w, 'incoming answered');
+    expect(statOf(first)).toHaveLength(1);
+    expect(asked.map((a) => a.method)).toContain('get.call_legs_report');
+
+    // a new minute, of which the account's own scripts leave two points: one request, then the reserve
+    await clock.sleep(61_000);
+    const account = h.uis.accounts[0]!;
+    account.setDataApiLimits({ minute: 2 });
+    const before = asked.length;
+    const second = await play(w, 'incoming answered');
+    for (let i = 0; i < 20; i++) await settle(w);
+    expect(asked.slice(before).filter((a) => a.refused)).toEqual([]);
+    expect(asked.slice(before).map((a) => a.method)).not.toContain('get.call_legs_report');
+    // the call waits for the budget: not decided without its group, so not filtered out
+    expect(statOf(second)).toHaveLength(0);
+    expect(await callRow(second)).toMatchObject({ status: 'pending', outcome: 'waits-for-budget' });
+    // the points come back: the call is registered
+    account.setDataApiLimits({ minute: 100 });
+    await until(() => statOf(second).length === 1, async () => {
+      await clock.sleep(5_000);
+      await settle(w);
+    }, 100, 20);
+    expect(statOf(second)).toHaveLength(1);
+    expect(asked.filter((a) => a.refused)).toEqual([]);
   });
 });

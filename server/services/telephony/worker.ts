@@ -15,7 +15,7 @@ import type { Logger } from '../../logging';
 import { accountZones } from '../../uis/account-zone';
 import { CALL_LEGS_FIELDS, CALLS_REPORT_FIELDS, callLegOf, callReportOf } from '../../uis/call-reports';
 import { dataApiAll, dataApiForLink, type DataApiClient } from '../../uis/data-api';
-import type { DataApiBudget } from '../../uis/data-api-budget';
+import { budgetedClient, DataApiBudgetLow, type DataApiBudget } from '../../uis/data-api-budget';
 import type { EmployeeDirectory } from '../employee-sync/ports';
 import { createJobLoop } from '../job-loop';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
@@ -140,7 +140,7 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
       if (rep) out.set(rep.id, rep);
     }
     if (withLegs && out.size) {
-      const legs = await dataApiAll<Record<string, unknown>>(api, 'get.call_legs_report', { ...window, fields: [...CALL_LEGS_FIELDS], filter: { field: 'call_session_id', operator: 'in', value: [...out.keys()] } }, 1000);
+      const legs = await dataApiAll<Record<string, unknown>>(budgetedClient(deps.budget, memberId, api), 'get.call_legs_report', { ...window, fields: [...CALL_LEGS_FIELDS], filter: { field: 'call_session_id', operator: 'in', value: [...out.keys()] } }, 1000);
       for (const row of legs) {
         const leg = callLegOf(row, zone);
         const rep = leg && out.get(leg.sessionId);
@@ -218,8 +218,13 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
           }
         }
       } catch (e) {
-        log.warn({ memberId, code: (e as { code?: string }).code }, 'get.calls_report failed: the end is decided with what the notifications say');
-        for (const w of wantReport) w.state.reportTries = reportRetries;
+        if (e instanceof DataApiBudgetLow) {
+          // the account's points are spent: wait for them rather than decide without the report (a filter on what only it knows would drop the call)
+          for (const w of wantReport) status.set(w, { status: 'pending', dueAt: e.retryAt, outcome: 'waits-for-budget', reason: e.message });
+        } else {
+          log.warn({ memberId, code: (e as { code?: string }).code }, 'get.calls_report failed: the end is decided with what the notifications say');
+          for (const w of wantReport) w.state.reportTries = reportRetries;
+        }
       }
     }
 
