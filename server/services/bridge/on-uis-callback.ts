@@ -100,112 +100,138 @@ function onEdit(deps: BridgeCallbackDeps, memberId: string, chatId: string, mess
   });
 }
 
+type Route<R extends UisCallback['route']> = Extract<UisCallback, { route: R }>;
+
 /** true when jobs were queued (or made due). */
 export function onCallback(deps: BridgeCallbackDeps, link: UisLink, cb: UisCallback): boolean {
   const memberId = link.memberId;
+  switch (cb.route) {
+    case 'POST /chat':
+    case 'PATCH /chat': {
+      const b = cb.body;
+      return learnChat(deps.bridge, memberId, deps.now(), { uisChatId: b.chat_id, channelId: b.channel_id, visitorId: opt(b.visitor_id), initiator: opt(b.initiator), operatorId: opt(b.operator_id), phone: opt(b.visitor_phone) });
+    }
+    case 'POST /visitor/card':
+      return onVisitorCard(deps, memberId, cb);
+    case 'POST /message':
+      if (cb.body.source === undefined || cb.body.source === null) {
+        // v2 «Обновление сообщения» (docs/facts/uis.md#chat-callbacks): a POST with the same id and no source/status/
+        // operator_id is an edit, not a repeat. An edit of a message the bridge never saw is left to the
+        // reconcile, which reads the message as it is now from the Data API report.
+        return onEdit(deps, memberId, cb.body.chat_id, cb.body.id, cb.body.text);
+      }
+      return cb.body.channel_id ? onNewMessage(deps, memberId, cb) : false;
+    case 'POST /message/status':
+      return onMessageStatus(deps, memberId, cb);
+    case 'PATCH /message':
+      // an edit sent as PATCH (accepted too; the docs' v2 edit is the POST above)
+      return onEdit(deps, memberId, cb.body.chat_id, cb.body.id, cb.body.text);
+    case 'POST /chat/close':
+      return onChatClose(deps, memberId, cb);
+    default:
+      return false;
+  }
+}
+
+/** The visitor card: the visitor's name, phone and e-mail are kept; a new name renames their open chats. */
+function onVisitorCard(deps: BridgeCallbackDeps, memberId: string, cb: Route<'POST /visitor/card'>): boolean {
+  const repo = deps.bridge;
+  const b = cb.body;
+  const card = b.visitor_card ?? {};
+  const before = visitorDisplayName(repo.visitor(memberId, b.visitor_id)?.name);
+  repo.upsertVisitor({ memberId, visitorId: b.visitor_id, name: opt(card.name), phone: opt(card.phones?.[0]), email: opt(card.emails?.[0]) });
+  const name = visitorDisplayName(opt(card.name));
+  return name !== null && name !== before && renameChats(repo, memberId, b.visitor_id, name, deps.now());
+}
+
+/**
+ * A new message of a channel: a visitor's or a workspace operator's message, or the `chat_started`
+ * of an operator-initiated chat, becomes an inbound job keyed by its UIS id (once, whatever repeats).
+ */
+function onNewMessage(deps: BridgeCallbackDeps, memberId: string, cb: Route<'POST /message'>): boolean {
+  const repo = deps.bridge;
+  const b = cb.body;
+  const chatId = b.chat_id;
+  const channelId = b.channel_id!;
+  const messageId = b.id;
+  // Loop prevention (docs/facts/uis.md#rule-10): a message we sent to UIS ourselves never comes back in.
+  if (repo.linkByUisMessage(memberId, messageId)?.origin === 'b24') return false;
+  // Seen already (also after the job itself was pruned by the retention).
+  if (repo.link(memberId, 'uis', messageId)) return false;
+  let source = b.source ?? '';
+  if (source === 'system') {
+    // An operator-initiated chat (UIS workspace, iframe or our runtime call) starts with
+    // chat_started: the open line gets the chat (seed «Исходящая коммуникация» 1) with that
+    // system text from the client side, so Bitrix24 starts a dialog and its CRM rules run; the
+    // operator's own messages stay hidden until an operator accepts the dialog.
+    repo.upsertChat({ memberId, uisChatId: chatId, channelId });
+    if (b.system_message_mnemonic !== 'chat_started') return false;
+    source = 'started';
+  }
+  if (source !== 'visitor' && source !== 'operator' && source !== 'started') return false;
+  const resource = b.resource ?? null;
+  const queued = repo.enqueue({
+    memberId,
+    kind: 'in',
+    chatKey: chatId,
+    idemKey: `in:${messageId}`,
+    dueAt: deps.now(),
+    payload: {
+      uisChatId: chatId,
+      channelId,
+      accountId: opt(b.account_id),
+      messageId,
+      source,
+      operatorId: opt(b.operator_id),
+      text: b.text ?? '',
+      createdAt: b.created_at ?? null,
+      resource: resource ? { id: resource.id, token: resource.token, type: resource.type, name: resource.name, size: resource.size } : null,
+    },
+  });
+  if (queued) repo.addLink(memberId, { origin: 'uis', key: messageId, uisChatId: chatId, uisMessageId: messageId, b24ChatId: null, b24MessageId: null, state: 'queued', error: null });
+  return queued;
+}
+
+/** UIS's status of an operator message we relayed: sent/delivered/read → Bitrix24's delivery mark; error → a notice in the chat. */
+function onMessageStatus(deps: BridgeCallbackDeps, memberId: string, cb: Route<'POST /message/status'>): boolean {
   const repo = deps.bridge;
   const now = deps.now();
-
-  if (cb.route === 'POST /chat' || cb.route === 'PATCH /chat') {
-    const b = cb.body;
-    return learnChat(repo, memberId, now, { uisChatId: b.chat_id, channelId: b.channel_id, visitorId: opt(b.visitor_id), initiator: opt(b.initiator), operatorId: opt(b.operator_id), phone: opt(b.visitor_phone) });
+  const messageId = cb.body.message_id;
+  const status = cb.body.status ?? '';
+  const l = repo.linkByUisMessage(memberId, messageId);
+  if (!l || l.origin !== 'b24') return false;
+  if (status === 'sent' || status === 'delivered' || status === 'read') {
+    return repo.enqueue({ memberId, kind: 'delivery', chatKey: `d:${l.b24ChatId}`, idemKey: `dlv:${l.b24MessageId}`, dueAt: now, payload: { b24MessageId: l.b24MessageId } });
   }
-  if (cb.route === 'POST /visitor/card') {
-    const b = cb.body;
-    const card = b.visitor_card ?? {};
-    const before = visitorDisplayName(repo.visitor(memberId, b.visitor_id)?.name);
-    repo.upsertVisitor({ memberId, visitorId: b.visitor_id, name: opt(card.name), phone: opt(card.phones?.[0]), email: opt(card.emails?.[0]) });
-    const name = visitorDisplayName(opt(card.name));
-    return name !== null && name !== before && renameChats(repo, memberId, b.visitor_id, name, now);
-  }
-  if (cb.route === 'POST /message' && (cb.body.source === undefined || cb.body.source === null)) {
-    // v2 «Обновление сообщения» (docs/facts/uis.md#chat-callbacks): a POST with the same id and no source/status/
-    // operator_id is an edit, not a repeat. An edit of a message the bridge never saw is left to the
-    // reconcile, which reads the message as it is now from the Data API report.
-    return onEdit(deps, memberId, cb.body.chat_id, cb.body.id, cb.body.text);
-  }
-  if (cb.route === 'POST /message' && cb.body.channel_id) {
-    const b = cb.body;
-    const chatId = b.chat_id;
-    const channelId = b.channel_id!;
-    const messageId = b.id;
-    // Loop prevention (docs/facts/uis.md#rule-10): a message we sent to UIS ourselves never comes back in.
-    if (repo.linkByUisMessage(memberId, messageId)?.origin === 'b24') return false;
-    // Seen already (also after the job itself was pruned by the retention).
-    if (repo.link(memberId, 'uis', messageId)) return false;
-    let source = b.source ?? '';
-    if (source === 'system') {
-      // An operator-initiated chat (UIS workspace, iframe or our runtime call) starts with
-      // chat_started: the open line gets the chat (seed «Исходящая коммуникация» 1) with that
-      // system text from the client side, so Bitrix24 starts a dialog and its CRM rules run; the
-      // operator's own messages stay hidden until an operator accepts the dialog.
-      repo.upsertChat({ memberId, uisChatId: chatId, channelId });
-      if (b.system_message_mnemonic !== 'chat_started') return false;
-      source = 'started';
-    }
-    if (source !== 'visitor' && source !== 'operator' && source !== 'started') return false;
-    const resource = b.resource ?? null;
-    const queued = repo.enqueue({
-      memberId,
-      kind: 'in',
-      chatKey: chatId,
-      idemKey: `in:${messageId}`,
-      dueAt: now,
-      payload: {
-        uisChatId: chatId,
-        channelId,
-        accountId: opt(b.account_id),
-        messageId,
-        source,
-        operatorId: opt(b.operator_id),
-        text: b.text ?? '',
-        createdAt: b.created_at ?? null,
-        resource: resource ? { id: resource.id, token: resource.token, type: resource.type, name: resource.name, size: resource.size } : null,
-      },
-    });
-    if (queued) repo.addLink(memberId, { origin: 'uis', key: messageId, uisChatId: chatId, uisMessageId: messageId, b24ChatId: null, b24MessageId: null, state: 'queued', error: null });
-    return queued;
-  }
-  if (cb.route === 'POST /message/status') {
-    const messageId = cb.body.message_id;
-    const status = cb.body.status ?? '';
-    const l = repo.linkByUisMessage(memberId, messageId);
-    if (!l || l.origin !== 'b24') return false;
-    if (status === 'sent' || status === 'delivered' || status === 'read') {
-      return repo.enqueue({ memberId, kind: 'delivery', chatKey: `d:${l.b24ChatId}`, idemKey: `dlv:${l.b24MessageId}`, dueAt: now, payload: { b24MessageId: l.b24MessageId } });
-    }
-    if (status === 'error') {
-      return repo.enqueue({
-        memberId,
-        kind: 'notice',
-        chatKey: `n:${l.b24ChatId}`,
-        idemKey: `err:${l.b24MessageId}`,
-        dueAt: now,
-        payload: { b24MessageId: l.b24MessageId, reason: 'UIS reported a delivery error for this message' },
-      });
-    }
-    return false;
-  }
-  if (cb.route === 'PATCH /message') {
-    // an edit sent as PATCH (accepted too; the docs' v2 edit is the POST above)
-    return onEdit(deps, memberId, cb.body.chat_id, cb.body.id, cb.body.text);
-  }
-  if (cb.route === 'POST /chat/close') {
-    const chatId = cb.body.chat_id;
-    const chat = repo.chat(memberId, chatId);
-    if (!chat) return false;
-    repo.upsertChat({ memberId, uisChatId: chatId, channelId: chat.channelId, status: 'closed' });
-    // The open line is told (a notice in its dialog); the client's next message comes in a new
-    // UIS chat and so a new open-line chat (seed «Входящая коммуникация» 2). Queued behind the
-    // chat's pending messages (same chat key).
+  if (status === 'error') {
     return repo.enqueue({
       memberId,
-      kind: 'in',
-      chatKey: chatId,
-      idemKey: `close:${chatId}`,
+      kind: 'notice',
+      chatKey: `n:${l.b24ChatId}`,
+      idemKey: `err:${l.b24MessageId}`,
       dueAt: now,
-      payload: { uisChatId: chatId, channelId: chat.channelId, messageId: `close-${chatId}`, source: 'closed', reason: opt(cb.body.reason), text: '', createdAt: null, resource: null },
+      payload: { b24MessageId: l.b24MessageId, reason: 'UIS reported a delivery error for this message' },
     });
   }
   return false;
+}
+
+/** A UIS chat closed: the chat is marked closed and the open line told, behind the chat's pending messages. */
+function onChatClose(deps: BridgeCallbackDeps, memberId: string, cb: Route<'POST /chat/close'>): boolean {
+  const repo = deps.bridge;
+  const chatId = cb.body.chat_id;
+  const chat = repo.chat(memberId, chatId);
+  if (!chat) return false;
+  repo.upsertChat({ memberId, uisChatId: chatId, channelId: chat.channelId, status: 'closed' });
+  // The open line is told (a notice in its dialog); the client's next message comes in a new
+  // UIS chat and so a new open-line chat (seed «Входящая коммуникация» 2). Queued behind the
+  // chat's pending messages (same chat key).
+  return repo.enqueue({
+    memberId,
+    kind: 'in',
+    chatKey: chatId,
+    idemKey: `close:${chatId}`,
+    dueAt: deps.now(),
+    payload: { uisChatId: chatId, channelId: chat.channelId, messageId: `close-${chatId}`, source: 'closed', reason: opt(cb.body.reason), text: '', createdAt: null, resource: null },
+  });
 }

@@ -3,7 +3,7 @@
 // does not know yet sent alone (single-flight) and unknown outcomes checked before a resend.
 import { CONNECTOR_ID } from '../../../install/plan';
 import { ReauthRequiredError } from '../../bitrix/errors';
-import type { BatchCall } from '../../bitrix/rest-client';
+import type { BatchCall, PortalRestClient } from '../../bitrix/rest-client';
 import { backoffDelay } from '../../domain/backoff';
 import { escapeBbcode } from '../../domain/bbcode';
 import { e164 } from '../../domain/phone';
@@ -66,13 +66,39 @@ async function operatorUsers(ctx: RelayContext, memberId: string, jobs: BridgeJo
   return out;
 }
 
+type Planned = { job: BridgeJob; item: Row; newChat: boolean };
+type LineSlice = Array<[string, Planned[]]>;
+type SendResult = { result: Row; errors: Record<string, { error: string; error_description: string }> };
+type Client = PortalRestClient;
+
+/**
+ * One round of the inbound relay for a portal: the jobs in UIS order, the unknown outcomes of
+ * earlier sends checked first, the items planned per line, then one call per line (lines sharing
+ * a `batch`) and each answer recorded.
+ */
 export async function runInbound(ctx: RelayContext, memberId: string, pending: BridgeJob[], blocked: Set<string>): Promise<void> {
-  const { deps, repo, log, itemsPerCall, later, markFailed, errText } = ctx;
   // UIS order within a chat, not callback arrival order (callbacks may come reordered, docs/facts/uis.md#rule-9)
   let jobs = [...pending].sort((a, b) => uisOrder(a) - uisOrder(b) || a.id - b.id);
-  const client = deps.gateway.client(memberId);
-  // Jobs whose last send has an unknown outcome (answer lost, or we were killed): send.messages
-  // does not deduplicate, so first read what the open line holds and send only what it lacks.
+  const client = ctx.deps.gateway.client(memberId);
+  const settled = await settleUnknownOutcomes(ctx, memberId, client, jobs, blocked);
+  if (settled.size) jobs = jobs.filter((j) => !settled.has(j.id));
+  const perLine = planItemsPerLine(ctx, memberId, jobs, blocked, await operatorUsers(ctx, memberId, jobs));
+  if (!perLine.size) return;
+  const lines = [...perLine.entries()];
+  for (let i = 0; i < lines.length; i += MAX_BATCH) {
+    const slice = lines.slice(i, i + MAX_BATCH);
+    const res = await sendSlice(ctx, memberId, client, slice);
+    if (res) recordSliceResults(ctx, memberId, slice, res);
+  }
+}
+
+/**
+ * Jobs whose last send has an unknown outcome (answer lost, or we were killed): send.messages
+ * does not deduplicate, so first read what the open line holds and send only what it lacks.
+ * Returns the ids of the jobs the open line already holds.
+ */
+async function settleUnknownOutcomes(ctx: RelayContext, memberId: string, client: Client, jobs: BridgeJob[], blocked: Set<string>): Promise<Set<number>> {
+  const { deps, repo, log, later, errText } = ctx;
   const uncertain = new Map<string, BridgeJob[]>();
   for (const job of jobs) {
     if (job.kind !== 'in' || !job.inflight || blocked.has(job.chatKey)) continue;
@@ -106,10 +132,19 @@ export async function runInbound(ctx: RelayContext, memberId: string, pending: B
       for (const j of list) later(j, `checking what the open line holds before sending again: ${errText(e)}`);
     }
   }
-  if (settled.size) jobs = jobs.filter((j) => !settled.has(j.id));
-  const perLine = new Map<string, Array<{ job: BridgeJob; item: Row; newChat: boolean }>>();
+  return settled;
+}
+
+/**
+ * The items of this round per open line: jobs of chats without their `/chat` callback or without
+ * an active line wait; an operator's message is shown as his Bitrix24 user or skipped; only the
+ * first message of a chat Bitrix24 does not know yet goes (single-flight); a line's call holds at
+ * most `itemsPerCall` items.
+ */
+function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: BridgeJob[], blocked: Set<string>, opUsers: Map<string, number | null | Error>): Map<string, Planned[]> {
+  const { deps, repo, itemsPerCall, later, errText } = ctx;
+  const perLine = new Map<string, Planned[]>();
   const newChats = new Set<string>();
-  const opUsers = await operatorUsers(ctx, memberId, jobs);
   const skip = (job: BridgeJob, reason: string) => {
     repo.complete(job.id);
     repo.updateLink(memberId, 'uis', String(job.payload.messageId), { state: 'skipped', error: reason });
@@ -193,86 +228,100 @@ export async function runInbound(ctx: RelayContext, memberId: string, pending: B
     perLine.set(binding.lineId, list);
     if (isNew) blocked.add(job.chatKey);
   }
-  if (!perLine.size) return;
-  const lines = [...perLine.entries()];
-  for (let i = 0; i < lines.length; i += MAX_BATCH) {
-    const slice = lines.slice(i, i + MAX_BATCH);
-    const calls: Record<string, BatchCall> = {};
-    for (const [lineId, items] of slice) {
-      calls[`l${lineId}`] = { method: 'imconnector.send.messages', params: { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) } };
-    }
-    let res: { result: Row; errors: Record<string, { error: string; error_description: string }> };
-    const sending = slice.flatMap(([, items]) => items.map((x) => x.job.id));
-    repo.setInflight(sending, true); // durable before the call: a restart knows the outcome is unknown
-    try {
-      if (slice.length === 1) {
-        const [lineId, items] = slice[0]!;
-        try {
-          const r = await client.call<Row>('imconnector.send.messages', { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) });
-          res = { result: { [`l${lineId}`]: r.result }, errors: {} };
-        } catch (e) {
-          const code = (e as { code?: string }).code;
-          if (code && !(e instanceof ReauthRequiredError) && /^[A-Z_]+$/.test(code) && code !== 'QUERY_LIMIT_EXCEEDED' && code !== 'OPERATION_TIME_LIMIT' && !outcomeUnknown(e)) {
-            res = { result: {}, errors: { [`l${lineId}`]: { error: code, error_description: (e as Error).message } } };
-          } else throw e;
+  return perLine;
+}
+
+/**
+ * `imconnector.send.messages` for the lines of a slice: one call for one line, a `batch` for
+ * several. The jobs are marked in flight durably before the call. A call the portal refused as a
+ * whole with a code becomes that line's error; anything else puts the slice's jobs off (marks kept
+ * when the outcome is unknown) and returns null.
+ */
+async function sendSlice(ctx: RelayContext, memberId: string, client: Client, slice: LineSlice): Promise<SendResult | null> {
+  const { repo, log, later, errText } = ctx;
+  const calls: Record<string, BatchCall> = {};
+  for (const [lineId, items] of slice) {
+    calls[`l${lineId}`] = { method: 'imconnector.send.messages', params: { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) } };
+  }
+  const sending = slice.flatMap(([, items]) => items.map((x) => x.job.id));
+  repo.setInflight(sending, true); // durable before the call: a restart knows the outcome is unknown
+  try {
+    if (slice.length === 1) {
+      const [lineId, items] = slice[0]!;
+      try {
+        const r = await client.call<Row>('imconnector.send.messages', { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) });
+        return { result: { [`l${lineId}`]: r.result }, errors: {} };
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code && !(e instanceof ReauthRequiredError) && /^[A-Z_]+$/.test(code) && code !== 'QUERY_LIMIT_EXCEEDED' && code !== 'OPERATION_TIME_LIMIT' && !outcomeUnknown(e)) {
+          return { result: {}, errors: { [`l${lineId}`]: { error: code, error_description: (e as Error).message } } };
         }
-      } else {
-        res = await client.batch(calls);
+        throw e;
       }
-    } catch (e) {
-      // refused before the portal ran it: nothing to check before the retry; otherwise the marks stay
-      if (!outcomeUnknown(e)) repo.setInflight(sending, false);
-      for (const [, items] of slice) for (const x of items) later(x.job, `imconnector.send.messages: ${errText(e)}`);
-      log.warn({ memberId, err: errText(e) }, 'inbound relay call failed; will retry');
+    }
+    return await client.batch(calls);
+  } catch (e) {
+    // refused before the portal ran it: nothing to check before the retry; otherwise the marks stay
+    if (!outcomeUnknown(e)) repo.setInflight(sending, false);
+    for (const [, items] of slice) for (const x of items) later(x.job, `imconnector.send.messages: ${errText(e)}`);
+    log.warn({ memberId, err: errText(e) }, 'inbound relay call failed; will retry');
+    return null;
+  }
+}
+
+/**
+ * Each line's answer: a refusal of the whole call puts its jobs off (NOT_ACTIVE_LINE is shown on the
+ * line); per item, an operator's message the dialog did not show is skipped, a relayed one stores
+ * Bitrix24's chat, session and user ids, a refused one fails with Bitrix24's reason.
+ */
+function recordSliceResults(ctx: RelayContext, memberId: string, slice: LineSlice, res: SendResult): void {
+  const { repo, later, markFailed } = ctx;
+  for (const [lineId, items] of slice) {
+    const key = `l${lineId}`;
+    const err = res.errors[key];
+    if (err) {
+      repo.setInflight(items.map((x) => x.job.id), false); // the method refused the call as a whole
+      if (err.error === 'NOT_ACTIVE_LINE') repo.setBindingError(memberId, lineId, 'NOT_ACTIVE_LINE: the connector is not active on this line in Bitrix24');
+      for (const x of items) later(x.job, `${err.error}: ${err.error_description}`);
       continue;
     }
-    for (const [lineId, items] of slice) {
-      const key = `l${lineId}`;
-      const err = res.errors[key];
-      if (err) {
-        repo.setInflight(items.map((x) => x.job.id), false); // the method refused the call as a whole
-        if (err.error === 'NOT_ACTIVE_LINE') repo.setBindingError(memberId, lineId, 'NOT_ACTIVE_LINE: the connector is not active on this line in Bitrix24');
-        for (const x of items) later(x.job, `${err.error}: ${err.error_description}`);
-        continue;
+    const out = (res.result[key] ?? {}) as Row;
+    const results = (((out.DATA ?? {}) as Row).RESULT ?? []) as Row[];
+    items.forEach((x, idx) => {
+      const r = results[idx] ?? {};
+      const p = x.job.payload;
+      const uisChatId = String(p.uisChatId);
+      if (r.SUCCESS === true && x.job.payload.source === 'operator' && !r.session) {
+        // not shown (dialog not accepted): no echo will come
+        repo.takeEcho(memberId, String((x.item.chat as Row).id), itemEchoKey(x.item));
+        repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'skipped', error: 'not shown: the open-line dialog is not accepted yet (the client got it)' });
+        repo.complete(x.job.id);
+      } else if (r.SUCCESS === true) {
+        const session = (r.session ?? {}) as Row;
+        const chat = repo.chat(memberId, uisChatId)!;
+        repo.upsertChat({
+          memberId,
+          uisChatId,
+          channelId: chat.channelId,
+          lineId,
+          b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : undefined,
+          b24SessionId: session.ID !== undefined ? String(session.ID) : undefined,
+          b24SessionClosed: session.ID !== undefined ? false : undefined,
+        });
+        if (chat.visitorId && r.user !== undefined) repo.upsertVisitor({ memberId, visitorId: chat.visitorId, b24UserId: String(r.user) });
+        repo.updateLink(memberId, 'uis', String(p.messageId), {
+          state: 'relayed',
+          b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : null,
+          b24SessionId: session.ID !== undefined ? String(session.ID) : null, // the loss audit reads this session
+          error: null,
+        });
+        repo.complete(x.job.id);
+      } else {
+        const reason = `Bitrix24 refused the message: ${JSON.stringify(r.ERRORS ?? r)}`;
+        repo.fail(x.job.id, reason);
+        markFailed(x.job, reason);
       }
-      const out = (res.result[key] ?? {}) as Row;
-      const results = (((out.DATA ?? {}) as Row).RESULT ?? []) as Row[];
-      items.forEach((x, idx) => {
-        const r = results[idx] ?? {};
-        const p = x.job.payload;
-        const uisChatId = String(p.uisChatId);
-        if (r.SUCCESS === true && x.job.payload.source === 'operator' && !r.session) {
-          // not shown (dialog not accepted): no echo will come
-          repo.takeEcho(memberId, String((x.item.chat as Row).id), itemEchoKey(x.item));
-          repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'skipped', error: 'not shown: the open-line dialog is not accepted yet (the client got it)' });
-          repo.complete(x.job.id);
-        } else if (r.SUCCESS === true) {
-          const session = (r.session ?? {}) as Row;
-          const chat = repo.chat(memberId, uisChatId)!;
-          repo.upsertChat({
-            memberId,
-            uisChatId,
-            channelId: chat.channelId,
-            lineId,
-            b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : undefined,
-            b24SessionId: session.ID !== undefined ? String(session.ID) : undefined,
-            b24SessionClosed: session.ID !== undefined ? false : undefined,
-          });
-          if (chat.visitorId && r.user !== undefined) repo.upsertVisitor({ memberId, visitorId: chat.visitorId, b24UserId: String(r.user) });
-          repo.updateLink(memberId, 'uis', String(p.messageId), {
-            state: 'relayed',
-            b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : null,
-            b24SessionId: session.ID !== undefined ? String(session.ID) : null, // the loss audit reads this session
-            error: null,
-          });
-          repo.complete(x.job.id);
-        } else {
-          const reason = `Bitrix24 refused the message: ${JSON.stringify(r.ERRORS ?? r)}`;
-          repo.fail(x.job.id, reason);
-          markFailed(x.job, reason);
-        }
-      });
-      repo.setBindingError(memberId, lineId, null);
-    }
+    });
+    repo.setBindingError(memberId, lineId, null);
   }
 }
