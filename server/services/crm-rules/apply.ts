@@ -31,37 +31,53 @@ const entityOf = (op: Operation): 'contact' | 'lead' | 'deal' | null => (op.op =
  * timeline, updates are simply sent again — so a lost answer never becomes a second lead or comment.
  */
 export async function applyDecision(deps: ApplyDeps, d: Apply): Promise<ApplyResult> {
-  const { requests, memberId } = deps;
-  const created = new Map<string, number>();
-  const refKeyOf = (ref: 'contact' | 'lead' | 'deal') => d.ops.find((o) => o.op === 'create' && o.ref === ref)?.key;
+  const created = createdBefore(deps, d);
+  const stopped = (await findUnansweredCreations(deps, d, created)) ?? (await findUnansweredWrites(deps, d, created)) ?? (await sendPending(deps, d, created));
+  return stopped ?? { done: true, targets: resolvedTargets(d, created) };
+}
+
+type Stop = Extract<ApplyResult, { done: false }>;
+/** Entities created so far by the decision's `create` operations, by ref. */
+type Created = Map<string, number>;
+
+/** What earlier attempts created and saw answered. */
+function createdBefore(deps: ApplyDeps, d: Apply): Created {
+  const created: Created = new Map();
   for (const op of d.ops) {
-    const rec = requests.op(memberId, op.key);
+    const rec = deps.requests.op(deps.memberId, op.key);
     if (op.op === 'create' && rec?.state === 'done' && rec.resultId) created.set(op.ref, rec.resultId);
   }
+  return created;
+}
 
-  // answers lost earlier: find what the portal did create
+/** Answers lost earlier: find what the portal did create (ORIGINATOR_ID/ORIGIN_ID = the operation key). */
+async function findUnansweredCreations(deps: ApplyDeps, d: Apply, created: Created): Promise<Stop | null> {
+  const { requests, memberId } = deps;
   const unknown = d.ops.filter((o) => o.op === 'create' && requests.op(memberId, o.key)?.state === 'sent');
-  if (unknown.length) {
-    const lookups: Record<string, BatchCall> = {};
-    for (const o of unknown) {
-      lookups[o.key] = { method: `crm.${entityOf(o)}.list`, params: { filter: { ORIGINATOR_ID: ORIGINATOR, ORIGIN_ID: o.key }, select: ['ID'] } };
-    }
-    let r;
-    try {
-      r = await deps.rest.batch(lookups);
-    } catch (e) {
-      return { done: false, error: `looking up entities of an unanswered call: ${(e as Error).message}`, permanent: false };
-    }
-    for (const o of unknown) {
-      const id = Number((r.result[o.key] as Row[] | undefined)?.[0]?.ID);
-      if (Number.isInteger(id) && id > 0) {
-        requests.markDone(memberId, o.key, id);
-        created.set((o as Extract<Operation, { op: 'create' }>).ref, id);
-      }
+  if (!unknown.length) return null;
+  const lookups: Record<string, BatchCall> = {};
+  for (const o of unknown) {
+    lookups[o.key] = { method: `crm.${entityOf(o)}.list`, params: { filter: { ORIGINATOR_ID: ORIGINATOR, ORIGIN_ID: o.key }, select: ['ID'] } };
+  }
+  let r;
+  try {
+    r = await deps.rest.batch(lookups);
+  } catch (e) {
+    return { done: false, error: `looking up entities of an unanswered call: ${(e as Error).message}`, permanent: false };
+  }
+  for (const o of unknown) {
+    const id = Number((r.result[o.key] as Row[] | undefined)?.[0]?.ID);
+    if (Number.isInteger(id) && id > 0) {
+      requests.markDone(memberId, o.key, id);
+      created.set((o as Extract<Operation, { op: 'create' }>).ref, id);
     }
   }
+  return null;
+}
 
-  // comments and to-dos of an unanswered call: found by their text on the target's timeline
+/** Comments and to-dos of an unanswered call: found by their text on the target's timeline. */
+async function findUnansweredWrites(deps: ApplyDeps, d: Apply, created: Created): Promise<Stop | null> {
+  const { requests, memberId } = deps;
   const unsure = d.ops.filter((o): o is Extract<Operation, { op: 'comment' | 'activity' }> => (o.op === 'comment' || o.op === 'activity') && requests.op(memberId, o.key)?.state === 'sent');
   const known = (r: EntityRef): number | null => ('ref' in r ? (created.get(r.ref) ?? null) : r.id);
   const lookups: Record<string, BatchCall> = {};
@@ -73,20 +89,28 @@ export async function applyDecision(deps: ApplyDeps, d: Apply): Promise<ApplyRes
         ? { method: 'crm.timeline.comment.list', params: { filter: { ENTITY_ID: id, ENTITY_TYPE: typeOf(o.target) }, select: ['ID', 'COMMENT'], order: { ID: 'DESC' } } }
         : { method: 'crm.activity.list', params: { filter: { OWNER_TYPE_ID: OWNER_TYPE_ID[typeOf(o.target)], OWNER_ID: id, PROVIDER_ID: 'CRM_TODO' }, select: ['ID', 'SUBJECT'], order: { ID: 'DESC' } } };
   }
-  if (Object.keys(lookups).length) {
-    let r;
-    try {
-      r = await deps.rest.batch(lookups);
-    } catch (e) {
-      return { done: false, error: `looking up what an unanswered call wrote: ${(e as Error).message}`, permanent: false };
-    }
-    for (const o of unsure) {
-      const rows = (r.result[o.key] as Row[] | undefined) ?? [];
-      const hit = rows.find((x) => (o.op === 'comment' ? String(x.COMMENT ?? '').trim() === o.text.trim() : String(x.SUBJECT ?? '') === o.title));
-      if (hit) requests.markDone(memberId, o.key, Number(hit.ID) || null);
-    }
+  if (!Object.keys(lookups).length) return null;
+  let r;
+  try {
+    r = await deps.rest.batch(lookups);
+  } catch (e) {
+    return { done: false, error: `looking up what an unanswered call wrote: ${(e as Error).message}`, permanent: false };
   }
+  for (const o of unsure) {
+    const rows = (r.result[o.key] as Row[] | undefined) ?? [];
+    const hit = rows.find((x) => (o.op === 'comment' ? String(x.COMMENT ?? '').trim() === o.text.trim() : String(x.SUBJECT ?? '') === o.title));
+    if (hit) requests.markDone(memberId, o.key, Number(hit.ID) || null);
+  }
+  return null;
+}
 
+/**
+ * Every operation not done yet, in halting batches of at most 50: marked `sent` before, `done` with
+ * the answer; a refused command (and those `halt` skipped) is cleared for the retry and stops it.
+ */
+async function sendPending(deps: ApplyDeps, d: Apply, created: Created): Promise<Stop | null> {
+  const { requests, memberId } = deps;
+  const refKeyOf = (ref: 'contact' | 'lead' | 'deal') => d.ops.find((o) => o.op === 'create' && o.ref === ref)?.key;
   const pending = d.ops.filter((o) => requests.op(memberId, o.key)?.state !== 'done');
   const notify = d.ops.find((o): o is Extract<Operation, { op: 'notify' }> => o.op === 'notify');
   for (let i = 0; i < pending.length; i += MAX_BATCH) {
@@ -129,12 +153,16 @@ export async function applyDecision(deps: ApplyDeps, d: Apply): Promise<ApplyRes
       return { done: false, error: `${what}: ${failed[1].error}: ${failed[1].error_description}`, permanent: PERMANENT.has(failed[1].error) };
     }
   }
-  const targets = d.link.targets.flatMap((t): Array<{ type: CrmEntityType; id: number }> => {
+  return null;
+}
+
+/** The link's targets with the refs of created entities resolved (a ref not created is left out). */
+function resolvedTargets(d: Apply, created: Created): Array<{ type: CrmEntityType; id: number }> {
+  return d.link.targets.flatMap((t): Array<{ type: CrmEntityType; id: number }> => {
     if (!('ref' in t)) return [t];
     const id = created.get(t.ref);
     return id ? [{ type: t.ref, id }] : [];
   });
-  return { done: true, targets };
 }
 
 /** Codes that will not go away by themselves (a setting or the portal's data must change first). */

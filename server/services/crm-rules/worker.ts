@@ -80,6 +80,227 @@ const RECONCILE_WINDOW_MS = 86_400_000;
 const LIVE = new Set(['new', 'active']);
 const PAGE = 1000;
 
+/** What the worker's steps share: its dependencies, the retry policy of a request, the loop. */
+interface WorkerContext {
+  deps: CrmRulesWorkerDeps;
+  log: Logger;
+  reportRetries: number;
+  zoneOf: ReturnType<typeof accountZones>;
+  /** Try the request again later (JOB_RETRY), or fail it after the maximum attempts. */
+  later(r: CrmRequest, reason: string): void;
+  fail(r: CrmRequest, reason: string): void;
+  /** New requests were queued: run now. */
+  wake(): void;
+  stopped(): boolean;
+}
+
+/** What one run reads once for the whole portal: the zone, the link's channels, each tab's rules. */
+interface PortalRun {
+  zone: string;
+  channels: UisChannel[];
+  settings: Record<'chats' | 'offline', CrmRulesSettings | undefined>;
+}
+
+async function reportRows(ctx: WorkerContext, api: DataApiClient, due: CrmRequest[], zone: string): Promise<Map<string, Row>> {
+  const want = due.filter((r) => r.kind === 'chat' && r.plan === null && r.link === null);
+  const out = new Map<string, Row>();
+  if (!want.length) return out;
+  const now = ctx.deps.clock.now();
+  const from = Math.max(now - REPORT_WINDOW_MS, Math.min(...want.map((r) => r.startedAt ?? now)) - 86_400_000);
+  const r = await api.call<Row[]>('get.chats_report', {
+    date_from: dataApiDateTime(from, zone),
+    date_till: dataApiDateTime(now + 86_400_000, zone),
+    fields: [...CHAT_REPORT_FIELDS],
+    filter: { field: 'id', operator: 'in', value: want.map((x) => Number(x.requestId)) },
+    limit: want.length,
+  });
+  for (const row of Array.isArray(r.data) ? r.data : []) out.set(String(row.id), row);
+  return out;
+}
+
+/**
+ * The transcript from get.chat_messages_report for chats that end now or that no /message
+ * callback reached (lost while we were down, or a channel outside the adapter): the callbacks'
+ * copy may miss messages. A failure only leaves the callbacks' copy.
+ */
+async function fillMessages(ctx: WorkerContext, api: DataApiClient, memberId: string, due: CrmRequest[], zone: string): Promise<void> {
+  const ids = due
+    .filter((r) => r.kind === 'chat' && r.plan === null && (r.event === 'finished' || ctx.deps.requests.messages(memberId, r.requestId).length === 0))
+    .map((r) => Number(r.requestId));
+  if (!ids.length) return;
+  try {
+    const rows = await dataApiAll<Row>(api, 'get.chat_messages_report', { chat_ids: ids, fields: ['id', 'chat_id', 'date_time', 'text', 'source', 'resource', 'employee_id'] }, PAGE);
+    for (const m of rows) {
+      const source = m.source === 'visitor' || m.source === 'operator' ? m.source : null;
+      if (!source || m.id === undefined || m.chat_id === undefined) continue;
+      const file = m.resource && typeof m.resource === 'object' ? (m.resource as Row).file_name : null;
+      const text = messageText(m.text, file);
+      const added = ctx.deps.requests.addMessage(memberId, String(m.chat_id), {
+        id: String(m.id),
+        at: parseDataApiDateTime(m.date_time, zone) ?? ctx.deps.clock.now(),
+        source,
+        text,
+        author: source === 'operator' && m.employee_id ? `employee:${String(m.employee_id)}` : null,
+      });
+      // the report holds the message as it is now: an edit whose callback we missed counts too
+      if (!added) ctx.deps.requests.editMessage(memberId, String(m.chat_id), String(m.id), text);
+    }
+  } catch (e) {
+    ctx.log.warn({ memberId, code: (e as { code?: string }).code }, 'get.chat_messages_report failed: the callbacks\' transcript is used');
+  }
+}
+
+async function reconcileChats(ctx: WorkerContext, memberId: string): Promise<number> {
+  const link = ctx.deps.links.get(memberId);
+  if (!link || !ctx.deps.crmRules.isEnabled(memberId, 'chats')) return 0;
+  const api = dataApiForLink(link, ctx.deps.uisEndpoints, ctx.deps.fetch);
+  const now = ctx.deps.clock.now();
+  const channels = link.connectionId ? ctx.deps.channels.list(memberId, link.connectionId) : [];
+  const zone = await ctx.zoneOf(memberId, api);
+  let queued = 0;
+  const rows = await dataApiAll<Row>(
+    api,
+    'get.chats_report',
+    {
+      date_from: dataApiDateTime(now - RECONCILE_WINDOW_MS, zone),
+      date_till: dataApiDateTime(now + 60_000, zone),
+      fields: ['id', 'status', 'date_time', 'visitor_id', 'chat_channel_id'],
+      sort: [{ field: 'date_time', order: 'asc' }],
+    },
+    PAGE,
+  );
+  // the adapter channel behind a report's chat channel (an open line may drive it)
+  const adapterChannel = new Map(channels.filter((c) => c.chatChannelId !== null).map((c) => [c.chatChannelId!, c.channelId]));
+  const events = ctx.deps.requests.events(memberId, 'chat', rows.map((row) => String(row.id ?? '')).filter(Boolean));
+  for (const row of rows) {
+    const id = String(row.id ?? '');
+    if (!id) continue;
+    const ended = !LIVE.has(String(row.status));
+    const known = events.get(id);
+    if (known && (!ended || known === 'finished')) continue;
+    const channelId = adapterChannel.get(String(row.chat_channel_id)) ?? null;
+    ctx.deps.requests.touch({
+      memberId,
+      kind: 'chat',
+      requestId: id,
+      event: ended ? 'finished' : 'started',
+      channelId,
+      visitorId: row.visitor_id === null || row.visitor_id === undefined ? null : String(row.visitor_id),
+      startedAt: parseDataApiDateTime(row.date_time, zone),
+      dueAt: now,
+    });
+    queued++;
+  }
+  if (queued) ctx.wake();
+  return queued;
+}
+
+function factsOf(ctx: WorkerContext, run: PortalRun, r: CrmRequest, report: Row | null): RequestFacts {
+  const chat = ctx.deps.bridge.chat(r.memberId, r.requestId);
+  const visitorId = r.visitorId ?? chat?.visitorId ?? null;
+  const channel = r.channelId ? run.channels.find((c) => c.channelId === r.channelId) : undefined;
+  return chatFacts({
+    request: r,
+    messages: ctx.deps.requests.messages(r.memberId, r.requestId),
+    report,
+    visitor: visitorId ? ctx.deps.bridge.visitor(r.memberId, visitorId) : null,
+    channel: channel ? { type: channel.type, name: channel.name } : null,
+    openLineDriven: !!r.channelId && ctx.deps.bridge.bindingByChannel(r.memberId, r.channelId)?.status === 'active',
+    now: ctx.deps.clock.now(),
+    timeZone: run.zone,
+  });
+}
+
+async function processOne(ctx: WorkerContext, run: PortalRun, r: CrmRequest, report: Row | null): Promise<void> {
+  const tab = r.kind === 'chat' ? 'chats' : 'offline';
+  const settings = run.settings[tab];
+  if (!settings?.enabled && r.plan === null) {
+    return ctx.deps.requests.finish(r, { status: 'done', outcome: 'skip:tab-off', reason: `the ${tab === 'chats' ? 'Chats' : 'Offline requests'} tab is off` });
+  }
+  const rest = ctx.deps.gateway.client(r.memberId);
+  let decision = r.plan as Apply | null;
+  if (!decision) {
+    if (r.kind === 'chat' && !report && !r.link && r.attempts < ctx.reportRetries) return ctx.later(r, 'UIS does not list the chat in get.chats_report yet');
+    const facts = r.kind === 'offline' ? offlineFacts(r.facts ?? { id: r.requestId }, r.startedAt ?? ctx.deps.clock.now(), run.zone) : factsOf(ctx, run, r, report);
+    if (facts.employeeId) facts.employeeUserId = ctx.deps.employees.b24UserFor(r.memberId, facts.employeeId);
+    let found: Found | null = null;
+    const link = r.link as ChatLink | null;
+    // the search costs REST calls: only when the rules may act on it
+    if (!link && hasContacts(facts) && settings?.enabled && !skipBeforeSearch(settings, facts)) found = await searchClient(rest, facts);
+    const d = decide({ settings: settings!, facts, found, link, timeZone: run.zone });
+    if (d.action === 'skip') {
+      return ctx.deps.requests.finish(r, { status: d.retry ? 'waiting' : 'done', outcome: `skip:${d.reason}`, reason: d.detail });
+    }
+    decision = d;
+    ctx.deps.requests.setPlan(r, d);
+  }
+  const result = await applyDecision({ rest, requests: ctx.deps.requests, memberId: r.memberId, now: () => ctx.deps.clock.now() }, decision);
+  if (!result.done) return result.permanent ? ctx.fail(r, result.error) : ctx.later(r, result.error);
+  ctx.deps.requests.finish(r, { status: 'done', outcome: decision.request, reason: null, link: { targets: result.targets, cursor: decision.link.cursor } });
+  ctx.deps.crmWritten?.(r.memberId, result.targets);
+  ctx.log.info({ memberId: r.memberId, chatId: r.requestId, request: decision.request, ops: decision.ops.length }, 'CRM rules applied');
+}
+
+async function processPortal(ctx: WorkerContext, memberId: string): Promise<void> {
+  const due = ctx.deps.requests.due(memberId, ctx.deps.clock.now(), 50);
+  if (!due.length) return;
+  const link = ctx.deps.links.get(memberId);
+  if (!link) return due.forEach((r) => ctx.fail(r, 'UIS_NOT_LINKED: link a UIS account on the main page'));
+  const api = dataApiForLink(link, ctx.deps.uisEndpoints, ctx.deps.fetch);
+  let zone: string;
+  let reports: Map<string, Row>;
+  try {
+    zone = await ctx.zoneOf(memberId, api);
+    reports = await reportRows(ctx, api, due, zone);
+  } catch (e) {
+    return due.forEach((r) => ctx.later(r, `UIS Data API: ${(e as Error).message}`));
+  }
+  await fillMessages(ctx, api, memberId, due, zone);
+  const run: PortalRun = {
+    zone,
+    channels: link.connectionId ? ctx.deps.channels.list(memberId, link.connectionId) : [],
+    settings: { chats: ctx.deps.crmRules.get(memberId, 'chats')?.settings, offline: ctx.deps.crmRules.get(memberId, 'offline')?.settings },
+  };
+  for (const r of due) {
+    if (ctx.stopped()) return;
+    try {
+      await processOne(ctx, run, r, r.kind === 'chat' ? (reports.get(r.requestId) ?? null) : null);
+    } catch (e) {
+      if (e instanceof ReauthRequiredError) ctx.fail(r, 'REAUTH_REQUIRED: an administrator must open the app again');
+      else ctx.later(r, (e as Error).message);
+    }
+  }
+}
+
+async function pollOffline(ctx: WorkerContext, memberId: string): Promise<number> {
+  const link = ctx.deps.links.get(memberId);
+  if (!link || !ctx.deps.crmRules.isEnabled(memberId, 'offline')) return 0;
+  const api = dataApiForLink(link, ctx.deps.uisEndpoints, ctx.deps.fetch);
+  const now = ctx.deps.clock.now();
+  const zone = await ctx.zoneOf(memberId, api);
+  const from = Math.max((ctx.deps.requests.pollCursor(memberId, 'offline') ?? now - FIRST_POLL_LOOKBACK_MS) - POLL_OVERLAP_MS, now - REPORT_WINDOW_MS);
+  let fresh = 0;
+  let newest = from;
+  const rows = await dataApiAll<Row>(
+    api,
+    'get.offline_messages_report',
+    { date_from: dataApiDateTime(from, zone), date_till: dataApiDateTime(now + 60_000, zone), fields: [...OFFLINE_REPORT_FIELDS], sort: [{ field: 'date_time', order: 'asc' }] },
+    PAGE,
+  );
+  const seen = ctx.deps.requests.events(memberId, 'offline', rows.map((row) => String(row.id ?? '')).filter(Boolean));
+  for (const row of rows) {
+    const id = String(row.id ?? '');
+    if (!id || seen.has(id)) continue;
+    const at = parseDataApiDateTime(row.date_time, zone) ?? now;
+    newest = Math.max(newest, at);
+    ctx.deps.requests.touch({ memberId, kind: 'offline', requestId: id, event: 'received', startedAt: at, facts: row, dueAt: now });
+    fresh++;
+  }
+  ctx.deps.requests.setPollCursor(memberId, 'offline', Math.min(newest, now));
+  if (fresh) ctx.wake();
+  return fresh;
+}
+
 /**
  * «Чаты»: UIS chats → Bitrix24 CRM by the admin's rules. Requests live in the database (a restart
  * loses nothing); a run takes a portal's due chats, reads their report rows in one Data API call,
@@ -105,184 +326,7 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
   };
 
   const zoneOf = accountZones();
-
-  async function reportRows(api: DataApiClient, due: CrmRequest[], zone: string): Promise<Map<string, Row>> {
-    const want = due.filter((r) => r.kind === 'chat' && r.plan === null && r.link === null);
-    const out = new Map<string, Row>();
-    if (!want.length) return out;
-    const now = deps.clock.now();
-    const from = Math.max(now - REPORT_WINDOW_MS, Math.min(...want.map((r) => r.startedAt ?? now)) - 86_400_000);
-    const r = await api.call<Row[]>('get.chats_report', {
-      date_from: dataApiDateTime(from, zone),
-      date_till: dataApiDateTime(now + 86_400_000, zone),
-      fields: [...CHAT_REPORT_FIELDS],
-      filter: { field: 'id', operator: 'in', value: want.map((x) => Number(x.requestId)) },
-      limit: want.length,
-    });
-    for (const row of Array.isArray(r.data) ? r.data : []) out.set(String(row.id), row);
-    return out;
-  }
-
-  /**
-   * The transcript from get.chat_messages_report for chats that end now or that no /message
-   * callback reached (lost while we were down, or a channel outside the adapter): the callbacks'
-   * copy may miss messages. A failure only leaves the callbacks' copy.
-   */
-  async function fillMessages(api: DataApiClient, memberId: string, due: CrmRequest[], zone: string): Promise<void> {
-    const ids = due
-      .filter((r) => r.kind === 'chat' && r.plan === null && (r.event === 'finished' || deps.requests.messages(memberId, r.requestId).length === 0))
-      .map((r) => Number(r.requestId));
-    if (!ids.length) return;
-    try {
-      const rows = await dataApiAll<Row>(api, 'get.chat_messages_report', { chat_ids: ids, fields: ['id', 'chat_id', 'date_time', 'text', 'source', 'resource', 'employee_id'] }, PAGE);
-      for (const m of rows) {
-        const source = m.source === 'visitor' || m.source === 'operator' ? m.source : null;
-        if (!source || m.id === undefined || m.chat_id === undefined) continue;
-        const file = m.resource && typeof m.resource === 'object' ? (m.resource as Row).file_name : null;
-        const text = messageText(m.text, file);
-        const added = deps.requests.addMessage(memberId, String(m.chat_id), {
-          id: String(m.id),
-          at: parseDataApiDateTime(m.date_time, zone) ?? deps.clock.now(),
-          source,
-          text,
-          author: source === 'operator' && m.employee_id ? `employee:${String(m.employee_id)}` : null,
-        });
-        // the report holds the message as it is now: an edit whose callback we missed counts too
-        if (!added) deps.requests.editMessage(memberId, String(m.chat_id), String(m.id), text);
-      }
-    } catch (e) {
-      log.warn({ memberId, code: (e as { code?: string }).code }, 'get.chat_messages_report failed: the callbacks\' transcript is used');
-    }
-  }
-
-  async function reconcileChats(memberId: string): Promise<number> {
-    const link = deps.links.get(memberId);
-    if (!link || !deps.crmRules.isEnabled(memberId, 'chats')) return 0;
-    const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
-    const now = deps.clock.now();
-    const channels = link.connectionId ? deps.channels.list(memberId, link.connectionId) : [];
-    const zone = await zoneOf(memberId, api);
-    let queued = 0;
-    const rows = await dataApiAll<Row>(
-      api,
-      'get.chats_report',
-      {
-        date_from: dataApiDateTime(now - RECONCILE_WINDOW_MS, zone),
-        date_till: dataApiDateTime(now + 60_000, zone),
-        fields: ['id', 'status', 'date_time', 'visitor_id', 'chat_channel_id'],
-        sort: [{ field: 'date_time', order: 'asc' }],
-      },
-      PAGE,
-    );
-    // the adapter channel behind a report's chat channel (an open line may drive it)
-    const adapterChannel = new Map(channels.filter((c) => c.chatChannelId !== null).map((c) => [c.chatChannelId!, c.channelId]));
-    const events = deps.requests.events(memberId, 'chat', rows.map((row) => String(row.id ?? '')).filter(Boolean));
-    for (const row of rows) {
-      const id = String(row.id ?? '');
-      if (!id) continue;
-      const ended = !LIVE.has(String(row.status));
-      const known = events.get(id);
-      if (known && (!ended || known === 'finished')) continue;
-      const channelId = adapterChannel.get(String(row.chat_channel_id)) ?? null;
-      deps.requests.touch({
-        memberId,
-        kind: 'chat',
-        requestId: id,
-        event: ended ? 'finished' : 'started',
-        channelId,
-        visitorId: row.visitor_id === null || row.visitor_id === undefined ? null : String(row.visitor_id),
-        startedAt: parseDataApiDateTime(row.date_time, zone),
-        dueAt: now,
-      });
-      queued++;
-    }
-    if (queued) loop.wake(0);
-    return queued;
-  }
-
-  /** What one run reads once for the whole portal: the zone, the link's channels, each tab's rules. */
-  interface PortalRun {
-    zone: string;
-    channels: UisChannel[];
-    settings: Record<'chats' | 'offline', CrmRulesSettings | undefined>;
-  }
-
-  function factsOf(run: PortalRun, r: CrmRequest, report: Row | null): RequestFacts {
-    const chat = deps.bridge.chat(r.memberId, r.requestId);
-    const visitorId = r.visitorId ?? chat?.visitorId ?? null;
-    const channel = r.channelId ? run.channels.find((c) => c.channelId === r.channelId) : undefined;
-    return chatFacts({
-      request: r,
-      messages: deps.requests.messages(r.memberId, r.requestId),
-      report,
-      visitor: visitorId ? deps.bridge.visitor(r.memberId, visitorId) : null,
-      channel: channel ? { type: channel.type, name: channel.name } : null,
-      openLineDriven: !!r.channelId && deps.bridge.bindingByChannel(r.memberId, r.channelId)?.status === 'active',
-      now: deps.clock.now(),
-      timeZone: run.zone,
-    });
-  }
-
-  async function processOne(run: PortalRun, r: CrmRequest, report: Row | null): Promise<void> {
-    const tab = r.kind === 'chat' ? 'chats' : 'offline';
-    const settings = run.settings[tab];
-    if (!settings?.enabled && r.plan === null) {
-      return deps.requests.finish(r, { status: 'done', outcome: 'skip:tab-off', reason: `the ${tab === 'chats' ? 'Chats' : 'Offline requests'} tab is off` });
-    }
-    const rest = deps.gateway.client(r.memberId);
-    let decision = r.plan as Apply | null;
-    if (!decision) {
-      if (r.kind === 'chat' && !report && !r.link && r.attempts < reportRetries) return later(r, 'UIS does not list the chat in get.chats_report yet');
-      const facts = r.kind === 'offline' ? offlineFacts(r.facts ?? { id: r.requestId }, r.startedAt ?? deps.clock.now(), run.zone) : factsOf(run, r, report);
-      if (facts.employeeId) facts.employeeUserId = deps.employees.b24UserFor(r.memberId, facts.employeeId);
-      let found: Found | null = null;
-      const link = r.link as ChatLink | null;
-      // the search costs REST calls: only when the rules may act on it
-      if (!link && hasContacts(facts) && settings?.enabled && !skipBeforeSearch(settings, facts)) found = await searchClient(rest, facts);
-      const d = decide({ settings: settings!, facts, found, link, timeZone: run.zone });
-      if (d.action === 'skip') {
-        return deps.requests.finish(r, { status: d.retry ? 'waiting' : 'done', outcome: `skip:${d.reason}`, reason: d.detail });
-      }
-      decision = d;
-      deps.requests.setPlan(r, d);
-    }
-    const result = await applyDecision({ rest, requests: deps.requests, memberId: r.memberId, now: () => deps.clock.now() }, decision);
-    if (!result.done) return result.permanent ? fail(r, result.error) : later(r, result.error);
-    deps.requests.finish(r, { status: 'done', outcome: decision.request, reason: null, link: { targets: result.targets, cursor: decision.link.cursor } });
-    deps.crmWritten?.(r.memberId, result.targets);
-    log.info({ memberId: r.memberId, chatId: r.requestId, request: decision.request, ops: decision.ops.length }, 'CRM rules applied');
-  }
-
-  async function processPortal(memberId: string): Promise<void> {
-    const due = deps.requests.due(memberId, deps.clock.now(), 50);
-    if (!due.length) return;
-    const link = deps.links.get(memberId);
-    if (!link) return due.forEach((r) => fail(r, 'UIS_NOT_LINKED: link a UIS account on the main page'));
-    const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
-    let zone: string;
-    let reports: Map<string, Row>;
-    try {
-      zone = await zoneOf(memberId, api);
-      reports = await reportRows(api, due, zone);
-    } catch (e) {
-      return due.forEach((r) => later(r, `UIS Data API: ${(e as Error).message}`));
-    }
-    await fillMessages(api, memberId, due, zone);
-    const run: PortalRun = {
-      zone,
-      channels: link.connectionId ? deps.channels.list(memberId, link.connectionId) : [],
-      settings: { chats: deps.crmRules.get(memberId, 'chats')?.settings, offline: deps.crmRules.get(memberId, 'offline')?.settings },
-    };
-    for (const r of due) {
-      if (loop.stopped) return;
-      try {
-        await processOne(run, r, r.kind === 'chat' ? (reports.get(r.requestId) ?? null) : null);
-      } catch (e) {
-        if (e instanceof ReauthRequiredError) fail(r, 'REAUTH_REQUIRED: an administrator must open the app again');
-        else later(r, (e as Error).message);
-      }
-    }
-  }
+  const ctx: WorkerContext = { deps, log, reportRetries, zoneOf, later, fail, wake: () => loop.wake(0), stopped: () => loop.stopped };
 
   const loop = createJobLoop({
     name: 'crm-rules',
@@ -291,38 +335,9 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     debounceMs: gatherMs,
     portalsWithDueJobs: (now) => deps.requests.portalsWithDue(now),
     nextDueAt: () => deps.requests.nextDueAt(),
-    processPortal,
+    processPortal: (memberId) => processPortal(ctx, memberId),
     lease: deps.gateway.leases,
   });
-
-  async function pollOffline(memberId: string): Promise<number> {
-    const link = deps.links.get(memberId);
-    if (!link || !deps.crmRules.isEnabled(memberId, 'offline')) return 0;
-    const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
-    const now = deps.clock.now();
-    const zone = await zoneOf(memberId, api);
-    const from = Math.max((deps.requests.pollCursor(memberId, 'offline') ?? now - FIRST_POLL_LOOKBACK_MS) - POLL_OVERLAP_MS, now - REPORT_WINDOW_MS);
-    let fresh = 0;
-    let newest = from;
-    const rows = await dataApiAll<Row>(
-      api,
-      'get.offline_messages_report',
-      { date_from: dataApiDateTime(from, zone), date_till: dataApiDateTime(now + 60_000, zone), fields: [...OFFLINE_REPORT_FIELDS], sort: [{ field: 'date_time', order: 'asc' }] },
-      PAGE,
-    );
-    const seen = deps.requests.events(memberId, 'offline', rows.map((row) => String(row.id ?? '')).filter(Boolean));
-    for (const row of rows) {
-      const id = String(row.id ?? '');
-      if (!id || seen.has(id)) continue;
-      const at = parseDataApiDateTime(row.date_time, zone) ?? now;
-      newest = Math.max(newest, at);
-      deps.requests.touch({ memberId, kind: 'offline', requestId: id, event: 'received', startedAt: at, facts: row, dueAt: now });
-      fresh++;
-    }
-    deps.requests.setPollCursor(memberId, 'offline', Math.min(newest, now));
-    if (fresh) loop.wake(0);
-    return fresh;
-  }
 
   return {
     wake: (d) => loop.wake(d),
@@ -330,9 +345,9 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     stop: () => loop.stop(),
     idle: () => loop.idle(),
     gatherMs,
-    pollOffline,
-    reconcileChats,
-    startChatReconcile: (intervalMs) => loop.everyPortal(intervalMs, () => deps.crmRules.enabledPortals('chats'), reconcileChats, 'chat reconcile failed'),
-    startOfflinePolling: (intervalMs) => loop.everyPortal(intervalMs, () => deps.crmRules.enabledPortals('offline'), pollOffline, 'offline requests poll failed'),
+    pollOffline: (memberId) => pollOffline(ctx, memberId),
+    reconcileChats: (memberId) => reconcileChats(ctx, memberId),
+    startChatReconcile: (intervalMs) => loop.everyPortal(intervalMs, () => deps.crmRules.enabledPortals('chats'), (m) => reconcileChats(ctx, m), 'chat reconcile failed'),
+    startOfflinePolling: (intervalMs) => loop.everyPortal(intervalMs, () => deps.crmRules.enabledPortals('offline'), (m) => pollOffline(ctx, m), 'offline requests poll failed'),
   };
 }
