@@ -7,10 +7,11 @@ import { benchCrm } from './crm';
 import { benchAmo, benchJivo } from './sources';
 import { benchWorkspace } from './workspace';
 import { benchTelephonyBurst, benchTelephonyLatency } from './telephony';
+import { benchManager } from './manager';
 
 /**
  * `npm run bench` — prints figures; asserts nothing (the goals are printed beside them).
- *   npm run bench [-- --only pacing|analytics|workspace|bridge|crm|telephony] [-- --real | --scale 20]
+ *   npm run bench [-- --only pacing|analytics|workspace|bridge|crm|telephony|manager] [-- --real | --scale 20]
  *   npm run bench -- --only bridge --cpu-prof /tmp/prof   (CPU profile of the app in the child-process webhook run)
  * Time-bound benches run on a clock shared by the emulator and the app (×10 by default), which
  * models the same bucket 10× faster; `--real` runs them in real time.
@@ -125,6 +126,20 @@ const BENCHES: Record<string, () => Promise<void>> = {
     console.log('Added latency: UIS «Ожидание ответа» notification POST → the request that shows the card leaves the app, idle portal (real time, one at a time, 500 ms apart)');
     console.log(`  registered call: show   p50 ${l.show.p50.toFixed(1)} / p99 ${l.show.p99.toFixed(1)} / max ${l.show.max.toFixed(1)} ms   (goal p99 ≤ 50 ms)`);
     console.log(`  new client, ringing first: search + lead + register/show   p50 ${l.cold.p50.toFixed(1)} / p99 ${l.cold.p99.toFixed(1)} / max ${l.cold.max.toFixed(1)} ms   (goal p99 ≤ 50 ms; ${l.samples} samples, ${l.missed} missed)`);
+  },
+  /** «Переадресация на персонального менеджера из CRM» (issue #14): `npm run bench -- --only manager` */
+  async manager() {
+    const m = await benchManager({ clients: 2000, rate: 200, seconds: 15 });
+    const line = (p: typeof m.idle) =>
+      `p50 ${p.p50.toFixed(1)} / p99 ${p.p99.toFixed(1)} / max ${p.max.toFixed(1)} ms   (goal p99 ≤ 20 ms; ${p.answered} / ${p.requests} answered, ${p.withManager} with the manager's numbers, ${p.other} failed${p.firstError ? ` (${p.firstError})` : ''}; ${p.seconds.toFixed(1)} s)`;
+    console.log(`Personal manager: UIS interactive call processing asks at 200 requests/s for 15 s, ${m.clients} clients in the map (real time, loopback, open loop; the generator shares the app's process, so figures are an upper bound)`);
+    console.log(`  map filled from the ONCRMCONTACTADD events in ${m.mapFilledSeconds.toFixed(1)} s`);
+    const svc = (p: typeof m.idle) => `p50 ${p.service.p50.toFixed(2)} / p99 ${p.service.p99.toFixed(2)} ms`;
+    console.log(`  answer latency          ${line(m.idle)}`);
+    console.log(`    of which the lookup   ${svc(m.idle)} (the service alone, from the map; the rest is HTTP on a shared event loop)`);
+    console.log(`  portal slow: every batch answer held, 5 responsible changes a second (${m.slowPortal.changes} changes, ${m.slowPortal.heldBatches} reads held)`);
+    console.log(`  answer latency          ${line(m.slowPortal)}`);
+    console.log(`    of which the lookup   ${svc(m.slowPortal)}`);
   },
   async workspace() {
     const kB = (n: number) => `${(n / 1024).toFixed(1)} kB`;
