@@ -10,6 +10,7 @@
  */
 import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hookTokenOf } from '../../server/services/telephony/intake';
 import { UIS_CALLBACK_SCHEMAS } from '../../server/uis/callback-schemas';
 import { linkAndBind } from '../support/bridge-fixture';
 import { changedTables, dbSnapshot } from '../support/db-snapshot';
@@ -207,6 +208,8 @@ interface World {
   oauthServer: string;
   channelId: string;
   fileUrl: URL;
+  /** «Телефония»: the portal's URL secret (notifications, personal manager) */
+  telephonySecret: string;
 }
 let w: World;
 
@@ -241,6 +244,7 @@ beforeAll(async () => {
   const employee = (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app`, userId: h.portal.userId })).boot.session!;
   const link = h.app.deps.links.get(h.portal.memberId)!;
   const fileUrl = new URL(h.app.deps.bridgeFiles.url({ memberId: h.portal.memberId, channelId, resourceId: '42', token: 'tok', name: 'a.jpg' }));
+  const telephonySecret = await hookTokenOf(h.app.deps.telephony, h.portal.memberId);
   // nothing may be in flight when the snapshots start
   for (let i = 0; i < 3; i++) {
     await h.uis.accounts[0]!.settle();
@@ -248,7 +252,7 @@ beforeAll(async () => {
     await h.app.deps.bridgeWorker.drain();
     await h.app.deps.background.idle();
   }
-  w = { h, memberId: h.portal.memberId, domain: h.portal.domain, admin: session, employee, hookId: link.hookId, secret: link.webhookSecret, analyticsHook, jivoSecret: secretOf(jivo.json.webhookUrl), amoSecret: secretOf(amo.json.webhookUrl), oauthServer: h.emu.serverEndpoint, channelId, fileUrl };
+  w = { h, memberId: h.portal.memberId, domain: h.portal.domain, admin: session, employee, hookId: link.hookId, secret: link.webhookSecret, analyticsHook, jivoSecret: secretOf(jivo.json.webhookUrl), amoSecret: secretOf(amo.json.webhookUrl), oauthServer: h.emu.serverEndpoint, channelId, fileUrl, telephonySecret };
 }, 300_000);
 
 afterAll(async () => {
@@ -445,6 +449,17 @@ function amoHook(g: Gen): Input {
   return { method: g.pick(['POST', 'POST', 'GET']), path, headers: formHeaders(g), body: form(g, fields) };
 }
 
+/** UIS interactive call processing asking for the personal manager (issue #14): the forwarding is off here. */
+function managerInput(g: Gen): Input {
+  const path = `/uis/manager/${g.chance(0.6) ? w.telephonySecret : g.pick([enc(g.str()) || 'x', 'C'.repeat(43), `${w.telephonySecret}x`])}`;
+  const fields: Record<string, string> = {};
+  if (g.chance(0.8)) fields.numa = g.pick(['79161234567', '+7 (916) 123-45-67', '8916', '', g.str(), g.id(), '7'.repeat(40)]);
+  for (const k of ['numb', 'cdr_id', 'call_session_id', 'start_time', 'input_result']) if (g.chance(0.5)) fields[k] = g.pick([g.id(), g.str(), 'None', '']);
+  if (g.chance(0.3)) return { method: 'GET', path: `${path}?${form(g, fields)}`, headers: {} };
+  if (g.chance(0.2)) return { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: g.chance(0.7) ? JSON.stringify(g.chance(0.5) ? fields : g.value()) : g.str() };
+  return { method: 'POST', path, headers: formHeaders(g), body: form(g, fields) };
+}
+
 function filesInput(g: Gen): Input {
   const seg = w.fileUrl.pathname.split('/').slice(3);
   const i = g.int(seg.length);
@@ -472,6 +487,7 @@ const ENDPOINTS: Array<{ name: string; make: (g: Gen) => Input }> = [
   { name: 'UIS callbacks, wrong secret', make: (g) => uisCallback(g, g.pick(['', 'wrong', `${w.secret}x`, w.secret.slice(0, -1), g.str()])) },
   { name: 'UIS callbacks, valid secret', make: (g) => uisCallback(g, w.secret) },
   { name: 'GET /files/uis/*', make: filesInput },
+  { name: 'POST|GET /uis/manager/:secret', make: managerInput },
   { name: 'POST /hooks/jivo/:secret', make: jivoHook },
   { name: 'POST /hooks/amocrm/:secret', make: amoHook },
   { name: 'other paths', make: miscInput },

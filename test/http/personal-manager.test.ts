@@ -206,6 +206,8 @@ describe('personal manager (interactive call processing)', () => {
     expect(((await bad.json()) as { message: string }).message).toMatch(/numa/);
     const junk = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"numa":' });
     expect(junk.status).toBe(400);
+    const koi8 = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=koi8-r' }, body: 'numa=79161110001' });
+    expect(koi8.status).toBe(415);
     expect(h.logs.lines().join('\n')).not.toContain(url.split('/').at(-1));
   });
 });

@@ -84,6 +84,12 @@ const queryOf = (req: Request) => new URLSearchParams(req.originalUrl.includes('
 /** The body as fields (form or JSON; none for GET); null when a 4xx was sent. */
 async function readBody(req: Request, res: Response, raw: express.RequestHandler): Promise<Record<string, unknown> | null> {
   if (req.method !== 'POST') return {};
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.get('content-type') ?? '')?.[1]?.toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+    req.resume();
+    res.status(415).json({ error: 'UNSUPPORTED_CHARSET', message: `charset ${charset.slice(0, 40)} is not accepted; send UTF-8` });
+    return null;
+  }
   const failed = await new Promise<unknown>((ok) => raw(req, res, (e?: unknown) => ok(e)));
   if (failed) {
     const status = (failed as { status?: number }).status ?? 400;
