@@ -106,5 +106,9 @@ export const healthEn: Record<keyof typeof healthRu, string> = {
   'health.cause.UIS_NOT_LINKED': 'link the UIS account in the «UIS account» card.',
   'health.cause.QUERY_LIMIT_EXCEEDED': 'the portal limited requests; passing is retried by itself.',
   'health.cause.NOT_ACTIVE_LINE': 'the connector on the line is off: connect the channel to the line again in the Contact Center.',
+  'health.cause.OPERATION_TIME_LIMIT': 'the portal briefly limited a heavy method; passing is retried by itself.',
+  'health.cause.UIS_UNAVAILABLE': 'UIS was unreachable; passing is retried by itself. If it lasts, check the UIS status.',
+  'health.cause.UIS_REPORT_UNAVAILABLE': 'UIS did not give the report; what the app knows was written. Check the Data API key in the «UIS account» card.',
+  'health.cause.ENTITY_NOT_FOUND': 'the lead or deal was deleted in Bitrix24 — nothing to do.',
   'health.cause.ACCESS_DENIED': 'the app lacks rights on the portal: reinstall it as an administrator.',
 };

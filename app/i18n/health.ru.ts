@@ -104,5 +104,9 @@ export const healthRu = {
   'health.cause.UIS_NOT_LINKED': 'подключите аккаунт UIS в карточке «Аккаунт UIS».',
   'health.cause.QUERY_LIMIT_EXCEEDED': 'портал ограничил запросы; передача повторится сама.',
   'health.cause.NOT_ACTIVE_LINE': 'коннектор на линии выключен: подключите канал к линии снова в Контакт-центре.',
+  'health.cause.OPERATION_TIME_LIMIT': 'портал временно ограничил тяжёлый метод; передача повторится сама.',
+  'health.cause.UIS_UNAVAILABLE': 'UIS был недоступен; передача повторится сама. Если держится долго — проверьте статус UIS.',
+  'health.cause.UIS_REPORT_UNAVAILABLE': 'UIS не отдал отчёт; записано то, что известно приложению. Проверьте ключ Data API в карточке «Аккаунт UIS».',
+  'health.cause.ENTITY_NOT_FOUND': 'лид или сделку удалили в Битрикс24 — делать ничего не нужно.',
   'health.cause.ACCESS_DENIED': 'приложению не хватает прав на портале: переустановите его под администратором.',
 } as const;

@@ -28,8 +28,12 @@ const issue = (area: Issue['area'], level: Issue['level'], code: string, more: P
   at: more.at ?? null,
 });
 const worst = (levels: HealthLevel[]): HealthLevel => (levels.includes('error') ? 'error' : levels.includes('warning') ? 'warning' : 'ok');
-/** `CODE: text` → CODE (the code a worker put first); null for plain text. */
-export const causeOf = (reason: string): string | null => /^([A-Z][A-Z0-9_]{2,})(?::|$)/.exec(reason.trim())?.[1] ?? null;
+/**
+ * The code in a recorded failure: the one a worker put first (`CODE: text`), else the first
+ * `UPPER_CASE` code in it (`gave up after 5 attempts: QUERY_LIMIT_EXCEEDED: …`); null for plain text.
+ */
+export const causeOf = (reason: string): string | null =>
+  /^([A-Z][A-Z0-9_]{2,})(?::|$)/.exec(reason.trim())?.[1] ?? /\b([A-Z][A-Z0-9]*_[A-Z0-9_]+)\b/.exec(reason)?.[1] ?? null;
 
 function tokenIssues(f: HealthFacts): Issue[] {
   if (f.token.status === 'active') return [];

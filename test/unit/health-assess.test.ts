@@ -62,5 +62,6 @@ describe('assessHealth', () => {
     expect(v.queues[2]!.level).toBe('warning');
     expect(causeOf('gave up after 5 attempts: x')).toBeNull();
     expect(causeOf('NOT_ACTIVE_LINE')).toBe('NOT_ACTIVE_LINE');
+    expect(causeOf('gave up after 3 attempts: QUERY_LIMIT_EXCEEDED: Too many requests')).toBe('QUERY_LIMIT_EXCEEDED');
   });
 });
