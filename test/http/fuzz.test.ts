@@ -336,6 +336,9 @@ const API_PATHS = [
   '/api/chat-sources/amocrm/connection',
   '/api/chat-sources/amocrm/fields',
   '/api/chat-sources/items?source=jivo',
+  '/api/open-lines',
+  '/api/open-lines/settings',
+  '/api/health',
 ];
 
 /** Without a valid session: any method, path, body; the session forged, expired, tampered or absent. */
@@ -358,7 +361,7 @@ function apiNoSession(g: Gen): Input {
 
 /** A plain employee's valid session: every write is an administrator's, reads change nothing. */
 function apiEmployee(g: Gen): Input {
-  const path = g.chance(0.9) ? g.pick(API_PATHS.filter((p) => p !== '/api/workspace/chats' && p !== '/api/workspace/lookup' && p !== '/api/workspace' && p !== '/api/crm/directory')) : `/api/${enc(g.str())}`;
+  const path = g.chance(0.9) ? g.pick(API_PATHS.filter((p) => p !== '/api/workspace/chats' && p !== '/api/workspace/lookup' && p !== '/api/workspace' && p !== '/api/crm/directory' && p !== '/api/open-lines')) : `/api/${enc(g.str())}`;
   const { body, headers } = jsonBody(g, g.value());
   const method = g.pick(['GET', 'POST', 'PUT', 'DELETE']);
   return { method, path, headers: { ...headers, authorization: `Bearer ${w.employee}` }, body: method === 'GET' ? undefined : body };
@@ -380,6 +383,7 @@ function apiAdminInvalid(g: Gen): Input {
     ['PUT', '/api/chat-sources/jivo', 'enabled'],
     ['PUT', '/api/chat-sources/amocrm', 'sessionField'],
     ['POST', '/api/chat-sources/amocrm/connect', 'domain'],
+    ['PUT', '/api/open-lines/settings', 'fields'],
   ];
   const auth = { authorization: `Bearer ${w.admin}` };
   const r = g.int(10);
