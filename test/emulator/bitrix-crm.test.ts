@@ -339,4 +339,19 @@ describe('CRM events', () => {
     const offline = (await call('event.offline.get', {})).body.result as Json;
     expect(offline.events).toEqual([expect.objectContaining({ EVENT_NAME: 'ONCRMLEADADD', EVENT_DATA: { FIELDS: { ID: leadId } }, EVENT_ADDITIONAL: { user_id: 1 } })]);
   });
+
+  it('crm.contact.delete: true, the contact is gone (get: "Not found", a second delete: "Contact is not found"), the deal loses its binding, ONCRMCONTACTDELETE fires; an employee may not delete what he cannot see', async () => {
+    const { call, receiver, portal, employee } = await setup();
+    expect((await call('event.bind', { event: 'ONCRMCONTACTDELETE', handler: `${receiver.url}/b24/events` })).body.result).toBe(true);
+    const contactId = (await call('crm.contact.add', { fields: { NAME: 'Удаляемый', ASSIGNED_BY_ID: 1, OPENED: 'N' } })).body.result;
+    const dealId = (await call('crm.deal.add', { fields: { TITLE: 'С', CONTACT_ID: contactId } })).body.result;
+    expect((await call('crm.contact.delete', { id: contactId }, employee)).body).toMatchObject({ error: '', error_description: 'Access denied.' });
+    expect((await call('crm.contact.delete', { id: contactId })).body.result).toBe(true);
+    expect(await call('crm.contact.get', { id: contactId })).toMatchObject({ status: 400, body: { error_description: 'Not found' } });
+    expect(await call('crm.contact.delete', { id: contactId })).toMatchObject({ status: 400, body: { error_description: 'Contact is not found' } });
+    expect((await call('crm.deal.get', { id: dealId })).body.result.CONTACT_ID).toBeNull();
+    await portal.drainEvents();
+    const hit = receiver.hits.find((h) => h.body.event === 'ONCRMCONTACTDELETE');
+    expect(hit?.body.data).toEqual({ FIELDS: { ID: String(contactId) } });
+  });
 });

@@ -116,6 +116,15 @@ describe('personal manager (interactive call processing)', () => {
     expect(crmRequests()).toBe(before);
   });
 
+  it('the responsible is not paired with a UIS employee: "no manager", the linked operation', async () => {
+    const w = await setup();
+    h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [{ b24UserId: 1, uisEmployeeId: w.anna, matchedBy: 'email' }]);
+    add('CONTACT', { NAME: 'Клиент', PHONE: phone('79161110012'), ASSIGNED_BY_ID: 2 });
+    const r = await ringing(w, '79161110012');
+    expect(r.log).toMatchObject({ status: 200, outcome: 'no-answer', answer: {} });
+    expect(r.employees).toEqual([w.anna, w.marina]);
+  });
+
   it('the forwarding switched off: "no manager" at once, without a CRM request — the linked operation', async () => {
     const w = await setup({ use: false });
     add('CONTACT', { NAME: 'Клиент', PHONE: phone('79161110006'), ASSIGNED_BY_ID: 2 });
@@ -161,6 +170,8 @@ describe('personal manager (interactive call processing)', () => {
     expect((await ringing(w, '79161110009')).employees).toEqual([w.marina]);
 
     // the event is lost: the row grows old (6 h pass) and the upkeep reads it again
+    await h.portal.eventQueue.idle();
+    await pm().worker.drain(); // both reordered events' reads done
     h.portal.eventQueue.configure({ dropRate: 1 });
     h.portal.crm.update('CONTACT', id, { ASSIGNED_BY_ID: 1 }, null, 0);
     await h.portal.eventQueue.idle();
@@ -189,6 +200,18 @@ describe('personal manager (interactive call processing)', () => {
     } finally {
       held.release();
     }
+  });
+
+  it('the client\'s contact deleted in Bitrix24 (ONCRMCONTACTDELETE): he is no longer anyone\'s client — the linked operation', async () => {
+    const w = await setup();
+    const id = add('CONTACT', { NAME: 'Клиент', PHONE: phone('79161110013'), ASSIGNED_BY_ID: 2 });
+    await eventually(async () => (await mapOwner('79161110013')) === 2);
+    expect((await ringing(w, '79161110013')).employees).toEqual([w.marina]);
+    h.portal.crm.delete('CONTACT', id, null, 0);
+    await eventually(async () => (await pm().map.clientOf(h.portal.memberId, '79161110013')) === null);
+    const r = await ringing(w, '79161110013');
+    expect(r.log).toMatchObject({ status: 200, outcome: 'no-answer' });
+    expect(r.employees).toEqual([w.anna, w.marina]);
   });
 
   it('a forged URL is refused before anything is read or recorded; a request without the caller\'s number is 400 with the reason', async () => {

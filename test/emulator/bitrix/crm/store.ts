@@ -4,7 +4,7 @@
  * only when present, add/update follow the multifield rules (no ID → add, ID → replace,
  * ID + empty VALUE or DELETE=Y → remove). Permissions are the common "own + open" role:
  * admins see everything, others what they are responsible for or what is OPENED=Y.
- * Every add/update fires ONCRM<TYPE>ADD/UPDATE with `{FIELDS: {ID}}` through `emit`; userId 0
+ * Every add/update/delete fires ONCRM<TYPE>ADD/UPDATE/DELETE with `{FIELDS: {ID}}` through `emit`; userId 0
  * means an automated change (auth without tokens, docs/facts/bitrix24.md#crm-events).
  */
 import type { Clock } from '../../../../server/domain/clock';
@@ -216,6 +216,25 @@ export class CrmStore {
     e.fields.MODIFY_BY_ID = String(actor?.id ?? (causeUserId || e.fields.MODIFY_BY_ID));
     this.refreshFlags(e);
     this.emit(`ONCRM${type}UPDATE`, { FIELDS: { ID: id } }, causeUserId);
+    return true;
+  }
+
+  /**
+   * crm.*.delete (legacy CCrm*::Delete): permission check, then existence; the item goes, the
+   * deals and leads bound to a deleted contact or company lose that binding, and
+   * ONCRM<TYPE>DELETE fires with `{FIELDS: {ID}}`. Returns true like the REST method.
+   */
+  delete(type: EntityType, id: number, actor: Actor | null, causeUserId: number): true {
+    const e = this.get(type, id);
+    if (actor && !actor.admin && (!e || !this.canAccess(actor, e))) throw crmError('Access denied.');
+    if (!e) throw crmError(NOT_FOUND[type]);
+    this.entities[type].delete(id);
+    for (const other of [...this.entities.DEAL.values(), ...this.entities.LEAD.values()]) {
+      if (type === 'CONTACT' && other.fields.CONTACT_ID === String(id)) other.fields.CONTACT_ID = null;
+      if (type === 'CONTACT') other.contactIds = other.contactIds.filter((c) => c !== id);
+      if (type === 'COMPANY' && other.fields.COMPANY_ID === String(id)) other.fields.COMPANY_ID = null;
+    }
+    this.emit(`ONCRM${type}DELETE`, { FIELDS: { ID: id } }, causeUserId);
     return true;
   }
 

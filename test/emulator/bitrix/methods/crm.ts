@@ -1,5 +1,5 @@
 /**
- * Legacy CRM entity methods crm.{lead,deal,contact,company}.{add,get,list,update,fields} and
+ * Legacy CRM entity methods crm.{lead,deal,contact,company}.{add,get,list,update,delete,fields} and
  * crm.deal.contact.items.get, as CCrmRestProxyBase::processMethodRequest runs them
  * (docs/facts/bitrix24.md#crm-lead, docs/facts/bitrix24.md#crm-deals-contacts; crm/classes/general/restservice.php):
  * - `fields`/`order`/`filter`/`select`/`params` are looked up as lower- or upper-case keys and
@@ -83,6 +83,10 @@ function update(type: EntityType) {
   };
 }
 
+function remove(type: EntityType) {
+  return (p: Params, ctx: RestCtx): true => ctx.portal.crm.delete(type, entityId(p), actorOf(ctx), ctx.user.id);
+}
+
 function list(type: EntityType) {
   return (p: Params, ctx: RestCtx): ListResult => {
     const order = crmArrayParam(p, 'order');
@@ -146,15 +150,15 @@ function dealContacts(p: Params, ctx: RestCtx): Params[] {
   return deal.contactIds.map((id, i) => ({ CONTACT_ID: id, SORT: (i + 1) * 10, ROLE_ID: 0, IS_PRIMARY: i === 0 ? 'Y' : 'N' }));
 }
 
-const crud = (type: EntityType, name: string, ops: ReadonlyArray<'add' | 'get' | 'list' | 'update' | 'fields'>) => {
-  const makers = { add, get, list, update, fields };
+const crud = (type: EntityType, name: string, ops: ReadonlyArray<'add' | 'get' | 'list' | 'update' | 'delete' | 'fields'>) => {
+  const makers = { add, get, list, update, delete: remove, fields };
   return Object.fromEntries(ops.map((op) => [`crm.${name}.${op}`, { scope: 'crm', handler: makers[op](type) } satisfies MethodDef]));
 };
 
 export const crmMethods: Record<string, MethodDef> = {
-  ...crud('LEAD', 'lead', ['add', 'get', 'list', 'update', 'fields']),
-  ...crud('DEAL', 'deal', ['add', 'get', 'list', 'update', 'fields']),
-  ...crud('CONTACT', 'contact', ['add', 'get', 'list', 'update', 'fields']),
-  ...crud('COMPANY', 'company', ['add', 'get', 'list', 'update', 'fields']),
+  ...crud('LEAD', 'lead', ['add', 'get', 'list', 'update', 'delete', 'fields']),
+  ...crud('DEAL', 'deal', ['add', 'get', 'list', 'update', 'delete', 'fields']),
+  ...crud('CONTACT', 'contact', ['add', 'get', 'list', 'update', 'delete', 'fields']),
+  ...crud('COMPANY', 'company', ['add', 'get', 'list', 'update', 'delete', 'fields']),
   'crm.deal.contact.items.get': { scope: 'crm', handler: dealContacts },
 };
