@@ -53,8 +53,8 @@ export const healthViewSchema = z.object({
     linked: z.boolean(),
     /** The adapter connection as UIS last reported it; null when not linked. */
     connection: uisState.nullable(),
-    /** The channels bound to open lines, as UIS reports them. */
-    channels: z.array(z.object({ channelId: z.string(), name: z.string(), type: z.string(), status: uisState, lineId: z.string() })),
+    /** The account's channels as UIS reports them: those bound to open lines (`lineId`) and the others (null). */
+    channels: z.array(z.object({ channelId: z.string(), name: z.string(), type: z.string(), status: uisState, lineId: z.string().nullable() })),
   }),
   lines: z.array(
     z.object({

@@ -45,9 +45,10 @@ function uisIssues(f: HealthFacts): Issue[] {
   if (!f.uis.linked) return [issue('uis', 'warning', 'UIS_NOT_LINKED')];
   const out: Issue[] = [];
   if (f.uis.connection === 'disabled' || f.uis.connection === 'removed') out.push(issue('uis', 'error', 'UIS_CONNECTION_OFF'));
+  // a channel an open line depends on is an error; another one (the workspace's, the CRM rules') a warning
   for (const c of f.uis.channels) {
-    if (c.status === 'disabled') out.push(issue('uis', 'error', 'CHANNEL_DISABLED', { subject: c.name }));
-    if (c.status === 'removed') out.push(issue('uis', 'error', 'CHANNEL_REMOVED', { subject: c.name }));
+    if (c.status === 'disabled') out.push(issue('uis', c.lineId ? 'error' : 'warning', 'CHANNEL_DISABLED', { subject: c.name }));
+    if (c.status === 'removed' && c.lineId) out.push(issue('uis', 'error', 'CHANNEL_REMOVED', { subject: c.name }));
   }
   return out;
 }

@@ -79,6 +79,14 @@ export function createSqliteHealthRepository(db: Db): HealthRepository {
         .filter((f): f is AreaFailure => f !== null)
         .sort((a, b) => b.at - a.at);
     },
+    async channels(memberId, accountId) {
+      return (prepare(`SELECT channel_id, name, type, status FROM uis_channels WHERE member_id = ? AND account_id = ? AND status != 'removed' ORDER BY name`).all(memberId, accountId) as Row[]).map((r) => ({
+        channelId: String(r.channel_id),
+        name: String(r.name),
+        type: String(r.type),
+        status: String(r.status),
+      }));
+    },
     async activePortals() {
       return (prepare(`SELECT member_id FROM portals WHERE status = 'active'`).all() as Row[]).map((r) => String(r.member_id));
     },

@@ -72,13 +72,23 @@ describe('GET /api/health', () => {
     expect(theirs.issues.find((i) => i.code === 'AREA_FAILED')).toMatchObject({ area: 'crm-rules', cause: 'REAUTH_REQUIRED' });
     expect(await health(session)).toMatchObject({ level: 'ok', issues: [] });
 
-    // UIS disables the bound WhatsApp channel: an error naming it, the line's UIS side disabled
+    // UIS disables a channel no line depends on (the workspace's): a warning naming it
+    expect(ok.uis.channels.filter((c) => c.lineId === null).length).toBeGreaterThan(3);
+    await acc.updateChannel('telegram_private', { status: 'disabled', statusReason: 'Сессия Telegram завершена' });
+    await acc.settle();
+    const some = await health(session);
+    const tg = some.uis.channels.find((c) => c.type === 'telegram_private')!;
+    expect(tg).toMatchObject({ status: 'disabled', lineId: null });
+    expect(some.level).toBe('warning');
+    expect(codes(some)).toEqual([`warning:CHANNEL_DISABLED:${tg.name}`]);
+
+    // UIS disables the bound WhatsApp channel: an error naming it (first), the line's UIS side disabled
     await acc.updateChannel('whatsapp', { status: 'disabled', statusReason: 'Номер заблокирован' });
     await acc.settle();
     const off = await health(session);
     expect(off.level).toBe('error');
-    const channel = off.uis.channels[0]!;
-    expect(codes(off)).toEqual([`error:CHANNEL_DISABLED:${channel.name}`]);
+    const channel = off.uis.channels.find((c) => c.lineId === '1')!;
+    expect(codes(off)).toEqual([`error:CHANNEL_DISABLED:${channel.name}`, `warning:CHANNEL_DISABLED:${tg.name}`]);
     expect(off.lines[0]).toMatchObject({ uis: 'disabled' });
   });
 

@@ -29,21 +29,23 @@ describe('assessHealth', () => {
   });
 
   it.each([
-    ['the token refused', (f: HealthFacts) => (f.token.status = 'reauth-required'), ['error:TOKEN_REAUTH']],
-    ['no UIS account', (f: HealthFacts) => ((f.uis = { linked: false, connection: null, channels: [] }), (f.lines = [])), ['warning:UIS_NOT_LINKED']],
-    ['the adapter connection disabled', (f: HealthFacts) => (f.uis.connection = 'disabled'), ['error:UIS_CONNECTION_OFF']],
-    ['a bound channel removed', (f: HealthFacts) => (f.uis.channels[0]!.status = 'removed'), ['error:CHANNEL_REMOVED']],
-    ['the connector switched off on the line (our side)', (f: HealthFacts) => (f.lines[0]!.binding = 'off'), ['error:LINE_OFF']],
-    ['the connector inactive on the portal side', (f: HealthFacts) => (f.lines[0]!.portal = { active: false, configured: true, error: false }), ['error:LINE_OFF']],
-    ['a connector error', (f: HealthFacts) => (f.lines[0]!.portal = { active: true, configured: true, error: true }), ['error:LINE_ERROR']],
-    ['the portal not answering about lines', (f: HealthFacts) => (f.linesError = 'NETWORK_ERROR'), ['warning:PORTAL_UNREACHABLE']],
-    ['a queue waiting 4 min 59 s', (f: HealthFacts) => (f.queues[0]!.oldestSeconds = 299), []],
-    ['a queue waiting 5 min', (f: HealthFacts) => (f.queues[0]!.oldestSeconds = 300), ['warning:QUEUE_SLOW']],
-    ['a queue waiting 30 min', (f: HealthFacts) => (f.queues[2]!.oldestSeconds = 1800), ['error:QUEUE_STUCK']],
-    ['the REST bucket 80 % full', (f: HealthFacts) => (f.rest.used = 0.8), ['warning:REST_BUSY']],
-    ['the audit did not finish', (f: HealthFacts) => (f.auditError = 'UIS Data API budget'), ['warning:AUDIT_INCOMPLETE']],
-    ['amoCRM on but not connected', (f: HealthFacts) => (f.sources[1]!.enabled = true), ['error:SOURCE_NOT_CONNECTED']],
-    ['Jivo on with an error', (f: HealthFacts) => (f.sources[0] = { ...f.sources[0]!, enabled: true, lastError: { code: 'UIS_REJECTED', message: 'x', at: 'a' } }), ['warning:SOURCE_ERROR']],
+    ['the token refused', (f: HealthFacts): void => { f.token.status = 'reauth-required'; }, ['error:TOKEN_REAUTH']],
+    ['no UIS account', (f: HealthFacts): void => { f.uis = { linked: false, connection: null, channels: [] }; f.lines = []; }, ['warning:UIS_NOT_LINKED']],
+    ['the adapter connection disabled', (f: HealthFacts): void => { f.uis.connection = 'disabled'; }, ['error:UIS_CONNECTION_OFF']],
+    ['a bound channel removed', (f: HealthFacts): void => { f.uis.channels[0]!.status = 'removed'; }, ['error:CHANNEL_REMOVED']],
+    ['another channel of the account disabled (no line depends on it)', (f: HealthFacts): void => { f.uis.channels.push({ channelId: '9', name: 'Avito', type: 'avito', status: 'disabled', lineId: null }); }, ['warning:CHANNEL_DISABLED']],
+    ['another channel removed', (f: HealthFacts): void => { f.uis.channels.push({ channelId: '9', name: 'Avito', type: 'avito', status: 'removed', lineId: null }); }, []],
+    ['the connector switched off on the line (our side)', (f: HealthFacts): void => { f.lines[0]!.binding = 'off'; }, ['error:LINE_OFF']],
+    ['the connector inactive on the portal side', (f: HealthFacts): void => { f.lines[0]!.portal = { active: false, configured: true, error: false }; }, ['error:LINE_OFF']],
+    ['a connector error', (f: HealthFacts): void => { f.lines[0]!.portal = { active: true, configured: true, error: true }; }, ['error:LINE_ERROR']],
+    ['the portal not answering about lines', (f: HealthFacts): void => { f.linesError = 'NETWORK_ERROR'; }, ['warning:PORTAL_UNREACHABLE']],
+    ['a queue waiting 4 min 59 s', (f: HealthFacts): void => { f.queues[0]!.oldestSeconds = 299; }, []],
+    ['a queue waiting 5 min', (f: HealthFacts): void => { f.queues[0]!.oldestSeconds = 300; }, ['warning:QUEUE_SLOW']],
+    ['a queue waiting 30 min', (f: HealthFacts): void => { f.queues[2]!.oldestSeconds = 1800; }, ['error:QUEUE_STUCK']],
+    ['the REST bucket 80 % full', (f: HealthFacts): void => { f.rest.used = 0.8; }, ['warning:REST_BUSY']],
+    ['the audit did not finish', (f: HealthFacts): void => { f.auditError = 'UIS Data API budget'; }, ['warning:AUDIT_INCOMPLETE']],
+    ['amoCRM on but not connected', (f: HealthFacts): void => { f.sources[1]!.enabled = true; }, ['error:SOURCE_NOT_CONNECTED']],
+    ['Jivo on with an error', (f: HealthFacts): void => { f.sources[0] = { ...f.sources[0]!, enabled: true, lastError: { code: 'UIS_REJECTED', message: 'x', at: 'a' } }; }, ['warning:SOURCE_ERROR']],
   ] as const)('%s', (_name, change, expected) => {
     const f = base();
     change(f);

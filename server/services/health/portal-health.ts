@@ -19,7 +19,7 @@ export interface PortalHealthDeps {
   restUsed(memberId: string): number;
 }
 
-const uisState = (s: string | null | undefined) => (s === 'active' || s === 'disabled' || s === 'removed' ? s : 'unknown');
+const uisState = (s: string | null | undefined): HealthView['uis']['channels'][number]['status'] => (s === 'active' || s === 'disabled' || s === 'removed' ? s : 'unknown');
 
 /**
  * «Состояние» of one portal (issue #16): its token, the UIS link and the bound channels, each
@@ -31,12 +31,14 @@ export async function portalHealth(deps: PortalHealthDeps, memberId: string): Pr
   const portal = deps.openLines.portals.get(memberId);
   const link = deps.openLines.links.get(memberId);
   const bindings = deps.openLines.bridge.bindings(memberId);
-  const [states, queues, failures, sources] = await Promise.all([
+  const [states, queues, failures, sources, accountChannels] = await Promise.all([
     lineStates(deps.openLines, memberId),
     deps.store.queues(memberId, now, now - DAY_MS),
     deps.store.lastFailures(memberId, now - DAY_MS),
     chatSourceHealth(deps.sources, memberId),
+    link?.connectionId ? deps.store.channels(memberId, link.connectionId) : Promise.resolve([]),
   ]);
+  const bound = new Set(bindings.map((b) => b.channelId));
   const linked = !!link?.connectionId;
   const counters = linked ? deps.recovery.counters(memberId) : null;
   const facts: HealthFacts = {
@@ -45,10 +47,13 @@ export async function portalHealth(deps: PortalHealthDeps, memberId: string): Pr
     uis: {
       linked,
       connection: linked ? uisState(deps.recovery.connectionStatus(memberId, link.connectionId!) ?? 'active') : null,
-      channels: bindings.map((b) => {
-        const ch = deps.openLines.channels.get(memberId, b.channelId);
-        return { channelId: b.channelId, name: ch?.name ?? b.channelId, type: ch?.type ?? '', status: uisState(ch?.status), lineId: b.lineId };
-      }),
+      channels: [
+        ...bindings.map((b) => {
+          const ch = deps.openLines.channels.get(memberId, b.channelId);
+          return { channelId: b.channelId, name: ch?.name ?? b.channelId, type: ch?.type ?? '', status: uisState(ch?.status), lineId: b.lineId };
+        }),
+        ...accountChannels.filter((c) => !bound.has(c.channelId)).map((c) => ({ ...c, status: uisState(c.status), lineId: null })),
+      ],
     },
     lines: states.lines.map((l) => ({
       lineId: l.lineId,

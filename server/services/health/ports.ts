@@ -41,6 +41,8 @@ export interface HealthRepository {
   queues(memberId: string | null, now: number, failedFrom: number): Promise<QueueStat[]>;
   /** The latest failure of each area since `from` (ms), newest first. */
   lastFailures(memberId: string, from: number): Promise<AreaFailure[]>;
+  /** The adapter connection's channels as UIS last announced them (removed ones left out). */
+  channels(memberId: string, accountId: string): Promise<Array<{ channelId: string; name: string; type: string; status: string }>>;
   /** Portals with the app (for the REST budget figure of /metrics). */
   activePortals(): Promise<string[]>;
   /** Open-line bindings by our status (active, off), bound channels by their UIS status, adapter connections by status. */
