@@ -13,7 +13,7 @@ interface EntityRow {
 const found = (e: EntityRow): FoundEntity => ({ id: Number(e.entity_id), closed: e.closed === 1, createdAt: Number(e.created_at), responsibleId: e.responsible_id === null ? null : Number(e.responsible_id) });
 
 /**
- * The personal-manager map over better-sqlite3 (migration 024). Portable SQL (upserts with ON
+ * The personal-manager map over better-sqlite3 (migrations 024, 028). Portable SQL (upserts with ON
  * CONFLICT … WHERE, no SQLite-only functions); the port is asynchronous.
  */
 export function createSqlitePersonalManagerRepository(db: Db): PersonalManagerRepository {
@@ -65,6 +65,12 @@ export function createSqlitePersonalManagerRepository(db: Db): PersonalManagerRe
     portals: db.prepare('SELECT DISTINCT member_id FROM pm_dirty WHERE due_at <= ?').pluck(),
     next: db.prepare('SELECT MIN(due_at) FROM pm_dirty').pluck(),
     stale: db.prepare('SELECT entity_type, entity_id FROM pm_entities WHERE member_id = ? AND deleted = 0 AND read_at < ? ORDER BY read_at LIMIT ?'),
+    warmup: db.prepare('SELECT entity_type, after_id, done FROM pm_warmup WHERE member_id = ?'),
+    saveWarmup: db.prepare(
+      `INSERT INTO pm_warmup (member_id, entity_type, after_id, done, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (member_id, entity_type) DO UPDATE SET after_id = excluded.after_id, done = excluded.done, updated_at = excluded.updated_at`,
+    ),
+    resetWarmup: db.prepare('DELETE FROM pm_warmup WHERE member_id = ?'),
     employee: db.prepare('SELECT phones FROM pm_employee_phones WHERE member_id = ? AND uis_employee_id = ?').pluck(),
     dropEmployees: db.prepare('DELETE FROM pm_employee_phones WHERE member_id = ?'),
     addEmployee: db.prepare('INSERT INTO pm_employee_phones (member_id, uis_employee_id, phones, read_at) VALUES (?, ?, ?, ?)'),
@@ -155,6 +161,16 @@ export function createSqlitePersonalManagerRepository(db: Db): PersonalManagerRe
     },
     async stale(memberId, before, limit) {
       return refs(q.stale.all(memberId, before, limit) as Array<{ entity_type: CrmEntityType; entity_id: number }>);
+    },
+    async warmup(memberId) {
+      const rows = q.warmup.all(memberId) as Array<{ entity_type: CrmEntityType; after_id: number; done: number }>;
+      return Object.fromEntries(rows.map((r) => [r.entity_type, { afterId: Number(r.after_id), done: r.done === 1 }]));
+    },
+    async saveWarmup(memberId, type, p) {
+      q.saveWarmup.run(memberId, type, p.afterId, p.done ? 1 : 0, p.at);
+    },
+    async resetWarmup(memberId) {
+      q.resetWarmup.run(memberId);
     },
     async employeePhones(memberId, uisEmployeeId) {
       const v = q.employee.get(memberId, uisEmployeeId) as string | undefined;

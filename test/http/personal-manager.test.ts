@@ -155,6 +155,7 @@ describe('personal manager (interactive call processing)', () => {
 
   it('a CRM event changing the responsible changes the answer; a lost event is caught up by the upkeep', async () => {
     const w = await setup();
+    await pm().worker.upkeep(h.portal.memberId); // the first full read done: below, the upkeep only re-reads stale rows
     const id = add('CONTACT', { NAME: 'Клиент', PHONE: phone('79161110009'), ASSIGNED_BY_ID: 2 });
     expect((await ringing(w, '79161110009')).employees).toEqual([w.marina]);
     h.portal.crm.update('CONTACT', id, { ASSIGNED_BY_ID: 1 }, null, 0);
@@ -212,6 +213,24 @@ describe('personal manager (interactive call processing)', () => {
     const r = await ringing(w, '79161110013');
     expect(r.log).toMatchObject({ status: 200, outcome: 'no-answer' });
     expect(r.employees).toEqual([w.anna, w.marina]);
+  });
+
+  it('clients from before the forwarding was switched on (their events not followed) are read once by the upkeep, and answered from the map while the portal is slow', async () => {
+    const w = await setup({ use: false });
+    add('CONTACT', { NAME: 'Давний клиент', PHONE: phone('79161110014'), ASSIGNED_BY_ID: 2 });
+    await h.portal.eventQueue.idle();
+    await pm().worker.drain();
+    expect(await pm().map.clientOf(h.portal.memberId, '79161110014')).toBeNull();
+    const stored = (await h.app.deps.telephony.getSettings(h.portal.memberId))!.settings;
+    await h.app.deps.telephony.saveSettings(h.portal.memberId, { ...stored, personalManager: { use: true } });
+    await pm().worker.upkeep(h.portal.memberId);
+    expect(await mapOwner('79161110014')).toBe(2);
+    const held = h.portal.holdAnswers(['batch', 'crm.duplicate.findbycomm'], 1000);
+    try {
+      expect((await ringing(w, '79161110014')).employees).toEqual([w.marina]);
+    } finally {
+      held.release();
+    }
   });
 
   it('a forged URL is refused before anything is read or recorded; a request without the caller\'s number is 400 with the reason', async () => {

@@ -70,6 +70,17 @@ describe('personal-manager map', () => {
     expect(await map.isMiss(M, '79161110002', 500)).toBe(false);
   });
 
+  it('the first full read resumes where it stopped, per portal, and starts over once reset', async () => {
+    expect(await map.warmup(M)).toEqual({});
+    await map.saveWarmup(M, 'contact', { afterId: 2500, done: false, at: 1 });
+    await map.saveWarmup(M, 'contact', { afterId: 4100, done: true, at: 2 });
+    await map.saveWarmup(M, 'company', { afterId: 50, done: false, at: 2 });
+    expect(await map.warmup(M)).toEqual({ contact: { afterId: 4100, done: true }, company: { afterId: 50, done: false } });
+    expect(await map.warmup('member-b')).toEqual({});
+    await map.resetWarmup(M);
+    expect(await map.warmup(M)).toEqual({});
+  });
+
   it('the read queue: one row per item, the earlier time kept; a failing item is dropped after the last attempt', async () => {
     await map.markDirty(M, [{ type: 'contact', id: 1 }], 100);
     await map.markDirty(M, [{ type: 'contact', id: 1 }, { type: 'deal', id: 2 }], 50);

@@ -58,6 +58,12 @@ export interface PersonalManagerRepository {
   /** Live items read before `before`, oldest first. */
   stale(memberId: string, before: number, limit: number): Promise<PmRef[]>;
 
+  /** How far the first full read of each type has got (none = not started). */
+  warmup(memberId: string): Promise<Partial<Record<CrmEntityType, { afterId: number; done: boolean }>>>;
+  saveWarmup(memberId: string, type: CrmEntityType, p: { afterId: number; done: boolean; at: number }): Promise<void>;
+  /** Forget the first full read (the forwarding switched off: events were not followed meanwhile). */
+  resetWarmup(memberId: string): Promise<void>;
+
   /** The numbers UIS rings for an employee, as last read; null = never read. */
   employeePhones(memberId: string, uisEmployeeId: number): Promise<string[] | null>;
   /** Replaces the portal's employee numbers with one `get.employees` read. */

@@ -116,3 +116,17 @@ export async function readClient(rest: PortalRestClient, phone: string): Promise
   failOn(r.errors);
   return collect(r.result);
 }
+
+/**
+ * One step of the first full read of a type: up to 50 list pages (2,500 items) after `afterId` in
+ * ID order, in one `batch` (`start` pages within the same `>ID` filter). `done` when fewer came.
+ */
+export async function readPage(rest: PortalRestClient, type: CrmEntityType, afterId: number): Promise<{ entities: PmEntity[]; lastId: number; done: boolean }> {
+  const calls: Record<string, BatchCall> = {};
+  for (let k = 0; k < 50; k++) calls[`${type}_${k}`] = { method: `crm.${type}.list`, params: { filter: { '>ID': afterId }, select: SELECT[type], order: { ID: 'ASC' }, start: k * PAGE } };
+  const r = await rest.batch(calls);
+  failOn(r.errors);
+  const entities = collect(r.result);
+  const lastId = entities.reduce((m, e) => Math.max(m, e.id), afterId);
+  return { entities, lastId, done: entities.length < 50 * PAGE };
+}

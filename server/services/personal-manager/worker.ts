@@ -5,7 +5,7 @@ import { createJobLoop } from '../job-loop';
 import type { TelephonyRepository } from '../telephony/ports';
 import { readEmployeePhones, type EmployeePhonesDeps } from './employee-phones';
 import type { PersonalManagerWorker, PmRef } from './ports';
-import { readItems } from './read-crm';
+import { readItems, readPage } from './read-crm';
 
 export interface PersonalManagerWorkerDeps extends EmployeePhonesDeps {
   gateway: BitrixGateway;
@@ -22,14 +22,18 @@ export interface PersonalManagerWorkerOptions {
 
 /** Items one run reads: 10 list commands of 50 ids, one `batch` request. */
 const RUN = 500;
+/** The first full read: types in the order the priority needs them; `batch` requests per upkeep pass (2,500 items each). */
+const WARMUP_TYPES: readonly CrmEntityType[] = ['contact', 'company', 'lead', 'deal'];
+const WARMUP_BATCHES = 10;
 const MAX_ATTEMPTS = 6;
 
 /**
  * Keeps the phone → responsible map current. An item a CRM event or our own write names is put in
  * a durable queue and read as it is now (`readItems`), never as the event said: events arrive late,
  * out of order, or not at all, and the read of the newest state wins (older reads never overwrite
- * it, deletions leave tombstones). What events never brought is caught by the upkeep: rows older
- * than `staleAfterMs` are read again, in batches of 500 items per request.
+ * it, deletions leave tombstones). What events never brought is caught by the upkeep: what existed
+ * before the forwarding was on is read once (warm-up), rows older than `staleAfterMs` are read
+ * again, in batches of 500 items per request.
  */
 export function createPersonalManagerWorker(deps: PersonalManagerWorkerDeps, o: PersonalManagerWorkerOptions = {}): PersonalManagerWorker {
   const staleAfterMs = o.staleAfterMs ?? 6 * 3600_000;
@@ -72,8 +76,34 @@ export function createPersonalManagerWorker(deps: PersonalManagerWorkerDeps, o: 
     concurrency: 4,
   });
 
+  /**
+   * Items that existed before the forwarding was on (their events were not followed): every item
+   * of each type read once in ID order, `WARMUP_BATCHES` requests per pass, resumed where it stopped.
+   */
+  const warmUp = async (memberId: string): Promise<void> => {
+    const state = await deps.map.warmup(memberId);
+    let batches = 0;
+    for (const type of WARMUP_TYPES) {
+      let at = state[type] ?? { afterId: 0, done: false };
+      while (!at.done && batches < WARMUP_BATCHES) {
+        const readAt = deps.clock.now();
+        const page = await readPage(deps.gateway.client(memberId), type, at.afterId);
+        batches++;
+        await deps.map.put(memberId, { entities: page.entities, gone: [], readAt });
+        at = { afterId: page.lastId, done: page.done };
+        await deps.map.saveWarmup(memberId, type, { ...at, at: deps.clock.now() });
+      }
+      if (!at.done) return;
+    }
+  };
+
   const upkeep = async (memberId: string): Promise<void> => {
-    if (!(await inUse(memberId))) return;
+    if (!(await inUse(memberId))) {
+      // events are not followed while it is off: switched on again, everything is read afresh
+      await deps.map.resetWarmup(memberId);
+      return;
+    }
+    await warmUp(memberId);
     const now = deps.clock.now();
     const stale = await deps.map.stale(memberId, now - staleAfterMs, RUN);
     if (stale.length) {
