@@ -13,8 +13,11 @@ import type { PersonalManager } from './services/personal-manager/ports';
 
 /** UIS waits for the answer for a time its docs do not give; ours is given within 2 s (the tab asks for ≥ 3 s). */
 export const PERSONAL_MANAGER_BUDGET_MS = 2000;
-/** The upkeep (stale rows, the employees' numbers) of the portals that use the forwarding. */
-export const PERSONAL_MANAGER_UPKEEP_MS = 5 * 60_000;
+/**
+ * The upkeep of the portals that use the forwarding, every minute (cheap when there is nothing to
+ * do): the first full read within a minute of switching on, stale rows, the employees' numbers.
+ */
+export const PERSONAL_MANAGER_UPKEEP_MS = 60_000;
 
 export interface PersonalManagerOptions extends PersonalManagerWorkerOptions {
   budgetMs?: number;
