@@ -176,24 +176,17 @@ function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: BridgeJob[]
     const known = !!chat.b24ChatId && chat.lineId === binding.lineId;
     let operatorUser: number | null = null;
     if (p.source === 'operator') {
-      // An operator wrote in the UIS workspace: the client got it already; it is shown in the open
-      // line as that operator's Bitrix24 user (message.user_id). Seed rule: while the dialog is not
-      // accepted in the open line it is not shown (Bitrix24 itself drops it), the client has it anyway.
-      const u = opUsers.get(String(p.operatorId ?? ''));
-      if (u instanceof Error) {
+      const o = operatorShownAs(opUsers, p, known && !chat.b24SessionClosed, errText);
+      if ('wait' in o) {
         blocked.add(job.chatKey);
-        later(job, `operator lookup: ${errText(u)}`);
+        later(job, o.wait);
         continue;
       }
-      if (!u) {
-        skip(job, `UIS employee ${String(p.operatorId)} has no Bitrix24 user with the same e-mail`);
+      if ('skip' in o) {
+        skip(job, o.skip);
         continue;
       }
-      if (!known || chat.b24SessionClosed) {
-        skip(job, 'not shown: the open-line dialog does not exist or is finished (the client got it)');
-        continue;
-      }
-      operatorUser = u;
+      operatorUser = o.user;
     }
     if (p.source === 'closed' && (!known || chat.b24SessionClosed)) {
       repo.complete(job.id); // nothing to tell: no open dialog in the open line
@@ -211,24 +204,48 @@ function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: BridgeJob[]
     }
     const list = perLine.get(binding.lineId) ?? [];
     if (list.length >= itemsPerCall) continue;
-    const item = buildItem(ctx, memberId, job, { ...chat, visitorId: chat.visitorId });
-    const message = item.message as Row;
-    if (operatorUser) {
-      message.user_id = operatorUser;
-      // its ONIMCONNECTORMESSAGEADD echo is dropped (never relayed back to UIS)
-      repo.expectEcho(memberId, chat.extChatId, itemEchoKey(item));
-    } else if (p.source === 'closed') {
-      message.text = `ℹ Чат завершён в UIS${p.reason ? ` (${escapeBbcode(String(p.reason))})` : ''}. Следующее сообщение клиента придёт новым чатом.`;
-      message.disable_crm = 'Y';
-    } else if (p.source === 'started') {
-      message.text = (message.text as string | undefined) || 'Чат начат оператором в UIS';
-      message.disable_crm = 'Y';
-    }
+    const item = plannedItem(ctx, memberId, job, { ...chat, visitorId: chat.visitorId }, operatorUser);
     list.push({ job, item, newChat: isNew });
     perLine.set(binding.lineId, list);
     if (isNew) blocked.add(job.chatKey);
   }
   return perLine;
+}
+
+/**
+ * An operator wrote in the UIS workspace: the client got it already; it is shown in the open line
+ * as that operator's Bitrix24 user (message.user_id). Seed rule: while the dialog is not accepted
+ * in the open line it is not shown (Bitrix24 itself drops it), the client has it anyway.
+ */
+function operatorShownAs(opUsers: Map<string, number | null | Error>, p: Row, dialogOpen: boolean, errText: (e: unknown) => string): { user: number } | { wait: string } | { skip: string } {
+  const u = opUsers.get(String(p.operatorId ?? ''));
+  if (u instanceof Error) return { wait: `operator lookup: ${errText(u)}` };
+  if (!u) return { skip: `UIS employee ${String(p.operatorId)} has no Bitrix24 user with the same e-mail` };
+  if (!dialogOpen) return { skip: 'not shown: the open-line dialog does not exist or is finished (the client got it)' };
+  return { user: u };
+}
+
+/**
+ * The `imconnector.send.messages` item of a job: an operator's message as his user (its echo
+ * expected, never relayed back to UIS), a UIS close or an operator-started chat as a notice that
+ * makes no CRM entity.
+ */
+function plannedItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: BridgeChat & { visitorId: string }, operatorUser: number | null): Row {
+  const p = job.payload;
+  const item = buildItem(ctx, memberId, job, chat);
+  const message = item.message as Row;
+  if (operatorUser) {
+    message.user_id = operatorUser;
+    // its ONIMCONNECTORMESSAGEADD echo is dropped (never relayed back to UIS)
+    ctx.repo.expectEcho(memberId, chat.extChatId, itemEchoKey(item));
+  } else if (p.source === 'closed') {
+    message.text = `ℹ Чат завершён в UIS${p.reason ? ` (${escapeBbcode(String(p.reason))})` : ''}. Следующее сообщение клиента придёт новым чатом.`;
+    message.disable_crm = 'Y';
+  } else if (p.source === 'started') {
+    message.text = (message.text as string | undefined) || 'Чат начат оператором в UIS';
+    message.disable_crm = 'Y';
+  }
+  return item;
 }
 
 /**
