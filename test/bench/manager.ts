@@ -1,8 +1,11 @@
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { defaultTelephonySettings } from '../../server/contracts/telephony-settings';
 import type { TelephonyView } from '../../server/contracts/telephony';
 import { installAndLink } from '../support/bridge-fixture';
-import { api, startHarness, type Harness } from '../support/harness';
+import { api, openPage, runInstallApi, startHarness, type Harness } from '../support/harness';
+import { startChildWorld } from '../support/child-world';
 
 /**
  * «Переадресация на персонального менеджера из CRM» (issue #14): the latency of the answer UIS
@@ -57,21 +60,24 @@ function post(agent: Agent, url: URL, body: string): Promise<{ status: number; t
 
 const phoneOf = (i: number) => `7916${String(7_000_000 + i).padStart(7, '0')}`;
 
-async function load(h: Harness, url: string, o: { rate: number; seconds: number; clients: number; during?: (elapsedMs: number) => void }): Promise<ManagerPass> {
+async function load(h: Harness | null, url: string, o: { rate: number; seconds: number; clients: number; during?: (elapsedMs: number) => void }): Promise<ManagerPass> {
   const n = Math.round(o.rate * o.seconds);
   const gap = 1000 / o.rate;
   const times: number[] = [];
   const service: number[] = [];
-  const pm = h.app.deps.personalManager!;
-  const find = pm.find;
-  pm.find = async (...a) => {
-    const t = performance.now();
-    try {
-      return await find(...a);
-    } finally {
-      service.push(performance.now() - t);
-    }
-  };
+  // in-process: the lookup service's own time too
+  const pm = h?.app.deps.personalManager;
+  const find = pm?.find;
+  if (pm && find) {
+    pm.find = async (...a) => {
+      const t = performance.now();
+      try {
+        return await find(...a);
+      } finally {
+        service.push(performance.now() - t);
+      }
+    };
+  }
   let withManager = 0;
   let other = 0;
   let firstError: string | undefined;
@@ -105,7 +111,7 @@ async function load(h: Harness, url: string, o: { rate: number; seconds: number;
   }
   await Promise.all(inflight);
   agent.destroy();
-  pm.find = find;
+  if (pm && find) pm.find = find;
   return { service: { p50: quantile(service, 0.5), p99: quantile(service, 0.99) }, requests: n, answered: times.length, withManager, other, firstError, p50: quantile(times, 0.5), p99: quantile(times, 0.99), max: Math.max(...times), seconds: (performance.now() - start) / 1000 };
 }
 
@@ -162,5 +168,56 @@ export async function benchManager(o: { clients: number; rate: number; seconds: 
   } finally {
     await h.portal.drainEvents();
     await h.close();
+  }
+}
+
+export interface ManagerChildResult {
+  clients: number;
+  pass: ManagerPass;
+}
+
+/**
+ * The same load on the app alone in its own process (test/support/child-world.ts: SQLite file,
+ * the emulators and the generator in this process), set up over HTTP only: install, link, the
+ * employee sync (admin ↔ Анна and Иван ↔ Марина by their extensions), the tab.
+ */
+export async function benchManagerChild(o: { clients: number; rate: number; seconds: number }): Promise<ManagerChildResult> {
+  const x = await startChildWorld({ logLevel: 'warn' });
+  try {
+    const url = x.proc!.url;
+    x.portal.beginInstall();
+    const page = await openPage(x.portal, { userId: x.portal.adminUserId });
+    const run = await runInstallApi(url, page.boot.session!);
+    if (run.lines.at(-1)?.type !== 'done') throw new Error(`install failed: ${JSON.stringify(run.lines.at(-1))}`);
+    await x.portal.finishInstall();
+    await x.portal.drainEvents();
+    const session = (await openPage(x.portal, { handlerUrl: `${url}/b24/app` })).boot.session!;
+    const linked = await api(url, session, 'POST', '/api/uis/link', { project: 'uis', login: x.acc.login, password: x.acc.password, dataApiToken: x.acc.dataApiToken });
+    if (linked.status !== 200) throw new Error(`link failed: ${JSON.stringify(linked.json)}`);
+    await api(url, session, 'POST', '/api/employee-sync/run');
+    for (let i = 0; i < 200; i++) {
+      const v = (await api(url, session, 'GET', '/api/employee-sync')).json as { run?: { status?: string } };
+      if (v.run?.status && v.run.status !== 'running') break;
+      await realSleep(100);
+    }
+    const d = defaultTelephonySettings();
+    const r = await api(url, session, 'PUT', '/api/telephony', { ...d, enabled: true, personalManager: { use: true }, responsible: { ...d.responsible, incomingDefaultUserId: 2, outgoingDefaultUserId: 1 } });
+    if (r.status !== 200) throw new Error(`settings refused: ${JSON.stringify(r.json)}`);
+    const target = (r.json as unknown as TelephonyView).personalManager!.url;
+    for (let i = 0; i < o.clients; i++) {
+      x.portal.crm.add('CONTACT', { NAME: `Клиент ${i}`, PHONE: [{ VALUE: `+${phoneOf(i)}`, VALUE_TYPE: 'WORK' }], ASSIGNED_BY_ID: 1 + (i % 2) }, null, 0);
+    }
+    await x.portal.drainEvents();
+    // the map holds them all (read from the child's database file, read-only)
+    const db = new Database(join(x.dir, 'omni.db'), { readonly: true, fileMustExist: true });
+    const count = () => Number(db.prepare("SELECT COUNT(*) FROM pm_entities WHERE entity_type = 'contact' AND deleted = 0").pluck().get());
+    for (let i = 0; i < 600 && count() < o.clients; i++) await realSleep(100);
+    const filled = count();
+    db.close();
+    if (filled < o.clients) throw new Error(`the child's map holds ${filled} of ${o.clients} clients`);
+    await realSleep(500);
+    return { clients: o.clients, pass: await load(null, target, o) };
+  } finally {
+    await x.close();
   }
 }

@@ -1,3 +1,4 @@
+import { cpus, loadavg } from 'node:os';
 import { scaledClock, systemClock } from '../../server/domain/clock';
 import { benchAnalytics } from './analytics';
 import { benchBridgeBurst, benchBridgeLatency, benchWebhookRate, benchWebhookRateChild } from './bridge';
@@ -7,7 +8,7 @@ import { benchCrm } from './crm';
 import { benchAmo, benchJivo } from './sources';
 import { benchWorkspace } from './workspace';
 import { benchTelephonyBurst, benchTelephonyLatency } from './telephony';
-import { benchManager } from './manager';
+import { benchManager, benchManagerChild } from './manager';
 
 /**
  * `npm run bench` — prints figures; asserts nothing (the goals are printed beside them).
@@ -129,6 +130,8 @@ const BENCHES: Record<string, () => Promise<void>> = {
   },
   /** «Переадресация на персонального менеджера из CRM» (issue #14): `npm run bench -- --only manager` */
   async manager() {
+    const load = () => `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`;
+    const before = load();
     const m = await benchManager({ clients: 2000, rate: 200, seconds: 15 });
     const line = (p: typeof m.idle) =>
       `p50 ${p.p50.toFixed(1)} / p99 ${p.p99.toFixed(1)} / max ${p.max.toFixed(1)} ms   (goal p99 ≤ 20 ms; ${p.answered} / ${p.requests} answered, ${p.withManager} with the manager's numbers, ${p.other} failed${p.firstError ? ` (${p.firstError})` : ''}; ${p.seconds.toFixed(1)} s)`;
@@ -140,6 +143,10 @@ const BENCHES: Record<string, () => Promise<void>> = {
     console.log(`  portal slow: every batch answer held, 5 responsible changes a second (${m.slowPortal.changes} changes, ${m.slowPortal.heldBatches} reads held)`);
     console.log(`  answer latency          ${line(m.slowPortal)}`);
     console.log(`    of which the lookup   ${svc(m.slowPortal)}`);
+    const c = await benchManagerChild({ clients: 2000, rate: 200, seconds: 15 });
+    console.log(`  the app alone in its own process (emulators and generator in this one): ${c.clients} clients`);
+    console.log(`  (machine: ${before} before, ${load()} after — other work on the machine shows in the p99)`);
+    console.log(`  answer latency          ${line(c.pass)}`);
   },
   async workspace() {
     const kB = (n: number) => `${(n / 1024).toFixed(1)} kB`;
