@@ -246,6 +246,9 @@ describe('personal manager (interactive call processing)', () => {
     const bad = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'numb=74950000102' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { message: string }).message).toMatch(/numa/);
+    const hidden = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'numa=anonymous&numb=74950000102' });
+    expect(hidden.status).toBe(200); // a hidden number is nobody's client, not a broken request
+    expect(await hidden.json()).toEqual({});
     const junk = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"numa":' });
     expect(junk.status).toBe(400);
     const koi8 = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=koi8-r' }, body: 'numa=79161110001' });

@@ -15,7 +15,8 @@ const param = z.string().trim().max(64);
  */
 export const interactiveRequestSchema = z
   .object({
-    numa: param.regex(/^\+?[\d\s()-]{3,32}$/, 'numa must be the caller\'s number (add «numa» to the operation\'s parameters)'),
+    // required: without it the operation is set up wrong; a hidden or odd number is answered "no manager"
+    numa: z.string({ error: 'numa is missing: add «numa» (the caller\'s number) to the operation\'s parameters' }).max(64, 'numa is too long'),
     numb: param.optional(),
     cdr_id: param.optional(),
     call_session_id: param.optional(),
