@@ -46,5 +46,9 @@ export function createPersonalManager(o: {
     worker,
     find: (memberId, phone, startedAt) => findPersonalManager(lookup, memberId, phone, startedAt),
     onEvent: (memberId, ev) => personalManagerOnEvent(worker, memberId, ev),
+    noteAsk: async (memberId, a) => {
+      if (a.kind === 'none' && a.reason === 'off') return;
+      await map.noteAsk(memberId, { outcome: a.kind === 'manager' ? 'manager' : a.reason, withManager: a.kind === 'manager', at: o.clock.now() });
+    },
   };
 }

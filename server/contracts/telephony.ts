@@ -76,6 +76,8 @@ export const personalManagerSetupSchema = z.object({
   params: z.array(z.string()),
   /** «Время ожидания» to set, seconds (we answer within 2 s) */
   waitSeconds: z.number().int(),
+  /** whether UIS asks: answers given while the forwarding is on (null = none yet) */
+  asked: z.object({ count: z.number().int(), withManager: z.number().int(), lastAt: z.string(), lastOutcome: z.string() }).nullable().optional(),
 });
 export type PersonalManagerSetup = z.infer<typeof personalManagerSetupSchema>;
 

@@ -13,7 +13,7 @@ interface EntityRow {
 const found = (e: EntityRow): FoundEntity => ({ id: Number(e.entity_id), closed: e.closed === 1, createdAt: Number(e.created_at), responsibleId: e.responsible_id === null ? null : Number(e.responsible_id) });
 
 /**
- * The personal-manager map over better-sqlite3 (migrations 024, 028). Portable SQL (upserts with ON
+ * The personal-manager map over better-sqlite3 (migrations 024, 028, 029). Portable SQL (upserts with ON
  * CONFLICT … WHERE, no SQLite-only functions); the port is asynchronous.
  */
 export function createSqlitePersonalManagerRepository(db: Db): PersonalManagerRepository {
@@ -71,6 +71,12 @@ export function createSqlitePersonalManagerRepository(db: Db): PersonalManagerRe
        ON CONFLICT (member_id, entity_type) DO UPDATE SET after_id = excluded.after_id, done = excluded.done, updated_at = excluded.updated_at`,
     ),
     resetWarmup: db.prepare('DELETE FROM pm_warmup WHERE member_id = ?'),
+    noteAsk: db.prepare(
+      `INSERT INTO pm_asks (member_id, asked, with_manager, last_at, last_outcome) VALUES (?, 1, ?, ?, ?)
+       ON CONFLICT (member_id) DO UPDATE SET asked = pm_asks.asked + 1, with_manager = pm_asks.with_manager + excluded.with_manager,
+         last_at = excluded.last_at, last_outcome = excluded.last_outcome`,
+    ),
+    asks: db.prepare('SELECT asked, with_manager, last_at, last_outcome FROM pm_asks WHERE member_id = ?'),
     employee: db.prepare('SELECT phones FROM pm_employee_phones WHERE member_id = ? AND uis_employee_id = ?').pluck(),
     dropEmployees: db.prepare('DELETE FROM pm_employee_phones WHERE member_id = ?'),
     addEmployee: db.prepare('INSERT INTO pm_employee_phones (member_id, uis_employee_id, phones, read_at) VALUES (?, ?, ?, ?)'),
@@ -171,6 +177,13 @@ export function createSqlitePersonalManagerRepository(db: Db): PersonalManagerRe
     },
     async resetWarmup(memberId) {
       q.resetWarmup.run(memberId);
+    },
+    async noteAsk(memberId, p) {
+      q.noteAsk.run(memberId, p.withManager ? 1 : 0, p.at, p.outcome);
+    },
+    async asks(memberId) {
+      const r = q.asks.get(memberId) as { asked: number; with_manager: number; last_at: number; last_outcome: string } | undefined;
+      return r ? { asked: Number(r.asked), withManager: Number(r.with_manager), lastAt: Number(r.last_at), lastOutcome: r.last_outcome } : null;
     },
     async employeePhones(memberId, uisEmployeeId) {
       const v = q.employee.get(memberId, uisEmployeeId) as string | undefined;

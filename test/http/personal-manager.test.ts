@@ -24,6 +24,7 @@ interface World {
   view: TelephonyView;
   /** the «Реклама» number: its scenario starts with the interactive operation */
   ad: string;
+  session: string;
 }
 
 function telephony(use: boolean): TelephonySettings {
@@ -48,7 +49,7 @@ async function setup(o: { use?: boolean; notify?: boolean } = {}): Promise<World
   const setupPm = view.personalManager!;
   const op = pbx.interactiveOperation();
   Object.assign(op, { url: setupPm.url, method: setupPm.method, params: setupPm.params, timeoutMs: setupPm.waitSeconds * 1000 });
-  return { pbx, anna, marina, view, ad: pbx.virtualNumbers[1]!.number };
+  return { pbx, anna, marina, view, ad: pbx.virtualNumbers[1]!.number, session };
 }
 
 const phone = (n: string) => [{ VALUE: `+7 (${n.slice(1, 4)}) ${n.slice(4, 7)}-${n.slice(7, 9)}-${n.slice(9)}`, VALUE_TYPE: 'WORK' }];
@@ -84,6 +85,10 @@ describe('personal manager (interactive call processing)', () => {
     expect(r.log).toMatchObject({ status: 200, outcome: 'redirect' });
     expect((r.log.answer as { phones: string[] }).phones.every((p) => /^\d+$/.test(p))).toBe(true);
     expect(r.employees).toEqual([w.marina]);
+    // the tab: UIS asks (the answers are counted once sent)
+    const asked = async () => ((await api(h.app.url, w.session, 'GET', '/api/telephony')).json as unknown as TelephonyView).personalManager?.asked;
+    await eventually(async () => (await asked())?.count === 1);
+    expect(await asked()).toMatchObject({ count: 1, withManager: 1, lastOutcome: 'manager' });
   });
 
   it('the priority Contact → Company → Lead/Deal decides whose phone rings', async () => {
@@ -123,6 +128,7 @@ describe('personal manager (interactive call processing)', () => {
     const r = await ringing(w, '79161110012');
     expect(r.log).toMatchObject({ status: 200, outcome: 'no-answer', answer: {} });
     expect(r.employees).toEqual([w.anna, w.marina]);
+    await eventually(async () => ((await api(h.app.url, w.session, 'GET', '/api/telephony')).json as unknown as TelephonyView).personalManager?.asked?.lastOutcome === 'not-paired');
   });
 
   it('the forwarding switched off: "no manager" at once, without a CRM request — the linked operation', async () => {
@@ -133,6 +139,7 @@ describe('personal manager (interactive call processing)', () => {
     expect(r.log).toMatchObject({ status: 200, outcome: 'no-answer' });
     expect(r.employees).toEqual([w.anna, w.marina]);
     expect(crmRequests()).toBe(before);
+    expect(await pm().map.asks(h.portal.memberId)).toBeNull(); // not counted while off
   });
 
   it('a slow portal (its REST answers held beyond UIS\'s wait): the answer still comes in time, from the map; a number the map lacks falls through in time', async () => {

@@ -65,6 +65,8 @@ export function personalManagerRouter(deps: AppDeps): Router {
     }
     const answer = await pm.find(memberId, parsed.data.numa, startedAt);
     res.status(200).json(interactiveAnswer(answer));
+    // counted after the answer left (the tab's «UIS asks» check)
+    void pm.noteAsk(memberId, answer).catch((err: unknown) => deps.log.warn({ err, memberId }, 'personal manager: the ask was not counted'));
   };
   const guarded = async (req: Request, res: Response) => {
     try {

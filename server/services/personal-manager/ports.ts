@@ -64,6 +64,10 @@ export interface PersonalManagerRepository {
   /** Forget the first full read (the forwarding switched off: events were not followed meanwhile). */
   resetWarmup(memberId: string): Promise<void>;
 
+  /** Counts an answer given to UIS (the tab's «UIS asks» check); `outcome`: 'manager' or why none. */
+  noteAsk(memberId: string, p: { outcome: string; withManager: boolean; at: number }): Promise<void>;
+  asks(memberId: string): Promise<{ asked: number; withManager: number; lastAt: number; lastOutcome: string } | null>;
+
   /** The numbers UIS rings for an employee, as last read; null = never read. */
   employeePhones(memberId: string, uisEmployeeId: number): Promise<string[] | null>;
   /** Replaces the portal's employee numbers with one `get.employees` read. */
@@ -97,6 +101,8 @@ export interface PersonalManager {
   worker: PersonalManagerWorker;
   /** The manager of a caller, answered within the budget counted from `startedAt` (real ms). */
   find(memberId: string, phone: string, startedAt?: number): Promise<ManagerAnswer>;
+  /** Counts an answer already sent (never on the answer's path); answers while switched off are not counted. */
+  noteAsk(memberId: string, answer: ManagerAnswer): Promise<void>;
   /** A verified Bitrix24 event (ONCRM{CONTACT,COMPANY,LEAD,DEAL}{ADD,UPDATE,DELETE}). */
   onEvent(memberId: string, ev: Pick<BitrixEvent, 'event' | 'data'>): Promise<void>;
 }

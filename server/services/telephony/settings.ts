@@ -21,10 +21,13 @@ import type { UisEndpoints, UisLinkRepository } from '../ports';
 import { hookTokenOf, newHookToken } from './intake';
 import { syncLines, type LinesDeps } from './lines';
 import type { TelephonyRepository } from './ports';
+import type { PersonalManagerRepository } from '../personal-manager/ports';
 import type { TelephonyStartRepository } from './start-ports';
 
 export interface TelephonySettingsDeps extends CrmDirectoryDeps, LinesDeps {
   telephony: TelephonyRepository;
+  /** the personal-manager forwarding (issue #14): whether UIS asks */
+  personalManager?: { map: Pick<PersonalManagerRepository, 'asks'> };
   /** calls from Bitrix24 (issue #14): the tab lists the last ones that could not start */
   telephonyStarts?: TelephonyStartRepository;
   links: UisLinkRepository;
@@ -64,7 +67,9 @@ export async function telephonyView(deps: TelephonySettingsDeps, memberId: strin
   let personalManager: PersonalManagerSetup | null = null;
   if (o.admin) {
     const token = await hookTokenOf(deps.telephony, memberId);
-    personalManager = { url: personalManagerUrl(deps.appUrl, token), method: 'POST', params: ['numa', 'numb', 'call_session_id'], waitSeconds: 3 };
+    const asks = await deps.personalManager?.map.asks(memberId);
+    const asked = asks ? { count: asks.asked, withManager: asks.withManager, lastAt: iso(asks.lastAt)!, lastOutcome: asks.lastOutcome } : null;
+    personalManager = { url: personalManagerUrl(deps.appUrl, token), method: 'POST', params: ['numa', 'numb', 'call_session_id'], waitSeconds: 3, asked };
     notifications = CALL_EVENT_TYPES.map((type) => {
       const a = arrivals.find((x) => x.eventType === type);
       return {
