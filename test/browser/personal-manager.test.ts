@@ -13,7 +13,8 @@ import { api, startHarness, type Harness } from '../support/harness';
  * «Переадресация на персонального менеджера из CRM» as the administrator sets it up (issue #14):
  * in headless Chromium inside the emulated portal he ticks «Использовать» in the «Телефония» tab,
  * copies what the tab shows into the UIS scenario's interactive-processing operation and saves;
- * a client whose contact belongs to Иван calls, and only Иван's UIS employee (Марина) rings.
+ * a client whose contact belongs to Иван calls, and only Иван's UIS employee (Марина) rings; the
+ * tab, opened again, says UIS asked once and the manager was found.
  * Needs `npx vite build`.
  */
 const ADMIN = 1;
@@ -52,6 +53,7 @@ describe('«Переадресация на персонального мене�
     await app.getByTestId('tel-pm-card').waitFor({ timeout: 20_000 });
     await expect(app.getByTestId('tel-pm-off').isVisible()).resolves.toBe(true);
 
+    await expect(app.getByTestId('tel-pm-asked').getAttribute('data-asked')).resolves.toBe('0');
     await app.getByTestId('tel-pm-use').click();
     await app.getByTestId('tel-pm-off').waitFor({ state: 'detached', timeout: 10_000 });
     const url = (await app.getByTestId('tel-pm-url').textContent())!.trim();
@@ -69,6 +71,16 @@ describe('«Переадресация на персонального мене�
     expect(call.session.legs.filter((l) => l.state === 'ringing').map((l) => l.employeeId)).toEqual([marina]);
     call.abandon();
     await pbx.settle();
+
+    // the tab, opened again, says UIS asked and the manager was found
+    await page.reload();
+    const again = await appFrame(page, '/b24/app');
+    await again.getByTestId('uis-link-status').waitFor({ timeout: 20_000 });
+    await again.getByRole('tab', { name: telephonyRu['tabs.telephony'], exact: true }).click();
+    const asked = again.getByTestId('tel-pm-asked');
+    await asked.waitFor({ timeout: 20_000 });
+    await expect(asked.getAttribute('data-asked')).resolves.toBe('1');
+    expect(await asked.textContent()).toContain(telephonyRu['tel.pm.outcome.manager']);
     expect(pageErrors).toEqual([]);
   });
 });
