@@ -126,4 +126,5 @@ export const telephonyEn: Record<keyof typeof telephonyRu, string> = {
   'tel.pm.outcome.timeout': 'Bitrix24 did not answer in time',
   'tel.pm.outcome.lookup-failed': 'Bitrix24 returned an error',
   'tel.pm.outcome.bad-number': 'the number is hidden or not recognised',
+  'tel.pm.outcome.busy': 'Bitrix24 is busy looking up other numbers',
 };

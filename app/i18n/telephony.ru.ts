@@ -124,4 +124,5 @@ export const telephonyRu = {
   'tel.pm.outcome.timeout': 'Битрикс24 не ответил вовремя',
   'tel.pm.outcome.lookup-failed': 'Битрикс24 вернул ошибку',
   'tel.pm.outcome.bad-number': 'номер скрыт или не распознан',
+  'tel.pm.outcome.busy': 'Битрикс24 уже занят поиском других номеров',
 } as const;

@@ -121,6 +121,23 @@ describe('personal manager (interactive call processing)', () => {
     expect(crmRequests()).toBe(before);
   });
 
+  it('live lookups do not flood a slow portal: one per number, at most two per portal at once — the rest answered "no manager" at once', async () => {
+    const w = await setup();
+    const url = w.view.personalManager!.url;
+    const lookups = () => h.portal.stats.byMethod['crm.duplicate.findbycomm'] ?? 0;
+    const before = lookups();
+    const held = h.portal.holdAnswers(['crm.duplicate.findbycomm'], 1000);
+    try {
+      const ask = (n: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `numa=${n}` }).then(async (r) => [r.status, await r.json()]);
+      const numbers = ['79161120001', '79161120001', '79161120002', '79161120003', '79161120004', '79161120005'];
+      const answers = await Promise.all(numbers.map(ask));
+      expect(answers).toEqual(numbers.map(() => [200, {}]));
+      expect(lookups() - before).toBe(2);
+    } finally {
+      held.release();
+    }
+  });
+
   it('the responsible is not paired with a UIS employee: "no manager", the linked operation', async () => {
     const w = await setup();
     h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [{ b24UserId: 1, uisEmployeeId: w.anna, matchedBy: 'email' }]);

@@ -26,6 +26,39 @@ export interface ManagerLookupDeps {
   budgetMs: number;
   /** How long a number a live lookup found in no CRM item is trusted as "not a client". */
   missTtlMs: number;
+  /** Live lookups in flight (per process): one per number, at most `maxLive` per portal. */
+  live: LiveLookups;
+}
+
+/** Live lookups in flight: the same number asked twice shares one; a portal has at most `max` at once. */
+export interface LiveLookups {
+  max: number;
+  byPhone: Map<string, Promise<Found | null>>;
+  perPortal: Map<string, number>;
+}
+
+export const newLiveLookups = (max = 2): LiveLookups => ({ max, byPhone: new Map(), perPortal: new Map() });
+
+/**
+ * The live lookup of a number through the in-flight registry: joined when already running; none
+ * when the portal has `max` running — those requests would only queue behind each other in the
+ * portal's bucket (2 req/s, shared with the calls) past UIS's wait.
+ */
+function liveLookup(deps: ManagerLookupDeps, memberId: string, phone: string): Promise<Found | null> | null {
+  const key = `${memberId}:${phone}`;
+  const running = deps.live.byPhone.get(key);
+  if (running) return running;
+  const n = deps.live.perPortal.get(memberId) ?? 0;
+  if (n >= deps.live.max) return null;
+  deps.live.perPortal.set(memberId, n + 1);
+  const work = lookupLive(deps, memberId, phone).finally(() => {
+    deps.live.byPhone.delete(key);
+    const left = (deps.live.perPortal.get(memberId) ?? 1) - 1;
+    if (left > 0) deps.live.perPortal.set(memberId, left);
+    else deps.live.perPortal.delete(memberId);
+  });
+  deps.live.byPhone.set(key, work);
+  return work;
 }
 
 const none = (reason: NoManager): ManagerAnswer => ({ kind: 'none', reason });
@@ -51,7 +84,9 @@ export async function findPersonalManager(deps: ManagerLookupDeps, memberId: str
   let from: 'map' | 'live' = 'map';
   if (!found) {
     if (await deps.map.isMiss(memberId, phone, deps.clock.now())) return none('not-client');
-    const live = await withinDeadline(lookupLive(deps, memberId, phone), deadline);
+    const lookup = liveLookup(deps, memberId, phone);
+    if (!lookup) return none('busy');
+    const live = await withinDeadline(lookup, deadline);
     if (live === 'timeout') return none('timeout');
     if (live === 'failed') {
       deps.log.warn({ memberId }, 'personal manager: the live CRM lookup failed');

@@ -75,7 +75,7 @@ export interface PersonalManagerRepository {
   employeePhonesReadAt(memberId: string): Promise<number | null>;
 }
 
-export type NoManager = 'off' | 'bad-number' | 'not-client' | 'no-responsible' | 'not-paired' | 'no-numbers' | 'timeout' | 'lookup-failed';
+export type NoManager = 'off' | 'bad-number' | 'not-client' | 'no-responsible' | 'not-paired' | 'no-numbers' | 'timeout' | 'lookup-failed' | 'busy';
 
 /** The personal manager of a caller, or why there is none (UIS then takes the operation's linked one). */
 export type ManagerAnswer =
