@@ -71,6 +71,8 @@ export function createSqlitePersonalManagerRepository(db: Db): PersonalManagerRe
        ON CONFLICT (member_id, entity_type) DO UPDATE SET after_id = excluded.after_id, done = excluded.done, updated_at = excluded.updated_at`,
     ),
     resetWarmup: db.prepare('DELETE FROM pm_warmup WHERE member_id = ?'),
+    pruneMisses: db.prepare('DELETE FROM pm_misses WHERE member_id = ? AND until_at <= ?'),
+    pruneTombstones: db.prepare('DELETE FROM pm_entities WHERE member_id = ? AND deleted = 1 AND read_at < ?'),
     noteAsk: db.prepare(
       `INSERT INTO pm_asks (member_id, asked, with_manager, last_at, last_outcome) VALUES (?, 1, ?, ?, ?)
        ON CONFLICT (member_id) DO UPDATE SET asked = pm_asks.asked + 1, with_manager = pm_asks.with_manager + excluded.with_manager,
@@ -177,6 +179,9 @@ export function createSqlitePersonalManagerRepository(db: Db): PersonalManagerRe
     },
     async resetWarmup(memberId) {
       q.resetWarmup.run(memberId);
+    },
+    async prune(memberId, now, tombstonesBefore) {
+      return { misses: q.pruneMisses.run(memberId, now).changes, tombstones: q.pruneTombstones.run(memberId, tombstonesBefore).changes };
     },
     async noteAsk(memberId, p) {
       q.noteAsk.run(memberId, p.withManager ? 1 : 0, p.at, p.outcome);

@@ -81,6 +81,17 @@ describe('personal-manager map', () => {
     expect(await map.warmup(M)).toEqual({});
   });
 
+  it('retention: expired misses and month-old tombstones go; live items and fresh tombstones stay', async () => {
+    await map.saveMiss(M, '79161110001', 100);
+    await map.saveMiss(M, '79161110002', 900);
+    await map.put(M, { readAt: 10, entities: [item('contact', 1, { phones: ['79161110003'] }), item('contact', 2)], gone: [{ type: 'contact', id: 3 }] });
+    await map.put(M, { readAt: 600, entities: [], gone: [{ type: 'contact', id: 4 }] });
+    expect(await map.prune(M, 500, 500)).toEqual({ misses: 1, tombstones: 1 });
+    expect(await map.isMiss(M, '79161110002', 500)).toBe(true);
+    expect(await owners('79161110003')).not.toBeNull();
+    expect((await map.known(M, [{ type: 'contact', id: 3 }, { type: 'contact', id: 4 }])).map((r) => r.id)).toEqual([4]);
+  });
+
   it('the read queue: one row per item, the earlier time kept; a failing item is dropped after the last attempt', async () => {
     await map.markDirty(M, [{ type: 'contact', id: 1 }], 100);
     await map.markDirty(M, [{ type: 'contact', id: 1 }, { type: 'deal', id: 2 }], 50);

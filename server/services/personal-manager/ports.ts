@@ -64,6 +64,9 @@ export interface PersonalManagerRepository {
   /** Forget the first full read (the forwarding switched off: events were not followed meanwhile). */
   resetWarmup(memberId: string): Promise<void>;
 
+  /** Retention: misses that expired, and tombstones of items deleted before `tombstonesBefore` (no read that old arrives any more). */
+  prune(memberId: string, now: number, tombstonesBefore: number): Promise<{ misses: number; tombstones: number }>;
+
   /** Counts an answer given to UIS (the tab's «UIS asks» check); `outcome`: 'manager' or why none. */
   noteAsk(memberId: string, p: { outcome: string; withManager: boolean; at: number }): Promise<void>;
   asks(memberId: string): Promise<{ asked: number; withManager: number; lastAt: number; lastOutcome: string } | null>;

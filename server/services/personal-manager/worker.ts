@@ -105,6 +105,8 @@ export function createPersonalManagerWorker(deps: PersonalManagerWorkerDeps, o: 
     }
     await warmUp(memberId);
     const now = deps.clock.now();
+    // retention: expired misses; tombstones a month old (every read that old has long landed)
+    await deps.map.prune(memberId, now, now - 30 * 86_400_000);
     const stale = await deps.map.stale(memberId, now - staleAfterMs, RUN);
     if (stale.length) {
       await deps.map.markDirty(memberId, stale, now);
