@@ -682,6 +682,11 @@ describe('sandbox page /pbx', () => {
     await settle(10_000);
     expect((await post('/pbx/api/action', { call: started.callSessionId, act: 'hangup', by: 'contact' })).status).toBe(200);
     expect(pbx.session(started.callSessionId)!.talkSeconds).toBe(10);
+    // the interactive operation's URL, as an admin types it into the scenario
+    expect((await post('/pbx/api/interactive', { url: 'ftp://x' })).status).toBe(400);
+    expect((await post('/pbx/api/interactive', { url: 'https://app.example/uis/manager/abc' })).status).toBe(200);
+    expect(pbx.interactiveOperation().url).toBe('https://app.example/uis/manager/abc');
+    expect(await (await fetch(`${emu.origin}/pbx?account=${account.appId}`)).text()).toContain('https://app.example/uis/manager/abc');
     const again = await post('/pbx/api/action', { call: started.callSessionId, act: 'hangup' });
     expect(again.status).toBe(400);
   });

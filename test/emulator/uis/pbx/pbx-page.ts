@@ -2,8 +2,9 @@
  * GET /pbx?account=<appId> — the emulated PBX for a person: call a virtual number as a client
  * (with DTMF for the menu), call a client as an employee, and answer / decline / transfer / hang
  * up as the employees whose phones ring; below, the notifications sent and the interactive
- * processing requests. Everything goes through the same Pbx methods tests use.
- * JSON: GET /pbx/api/state, POST /pbx/api/{incoming,outgoing,action}.
+ * processing requests, and the URL of the interactive operation (what an admin types into the UIS
+ * scenario). Everything goes through the same Pbx methods tests use.
+ * JSON: GET /pbx/api/state, POST /pbx/api/{incoming,outgoing,action,interactive}.
  */
 import express from 'express';
 import { esc, inlineJson, page, pickAccount, sendHtml } from '../pages/views';
@@ -70,6 +71,7 @@ document.addEventListener('click', (ev) => {
 });
 $('p-in').addEventListener('submit', (ev) => { ev.preventDefault(); post('/pbx/api/incoming', { from: $('p-from').value, to: $('p-to').value, dtmf: $('p-dtmf').value || undefined }); });
 $('p-out').addEventListener('submit', (ev) => { ev.preventDefault(); post('/pbx/api/outgoing', { employeeId: Number($('p-emp').value), to: $('p-client').value }); });
+$('p-iurl-form').addEventListener('submit', (ev) => { ev.preventDefault(); post('/pbx/api/interactive', { url: $('p-iurl').value.trim() }); });
 poll();
 setInterval(poll, 1000);
 `;
@@ -94,6 +96,14 @@ function stateJson(pbx: Pbx) {
   };
 }
 
+function interactiveOf(pbx: Pbx): ReturnType<Pbx['interactiveOperation']> | undefined {
+  try {
+    return pbx.interactiveOperation();
+  } catch {
+    return undefined;
+  }
+}
+
 export function pbxPageRouter(world: World): express.Router {
   const router = express.Router();
 
@@ -103,6 +113,8 @@ export function pbxPageRouter(world: World): express.Router {
     const pbx = pbxOf(account);
     const numbers = pbx.virtualNumbers.map((v) => `<option value="${esc(v.number)}">+${esc(v.number)} — ${esc(v.name)}</option>`).join('');
     const employees = account.employees.map((e) => `<option value="${e.id}">${esc(e.full_name)}</option>`).join('');
+    const interactive = interactiveOf(pbx);
+    const interactiveScenario = interactive ? pbx.scenarios.find((sc) => sc.operations.includes(interactive))?.name : undefined;
     const body = `
 <div id="p-error" class="notice err" hidden></div>
 <div class="grid">
@@ -129,6 +141,10 @@ export function pbxPageRouter(world: World): express.Router {
 <section class="panel" style="margin-top:14px"><h2>Уведомления (HTTP)</h2>
 <table><thead><tr><th>Время</th><th>Событие</th><th>Запрос</th><th>Ответ</th></tr></thead><tbody id="p-notes"></tbody></table></section>
 <section class="panel" style="margin-top:14px"><h2>Интерактивная обработка вызова</h2>
+<form id="p-iurl-form" style="margin-bottom:10px">
+<label for="p-iurl">URL операции «${esc(interactive?.name ?? '')}» (сценарий «${esc(interactiveScenario ?? '')}»), POST, параметры cdr_id, start_time, input_result, numa, numb, call_session_id, ожидание ${interactive ? interactive.timeoutMs / 1000 : 0} с</label>
+<input id="p-iurl" data-testid="pbx-interactive-url" value="${esc(interactive?.url ?? '')}" placeholder="https://…/uis/manager/…">
+<p><button type="submit" data-testid="pbx-interactive-save">Сохранить</button></p></form>
 <table><thead><tr><th>Время</th><th>URL</th><th>Ответ</th><th>Итог</th><th>Инструкция</th></tr></thead><tbody id="p-inter"></tbody></table></section>`;
     const cfg = { account: account.appId, employees: account.employees.map((e) => ({ id: e.id, name: e.full_name })) };
     sendHtml(res, page('Виртуальная АТС', body, { account, script: `window.__pbx = ${inlineJson(cfg)};${SCRIPT}` }));
@@ -163,6 +179,19 @@ export function pbxPageRouter(world: World): express.Router {
     } catch (e) {
       res.status(400).json({ error: e instanceof Error ? e.message : String(e) });
     }
+  });
+
+  /** The interactive operation's URL, as an admin sets it in the UIS scenario ('' = not configured). */
+  router.post('/pbx/api/interactive', express.json(), (req, res) => {
+    const b = (req.body ?? {}) as { account?: number; url?: unknown };
+    const account = pickAccount(world, b.account);
+    if (!account) return void res.status(404).json({ error: 'Нет такого аккаунта' });
+    const url = typeof b.url === 'string' ? b.url.trim() : '';
+    if (url !== '' && !/^https?:\/\/\S+$/.test(url)) return void res.status(400).json({ error: 'Адрес должен начинаться с http:// или https://' });
+    const op = interactiveOf(pbxOf(account));
+    if (!op) return void res.status(400).json({ error: 'В сценариях нет операции интерактивной обработки' });
+    op.url = url;
+    res.json({ ok: true, url });
   });
 
   router.post('/pbx/api/action', express.json(), (req, res) => {
