@@ -43,7 +43,7 @@ export function createTelephony(o: {
   const telephonyWorker = createTelephonyWorker({ ...base, employees: o.employees, starts: startsRepo, budget, rateLimit: o.rateLimit, crmWritten: o.crmWritten }, o.options);
   // click-to-call and the callback form (issue #14): Bitrix24 events → UIS Call API sessions
   const starts = createTelephonyStarts({ ...base, starts: startsRepo, employees: o.employees, wake: () => telephonyWorker.wake(0) });
-  const reconcile = createTelephonyReconcile({ ...base, budget, wake: () => telephonyWorker.wake(0) });
+  const reconcile = createTelephonyReconcile({ ...base, budget, wake: () => telephonyWorker.wake(0), lease: o.gateway.leases });
   /** The lines are checked against UIS along the reconciliation: every 30 minutes (5 after a failure), and when the tab is saved. */
   let prunedAt = 0;
   const upkeep = async (memberId: string) => {

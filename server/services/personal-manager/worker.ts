@@ -74,6 +74,8 @@ export function createPersonalManagerWorker(deps: PersonalManagerWorkerDeps, o: 
     nextDueAt: () => deps.map.nextDirtyAt(),
     processPortal,
     concurrency: 4,
+    // several instances on one database (issue #12): one of them reads a portal's items and does its upkeep
+    lease: deps.gateway.leases,
   });
 
   /**

@@ -6,7 +6,9 @@ import { accountZones } from '../../uis/account-zone';
 import { CALLS_REPORT_FIELDS, callReportOf } from '../../uis/call-reports';
 import { dataApiForLink } from '../../uis/data-api';
 import { DataApiBudgetLow, type DataApiBudget } from '../../uis/data-api-budget';
+import type { RunLease } from '../job-loop';
 import type { UisEndpoints, UisLinkRepository } from '../ports';
+import { createPollLeases } from '../poll-leases';
 import type { TelephonyRepository } from './ports';
 
 export interface TelephonyReconcileDeps {
@@ -19,6 +21,8 @@ export interface TelephonyReconcileDeps {
   fetch?: typeof fetch;
   /** the worker: calls the report made due */
   wake(): void;
+  /** Several instances on one database (issue #12): one of them reconciles a portal (gateway.leases). */
+  lease?: RunLease;
 }
 
 export interface TelephonyReconcile {
@@ -98,10 +102,15 @@ export function createTelephonyReconcile(deps: TelephonyReconcileDeps): Telephon
   return {
     run,
     start(intervalMs, alongside) {
+      // a cluster: the instance that reconciled a portal keeps doing it, the others skip it
+      const polls = createPollLeases(deps.lease, 'poll:telephony-reconcile', log);
       void (async () => {
         while (!stopped) {
-          for (const memberId of await deps.telephony.enabledPortals()) {
-            if (stopped) return;
+          const list = await deps.telephony.enabledPortals();
+          await polls.keepOnly(list);
+          for (const memberId of list) {
+            if (stopped) break;
+            if (!(await polls.mine(memberId))) continue;
             const pass = run(memberId)
               .catch((e: unknown) => log.warn({ memberId, err: e }, 'telephony reconcile failed'))
               .then(() => alongside?.(memberId))
@@ -110,8 +119,9 @@ export function createTelephonyReconcile(deps: TelephonyReconcileDeps): Telephon
             await pass;
             inFlight = null;
           }
-          await deps.clock.sleep(intervalMs);
+          if (!stopped) await deps.clock.sleep(intervalMs);
         }
+        await polls.releaseAll();
       })().catch((e: unknown) => log.error({ err: e }, 'telephony reconcile loop failed'));
     },
     stop() {

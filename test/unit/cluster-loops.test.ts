@@ -1,0 +1,122 @@
+/**
+ * Several instances, one truth (issue #12): the periodic loops and queues that were still per
+ * process — two service instances on one database, each with its own lease keeper (two owners, as
+ * two processes have), do a portal's work once. Time is a FakeClock, never the wall clock; what
+ * leaves the process is counted by fakes.
+ */
+import { describe, expect, it } from 'vitest';
+import type { BitrixGateway } from '../../server/bitrix/rest-client';
+import { createLogger } from '../../server/logging';
+import { createLeaseKeeper } from '../../server/services/leases';
+import { createPersonalManagerWorker } from '../../server/services/personal-manager/worker';
+import { createTelephonyReconcile } from '../../server/services/telephony/reconcile';
+import type { TelephonyRepository } from '../../server/services/telephony/ports';
+import type { UisLinkRepository } from '../../server/services/ports';
+import { openDb, type Db } from '../../server/storage/db';
+import { createSqliteLeaseStore } from '../../server/storage/lease-repository';
+import { createSqlitePersonalManagerRepository } from '../../server/storage/personal-manager-repository';
+import { createDataApiBudget } from '../../server/uis/data-api-budget';
+import { FakeClock } from '../support/fake-clock';
+
+const log = createLogger({ level: 'silent' });
+const turn = async (n = 10) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+};
+
+/** One database, two instances' lease keepers (renewed on the wall clock: an hour to live outlasts the test). */
+function cluster() {
+  const clock = new FakeClock();
+  const db: Db = openDb(':memory:');
+  db.prepare(`INSERT INTO portals (member_id, domain, client_endpoint, server_endpoint, status, created_at, updated_at) VALUES ('p1', 'p.example', 'x', 'x', 'active', 'x', 'x')`).run();
+  const store = createSqliteLeaseStore(db, () => clock.now());
+  const keeper = (name: string) => createLeaseKeeper({ store, log, ttlMs: 3_600_000, instance: name, owner: `${name}/x`, lingerMs: 0 });
+  return { clock, db, a: keeper('host:1'), b: keeper('host:2') };
+}
+
+const link = { memberId: 'p1', project: 'uis', dataApiToken: 'token' };
+const links = { get: (m: string) => (m === 'p1' ? link : null) } as unknown as UisLinkRepository;
+
+describe('telephony reconcile on two instances', () => {
+  it('one instance reads a portal\'s calls report per round, the other skips it', async () => {
+    const { clock, a, b } = cluster();
+    const requests = { a: 0, b: 0 };
+    const telephony = {
+      enabledPortals: async () => ['p1'],
+      reconcileCursor: async () => null,
+      settled: async () => new Set<number>(),
+      saveReport: async () => 'unchanged',
+      saveReconcile: async () => {},
+    } as unknown as TelephonyRepository;
+    const instance = (name: 'a' | 'b', lease: typeof a) =>
+      createTelephonyReconcile({
+        telephony,
+        links,
+        uisEndpoints: () => ({ dataApiUrl: 'http://uis.test/data' }) as never,
+        budget: createDataApiBudget({ clock }),
+        clock,
+        log,
+        wake: () => {},
+        lease,
+        fetch: (async (_url: unknown, init?: { body?: unknown }) => {
+          requests[name]++;
+          const id = JSON.parse(String(init?.body ?? '{}')).id ?? 1;
+          return new Response(JSON.stringify({ jsonrpc: '2.0', id, result: { data: [], metadata: {} } }), { headers: { 'content-type': 'application/json' } });
+        }) as typeof fetch,
+      });
+    const ra = instance('a', a);
+    const rb = instance('b', b);
+    ra.start(60_000);
+    rb.start(60_000);
+    await turn(30);
+    await clock.advance(60_000);
+    await turn(30);
+    await clock.advance(60_000);
+    await turn(30);
+    ra.stop();
+    rb.stop();
+    // three rounds each: get.account once, then get.calls_report per round — from one instance only
+    expect([requests.a, requests.b]).toContain(0);
+    expect(requests.a + requests.b).toBe(4);
+  });
+});
+
+describe('personal-manager map on two instances', () => {
+  it('a dirty item is read from the portal once, by one instance', async () => {
+    const { clock, db, a, b } = cluster();
+    const map = createSqlitePersonalManagerRepository(db);
+    let calls = 0;
+    let open!: () => void;
+    const held = new Promise<void>((r) => (open = r));
+    const client = new Proxy({}, {
+      get: () => async () => {
+        calls++;
+        await held;
+        throw new Error('portal unavailable'); // the item is retried later, by whoever holds the portal
+      },
+    });
+    const telephony = {
+      getSettings: async () => ({ settings: { enabled: true, personalManager: { use: true } }, updatedAt: '' }),
+      enabledPortals: async () => ['p1'],
+    } as unknown as TelephonyRepository;
+    const worker = (lease: typeof a) =>
+      createPersonalManagerWorker({
+        map,
+        gateway: { client: () => client, limiter: () => ({}), leases: lease } as unknown as BitrixGateway,
+        links,
+        uisEndpoints: () => ({}) as never,
+        telephony,
+        clock,
+        log,
+      });
+    const wa = worker(a);
+    const wb = worker(b);
+    await wa.touch('p1', [{ type: 'contact', id: 7 }]);
+    const both = Promise.all([wa.drain(), wb.drain()]);
+    await turn(30);
+    open();
+    await both;
+    wa.stop();
+    wb.stop();
+    expect(calls).toBe(1);
+  });
+});
