@@ -4,6 +4,7 @@ import type { UisProject } from './contracts/uis';
 import type { Clock } from './domain/clock';
 import type { Logger } from './logging';
 import { amoRedirectUri, type ChatSourcesDeps } from './services/chat-sources/deps';
+import type { RunLease } from './services/job-loop';
 import { createChatSourcesWorker, type ChatSourcesWorker, type ChatSourcesWorkerOptions } from './services/chat-sources/worker';
 import type { AnalyticsRepository, UisLinkRepository } from './services/ports';
 import { createSqliteAmoAccountRepository } from './storage/amocrm-account-repository';
@@ -37,6 +38,8 @@ export function createChatSources(o: {
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
   worker?: ChatSourcesWorkerOptions;
+  /** the cluster's portal leases (issue #12; gateway.leases) */
+  lease?: RunLease;
 }): { deps: ChatSourcesDeps; worker: ChatSourcesWorker } {
   const now = () => o.clock.now();
   const sources = createSqliteChatSourceRepository(o.db, now);
@@ -63,6 +66,7 @@ export function createChatSources(o: {
     log: o.log,
     fetch: o.fetch,
     wake: () => late.worker?.wake(),
+    lease: o.lease,
   };
   const worker = (late.worker = createChatSourcesWorker(deps, o.worker));
   return { deps, worker };

@@ -166,7 +166,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const ol = createOpenLines({ db, clock, gateway, links, bridge, channels: workspace.channels, uisEndpoints, log, fetch: o.fetch, options: o.openLines });
   const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch, leadDealConsumers: [ol.leadDealConsumer] }, o.analytics);
   const amo = creds.amocrm ?? (config.amocrm ? { clientId: config.amocrm.clientId, clientSecret: config.amocrm.clientSecret, trustedHosts: config.amocrm.domains } : null);
-  const chatSources = createChatSources({ db, box, clock, log, fetch: o.fetch, appUrl, stateSecret: secret, amo, analytics, links, uisEndpoints, worker: o.chatSources });
+  const chatSources = createChatSources({ db, box, clock, log, fetch: o.fetch, appUrl, stateSecret: secret, amo, analytics, links, uisEndpoints, worker: o.chatSources, lease: leases });
   const crmRules = createSqliteCrmRulesRepository(db, () => clock.now());
   const crmRequests = createSqliteCrmRequestRepository(db, () => clock.now());
   const crmWorker = createCrmRulesWorker({ requests: crmRequests, crmRules, gateway, links, uisEndpoints, bridge, channels: workspace.channels, employees: employeeSync, clock, log, fetch: o.fetch, crmWritten: (m, refs) => void pm.worker.touch(m, refs) }, o.crmRules);

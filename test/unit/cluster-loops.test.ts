@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { BitrixGateway } from '../../server/bitrix/rest-client';
 import { createLogger } from '../../server/logging';
 import { createLeaseKeeper } from '../../server/services/leases';
+import { createChatSourcesWorker } from '../../server/services/chat-sources/worker';
+import type { ChatSourcesDeps } from '../../server/services/chat-sources/deps';
 import { createPersonalManagerWorker } from '../../server/services/personal-manager/worker';
 import { createTelephonyReconcile } from '../../server/services/telephony/reconcile';
 import type { TelephonyRepository } from '../../server/services/telephony/ports';
@@ -118,5 +120,66 @@ describe('personal-manager map on two instances', () => {
     wa.stop();
     wb.stop();
     expect(calls).toBe(1);
+  });
+});
+
+describe('chat sources on two instances', () => {
+  function worker(clock: FakeClock, lease: ReturnType<typeof cluster>['a'], o: { due(): Promise<unknown[]>; nextDueAt(): Promise<number | null>; amoGets: () => void }) {
+    return createChatSourcesWorker({
+      sources: { portalsWithDue: async () => ['p1'], nextDueAt: o.nextDueAt, due: o.due, resolveErrors: async () => {} },
+      amoAccounts: {
+        connected: async () => [{ memberId: 'p1' }],
+        get: async () => ({ status: 'active', refreshedAt: clock.now(), webhook: { mode: 'manual' } }),
+      },
+      amo: { client: () => ({ get: async () => o.amoGets() }) },
+      clock,
+      log,
+      links,
+      lease,
+    } as unknown as ChatSourcesDeps);
+  }
+
+  it('a portal\'s queue is taken by one instance at a time', async () => {
+    const { clock, a, b } = cluster();
+    let reads = 0;
+    let done = false;
+    let open!: () => void;
+    const held = new Promise<void>((r) => (open = r));
+    const o = {
+      due: async () => {
+        reads++;
+        await held;
+        done = true;
+        return [];
+      },
+      nextDueAt: async () => (done ? null : clock.now()),
+      amoGets: () => {},
+    };
+    const wa = worker(clock, a, o);
+    const wb = worker(clock, b, o);
+    const both = Promise.all([wa.drain(), wb.drain()]);
+    await turn(30);
+    open();
+    await both;
+    wa.stop();
+    wb.stop();
+    expect(reads).toBe(1);
+  });
+
+  it('one instance keeps a portal\'s amoCRM access alive, the other skips it', async () => {
+    const { clock, a, b } = cluster();
+    const gets = { a: 0, b: 0 };
+    const o = (name: 'a' | 'b') => ({ due: async () => [], nextDueAt: async () => null, amoGets: () => void gets[name]++ });
+    const wa = worker(clock, a, o('a'));
+    const wb = worker(clock, b, o('b'));
+    wa.startKeepAlive(600_000);
+    wb.startKeepAlive(600_000);
+    await turn(30);
+    await clock.advance(600_000);
+    await turn(30);
+    wa.stop();
+    wb.stop();
+    expect([gets.a, gets.b]).toContain(0);
+    expect(gets.a + gets.b).toBe(2);
   });
 });

@@ -3,6 +3,7 @@ import type { AmoOAuthConfig } from '../../amocrm/oauth';
 import type { UisProject } from '../../contracts/uis';
 import type { Clock } from '../../domain/clock';
 import type { Logger } from '../../logging';
+import type { RunLease } from '../job-loop';
 import type { AnalyticsRepository, UisEndpoints, UisLinkRepository } from '../ports';
 import type { AmoAccountRepository, ChatSourceRepository } from './ports';
 
@@ -24,6 +25,8 @@ export interface ChatSourcesDeps {
   fetch?: typeof fetch;
   /** new work is due: the worker runs soon */
   wake(): void;
+  /** Several instances on one database (issue #12): the portal's queue and keep-alive go to one of them. */
+  lease?: RunLease;
 }
 
 export const jivoHookUrl = (appUrl: string, secret: string) => `${appUrl}/hooks/jivo/${secret}`;

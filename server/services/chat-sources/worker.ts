@@ -7,6 +7,7 @@ import { RESOLVED_BY } from '../../domain/chat-sources/errors';
 import { accountZones } from '../../uis/account-zone';
 import { dataApiForLink, type DataApiClient } from '../../uis/data-api';
 import { createJobLoop } from '../job-loop';
+import { createPollLeases } from '../poll-leases';
 import { uploadInBatches, type UploadEntry } from '../analytics/upload';
 import { readTalks } from './amo-read';
 import { registerAmoWebhook } from './amo-connect';
@@ -201,6 +202,8 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
     portalsWithDueJobs: (at) => deps.sources.portalsWithDue(at),
     nextDueAt: () => deps.sources.nextDueAt(),
     processPortal,
+    // several instances on one database (issue #12): a portal's queue is worked by one of them
+    lease: deps.lease,
   });
 
   async function keepAlive(memberId: string): Promise<void> {
@@ -224,14 +227,20 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
     idle: () => loop.idle(),
     keepAlive,
     startKeepAlive(intervalMs) {
+      // a cluster: the instance that kept a portal's amoCRM access alive keeps doing it, the others skip it
+      const polls = createPollLeases(deps.lease, 'poll:amocrm-keep-alive', log);
       void (async () => {
         while (!keepAliveStopped) {
-          for (const c of await deps.amoAccounts.connected().catch(() => [])) {
-            if (keepAliveStopped) return;
-            await keepAlive(c.memberId).catch((e: unknown) => log.warn({ err: e, memberId: c.memberId }, 'amoCRM keep-alive failed'));
+          const list = (await deps.amoAccounts.connected().catch(() => [])).map((c) => c.memberId);
+          await polls.keepOnly(list);
+          for (const memberId of list) {
+            if (keepAliveStopped) break;
+            if (!(await polls.mine(memberId).catch(() => false))) continue;
+            await keepAlive(memberId).catch((e: unknown) => log.warn({ err: e, memberId }, 'amoCRM keep-alive failed'));
           }
-          await deps.clock.sleep(intervalMs);
+          if (!keepAliveStopped) await deps.clock.sleep(intervalMs);
         }
+        await polls.releaseAll();
       })();
     },
     stop: () => {
