@@ -160,6 +160,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     fetch: o.fetch,
     wake: () => bridgeWorker.wake(),
     counted: (area, n) => metrics.bridgeRepairs.inc({ area }, n),
+    lease: leases,
   });
   bridgeWorker.onMessageAdd = (memberId, data) => onMessageAdd(bridgeEventDeps, memberId, data) > 0;
   const employeeSyncWorker = createEmployeeSyncWorker({ employeeSync, gateway, links, uisEndpoints, clock, log, fetch: o.fetch });

@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { BitrixGateway } from '../../server/bitrix/rest-client';
 import { createLogger } from '../../server/logging';
 import { createLeaseKeeper } from '../../server/services/leases';
+import { createBridgeRecovery } from '../../server/services/bridge/recovery';
+import type { BridgeRecoveryDeps } from '../../server/services/bridge/recovery';
 import { createChatSourcesWorker } from '../../server/services/chat-sources/worker';
 import type { ChatSourcesDeps } from '../../server/services/chat-sources/deps';
 import { createPersonalManagerWorker } from '../../server/services/personal-manager/worker';
@@ -181,5 +183,85 @@ describe('chat sources on two instances', () => {
     wb.stop();
     expect([gets.a, gets.b]).toContain(0);
     expect(gets.a + gets.b).toBe(2);
+  });
+});
+
+describe('bridge reconcile on two instances', () => {
+  function instances(fetchOf: (name: 'a' | 'b') => typeof fetch) {
+    const { clock, a, b } = cluster();
+    const recoveryStore = {
+      connectionStatus: () => 'active',
+      targets: () => [{ lineId: '1', channelId: 'c1', boundAt: 0, reconciledTill: null }],
+      setReconciledTill: () => {},
+      noteRun: () => {},
+    };
+    const make = (name: 'a' | 'b', lease: typeof a) =>
+      createBridgeRecovery({
+        bridge: { link: () => null, linkByUisMessage: () => null },
+        recovery: recoveryStore,
+        links: { get: () => ({ ...link, connectionId: 'conn' }) },
+        channels: { get: () => ({ status: 'active', chatChannelId: '5' }), list: () => [] },
+        gateway: {},
+        uisEndpoints: () => ({ dataApiUrl: 'http://uis.test/data' }),
+        budget: createDataApiBudget({ clock }),
+        clock,
+        log,
+        fetch: fetchOf(name),
+        wake: () => {},
+        lease,
+      } as unknown as BridgeRecoveryDeps);
+    return { clock, ra: make('a', a), rb: make('b', b) };
+  }
+  const answer = (init?: { body?: unknown }) => {
+    const id = JSON.parse(String(init?.body ?? '{}')).id ?? 1;
+    return new Response(JSON.stringify({ jsonrpc: '2.0', id, result: { data: [], metadata: {} } }), { headers: { 'content-type': 'application/json' } });
+  };
+
+  it('a portal\'s reconcile runs on one instance at a time: the other waits for it (no message found missing twice)', async () => {
+    let inFlight = 0;
+    let most = 0;
+    let open!: () => void;
+    const held = new Promise<void>((r) => (open = r));
+    const { clock, ra, rb } = instances(() => (async (_u: unknown, init?: { body?: unknown }) => {
+      most = Math.max(most, ++inFlight);
+      await held;
+      inFlight--;
+      return answer(init);
+    }) as typeof fetch);
+    const both = Promise.all([ra.reconcile('p1'), rb.reconcile('p1')]);
+    await turn(30);
+    expect(inFlight).toBe(1);
+    open();
+    for (let i = 0; i < 5; i++) {
+      await turn(30);
+      await clock.advance(1000);
+    }
+    expect(await both).toEqual([{ recovered: 0 }, { recovered: 0 }]);
+    expect(most).toBe(1);
+  });
+
+  it('the periodic reconcile of a portal is done by one instance', async () => {
+    const requests = { a: 0, b: 0 };
+    const { clock, ra, rb } = instances((name) => (async (_u: unknown, init?: { body?: unknown }) => {
+      requests[name]++;
+      return answer(init);
+    }) as typeof fetch);
+    for (const r of [ra, rb]) r.start({ portals: () => ['p1'], reconcileMs: 60_000, auditMs: 86_400_000 });
+    for (let i = 0; i < 3; i++) {
+      await turn(30);
+      await clock.advance(1000);
+    }
+    await Promise.all([ra.idle(), rb.idle()]);
+    // both reconciled at start-up (one after the other); the rounds after it from one instance only
+    requests.a = requests.b = 0;
+    for (let round = 0; round < 2; round++) {
+      await clock.advance(60_000);
+      await turn(30);
+      await Promise.all([ra.idle(), rb.idle()]);
+    }
+    ra.stop();
+    rb.stop();
+    expect([requests.a, requests.b]).toContain(0);
+    expect(requests.a + requests.b).toBe(2);
   });
 });

@@ -28,6 +28,8 @@ import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisChannelRepository } from '../workspace-ports';
 import type { BridgeRecoveryRepository, BridgeRepository, RecoveryTarget } from './ports';
 import { midsOfHistory } from './resend-check';
+import type { RunLease } from '../job-loop';
+import { createPollLeases, underLease } from '../poll-leases';
 
 type Row = Record<string, unknown>;
 
@@ -49,6 +51,13 @@ export interface BridgeRecoveryDeps {
   wake(memberId: string): void;
   /** A repair was queued (the Prometheus counter). */
   counted?(area: RecoveryArea, n: number): void;
+  /**
+   * Several instances on one database (issue #12; gateway.leases): a portal's reconcile or audit
+   * runs under its 'bridge-recovery' lease — one at a time across the cluster, so two instances
+   * never both find a message missing and queue it twice — and the periodic rounds of a portal are
+   * done by one instance.
+   */
+  lease?: RunLease;
 }
 
 export interface BridgeRecoveryOptions {
@@ -98,7 +107,8 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
 
   const serial = <T>(memberId: string, work: () => Promise<T>): Promise<T> => {
     const prev = running.get(memberId) ?? Promise.resolve();
-    const run = prev.catch(() => undefined).then(work);
+    // across instances: under the portal's lease, waiting while another instance runs one
+    const run = prev.catch(() => undefined).then(() => underLease(deps.lease, memberId, 'bridge-recovery', (ms) => deps.clock.sleep(ms), work, log));
     const tail = run.catch(() => undefined);
     running.set(memberId, tail);
     void tail.then(() => {
@@ -386,6 +396,8 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
   }
 
   let stopped = false;
+  /** lets go of the periodic rounds' leases (stop) */
+  let releasePolls = async (): Promise<void> => {};
   const self: BridgeRecovery = {
     reconcile: (memberId) => serial(memberId, () => reconcileNow(memberId)),
     audit: (memberId) => serial(memberId, () => auditNow(memberId)),
@@ -401,11 +413,20 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
       while (running.size) await Promise.all([...running.values()]);
     },
     start(s) {
+      // a cluster: the instance that did a portal's round keeps doing it, the others skip the portal
+      const polls = { reconcile: createPollLeases(deps.lease, 'poll:bridge-reconcile', log), audit: createPollLeases(deps.lease, 'poll:bridge-audit', log) };
       const each = async (kind: 'reconcile' | 'audit') => {
-        for (const memberId of s.portals()) {
-          if (stopped) return;
+        const list = s.portals();
+        await polls[kind].keepOnly(list);
+        for (const memberId of list) {
+          if (stopped) break;
+          if (!(await polls[kind].mine(memberId).catch(() => false))) continue;
           await (kind === 'reconcile' ? self.reconcile(memberId) : self.audit(memberId)).catch(() => undefined);
         }
+      };
+      releasePolls = async () => {
+        await polls.reconcile.releaseAll();
+        await polls.audit.releaseAll();
       };
       void (async () => {
         // start-up: every bound portal at once (a slow one does not hold the others' relay)
@@ -427,6 +448,7 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
     },
     stop() {
       stopped = true;
+      void releasePolls().catch(() => undefined);
     },
   };
   return self;
