@@ -9,11 +9,14 @@ import { benchAmo, benchJivo } from './sources';
 import { benchWorkspace } from './workspace';
 import { benchTelephonyBurst, benchTelephonyLatency } from './telephony';
 import { benchManager, benchManagerChild } from './manager';
+import { benchScaleBurst, benchScaleMemory, benchScaleRates, compileEntry } from './scale';
 
 /**
  * `npm run bench` — prints figures; asserts nothing (the goals are printed beside them).
  *   npm run bench [-- --only pacing|analytics|workspace|bridge|crm|telephony|manager] [-- --real | --scale 20]
  *   npm run bench -- --only bridge --cpu-prof /tmp/prof   (CPU profile of the app in the child-process webhook run)
+ *   npm run bench -- --only scale [-- --small] [-- --cpu-prof /tmp/prof]   (issue #12: instances on one SQLite file beside bare Node;
+ *     --small: a quick check of the bench itself; --cpu-prof: profiles of the instances in the callback-rate runs)
  * Time-bound benches run on a clock shared by the emulator and the app (×10 by default), which
  * models the same bucket 10× faster; `--real` runs them in real time.
  */
@@ -147,6 +150,42 @@ const BENCHES: Record<string, () => Promise<void>> = {
     console.log(`  the app alone in its own process (emulators and generator in this one): ${c.clients} clients`);
     console.log(`  (machine: ${before} before, ${load()} after — other work on the machine shows in the p99)`);
     console.log(`  answer latency          ${line(c.pass)}`);
+  },
+  /** Several instances on one SQLite file (issue #12): `npm run bench -- --only scale` */
+  async scale() {
+    const small = args.includes('--small');
+    const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' / ')} on ${cpus().length} cores`;
+    console.log(`Scale (#12): app instances as child processes on one SQLite file (WAL); emulators and the load generator in this process (${load()})`);
+    const entry = await compileEntry();
+    try {
+      const count = small ? 1000 : 10_000;
+      const r = await benchScaleRates({ entry: entry.file, count, concurrency: 32, chats: 50, maxInstances: 3, execArgv: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : undefined });
+      const rate = (x: { ok: number; sent: number; other: number; perSecond: number }) => `${x.perSecond.toFixed(0).padStart(6)}/s   (${x.ok} / ${x.sent} 2xx, other ${x.other})`;
+      console.log(`  signed UIS /message callbacks, ${count.toLocaleString('en')} per run, keep-alive, 32 in flight spread round-robin over the instances; the portal's relay held (intake alone: 204 after the commit)`);
+      console.log(`  bare Node, empty 204     ${rate(r.bare)}   = 100 % (reference: the same client and bodies)`);
+      const one = r.instances[0]!.perSecond;
+      for (const i of r.instances) {
+        const goal = i.n === 1 ? 'goal ≥ 60 % of bare Node' : `${(i.perSecond / one).toFixed(2)}× one instance${i.n === 3 ? '; goal ≥ 2×' : ''}`;
+        console.log(`  ${i.n} instance${i.n > 1 ? 's' : ' '} on SQLite     ${rate(i)}   = ${pct(i.perSecond / r.bare.perSecond)} of bare Node   (${goal})`);
+      }
+      console.log(`  (${load()} after the rates)`);
+      const chats = small ? 10 : 50;
+      const burstOf = async (n: number) => benchScaleBurst({ entry: entry.file, instances: n, chats, perChat: 20 });
+      const b1 = await burstOf(1);
+      const b3 = await burstOf(3);
+      console.log(`  queued burst: ${b1.messages} visitor messages over ${chats} new UIS chats written while the relay is held, then released; portal 2 req/s, burst 50 (real time)`);
+      for (const b of [b1, b3]) {
+        console.log(`  ${b.instances} instance${b.instances > 1 ? 's' : ' '}              ${b.seconds.toFixed(1)} s${b.settled ? '' : ' NOT SETTLED'}; ${b.delivered} / ${b.messages} in the open line (${b.exactlyOnce ? 'each exactly once, in order' : 'NOT exactly once / in order'}; duplicates ${b.duplicates}); REST calls ${b.restCalls} (${b.sendCalls} send/batch); 503s ${b.limited503}`);
+      }
+      console.log(`  3 vs 1                   time ×${(b3.seconds / b1.seconds).toFixed(2)}, REST calls ×${(b3.restCalls / Math.max(1, b1.restCalls)).toFixed(2)}, 503s ${b3.limited503} vs ${b1.limited503}   (goal: not slower, not noisier)`);
+      const m = await benchScaleMemory(small ? { entry: entry.file, portals: 20, chatsPerPortal: 50, messagesPerChat: 2, idleSeconds: 3, burst: 1000, concurrency: 32 } : { entry: entry.file, portals: 1000, chatsPerPortal: 100, messagesPerChat: 10, idleSeconds: 15, burst: 10_000, concurrency: 32 });
+      console.log(`  memory: one instance alone in its process, ${m.portals.toLocaleString('en')} installed portals, ${m.chats.toLocaleString('en')} bridged chats, ${m.messages.toLocaleString('en')} messages (seeded: ${m.seeded.rows.toLocaleString('en')} rows in ${m.seeded.seconds.toFixed(1)} s, file ${m.seeded.dbMiB.toFixed(0)} MiB)`);
+      console.log(`  RSS idle                 ${m.idle.toFixed(0)} MiB ${m.idleAfterSeconds} s after start   (goal ≤ 150 MB)`);
+      console.log(`  RSS under the burst      peak ${m.burst.peak.toFixed(0)} MiB, ${m.burst.after.toFixed(0)} MiB 3 s after (${m.burst.ok} / ${m.burst.sent} callbacks 2xx at ${m.burst.perSecond.toFixed(0)}/s, relay running); process peak (VmHWM, start-up included) ${m.hwm.toFixed(0)} MiB   (goal ≤ 150 MB)`);
+      console.log(`  (${load()} at the end)`);
+    } finally {
+      entry.remove();
+    }
   },
   async workspace() {
     const kB = (n: number) => `${(n / 1024).toFixed(1)} kB`;

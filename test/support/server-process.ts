@@ -35,6 +35,8 @@ export interface ServerProcessOptions {
   execArgv?: string[];
   /** give up waiting for `OMNI READY` after this long (default 30 s) */
   startTimeoutMs?: number;
+  /** server-entry.ts compiled to JavaScript (test/bench/scale.ts), run by plain node without tsx */
+  compiledEntry?: string;
 }
 
 export interface ServerProcess {
@@ -51,7 +53,8 @@ export interface ServerProcess {
 export async function startServerProcess(o: ServerProcessOptions): Promise<ServerProcess> {
   const url = `http://127.0.0.1:${o.port}`;
   const log = createWriteStream(o.logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [...(o.execArgv ?? []), '--import', 'tsx', join(PROJECT_ROOT, 'test/support/server-entry.ts')], {
+  const entry = o.compiledEntry ? [o.compiledEntry] : ['--import', 'tsx', join(PROJECT_ROOT, 'test/support/server-entry.ts')];
+  const child = spawn(process.execPath, [...(o.execArgv ?? []), ...entry], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
