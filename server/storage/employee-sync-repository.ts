@@ -54,6 +54,8 @@ export function createSqliteEmployeeSyncRepository(db: Db, now: () => number = D
     latest: db.prepare('SELECT * FROM employee_sync_runs WHERE member_id = ? ORDER BY id DESC LIMIT 1'),
     latestResult: db.prepare("SELECT * FROM employee_sync_runs WHERE member_id = ? AND status = 'done' ORDER BY id DESC LIMIT 1"),
     interrupt: db.prepare("UPDATE employee_sync_runs SET status = 'failed', finished_at = ?, error = ? WHERE status = 'running'"),
+    interruptPortal: db.prepare("UPDATE employee_sync_runs SET status = 'failed', finished_at = ?, error = ? WHERE status = 'running' AND member_id = ?"),
+    runningPortals: db.prepare("SELECT DISTINCT member_id FROM employee_sync_runs WHERE status = 'running'").pluck(),
   };
   const parseSettings = (json: string) => employeeSyncSettingsSchema.parse(JSON.parse(json));
   return {
@@ -127,8 +129,11 @@ export function createSqliteEmployeeSyncRepository(db: Db, now: () => number = D
       const r = q.latestResult.get(memberId) as RunRow | undefined;
       return r ? toRun(r) : null;
     },
-    failInterrupted(reason) {
-      return q.interrupt.run(iso(), reason).changes;
+    failInterrupted(reason, memberId) {
+      return (memberId === undefined ? q.interrupt.run(iso(), reason) : q.interruptPortal.run(iso(), reason, memberId)).changes;
+    },
+    async runningPortals() {
+      return q.runningPortals.all() as string[];
     },
   };
 }

@@ -10,6 +10,8 @@ import { createLogger } from '../../server/logging';
 import { createLeaseKeeper } from '../../server/services/leases';
 import { createBridgeRecovery } from '../../server/services/bridge/recovery';
 import type { BridgeRecoveryDeps } from '../../server/services/bridge/recovery';
+import { createEmployeeSyncWorker } from '../../server/services/employee-sync/worker';
+import { createSqliteEmployeeSyncRepository } from '../../server/storage/employee-sync-repository';
 import { createChatSourcesWorker } from '../../server/services/chat-sources/worker';
 import type { ChatSourcesDeps } from '../../server/services/chat-sources/deps';
 import { createPersonalManagerWorker } from '../../server/services/personal-manager/worker';
@@ -263,5 +265,61 @@ describe('bridge reconcile on two instances', () => {
     rb.stop();
     expect([requests.a, requests.b]).toContain(0);
     expect(requests.a + requests.b).toBe(2);
+  });
+});
+
+describe('employee sync on two instances', () => {
+  it('a starting instance leaves the other\'s running sync alone, and no second sync of the portal starts beside it', async () => {
+    const { clock, db, a, b } = cluster();
+    const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
+    let userReads = 0;
+    let open!: () => void;
+    const held = new Promise<void>((r) => (open = r));
+    const client = { list: async () => (userReads++, await held, []) };
+    const worker = (lease: typeof a) =>
+      createEmployeeSyncWorker({
+        employeeSync,
+        gateway: { client: () => client, limiter: () => ({}), leases: lease } as unknown as BitrixGateway,
+        links,
+        uisEndpoints: () => ({ dataApiUrl: 'http://uis.test/data' }) as never,
+        clock,
+        log,
+        fetch: (async () => new Response('{}', { status: 503 })) as typeof fetch,
+      });
+    const wa = worker(a);
+    const wb = worker(b);
+    const run = wa.trigger('p1', 'manual');
+    expect(run).not.toBeNull();
+    await turn(30);
+    expect(userReads).toBe(1);
+    wb.start(); // the second instance starts while the first one's sync reads the portal's users
+    await turn(30);
+    expect(employeeSync.latestRun('p1')).toMatchObject({ id: run!.id, status: 'running' });
+    expect(wb.trigger('p1', 'manual')).toBeNull();
+    open();
+    await wa.idle();
+    wb.stop();
+    await wb.idle();
+    expect(userReads).toBe(1);
+    expect(employeeSync.latestRun('p1')?.id).toBe(run!.id);
+  });
+
+  it('a run whose instance died (its lease gone) is failed by the other\'s tick', async () => {
+    const { clock, db, b } = cluster();
+    const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
+    const dead = employeeSync.startRun('p1', 'manual')!;
+    const wb = createEmployeeSyncWorker({
+      employeeSync,
+      gateway: { client: () => ({}), limiter: () => ({}), leases: b } as unknown as BitrixGateway,
+      links,
+      uisEndpoints: () => ({ dataApiUrl: 'http://uis.test/data' }) as never,
+      clock,
+      log,
+    });
+    wb.start();
+    await turn(30);
+    wb.stop();
+    await wb.idle();
+    expect(employeeSync.latestRun('p1')).toMatchObject({ id: dead.id, status: 'failed', error: expect.stringContaining('Interrupted') });
   });
 });

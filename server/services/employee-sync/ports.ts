@@ -35,6 +35,11 @@ export interface EmployeeSyncRepository extends EmployeeDirectory {
   finishRun(runId: number, outcome: { result: EmployeeSyncResult } | { error: string }): void;
   latestRun(memberId: string): EmployeeSyncRun | null;
   latestResult(memberId: string): EmployeeSyncRun | null;
-  /** At start-up: runs a previous process left `running` are failed (they cannot resume). */
-  failInterrupted(reason: string): number;
+  /**
+   * Runs a dead process left `running` are failed (they cannot resume): every running run, or the
+   * portal's only (several instances, issue #12: a live instance's run is left alone).
+   */
+  failInterrupted(reason: string, memberId?: string): number;
+  /** Portals with a run `running` (issue #12: whether its instance still lives is asked of its lease). */
+  runningPortals(): Promise<string[]>;
 }

@@ -1,12 +1,16 @@
 import type { EmployeeSyncRun } from '../../contracts/employee-sync';
 import { AppError } from '../../domain/errors';
 import { createBackground } from '../background';
+import { createPollLeases, underLease } from '../poll-leases';
 import { DAY_MS } from './settings';
 import { importEmployeeStatuses } from './statuses';
 import { runEmployeeSync, type EmployeeSyncDeps } from './sync';
 
 /** «Импорт статусов» runs on this tick; the daily sync is checked on it too. */
 export const STATUS_TICK_MS = 20 * 60_000;
+/** The lease a portal's sync run holds (issue #12): its run is alive while the lease is held. */
+const RUN_LEASE = 'employee-sync';
+const INTERRUPTED = 'Interrupted by a restart of the server; run the sync again';
 
 export interface EmployeeSyncWorker {
   /** Start a sync of the portal in the background; null when one is already running. */
@@ -24,27 +28,59 @@ export function createEmployeeSyncWorker(deps: EmployeeSyncDeps): EmployeeSyncWo
   const background = createBackground(deps.log);
   let stopped = false;
   let started = false;
+  // several instances on one database (issue #12): a run holds the portal's lease while it lasts,
+  // and a portal's tick (status import, daily sync) is done by one instance
+  const lease = deps.gateway.leases;
+  const polls = createPollLeases(lease, 'poll:employee-sync', deps.log);
+  /** portals whose run this process is doing */
+  const mine = new Set<string>();
 
   const trigger: EmployeeSyncWorker['trigger'] = (memberId, kind) => {
     const run = deps.employeeSync.startRun(memberId, kind);
     if (!run) return null;
+    mine.add(memberId);
     void background.run('employee sync', () =>
-      runEmployeeSync(deps, memberId, run).then(
-        (result) => deps.employeeSync.finishRun(run.id, { result }),
-        (e: unknown) => {
-          if (!(e instanceof AppError)) deps.log.error({ err: e, memberId }, 'employee sync failed');
-          deps.employeeSync.finishRun(run.id, { error: e instanceof AppError ? e.message : `Internal error: ${(e as Error).message}` });
-        },
-      ),
+      underLease(lease, memberId, RUN_LEASE, (ms) => deps.clock.sleep(ms), () => runEmployeeSync(deps, memberId, run), deps.log)
+        .then(
+          (result) => deps.employeeSync.finishRun(run.id, { result }),
+          (e: unknown) => {
+            if (!(e instanceof AppError)) deps.log.error({ err: e, memberId }, 'employee sync failed');
+            deps.employeeSync.finishRun(run.id, { error: e instanceof AppError ? e.message : `Internal error: ${(e as Error).message}` });
+          },
+        )
+        .finally(() => mine.delete(memberId)),
     );
     return run;
   };
 
+  /**
+   * Runs left `running` by a process that died are failed (they cannot resume): a run not this
+   * process's, alone, is an earlier start's. With leases, a run whose lease another instance holds is alive:
+   * left alone (failing it would let a second run start beside it and create the same employees
+   * in UIS twice); checked on every tick, so a run of an instance killed later is failed too.
+   */
+  const failDead = async () => {
+    for (const memberId of await deps.employeeSync.runningPortals()) {
+      if (mine.has(memberId)) continue;
+      const h = lease ? await lease.hold(memberId, RUN_LEASE) : { release: async () => {} };
+      if (!h) continue;
+      try {
+        if (!mine.has(memberId)) deps.employeeSync.failInterrupted(INTERRUPTED, memberId);
+      } finally {
+        await h.release();
+      }
+    }
+  };
+
   const tick = async () => {
     const now = deps.clock.now();
-    for (const p of deps.employeeSync.scheduledPortals()) {
+    if (started) await failDead();
+    const scheduled = deps.employeeSync.scheduledPortals();
+    await polls.keepOnly(scheduled.map((p) => p.memberId));
+    for (const p of scheduled) {
       if (stopped) return;
       if (!deps.links.get(p.memberId)) continue;
+      if (!(await polls.mine(p.memberId))) continue;
       if (p.settings.dailySync && p.nextDailyAt !== null && p.nextDailyAt <= now && trigger(p.memberId, 'daily')) {
         deps.employeeSync.setNextDailyAt(p.memberId, now + DAY_MS);
       }
@@ -64,18 +100,17 @@ export function createEmployeeSyncWorker(deps: EmployeeSyncDeps): EmployeeSyncWo
     start(tickMs = STATUS_TICK_MS) {
       if (started) return;
       started = true;
-      // runs a previous process left «running» will never finish
-      deps.employeeSync.failInterrupted('Interrupted by a restart of the server; run the sync again');
       void (async () => {
         while (!stopped) {
           await background.run('employee sync tick', tick);
-          await deps.clock.sleep(tickMs);
+          if (!stopped) await deps.clock.sleep(tickMs);
         }
       })();
     },
     idle: () => background.idle(),
     stop() {
       stopped = true;
+      void polls.releaseAll();
     },
   };
 }
