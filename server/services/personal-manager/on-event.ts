@@ -1,6 +1,6 @@
 import type { BitrixEvent } from '../../bitrix/event-schemas';
 import type { CrmEntityType } from '../../domain/crm-rules/types';
-import type { PersonalManagerWorker } from './worker';
+import type { PersonalManagerWorker } from './ports';
 
 /**
  * The CRM events the personal-manager map follows (bound by the install plan): any add, change or

@@ -342,8 +342,9 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
       if (plan.register && !w.state.callId) continue;
       if (plan.finish && !w.state.finished) continue;
       w.state.link = resolvedLink(w, plan);
-      const updated = resolvedOps(w, plan, plan.ops).flatMap((op) => (op.op === 'update' && 'id' in op.target ? [op.target] : []));
-      deps.crmWritten?.(w.row.memberId, [...w.state.link.created.map((c) => c.entity), ...updated]);
+      const updated = resolvedOps(w, plan, plan.ops).flatMap((op) => (op.op === 'update' ? [op.target] : []));
+      const written = [...w.state.link.created.map((c) => c.entity), ...updated].filter((t): t is { type: CrmEntityType; id: number } => 'id' in t);
+      deps.crmWritten?.(w.row.memberId, written);
       if (plan.phase !== 'followUp') w.state.decided = plan.phase;
       if (plan.followUp) {
         const f = plan.followUp;

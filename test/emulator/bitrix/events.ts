@@ -61,6 +61,8 @@ export interface EventQueueControl {
   release(order?: 'queue' | 'reverse' | 'shuffle'): Promise<void>;
   /** deliveries waiting for their delay or being sent (not held ones) */
   pending(): number;
+  /** resolves once every queued delivery (not held ones) has been sent */
+  idle(): Promise<void>;
 }
 
 const TIMEOUT_MS = 10_000;

@@ -6,7 +6,8 @@
 import type { Server } from 'node:http';
 import { systemClock, type Clock } from '../../../server/domain/clock';
 import { DEFAULT_SCOPES } from './catalog';
-import type { CrmActivity, DirectoryUser, Notification, StatusRow, TimelineComment } from './crm/types';
+import type { Actor } from './crm/store';
+import type { CrmActivity, CrmEntity, DirectoryUser, EntityType, Notification, StatusRow, TimelineComment } from './crm/types';
 import type { Visitor } from './openlines/livechat';
 import type { OperatorFile } from './openlines/operator';
 import type { LineConfig } from './openlines/types';
@@ -105,6 +106,13 @@ export interface EmulatedCrm {
   statuses(entityId?: string): StatusRow[];
   /** the user directory (user.get, im.user.list.get): tests add people or change their presence */
   readonly directory: { readonly users: DirectoryUser[] };
+  /**
+   * A change made in the portal as crm.*.add / update / delete would make it (same rules, the same
+   * ONCRM* event): `actor` is whose rights apply (null = system), `causeUserId` whom the event names.
+   */
+  add(type: EntityType, fields: Record<string, unknown>, actor: Actor | null, causeUserId: number): CrmEntity;
+  update(type: EntityType, id: number, fields: Record<string, unknown>, actor: Actor | null, causeUserId: number): true;
+  delete(type: EntityType, id: number, actor: Actor | null, causeUserId: number): true;
 }
 
 export interface EmulatedOpenLines {
