@@ -160,7 +160,9 @@ const BENCHES: Record<string, () => Promise<void>> = {
     try {
       const count = small ? 1000 : 10_000;
       const r = await benchScaleRates({ entry: entry.file, count, concurrency: 32, chats: 50, maxInstances: 3, execArgv: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : undefined });
-      const rate = (x: { ok: number; sent: number; other: number; perSecond: number }) => `${x.perSecond.toFixed(0).padStart(6)}/s   (${x.ok} / ${x.sent} 2xx, other ${x.other})`;
+      const cores = (xs: number[]) => xs.map((c) => c.toFixed(2)).join(' + ');
+      const rate = (x: { ok: number; sent: number; other: number; perSecond: number; cpu: { servers: number[]; client: number } }) =>
+        `${x.perSecond.toFixed(0).padStart(6)}/s   (${x.ok} / ${x.sent} 2xx, other ${x.other}; CPU in cores: server ${cores(x.cpu.servers)}, client ${x.cpu.client.toFixed(2)}; together ${(x.cpu.servers.reduce((a, b) => a + b, 0) + x.cpu.client).toFixed(2)} of ${cpus().length})`;
       console.log(`  signed UIS /message callbacks, ${count.toLocaleString('en')} per run, keep-alive, 32 in flight spread round-robin over the instances; the portal's relay held (intake alone: 204 after the commit)`);
       console.log(`  bare Node, empty 204     ${rate(r.bare)}   = 100 % (reference: the same client and bodies)`);
       const one = r.instances[0]!.perSecond;

@@ -41,13 +41,21 @@ export interface RateResult {
   other: number;
   seconds: number;
   perSecond: number;
+  /** CPU used during the run, in cores (CPU seconds / wall seconds): each server process, and this process (the client) */
+  cpu: { servers: number[]; client: number };
+}
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc; clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 /**
  * POSTs `count` bodies with `concurrency` keep-alive connections, connection i always to target
  * i mod n (round-robin spread, no proxy); counts 2xx answers per second after a warm-up round.
  */
-export async function hammerSpread(o: { targets: URL[]; headers: Record<string, string>; count: number; concurrency: number; body: (n: number) => string }): Promise<RateResult> {
+export async function hammerSpread(o: { targets: URL[]; pids: number[]; headers: Record<string, string>; count: number; concurrency: number; body: (n: number) => string }): Promise<RateResult> {
   const agents = o.targets.map(() => new Agent({ keepAlive: true, maxSockets: o.concurrency }));
   const post = (to: number, payload: string) =>
     new Promise<number>((resolve, reject) => {
@@ -63,6 +71,8 @@ export async function hammerSpread(o: { targets: URL[]; headers: Record<string, 
     let next = 0;
     let ok = 0;
     let other = 0;
+    const cpu0 = o.pids.map(cpuSecondsOf);
+    const client0 = process.cpuUsage();
     const start = performance.now();
     await Promise.all(
       Array.from({ length: o.concurrency }, async (_, c) => {
@@ -74,14 +84,16 @@ export async function hammerSpread(o: { targets: URL[]; headers: Record<string, 
       }),
     );
     const seconds = (performance.now() - start) / 1000;
-    return { sent: o.count, ok, other, seconds, perSecond: ok / seconds };
+    const client = process.cpuUsage(client0);
+    const cpu = { servers: o.pids.map((p, i) => (cpuSecondsOf(p) - cpu0[i]!) / seconds), client: (client.user + client.system) / 1e6 / seconds };
+    return { sent: o.count, ok, other, seconds, perSecond: ok / seconds, cpu };
   } finally {
     for (const a of agents) a.destroy();
   }
 }
 
 /** An empty 204 handler (the body is read, nothing else) in its own Node process. */
-async function startBareNode(): Promise<{ url: URL; close(): Promise<void> }> {
+async function startBareNode(): Promise<{ url: URL; pid: number; close(): Promise<void> }> {
   const code = `const s=require('node:http').createServer((q,r)=>{q.resume();q.on('end',()=>{r.statusCode=204;r.end()})});s.keepAliveTimeout=60000;s.listen(0,'127.0.0.1',()=>console.log('PORT '+s.address().port))`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((ok, fail) => {
@@ -96,6 +108,7 @@ async function startBareNode(): Promise<{ url: URL; close(): Promise<void> }> {
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
   return {
     url: new URL(`http://127.0.0.1:${port}/uis/callbacks/bare/message`),
+    pid: child.pid!,
     async close() {
       child.kill('SIGKILL');
       await exited;
@@ -293,14 +306,14 @@ export async function benchScaleRates(o: { entry: string; count: number; concurr
     let bare: RateResult;
     try {
       const body = k.bodies(o.count, o.concurrency);
-      bare = await hammerSpread({ targets: [bareServer.url], headers: k.headers, count: o.count, concurrency: o.concurrency, body });
+      bare = await hammerSpread({ targets: [bareServer.url], pids: [bareServer.pid], headers: k.headers, count: o.count, concurrency: o.concurrency, body });
     } finally {
       await bareServer.close();
     }
     const instances: ScaleRates['instances'] = [];
     for (let n = 1; n <= o.maxInstances; n++) {
       if (w.procs.length < n) await w.add();
-      const r = await hammerSpread({ targets: k.targets(), headers: k.headers, count: o.count, concurrency: o.concurrency, body: k.bodies(o.count, o.concurrency) });
+      const r = await hammerSpread({ targets: k.targets(), pids: w.procs.map((p) => p.child.pid!), headers: k.headers, count: o.count, concurrency: o.concurrency, body: k.bodies(o.count, o.concurrency) });
       instances.push({ n, ...r });
     }
     return { bare, instances };
@@ -481,7 +494,7 @@ export async function benchScaleMemory(o: { entry: string; portals: number; chat
     const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid).rss)), 100);
     let r: RateResult;
     try {
-      r = await hammerSpread({ targets: k.targets(), headers: k.headers, count: o.burst, concurrency: o.concurrency, body: k.bodies(o.burst, o.concurrency) });
+      r = await hammerSpread({ targets: k.targets(), pids: w.procs.map((p) => p.child.pid!), headers: k.headers, count: o.burst, concurrency: o.concurrency, body: k.bodies(o.burst, o.concurrency) });
       await sleep(3000);
     } finally {
       clearInterval(sampler);
