@@ -8,6 +8,7 @@ import type { RunLease } from './services/job-loop';
 import { createChatSourcesWorker, type ChatSourcesWorker, type ChatSourcesWorkerOptions } from './services/chat-sources/worker';
 import type { AnalyticsRepository, UisLinkRepository } from './services/ports';
 import { createSqliteAmoAccountRepository } from './storage/amocrm-account-repository';
+import { createSqliteAmoPacingStore } from './storage/amocrm-pacing-repository';
 import { createSqliteChatSourceRepository } from './storage/chat-source-repository';
 import type { Db } from './storage/db';
 import type { SecretBox } from './storage/secret-box';
@@ -50,6 +51,8 @@ export function createChatSources(o: {
     oauth: amoOAuth ?? { clientId: '', clientSecret: '', redirectUri: '', trustedHosts: [] },
     clock: o.clock,
     fetch: o.fetch,
+    // several instances on one database (issue #12): an account's 5 requests/s are the cluster's, not each instance's
+    pacing: createSqliteAmoPacingStore(o.db, now),
   });
   const late: { worker?: ChatSourcesWorker } = {};
   const deps: ChatSourcesDeps = {

@@ -11,7 +11,8 @@ import { refreshTokens, type AmoOAuthConfig, type AmoTokens } from './oauth';
  * and a second use revokes the grant; the rotated pair is saved only if the stored refresh token
  * is still the one used (compare-and-set). Requests are paced per amoCRM host under its limit of
  * 7 per second (Kommo «Limitations»: 429 beyond it, an IP block if it goes on): 5 per second,
- * evenly (pacer.ts); a 429 slows the pace and the request is retried, so nothing is lost.
+ * evenly (pacer.ts), across the instances of a cluster with `pacing` (issue #12); a 429 slows the
+ * pace and the request is retried, so nothing is lost.
  */
 export interface AmoTokenStore {
   /** The account's API origin, tokens and status; null when not connected. */
@@ -38,6 +39,18 @@ export interface AmoGateway {
   readonly refreshes: number;
 }
 
+/**
+ * The pacing of amoCRM hosts shared by the instances of a cluster (issue #12; SQLite:
+ * storage/amocrm-pacing-repository.ts, migration 030): one row per host, the last release of any
+ * instance, so N instances together stay at 5 requests per second per account, not N × 5.
+ */
+export interface AmoPacingStore {
+  /** 0 and the slot taken when `intervalMs` has passed since the host's last release; else ms to wait. */
+  take(origin: string, intervalMs: number): Promise<number>;
+  /** No slot of the host before `at` (a 429). */
+  holdUntil(origin: string, at: number): Promise<void>;
+}
+
 export interface AmoGatewayOptions {
   store: AmoTokenStore;
   oauth: AmoOAuthConfig;
@@ -45,6 +58,8 @@ export interface AmoGatewayOptions {
   fetch?: typeof fetch;
   /** requests per second per amoCRM host (default 5; amoCRM allows 7) */
   perSecond?: number;
+  /** Several instances on one database: the hosts' pacing shared (without it, per process). */
+  pacing?: AmoPacingStore;
   /** refresh this long before expiry (default 10 min) */
   refreshAheadMs?: number;
 }
@@ -60,7 +75,11 @@ export function createAmoGateway(o: AmoGatewayOptions): AmoGateway {
 
   const pacer = (origin: string) => {
     let p = pacers.get(origin);
-    if (!p) pacers.set(origin, (p = createPacer(o.perSecond ?? 5, o.clock)));
+    if (!p) {
+      const shared = o.pacing;
+      p = createPacer(o.perSecond ?? 5, o.clock, shared ? { take: (ms) => shared.take(origin, ms), holdUntil: (at) => shared.holdUntil(origin, at) } : undefined);
+      pacers.set(origin, p);
+    }
     return p;
   };
 

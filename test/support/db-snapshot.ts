@@ -4,9 +4,9 @@ import type { Db } from '../../server/storage/db';
 /**
  * Bookkeeping of the process, not data a request writes: the portal's shared REST bucket (a request
  * that verifies its AUTH_ID with the portal spends a token of it, forged or not) and the work leases
- * the job loops renew while they run.
+ * the job loops renew while they run, the amoCRM hosts' shared pacing (issue #12).
  */
-const BOOKKEEPING = new Set(['rest_buckets', 'leases']);
+const BOOKKEEPING = new Set(['rest_buckets', 'leases', 'amocrm_pacing']);
 
 /**
  * A digest of every row of every table but the bookkeeping ones (what "nothing was written" is
