@@ -6,7 +6,7 @@ import type { EmployeeDirectory } from './services/employee-sync/ports';
 import type { TelephonyRepository } from './services/telephony/ports';
 import type { UisProject } from './contracts/uis';
 import { createSqlitePersonalManagerRepository } from './storage/personal-manager-repository';
-import { findPersonalManager, newLiveLookups } from './services/personal-manager/lookup';
+import { findPersonalManager, newLiveLookups, type LiveLookups } from './services/personal-manager/lookup';
 import { createPersonalManagerWorker, type PersonalManagerWorkerOptions } from './services/personal-manager/worker';
 import { personalManagerOnEvent } from './services/personal-manager/on-event';
 import type { PersonalManager } from './services/personal-manager/ports';
@@ -36,11 +36,13 @@ export function createPersonalManager(o: {
   log: Logger;
   fetch?: typeof fetch;
   options?: PersonalManagerOptions;
+  /** Several instances (issue #12): the portal's live-lookup slots as leases (a keeper without linger). */
+  liveSlots?: LiveLookups['slots'];
 }): PersonalManager {
   const map = createSqlitePersonalManagerRepository(o.db);
   const base = { map, gateway: o.gateway, links: o.links, uisEndpoints: o.uisEndpoints, telephony: o.telephony, clock: o.clock, log: o.log, fetch: o.fetch };
   const worker = createPersonalManagerWorker(base, o.options);
-  const lookup = { ...base, employees: o.employees, budgetMs: o.options?.budgetMs ?? PERSONAL_MANAGER_BUDGET_MS, missTtlMs: o.options?.missTtlMs ?? 10 * 60_000, live: newLiveLookups(2) };
+  const lookup = { ...base, employees: o.employees, budgetMs: o.options?.budgetMs ?? PERSONAL_MANAGER_BUDGET_MS, missTtlMs: o.options?.missTtlMs ?? 10 * 60_000, live: newLiveLookups(2, o.liveSlots) };
   return {
     map,
     worker,

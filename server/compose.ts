@@ -130,7 +130,10 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const workspace = createWorkspaceAdapters({ db, clock, fetch: o.fetch, uisEndpoints });
   const metrics = createMetrics({ defaultMetrics: true });
   // several instances may share the database: portal work and token refreshes are leased (issue #12)
-  const leases = createLeaseKeeper({ store: createSqliteLeaseStore(db, () => clock.now()), log, ttlMs: config.leaseTtlMs, instance: `${hostname()}:${port}` });
+  const leaseStore = createSqliteLeaseStore(db, () => clock.now());
+  const leases = createLeaseKeeper({ store: leaseStore, log, ttlMs: config.leaseTtlMs, instance: `${hostname()}:${port}` });
+  // the personal manager's live-lookup slots: freed at once (no linger), so another instance may take one
+  const liveSlots = createLeaseKeeper({ store: leaseStore, log, ttlMs: config.leaseTtlMs, instance: `${hostname()}:${port}`, owner: leases.owner, lingerMs: 0 });
   const dropped = await leases.dropEarlier();
   if (dropped) log.info({ dropped }, 'leases of this instance\'s previous start dropped');
   const sharedBuckets = createSqliteRestBucketStore(db, () => clock.now());
@@ -172,7 +175,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const crmRequests = createSqliteCrmRequestRepository(db, () => clock.now());
   const crmWorker = createCrmRulesWorker({ requests: crmRequests, crmRules, gateway, links, uisEndpoints, bridge, channels: workspace.channels, employees: employeeSync, clock, log, fetch: o.fetch, crmWritten: (m, refs) => void pm.worker.touch(m, refs) }, o.crmRules);
   const tel = createTelephony({ db, box, clock, gateway, links, uisEndpoints, employees: employeeSync, log, fetch: o.fetch, options: o.telephony, rateLimit: config.rateLimit, crmWritten: (m, refs) => void pm.worker.touch(m, refs) });
-  const pm = createPersonalManager({ db, clock, gateway, links, uisEndpoints, employees: employeeSync, telephony: tel.telephony, log, fetch: o.fetch, options: o.personalManager });
+  const pm = createPersonalManager({ db, clock, gateway, links, uisEndpoints, employees: employeeSync, telephony: tel.telephony, log, fetch: o.fetch, options: o.personalManager, liveSlots });
   const crmCallbackDeps = { requests: crmRequests, crmRules, now: () => clock.now(), gatherMs: crmWorker.gatherMs, wake: (d: number) => crmWorker.wake(d) };
   const deps: AppDeps = {
     appUrl,

@@ -14,6 +14,7 @@ import { createEmployeeSyncWorker } from '../../server/services/employee-sync/wo
 import { createSqliteEmployeeSyncRepository } from '../../server/storage/employee-sync-repository';
 import { createChatSourcesWorker } from '../../server/services/chat-sources/worker';
 import type { ChatSourcesDeps } from '../../server/services/chat-sources/deps';
+import { findPersonalManager, newLiveLookups } from '../../server/services/personal-manager/lookup';
 import { createPersonalManagerWorker } from '../../server/services/personal-manager/worker';
 import { createTelephonyReconcile } from '../../server/services/telephony/reconcile';
 import type { TelephonyRepository } from '../../server/services/telephony/ports';
@@ -321,5 +322,38 @@ describe('employee sync on two instances', () => {
     wb.stop();
     await wb.idle();
     expect(employeeSync.latestRun('p1')).toMatchObject({ id: dead.id, status: 'failed', error: expect.stringContaining('Interrupted') });
+  });
+});
+
+describe('personal-manager live lookups on two instances', () => {
+  it('a portal has at most two live lookups in flight across the cluster, not two per instance', async () => {
+    const { clock, db, a, b } = cluster();
+    const map = createSqlitePersonalManagerRepository(db);
+    let asked = 0;
+    let open!: () => void;
+    const held = new Promise<void>((r) => (open = r));
+    const client = { call: async () => (asked++, await held, { result: [] }) }; // findbycomm: nobody's number
+    const telephony = { getSettings: async () => ({ settings: { enabled: true, personalManager: { use: true } }, updatedAt: '' }) } as unknown as TelephonyRepository;
+    const instance = (lease: typeof a) => ({
+      map,
+      telephony,
+      employees: { uisEmployeeFor: () => null, b24UserFor: () => null },
+      gateway: { client: () => client, limiter: () => ({}) } as unknown as BitrixGateway,
+      links,
+      uisEndpoints: () => ({}) as never,
+      clock,
+      log,
+      budgetMs: 50,
+      missTtlMs: 60_000,
+      live: newLiveLookups(2, lease),
+    });
+    const ia = instance(a);
+    const ib = instance(b);
+    const numbers = ['79001110001', '79001110002', '79001110003', '79001110004'];
+    // round-robin: each instance gets two callers
+    const answers = await Promise.all(numbers.map((n, i) => findPersonalManager(i % 2 ? ib : ia, 'p1', n, Date.now())));
+    expect(asked).toBe(2);
+    expect(answers.map((x) => (x.kind === 'none' ? x.reason : x.kind)).sort()).toEqual(['busy', 'busy', 'timeout', 'timeout']);
+    open();
   });
 });

@@ -26,7 +26,7 @@ export interface ManagerLookupDeps {
   budgetMs: number;
   /** How long a number a live lookup found in no CRM item is trusted as "not a client". */
   missTtlMs: number;
-  /** Live lookups in flight (per process): one per number, at most `maxLive` per portal. */
+  /** Live lookups in flight: one per number (per process), at most `max` per portal (the cluster's with `slots`). */
   live: LiveLookups;
 }
 
@@ -35,30 +35,75 @@ export interface LiveLookups {
   max: number;
   byPhone: Map<string, Promise<Found | null>>;
   perPortal: Map<string, number>;
+  /**
+   * Several instances on one database (issue #12): the `max` is the cluster's — each live lookup
+   * holds one of the portal's `max` slot leases ('pm-live:<i>'), so N instances do not send N × max
+   * lookups into the portal's shared bucket. A keeper without linger (a freed slot is free at once).
+   */
+  slots?: { hold(memberId: string, area: string): Promise<{ release(): Promise<void> } | null> };
+  /** slots this process's lookups hold, per portal */
+  slotsInUse: Map<string, Set<number>>;
 }
 
-export const newLiveLookups = (max = 2): LiveLookups => ({ max, byPhone: new Map(), perPortal: new Map() });
+export const newLiveLookups = (max = 2, slots?: LiveLookups['slots']): LiveLookups => ({ max, byPhone: new Map(), perPortal: new Map(), slots, slotsInUse: new Map() });
+
+/** One of the portal's slots not used by this process and not held by another instance; null when none. */
+async function takeSlot(live: LiveLookups, memberId: string): Promise<{ release(): Promise<void> } | null> {
+  if (!live.slots) return { release: async () => {} };
+  const mine = live.slotsInUse.get(memberId) ?? new Set<number>();
+  live.slotsInUse.set(memberId, mine);
+  for (let i = 0; i < live.max; i++) {
+    if (mine.has(i)) continue;
+    mine.add(i); // before the await: a concurrent lookup of this process tries another slot
+    const h = await live.slots.hold(memberId, `pm-live:${i}`).catch(() => null);
+    if (h)
+      return {
+        release: async () => {
+          mine.delete(i);
+          await h.release();
+        },
+      };
+    mine.delete(i);
+  }
+  return null;
+}
 
 /**
  * The live lookup of a number through the in-flight registry: joined when already running; none
- * when the portal has `max` running — those requests would only queue behind each other in the
+ * when the portal has `max` running (in the cluster, with `slots`) — those requests would only queue behind each other in the
  * portal's bucket (2 req/s, shared with the calls) past UIS's wait.
  */
-function liveLookup(deps: ManagerLookupDeps, memberId: string, phone: string): Promise<Found | null> | null {
+async function liveLookup(deps: ManagerLookupDeps, memberId: string, phone: string): Promise<{ work: Promise<Found | null> } | null> {
   const key = `${memberId}:${phone}`;
   const running = deps.live.byPhone.get(key);
-  if (running) return running;
+  // wrapped: an async function returning a promise would wait for it
+  if (running) return { work: running };
   const n = deps.live.perPortal.get(memberId) ?? 0;
   if (n >= deps.live.max) return null;
   deps.live.perPortal.set(memberId, n + 1);
-  const work = lookupLive(deps, memberId, phone).finally(() => {
-    deps.live.byPhone.delete(key);
+  const done = () => {
     const left = (deps.live.perPortal.get(memberId) ?? 1) - 1;
     if (left > 0) deps.live.perPortal.set(memberId, left);
     else deps.live.perPortal.delete(memberId);
+  };
+  let slot: { release(): Promise<void> } | null = { release: async () => {} };
+  if (deps.live.slots) {
+    slot = await takeSlot(deps.live, memberId);
+    const joined = deps.live.byPhone.get(key); // started meanwhile by this process
+    if (!slot || joined) {
+      done();
+      if (slot) await slot.release().catch(() => undefined);
+      return joined ? { work: joined } : null;
+    }
+  }
+  const held = slot;
+  const work = lookupLive(deps, memberId, phone).finally(() => {
+    deps.live.byPhone.delete(key);
+    done();
+    void held.release().catch((e: unknown) => deps.log.warn({ err: e, memberId }, 'personal manager: live lookup slot release failed'));
   });
   deps.live.byPhone.set(key, work);
-  return work;
+  return { work };
 }
 
 const none = (reason: NoManager): ManagerAnswer => ({ kind: 'none', reason });
@@ -84,9 +129,9 @@ export async function findPersonalManager(deps: ManagerLookupDeps, memberId: str
   let from: 'map' | 'live' = 'map';
   if (!found) {
     if (await deps.map.isMiss(memberId, phone, deps.clock.now())) return none('not-client');
-    const lookup = liveLookup(deps, memberId, phone);
+    const lookup = await liveLookup(deps, memberId, phone);
     if (!lookup) return none('busy');
-    const live = await withinDeadline(lookup, deadline);
+    const live = await withinDeadline(lookup.work, deadline);
     if (live === 'timeout') return none('timeout');
     if (live === 'failed') {
       deps.log.warn({ memberId }, 'personal manager: the live CRM lookup failed');
