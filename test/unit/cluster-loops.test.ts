@@ -305,6 +305,36 @@ describe('employee sync on two instances', () => {
     expect(employeeSync.latestRun('p1')?.id).toBe(run!.id);
   });
 
+  it('the status import of a portal is done by one instance per tick', async () => {
+    const { clock, db, a, b } = cluster();
+    const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
+    employeeSync.saveSettings('p1', { importStatuses: true, dailySync: false, userIds: [] }, null);
+    employeeSync.replaceMappings('p1', [{ b24UserId: 1, uisEmployeeId: 11, matchedBy: 'email' }]);
+    const reads = { a: 0, b: 0 };
+    const worker = (name: 'a' | 'b', lease: typeof a) =>
+      createEmployeeSyncWorker({
+        employeeSync,
+        // the users' state: Bitrix24 unavailable, so the import stops there (recorded on the portal)
+        gateway: { client: () => ({ call: async () => (reads[name]++, Promise.reject(new Error('down'))) }), limiter: () => ({}), leases: lease } as unknown as BitrixGateway,
+        links,
+        uisEndpoints: () => ({ dataApiUrl: 'http://uis.test/data' }) as never,
+        clock,
+        log,
+      });
+    const wa = worker('a', a);
+    const wb = worker('b', b);
+    wa.start(600_000);
+    wb.start(600_000);
+    await turn(30);
+    await clock.advance(600_000);
+    await turn(30);
+    wa.stop();
+    wb.stop();
+    await Promise.all([wa.idle(), wb.idle()]);
+    expect([reads.a, reads.b]).toContain(0);
+    expect(reads.a + reads.b).toBe(2);
+  });
+
   it('a run whose instance died (its lease gone) is failed by the other\'s tick', async () => {
     const { clock, db, b } = cluster();
     const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
