@@ -16,7 +16,8 @@ import { benchScaleBurst, benchScaleMemory, benchScaleRates, compileEntry } from
  *   npm run bench [-- --only pacing|analytics|workspace|bridge|crm|telephony|manager] [-- --real | --scale 20]
  *   npm run bench -- --only bridge --cpu-prof /tmp/prof   (CPU profile of the app in the child-process webhook run)
  *   npm run bench -- --only scale [-- --small] [-- --cpu-prof /tmp/prof]   (issue #12: instances on one SQLite file beside bare Node;
- *     --small: a quick check of the bench itself; --cpu-prof: profiles of the instances in the callback-rate runs)
+ *     --small: a quick check of the bench itself; --count N: callbacks per rate run; --cpu-prof: profiles of the instances in the
+ *     callback-rate runs; --node-flags "…": node flags of the memory run's instance)
  * Time-bound benches run on a clock shared by the emulator and the app (×10 by default), which
  * models the same bucket 10× faster; `--real` runs them in real time.
  */
@@ -154,11 +155,13 @@ const BENCHES: Record<string, () => Promise<void>> = {
   /** Several instances on one SQLite file (issue #12): `npm run bench -- --only scale` */
   async scale() {
     const small = args.includes('--small');
+    /** node flags for the memory run's instance, e.g. `--node-flags "--max-semi-space-size=2"` */
+    const nodeFlags = arg('--node-flags')?.split(' ').filter(Boolean);
     const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' / ')} on ${cpus().length} cores`;
     console.log(`Scale (#12): app instances as child processes on one SQLite file (WAL); emulators and the load generator in this process (${load()})`);
     const entry = await compileEntry();
     try {
-      const count = small ? 1000 : 10_000;
+      const count = Number(arg('--count') ?? (small ? 1000 : 10_000));
       const r = await benchScaleRates({ entry: entry.file, count, concurrency: 32, chats: 50, maxInstances: 3, execArgv: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : undefined });
       const cores = (xs: number[]) => xs.map((c) => c.toFixed(2)).join(' + ');
       const rate = (x: { ok: number; sent: number; other: number; perSecond: number; cpu: { servers: number[]; client: number } }) =>
@@ -172,18 +175,24 @@ const BENCHES: Record<string, () => Promise<void>> = {
       }
       console.log(`  (${load()} after the rates)`);
       const chats = small ? 10 : 50;
-      const burstOf = async (n: number) => benchScaleBurst({ entry: entry.file, instances: n, chats, perChat: 20 });
-      const b1 = await burstOf(1);
-      const b3 = await burstOf(3);
-      console.log(`  queued burst: ${b1.messages} visitor messages over ${chats} new UIS chats written while the relay is held, then released; portal 2 req/s, burst 50 (real time)`);
-      for (const b of [b1, b3]) {
-        console.log(`  ${b.instances} instance${b.instances > 1 ? 's' : ' '}              ${b.seconds.toFixed(1)} s${b.settled ? '' : ' NOT SETTLED'}; ${b.delivered} / ${b.messages} in the open line (${b.exactlyOnce ? 'each exactly once, in order' : 'NOT exactly once / in order'}; duplicates ${b.duplicates}); REST calls ${b.restCalls} (${b.sendCalls} send/batch); 503s ${b.limited503}`);
+      // bridge.ts's queued burst (20 per chat: fits the bucket's burst of 50 calls), then one five
+      // times larger, which the bucket paces (100 calls: 50 at once, the rest at 2 a second)
+      for (const perChat of small ? [20] : [20, 100]) {
+        const burstOf = async (n: number) => benchScaleBurst({ entry: entry.file, instances: n, chats, perChat });
+        const b1 = await burstOf(1);
+        const b3 = await burstOf(3);
+        console.log(`  queued burst: ${b1.messages} visitor messages over ${chats} new UIS chats written while the relay is held (callbacks spread over the instances), then released; portal 2 req/s, burst 50 (real time; includes up to 1 s until an instance looks at the released portal again)`);
+        for (const b of [b1, b3]) {
+          console.log(`  ${b.instances} instance${b.instances > 1 ? 's' : ' '}              ${b.seconds.toFixed(1)} s${b.settled ? '' : ' NOT SETTLED'}; ${b.delivered} / ${b.messages} in the open line (${b.exactlyOnce ? 'each exactly once, in order' : 'NOT exactly once / in order'}; duplicates ${b.duplicates}); REST calls ${b.restCalls} (${b.sendCalls} send/batch); 503s ${b.limited503}`);
+        }
+        console.log(`  3 vs 1                   time ×${(b3.seconds / b1.seconds).toFixed(2)}, REST calls ×${(b3.restCalls / Math.max(1, b1.restCalls)).toFixed(2)}, 503s ${b3.limited503} vs ${b1.limited503}   (goal: not slower, not noisier)`);
       }
-      console.log(`  3 vs 1                   time ×${(b3.seconds / b1.seconds).toFixed(2)}, REST calls ×${(b3.restCalls / Math.max(1, b1.restCalls)).toFixed(2)}, 503s ${b3.limited503} vs ${b1.limited503}   (goal: not slower, not noisier)`);
-      const m = await benchScaleMemory(small ? { entry: entry.file, portals: 20, chatsPerPortal: 50, messagesPerChat: 2, idleSeconds: 3, burst: 1000, concurrency: 32 } : { entry: entry.file, portals: 1000, chatsPerPortal: 100, messagesPerChat: 10, idleSeconds: 15, burst: 10_000, concurrency: 32 });
+      const m = await benchScaleMemory({ ...(small ? { entry: entry.file, portals: 20, chatsPerPortal: 50, messagesPerChat: 2, idleSeconds: 3, burst: 1000, concurrency: 32 } : { entry: entry.file, portals: 1000, chatsPerPortal: 100, messagesPerChat: 10, idleSeconds: 15, burst: 10_000, concurrency: 32 }), execArgv: nodeFlags });
+      if (nodeFlags) console.log(`  (that instance ran with node ${nodeFlags.join(' ')})`);
       console.log(`  memory: one instance alone in its process, ${m.portals.toLocaleString('en')} installed portals, ${m.chats.toLocaleString('en')} bridged chats, ${m.messages.toLocaleString('en')} messages (seeded: ${m.seeded.rows.toLocaleString('en')} rows in ${m.seeded.seconds.toFixed(1)} s, file ${m.seeded.dbMiB.toFixed(0)} MiB)`);
-      console.log(`  RSS idle                 ${m.idle.toFixed(0)} MiB ${m.idleAfterSeconds} s after start   (goal ≤ 150 MB)`);
-      console.log(`  RSS under the burst      peak ${m.burst.peak.toFixed(0)} MiB, ${m.burst.after.toFixed(0)} MiB 3 s after (${m.burst.ok} / ${m.burst.sent} callbacks 2xx at ${m.burst.perSecond.toFixed(0)}/s, relay running); process peak (VmHWM, start-up included) ${m.hwm.toFixed(0)} MiB   (goal ≤ 150 MB)`);
+      const heap = (h: { heapUsed: number; heapTotal: number; external: number }) => `JS heap ${h.heapUsed.toFixed(0)} used / ${h.heapTotal.toFixed(0)} MiB, external ${h.external.toFixed(0)} MiB`;
+      console.log(`  RSS idle                 ${m.idle.toFixed(0)} MiB ${m.idleAfterSeconds} s after start   (goal ≤ 150 MB; ${heap(m.idleHeap)})`);
+      console.log(`  RSS under the burst      peak ${m.burst.peak.toFixed(0)} MiB, ${m.burst.after.toFixed(0)} MiB 3 s after (${m.burst.ok} / ${m.burst.sent} callbacks 2xx at ${m.burst.perSecond.toFixed(0)}/s, relay running); process peak (VmHWM, start-up included) ${m.hwm.toFixed(0)} MiB   (goal ≤ 150 MB; after: ${heap(m.afterHeap)})`);
       console.log(`  (${load()} at the end)`);
     } finally {
       entry.remove();

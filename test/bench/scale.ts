@@ -462,12 +462,27 @@ function rssOf(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
 }
 
+/** What the instance's own /metrics says of its memory (prom-client default metrics), in MiB. */
+export interface HeapView {
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+}
+
+async function heapOf(url: string): Promise<HeapView> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const v = (name: string) => Number(new RegExp(`^omni_${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return { heapUsed: v('nodejs_heap_size_used_bytes'), heapTotal: v('nodejs_heap_size_total_bytes'), external: v('nodejs_external_memory_bytes') };
+}
+
 export interface ScaleMemory {
   portals: number;
   chats: number;
   messages: number;
   seeded: { rows: number; seconds: number; dbMiB: number };
   idle: number;
+  idleHeap: HeapView;
+  afterHeap: HeapView;
   idleAfterSeconds: number;
   burst: RateResult & { peak: number; after: number };
   /** peak of the process's life (VmHWM), start-up included */
@@ -479,8 +494,8 @@ export interface ScaleMemory {
  * its RSS idle (after `idleSeconds`), then sampled every 100 ms under `burst` callbacks (32 in flight;
  * the relay runs: the portal's bucket paces it) and a few seconds after.
  */
-export async function benchScaleMemory(o: { entry: string; portals: number; chatsPerPortal: number; messagesPerChat: number; idleSeconds: number; burst: number; concurrency: number }): Promise<ScaleMemory> {
-  const w = await startScaleWorld({ entry: o.entry });
+export async function benchScaleMemory(o: { entry: string; portals: number; chatsPerPortal: number; messagesPerChat: number; idleSeconds: number; burst: number; concurrency: number; execArgv?: string[] }): Promise<ScaleMemory> {
+  const w = await startScaleWorld({ entry: o.entry, execArgv: o.execArgv });
   try {
     const k = await knownChats(w, 50);
     await w.stopAll();
@@ -490,6 +505,7 @@ export async function benchScaleMemory(o: { entry: string; portals: number; chat
     const pid = p.child.pid!;
     await sleep(o.idleSeconds * 1000);
     const idle = rssOf(pid).rss;
+    const idleHeap = await heapOf(p.url);
     let peak = idle;
     const sampler = setInterval(() => (peak = Math.max(peak, rssOf(pid).rss)), 100);
     let r: RateResult;
@@ -500,12 +516,15 @@ export async function benchScaleMemory(o: { entry: string; portals: number; chat
       clearInterval(sampler);
     }
     const after = rssOf(pid);
+    const afterHeap = await heapOf(p.url);
     return {
       portals: o.portals,
       chats: o.portals * o.chatsPerPortal,
       messages: o.portals * o.chatsPerPortal * o.messagesPerChat,
       seeded: { ...seeded, dbMiB },
       idle,
+      idleHeap,
+      afterHeap,
       idleAfterSeconds: o.idleSeconds,
       burst: { ...r, peak: Math.max(peak, after.rss), after: after.rss },
       hwm: after.hwm,
