@@ -83,12 +83,16 @@ describe('the settings page, tried as a new admin would', () => {
     await app.getByTestId('page-saved').waitFor({ timeout: 20_000 });
     expect(h.app.deps.employeeSync.getSettings(h.portal.memberId)?.settings.importStatuses).toBe(true);
     await expect(leavingAsks(app)).resolves.toBe(false);
+    // «Настройки сохранены» stays (a timed notice could pass unseen) until the next change
+    await app.waitForTimeout(5_000);
+    await expect(app.getByTestId('page-saved').isVisible()).resolves.toBe(true);
 
     // «Чаты»: a channel, and a checkbox with a description
     await app.getByRole('tab', { name: ru['tabs.chats'], exact: true }).click();
     await app.getByTestId('crm-chats-add-to-closed').waitFor({ timeout: 20_000 });
     await app.getByText(ru['crm.addToClosed'], { exact: true }).click();
     await expect.poll(() => checked(app, 'crm-chats-add-to-closed')).toBe('true');
+    await app.getByTestId('page-saved').waitFor({ state: 'hidden' });
     await app.getByText(ru['crm.channel.avito'], { exact: true }).click();
     await expect.poll(() => checked(app, 'crm-chats-channel-avito')).toBe('false');
   });
