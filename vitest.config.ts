@@ -11,6 +11,7 @@ export default defineConfig({
   test: {
     environment: 'node',
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/support/failure-log.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { note } from './browser-log';
 
 const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
@@ -31,8 +32,35 @@ export function chromiumPath(): string {
  * fresh user-data dir: playwright creates a temporary profile (`playwright_chromiumdev_profile-*`)
  * and deletes it on close — it refuses a `--user-data-dir` argument.
  */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+export async function launchChromium(): Promise<Browser> {
+  // every page (browser.newPage makes its context through newContext) reports to browser-log.ts
+  const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options) => {
+    const context = await newContext(options);
+    context.on('page', watchPage);
+    return context;
+  };
+  return browser;
+}
+
+function watchPage(page: Page): void {
+  const where = (url: string): string => {
+    try {
+      const u = new URL(url);
+      return `${u.host}${u.pathname}`;
+    } catch {
+      return url.slice(0, 120);
+    }
+  };
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') note(`console.${m.type()} ${m.text().slice(0, 300)}`);
+  });
+  page.on('pageerror', (e) => note(`pageerror ${String(e).slice(0, 300)}`));
+  page.on('requestfailed', (r) => note(`requestfailed ${r.method()} ${where(r.url())} ${r.failure()?.errorText ?? ''}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) note(`${r.status()} ${r.request().method()} ${where(r.url())}`);
+  });
 }
 
 /** The frame the emulated portal opened for our handler at `path` (looks every `pollMs`, ~10 s in all). */
