@@ -11,7 +11,7 @@
  *   });
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe } from 'vitest';
 import { openDb, type Db } from '../../server/storage/db';
 import { openPg, type PgStore } from '../../server/storage/pg/connection';
 
@@ -82,7 +82,12 @@ let users = 0;
 async function acquirePg(): Promise<PgStore> {
   users++;
   shared ??= openTestPg();
-  return shared;
+  try {
+    return await shared;
+  } catch (err) {
+    if (--users === 0) shared = undefined;
+    throw err;
+  }
 }
 
 async function releasePg(): Promise<void> {
@@ -95,9 +100,10 @@ async function releasePg(): Promise<void> {
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 
-function variant(name: StoreName): TestStore & { open(): Promise<void>; dispose(): Promise<void> } {
+function variant(name: StoreName): TestStore & { open(): Promise<void>; check(): void; dispose(): Promise<void> } {
   let sqlite: Db | undefined;
   let pg: PgStore | undefined;
+  let failed: unknown;
   return {
     name,
     get sqlite() {
@@ -112,8 +118,15 @@ function variant(name: StoreName): TestStore & { open(): Promise<void>; dispose(
       if (pg && tables.length) await pg.pool.query(`TRUNCATE ${tables.join(', ')} CASCADE`);
     },
     async open() {
-      if (name === 'sqlite') sqlite = openDb(':memory:');
-      else pg = await acquirePg();
+      try {
+        if (name === 'sqlite') sqlite = openDb(':memory:');
+        else pg = await acquirePg();
+      } catch (err) {
+        failed = err; // each test of the variant fails with it (a failed beforeAll would only skip them)
+      }
+    },
+    check() {
+      if (failed) throw failed;
     },
     async dispose() {
       if (sqlite) sqlite.close();
@@ -131,6 +144,7 @@ export function stores(): Array<TestStore> {
   return STORE_NAMES.map((name) => {
     const v = variant(name);
     beforeAll(() => v.open());
+    beforeEach(() => v.check());
     afterAll(() => v.dispose());
     return v;
   });
@@ -142,6 +156,7 @@ export function forEachStore(title: string, body: (store: TestStore) => void): v
     describe(`${title} [${name}]`, () => {
       const v = variant(name);
       beforeAll(() => v.open());
+      beforeEach(() => v.check());
       afterAll(() => v.dispose());
       body(v);
     });
