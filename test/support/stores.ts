@@ -139,17 +139,6 @@ function variant(name: StoreName): TestStore & { open(): Promise<void>; check():
   };
 }
 
-/** The variants for describe.each: `describe.each(stores())('x [$name]', (store) => …)` (hooks set up inside). */
-export function stores(): Array<TestStore> {
-  return STORE_NAMES.map((name) => {
-    const v = variant(name);
-    beforeAll(() => v.open());
-    beforeEach(() => v.check());
-    afterAll(() => v.dispose());
-    return v;
-  });
-}
-
 /** `body` once per store, in a describe «title [sqlite]» / «title [postgres]» with the store open. */
 export function forEachStore(title: string, body: (store: TestStore) => void): void {
   for (const name of STORE_NAMES) {
