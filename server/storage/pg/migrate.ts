@@ -1,10 +1,16 @@
 import type pg from 'pg';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** server/storage/migrations-pg: the PostgreSQL dialect of every migration, under the SQLite file names. */
-export const PG_MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations-pg');
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * server/storage/migrations-pg: the PostgreSQL dialect of every migration, under the SQLite file
+ * names — beside the module when bundled (build/migrations-pg next to build/serve.js, as
+ * build/migrations is for SQLite), else the source tree's.
+ */
+export const PG_MIGRATIONS_DIR = existsSync(join(HERE, 'migrations-pg')) ? join(HERE, 'migrations-pg') : join(HERE, '..', 'migrations-pg');
 
 /** First key of the advisory lock the migration run holds (the second: the schema's hash). */
 const LOCK_CLASS = 0x75_69_73_30; // 'uis0'
