@@ -59,6 +59,15 @@ forEachStore('lease store', (store) => {
     expect(await owners(store)).toEqual([{ member_id: 'p1', area: 'work', owner: 'B', expires_at: now + 5000 }]);
   });
 
+  it('a fractional time to live is taken (PostgreSQL keeps whole ms)', async () => {
+    expect(await leases.acquire('p1', 'work', 'A', 999.6)).toBe(true);
+    expect(await leases.renew('p1', 'work', 'A', 999.6)).toBe(true);
+    now += 999;
+    expect(await leases.acquire('p1', 'work', 'B', 1000)).toBe(false);
+    now += 1;
+    expect(await leases.acquire('p1', 'work', 'B', 1000)).toBe(true);
+  });
+
   it('renewing a lease nobody holds fails (it is not created)', async () => {
     expect(await leases.renew('p1', 'work', 'A', 1000)).toBe(false);
     expect(await owners(store)).toEqual([]);

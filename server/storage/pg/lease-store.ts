@@ -9,13 +9,15 @@ import type { LeaseStore } from '../../services/lease-ports';
  * with the caller's clock (like SQLite's; instances on several machines need synchronized clocks,
  * the lease TTL being far above their skew).
  */
-export function createPgLeaseStore(db: Kysely<PgSchema>, now: () => number = Date.now): LeaseStore {
+export function createPgLeaseStore(db: Kysely<PgSchema>, clock: () => number = Date.now): LeaseStore {
+  // expires_at is BIGINT ms: a fractional time (SQLite would keep it as REAL) is rounded, not refused
+  const now = () => Math.round(clock());
   return {
     async acquire(memberId, area, owner, ttlMs) {
       const t = now();
       const r = await db
         .insertInto('leases')
-        .values({ member_id: memberId, area, owner, expires_at: t + ttlMs })
+        .values({ member_id: memberId, area, owner, expires_at: Math.round(t + ttlMs) })
         .onConflict((oc) =>
           oc
             .columns(['member_id', 'area'])
@@ -29,7 +31,7 @@ export function createPgLeaseStore(db: Kysely<PgSchema>, now: () => number = Dat
       // still this owner's: nobody took it over, so extending it is safe even past its expiry
       const r = await db
         .updateTable('leases')
-        .set({ expires_at: now() + ttlMs })
+        .set({ expires_at: Math.round(now() + ttlMs) })
         .where('member_id', '=', memberId)
         .where('area', '=', area)
         .where('owner', '=', owner)
