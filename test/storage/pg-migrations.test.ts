@@ -3,7 +3,7 @@
  * SQLite schema they translate: every table, column (compatible type, nullability, default),
  * primary key, unique key, index and foreign key that `openDb(':memory:')` ends up with exists in a
  * freshly migrated PostgreSQL schema, and nothing else — so a migration 031 written for one store
- * only fails here. The data migrations (004, 013, 022) turn the same rows into the same rows in
+ * only fails here; server/storage/pg/schema.ts (the Kysely types) declares the same. The data migrations (004, 013, 022) turn the same rows into the same rows in
  * both. Then: instances starting together migrate once (the run's advisory lock).
  */
 import Database from 'better-sqlite3';
@@ -166,6 +166,29 @@ describe('PostgreSQL migrations', () => {
     expect(Object.fromEntries(got.uniques)).toEqual(Object.fromEntries(want.uniques));
     expect(Object.fromEntries(got.indexes)).toEqual(Object.fromEntries(want.indexes));
     expect(Object.fromEntries(got.foreignKeys)).toEqual(Object.fromEntries(want.foreignKeys));
+  });
+
+  it('are what server/storage/pg/schema.ts (the Kysely types) declares: every table and column, its JS type and nullability', () => {
+    const source = readFileSync(join(PG_MIGRATIONS_DIR, '..', 'pg', 'schema.ts'), 'utf8');
+    const interfaces = new Map<string, Map<string, string>>();
+    for (const m of source.matchAll(/export interface (\w+) \{\n([\s\S]*?)\n\}/g)) {
+      interfaces.set(m[1]!, new Map([...m[2]!.matchAll(/^ {2}(\w+): (.+);$/gm)].map((f) => [f[1]!, f[2]!])));
+    }
+    const declared = new Map([...interfaces.get('PgSchema')!].map(([table, iface]) => [table, interfaces.get(iface)!]));
+    const want = sqliteSchema(sqlite);
+    expect([...declared.keys()].sort()).toEqual([...want.columns.keys()].sort());
+    const problems: string[] = [];
+    for (const [table, columns] of want.columns) {
+      const fields = declared.get(table)!;
+      expect([...fields.keys()].sort(), `fields of ${table}`).toEqual([...columns.keys()].sort());
+      for (const [name, c] of columns) {
+        const js = /INT|REAL|FLOA|DOUB/i.test(c.type) ? 'number' : 'string';
+        const base = `${js}${c.notNull ? '' : ' | null'}`;
+        const expected = c.hasDefault ? `Generated<${base}>` : base;
+        if (fields.get(name) !== expected) problems.push(`${table}.${name}: declared ${fields.get(name)}, expected ${expected}`);
+      }
+    }
+    expect(problems).toEqual([]);
   });
 
   it('a second run applies nothing', async () => {
