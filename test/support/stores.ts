@@ -12,6 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe } from 'vitest';
+import pg from 'pg';
 import { openDb, type Db } from '../../server/storage/db';
 import { openPg, type PgStore } from '../../server/storage/pg/connection';
 
@@ -52,8 +53,15 @@ export function randomSchema(prefix = 't'): string {
 export async function openTestPg(opts: { schema?: string; max?: number; migrate?: boolean; url?: string } = {}): Promise<PgStore> {
   const schema = opts.schema ?? randomSchema();
   const url = opts.url ?? TEST_PG_URL;
+  const open = () => openPg(url, { schema, max: opts.max ?? 5, migrate: opts.migrate ?? true });
   try {
-    return await openPg(url, { schema, max: opts.max ?? 5, migrate: opts.migrate ?? true });
+    try {
+      return await open();
+    } catch (err) {
+      if ((err as { code?: string }).code !== '3D000') throw err; // the test database does not exist yet: create it
+      await createDatabase(url);
+      return await open();
+    }
   } catch (err) {
     const e = err as Error & { code?: string };
     if (e.message.startsWith('PostgreSQL migration')) throw err;
@@ -62,6 +70,22 @@ export async function openTestPg(opts: { schema?: string; max?: number; migrate?
         'needs it — CI runs one; locally start PostgreSQL or point TEST_DATABASE_URL at one',
       { cause: err },
     );
+  }
+}
+
+async function createDatabase(url: string): Promise<void> {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.slice(1));
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a database name to create: ${name}`);
+  u.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: u.toString() });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name}"`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P04') throw err; // another file created it meanwhile
+  } finally {
+    await client.end();
   }
 }
 
