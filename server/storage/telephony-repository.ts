@@ -1,49 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
-import { defaultTelephonySettings, telephonySettingsSchema } from '../contracts/telephony-settings';
 import type { CallEventType, CallNotification, CallReport } from '../domain/telephony/events';
-import type { TelephonyCall, TelephonyRepository } from '../services/telephony/ports';
+import type { TelephonyRepository } from '../services/telephony/ports';
+import { hookTokenContext, hookTokenHash as sha256, inChunks, phoneDigitsOrNull as digits, readSettings, toCall, type CallRow } from './telephony-rows';
 
-interface CallRow {
-  member_id: string;
-  session_id: number;
-  status: TelephonyCall['status'];
-  due_at: number;
-  version: number;
-  attempts: number;
-  started_at: number | null;
-  phone: string | null;
-  report: string | null;
-  state: string | null;
-  outcome: string | null;
-  reason: string | null;
-}
-
-const toCall = (r: CallRow): TelephonyCall => ({
-  memberId: r.member_id,
-  sessionId: Number(r.session_id),
-  status: r.status,
-  dueAt: Number(r.due_at),
-  version: r.version,
-  attempts: r.attempts,
-  startedAt: r.started_at === null ? null : Number(r.started_at),
-  phone: r.phone,
-  report: r.report ? (JSON.parse(r.report) as CallReport) : null,
-  state: r.state ? (JSON.parse(r.state) as TelephonyCall['state']) : null,
-  outcome: r.outcome,
-  reason: r.reason,
-});
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const digits = (s: string | null) => (s ? s.replace(/\D+/g, '') || null : null);
-
-/** IN (?, ?, …) over a list in chunks (SQLite and PostgreSQL both take a few hundred parameters). */
-function inChunks<T>(ids: readonly T[], size = 400): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < ids.length; i += size) out.push(ids.slice(i, i + size));
-  return out;
-}
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 /**
@@ -153,10 +113,7 @@ export function createSqliteTelephonyRepository(db: Db, box: SecretBox, now: () 
   return {
     async getSettings(memberId) {
       const r = q.settings.get(memberId) as { settings: string; updated_at: string } | undefined;
-      if (!r) return null;
-      const parsed = telephonySettingsSchema.safeParse(JSON.parse(r.settings));
-      // a shape no version of today's schema reads: the defaults, switched off, until an admin saves again
-      return { settings: parsed.success ? parsed.data : defaultTelephonySettings(), updatedAt: r.updated_at };
+      return r ? { settings: readSettings(r.settings), updatedAt: r.updated_at } : null;
     },
     async saveSettings(memberId, settings) {
       q.saveSettings.run(memberId, JSON.stringify(settings), settings.enabled ? 1 : 0, iso());
@@ -166,10 +123,10 @@ export function createSqliteTelephonyRepository(db: Db, box: SecretBox, now: () 
     },
     async hookToken(memberId) {
       const sealed = q.hook.get(memberId) as string | undefined;
-      return sealed ? box.open(sealed, `telephony-hook:${memberId}`) : null;
+      return sealed ? box.open(sealed, hookTokenContext(memberId)) : null;
     },
     async saveHookToken(memberId, token) {
-      q.saveHook.run(memberId, sha256(token), box.seal(token, `telephony-hook:${memberId}`), iso());
+      q.saveHook.run(memberId, sha256(token), box.seal(token, hookTokenContext(memberId)), iso());
     },
     async memberByHookToken(token) {
       return (q.byHook.get(sha256(token)) as string | undefined) ?? null;

@@ -1,33 +1,6 @@
 import type { Db } from './db';
 import type { TelephonyStart, TelephonyStartRepository } from '../services/telephony/start-ports';
-
-interface Row {
-  member_id: string;
-  correlation_id: string;
-  kind: TelephonyStart['kind'];
-  call_id: string | null;
-  user_id: number | null;
-  phone: string;
-  session_id: number | null;
-  status: TelephonyStart['status'];
-  error_code: string | null;
-  error: string | null;
-  created_at: number;
-}
-
-const toStart = (r: Row): TelephonyStart => ({
-  memberId: r.member_id,
-  correlationId: r.correlation_id,
-  kind: r.kind,
-  callId: r.call_id,
-  userId: r.user_id,
-  phone: r.phone,
-  sessionId: r.session_id === null ? null : Number(r.session_id),
-  status: r.status,
-  errorCode: r.error_code,
-  error: r.error,
-  createdAt: Number(r.created_at),
-});
+import { toStart, type StartRow as Row } from './telephony-rows';
 
 /** Calls started from Bitrix24 (migration 023) over better-sqlite3; the port is asynchronous, the SQL portable. */
 export function createSqliteTelephonyStartRepository(db: Db): TelephonyStartRepository {
