@@ -2,15 +2,31 @@ import type { Db } from './db';
 import type { CrmEntityType, Found, FoundEntity } from '../domain/crm-rules/types';
 import type { PersonalManagerRepository, PmEntity, PmRef } from '../services/personal-manager/ports';
 
-interface EntityRow {
+/** A pm_entities row as clientOf reads it (shared with the PostgreSQL store, ./pg/personal-manager-store.ts). */
+export interface PmEntityRow {
   entity_type: CrmEntityType;
   entity_id: number;
   responsible_id: number | null;
   closed: number;
   created_at: number;
 }
+type EntityRow = PmEntityRow;
 
 const found = (e: EntityRow): FoundEntity => ({ id: Number(e.entity_id), closed: e.closed === 1, createdAt: Number(e.created_at), responsibleId: e.responsible_id === null ? null : Number(e.responsible_id) });
+
+/** The client of a number: the items carrying it, then the ones linked to them, each item once, by type. */
+export function pmFound(rows: readonly PmEntityRow[]): Found {
+  const out: Found = { contacts: [], companies: [], leads: [], deals: [] };
+  const lists = { contact: out.contacts, company: out.companies, lead: out.leads, deal: out.deals };
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const key = `${r.entity_type}:${r.entity_id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    lists[r.entity_type].push(found(r));
+  }
+  return out;
+}
 
 /**
  * The personal-manager map over better-sqlite3 (migrations 024, 028, 029). Portable SQL (upserts with ON
@@ -124,16 +140,7 @@ export function createSqlitePersonalManagerRepository(db: Db): PersonalManagerRe
         const by = d.entity_type === 'contact' ? q.byContact : d.entity_type === 'company' ? q.byCompany : d.entity_type === 'lead' ? q.byLead : null;
         return by ? (by.all(memberId, d.entity_id) as EntityRow[]) : [];
       });
-      const out: Found = { contacts: [], companies: [], leads: [], deals: [] };
-      const lists = { contact: out.contacts, company: out.companies, lead: out.leads, deal: out.deals };
-      const seen = new Set<string>();
-      for (const r of [...direct, ...linked]) {
-        const key = `${r.entity_type}:${r.entity_id}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        lists[r.entity_type].push(found(r));
-      }
-      return out;
+      return pmFound([...direct, ...linked]);
     },
     async put(memberId, p) {
       put(memberId, p.entities, p.gone, p.readAt);
