@@ -1,53 +1,15 @@
 import type { ChatSource } from '../contracts/chat-sources';
 import type { ItemState } from '../domain/chat-sources/items';
-import type { ChatSourceRepository, SourceItem } from '../services/chat-sources/ports';
+import type { ChatSourceRepository } from '../services/chat-sources/ports';
+import { CHANNEL_LIST_MAX, CHANNEL_MAX, ERROR_MESSAGE_MAX, ITEM_PATCH_COLUMNS, likePrefix, statusCounts, toSourceItem, toSourceState, type ChatSourceItemRow, type ChatSourceStateRowDb } from './chat-source-rows';
 import type { Db } from './db';
 
 /**
  * «Источники чатов» in SQLite (migration 019). Async methods over synchronous better-sqlite3, so
  * the port stays the same when storage moves to Kysely; SQL kept portable (upserts with ON
- * CONFLICT, no JSON functions: payloads are parsed here).
+ * CONFLICT, no JSON functions: payloads are parsed here). Rows are mapped by chat-source-rows.ts,
+ * shared with the PostgreSQL store (pg/chat-source-store.ts).
  */
-interface ItemRow {
-  id: number;
-  member_id: string;
-  source: ChatSource;
-  ext_id: string;
-  kind: 'chat' | 'request';
-  channel: string | null;
-  status: SourceItem['status'];
-  version: number;
-  reopened: number;
-  payload: string;
-  attempts: number;
-  due_at: number;
-  created_at: number;
-  attribution: string | null;
-  reason: string | null;
-  uis_id: number | null;
-  updated_at: string;
-}
-
-const toItem = (r: ItemRow): SourceItem => ({
-  id: r.id,
-  memberId: r.member_id,
-  source: r.source,
-  extId: r.ext_id,
-  kind: r.kind,
-  channel: r.channel,
-  status: r.status,
-  version: r.version,
-  payload: JSON.parse(r.payload) as unknown,
-  attempts: r.attempts,
-  dueAt: r.due_at,
-  createdAt: r.created_at,
-  attribution: r.attribution,
-  reason: r.reason,
-  uisId: r.uis_id,
-  updatedAt: r.updated_at,
-});
-
-const COLUMNS: Record<string, string> = { status: 'status', attempts: 'attempts', dueAt: 'due_at', attribution: 'attribution', reason: 'reason', uisId: 'uis_id', payload: 'payload' };
 const DUE = `status IN ('pending', 'waiting') AND due_at <= ?`;
 
 export function createSqliteChatSourceRepository(db: Db, now: () => number = Date.now): ChatSourceRepository {
@@ -117,7 +79,7 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
       return apply(key, fresh, decide);
     },
     async due(memberId, at, limit) {
-      return (db.prepare(`SELECT * FROM chat_source_items WHERE member_id = ? AND ${DUE} ORDER BY due_at, id LIMIT ?`).all(memberId, at, limit) as ItemRow[]).map(toItem);
+      return (db.prepare(`SELECT * FROM chat_source_items WHERE member_id = ? AND ${DUE} ORDER BY due_at, id LIMIT ?`).all(memberId, at, limit) as ChatSourceItemRow[]).map(toSourceItem);
     },
     async portalsWithDue(at) {
       return db.prepare(`SELECT DISTINCT member_id FROM chat_source_items WHERE ${DUE}`).pluck().all(at) as string[];
@@ -129,14 +91,14 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
       const sets: string[] = [];
       const values: unknown[] = [];
       for (const [k, v] of Object.entries(patch)) {
-        sets.push(`${COLUMNS[k]} = ?`);
+        sets.push(`${ITEM_PATCH_COLUMNS[k as keyof typeof ITEM_PATCH_COLUMNS]} = ?`);
         values.push(k === 'payload' ? JSON.stringify(v) : v);
       }
       if (!sets.length) return;
       db.prepare(`UPDATE chat_source_items SET ${sets.join(', ')}, updated_at = ? WHERE id = ?`).run(...values, iso(), id);
     },
     async retryFailed(memberId, source, reasonPrefix, at) {
-      const like = `${reasonPrefix.replace(/[!%_]/g, '!$&')}%`;
+      const like = likePrefix(reasonPrefix);
       return db
         .prepare(`UPDATE chat_source_items SET status = 'pending', attempts = 0, due_at = ?, updated_at = ? WHERE member_id = ? AND source = ? AND status = 'failed' AND reason LIKE ? ESCAPE '!'`)
         .run(at, iso(), memberId, source, like).changes;
@@ -148,20 +110,14 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
       const rows = source
         ? db.prepare('SELECT * FROM chat_source_items WHERE member_id = ? AND source = ? ORDER BY id DESC LIMIT ?').all(memberId, source, limit)
         : db.prepare('SELECT * FROM chat_source_items WHERE member_id = ? ORDER BY id DESC LIMIT ?').all(memberId, limit);
-      return (rows as ItemRow[]).map(toItem);
+      return (rows as ChatSourceItemRow[]).map(toSourceItem);
     },
     async counts(memberId, source) {
-      const out = { pending: 0, uploaded: 0, skipped: 0, failed: 0 };
-      const rows = db.prepare('SELECT status, COUNT(*) AS n FROM chat_source_items WHERE member_id = ? AND source = ? GROUP BY status').all(memberId, source) as Array<{ status: string; n: number }>;
-      for (const r of rows) {
-        if (r.status === 'uploaded' || r.status === 'skipped' || r.status === 'failed') out[r.status] += r.n;
-        else out.pending += r.n;
-      }
-      return out;
+      return statusCounts(db.prepare('SELECT status, COUNT(*) AS n FROM chat_source_items WHERE member_id = ? AND source = ? GROUP BY status').all(memberId, source) as Array<{ status: string; n: number }>);
     },
     async noteEvent(memberId, source, at, channel) {
       eventAt.run(memberId, source, at);
-      if (channel) channelAt.run(memberId, source, channel.slice(0, 100), at);
+      if (channel) channelAt.run(memberId, source, channel.slice(0, CHANNEL_MAX), at);
     },
     async noteUpload(memberId, source, at) {
       ensureState.run(memberId, source);
@@ -172,7 +128,7 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
       db.prepare('UPDATE chat_source_state SET last_error_at = ?, last_error_code = ?, last_error_message = ? WHERE member_id = ? AND source = ?').run(
         error?.at ?? null,
         error?.code ?? null,
-        error?.message.slice(0, 500) ?? null,
+        error?.message.slice(0, ERROR_MESSAGE_MAX) ?? null,
         memberId,
         source,
       );
@@ -181,17 +137,10 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
       for (const code of codes) resolveError.run(memberId, source, code);
     },
     async state(memberId, source) {
-      const r = db.prepare('SELECT * FROM chat_source_state WHERE member_id = ? AND source = ?').get(memberId, source) as
-        | { last_event_at: number | null; last_upload_at: number | null; last_error_at: number | null; last_error_code: string | null; last_error_message: string | null }
-        | undefined;
-      return {
-        lastEventAt: r?.last_event_at ?? null,
-        lastUploadAt: r?.last_upload_at ?? null,
-        lastError: r?.last_error_at && r.last_error_code ? { at: r.last_error_at, code: r.last_error_code, message: r.last_error_message ?? '' } : null,
-      };
+      return toSourceState(db.prepare('SELECT * FROM chat_source_state WHERE member_id = ? AND source = ?').get(memberId, source) as ChatSourceStateRowDb | undefined);
     },
     async channels(memberId, source) {
-      return (db.prepare('SELECT channel, last_at FROM chat_source_channels WHERE member_id = ? AND source = ? ORDER BY last_at DESC LIMIT 100').all(memberId, source) as Array<{ channel: string; last_at: number }>).map((r) => ({
+      return (db.prepare('SELECT channel, last_at FROM chat_source_channels WHERE member_id = ? AND source = ? ORDER BY last_at DESC LIMIT ?').all(memberId, source, CHANNEL_LIST_MAX) as Array<{ channel: string; last_at: number }>).map((r) => ({
         key: r.channel,
         lastAt: r.last_at,
       }));
