@@ -1,42 +1,16 @@
-import { openLinesSettingsSchema } from '../contracts/open-lines';
-import type { OpenLineJob, OpenLinesRepository } from '../services/open-lines/ports';
+import type { OpenLinesRepository } from '../services/open-lines/ports';
+import { OPEN_LINE_JOB_COLUMNS, parseOpenLinesSettings, toOpenLineJob, type OpenLineJobRow } from './open-lines-rows';
 import type { Db } from './db';
+
+type JobRow = OpenLineJobRow;
+const toJob = toOpenLineJob;
+const COLUMNS = OPEN_LINE_JOB_COLUMNS;
 
 /**
  * «Открытые линии» in SQLite (migration 021). Async methods over synchronous better-sqlite3, so
  * the port stays the same when storage moves to Kysely; SQL kept portable (ON CONFLICT upserts,
  * no JSON functions: the settings and the written fields are parsed here).
  */
-interface JobRow {
-  member_id: string;
-  entity_type: 'lead' | 'deal';
-  entity_id: number;
-  status: OpenLineJob['status'];
-  attempts: number;
-  due_at: number;
-  created_at: number;
-  uis_chat_id: string | null;
-  written: string | null;
-  reason: string | null;
-  updated_at: number;
-}
-
-const toJob = (r: JobRow): OpenLineJob => ({
-  memberId: r.member_id,
-  entityType: r.entity_type,
-  entityId: Number(r.entity_id),
-  status: r.status,
-  attempts: r.attempts,
-  dueAt: Number(r.due_at),
-  createdAt: Number(r.created_at),
-  uisChatId: r.uis_chat_id,
-  written: r.written ? (JSON.parse(r.written) as string[]) : [],
-  reason: r.reason,
-  updatedAt: Number(r.updated_at),
-});
-
-const COLUMNS = { status: 'status', attempts: 'attempts', dueAt: 'due_at', uisChatId: 'uis_chat_id', written: 'written', reason: 'reason' } as const;
-
 export function createSqliteOpenLinesRepository(db: Db, now: () => number = Date.now): OpenLinesRepository {
   const q = {
     getSettings: db.prepare('SELECT settings, updated_at FROM open_lines_settings WHERE member_id = ?'),
@@ -58,9 +32,7 @@ export function createSqliteOpenLinesRepository(db: Db, now: () => number = Date
   return {
     async getSettings(memberId) {
       const r = q.getSettings.get(memberId) as { settings: string; updated_at: string } | undefined;
-      if (!r) return null;
-      const parsed = openLinesSettingsSchema.safeParse(JSON.parse(r.settings));
-      return parsed.success ? { settings: parsed.data, updatedAt: r.updated_at } : null;
+      return r ? parseOpenLinesSettings(r.settings, r.updated_at) : null;
     },
     async saveSettings(memberId, settings) {
       q.saveSettings.run(memberId, JSON.stringify(settings), settings.enabled ? 1 : 0, new Date(now()).toISOString());
