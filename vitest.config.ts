@@ -3,19 +3,42 @@ import vue from '@vitejs/plugin-vue';
 
 /**
  * Node by default: tests start real servers (port 0) and headless Chromium, hence the generous
- * timeouts, separate processes and at most two files at once (the CI machine has 2 cores).
+ * timeouts and separate processes. Two projects, run one after the other: the files without a
+ * browser two at a time (the CI machine has 2 cores), then the files that drive Chromium one at a
+ * time — a Chromium page beside another file's Chromium and servers on 2 cores starved both (CI of
+ * stop 18 timed out waiting for a select option and a save notice that show at once when alone).
  * Browser tests load the built dist/ (`vite build` first), never a dev server.
  */
+const BROWSER = [
+  'test/browser/**/*.test.ts',
+  'test/app/*-in-browser.test.ts',
+  // emulator suites that open the emulated pages in Chromium
+  'test/emulator/amocrm.test.ts',
+  'test/emulator/bitrix-openlines.test.ts',
+  'test/emulator/bitrix-telephony.test.ts',
+  'test/emulator/bitrix.test.ts',
+  'test/emulator/jivo.test.ts',
+  'test/emulator/uis-pbx.test.ts',
+  'test/emulator/uis.test.ts',
+];
+
 export default defineConfig({
   plugins: [vue()],
   test: {
     environment: 'node',
-    include: ['test/**/*.test.ts'],
     setupFiles: ['test/support/failure-log.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    fileParallelism: true,
-    maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'node', include: ['test/**/*.test.ts'], exclude: BROWSER, maxWorkers: 2, fileParallelism: true, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: 'browser', include: BROWSER, maxWorkers: 1, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });
