@@ -1,45 +1,16 @@
-import type { AmoAccountRepository, AmoConnectionRow } from '../services/chat-sources/ports';
+import type { AmoAccountRepository } from '../services/chat-sources/ports';
+import { amoSecretContext as ctx, STATUS_REASON_MAX, toAmoConnection as toConnection, type AmoAccountRow as Row } from './amocrm-account-rows';
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
 
 /**
  * The connected amoCRM account of a portal (migration 019): the OAuth pair sealed at rest with the
  * portal as context (secret-box.ts), saved compare-and-set on the refresh token it replaces, and a
- * refresh lease so that one process at a time uses the single-use refresh token.
+ * refresh lease so that one process at a time uses the single-use refresh token. Rows are mapped by
+ * amocrm-account-rows.ts, shared with the PostgreSQL store (pg/amocrm-account-store.ts).
  */
-interface Row {
-  member_id: string;
-  name: string;
-  origin: string;
-  account_id: number;
-  access_token: string;
-  refresh_token: string;
-  expires_at: number;
-  refreshed_at: number;
-  status: 'active' | 'reauth';
-  status_reason: string | null;
-  webhook_mode: 'api' | 'manual';
-  webhook_disabled: number;
-  webhook_detail: string | null;
-  connected_at: number;
-}
-
-const toConnection = (r: Row): AmoConnectionRow => ({
-  memberId: r.member_id,
-  name: r.name,
-  origin: r.origin,
-  accountId: r.account_id,
-  expiresAt: r.expires_at,
-  refreshedAt: r.refreshed_at,
-  status: r.status,
-  statusReason: r.status_reason,
-  webhook: { mode: r.webhook_mode, disabled: r.webhook_disabled === 1, detail: r.webhook_detail },
-  connectedAt: r.connected_at,
-});
-
 export function createSqliteAmoAccountRepository(db: Db, box: SecretBox, now: () => number = Date.now): AmoAccountRepository {
   const iso = () => new Date(now()).toISOString();
-  const ctx = (memberId: string) => `amocrm:${memberId}`;
   const row = (memberId: string) => db.prepare('SELECT * FROM amocrm_accounts WHERE member_id = ?').get(memberId) as Row | undefined;
 
   return {
@@ -107,7 +78,7 @@ export function createSqliteAmoAccountRepository(db: Db, box: SecretBox, now: ()
       db.prepare('UPDATE amocrm_accounts SET refresh_lease_until = NULL WHERE member_id = ?').run(memberId);
     },
     async setStatus(memberId, status, reason) {
-      db.prepare('UPDATE amocrm_accounts SET status = ?, status_reason = ?, updated_at = ? WHERE member_id = ?').run(status, reason?.slice(0, 300) ?? null, iso(), memberId);
+      db.prepare('UPDATE amocrm_accounts SET status = ?, status_reason = ?, updated_at = ? WHERE member_id = ?').run(status, reason?.slice(0, STATUS_REASON_MAX) ?? null, iso(), memberId);
     },
   };
 }
