@@ -157,6 +157,15 @@ forEachStore('amoCRM account store', (store) => {
     expect(await repo.get('p1')).toBeNull();
   });
 
+  it('free text with U+0000 is stored; PostgreSQL, whose text cannot hold it, keeps U+FFFD', async () => {
+    const kept = (s: string) => (store.sqlite ? s : s.replaceAll('\u0000', '\uFFFD'));
+    await repo.connect(conn('p1', { name: 'Ром\u0000ашка', webhook: { mode: 'manual', disabled: false, detail: 'HTTP 400: \u0000' } }), pair(1), T0);
+    expect(await repo.get('p1')).toMatchObject({ name: kept('Ром\u0000ашка'), webhook: { mode: 'manual', disabled: false, detail: kept('HTTP 400: \u0000') } });
+    await repo.setWebhook('p1', { mode: 'manual', disabled: true, detail: '\u0000' });
+    await repo.setStatus('p1', 'reauth', 'invalid_grant \u0000');
+    expect(await repo.get('p1')).toMatchObject({ status: 'reauth', statusReason: kept('invalid_grant \u0000'), webhook: { detail: kept('\u0000') } });
+  });
+
   it('saveTokens: only over the refresh token it replaces (compare-and-set), sealed, with the refresh time', async () => {
     expect(await repo.saveTokens('p1', pair(2), 'refresh-1-секрет')).toBe(false); // not connected
     await repo.connect(conn('p1'), pair(1), T0 - 5);

@@ -270,6 +270,22 @@ forEachStore('chat source store', (store) => {
     expect(list[99]).toEqual({ key: 'w5', lastAt: T0 + 5 });
   });
 
+  it('free text with U+0000 (an amoCRM talk origin is any string) is stored; PostgreSQL, whose text cannot hold it, keeps U+FFFD', async () => {
+    const kept = (s: string) => (store.sqlite ? s : s.replaceAll('\u0000', '\uFFFD'));
+    await repo.applyItem(key('n1', 'p1', 'amocrm'), fresh({ channel: 'o\u0000rigin', payload: { s: 'a\u0000b' } }), (row) => decideJivoItem(row, 1));
+    await repo.noteEvent('p1', 'amocrm', T0, 'o\u0000rigin');
+    const id = (await item('n1'))!.id;
+    expect(await item('n1')).toMatchObject({ channel: kept('o\u0000rigin'), payload: { s: 'a\u0000b' } });
+    await repo.updateItem(id, { status: 'failed', reason: 'UIS_REJECTED: \u0000', attribution: '\u0000x' });
+    expect(await item('n1')).toMatchObject({ reason: kept('UIS_REJECTED: \u0000'), attribution: kept('\u0000x') });
+    expect(await repo.retryFailed('p1', 'amocrm', 'UIS_REJECTED', T0)).toBe(1);
+    await repo.applyItem(key('n1', 'p1', 'amocrm'), fresh({ channel: '\u0000' }), (row) => decideJivoItem(row, 2));
+    expect((await item('n1'))!.channel).toBe(kept('\u0000'));
+    expect(await repo.channels('p1', 'amocrm')).toEqual([{ key: kept('o\u0000rigin'), lastAt: T0 }]);
+    await repo.noteError('p1', 'amocrm', { at: T0, code: 'AMO_UNAVAILABLE', message: 'HTTP 500: \u0000' });
+    expect((await repo.state('p1', 'amocrm')).lastError).toEqual({ at: T0, code: 'AMO_UNAVAILABLE', message: kept('HTTP 500: \u0000') });
+  });
+
   it('one webhook delivered to two instances at once (two pools on PostgreSQL): the item is inserted once and written once', async () => {
     for (let round = 0; round < 10; round++) {
       const k = key(`dup${round}`);

@@ -15,8 +15,11 @@ import type { PgSchema } from './schema';
  *
  * Times in ms are BIGINT: a fractional time is rounded when stored; the lease's `until < now` test
  * compares with the ceiling of `now` (the same leases as SQLite's comparison with the fraction).
+ * PostgreSQL's text cannot hold U+0000, which SQLite keeps: in free text (the account's name, the
+ * webhook's detail, a status reason) it is written as U+FFFD instead of failing the statement.
  */
 const ms = (t: number) => Math.round(t);
+const text = <T extends string | null>(s: T): T => (typeof s === 'string' && s.includes('\u0000') ? (s.replaceAll('\u0000', '\uFFFD') as T) : s);
 
 export function createPgAmoAccountStore(db: Kysely<PgSchema>, box: SecretBox, now: () => number = Date.now): AmoAccountRepository {
   const iso = () => new Date(now()).toISOString();
@@ -32,7 +35,7 @@ export function createPgAmoAccountStore(db: Kysely<PgSchema>, box: SecretBox, no
         .insertInto('amocrm_accounts')
         .values({
           member_id: c.memberId,
-          name: c.name,
+          name: text(c.name),
           origin: c.origin,
           account_id: c.accountId,
           access_token: box.seal(tokens.accessToken, ctx(c.memberId)),
@@ -44,7 +47,7 @@ export function createPgAmoAccountStore(db: Kysely<PgSchema>, box: SecretBox, no
           refresh_lease_until: null,
           webhook_mode: c.webhook.mode,
           webhook_disabled: c.webhook.disabled ? 1 : 0,
-          webhook_detail: c.webhook.detail,
+          webhook_detail: text(c.webhook.detail),
           connected_at: ms(c.connectedAt),
           updated_at: iso(),
         })
@@ -72,7 +75,7 @@ export function createPgAmoAccountStore(db: Kysely<PgSchema>, box: SecretBox, no
     async setWebhook(memberId, w) {
       await db
         .updateTable('amocrm_accounts')
-        .set({ webhook_mode: w.mode, webhook_disabled: w.disabled ? 1 : 0, webhook_detail: w.detail, updated_at: iso() })
+        .set({ webhook_mode: w.mode, webhook_disabled: w.disabled ? 1 : 0, webhook_detail: text(w.detail), updated_at: iso() })
         .where('member_id', '=', memberId)
         .execute();
     },
@@ -125,7 +128,7 @@ export function createPgAmoAccountStore(db: Kysely<PgSchema>, box: SecretBox, no
     async setStatus(memberId, status, reason) {
       await db
         .updateTable('amocrm_accounts')
-        .set({ status, status_reason: reason?.slice(0, STATUS_REASON_MAX) ?? null, updated_at: iso() })
+        .set({ status, status_reason: text(reason?.slice(0, STATUS_REASON_MAX) ?? null), updated_at: iso() })
         .where('member_id', '=', memberId)
         .execute();
     },

@@ -27,8 +27,13 @@ import type { ChatSourceItemsTable, PgSchema } from './schema';
  *
  * Times in ms are BIGINT: a fractional time (SQLite would keep a REAL) is rounded when stored, and a
  * bound `due_at <= at` is floored (the same items as SQLite's comparison with the fraction).
+ * PostgreSQL's text cannot hold U+0000, which SQLite keeps: in free text (a channel — amoCRM's
+ * talk origin is any string —, a reason, an attribution, an error message) it is written as U+FFFD
+ * instead of failing the statement (a webhook would get a 5xx).
  */
 const ms = (t: number) => Math.round(t);
+const text = <T extends string | null | undefined>(s: T): T => (typeof s === 'string' && s.includes('\u0000') ? (s.replaceAll('\u0000', '\uFFFD') as T) : s);
+const TEXT_PATCH = new Set(['attribution', 'reason']);
 const DUE_STATUSES = ['pending', 'waiting'] as const;
 /** a decision retried on the concurrent winner's row: more than twice means something else is wrong */
 const APPLY_ROUNDS = 3;
@@ -85,7 +90,7 @@ export function createPgChatSourceStore(db: Kysely<PgSchema>, now: () => number 
                 source: key.source,
                 ext_id: key.extId,
                 kind: fresh.kind,
-                channel: fresh.channel,
+                channel: text(fresh.channel),
                 status: d.status,
                 version: d.version,
                 reopened: d.reopened ? 1 : 0,
@@ -103,7 +108,7 @@ export function createPgChatSourceStore(db: Kysely<PgSchema>, now: () => number 
           }
           const due = d.status === 'pending' && row.status !== 'pending';
           const set: Updateable<ChatSourceItemsTable> = { status: d.status, version: d.version, reopened: d.reopened ? 1 : 0 };
-          if (d.replacePayload) Object.assign(set, { payload: JSON.stringify(fresh.payload), channel: fresh.channel });
+          if (d.replacePayload) Object.assign(set, { payload: JSON.stringify(fresh.payload), channel: text(fresh.channel) });
           if (due) Object.assign(set, { attempts: 0, due_at: ms(fresh.dueAt) });
           set.updated_at = iso();
           await trx.updateTable('chat_source_items').set(set).where('id', '=', row.id).execute();
@@ -139,7 +144,7 @@ export function createPgChatSourceStore(db: Kysely<PgSchema>, now: () => number 
       const set: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(patch)) {
         // as better-sqlite3 binds it: an undefined value writes NULL
-        const value = v === undefined ? null : k === 'payload' ? JSON.stringify(v) : k === 'dueAt' ? ms(v as number) : v;
+        const value = v === undefined ? null : k === 'payload' ? JSON.stringify(v) : k === 'dueAt' ? ms(v as number) : TEXT_PATCH.has(k) ? text(v as string | null) : v;
         set[ITEM_PATCH_COLUMNS[k as keyof typeof ITEM_PATCH_COLUMNS]] = value;
       }
       if (!Object.keys(set).length) return;
@@ -195,7 +200,7 @@ export function createPgChatSourceStore(db: Kysely<PgSchema>, now: () => number 
       if (channel) {
         await db
           .insertInto('chat_source_channels')
-          .values({ member_id: memberId, source, channel: channel.slice(0, CHANNEL_MAX), last_at: ms(at) })
+          .values({ member_id: memberId, source, channel: text(channel.slice(0, CHANNEL_MAX)), last_at: ms(at) })
           .onConflict((oc) => oc.columns(['member_id', 'source', 'channel']).doUpdateSet({ last_at: (eb) => eb.ref('excluded.last_at') }))
           .execute();
       }
@@ -214,8 +219,8 @@ export function createPgChatSourceStore(db: Kysely<PgSchema>, now: () => number 
           member_id: memberId,
           source,
           last_error_at: error ? ms(error.at) : null,
-          last_error_code: error?.code ?? null,
-          last_error_message: error?.message.slice(0, ERROR_MESSAGE_MAX) ?? null,
+          last_error_code: text(error?.code ?? null),
+          last_error_message: text(error?.message.slice(0, ERROR_MESSAGE_MAX) ?? null),
         })
         .onConflict((oc) =>
           oc.columns(['member_id', 'source']).doUpdateSet({
