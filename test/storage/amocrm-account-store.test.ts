@@ -62,9 +62,9 @@ forEachStore('amoCRM account store', (store) => {
   });
   beforeEach(async () => {
     now = T0;
-    await store.clear('amocrm_accounts', 'portals');
+    await store.clear('amocrm_accounts'); // the portals stay (emptying them would cascade to every table): added once, kept
     for (const m of ['p1', 'p2', 'P0', 'p-x'])
-      await run(store, `INSERT INTO portals (member_id, domain, client_endpoint, server_endpoint, status, created_at, updated_at) VALUES (?, 'p.example', 'x', 'x', 'active', 'x', 'x')`, [m]);
+      await run(store, `INSERT INTO portals (member_id, domain, client_endpoint, server_endpoint, status, created_at, updated_at) VALUES (?, 'p.example', 'x', 'x', 'active', 'x', 'x') ON CONFLICT (member_id) DO NOTHING`, [m]);
     const make = (which: 'a' | 'b', clock: () => number = () => now) =>
       store.sqlite ? createSqliteAmoAccountRepository(store.sqlite, box, clock) : createPgAmoAccountStore(which === 'a' ? store.pg!.db : second!.db, box, clock);
     repo = make('a');

@@ -15,7 +15,8 @@ import { createPgChatSourceStore } from '../../server/storage/pg/chat-source-sto
 import { forEachStore, TEST_PG_URL, type TestStore } from '../support/stores';
 
 const T0 = 1_700_000_000_000;
-const TABLES = ['chat_source_items', 'chat_source_state', 'chat_source_channels', 'chat_source_settings', 'portals'];
+// the portals stay (emptying them would cascade to every table of the schema): added once, kept
+const TABLES = ['chat_source_items', 'chat_source_state', 'chat_source_channels', 'chat_source_settings'];
 
 async function run(store: TestStore, text: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
   if (store.sqlite) {
@@ -27,7 +28,7 @@ async function run(store: TestStore, text: string, params: unknown[] = []): Prom
 }
 
 async function addPortal(store: TestStore, memberId: string): Promise<void> {
-  await run(store, `INSERT INTO portals (member_id, domain, client_endpoint, server_endpoint, status, created_at, updated_at) VALUES (?, 'p.example', 'x', 'x', 'active', 'x', 'x')`, [memberId]);
+  await run(store, `INSERT INTO portals (member_id, domain, client_endpoint, server_endpoint, status, created_at, updated_at) VALUES (?, 'p.example', 'x', 'x', 'active', 'x', 'x') ON CONFLICT (member_id) DO NOTHING`, [memberId]);
 }
 
 const fresh = (over: Partial<{ kind: 'chat' | 'request'; channel: string | null; payload: unknown; dueAt: number }> = {}) => ({
