@@ -513,6 +513,18 @@ export interface UisConnectionsTable {
   updated_at: string;
 }
 
+export interface UisCallbackInboxTable {
+  id: Generated<number>;
+  member_id: string;
+  path: string;
+  body: string;
+  dedupe_key: string;
+  received_at: number;
+  claimed_by: string | null;
+  claimed_until: number | null;
+  done_at: number | null;
+}
+
 export interface UisInboxTable {
   id: Generated<number>;
   member_id: string;
@@ -592,6 +604,7 @@ export interface PgSchema {
   telephony_starts: TelephonyStartsTable;
   uis_channels: UisChannelsTable;
   uis_connections: UisConnectionsTable;
+  uis_callback_inbox: UisCallbackInboxTable;
   uis_inbox: UisInboxTable;
   uis_links: UisLinksTable;
 }
