@@ -239,6 +239,24 @@ forEachStore('personal-manager map', (store) => {
     expect(await map.employeePhonesReadAt(M)).toBeNull(); // nothing of the failed replacement stays
   });
 
+  it('a large read (more items than one PostgreSQL statement of the store carries: 500) is stored whole: items, numbers, cleared misses, the queue', async () => {
+    const n = 1200;
+    const many = Array.from({ length: n }, (_, i) => item('contact', i + 1, { responsibleId: i + 1, phones: [`7900${String(i).padStart(7, '0')}`] }));
+    await map.saveMiss(M, '79000001199', 10_000);
+    await map.put(M, { readAt: 5, entities: many, gone: [] });
+    expect((await owners('79000000000'))?.contacts).toEqual([1]);
+    expect((await owners('79000001199'))?.contacts).toEqual([1200]);
+    expect(await map.isMiss(M, '79000001199', 0)).toBe(false);
+    expect(await map.known(M, many)).toHaveLength(n);
+    await map.markDirty(M, many, 100);
+    expect(await map.dirty(M, 100, 5000)).toHaveLength(n);
+    await map.clearDirty(M, many);
+    expect(await map.nextDirtyAt()).toBeNull();
+    await map.put(M, { readAt: 6, entities: [], gone: many });
+    expect(await owners('79000000600')).toBeNull();
+    expect(await rows(store, 'SELECT phone FROM pm_phones')).toEqual([]);
+  });
+
   it('answers counted on several instances at once (several connections on PostgreSQL): every one once', async () => {
     const maps = [map, repository(store), repository(store)];
     await Promise.all(Array.from({ length: 40 }, (_, i) => maps[i % 3]!.noteAsk(M, { outcome: i % 4 === 0 ? 'manager' : 'busy', withManager: i % 4 === 0, at: 1000 + i })));

@@ -38,6 +38,7 @@ export function createPgPersonalManagerStore(db: Kysely<PgSchema>): PersonalMana
     // entities first, then the tombstones: an item in both ends deleted, as in SQLite's loop
     const numbersOf = new Map<string, string[]>();
     for (const e of entities) numbersOf.set(key(e), [...(numbersOf.get(key(e)) ?? []), ...e.phones]);
+    const stored = new Set<string>();
     const rows = distinct<Row>([...entities.map((e) => ({ type: e.type, id: e.id, entity: e })), ...gone.map((g) => ({ type: g.type, id: g.id, entity: null }))]);
     for (let i = 0; i < rows.length; i += CHUNK) {
       const chunk = rows.slice(i, i + CHUNK);
@@ -84,10 +85,12 @@ export function createPgPersonalManagerStore(db: Kysely<PgSchema>): PersonalMana
         await trx.insertInto('pm_phones').values(phones.slice(j, j + CHUNK)).onConflict((oc) => oc.doNothing()).execute();
       }
       // the numbers of every stored item stop being misses (an item then listed as gone too included, as in SQLite)
-      const numbers = [...new Set(mine.flatMap((r) => numbersOf.get(key(r)) ?? []))];
-      for (let j = 0; j < numbers.length; j += CHUNK) {
-        await trx.deleteFrom('pm_misses').where('member_id', '=', m).where('phone', 'in', numbers.slice(j, j + CHUNK)).execute();
-      }
+      for (const r of mine) for (const phone of numbersOf.get(key(r)) ?? []) stored.add(phone);
+    }
+    // after every item's lock is held, in one order: reads racing never wait on each other crosswise
+    const numbers = [...stored].sort();
+    for (let j = 0; j < numbers.length; j += CHUNK) {
+      await trx.deleteFrom('pm_misses').where('member_id', '=', m).where('phone', 'in', numbers.slice(j, j + CHUNK)).execute();
     }
   }
 
