@@ -10,11 +10,14 @@ import { benchWorkspace } from './workspace';
 import { benchTelephonyBurst, benchTelephonyLatency } from './telephony';
 import { benchManager, benchManagerChild } from './manager';
 import { benchScaleBurst, benchScaleMemory, benchScaleRates, compileEntry } from './scale';
+import { benchPgIntake } from './pg-intake';
 
 /**
  * `npm run bench` — prints figures; asserts nothing (the goals are printed beside them).
  *   npm run bench [-- --only pacing|analytics|workspace|bridge|crm|telephony|manager] [-- --real | --scale 20]
  *   npm run bench -- --only bridge --cpu-prof /tmp/prof   (CPU profile of the app in the child-process webhook run)
+ *   npm run bench -- --only pg-intake [-- --count N] [-- --instances 1]   (issue #12: UIS callbacks acknowledged through the PostgreSQL
+ *     callback inbox by 1 and 2 instances beside bare Node; TEST_DATABASE_URL or BENCH_DATABASE_URL picks the server)
  *   npm run bench -- --only scale [-- --small] [-- --cpu-prof /tmp/prof]   (issue #12: instances on one SQLite file beside bare Node;
  *     --small: a quick check of the bench itself; --count N: callbacks per rate run; --cpu-prof: profiles of the instances in the
  *     callback-rate runs; --node-flags "…": node flags of the memory run's instance)
@@ -197,6 +200,27 @@ const BENCHES: Record<string, () => Promise<void>> = {
     } finally {
       entry.remove();
     }
+  },
+  /** The PostgreSQL callback inbox as the acknowledgement (issue #12): `npm run bench -- --only pg-intake` */
+  async 'pg-intake'() {
+    const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' / ')} on ${cpus().length} cores`;
+    const count = Number(arg('--count') ?? 20_000);
+    const maxInstances = Number(arg('--instances') ?? 2);
+    const before = load();
+    const r = await benchPgIntake({ count, concurrency: 32, maxInstances });
+    const cores = (xs: number[]) => xs.map((c) => c.toFixed(2)).join(' + ');
+    const rate = (x: { ok: number; sent: number; other: number; perSecond: number; cpu: { servers: number[]; client: number } }) =>
+      `${x.perSecond.toFixed(0).padStart(6)}/s   (${x.ok} / ${x.sent} 2xx, other ${x.other}; CPU in cores: server ${cores(x.cpu.servers)}, client ${x.cpu.client.toFixed(2)})`;
+    console.log(`PostgreSQL intake (#12): UIS /message callbacks, ${count.toLocaleString('en')} per run, keep-alive, 32 in flight spread round-robin; PostgreSQL ${r.serverVersion} on this machine (${before})`);
+    console.log('  each instance its own process: JSON + zod parse, dedupe key, submit into the PostgreSQL callback inbox (one multi-row INSERT per group), 204 after the commit');
+    console.log(`  bare Node, empty 204     ${rate(r.bare)}   = 100 % (reference: the same client and bodies)`);
+    for (const i of r.instances) {
+      const goal = i.n === 1 ? 'goal ≥ 30 % of bare Node' : `${(i.perSecond / r.instances[0]!.perSecond).toFixed(2)}× one instance`;
+      console.log(`  ${i.n} instance${i.n > 1 ? 's' : ' '} on PostgreSQL ${rate(i)}   = ${pct(i.perSecond / r.bare.perSecond)} of bare Node   (${goal})`);
+      console.log(`    groups                 ${i.groups} INSERTs, ${i.avgGroup.toFixed(1)} callbacks each on average, largest ${i.largestGroup}; retried alone ${i.retriedAlone}`);
+    }
+    console.log(`  rows in the inbox        ${r.stored} for ${r.acknowledged} callbacks acknowledged (warm-up included)`);
+    console.log(`  (${load()} after)`);
   },
   async workspace() {
     const kB = (n: number) => `${(n / 1024).toFixed(1)} kB`;
