@@ -60,7 +60,7 @@ describe('PostgreSQL callback inbox', () => {
       const first = Array.from({ length: 30 }, (_, i) => submit(`first-${i}`));
       // the group's INSERT is waiting at its commit
       await until('the insert to wait for the lock', async () => {
-        const r = await holder.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'advisory' AND query LIKE '%uis_callback_inbox%'");
+        const r = await holder.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'advisory' AND query LIKE 'INSERT INTO uis_callback_inbox%'");
         return r.rows[0].n > 0;
       });
       // callbacks arriving meanwhile collect for the next group
