@@ -1,52 +1,9 @@
 import type { Db } from './db';
-import { analyticsSettingsSchema } from '../contracts/analytics';
-import type { AnalyticsJob, AnalyticsRepository } from '../services/ports';
-
-interface JobRow {
-  id: number;
-  member_id: string;
-  entity_type: 'lead' | 'deal';
-  entity_id: number;
-  status: AnalyticsJob['status'];
-  attempts: number;
-  due_at: number;
-  created_at: number;
-  chat_id: number | null;
-  attribution: string | null;
-  reason: string | null;
-  recheck_at: number | null;
-  updated_at: string;
-}
-
-const toJob = (r: JobRow): AnalyticsJob => ({
-  id: r.id,
-  memberId: r.member_id,
-  entityType: r.entity_type,
-  entityId: r.entity_id,
-  status: r.status,
-  attempts: r.attempts,
-  dueAt: r.due_at,
-  createdAt: r.created_at,
-  chatId: r.chat_id,
-  attribution: r.attribution,
-  reason: r.reason,
-  recheckAt: r.recheck_at,
-  updatedAt: r.updated_at,
-});
-
-const COLUMNS: Record<string, string> = {
-  status: 'status',
-  attempts: 'attempts',
-  dueAt: 'due_at',
-  chatId: 'chat_id',
-  attribution: 'attribution',
-  reason: 'reason',
-  recheckAt: 'recheck_at',
-};
+import type { AnalyticsRepository } from '../services/ports';
+import { ANALYTICS_JOB_COLUMNS as COLUMNS, analyticsEnabled, parseAnalyticsSettings as parse, toAnalyticsJob as toJob, type AnalyticsJobRow as JobRow } from './analytics-rows';
 
 export function createSqliteAnalyticsRepository(db: Db, now: () => number = Date.now): AnalyticsRepository {
   const iso = () => new Date(now()).toISOString();
-  const parse = (json: string) => analyticsSettingsSchema.parse(JSON.parse(json));
   return {
     getSettings(memberId) {
       const r = db.prepare('SELECT settings, hook_id FROM analytics_settings WHERE member_id = ?').get(memberId) as { settings: string; hook_id: string } | undefined;
@@ -84,7 +41,7 @@ export function createSqliteAnalyticsRepository(db: Db, now: () => number = Date
       const sets: string[] = [];
       const values: unknown[] = [];
       for (const [k, v] of Object.entries(patch)) {
-        sets.push(`${COLUMNS[k]} = ?`);
+        sets.push(`${COLUMNS[k as keyof typeof COLUMNS]} = ?`);
         values.push(v);
       }
       if (!sets.length) return;
@@ -107,7 +64,7 @@ export function createSqliteAnalyticsRepository(db: Db, now: () => number = Date
     },
     enabledPortals() {
       return (db.prepare('SELECT member_id, settings FROM analytics_settings').all() as Array<{ member_id: string; settings: string }>)
-        .filter((r) => (JSON.parse(r.settings) as { enabled?: boolean }).enabled === true)
+        .filter((r) => analyticsEnabled(r.settings))
         .map((r) => r.member_id);
     },
     recent(memberId, limit) {
