@@ -1,8 +1,8 @@
 import type { Db } from './db';
 import type { BridgeRecoveryRepository, RecoveryCounters } from '../services/bridge/ports';
+import { boundAtOf, str, type BridgeRow } from './bridge-rows';
 
-type Row = Record<string, unknown>;
-const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+type Row = BridgeRow;
 
 /** SQLite store of the bridge's reconcile and loss audit (migration 017). */
 export function createSqliteBridgeRecoveryRepository(db: Db, now: () => number = Date.now): BridgeRecoveryRepository {
@@ -38,8 +38,7 @@ export function createSqliteBridgeRecoveryRepository(db: Db, now: () => number =
       (q.targets.all(memberId) as Row[]).map((r) => ({
         lineId: String(r.line_id),
         channelId: String(r.channel_id),
-        // bindings made before migration 017: since their last change (the best there is)
-        boundAt: r.bound_at === null || r.bound_at === undefined ? Date.parse(String(r.updated_at)) : Number(r.bound_at),
+        boundAt: boundAtOf(r.bound_at, r.updated_at),
         reconciledTill: r.reconciled_till === null || r.reconciled_till === undefined ? null : Number(r.reconciled_till),
       })),
     setReconciledTill: (memberId, lineId, channelId, till) => void q.setTill.run(till, memberId, lineId, channelId),

@@ -1,64 +1,12 @@
 import type { Db } from './db';
-import { externalChatId } from '../domain/bridge-ids';
-import type { BridgeChat, BridgeJob, BridgeRepository, BridgeVisitor, JobKind, LineBinding, MessageLink } from '../services/bridge/ports';
+import type { BridgeRepository, BridgeVisitor } from '../services/bridge/ports';
+import { ECHO_TTL_MS, keyCounts, LINK_PATCH_COLUMNS, str, toBinding, toChat, toJob, toLink, type BridgeRow } from './bridge-rows';
 
-type Row = Record<string, unknown>;
-const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+type Row = BridgeRow;
 
 /** SQLite store of the Open Lines bridge (migrations 006, 007, 012, 014–017). */
 export function createSqliteBridgeRepository(db: Db, now: () => number = Date.now): BridgeRepository {
   const iso = () => new Date(now()).toISOString();
-  const toBinding = (r: Row): LineBinding => ({
-    memberId: String(r.member_id),
-    lineId: String(r.line_id),
-    channelId: String(r.channel_id),
-    status: r.status === 'off' ? 'off' : 'active',
-    chatsRulesOff: Number(r.chats_rules_off) === 1,
-    lastError: str(r.last_error),
-    updatedAt: String(r.updated_at),
-  });
-  const toChat = (r: Row): BridgeChat => ({
-    memberId: String(r.member_id),
-    uisChatId: String(r.uis_chat_id),
-    channelId: String(r.channel_id),
-    visitorId: str(r.visitor_id),
-    initiator: str(r.initiator),
-    operatorId: str(r.operator_id),
-    lineId: str(r.line_id),
-    b24ChatId: str(r.b24_chat_id),
-    b24SessionId: str(r.b24_session_id),
-    b24SessionClosed: Number(r.b24_session_closed) === 1,
-    status: r.status === 'closed' ? 'closed' : 'open',
-    extChatId: str(r.ext_chat_id) ?? externalChatId(String(r.uis_chat_id)),
-    successorUisChatId: str(r.successor_uis_chat_id),
-  });
-  const toLink = (r: Row): MessageLink => ({
-    origin: r.origin === 'b24' ? 'b24' : 'uis',
-    key: String(r.key),
-    uisChatId: str(r.uis_chat_id),
-    uisMessageId: str(r.uis_message_id),
-    b24ChatId: str(r.b24_chat_id),
-    b24MessageId: str(r.b24_message_id),
-    b24UserId: str(r.b24_user_id),
-    b24SessionId: str(r.b24_session_id),
-    state: r.state as MessageLink['state'],
-    error: str(r.error),
-  });
-  const toJob = (r: Row): BridgeJob => ({
-    id: Number(r.id),
-    memberId: String(r.member_id),
-    kind: r.kind as JobKind,
-    chatKey: String(r.chat_key),
-    idemKey: String(r.idem_key),
-    payload: JSON.parse(String(r.payload)) as Record<string, unknown>,
-    status: r.status as BridgeJob['status'],
-    attempts: Number(r.attempts),
-    dueAt: Number(r.due_at),
-    enqueuedAt: Number(r.enqueued_at),
-    lastError: str(r.last_error),
-    inflight: Number(r.inflight) === 1,
-  });
-
   const q = {
     binding: db.prepare('SELECT * FROM bridge_lines WHERE member_id = ? AND line_id = ?'),
     bindingByChannel: db.prepare('SELECT * FROM bridge_lines WHERE member_id = ? AND channel_id = ?'),
@@ -149,7 +97,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
        FROM bridge_jobs WHERE status = 'pending' AND member_id = ?`,
     ).pluck(),
   };
-  const counts = (rows: Row[]) => Object.fromEntries(rows.map((r) => [String(r.k), Number(r.n)]));
+  const counts = (rows: Row[]) => keyCounts(rows as Array<{ k: unknown; n: unknown }>);
 
   const bind = db.transaction((memberId: string, lineId: string, channelId: string): { movedFrom: string | null } => {
     const other = q.bindingByChannel.get(memberId, channelId) as Row | undefined;
@@ -235,14 +183,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     updateLink(m, origin, key, patch) {
       const sets: string[] = [];
       const vals: unknown[] = [];
-      const cols: Record<string, string> = {
-        uisMessageId: 'uis_message_id',
-        b24ChatId: 'b24_chat_id',
-        b24MessageId: 'b24_message_id',
-        b24SessionId: 'b24_session_id',
-        state: 'state',
-        error: 'error',
-      };
+      const cols: Record<string, string> = LINK_PATCH_COLUMNS;
       for (const [k, v] of Object.entries(patch)) {
         if (!cols[k]) continue;
         sets.push(`${cols[k]} = ?`);
@@ -254,7 +195,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     countLinks: (m) => counts(q.countLinks.all(m) as Row[]),
 
     expectEcho(m, chat, hash) {
-      q.pruneEchoes.run(now() - 24 * 3600_000);
+      q.pruneEchoes.run(now() - ECHO_TTL_MS);
       q.expectEcho.run(m, chat, hash, now());
     },
     takeEcho(m, chat, hash) {

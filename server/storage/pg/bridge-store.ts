@@ -1,0 +1,320 @@
+import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
+// eslint-disable-next-line import-x/no-restricted-paths -- AsyncPort is a port-level type (services/async-port.ts is not yet allowed by the storage fence)
+import type { AsyncPort } from '../../services/async-port';
+import type { BridgeRepository, BridgeVisitor } from '../../services/bridge/ports';
+import { ECHO_TTL_MS, keyCounts, LINK_PATCH_COLUMNS, str, toBinding, toChat, toJob, toLink, type BridgeRow } from '../bridge-rows';
+import type { BridgeChatsTable, BridgeMessagesTable, BridgeVisitorsTable, PgSchema } from './schema';
+
+/**
+ * The Open Lines bridge in PostgreSQL (migrations-pg 006, 007, 012, 014–017, 020), the counterpart of
+ * ../bridge-repository.ts with the same behaviour (rows mapped by ../bridge-rows.ts), as the
+ * asynchronous form of its port.
+ *
+ * Several instances share it. What they can race on holds across connections:
+ * - `addLink` / `enqueue`: INSERT … ON CONFLICT DO NOTHING RETURNING — of copies arriving at once
+ *   exactly one is told it is new (the others wait for its commit and insert nothing);
+ * - `takeEcho`: one DELETE of the oldest matching echo not locked by another taker (SKIP LOCKED),
+ *   so an echo is consumed once and two takers of two equal echoes get one each;
+ * - `bind`: in one transaction holding the portal's binding lock (a transaction-scoped advisory
+ *   lock), so binds of one portal are serialized as in SQLite: a channel moves atomically, never
+ *   bound to two lines, and each bind is told the line it took the channel from;
+ * - `enqueueAhead`: the insert and the moves of the overtaken jobs (delete, insert the same row:
+ *   a job's place in its chat is its id) in one transaction, each overtaken row read FOR UPDATE
+ *   (one moved by a concurrent caller meanwhile is gone and skipped).
+ *
+ * Times in ms are BIGINT: a fractional time (SQLite would keep a REAL) is rounded when stored, and
+ * a bound `due_at <= t` is floored (`due_at > t` likewise: the same rows as SQLite's comparison).
+ * PostgreSQL's text cannot hold U+0000, which SQLite keeps: in every string stored or looked up
+ * (ids, keys, names, error messages) it is written as U+FFFD instead of failing the statement (a
+ * callback would get a 5xx); a lookup maps it the same way, so it finds what was stored. Payloads
+ * are JSON text, whose escapes (\u0000) keep them exactly.
+ */
+const ms = (t: number) => Math.round(t);
+const t = <T extends string | null | undefined>(s: T): T => (typeof s === 'string' && s.includes('\u0000') ? (s.replaceAll('\u0000', '\uFFFD') as T) : s);
+/** SQLite's CAST(line_id AS INTEGER): the leading integer, 0 when there is none; ties in byte order */
+const LINE_ORDER = sql`COALESCE(substring(line_id from '^\\s*([-+]?[0-9]+)')::numeric, 0), line_id COLLATE "C"`;
+
+type Db = Kysely<PgSchema> | Transaction<PgSchema>;
+type Job = Parameters<BridgeRepository['enqueue']>[0];
+
+export function createPgBridgeStore(db: Kysely<PgSchema>, now: () => number = Date.now): AsyncPort<BridgeRepository> {
+  const iso = () => new Date(now()).toISOString();
+  const one = <R>(r: BridgeRow | undefined, map: (r: BridgeRow) => R): R | null => (r ? map(r) : null);
+
+  const insertJob = (q: Db, j: Job) =>
+    q
+      .insertInto('bridge_jobs')
+      .values({
+        member_id: t(j.memberId),
+        kind: t(j.kind),
+        chat_key: t(j.chatKey),
+        idem_key: t(j.idemKey),
+        payload: JSON.stringify(j.payload),
+        status: 'pending',
+        attempts: 0,
+        due_at: ms(j.dueAt),
+        enqueued_at: ms(now()),
+      })
+      .onConflict((oc) => oc.columns(['member_id', 'idem_key']).doNothing())
+      .returning('id')
+      .executeTakeFirst();
+
+  return {
+    binding: async (m, l) => one(await db.selectFrom('bridge_lines').selectAll().where('member_id', '=', t(m)).where('line_id', '=', t(l)).executeTakeFirst(), toBinding),
+    bindingByChannel: async (m, c) =>
+      one(await db.selectFrom('bridge_lines').selectAll().where('member_id', '=', t(m)).where('channel_id', '=', t(c)).executeTakeFirst(), toBinding),
+    bindings: async (m) => (await db.selectFrom('bridge_lines').selectAll().where('member_id', '=', t(m)).orderBy(LINE_ORDER).execute()).map(toBinding),
+    bind: (m, l, c) =>
+      db.transaction().execute(async (trx) => {
+        const [memberId, lineId, channelId] = [t(m), t(l), t(c)];
+        await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`bridge_lines:${memberId}`}, 0))`.execute(trx);
+        const other = await trx.selectFrom('bridge_lines').select('line_id').where('member_id', '=', memberId).where('channel_id', '=', channelId).executeTakeFirst();
+        const movedFrom = other && other.line_id !== lineId ? other.line_id : null;
+        await trx
+          .deleteFrom('bridge_lines')
+          .where('member_id', '=', memberId)
+          .where('line_id', 'in', other ? [other.line_id, lineId] : [lineId])
+          .execute();
+        await trx
+          .insertInto('bridge_lines')
+          .values({ member_id: memberId, line_id: lineId, channel_id: channelId, status: 'active', chats_rules_off: 1, last_error: null, updated_at: iso(), bound_at: ms(now()), reconciled_till: ms(now()) })
+          .execute();
+        return { movedFrom };
+      }),
+    unbind: async (m, l) => {
+      await db.deleteFrom('bridge_lines').where('member_id', '=', t(m)).where('line_id', '=', t(l)).execute();
+    },
+    boundPortals: async () => (await db.selectFrom('bridge_lines').select('member_id').distinct().execute()).map((r) => r.member_id),
+    setBindingStatus: async (m, l, s, e) => {
+      await db.updateTable('bridge_lines').set({ status: s, last_error: t(e), updated_at: iso() }).where('member_id', '=', t(m)).where('line_id', '=', t(l)).execute();
+    },
+    setBindingError: async (m, l, e) => {
+      await db.updateTable('bridge_lines').set({ last_error: t(e), updated_at: iso() }).where('member_id', '=', t(m)).where('line_id', '=', t(l)).execute();
+    },
+    defaultOperator: async (m) => {
+      const r = await db.selectFrom('bridge_settings').select('default_operator_id').where('member_id', '=', t(m)).executeTakeFirst();
+      return r?.default_operator_id ?? null;
+    },
+    setDefaultOperator: async (m, id) => {
+      await db
+        .insertInto('bridge_settings')
+        .values({ member_id: t(m), default_operator_id: id, updated_at: iso() })
+        .onConflict((oc) => oc.column('member_id').doUpdateSet((eb) => ({ default_operator_id: eb.ref('excluded.default_operator_id'), updated_at: eb.ref('excluded.updated_at') })))
+        .execute();
+    },
+
+    chat: async (m, c) => one(await db.selectFrom('bridge_chats').selectAll().where('member_id', '=', t(m)).where('uis_chat_id', '=', t(c)).executeTakeFirst(), toChat),
+    chatByB24: async (m, c) =>
+      one(
+        await db.selectFrom('bridge_chats').selectAll().where('member_id', '=', t(m)).where('b24_chat_id', '=', t(c)).orderBy(sql`updated_at COLLATE "C"`, 'desc').limit(1).executeTakeFirst(),
+        toChat,
+      ),
+    openChatsOfVisitor: async (m, v) =>
+      (
+        await db
+          .selectFrom('bridge_chats')
+          .selectAll()
+          .where('member_id', '=', t(m))
+          .where('visitor_id', '=', t(v))
+          .where('status', '=', 'open')
+          .orderBy(sql`uis_chat_id COLLATE "C"`)
+          .limit(50)
+          .execute()
+      ).map(toChat),
+    upsertChat: async (c) => {
+      const fields = {
+        visitor_id: t(c.visitorId ?? null),
+        initiator: t(c.initiator ?? null),
+        operator_id: t(c.operatorId ?? null),
+        line_id: t(c.lineId ?? null),
+        b24_chat_id: t(c.b24ChatId ?? null),
+        b24_session_id: t(c.b24SessionId ?? null),
+        ext_chat_id: t(c.extChatId ?? null),
+        successor_uis_chat_id: t(c.successorUisChatId ?? null),
+      };
+      const closed = c.b24SessionClosed === undefined ? null : c.b24SessionClosed ? 1 : 0;
+      const status = c.status ?? null;
+      // what is given replaces, what is not (null) keeps the stored value (SQLite: COALESCE(excluded.x, x))
+      const set: Updateable<BridgeChatsTable> = { updated_at: iso() };
+      for (const [k, v] of Object.entries(fields)) if (v !== null) Object.assign(set, { [k]: v });
+      if (closed !== null) set.b24_session_closed = closed;
+      if (status !== null) set.status = status;
+      await db
+        .insertInto('bridge_chats')
+        .values({ member_id: t(c.memberId), uis_chat_id: t(c.uisChatId), channel_id: t(c.channelId), ...fields, b24_session_closed: closed ?? 0, status: status ?? 'open', updated_at: iso() })
+        .onConflict((oc) => oc.columns(['member_id', 'uis_chat_id']).doUpdateSet(set))
+        .execute();
+    },
+    visitor: async (m, v) => {
+      const r = await db.selectFrom('bridge_visitors').selectAll().where('member_id', '=', t(m)).where('visitor_id', '=', t(v)).executeTakeFirst();
+      return r ? ({ memberId: m, visitorId: v, phone: str(r.phone), email: str(r.email), name: str(r.name), b24UserId: str(r.b24_user_id) } satisfies BridgeVisitor) : null;
+    },
+    upsertVisitor: async (v) => {
+      const fields = { phone: t(v.phone ?? null), email: t(v.email ?? null), name: t(v.name ?? null), b24_user_id: t(v.b24UserId ?? null) };
+      const set: Updateable<BridgeVisitorsTable> = { updated_at: iso() };
+      for (const [k, x] of Object.entries(fields)) if (x !== null) Object.assign(set, { [k]: x });
+      await db
+        .insertInto('bridge_visitors')
+        .values({ member_id: t(v.memberId), visitor_id: t(v.visitorId), ...fields, updated_at: iso() })
+        .onConflict((oc) => oc.columns(['member_id', 'visitor_id']).doUpdateSet(set))
+        .execute();
+    },
+
+    link: async (m, o, k) =>
+      one(await db.selectFrom('bridge_messages').selectAll().where('member_id', '=', t(m)).where('origin', '=', o).where('key', '=', t(k)).executeTakeFirst(), toLink),
+    linkByUisMessage: async (m, id) =>
+      one(await db.selectFrom('bridge_messages').selectAll().where('member_id', '=', t(m)).where('uis_message_id', '=', t(id)).limit(1).executeTakeFirst(), toLink),
+    addLink: async (m, l) => {
+      // as in SQLite, b24SessionId is not written here (updateLink sets it from the send.messages answer)
+      const r = await db
+        .insertInto('bridge_messages')
+        .values({
+          member_id: t(m),
+          origin: l.origin,
+          key: t(l.key),
+          uis_chat_id: t(l.uisChatId),
+          uis_message_id: t(l.uisMessageId),
+          b24_chat_id: t(l.b24ChatId),
+          b24_message_id: t(l.b24MessageId),
+          b24_user_id: t(l.b24UserId ?? null),
+          state: l.state,
+          error: t(l.error),
+          updated_at: iso(),
+        })
+        .onConflict((oc) => oc.columns(['member_id', 'origin', 'key']).doNothing())
+        .returning('key')
+        .executeTakeFirst();
+      return r !== undefined;
+    },
+    updateLink: async (m, origin, key, patch) => {
+      const set: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(patch)) {
+        const column = LINK_PATCH_COLUMNS[k as keyof typeof LINK_PATCH_COLUMNS];
+        // as better-sqlite3 binds it: an undefined value writes NULL
+        if (column) set[column] = t((v ?? null) as string | null);
+      }
+      if (!Object.keys(set).length) return;
+      await db
+        .updateTable('bridge_messages')
+        .set({ ...(set as Updateable<BridgeMessagesTable>), updated_at: iso() })
+        .where('member_id', '=', t(m))
+        .where('origin', '=', origin)
+        .where('key', '=', t(key))
+        .execute();
+    },
+    countLinks: async (m) =>
+      keyCounts(
+        await db
+          .selectFrom('bridge_messages')
+          .select((eb) => [sql<string>`origin || ':' || state`.as('k'), eb.fn.countAll<number>().as('n')])
+          .where('member_id', '=', t(m))
+          .groupBy(['origin', 'state'])
+          .execute(),
+      ),
+
+    expectEcho: async (m, chat, hash) => {
+      await db.deleteFrom('bridge_echoes').where('created_at', '<', ms(now() - ECHO_TTL_MS)).execute();
+      await db.insertInto('bridge_echoes').values({ member_id: t(m), ext_chat_id: t(chat), text_hash: t(hash), created_at: ms(now()) }).execute();
+    },
+    takeEcho: async (m, chat, hash) => {
+      const r = await db
+        .deleteFrom('bridge_echoes')
+        .where('id', '=', (eb) =>
+          eb
+            .selectFrom('bridge_echoes')
+            .select('id')
+            .where('member_id', '=', t(m))
+            .where('ext_chat_id', '=', t(chat))
+            .where('text_hash', '=', t(hash))
+            .orderBy('id')
+            .limit(1)
+            .forUpdate()
+            .skipLocked(),
+        )
+        .returning('id')
+        .executeTakeFirst();
+      return r !== undefined;
+    },
+
+    enqueue: async (j) => (await insertJob(db, j)) !== undefined,
+    enqueueAhead: (j, overtake) =>
+      db.transaction().execute(async (trx) => {
+        if (!(await insertJob(trx, j))) return false;
+        for (const id of overtake) {
+          const r = await trx.selectFrom('bridge_jobs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+          if (!r || r.status !== 'pending' || r.member_id !== t(j.memberId) || r.chat_key !== t(j.chatKey)) continue;
+          await trx.deleteFrom('bridge_jobs').where('id', '=', id).execute();
+          const { id: _old, ...row } = r;
+          await trx.insertInto('bridge_jobs').values(row).execute();
+        }
+        return true;
+      }),
+    pendingOfChat: async (m, chatKey) =>
+      (await db.selectFrom('bridge_jobs').selectAll().where('member_id', '=', t(m)).where('chat_key', '=', t(chatKey)).where('status', '=', 'pending').orderBy('id').execute()).map(toJob),
+    due: async (m, at, limit) => {
+      // a job whose chat has an older pending job still backing off (its blocker) is not due: order is kept per chat
+      // (a negative limit is none, as in SQLite)
+      const r = await sql<BridgeRow>`
+        WITH blockers AS (
+          SELECT chat_key, MIN(id) AS first_id FROM bridge_jobs WHERE member_id = ${t(m)} AND status = 'pending' AND due_at > ${Math.floor(at)}::bigint GROUP BY chat_key)
+        SELECT j.* FROM bridge_jobs j LEFT JOIN blockers b ON b.chat_key = j.chat_key
+        WHERE j.member_id = ${t(m)} AND j.status = 'pending' AND j.due_at <= ${Math.floor(at)}::bigint AND (b.first_id IS NULL OR j.id < b.first_id)
+        ORDER BY j.id LIMIT ${limit < 0 ? null : Math.floor(limit)}::bigint`.execute(db);
+      return r.rows.map(toJob);
+    },
+    complete: async (id) => {
+      await db.updateTable('bridge_jobs').set({ status: 'done', last_error: null, inflight: 0 }).where('id', '=', id).execute();
+    },
+    fail: async (id, e) => {
+      await db.updateTable('bridge_jobs').set({ status: 'failed', last_error: t(e), inflight: 0 }).where('id', '=', id).execute();
+    },
+    retry: async (id, attempts, dueAt, e) => {
+      await db.updateTable('bridge_jobs').set({ attempts, due_at: ms(dueAt), last_error: t(e) }).where('id', '=', id).execute();
+    },
+    dueNow: async (m, chatKey, at) => {
+      const r = await db
+        .updateTable('bridge_jobs')
+        .set({ due_at: ms(at) })
+        .where('member_id', '=', t(m))
+        .where('chat_key', '=', t(chatKey))
+        .where('status', '=', 'pending')
+        .where('due_at', '>', Math.floor(at))
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    },
+    setInflight: async (ids, on) => {
+      if (!ids.length) return;
+      // one statement: every job marked, or none
+      await db.updateTable('bridge_jobs').set({ inflight: on ? 1 : 0 }).where('id', 'in', ids).execute();
+    },
+    portalsWithDueJobs: async (at) =>
+      (await db.selectFrom('bridge_jobs').select('member_id').distinct().where('status', '=', 'pending').where('due_at', '<=', Math.floor(at)).execute()).map((r) => r.member_id),
+    nextDueAt: async () => {
+      // only the oldest pending job of a chat (its head) decides when the chat can move
+      const r = await sql<{ at: number | null }>`
+        SELECT MIN(due_at) AS at FROM bridge_jobs j WHERE j.status = 'pending'
+          AND NOT EXISTS (SELECT 1 FROM bridge_jobs o WHERE o.member_id = j.member_id AND o.chat_key = j.chat_key AND o.status = 'pending' AND o.id < j.id)`.execute(db);
+      return r.rows[0]?.at ?? null;
+    },
+    pendingSignature: async (m) => {
+      const r = await sql<{ s: string }>`
+        SELECT COUNT(*) || ':' || COALESCE(MAX(id), 0) || ':' || COALESCE(SUM(attempts), 0) || ':' || COALESCE(SUM(due_at), 0) AS s
+        FROM bridge_jobs WHERE status = 'pending' AND member_id = ${t(m)}`.execute(db);
+      return String(r.rows[0]!.s);
+    },
+    countJobs: async (m) =>
+      keyCounts(
+        await db
+          .selectFrom('bridge_jobs')
+          .select((eb) => [sql<string>`kind || ':' || status`.as('k'), eb.fn.countAll<number>().as('n')])
+          .where('member_id', '=', t(m))
+          .groupBy(['kind', 'status'])
+          .execute(),
+      ),
+    prune: async (before) => {
+      const jobs = await db.deleteFrom('bridge_jobs').where('status', '=', 'done').where('enqueued_at', '<', Math.ceil(before)).executeTakeFirst();
+      const inbox = await db.deleteFrom('uis_inbox').where(sql`received_at COLLATE "C"`, '<', new Date(before).toISOString()).executeTakeFirst();
+      return { jobs: Number(jobs.numDeletedRows), inbox: Number(inbox.numDeletedRows) };
+    },
+  };
+}
