@@ -1,6 +1,5 @@
 import type { Db } from './db';
-import { crmRulesSettingsSchema } from '../contracts/crm-rules';
-import { crmDirectorySchema } from '../contracts/crm-settings';
+import { parseCrmDirectory, parseCrmRules } from './crm-rules-rows';
 import type { CrmRulesRepository } from '../services/crm-rules/ports';
 
 export function createSqliteCrmRulesRepository(db: Db, now: () => number = Date.now): CrmRulesRepository {
@@ -22,7 +21,7 @@ export function createSqliteCrmRulesRepository(db: Db, now: () => number = Date.
   return {
     get(memberId, kind) {
       const r = q.get.get(memberId, kind) as { settings: string; updated_at: string } | undefined;
-      return r ? { settings: crmRulesSettingsSchema.parse(JSON.parse(r.settings)), updatedAt: r.updated_at } : null;
+      return r ? { settings: parseCrmRules(r.settings), updatedAt: r.updated_at } : null;
     },
     save(memberId, kind, settings) {
       q.save.run(memberId, kind, JSON.stringify(settings), iso());
@@ -35,10 +34,8 @@ export function createSqliteCrmRulesRepository(db: Db, now: () => number = Date.
     },
     getDirectory(memberId) {
       const r = q.getDirectory.get(memberId) as { data: string } | undefined;
-      if (!r) return null;
-      const parsed = crmDirectorySchema.safeParse(JSON.parse(r.data));
       // a cache written by an older shape is simply refetched
-      return parsed.success ? parsed.data : null;
+      return r ? parseCrmDirectory(r.data) : null;
     },
     saveDirectory(memberId, directory) {
       q.saveDirectory.run(memberId, JSON.stringify(directory), directory.fetchedAt);
