@@ -1,51 +1,13 @@
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
-import type { Portal, PortalStatus, PortalTokens } from '../domain/portal';
+import type { PortalTokens } from '../domain/portal';
+import { portalColumns, sealPortalSecret, toPortal, type PortalRow } from './portal-rows';
 import type { PortalRepository } from '../services/ports';
 
-interface Row {
-  member_id: string;
-  domain: string;
-  client_endpoint: string;
-  server_endpoint: string;
-  access_token_enc: string | null;
-  refresh_token_enc: string | null;
-  expires_at: number | null;
-  application_token_enc: string | null;
-  scopes: string;
-  installed_by: number | null;
-  status: PortalStatus;
-  status_reason: string | null;
-  created_at: string;
-  updated_at: string;
-  installed_at: string | null;
-}
-
-/** SQLite portal store; tokens and application_token sealed with the portal's member_id as context. */
+/** SQLite portal store; tokens and application_token sealed with the portal's member_id as context (rows: portal-rows.ts). */
 export function createSqlitePortalRepository(db: Db, box: SecretBox, now: () => number = Date.now): PortalRepository {
   const iso = () => new Date(now()).toISOString();
-  const seal = (v: string | null | undefined, memberId: string) => (v ? box.seal(v, memberId) : null);
-  const open = (v: string | null, memberId: string) => (v ? box.open(v, memberId) : null);
-
-  const toPortal = (r: Row): Portal => {
-    const access = open(r.access_token_enc, r.member_id);
-    const refresh = open(r.refresh_token_enc, r.member_id);
-    return {
-      memberId: r.member_id,
-      domain: r.domain,
-      clientEndpoint: r.client_endpoint,
-      serverEndpoint: r.server_endpoint,
-      tokens: access && refresh ? { accessToken: access, refreshToken: refresh, expiresAt: r.expires_at ?? 0 } : null,
-      applicationToken: open(r.application_token_enc, r.member_id),
-      scopes: r.scopes ? r.scopes.split(',') : [],
-      installedBy: r.installed_by,
-      status: r.status,
-      statusReason: r.status_reason,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      installedAt: r.installed_at,
-    };
-  };
+  const seal = (v: string | null | undefined, memberId: string) => sealPortalSecret(box, v, memberId);
 
   const getStmt = db.prepare('SELECT * FROM portals WHERE member_id = ?');
   const upsertStmt = db.prepare(`
@@ -62,26 +24,11 @@ export function createSqlitePortalRepository(db: Db, box: SecretBox, now: () => 
 
   return {
     get(memberId) {
-      const row = getStmt.get(memberId) as Row | undefined;
-      return row ? toPortal(row) : null;
+      const row = getStmt.get(memberId) as PortalRow | undefined;
+      return row ? toPortal(box, row) : null;
     },
     save(p) {
-      upsertStmt.run({
-        member_id: p.memberId,
-        domain: p.domain,
-        client_endpoint: p.clientEndpoint,
-        server_endpoint: p.serverEndpoint,
-        access_token_enc: seal(p.tokens?.accessToken, p.memberId),
-        refresh_token_enc: seal(p.tokens?.refreshToken, p.memberId),
-        expires_at: p.tokens?.expiresAt ?? null,
-        application_token_enc: seal(p.applicationToken, p.memberId),
-        scopes: p.scopes.join(','),
-        installed_by: p.installedBy,
-        status: p.status,
-        status_reason: p.statusReason,
-        installed_at: p.installedAt,
-        now: iso(),
-      });
+      upsertStmt.run({ ...portalColumns(box, p), now: iso() });
     },
     saveTokens(memberId, t: PortalTokens, endpoints) {
       db.prepare(
