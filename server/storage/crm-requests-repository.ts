@@ -1,49 +1,6 @@
 import type { Db } from './db';
-import type { CrmRequest, CrmRequestMessage, CrmRequestRepository } from '../services/crm-rules/ports';
-
-const EVENT_RANK: Record<CrmRequest['event'], number> = { started: 0, message: 1, received: 1, finished: 2 };
-
-interface Row {
-  member_id: string;
-  kind: CrmRequest['kind'];
-  request_id: string;
-  event: CrmRequest['event'];
-  channel_id: string | null;
-  visitor_id: string | null;
-  started_at: number | null;
-  facts: string | null;
-  status: CrmRequest['status'];
-  due_at: number;
-  version: number;
-  attempts: number;
-  plan: string | null;
-  outcome: string | null;
-  reason: string | null;
-  link: string | null;
-}
-
-const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
-
-function toRequest(r: Row): CrmRequest {
-  return {
-    memberId: r.member_id,
-    kind: r.kind,
-    requestId: r.request_id,
-    event: r.event,
-    channelId: r.channel_id,
-    visitorId: r.visitor_id,
-    startedAt: r.started_at,
-    facts: parse(r.facts) as CrmRequest['facts'],
-    status: r.status,
-    dueAt: r.due_at,
-    version: r.version,
-    attempts: r.attempts,
-    plan: parse(r.plan),
-    outcome: r.outcome,
-    reason: r.reason,
-    link: parse(r.link) as CrmRequest['link'],
-  };
-}
+import type { CrmRequestRepository } from '../services/crm-rules/ports';
+import { furthestEvent, toCrmRequest as toRequest, toCrmRequestMessage, type CrmRequestMessageRow, type CrmRequestRow as Row } from './crm-requests-rows';
 
 export function createSqliteCrmRequestRepository(db: Db, now: () => number = Date.now): CrmRequestRepository {
   const iso = () => new Date(now()).toISOString();
@@ -119,8 +76,7 @@ export function createSqliteCrmRequestRepository(db: Db, now: () => number = Dat
         const cur = q.get.get(r.memberId, r.kind, r.requestId) as Row | undefined;
         if (!cur) return q.insert.run(p);
         // events may arrive out of order: the row keeps the furthest lifecycle point
-        const event = EVENT_RANK[r.event] >= EVENT_RANK[cur.event] ? r.event : cur.event;
-        return q.reopen.run({ ...p, event });
+        return q.reopen.run({ ...p, event: furthestEvent(r.event, cur.event) });
       })();
     },
     touchVisitor(memberId, visitorId, dueAt) {
@@ -131,7 +87,7 @@ export function createSqliteCrmRequestRepository(db: Db, now: () => number = Dat
       return r ? toRequest(r) : null;
     },
     events(memberId, kind, requestIds) {
-      const rows = q.events.all(memberId, kind, JSON.stringify(requestIds)) as Array<{ request_id: string; event: CrmRequest['event'] }>;
+      const rows = q.events.all(memberId, kind, JSON.stringify(requestIds)) as Array<{ request_id: string; event: Row['event'] }>;
       return new Map(rows.map((r) => [r.request_id, r.event]));
     },
     addMessage(memberId, requestId, m) {
@@ -141,13 +97,7 @@ export function createSqliteCrmRequestRepository(db: Db, now: () => number = Dat
       return q.editMessage.run(text, memberId, requestId, messageId, text).changes > 0;
     },
     messages(memberId, requestId) {
-      return (q.messages.all(memberId, requestId) as Array<{ message_id: string; at: number; source: CrmRequestMessage['source']; text: string; author: string | null }>).map((m) => ({
-        id: m.message_id,
-        at: m.at,
-        source: m.source,
-        text: m.text,
-        author: m.author,
-      }));
+      return (q.messages.all(memberId, requestId) as CrmRequestMessageRow[]).map(toCrmRequestMessage);
     },
     due(memberId, t, limit) {
       return (q.due.all(memberId, t, limit) as Row[]).map(toRequest);
