@@ -69,7 +69,7 @@ const FENCES = [
     zones: [
       { from: ['./server/http', './server/bitrix', './server/uis', ...OUTSIDE_SERVER] },
       COMPOSITION,
-      { from: './server/services/**', except: ['**/services/**/ports.ts', '**/services/**/*-ports.ts'] },
+      { from: './server/services/**', except: ['**/services/**/ports.ts', '**/services/**/*-ports.ts', '**/services/async-port.ts'] },
     ],
     packages: ['express', 'helmet'],
     why: 'storage implements the ports: it imports the domain, contracts and the ports files only',

@@ -1,5 +1,4 @@
 import { sql, type Kysely } from 'kysely';
-// eslint-disable-next-line import-x/no-restricted-paths -- AsyncPort is a port-level type (services/async-port.ts is not yet allowed by the storage fence)
 import type { AsyncPort } from '../../services/async-port';
 import type { BridgeRecoveryRepository, MessageLink, RecoveryCounters } from '../../services/bridge/ports';
 import { boundAtOf, str } from '../bridge-rows';

@@ -1,5 +1,4 @@
 import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
-// eslint-disable-next-line import-x/no-restricted-paths -- AsyncPort is a port-level type (services/async-port.ts is not yet allowed by the storage fence)
 import type { AsyncPort } from '../../services/async-port';
 import type { BridgeRepository, BridgeVisitor } from '../../services/bridge/ports';
 import { ECHO_TTL_MS, keyCounts, LINK_PATCH_COLUMNS, str, toBinding, toChat, toJob, toLink, type BridgeRow } from '../bridge-rows';
