@@ -34,7 +34,7 @@ export interface CrmRequest {
   attempts: number;
   /** a decision being applied: kept until all of its operations are done */
   plan: unknown;
-  /** what the last decision was: `primary`, `repeat`, `continuation` or `skip:<reason>` */
+  /** what the last decision was: `primary`, `repeat`, `continuation` or `skip:<reason>` (a later pass with nothing new keeps what was done) */
   outcome: string | null;
   reason: string | null;
   /** what the app did for this request (domain ChatLink) */

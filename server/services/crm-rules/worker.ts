@@ -229,7 +229,10 @@ async function processOne(ctx: WorkerContext, run: PortalRun, r: CrmRequest, rep
     if (!link && hasContacts(facts) && settings?.enabled && !skipBeforeSearch(settings, facts)) found = await searchClient(rest, facts);
     const d = decide({ settings: settings!, facts, found, link, timeZone: run.zone });
     if (d.action === 'skip') {
-      return ctx.deps.requests.finish(r, { status: d.retry ? 'waiting' : 'done', outcome: `skip:${d.reason}`, reason: d.detail });
+      // a pass with nothing new on a chat the app already acted on (another callback of the same
+      // moment): the record keeps what was done — the lead made stays «primary», not a skip
+      const acted = d.reason === 'nothing-new' && !!r.outcome && !r.outcome.startsWith('skip:');
+      return ctx.deps.requests.finish(r, { status: d.retry ? 'waiting' : 'done', outcome: acted ? r.outcome! : `skip:${d.reason}`, reason: acted ? r.reason : d.detail });
     }
     decision = d;
     ctx.deps.requests.setPlan(r, d);
