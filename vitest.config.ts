@@ -30,6 +30,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // expect.poll waits for an outcome in the page or the server: 1 s (vitest's default) is too
+    // short for a loaded 2-core machine
+    expect: { poll: { timeout: 15_000 } },
     projects: [
       {
         extends: true,

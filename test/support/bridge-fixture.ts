@@ -74,9 +74,15 @@ export function faultyFetch(): { fetch: typeof fetch; inject(match: (url: string
   return self;
 }
 
-/** Repeats `step` until `done()`; gives up after `rounds` (no wall-clock assertion: the count decides). */
-export async function until(done: () => boolean, step: () => Promise<void>, rounds = 200, pauseMs = 50): Promise<boolean> {
-  for (let i = 0; i < rounds; i++) {
+/**
+ * Repeats `step` until `done()`; gives up after `rounds`, but not before `floorMs` in all: on a
+ * loaded 2-core machine the rounds can run out before the work they wait for is done (CI of stop
+ * 18's successor: a CRM lead not yet made after 100 rounds of 30 ms). Every caller waits for an
+ * outcome that must come, so the floor only delays a failure; no wall-clock assertion.
+ */
+export async function until(done: () => boolean, step: () => Promise<void>, rounds = 200, pauseMs = 50, floorMs = 30_000): Promise<boolean> {
+  const start = Date.now();
+  for (let i = 0; i < rounds || Date.now() - start < floorMs; i++) {
     if (done()) return true;
     await step();
     if (done()) return true;
