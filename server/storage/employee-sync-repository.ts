@@ -1,29 +1,6 @@
 import type { Db } from './db';
-import { employeeSyncResultSchema, employeeSyncSettingsSchema, statusImportViewSchema, type EmployeeSyncRun } from '../contracts/employee-sync';
-import type { EmployeeMapping, EmployeeSyncRepository } from '../services/employee-sync/ports';
-
-interface RunRow {
-  id: number;
-  trigger: EmployeeSyncRun['trigger'];
-  status: EmployeeSyncRun['status'];
-  progress_done: number;
-  progress_total: number;
-  started_at: string;
-  finished_at: string | null;
-  error: string | null;
-  result: string | null;
-}
-
-const toRun = (r: RunRow): EmployeeSyncRun => ({
-  id: r.id,
-  trigger: r.trigger,
-  status: r.status,
-  progress: { done: r.progress_done, total: r.progress_total },
-  startedAt: r.started_at,
-  finishedAt: r.finished_at,
-  error: r.error,
-  result: r.result ? employeeSyncResultSchema.parse(JSON.parse(r.result)) : null,
-});
+import type { EmployeeSyncRepository } from '../services/employee-sync/ports';
+import { scheduledOf, toEmployeeMapping, toEmployeeSyncRun as toRun, toEmployeeSyncSettings, type EmployeeMapRow, type EmployeeSyncRunRow as RunRow } from './employee-sync-rows';
 
 export function createSqliteEmployeeSyncRepository(db: Db, now: () => number = Date.now): EmployeeSyncRepository {
   const iso = () => new Date(now()).toISOString();
@@ -57,16 +34,10 @@ export function createSqliteEmployeeSyncRepository(db: Db, now: () => number = D
     interruptPortal: db.prepare("UPDATE employee_sync_runs SET status = 'failed', finished_at = ?, error = ? WHERE status = 'running' AND member_id = ?"),
     runningPortals: db.prepare("SELECT DISTINCT member_id FROM employee_sync_runs WHERE status = 'running'").pluck(),
   };
-  const parseSettings = (json: string) => employeeSyncSettingsSchema.parse(JSON.parse(json));
   return {
     getSettings(memberId) {
       const r = q.settings.get(memberId) as { settings: string; next_daily_at: number | null; status_import: string | null } | undefined;
-      if (!r) return null;
-      return {
-        settings: parseSettings(r.settings),
-        nextDailyAt: r.next_daily_at,
-        statusImport: r.status_import ? statusImportViewSchema.parse(JSON.parse(r.status_import)) : null,
-      };
+      return r ? toEmployeeSyncSettings(r) : null;
     },
     saveSettings(memberId, settings, nextDailyAt) {
       q.save.run(memberId, JSON.stringify(settings), nextDailyAt, iso());
@@ -78,16 +49,10 @@ export function createSqliteEmployeeSyncRepository(db: Db, now: () => number = D
       q.statusImport.run(JSON.stringify(v), memberId);
     },
     scheduledPortals() {
-      return (q.all.all() as Array<{ member_id: string; settings: string; next_daily_at: number | null }>)
-        .map((r) => ({ memberId: r.member_id, settings: parseSettings(r.settings), nextDailyAt: r.next_daily_at }))
-        .filter((r) => r.settings.importStatuses || r.settings.dailySync);
+      return scheduledOf(q.all.all() as Array<{ member_id: string; settings: string; next_daily_at: number | null }>);
     },
     mappings(memberId) {
-      return (q.maps.all(memberId) as Array<{ b24_user_id: number; uis_employee_id: number; matched_by: EmployeeMapping['matchedBy'] }>).map((r) => ({
-        b24UserId: r.b24_user_id,
-        uisEmployeeId: r.uis_employee_id,
-        matchedBy: r.matched_by,
-      }));
+      return (q.maps.all(memberId) as EmployeeMapRow[]).map(toEmployeeMapping);
     },
     importedStatus(memberId, b24UserId) {
       return (q.imported.get(memberId, b24UserId) as string | undefined) ?? null;
