@@ -73,7 +73,7 @@ export async function benchPgIntake(o: { count: number; concurrency: number; max
   const file = join(out, 'server.js');
   const procs: Proc[] = [];
   try {
-    const serverVersion = (await admin.pool.query<{ v: string }>('SHOW server_version')).rows[0]!.v;
+    const serverVersion = (await admin.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
     await build({ absWorkingDir: PROJECT_ROOT, entryPoints: ['test/bench/pg-intake-server.ts'], outfile: file, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
     const member = 'bench-portal';
     let nextId = 1_000_000;
