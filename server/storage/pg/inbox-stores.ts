@@ -1,6 +1,5 @@
 import { sql, type Kysely } from 'kysely';
 import type { EventInbox, UisInbox } from '../../services/ports';
-// eslint-disable-next-line import-x/no-restricted-paths -- AsyncPort is a port-level type (services/async-port.ts is not yet allowed by the storage fence)
 import type { AsyncPort } from '../../services/async-port';
 import { EVENT_DEDUPE_WINDOW_MS } from '../event-inbox';
 import { pgText as text } from './nul';

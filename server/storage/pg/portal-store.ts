@@ -1,6 +1,5 @@
 import { sql, type Kysely } from 'kysely';
 import type { PortalRepository } from '../../services/ports';
-// eslint-disable-next-line import-x/no-restricted-paths -- AsyncPort is a port-level type (services/async-port.ts is not yet allowed by the storage fence)
 import type { AsyncPort } from '../../services/async-port';
 import { portalColumns, sealPortalSecret, toPortal, type PortalRow } from '../portal-rows';
 import type { SecretBox } from '../secret-box';

@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
 import type { UisLinkRepository } from '../../services/ports';
-// eslint-disable-next-line import-x/no-restricted-paths -- AsyncPort is a port-level type (services/async-port.ts is not yet allowed by the storage fence)
 import type { AsyncPort } from '../../services/async-port';
 import type { SecretBox } from '../secret-box';
 import { toUisLink, uisLinkRow, type UisLinkRow } from '../uis-link-rows';
