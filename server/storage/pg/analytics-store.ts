@@ -19,7 +19,7 @@ import { pgText } from './nul';
  * text (attribution, reason) has U+0000 written as U+FFFD (./nul.ts).
  */
 const ms = (t: number) => Math.round(t);
-const TIME_PATCH = new Set<keyof AnalyticsJobPatch>(['dueAt', 'recheckAt', 'attempts']);
+const ROUNDED_PATCH = new Set<keyof AnalyticsJobPatch>(['dueAt', 'recheckAt', 'attempts']);
 const TEXT_PATCH = new Set<keyof AnalyticsJobPatch>(['attribution', 'reason']);
 
 export function createPgAnalyticsStore(db: Kysely<PgSchema>, now: () => number = Date.now): AsyncPort<AnalyticsRepository> {
@@ -60,7 +60,7 @@ export function createPgAnalyticsStore(db: Kysely<PgSchema>, now: () => number =
       const set: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(patch) as Array<[keyof AnalyticsJobPatch, unknown]>) {
         // as better-sqlite3 binds it: an undefined value writes NULL
-        set[ANALYTICS_JOB_COLUMNS[k]] = v === undefined || v === null ? null : TIME_PATCH.has(k) ? ms(v as number) : TEXT_PATCH.has(k) ? pgText(v as string) : v;
+        set[ANALYTICS_JOB_COLUMNS[k]] = v === undefined || v === null ? null : ROUNDED_PATCH.has(k) ? ms(v as number) : TEXT_PATCH.has(k) ? pgText(v as string) : v;
       }
       if (!Object.keys(set).length) return;
       await db
