@@ -3,6 +3,7 @@ import type { AmoAccountRepository } from '../../services/chat-sources/ports';
 import { amoSecretContext as ctx, STATUS_REASON_MAX, toAmoConnection, type AmoAccountRow } from '../amocrm-account-rows';
 import type { SecretBox } from '../secret-box';
 import type { PgSchema } from './schema';
+import { pgText } from './nul';
 
 /**
  * The connected amoCRM account of a portal in PostgreSQL (migrations-pg/019), the counterpart of
@@ -19,7 +20,7 @@ import type { PgSchema } from './schema';
  * webhook's detail, a status reason) it is written as U+FFFD instead of failing the statement.
  */
 const ms = (t: number) => Math.round(t);
-const text = <T extends string | null>(s: T): T => (typeof s === 'string' && s.includes('\u0000') ? (s.replaceAll('\u0000', '\uFFFD') as T) : s);
+const text = pgText;
 
 export function createPgAmoAccountStore(db: Kysely<PgSchema>, box: SecretBox, now: () => number = Date.now): AmoAccountRepository {
   const iso = () => new Date(now()).toISOString();

@@ -3,6 +3,7 @@ import type { AsyncPort } from '../../services/async-port';
 import type { BridgeRecoveryRepository, MessageLink, RecoveryCounters } from '../../services/bridge/ports';
 import { boundAtOf, str } from '../bridge-rows';
 import type { PgSchema } from './schema';
+import { pgText } from './nul';
 
 /**
  * The bridge's reconcile and loss audit in PostgreSQL (migrations-pg/017), the counterpart of
@@ -13,7 +14,7 @@ import type { PgSchema } from './schema';
  * U+0000, which PostgreSQL's text cannot hold, is written (and looked up) as U+FFFD, as in
  * ./bridge-store.ts; a fractional time in ms is rounded.
  */
-const t = <T extends string | null | undefined>(s: T): T => (typeof s === 'string' && s.includes('\u0000') ? (s.replaceAll('\u0000', '\uFFFD') as T) : s);
+const t = pgText;
 const texts = (ids: string[]) => ids.map((id) => t(id));
 
 export function createPgBridgeRecoveryStore(db: Kysely<PgSchema>, now: () => number = Date.now): AsyncPort<BridgeRecoveryRepository> {

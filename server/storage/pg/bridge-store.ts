@@ -3,6 +3,7 @@ import type { AsyncPort } from '../../services/async-port';
 import type { BridgeRepository, BridgeVisitor } from '../../services/bridge/ports';
 import { ECHO_TTL_MS, keyCounts, LINK_PATCH_COLUMNS, str, toBinding, toChat, toJob, toLink, type BridgeRow } from '../bridge-rows';
 import type { BridgeChatsTable, BridgeMessagesTable, BridgeVisitorsTable, PgSchema } from './schema';
+import { pgText } from './nul';
 
 /**
  * The Open Lines bridge in PostgreSQL (migrations-pg 006, 007, 012, 014–017, 020), the counterpart of
@@ -29,7 +30,7 @@ import type { BridgeChatsTable, BridgeMessagesTable, BridgeVisitorsTable, PgSche
  * are JSON text, whose escapes (\u0000) keep them exactly.
  */
 const ms = (t: number) => Math.round(t);
-const t = <T extends string | null | undefined>(s: T): T => (typeof s === 'string' && s.includes('\u0000') ? (s.replaceAll('\u0000', '\uFFFD') as T) : s);
+const t = pgText;
 /** SQLite's CAST(line_id AS INTEGER): the leading integer, 0 when there is none; ties in byte order */
 const LINE_ORDER = sql`COALESCE(substring(line_id from '^\\s*([-+]?[0-9]+)')::numeric, 0), line_id COLLATE "C"`;
 

@@ -13,6 +13,7 @@ import {
   type ChatSourceItemRow,
 } from '../chat-source-rows';
 import type { ChatSourceItemsTable, PgSchema } from './schema';
+import { pgText } from './nul';
 
 /**
  * «Источники чатов» in PostgreSQL (migrations-pg/019), the counterpart of ../chat-source-repository.ts
@@ -32,7 +33,7 @@ import type { ChatSourceItemsTable, PgSchema } from './schema';
  * instead of failing the statement (a webhook would get a 5xx).
  */
 const ms = (t: number) => Math.round(t);
-const text = <T extends string | null | undefined>(s: T): T => (typeof s === 'string' && s.includes('\u0000') ? (s.replaceAll('\u0000', '\uFFFD') as T) : s);
+const text = pgText;
 const TEXT_PATCH = new Set(['attribution', 'reason']);
 const DUE_STATUSES = ['pending', 'waiting'] as const;
 /** a decision retried on the concurrent winner's row: more than twice means something else is wrong */
