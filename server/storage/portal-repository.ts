@@ -1,7 +1,7 @@
 import type { Db } from './db';
 import type { SecretBox } from './secret-box';
 import type { PortalTokens } from '../domain/portal';
-import { portalColumns, sealPortalSecret, toPortal, type PortalRow } from './portal-rows';
+import { portalColumns, PURGED_WITHOUT_CASCADE, sealPortalSecret, toPortal, type PortalRow } from './portal-rows';
 import type { PortalRepository } from '../services/ports';
 
 /** SQLite portal store; tokens and application_token sealed with the portal's member_id as context (rows: portal-rows.ts). */
@@ -47,7 +47,13 @@ export function createSqlitePortalRepository(db: Db, box: SecretBox, now: () => 
       ).run(iso(), memberId);
     },
     purge(memberId) {
-      db.prepare('DELETE FROM portals WHERE member_id = ?').run(memberId);
+      // the tables referencing portals go by ON DELETE CASCADE; these two hold the portal's rows
+      // without that key (its REST bucket level, its callbacks waiting in the inbox); its leases
+      // expire on their own (removing one under a running holder would let a second run start)
+      db.transaction(() => {
+        for (const t of PURGED_WITHOUT_CASCADE) db.prepare(`DELETE FROM ${t} WHERE member_id = ?`).run(memberId);
+        db.prepare('DELETE FROM portals WHERE member_id = ?').run(memberId);
+      })();
     },
     countByStatus() {
       const rows = db.prepare('SELECT status, COUNT(*) AS n FROM portals GROUP BY status').all() as Array<{ status: string; n: number }>;

@@ -65,3 +65,6 @@ export function portalColumns(box: SecretBox, p: Portal): Omit<PortalRow, 'creat
     installed_at: p.installedAt,
   };
 }
+
+/** Tables holding a portal's rows without a foreign key to portals: purge deletes from them too (both stores). */
+export const PURGED_WITHOUT_CASCADE = ['rest_buckets', 'uis_callback_inbox'] as const;

@@ -157,8 +157,11 @@ forEachStore('portal store', (store) => {
         [m, `hook-${m}`],
       );
       await run(store, `INSERT INTO open_lines_settings (member_id, settings, enabled, updated_at) VALUES (?, '{}', 1, 'x')`, [m]);
+      // tables without a foreign key to portals: the REST bucket's level, callbacks waiting in the inbox
+      await run(store, `INSERT INTO rest_buckets (member_id, level, at) VALUES (?, 1, 1)`, [m]);
+      await run(store, `INSERT INTO uis_callback_inbox (member_id, path, body, dedupe_key, received_at) VALUES (?, 'POST /message', '{}', 'k', 1)`, [m]);
     }
-    const tables = ['event_inbox', 'uis_inbox', 'uis_channels', 'uis_links', 'open_lines_settings'];
+    const tables = ['event_inbox', 'uis_inbox', 'uis_channels', 'uis_links', 'open_lines_settings', 'rest_buckets', 'uis_callback_inbox'];
     await repo.purge('p1');
     expect(await repo.get('p1')).toBeNull();
     expect(await repo.get('p2')).not.toBeNull();

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { PortalRepository } from '../../services/ports';
 import type { AsyncPort } from '../../services/async-port';
-import { portalColumns, sealPortalSecret, toPortal, type PortalRow } from '../portal-rows';
+import { portalColumns, PURGED_WITHOUT_CASCADE, sealPortalSecret, toPortal, type PortalRow } from '../portal-rows';
 import type { SecretBox } from '../secret-box';
 import { pgText as text } from './nul';
 import type { PgSchema } from './schema';
@@ -16,8 +16,9 @@ import type { PgSchema } from './schema';
  * the first, every other field of the last); `saveTokens` is one UPDATE of the pair, its expiry and
  * the endpoints, so racing rotations leave one of them whole (the last to commit, as SQLite's
  * last writer). `purge` deletes the portal's row; everything the app holds for it goes with it by
- * the schema's ON DELETE CASCADE, as in SQLite (the tables without that foreign key — leases,
- * rest_buckets, uis_callback_inbox — are left as SQLite leaves them).
+ * the schema's ON DELETE CASCADE, as in SQLite, and the rows of the tables without that foreign key
+ * (PURGED_WITHOUT_CASCADE: the REST bucket, the callback inbox) are deleted in the same transaction;
+ * leases expire on their own.
  *
  * Times in ms are BIGINT (a fractional expiry is rounded). PostgreSQL's text cannot hold U+0000: in free text, and in the keys rows are looked up by alike, it is
  * written and looked up as U+FFFD (./nul.ts) — a statement never fails on it (a hook id from a URL
@@ -96,7 +97,10 @@ export function createPgPortalStore(db: Kysely<PgSchema>, box: SecretBox, now: (
         .execute();
     },
     async purge(memberId) {
-      await db.deleteFrom('portals').where('member_id', '=', text(memberId)).execute();
+      await db.transaction().execute(async (trx) => {
+        for (const t of PURGED_WITHOUT_CASCADE) await trx.deleteFrom(t).where('member_id', '=', text(memberId)).execute();
+        await trx.deleteFrom('portals').where('member_id', '=', text(memberId)).execute();
+      });
     },
     async countByStatus() {
       const rows = await db.selectFrom('portals').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('status').execute();
