@@ -11,6 +11,8 @@ import type { Db } from './db';
  * shared with the PostgreSQL store (pg/chat-source-store.ts).
  */
 const DUE = `status IN ('pending', 'waiting') AND due_at <= ?`;
+/** a payload forgotten by the retention (`forgetPayloads`): JSON null */
+const FORGOTTEN = 'null';
 
 export function createSqliteChatSourceRepository(db: Db, now: () => number = Date.now): ChatSourceRepository {
   const iso = () => new Date(now()).toISOString();
@@ -100,8 +102,10 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
     async retryFailed(memberId, source, reasonPrefix, at) {
       const like = likePrefix(reasonPrefix);
       return db
-        .prepare(`UPDATE chat_source_items SET status = 'pending', attempts = 0, due_at = ?, updated_at = ? WHERE member_id = ? AND source = ? AND status = 'failed' AND reason LIKE ? ESCAPE '!'`)
-        .run(at, iso(), memberId, source, like).changes;
+        .prepare(
+          `UPDATE chat_source_items SET status = 'pending', attempts = 0, due_at = ?, updated_at = ? WHERE member_id = ? AND source = ? AND status = 'failed' AND reason LIKE ? ESCAPE '!' AND payload != ?`,
+        )
+        .run(at, iso(), memberId, source, like, FORGOTTEN).changes;
     },
     async retryWaiting(memberId, source, at) {
       return db.prepare(`UPDATE chat_source_items SET due_at = ?, updated_at = ? WHERE member_id = ? AND source = ? AND status = 'waiting'`).run(at, iso(), memberId, source).changes;
@@ -144,6 +148,12 @@ export function createSqliteChatSourceRepository(db: Db, now: () => number = Dat
         key: r.channel,
         lastAt: r.last_at,
       }));
+    },
+    async forgetPayloads(beforeMs) {
+      // the update time stays: the admin's list shows when the item was last worked
+      return db
+        .prepare(`UPDATE chat_source_items SET payload = ? WHERE status IN ('uploaded', 'skipped', 'failed') AND updated_at < ? AND payload != ?`)
+        .run(FORGOTTEN, new Date(beforeMs).toISOString(), FORGOTTEN).changes;
     },
   };
 }

@@ -56,6 +56,11 @@ export function createSqliteCrmRequestRepository(db: Db, now: () => number = Dat
        ON CONFLICT (member_id, report) DO UPDATE SET seen_till = MAX(seen_till, excluded.seen_till), updated_at = excluded.updated_at`,
     ),
     count: db.prepare(`SELECT kind || ':' || status AS k, COUNT(*) AS n FROM crm_requests WHERE member_id = ? GROUP BY k`),
+    pruneMessages: db.prepare(
+      `DELETE FROM crm_request_messages WHERE EXISTS (
+         SELECT 1 FROM crm_requests r WHERE r.member_id = crm_request_messages.member_id AND r.kind = 'chat' AND r.request_id = crm_request_messages.request_id
+           AND r.status IN ('done', 'failed') AND r.updated_at < ?)`,
+    ),
   };
 
   return {
@@ -149,6 +154,9 @@ export function createSqliteCrmRequestRepository(db: Db, now: () => number = Dat
     },
     count(memberId) {
       return Object.fromEntries((q.count.all(memberId) as Array<{ k: string; n: number }>).map((r) => [r.k, r.n]));
+    },
+    pruneMessages(beforeMs) {
+      return q.pruneMessages.run(new Date(beforeMs).toISOString()).changes;
     },
   };
 }

@@ -164,6 +164,34 @@ forEachStore('chat source store', (store) => {
     expect(await item('x')).toMatchObject({ status: 'waiting', attempts: 4, dueAt: T0 + 60_000, reason: 'later', attribution: null });
   });
 
+  it('forgetPayloads: items uploaded, skipped or failed last updated before the bound lose their payload (null), the row stays a dedupe record; a pruned failed item is not retried', async () => {
+    const statuses = ['pending', 'open', 'waiting', 'uploaded', 'skipped', 'failed'] as const;
+    for (const status of statuses) {
+      await repo.applyItem(key(status), fresh({ payload: { transcript: `текст ${status}` } }), (row) => decideJivoItem(row, 5));
+      await repo.updateItem((await item(status))!.id, { status, reason: status === 'failed' ? 'UIS_REJECTED: bad phone' : null });
+    }
+    await repo.applyItem(key('u2', 'p2', 'amocrm'), fresh({ payload: { talkId: 1 } }), (row) => decideJivoItem(row, 5));
+    await repo.updateItem((await item('u2', 'p2'))!.id, { status: 'uploaded' });
+    now = T0 + 10_000;
+    await repo.applyItem(key('fresh-upload'), fresh({ payload: { transcript: 'new' } }), (row) => decideJivoItem(row, 5));
+    await repo.updateItem((await item('fresh-upload'))!.id, { status: 'uploaded' });
+    expect(await repo.forgetPayloads(T0 + 5000)).toBe(4);
+    for (const status of ['uploaded', 'skipped', 'failed']) expect(await item(status)).toMatchObject({ status, payload: null, version: 5, updatedAt: new Date(T0).toISOString() });
+    expect((await item('u2', 'p2'))!.payload).toBeNull();
+    for (const status of ['pending', 'open', 'waiting']) expect((await item(status))!.payload).toEqual({ transcript: `текст ${status}` });
+    expect((await item('fresh-upload'))!.payload).toEqual({ transcript: 'new' });
+    expect(await repo.forgetPayloads(T0 + 5000)).toBe(0);
+    expect(await repo.counts('p1', 'jivo')).toEqual({ pending: 3, uploaded: 2, skipped: 1, failed: 1 });
+    // a repeat of the same version is still a repeat; a failed item without its conversation stays failed
+    expect(await repo.applyItem(key('uploaded'), fresh({ payload: { transcript: 'again' } }), (row) => decideJivoItem(row, 5))).toBe(false);
+    expect((await item('uploaded'))!.payload).toBeNull();
+    expect(await repo.retryFailed('p1', 'jivo', 'UIS_REJECTED', T0 + 20_000)).toBe(0);
+    expect((await item('failed'))!.status).toBe('failed');
+    // a newer copy brings its conversation back and goes again
+    expect(await repo.applyItem(key('uploaded'), fresh({ payload: { transcript: 'longer' } }), (row) => decideJivoItem(row, 6))).toBe(true);
+    expect(await item('uploaded')).toMatchObject({ status: 'pending', payload: { transcript: 'longer' } });
+  });
+
   it('retryFailed: failed items of the portal and source whose reason starts with the prefix (taken literally) go again', async () => {
     const add = async (extId: string, reason: string, status: 'failed' | 'waiting' = 'failed', memberId = 'p1', source: 'jivo' | 'amocrm' = 'jivo') => {
       await repo.applyItem(key(extId, memberId, source), fresh(), (row) => decideJivoItem(row, 1));

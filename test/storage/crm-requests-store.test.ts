@@ -216,6 +216,42 @@ forEachStore('crm requests store', (store) => {
     expect(await get('c2')).toMatchObject({ status: 'pending', outcome: null });
   });
 
+  it('pruneMessages: the messages of chats done or failed last touched before the bound are deleted; open, newer, other kinds and the request rows stay', async () => {
+    const msg = (memberId: string, requestId: string, id: string) => repo.addMessage(memberId, requestId, { id, at: T0, source: 'visitor', text: `текст ${id}`, author: null });
+    const finished = async (requestId: string, status: 'done' | 'failed' | 'waiting', memberId = 'p1') => {
+      await repo.touch(chat(requestId, { memberId }));
+      await repo.finish((await repo.get(memberId, 'chat', requestId))!, { status, outcome: 'primary', reason: null, link: { targets: [{ type: 'lead', id: 1 }], cursor: `${requestId}-m2` } });
+      for (const id of ['m1', 'm2']) await msg(memberId, requestId, `${requestId}-${id}`);
+    };
+    await finished('old-done', 'done');
+    await finished('old-failed', 'failed');
+    await finished('old-waiting', 'waiting');
+    await finished('other-portal', 'done', 'p2');
+    await repo.touch(chat('old-open'));
+    await msg('p1', 'old-open', 'o1');
+    // an offline request with the same id as a chat's messages: its kind is not a chat
+    await repo.touch({ memberId: 'p1', kind: 'offline', requestId: 'off', event: 'received', dueAt: T0 });
+    await repo.finish((await repo.get('p1', 'offline', 'off'))!, { status: 'done', outcome: 'primary', reason: null });
+    await msg('p1', 'off', 'x1');
+    now = T0 + 10_000;
+    await finished('new-done', 'done');
+    expect(await repo.pruneMessages(T0 + 5000)).toBe(6);
+    for (const id of ['old-done', 'old-failed']) expect(await repo.messages('p1', id)).toEqual([]);
+    expect(await repo.messages('p2', 'other-portal')).toEqual([]);
+    expect((await repo.messages('p1', 'old-waiting')).map((m) => m.id)).toEqual(['old-waiting-m1', 'old-waiting-m2']);
+    expect((await repo.messages('p1', 'old-open')).map((m) => m.id)).toEqual(['o1']);
+    expect((await repo.messages('p1', 'off')).map((m) => m.id)).toEqual(['x1']);
+    expect((await repo.messages('p1', 'new-done')).map((m) => m.id)).toEqual(['new-done-m1', 'new-done-m2']);
+    // the request keeps its link (the continuation's cursor); a second prune finds nothing
+    expect(await get('old-done')).toMatchObject({ status: 'done', link: { cursor: 'old-done-m2' } });
+    expect(await repo.pruneMessages(T0 + 5000)).toBe(0);
+    // a later event re-opens the chat: its messages are kept again until it is done and old
+    await repo.touch(chat('old-done', { event: 'message' }));
+    await msg('p1', 'old-done', 'old-done-m3');
+    expect(await repo.pruneMessages(T0 + 20_000)).toBe(2); // new-done's; old-done is pending again
+    expect((await repo.messages('p1', 'old-done')).map((m) => m.id)).toEqual(['old-done-m3']);
+  });
+
   it('operations by key: sent until done, a done one never goes back to sent; cleared only while sent', async () => {
     expect(await repo.op('p1', 'k1')).toBeNull();
     await repo.markSent('p1', ['k1', 'k2', 'k1', 'k3']);

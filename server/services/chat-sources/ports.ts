@@ -59,6 +59,7 @@ export interface ChatSourceRepository {
   /**
    * Failed items of the source whose reason starts with `reasonPrefix` (`UIS_REJECTED`,
    * `AMO_FORBIDDEN`: the admin has applied the fix) go again at `at`, with fresh attempts; how many.
+   * Items whose payload was forgotten (`forgetPayloads`) stay failed: nothing is left to upload.
    */
   retryFailed(memberId: string, source: ChatSource, reasonPrefix: string, at: number): Promise<number>;
   /** Items of the source waiting (for a grant, a link, a retry) become due at `at`. */
@@ -73,6 +74,12 @@ export interface ChatSourceRepository {
   resolveErrors(memberId: string, source: ChatSource, codes: readonly string[]): Promise<void>;
   state(memberId: string, source: ChatSource): Promise<SourceStateRow>;
   channels(memberId: string, source: ChatSource): Promise<Array<{ key: string; lastAt: number }>>;
+  /**
+   * Retention: items in a final state (uploaded, skipped, failed) last updated before `beforeMs`
+   * lose their payload (the client's conversation; `null` afterwards). The row stays: it is the
+   * dedupe record that keeps a repeated webhook from being uploaded twice. How many were emptied.
+   */
+  forgetPayloads(beforeMs: number): Promise<number>;
 }
 
 export interface AmoConnectionRow {

@@ -80,4 +80,9 @@ export interface CrmRequestRepository {
   pollCursor(memberId: string, report: 'offline'): number | null;
   setPollCursor(memberId: string, report: 'offline', seenTill: number): void;
   count(memberId: string): Record<string, number>;
+  /**
+   * Retention: the stored messages of chats that are done or failed and were last touched before
+   * `beforeMs` are deleted (a continuation needs only the link's cursor); how many.
+   */
+  pruneMessages(beforeMs: number): number;
 }

@@ -36,6 +36,9 @@ const ms = (t: number) => Math.round(t);
 const text = pgText;
 const TEXT_PATCH = new Set(['attribution', 'reason']);
 const DUE_STATUSES = ['pending', 'waiting'] as const;
+const FINAL_STATUSES = ['uploaded', 'skipped', 'failed'] as const;
+/** a payload forgotten by the retention (`forgetPayloads`): JSON null */
+const FORGOTTEN = 'null';
 /** a decision retried on the concurrent winner's row: more than twice means something else is wrong */
 const APPLY_ROUNDS = 3;
 
@@ -164,6 +167,7 @@ export function createPgChatSourceStore(db: Kysely<PgSchema>, now: () => number 
         .where('source', '=', source)
         .where('status', '=', 'failed')
         .where(sql<boolean>`reason ILIKE ${likePrefix(reasonPrefix)} ESCAPE '!'`)
+        .where('payload', '!=', FORGOTTEN)
         .executeTakeFirst();
       return Number(r.numUpdatedRows);
     },
@@ -261,6 +265,17 @@ export function createPgChatSourceStore(db: Kysely<PgSchema>, now: () => number 
         .limit(CHANNEL_LIST_MAX)
         .execute();
       return r.map((x) => ({ key: x.channel, lastAt: x.last_at }));
+    },
+    async forgetPayloads(beforeMs) {
+      // the update time stays: the admin's list shows when the item was last worked
+      const r = await db
+        .updateTable('chat_source_items')
+        .set({ payload: FORGOTTEN })
+        .where('status', 'in', FINAL_STATUSES)
+        .where('updated_at', '<', new Date(beforeMs).toISOString())
+        .where('payload', '!=', FORGOTTEN)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows);
     },
   };
 }

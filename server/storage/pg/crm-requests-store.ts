@@ -253,5 +253,11 @@ export function createPgCrmRequestStore(db: Kysely<PgSchema>, now: () => number 
       const r = await sql<{ k: string; n: number }>`SELECT kind || ':' || status AS k, COUNT(*) AS n FROM crm_requests WHERE member_id = ${memberId} GROUP BY 1`.execute(db);
       return Object.fromEntries(r.rows.map((x) => [x.k, Number(x.n)]));
     },
+    async pruneMessages(beforeMs) {
+      const r = await sql`DELETE FROM crm_request_messages m USING crm_requests r
+        WHERE r.member_id = m.member_id AND r.kind = 'chat' AND r.request_id = m.request_id
+          AND r.status IN ('done', 'failed') AND r.updated_at < ${new Date(beforeMs).toISOString()}`.execute(db);
+      return Number(r.numAffectedRows ?? 0);
+    },
   };
 }
