@@ -182,6 +182,33 @@ describe('Jivo → UIS analytics', () => {
     expect(await queue()).toMatchObject([{ status: 'uploaded' }]);
   });
 
+  it('when an uploaded chat is a month old, then its conversation is forgotten (the row stays) and a repeat of its webhook is still not uploaded again', async () => {
+    const clock = { offset: 0, now: () => Date.now() + clock.offset, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms))) };
+    const { acc, site } = await setup({}, clock);
+    const chat = jivo!.startChat({ widgetId: site.widgetId, visitor: { name: 'Анна', phone: '+79160000032' }, text: 'Текст клиента' });
+    await jivo!.finishChat(chat.chatId);
+    await settleSources(h!);
+    expect(acc.uploadedChats()).toMatchObject([{ phone: '+79160000032', uploads: 1 }]);
+    const queue = () => h!.app.deps.chatSources.sources.recent(h!.portal.memberId, 'jivo', 10);
+    expect((await queue())[0]!.payload).not.toBeNull();
+    // 31 days later the worker's hourly retention forgets the conversation of the finished item
+    clock.offset += 31 * 86_400_000;
+    for (let i = 0; i < 100 && (await queue())[0]!.payload !== null; i++) {
+      h!.app.deps.chatSourcesWorker.wake();
+      await settleSources(h!);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await queue()).toMatchObject([{ status: 'uploaded', payload: null }]);
+    await expect.poll(() => h!.logs.lines().find((l) => String(l.msg).startsWith('chat-sources retention'))).toMatchObject({ items: 1 });
+    expect(h!.logs.text()).not.toContain('Текст клиента');
+    // the same webhook again: a duplicate, nothing uploaded
+    const r = await fetch(jivo!.channels[0]!.webhookUrl!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payloads.chatFinished(chat)) });
+    expect(r.headers.get('x-outcome')).toBe('duplicate');
+    await settleSources(h!);
+    expect(acc.uploadedChats()).toMatchObject([{ phone: '+79160000032', uploads: 1 }]);
+    expect(await queue()).toMatchObject([{ status: 'uploaded', payload: null }]);
+  });
+
   it('when a chat has neither a phone nor an e-mail, then it is skipped with a reason the admin sees', async () => {
     const { acc, site, session } = await setup();
     const chat = jivo!.startChat({ widgetId: site.widgetId, visitor: { name: 'Аноним' }, text: 'Просто спросить' });

@@ -29,6 +29,8 @@ export interface ChatSourcesWorkerOptions {
   /** …this many times, then skipped for want of a contact. */
   contactRetries?: number;
   maxAttempts?: number;
+  /** Finished items (uploaded, skipped, failed) keep the client's conversation this long, then only the row (default 30 days). */
+  retentionMs?: number;
 }
 
 export interface ChatSourcesWorker {
@@ -51,6 +53,8 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
   const contactRetryMs = o.contactRetryMs ?? 15 * 60_000;
   const contactRetries = o.contactRetries ?? 4;
   const maxAttempts = o.maxAttempts ?? 10;
+  const retentionMs = o.retentionMs ?? 30 * 86_400_000;
+  let prunedAt = 0;
   const log = deps.log.child({ component: 'chat-sources' });
   const zoneOf = accountZones();
   const backoff = (attempts: number) => backoffDelay(JOB_RETRY, attempts);
@@ -139,7 +143,11 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
   async function processPortal(memberId: string): Promise<void> {
     // a webhook's item waits a gather window (intake.ts); a run also takes what is queued behind it
     // within that window, so a burst shares runs and upload calls
-    const items = await deps.sources.due(memberId, now() + GATHER_MS, 500);
+    const due = await deps.sources.due(memberId, now() + GATHER_MS, 500);
+    // a payload the retention forgot is never due (only a new copy makes an item pending again): a guard
+    const items: SourceItem[] = [];
+    for (const item of due) if (item.payload === null) await finish(item, 'skipped', 'PAYLOAD_FORGOTTEN: the conversation is no longer kept');
+    else items.push(item);
     if (!items.length) return;
     const link = deps.links.get(memberId);
     if (!link) {
@@ -204,6 +212,20 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
     processPortal,
     // several instances on one database (issue #12): a portal's queue is worked by one of them
     lease: deps.lease,
+    beforeRun() {
+      // retention, at most once an hour: finished items lose the client's conversation (counts logged, never texts)
+      if (now() - prunedAt <= 3600_000) return;
+      prunedAt = now();
+      const before = prunedAt - retentionMs;
+      void (async () => {
+        try {
+          const n = await deps.sources.forgetPayloads(before);
+          if (n) log.info({ items: n }, 'chat-sources retention: payloads of finished items forgotten');
+        } catch (e) {
+          log.warn({ err: e }, 'chat-sources retention failed');
+        }
+      })();
+    },
   });
 
   async function keepAlive(memberId: string): Promise<void> {
