@@ -4,6 +4,7 @@ import { faultyFetch, installAndLink, until } from '../support/bridge-fixture';
 import { api, startHarness, type Harness } from '../support/harness';
 import { defaultCrmRulesSettings } from '../../server/services/crm-rules/settings';
 import type { UisAccount } from '../emulator/uis/index';
+import type { Clock } from '../../server/domain/clock';
 
 /**
  * «Чаты» applied (issue #6): UIS chats create and update the emulated portal's CRM by the rules,
@@ -29,8 +30,8 @@ function rules(over: Partial<CrmRulesSettings> = {}): CrmRulesSettings {
   };
 }
 
-async function setup(settings: CrmRulesSettings, o: { fetch?: typeof fetch; tab?: 'chats' | 'offline' } = {}): Promise<{ acc: UisAccount; session: string }> {
-  h = await startHarness({ env: { LOG_LEVEL: 'warn' }, crmRules: { gatherMs: 30, reportRetries: 1 }, fetch: o.fetch });
+async function setup(settings: CrmRulesSettings, o: { fetch?: typeof fetch; tab?: 'chats' | 'offline'; clock?: Clock; retentionMs?: number } = {}): Promise<{ acc: UisAccount; session: string }> {
+  h = await startHarness({ env: { LOG_LEVEL: 'warn' }, crmRules: { gatherMs: 30, reportRetries: 1, retentionMs: o.retentionMs }, fetch: o.fetch, clock: o.clock });
   const { acc, session } = await installAndLink(h);
   const r = await api(h.app.url, session, 'PUT', `/api/crm-rules/${o.tab ?? 'chats'}`, settings);
   expect(r.status, JSON.stringify(r.json)).toBe(200);
@@ -94,6 +95,36 @@ describe('«Чаты»: primary and repeat requests', () => {
     expect(commentsOn('LEAD', Number(lead!.ID))[1]!.comment).not.toContain('нужен диван');
     expect(ours(h.portal.crm.leads())).toHaveLength(1);
     expect(h.portal.crm.notifications().filter((n) => n.userId === 2)).toHaveLength(1);
+  });
+
+  it('a finished chat past the retention loses its stored messages; a later message of it is appended alone, nothing old repeated, never a second lead', async () => {
+    const clock = { offset: 0, now: () => Date.now() + clock.offset, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms))) };
+    const { acc } = await setup(rules(), { clock, retentionMs: 3600_000 });
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000009', name: 'Вера' }, text: 'Нужен стол' });
+    await waitFor(() => ours(h.portal.crm.leads()).length === 1 && settled(w.chatId)());
+    await acc.closeChatByVisitor(w.chatId);
+    await waitFor(() => request(w.chatId)?.status === 'done');
+    const lead = Number(ours(h.portal.crm.leads())[0]!.ID);
+    const before = commentsOn('LEAD', lead).length;
+    const stored = () => h.app.deps.crmRequests.messages(h.portal.memberId, String(w.chatId));
+    expect(stored().length).toBeGreaterThan(0);
+    // two hours later (retention 1 h here; 30 days by default) the worker's hourly run deletes the transcript, keeps the request and its cursor
+    clock.offset += 2 * 3600_000;
+    await waitFor(() => {
+      h.app.deps.crmWorker.wake(0);
+      return stored().length === 0;
+    });
+    expect(request(w.chatId)).toMatchObject({ status: 'done', link: { cursor: expect.any(String) } });
+    // a later message of the chat (as its callback records it) re-opens the request
+    h.app.deps.crmRequests.addMessage(h.portal.memberId, String(w.chatId), { id: '990000001', at: clock.now(), source: 'visitor', text: 'И ещё стул', author: null });
+    h.app.deps.crmRequests.touch({ memberId: h.portal.memberId, kind: 'chat', requestId: String(w.chatId), event: 'message', dueAt: 0 });
+    await waitFor(() => commentsOn('LEAD', lead).length === before + 1 && request(w.chatId)?.status !== 'pending');
+    const added = commentsOn('LEAD', lead).at(-1)!.comment;
+    expect(added).toContain('И ещё стул');
+    expect(added).not.toContain('Нужен стол');
+    await settle();
+    expect(commentsOn('LEAD', lead)).toHaveLength(before + 1);
+    expect(ours(h.portal.crm.leads())).toHaveLength(1);
   });
 
   it('a known client (contact with an open deal) writes again: with «nothing» for repeat requests the chat goes to the open deal, nothing is created', async () => {

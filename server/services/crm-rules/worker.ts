@@ -49,6 +49,8 @@ export interface CrmRulesWorkerOptions {
   /** UIS may list a fresh chat in get.chats_report a little later: ask again this many times. */
   reportRetries?: number;
   maxAttempts?: number;
+  /** Chats done or failed keep their stored messages this long after the last touch (default 30 days). */
+  retentionMs?: number;
 }
 
 export interface CrmRulesWorker {
@@ -315,6 +317,8 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
   const gatherMs = o.gatherMs ?? 1000;
   const reportRetries = o.reportRetries ?? 3;
   const maxAttempts = o.maxAttempts ?? 8;
+  const retentionMs = o.retentionMs ?? 30 * 86_400_000;
+  let prunedAt = 0;
   const log = deps.log.child({ component: 'crm-rules' });
   const backoff = (attempts: number) => backoffDelay(JOB_RETRY, attempts);
 
@@ -340,6 +344,13 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
     nextDueAt: () => deps.requests.nextDueAt(),
     processPortal: (memberId) => processPortal(ctx, memberId),
     lease: deps.gateway.leases,
+    beforeRun() {
+      // retention, at most once an hour: the transcripts of finished chats (counts logged, never texts)
+      if (deps.clock.now() - prunedAt <= 3600_000) return;
+      prunedAt = deps.clock.now();
+      const messages = deps.requests.pruneMessages(prunedAt - retentionMs);
+      if (messages) log.info({ messages }, 'crm-rules retention: messages of finished chats deleted');
+    },
   });
 
   return {
