@@ -523,6 +523,7 @@ export interface UisCallbackInboxTable {
   claimed_by: string | null;
   claimed_until: number | null;
   done_at: number | null;
+  failure: string | null;
 }
 
 export interface UisInboxTable {
