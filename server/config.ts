@@ -18,8 +18,15 @@ const envSchema = z
     APP_URL: z.url({ protocol: /^https?$/ }).optional(),
     DATABASE_URL: z
       .string()
-      .regex(/^file:/, 'must be an SQLite file URL such as file:./data/omni.db (or file::memory:)')
+      .regex(/^(file:|postgres(ql)?:\/\/)/, 'must be an SQLite file URL such as file:./data/omni.db (or file::memory:), or a PostgreSQL URL such as postgres://user:password@host:5432/omni')
       .default('file:./data/omni.db'),
+    /** PostgreSQL only: the schema the tables live in (default: the server's, public) */
+    DATABASE_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case PostgreSQL identifier such as omni')
+      .optional(),
+    /** PostgreSQL only: connections per instance */
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
     B24_CLIENT_ID: z.string().min(1).optional(),
     B24_CLIENT_SECRET: z.string().min(1).optional(),
     B24_OAUTH_SERVERS: originList.default(DEFAULT_OAUTH_SERVERS.split(',')),
@@ -82,7 +89,10 @@ export interface Config {
   host: string;
   /** Public base URL, no trailing slash. Undefined only in sandbox mode before the port is known. */
   appUrl: string | undefined;
+  /** SQLite: the file (or `:memory:`); unused on PostgreSQL */
   databasePath: string;
+  /** PostgreSQL: the connection URL (DATABASE_URL=postgres://…), its schema and pool size; null on SQLite */
+  postgres: { url: string; schema: string | undefined; poolSize: number } | null;
   /** Sandbox mode: no Bitrix24 app credentials, so the emulated portal is started and used. */
   sandbox: boolean;
   clientId: string | undefined;
@@ -124,7 +134,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: e.PORT,
     host: e.HOST,
     appUrl: e.APP_URL?.replace(/\/+$/, ''),
-    databasePath: e.DATABASE_URL.replace(/^file:/, ''),
+    databasePath: e.DATABASE_URL.startsWith('file:') ? e.DATABASE_URL.replace(/^file:/, '') : ':memory:',
+    postgres: e.DATABASE_URL.startsWith('file:') ? null : { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE },
     sandbox: !e.B24_CLIENT_ID,
     clientId: e.B24_CLIENT_ID,
     clientSecret: e.B24_CLIENT_SECRET,

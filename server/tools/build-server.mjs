@@ -55,10 +55,13 @@ if (problems.length) {
 
 // SQL migrations are read from disk beside the module (server/storage/db.ts); migrations written
 // as modules are part of the bundle already
-const migrations = join(root, 'server', 'storage', 'migrations');
-const sql = existsSync(migrations) ? readdirSync(migrations).filter((f) => f.endsWith('.sql')) : [];
-if (sql.length) mkdirSync(join(out, 'migrations'));
-for (const f of sql) cpSync(join(migrations, f), join(out, 'migrations', f));
+// (SQLite: migrations/; PostgreSQL: migrations-pg/, server/storage/pg/migrate.ts)
+for (const dir of ['migrations', 'migrations-pg']) {
+  const from = join(root, 'server', 'storage', dir);
+  const sql = existsSync(from) ? readdirSync(from).filter((f) => f.endsWith('.sql')) : [];
+  if (sql.length) mkdirSync(join(out, dir));
+  for (const f of sql) cpSync(join(from, f), join(out, dir, f));
+}
 writeFileSync(join(out, 'meta.json'), JSON.stringify(result.metafile));
 const kB = (statSync(join(out, 'serve.js')).size / 1024).toFixed(0);
 console.log(`server build: ${relative(root, join(out, 'serve.js'))} (${kB} kB, ${Object.keys(result.metafile.inputs).length} modules; packages: ${[...externals].filter((s) => !s.startsWith('node:')).sort().join(', ')})`);

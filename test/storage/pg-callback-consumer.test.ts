@@ -73,9 +73,21 @@ describe('PostgreSQL callback consumer', () => {
   it('a handler that throws sets aside its own callback (marked done with the reason); the others of its batch commit, in order', async () => {
     await submitAll(a, [1, 2, 3, 4, 5].map((n) => ({ memberId: 'p1', n })));
     const failed: string[] = [];
-    const c = createPgCallbackConsumer({ db: a.db, handle: effect('a', 0, (r) => r.body === 'm3'), failed: (r) => failed.push(r.body), error: (e) => failed.push(String(e)) });
+    const woke: string[] = [];
+    const handle = effect('a', 0, (r) => r.body === 'm3');
+    const c = createPgCallbackConsumer({
+      db: a.db,
+      handle: async (trx, row, afterCommit) => {
+        afterCommit(() => woke.push(row.body));
+        await handle(trx, row);
+      },
+      failed: (r) => failed.push(r.body),
+      error: (e) => failed.push(String(e)),
+    });
     await c.drain();
     expect((await effects()).map((r) => r.body)).toEqual(['m1', 'm2', 'm4', 'm5']);
+    // the undone batch woke no one; each committed callback once
+    expect(woke).toEqual(['m1', 'm2', 'm4', 'm5']);
     expect(failed).toEqual(['m3']);
     const aside = (await a.pool.query<{ body: string; failure: string }>('SELECT body, failure FROM uis_callback_inbox WHERE failure IS NOT NULL')).rows;
     expect(aside).toEqual([{ body: 'm3', failure: 'handler refused m3' }]);

@@ -13,8 +13,11 @@ export interface InboxRow {
 
 export interface PgCallbackConsumerOptions {
   db: Kysely<PgSchema>;
-  /** Runs one callback's handlers over `trx` (its writes commit with the row's done mark, or not at all). */
-  handle(trx: Kysely<PgSchema>, row: InboxRow): Promise<void>;
+  /**
+   * Runs one callback's handlers over `trx` (its writes commit with the row's done mark, or not at
+   * all). What must see those writes (waking a worker) goes to `afterCommit`: run once committed.
+   */
+  handle(trx: Kysely<PgSchema>, row: InboxRow, afterCommit: (fn: () => void) => void): Promise<void>;
   /** A callback whose handlers threw even alone: marked done with the reason (it was acknowledged; UIS will not send it again). */
   failed(row: InboxRow, err: unknown): void;
   /** A run's unexpected error (the database went away): the next wake or poll tries again. */
@@ -88,27 +91,35 @@ export function createPgCallbackConsumer(o: PgCallbackConsumerOptions): PgCallba
   /** A portal's next batch in one transaction; how many were handled (0: none, or another instance has it). */
   const runPortal = async (memberId: string): Promise<number> => {
     try {
-      return await db.transaction().execute(async (trx) => {
+      const after: Array<() => void> = [];
+      const n = await db.transaction().execute(async (trx) => {
         if (!(await locked(trx, memberId))) return 0;
         const rows = await pendingOf(trx, memberId, batch);
-        for (const row of rows) await o.handle(trx, row);
+        for (const row of rows) await o.handle(trx, row, (fn) => after.push(fn));
         if (rows.length) await markDone(trx, rows.map((r) => r.id));
         return rows.length;
       });
+      for (const fn of after) fn();
+      return n;
     } catch {
       // one of them threw (or the commit failed): each alone, so only the bad one is set aside
       let handled = 0;
       for (;;) {
         let current: InboxRow | undefined;
+        const after: Array<() => void> = [];
         const n = await db
           .transaction()
           .execute(async (trx) => {
             if (!(await locked(trx, memberId))) throw new Busy();
             [current] = await pendingOf(trx, memberId, 1);
             if (!current) return 0;
-            await o.handle(trx, current);
+            await o.handle(trx, current, (fn) => after.push(fn));
             await markDone(trx, [current.id]);
             return 1;
+          })
+          .then((k) => {
+            for (const fn of after) fn();
+            return k;
           })
           .catch(async (e: unknown) => {
             if (e instanceof Busy || !current) return 0;
