@@ -25,9 +25,17 @@ describe('loadConfig', () => {
 
   it('when values are malformed, then the error names each variable', () => {
     expect(() => loadConfig({ PORT: 'abc' })).toThrow(/PORT/);
-    expect(() => loadConfig({ DATABASE_URL: 'postgres://x' })).toThrow(/DATABASE_URL/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db/omni', DATABASE_SCHEMA: 'Bad-Name' })).toThrow(/DATABASE_SCHEMA/);
     expect(() => loadConfig({ B24_OAUTH_SERVERS: 'not a url' })).toThrow(/B24_OAUTH_SERVERS/);
     expect(() => loadConfig({ B24_RATE_LIMIT: 'fast' })).toThrow(/B24_RATE_LIMIT/);
+  });
+
+  it('DATABASE_URL picks the store: file: is SQLite (the default), postgres:// PostgreSQL with its schema and pool size', () => {
+    expect(loadConfig({}).postgres).toBeNull();
+    expect(loadConfig({ DATABASE_URL: 'file:./x.db' })).toMatchObject({ databasePath: './x.db', postgres: null });
+    expect(loadConfig({ DATABASE_URL: 'postgres://omni@db:5432/omni', DATABASE_SCHEMA: 'omni', DATABASE_POOL_SIZE: '20' }).postgres).toEqual({ url: 'postgres://omni@db:5432/omni', schema: 'omni', poolSize: 20 });
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/omni' }).postgres).toEqual({ url: 'postgresql://db/omni', schema: undefined, poolSize: 10 });
   });
 
   it('when production values are complete, then they are parsed', () => {
