@@ -25,6 +25,7 @@ import { holdings, mirrored, summary, until } from '../support/bridge-fixture';
 import { installLinkBind, type ChildWorld } from '../support/child-world';
 import { api, CLIENT_ID, CLIENT_SECRET, openPage } from '../support/harness';
 import { freePort, startServerProcess, type ServerProcess } from '../support/server-process';
+import { pgQuery, TEST_STORE } from '../support/test-store';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const APP_SECRET_KEY = 'cluster-suite-secret-0123456789abcdef0123456789abcdef';
@@ -81,9 +82,9 @@ interface Cluster {
   start(i: number): Promise<ServerProcess>;
   logs(): string;
   /** rows of a read-only query on the shared database (diagnostics) */
-  query(sql: string): unknown[];
+  query(sql: string): Promise<unknown[]>;
   /** the port in the owner id (`<host>:<port>/<random>`) of the portal's work lease, if held */
-  workLeaseHolder(memberId: string): number | null;
+  workLeaseHolder(memberId: string): Promise<number | null>;
   proxy: ReturnType<typeof startProxy>;
   close(): Promise<void>;
 }
@@ -144,7 +145,8 @@ async function startCluster(size: number): Promise<Cluster> {
           }
         })
         .join('\n'),
-    query(sql) {
+    async query(sql) {
+      if (TEST_STORE === 'postgres') return pgQuery(dbPath, sql);
       const db = new Database(dbPath, { readonly: true, fileMustExist: true });
       try {
         return db.prepare(sql).all();
@@ -152,14 +154,9 @@ async function startCluster(size: number): Promise<Cluster> {
         db.close();
       }
     },
-    workLeaseHolder(memberId) {
-      const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-      try {
-        const row = db.prepare("SELECT owner, expires_at FROM leases WHERE member_id = ? AND area = 'work'").get(memberId) as { owner: string } | undefined;
-        return row ? Number(row.owner.split('/')[0]!.split(':').at(-1)) : null;
-      } finally {
-        db.close();
-      }
+    async workLeaseHolder(memberId) {
+      const [row] = (await c.query(`SELECT owner, expires_at FROM leases WHERE member_id = '${memberId.replace(/'/g, "''")}' AND area = 'work'`)) as Array<{ owner: string }>;
+      return row ? Number(row.owner.split('/')[0]!.split(':').at(-1)) : null;
     },
     async close() {
       await Promise.all(procs.map((p) => p?.kill('SIGKILL')));
@@ -250,11 +247,11 @@ describe('three instances on one database, one SIGKILLed mid-burst and restarted
     const member = x.portal.memberId;
     let victim = -1;
     const heldLease = await until(
-      () => {
-        victim = c.ports.indexOf(c.workLeaseHolder(member) ?? -1);
-        return victim >= 0;
+      () => victim >= 0,
+      async () => {
+        victim = c.ports.indexOf((await c.workLeaseHolder(member)) ?? -1);
+        if (victim < 0) await sleep(5);
       },
-      () => sleep(5),
       2000,
       0,
     );
@@ -299,8 +296,9 @@ describe('three instances on one database, one SIGKILLed mid-burst and restarted
       const b = bridged(x, replies);
       return JSON.stringify([...b.inbound.filter((ch) => ch.uis.join() !== ch.b24.join()), ...b.outbound.filter((ch) => ch.uis.join() !== ch.b24.join())]);
     };
-    const state = () => `${bridged(x, replies).summary}; differ ${differ()}; leads ${leads().length}; CRM requests ${JSON.stringify(c.query('SELECT request_id, status, attempts, outcome FROM crm_requests'))}\n${c.logs()}`;
-    expect(await until(done, settle, 400), state()).toBe(true);
+    const state = async () => `${bridged(x, replies).summary}; differ ${differ()}; leads ${leads().length}; CRM requests ${JSON.stringify(await c.query('SELECT request_id, status, attempts, outcome FROM crm_requests'))}\n${c.logs()}`;
+    const settled = await until(done, settle, 400);
+    expect(settled, settled ? '' : await state()).toBe(true);
     for (let i = 0; i < 5; i++) await settle(); // stragglers must not double anything
 
     const h = bridged(x, replies);

@@ -7,6 +7,7 @@ import { bootScript, type PageRenderer } from '../../server/http/page-renderer';
 import { startBitrixEmulator, type BitrixEmulator, type EmulatedPortal, type EventQueueOptions } from '../emulator/bitrix/index';
 import { startUisEmulator, type UisEmulator } from '../emulator/uis/index';
 import { captureLogs } from './log-capture';
+import { harnessDatabaseEnv } from './test-store';
 import type { AnalyticsWorkerOptions } from '../../server/services/analytics/worker';
 import type { CrmRulesWorkerOptions } from '../../server/services/crm-rules/worker';
 import type { ChatSourcesWorkerOptions } from '../../server/services/chat-sources/worker';
@@ -53,8 +54,9 @@ export async function startHarness(o: {
   const logs = captureLogs();
   let emu: BitrixEmulator | undefined;
   const uis = await startUisEmulator({ clock: o.clock });
+  const store = harnessDatabaseEnv();
   const app = await startServer({
-    config: loadConfig({ PORT: '0', DATABASE_URL: 'file::memory:', LOG_LEVEL: 'debug', ...o.env }),
+    config: loadConfig({ PORT: '0', ...store.env, LOG_LEVEL: 'debug', ...o.env }),
     log: logs.log,
     clock: o.clock,
     renderer: o.renderer ?? bootOnlyRenderer,
@@ -91,6 +93,7 @@ export async function startHarness(o: {
       await app.close();
       await emu!.close();
       await uis.close();
+      await store.drop();
     },
   };
 }

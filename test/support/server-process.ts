@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Credentials } from '../../server/compose';
 import { PROJECT_ROOT } from '../../server/compose';
+import { childDatabaseEnv } from './test-store';
 
 /** A loopback port that was free a moment ago (listen on 0, read it, close). */
 export async function freePort(): Promise<number> {
@@ -21,7 +22,7 @@ export async function freePort(): Promise<number> {
 
 export interface ServerProcessOptions {
   port: number;
-  /** SQLite file; kept across restarts */
+  /** SQLite file; kept across restarts (TEST_STORE=postgres: names the world's schema instead, test-store.ts) */
   databasePath: string;
   /** fixed, ≥ 32 characters: the same key must decrypt the tokens after a restart */
   appSecretKey: string;
@@ -63,7 +64,7 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
       NODE_ENV: 'test',
       PORT: String(o.port),
       HOST: '127.0.0.1',
-      DATABASE_URL: `file:${o.databasePath}`,
+      ...childDatabaseEnv(o.databasePath),
       APP_SECRET_KEY: o.appSecretKey,
       LOG_LEVEL: o.logLevel ?? 'warn',
       OMNI_TEST_CREDENTIALS: JSON.stringify(o.credentials),
