@@ -31,6 +31,7 @@ import { createSqliteAnalyticsRepository } from './storage/analytics-repository'
 import { createAnalyticsWorker } from './services/analytics/worker';
 import { resolveUisEndpoints } from './uis/endpoints';
 import { createSqliteBridgeRepository } from './storage/bridge-repository';
+import { asyncPort } from './services/async-port';
 import { createSqliteCrmRulesRepository } from './storage/crm-rules-repository';
 import { createBridgeWorker, type BridgeWorkerOptions } from './services/bridge/worker';
 import { createFileSigner } from './services/bridge/file-links';
@@ -121,7 +122,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const db = openDb(config.databasePath);
   const secret = config.appSecretKey ?? sandboxSecret(config.databasePath);
   const box = createSecretBox(secret);
-  const portals = createSqlitePortalRepository(db, box, () => clock.now());
+  const portals = asyncPort(createSqlitePortalRepository(db, box, () => clock.now()));
   const oauth = createOAuthClient({ clientId: creds.clientId, clientSecret: creds.clientSecret, trustedOrigins: creds.oauthServers, fetch: o.fetch });
   const uisInbox = createSqliteUisInbox(db, () => clock.now());
   const links = createSqliteUisLinkRepository(db, box);
@@ -183,7 +184,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     metrics,
     clock,
     portals,
-    inbox: createSqliteEventInbox(db, () => clock.now()),
+    inbox: asyncPort(createSqliteEventInbox(db, () => clock.now())),
     gateway,
     oauth,
     sessions: createSessionSigner(secret, () => clock.now()),
@@ -203,7 +204,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     health: { store: createSqliteHealthRepository(db), restBurst: config.rateLimit.burst },
     chatSources: chatSources.deps,
     chatSourcesWorker: chatSources.worker,
-    uisInbox,
+    uisInbox: asyncPort(uisInbox),
     uisCallbacks: createCallbackIntake(
       uisCallbackFanout({
         inbox: uisInbox,
@@ -233,7 +234,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     telephonyStarts: tel.startsRepo,
     workspace,
     uis: createUisManagement({ fetch: o.fetch }),
-    portalDomain: (memberId) => portals.get(memberId)?.domain ?? memberId,
+    portalDomain: async (memberId) => (await portals.get(memberId))?.domain ?? memberId,
     uisEndpoints,
   };
   deps.onEvent = bitrixEventFanout({ log, analytics: deps, openLines: deps, bridge: bridgeEventDeps, telephonyStarts: tel.starts, personalManager: pm });

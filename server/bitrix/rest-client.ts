@@ -99,12 +99,12 @@ const REFRESH_POLL_MS = 50;
 /**
  * What the client needs from portal storage: the portal, a rotated token pair persisted before it
  * is used, and `reauth-required` when the refresh is refused. Declared here, so the adapter does not
- * depend on the services that use it; services' PortalRepository is one.
+ * depend on the services that use it; services' AsyncPort<PortalRepository> is one.
  */
 export interface PortalTokenStore {
-  get(memberId: string): Portal | null;
-  saveTokens(memberId: string, tokens: PortalTokens, endpoints?: { clientEndpoint: string; domain: string }): void;
-  setStatus(memberId: string, status: PortalStatus, reason: string | null): void;
+  get(memberId: string): Promise<Portal | null>;
+  saveTokens(memberId: string, tokens: PortalTokens, endpoints?: { clientEndpoint: string; domain: string }): Promise<void>;
+  setStatus(memberId: string, status: PortalStatus, reason: string | null): Promise<void>;
 }
 
 export interface GatewayDeps {
@@ -158,8 +158,8 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
     return o;
   };
 
-  const load = (memberId: string): Portal & { tokens: NonNullable<Portal['tokens']> } => {
-    const p = deps.portals.get(memberId);
+  const load = async (memberId: string): Promise<Portal & { tokens: NonNullable<Portal['tokens']> }> => {
+    const p = await deps.portals.get(memberId);
     if (!p || !canCallRest(p) || !p.tokens) throw new ReauthRequiredError(memberId);
     return p as Portal & { tokens: NonNullable<Portal['tokens']> };
   };
@@ -168,13 +168,19 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
   const rotated = (p: Portal & { tokens: NonNullable<Portal['tokens']> }, usedToken: string) =>
     p.tokens.accessToken !== usedToken && p.tokens.expiresAt > deps.clock.now();
 
-  /** Single-flight refresh: callers holding `usedToken` share one grant; a token already rotated is just reused. */
+  /**
+   * Single-flight refresh: callers holding `usedToken` share one grant; a token already rotated is just reused.
+   * The flight is joined before the stored pair is read: a caller that read the old pair while the
+   * previous flight stored the new one must not start a second grant with the spent refresh token.
+   */
   const refresh = async (memberId: string, usedToken: string): Promise<void> => {
-    const p = load(memberId);
-    if (rotated(p, usedToken)) return;
     let inflight = refreshing.get(memberId);
     if (!inflight) {
-      inflight = (deps.leases ? refreshUnderLease(deps.leases, memberId, usedToken) : runRefresh(p)).finally(() => refreshing.delete(memberId));
+      inflight = (async () => {
+        const p = await load(memberId);
+        if (rotated(p, usedToken)) return;
+        await (deps.leases ? refreshUnderLease(deps.leases, memberId, usedToken) : runRefresh(p));
+      })().finally(() => refreshing.delete(memberId));
       refreshing.set(memberId, inflight);
     }
     await inflight;
@@ -192,7 +198,7 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
       const hold = await leases.hold(memberId, OAUTH_LEASE);
       if (hold) {
         try {
-          const p = load(memberId);
+          const p = await load(memberId);
           if (!rotated(p, usedToken)) await runRefresh(p);
           return;
         } finally {
@@ -200,7 +206,7 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
         }
       }
       await deps.clock.sleep(REFRESH_POLL_MS);
-      if (rotated(load(memberId), usedToken)) return;
+      if (rotated(await load(memberId), usedToken)) return;
       if (deps.clock.now() > giveUpAt) throw new OAuthError('refresh_busy', 'another instance is refreshing this portal\'s token and has not finished', 0);
     }
   };
@@ -210,7 +216,7 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
     try {
       const t = await deps.oauth.refresh(p.serverEndpoint, p.tokens.refreshToken);
       if (t.member_id !== p.memberId) throw new OAuthError('member_mismatch', 'the OAuth server answered for another portal', 200);
-      deps.portals.saveTokens(
+      await deps.portals.saveTokens(
         p.memberId,
         { accessToken: t.access_token, refreshToken: t.refresh_token, expiresAt: deps.clock.now() + t.expires_in * 1000 },
         { clientEndpoint: t.client_endpoint, domain: new URL(t.client_endpoint).host },
@@ -220,7 +226,7 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
     } catch (e) {
       deps.metrics?.tokenRefreshes.inc({ outcome: e instanceof OAuthError ? e.code : 'error' });
       if (e instanceof OAuthError && (e.code === 'invalid_grant' || e.code === 'invalid_client')) {
-        deps.portals.setStatus(p.memberId, 'reauth-required', `refresh refused: ${e.code}`);
+        await deps.portals.setStatus(p.memberId, 'reauth-required', `refresh refused: ${e.code}`);
         log.warn({ code: e.code }, 'refresh token refused; portal needs re-authorisation');
         throw new ReauthRequiredError(p.memberId);
       }
@@ -255,10 +261,10 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
       let refreshed = false;
       let blocks = 0;
       for (let attempt = 1; ; attempt++) {
-        let p = load(memberId);
+        let p = await load(memberId);
         if (p.tokens.expiresAt <= deps.clock.now()) {
           await refresh(memberId, p.tokens.accessToken);
-          p = load(memberId);
+          p = await load(memberId);
         }
         await operating.waitFor(waitFor);
         await limiter.acquire();
@@ -274,7 +280,7 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
           throw new BitrixNetworkError(method, e);
         }
         if (res.status >= 300 && res.status < 400 && res.location && attempt < 4) {
-          moveEndpoint(p, res.location);
+          await moveEndpoint(p, res.location);
           continue;
         }
         const code = typeof res.json?.error === 'string' ? res.json.error : res.json ? null : `HTTP_${res.status}`;
@@ -316,12 +322,12 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
     };
 
     /** A renamed portal answers 302 to its new host (docs/facts/bitrix24.md#domain-change); member_id stays, the endpoint moves. */
-    const moveEndpoint = (p: Portal, location: string) => {
+    const moveEndpoint = async (p: Portal, location: string) => {
       const loc = new URL(location, p.clientEndpoint);
       if (!loc.pathname.startsWith('/rest/') || !/^https?:$/.test(loc.protocol)) {
         throw new BitrixApiError('UNEXPECTED_REDIRECT', `redirect to ${loc.origin}${loc.pathname}`, 302, 'redirect');
       }
-      deps.portals.saveTokens(p.memberId, p.tokens!, { clientEndpoint: `${loc.origin}/rest/`, domain: loc.host });
+      await deps.portals.saveTokens(p.memberId, p.tokens!, { clientEndpoint: `${loc.origin}/rest/`, domain: loc.host });
       log.info({ domain: loc.host }, 'portal moved to a new domain');
     };
 

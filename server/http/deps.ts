@@ -7,6 +7,7 @@ import type { AnalyticsWorker } from '../services/analytics/worker';
 import type { AnalyticsRepository } from '../services/ports';
 import type { Background } from '../services/background';
 import type { BitrixGateway, EventInbox, OAuthClient, PortalRepository, UisInbox } from '../services/ports';
+import type { AsyncPort } from '../services/async-port';
 import type { CallbackIntake } from '../services/callback-intake';
 import type { WorkspaceAdapters } from '../services/workspace-ports';
 import type { PageRenderer } from './page-renderer';
@@ -18,8 +19,8 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   log: Logger;
   metrics: Metrics;
   clock: Clock;
-  portals: PortalRepository;
-  inbox: EventInbox;
+  portals: AsyncPort<PortalRepository>;
+  inbox: AsyncPort<EventInbox>;
   gateway: BitrixGateway;
   oauth: OAuthClient;
   sessions: SessionSigner;
@@ -29,7 +30,7 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   assetsDir?: string;
   /** Dev mode: Vite middlewares are mounted and the CSP is relaxed for HMR. */
   dev?: { middlewares: import('express').RequestHandler };
-  uisInbox: UisInbox;
+  uisInbox: AsyncPort<UisInbox>;
   analytics: AnalyticsRepository;
   analyticsWorker: AnalyticsWorker;
   /** «Источники чатов» (issue #15): Jivo and amoCRM through the analytics pipeline; its worker. */

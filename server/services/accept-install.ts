@@ -1,11 +1,12 @@
 import type { Clock } from '../domain/clock';
 import type { Portal } from '../domain/portal';
 import type { Logger } from '../logging';
+import type { AsyncPort } from './async-port';
 import type { PortalRepository } from './ports';
 import { requireAdmin, verifyInstallCredentials, type CredentialClaim, type VerifyDeps } from './verify-install-credentials';
 
 export interface AcceptInstallDeps extends VerifyDeps {
-  portals: PortalRepository;
+  portals: AsyncPort<PortalRepository>;
   log: Logger;
   clock: Clock;
 }
@@ -21,7 +22,7 @@ export async function acceptInstall(
   claim: CredentialClaim & { applicationToken: string },
 ): Promise<{ portal: Portal; userId: number }> {
   const v = requireAdmin(await verifyInstallCredentials(deps, claim));
-  const existing = deps.portals.get(v.memberId);
+  const existing = await deps.portals.get(v.memberId);
   const nowIso = new Date(deps.clock.now()).toISOString();
   if (existing?.applicationToken && existing.applicationToken !== claim.applicationToken && existing.status !== 'deleted') {
     deps.log.warn({ memberId: v.memberId }, 'application_token replaced by a verified administrator (reinstall)');
@@ -42,7 +43,7 @@ export async function acceptInstall(
     updatedAt: nowIso,
     installedAt: keepActive ? existing.installedAt : null,
   };
-  deps.portals.save(portal);
+  await deps.portals.save(portal);
   deps.log.info({ memberId: v.memberId, domain: v.domain, status: portal.status }, 'install credentials accepted');
   return { portal, userId: v.userId };
 }

@@ -5,12 +5,13 @@ import { unauthorized } from '../domain/errors';
 import type { Metrics } from '../metrics';
 import { acceptInstall, type AcceptInstallDeps } from './accept-install';
 import type { Background } from './background';
+import type { AsyncPort } from './async-port';
 import type { EventInbox } from './ports';
 import { runInstall, type RunInstallDeps } from './run-install';
 import { verifyInstallCredentials } from './verify-install-credentials';
 
 export interface HandleEventDeps extends AcceptInstallDeps, RunInstallDeps {
-  inbox: EventInbox;
+  inbox: AsyncPort<EventInbox>;
   background: Background;
   metrics?: Metrics;
   /** Consumers of verified, first-seen events (analytics, the Open Lines bridge…); answered once it settles. */
@@ -27,7 +28,7 @@ export type EventOutcome = 'installed' | 'updated' | 'uninstalled' | 'purged' | 
  * OAuth server instead (its auth block carries a refresh token).
  */
 export async function handleEvent(deps: HandleEventDeps, ev: BitrixEvent): Promise<EventOutcome> {
-  const portal = deps.portals.get(ev.auth.member_id);
+  const portal = await deps.portals.get(ev.auth.member_id);
   const tokenOk = !!portal && portal.status !== 'deleted' && verifyApplicationToken(portal.applicationToken, ev.auth.application_token);
 
   if (ev.event === 'ONAPPINSTALL') {
@@ -44,11 +45,11 @@ export async function handleEvent(deps: HandleEventDeps, ev: BitrixEvent): Promi
     case 'ONAPPUNINSTALL': {
       const data = uninstallDataSchema.safeParse(ev.data ?? {});
       if (data.success && data.data.CLEAN === 1) {
-        deps.portals.purge(portal.memberId);
+        await deps.portals.purge(portal.memberId);
         deps.log.info({ memberId: portal.memberId }, 'app uninstalled with CLEAN=1; portal data purged');
         return 'purged';
       }
-      deps.portals.markDeleted(portal.memberId);
+      await deps.portals.markDeleted(portal.memberId);
       deps.log.info({ memberId: portal.memberId }, 'app uninstalled; tokens wiped');
       return 'uninstalled';
     }
@@ -56,14 +57,14 @@ export async function handleEvent(deps: HandleEventDeps, ev: BitrixEvent): Promi
       // Bindings vanish on app update (docs/facts/bitrix24.md#event-delivery): store the fresh tokens, re-run the plan.
       if (ev.auth.refresh_token) {
         const v = await verifyInstallCredentials(deps, requireCredentials(ev));
-        deps.portals.saveTokens(portal.memberId, v.tokens, { clientEndpoint: v.clientEndpoint, domain: v.domain });
+        await deps.portals.saveTokens(portal.memberId, v.tokens, { clientEndpoint: v.clientEndpoint, domain: v.domain });
       }
       deps.background.run('install-plan', () => runInstall(deps, portal.memberId));
       return 'updated';
     }
     default: {
       const dedupeKey = deliveryKey(ev);
-      const fresh = deps.inbox.record({ memberId: portal.memberId, event: ev.event, data: ev.data ?? null, ts: ev.ts ?? null, dedupeKey });
+      const fresh = await deps.inbox.record({ memberId: portal.memberId, event: ev.event, data: ev.data ?? null, ts: ev.ts ?? null, dedupeKey });
       if (fresh) await deps.onEvent?.(portal.memberId, ev);
       return fresh ? 'recorded' : 'duplicate';
     }

@@ -9,7 +9,7 @@ import type { UisEndpoints, UisLinkRepository, UisManagement } from './ports';
 export interface LinkUisDeps {
   links: UisLinkRepository;
   /** The portal's domain, for naming the connection in the UIS account. */
-  portalDomain(memberId: string): string;
+  portalDomain(memberId: string): Promise<string>;
   uis: UisManagement;
   uisEndpoints(project: UisProject): UisEndpoints;
   appUrl: string;
@@ -65,12 +65,13 @@ export async function linkUis(deps: LinkUisDeps, memberId: string, req: UisLinkR
     linkedAt: new Date(deps.clock.now()).toISOString(),
     lastError: null,
   };
+  const connectionName = `Битрикс24 ${await deps.portalDomain(memberId)}`;
   // UIS calls the webhook (POST /account, /channel) before it answers the connect, so the
   // link must already be known to our callback endpoint; a failed connect rolls it back.
   deps.links.save(link);
   try {
     const { connectionId } = await step('UIS_CONNECT_FAILED', 'UIS refused to connect the adapter to the account', 'login', () =>
-      deps.uis.connectAccount(e, jwt, adapterId, `Битрикс24 ${deps.portalDomain(memberId)}`),
+      deps.uis.connectAccount(e, jwt, adapterId, connectionName),
     );
     link.connectionId = connectionId;
   } catch (err) {

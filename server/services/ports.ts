@@ -11,6 +11,12 @@ export interface PortalRepository {
   /** Persist a rotated token pair (and the endpoints the OAuth server confirmed). */
   saveTokens(memberId: string, tokens: PortalTokens, endpoints?: { clientEndpoint: string; domain: string }): void;
   setStatus(memberId: string, status: PortalStatus, reason: string | null): void;
+  /**
+   * The install plan completed: status active, reason cleared, installed_at kept or set to `at`;
+   * one statement, so a pair rotated or an uninstall meanwhile is not overwritten. False when the
+   * portal is gone or deleted (nothing changes).
+   */
+  markInstalled(memberId: string, at: string): boolean;
   /** ONAPPUNINSTALL: status deleted, OAuth tokens and application_token wiped. */
   markDeleted(memberId: string): void;
   /** ONAPPUNINSTALL with CLEAN=1: everything the app holds for the portal. */

@@ -2,12 +2,13 @@ import { INSTALL_STEPS } from '../../install/plan';
 import { runInstallPlan, type StepReport } from '../../install/steps';
 import type { Clock } from '../domain/clock';
 import type { Logger } from '../logging';
+import type { AsyncPort } from './async-port';
 import type { BitrixGateway, PortalRepository } from './ports';
 
 export interface RunInstallDeps {
   /** the install plan's «lines» step: external lines for the linked UIS account's numbers */
   installLines?(memberId: string): Promise<'skipped' | 'present' | 'created' | 'updated'>;
-  portals: PortalRepository;
+  portals: AsyncPort<PortalRepository>;
   gateway: BitrixGateway;
   appUrl: string;
   log: Logger;
@@ -40,14 +41,8 @@ async function runOnce(deps: RunInstallDeps, memberId: string, report: (r: StepR
     if (r.status === 'failed') log.warn({ step: r.id, code: r.error?.code }, 'install step failed');
     report(r);
   }, { lines: deps.installLines ? () => deps.installLines!(memberId) : undefined });
-  const portal = deps.portals.get(memberId);
-  if (ok && portal && portal.status !== 'deleted') {
-    deps.portals.save({
-      ...portal,
-      status: 'active',
-      statusReason: null,
-      installedAt: portal.installedAt ?? new Date(deps.clock.now()).toISOString(),
-    });
+  // one statement: a pair rotated or an uninstall while it runs is not overwritten by a stale read
+  if (ok && (await deps.portals.markInstalled(memberId, new Date(deps.clock.now()).toISOString()))) {
     log.info('install plan complete; portal active');
   }
   return ok;

@@ -3,6 +3,7 @@ import { fetchTokenUser, type TokenUser } from '../bitrix/profile';
 import type { Clock } from '../domain/clock';
 import { AppError, unauthorized } from '../domain/errors';
 import type { Portal } from '../domain/portal';
+import type { AsyncPort } from './async-port';
 import type { BitrixGateway, PortalRepository } from './ports';
 
 export interface FrameUser {
@@ -12,7 +13,7 @@ export interface FrameUser {
 }
 
 export interface VerifyFrameDeps {
-  portals: PortalRepository;
+  portals: AsyncPort<PortalRepository>;
   gateway: BitrixGateway;
   clock: Clock;
   fetch?: typeof fetch;
@@ -30,7 +31,7 @@ export async function verifyFrameUser(
   deps: VerifyFrameDeps,
   claim: { memberId: string; domain?: string; authId: string },
 ): Promise<FrameUser> {
-  const portal = deps.portals.get(claim.memberId);
+  const portal = await deps.portals.get(claim.memberId);
   if (!portal || portal.status === 'deleted') throw unauthorized('UNKNOWN_PORTAL', 'The app is not installed on this portal');
   if (claim.domain !== undefined && claim.domain.toLowerCase() !== portal.domain.toLowerCase()) {
     throw unauthorized('DOMAIN_MISMATCH', 'The request names another domain than the one this portal is registered with');

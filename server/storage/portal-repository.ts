@@ -40,6 +40,14 @@ export function createSqlitePortalRepository(db: Db, box: SecretBox, now: () => 
     setStatus(memberId, status, reason) {
       db.prepare('UPDATE portals SET status = ?, status_reason = ?, updated_at = ? WHERE member_id = ?').run(status, reason, iso(), memberId);
     },
+    markInstalled(memberId, at) {
+      return db
+        .prepare(
+          `UPDATE portals SET status = 'active', status_reason = NULL, installed_at = COALESCE(installed_at, ?), updated_at = ?
+             WHERE member_id = ? AND status <> 'deleted'`,
+        )
+        .run(at, iso(), memberId).changes > 0;
+    },
     markDeleted(memberId) {
       db.prepare(
         `UPDATE portals SET status = 'deleted', status_reason = 'uninstalled', access_token_enc = NULL, refresh_token_enc = NULL,

@@ -31,7 +31,7 @@ describe('in the emulated portal, with the built pages and the real server', () 
     // installFinish reloads the portal page with install_finished=Y (docs/facts/bitrix24-frame.md#frame-commands)
     await page.waitForURL(/install_finished=Y/, { timeout: 30_000 });
     expect(portal.state().installed).toBe(true);
-    expect(h.app.deps.portals.get(portal.memberId)?.status).toBe('active');
+    expect((await h.app.deps.portals.get(portal.memberId))?.status).toBe('active');
     expect(portal.state().placements.map((p) => p.placement).sort()).toEqual(['CRM_CONTACT_DETAIL_TAB', 'CRM_DEAL_DETAIL_TAB', 'CRM_LEAD_DETAIL_TAB', 'LEFT_MENU']);
     // installFinish made the portal deliver ONAPPINSTALL to our handler, which accepted it
     await portal.drainEvents();

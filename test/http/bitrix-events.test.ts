@@ -47,12 +47,12 @@ describe('event de-duplication: by delivery, within a window', () => {
     const rest = h.app.deps.gateway.client(h.portal.memberId);
     // a second binding of the same handler under another auth_type: the portal sends each occurrence to both
     await rest.call('event.bind', { event: 'ONIMCONNECTORSTATUSDELETE', handler: `${h.app.url}/b24/events`, auth_type: 2 });
-    const before = h.app.deps.inbox.count(h.portal.memberId);
+    const before = await h.app.deps.inbox.count(h.portal.memberId);
     await rest.call('imconnector.activate', { CONNECTOR: 'uis_omni', LINE: 1, ACTIVE: 0 });
     await h.portal.drainEvents();
     const outcomes = h.portal.deliveries.filter((d) => d.event === 'ONIMCONNECTORSTATUSDELETE').map((d) => JSON.parse(d.body).outcome);
     expect(outcomes.sort()).toEqual(['duplicate', 'recorded']);
-    expect(h.app.deps.inbox.count(h.portal.memberId)).toBe(before + 1);
+    expect(await h.app.deps.inbox.count(h.portal.memberId)).toBe(before + 1);
     expect((await api(h.app.url, session, 'GET', '/api/connector?line=1')).json.binding).toMatchObject({ status: 'off' });
   });
 });

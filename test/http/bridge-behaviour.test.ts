@@ -278,7 +278,7 @@ describe('edits', () => {
     const { acc } = await linked();
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230016' }, text: 'опечтка' });
     await settle();
-    const inbox = h.app.deps.uisInbox.count(h.portal.memberId);
+    const inbox = await h.app.deps.uisInbox.count(h.portal.memberId);
     const shown = () => olChat(w.chatId)!.messages.find((x) => x.externalId === String(w.messageId))!;
     await acc.visitorEdit(w.messageId, 'опечатка');
     await settle();
@@ -293,7 +293,7 @@ describe('edits', () => {
     await settle();
     expect(shown().text).toBe('опечатка');
     expect(olChat(w.chatId)!.messages.filter((x) => x.direction === 'in')).toHaveLength(1);
-    expect(h.app.deps.uisInbox.count(h.portal.memberId)).toBe(inbox + 3); // each edit recorded
+    expect(await h.app.deps.uisInbox.count(h.portal.memberId)).toBe(inbox + 3); // each edit recorded
   });
 
   it('a UIS message update (PATCH /message) edits the message in the open line', async () => {

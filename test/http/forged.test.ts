@@ -35,7 +35,7 @@ describe('forged installs', () => {
     const res = await fetch(url, { method: 'POST', body: new URLSearchParams({ ...form, REFRESH_ID: 'forged-refresh-token' }) });
     expect(res.status).toBe(401);
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-    expect(h.app.deps.portals.get(h.portal.memberId)).toBeNull();
+    expect(await h.app.deps.portals.get(h.portal.memberId)).toBeNull();
   });
 
   it('when the install POST names an untrusted OAuth server, then 401, nothing stored and no request is sent there', async () => {
@@ -46,7 +46,7 @@ describe('forged installs', () => {
     const res = await fetch(url, { method: 'POST', body: new URLSearchParams({ ...form, SERVER_ENDPOINT: `${evil.url}/rest/` }) });
     expect(res.status).toBe(401);
     expect(evil.hits).toEqual([]);
-    expect(h.app.deps.portals.get(h.portal.memberId)).toBeNull();
+    expect(await h.app.deps.portals.get(h.portal.memberId)).toBeNull();
   });
 
   it('when the install POST claims another portal domain than the OAuth server confirms, then 401', async () => {
@@ -56,13 +56,13 @@ describe('forged installs', () => {
     const forgedUrl = url.replace(/DOMAIN=[^&]+/, 'DOMAIN=evil.example.com');
     const res = await fetch(forgedUrl, { method: 'POST', body: new URLSearchParams(form) });
     expect(res.status).toBe(401);
-    expect(h.app.deps.portals.get(h.portal.memberId)).toBeNull();
+    expect(await h.app.deps.portals.get(h.portal.memberId)).toBeNull();
   });
 
   it('when a forged ONAPPINSTALL targets an installed portal, then 401 and the stored credentials are unchanged', async () => {
     h = await startHarness();
     await installApp(h);
-    const before = h.app.deps.portals.get(h.portal.memberId)!;
+    const before = (await h.app.deps.portals.get(h.portal.memberId))!;
     const evil = await trap();
     const forgeries: Array<Record<string, string>> = [
       { member_id: h.portal.memberId, application_token: 'forged', refresh_token: 'forged', server_endpoint: h.emu.serverEndpoint, domain: h.portal.domain },
@@ -74,7 +74,7 @@ describe('forged installs', () => {
       expect(r.status).toBe(401);
     }
     expect(evil.hits).toEqual([]);
-    const after = h.app.deps.portals.get(h.portal.memberId)!;
+    const after = (await h.app.deps.portals.get(h.portal.memberId))!;
     expect(after.applicationToken).toBe(before.applicationToken);
     expect(after.tokens).toEqual(before.tokens);
     expect(after.clientEndpoint).toBe(before.clientEndpoint);
@@ -86,7 +86,7 @@ describe('forged installs', () => {
       member_id: 'a'.repeat(32), application_token: 'x', refresh_token: 'y', server_endpoint: h.emu.serverEndpoint, domain: 'evil.example.com',
     }));
     expect(r.status).toBe(401);
-    expect(h.app.deps.portals.get('a'.repeat(32))).toBeNull();
+    expect(await h.app.deps.portals.get('a'.repeat(32))).toBeNull();
   });
 });
 
@@ -95,7 +95,7 @@ describe('forged and malformed events', () => {
     h = await startHarness();
     await installApp(h);
     const requestsBefore = h.portal.stats.requests;
-    const inboxBefore = h.app.deps.inbox.count(h.portal.memberId);
+    const inboxBefore = await h.app.deps.inbox.count(h.portal.memberId);
     const wrongToken = await postEvent(h.app.url, eventBody('ONCRMLEADADD', { member_id: h.portal.memberId, application_token: 'wrong' }, { FIELDS: { ID: '1' } }));
     expect(wrongToken.status).toBe(401);
     expect(wrongToken.json.error).toBe('EVENT_REFUSED');
@@ -103,8 +103,8 @@ describe('forged and malformed events', () => {
     expect(unknown.status).toBe(401);
     const uninstall = await postEvent(h.app.url, eventBody('ONAPPUNINSTALL', { member_id: h.portal.memberId, application_token: 'wrong' }, { CLEAN: '1' }));
     expect(uninstall.status).toBe(401);
-    expect(h.app.deps.portals.get(h.portal.memberId)?.status).toBe('active');
-    expect(h.app.deps.inbox.count(h.portal.memberId)).toBe(inboxBefore);
+    expect((await h.app.deps.portals.get(h.portal.memberId))?.status).toBe('active');
+    expect(await h.app.deps.inbox.count(h.portal.memberId)).toBe(inboxBefore);
     expect(h.portal.stats.requests).toBe(requestsBefore);
   });
 
@@ -128,7 +128,7 @@ describe('forged and malformed events', () => {
     const badJson = await fetch(`${h.app.url}/b24/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"event":' });
     expect(badJson.status).toBe(400);
     expect(((await badJson.json()) as { error: string }).error).toBe('MALFORMED_BODY');
-    expect(h.app.deps.inbox.count(h.portal.memberId)).toBe(0);
+    expect(await h.app.deps.inbox.count(h.portal.memberId)).toBe(0);
   });
 
   it('when a genuine event arrives twice, then it is recorded once', async () => {
@@ -139,7 +139,7 @@ describe('forged and malformed events', () => {
     await h.app.deps.gateway.client(h.portal.memberId).call('event.bind', { event: 'ONCRMLEADADD', handler: `${h.app.url}/b24/events`, auth_type: 2 });
     await h.portal.fireEvent('ONCRMLEADADD', { FIELDS: { ID: '42' } });
     expect(h.portal.deliveries.filter((d) => d.event === 'ONCRMLEADADD').map((d) => d.status)).toEqual([200, 200]);
-    expect(h.app.deps.inbox.count(h.portal.memberId)).toBe(1);
+    expect(await h.app.deps.inbox.count(h.portal.memberId)).toBe(1);
   });
 });
 

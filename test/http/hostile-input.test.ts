@@ -85,7 +85,7 @@ describe('UIS callbacks are parsed with their schema before anything is recorded
     const post = (path: string, body: unknown, method = 'POST') =>
       fetch(`${h.app.url}/uis/callbacks/${link.hookId}${path}`, { method, headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const before = dbSnapshot(h.app.db);
-    const inbox = h.app.deps.uisInbox.count(h.portal.memberId);
+    const inbox = await h.app.deps.uisInbox.count(h.portal.memberId);
     const forged: Array<[string, unknown, string?]> = [
       ['/message', { id: { toString: null }, chat_id: 77, channel_id: Number(channelId), source: 'visitor', text: 'hi' }],
       ['/message', { id: { a: 1 }, chat_id: 77, channel_id: Number(channelId), source: 'visitor', text: 'hi' }],
@@ -115,7 +115,7 @@ describe('UIS callbacks are parsed with their schema before anything is recorded
     // nesting beyond any documented callback
     const deep = (n: number): unknown => (n === 0 ? 1 : { a: deep(n - 1) });
     expect((await post('/message', { id: 9, chat_id: 77, extra: deep(40) })).status).toBe(400);
-    expect(h.app.deps.uisInbox.count(h.portal.memberId)).toBe(inbox);
+    expect(await h.app.deps.uisInbox.count(h.portal.memberId)).toBe(inbox);
     expect(changedTables(before, dbSnapshot(h.app.db))).toEqual([]);
     expect(JSON.stringify(h.app.db.prepare('SELECT * FROM bridge_chats').all())).not.toContain('[object Object]');
 

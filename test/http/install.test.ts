@@ -44,7 +44,7 @@ describe('install', () => {
     expectExactlyOneOfEach(h);
     expect(h.portal.state().installed).toBe(true);
 
-    const stored = h.app.deps.portals.get(h.portal.memberId)!;
+    const stored = (await h.app.deps.portals.get(h.portal.memberId))!;
     expect(stored).toMatchObject({ status: 'active', domain: h.portal.domain, clientEndpoint: h.portal.clientEndpoint, installedBy: h.portal.adminUserId });
     expect(stored.applicationToken).toBe(h.portal.state().applicationToken);
     const raw = JSON.stringify(h.app.db.prepare('SELECT * FROM portals').all());
@@ -65,10 +65,10 @@ describe('install', () => {
 
     await h.portal.uninstall();
     await h.app.deps.background.idle();
-    expect(h.app.deps.portals.get(h.portal.memberId)?.status).toBe('deleted');
+    expect((await h.app.deps.portals.get(h.portal.memberId))?.status).toBe('deleted');
     await installApp(h);
     expectExactlyOneOfEach(h);
-    expect(h.app.deps.portals.get(h.portal.memberId)).toMatchObject({ status: 'active', applicationToken: h.portal.state().applicationToken });
+    expect(await h.app.deps.portals.get(h.portal.memberId)).toMatchObject({ status: 'active', applicationToken: h.portal.state().applicationToken });
   });
 
   it('when the app is updated (bindings removed, ONAPPUPDATE sent), then the backend re-runs the plan and each binding exists once', async () => {
@@ -89,7 +89,7 @@ describe('install', () => {
     expect(page.status).toBe(403);
     expect(page.boot.error?.code).toBe('NOT_ADMIN');
     expect(page.boot.session).toBeNull();
-    expect(h.app.deps.portals.get(h.portal.memberId)).toBeNull();
+    expect(await h.app.deps.portals.get(h.portal.memberId)).toBeNull();
   });
 
   it('when a plain employee calls the install API, then it is refused', async () => {

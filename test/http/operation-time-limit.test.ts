@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOAuthClient } from '../../server/bitrix/oauth';
 import { createBitrixGateway } from '../../server/bitrix/rest-client';
+import { asyncPort } from '../../server/services/async-port';
 import { openDb } from '../../server/storage/db';
 import { createSqlitePortalRepository } from '../../server/storage/portal-repository';
 import { createSecretBox } from '../../server/storage/secret-box';
@@ -49,7 +50,7 @@ async function setup() {
     }
   }) as typeof fetch;
   const oauth = createOAuthClient({ clientId: 'local.otl', clientSecret: 'otl-secret', trustedOrigins: [emu.oauthOrigin] });
-  const gateway = createBitrixGateway({ portals, oauth, clock, rateLimit: { drainPerSec: 2, burst: 50 }, log: captureLogs().log, fetch: counting });
+  const gateway = createBitrixGateway({ portals: asyncPort(portals), oauth, clock, rateLimit: { drainPerSec: 2, burst: 50 }, log: captureLogs().log, fetch: counting });
   /** Runs `work` while moving the clock a second at a time, only when no request is in flight. */
   const drive = async <T>(work: Promise<T>, maxSec = 1200): Promise<T> => {
     let done = false;

@@ -14,7 +14,7 @@ describe('tokens', () => {
   it('when the access token expires mid-work, then the client refreshes once, persists the new pair and the call succeeds', async () => {
     h = await startHarness();
     await installApp(h);
-    const before = h.app.deps.portals.get(h.portal.memberId)!.tokens!;
+    const before = (await h.app.deps.portals.get(h.portal.memberId))!.tokens!;
     const grants = h.emu.stats.refreshGrants;
     const rest = h.app.deps.gateway.client(h.portal.memberId);
     await rest.call('app.info');
@@ -22,7 +22,7 @@ describe('tokens', () => {
     const r = await rest.call<{ INSTALLED: boolean }>('app.info');
     expect(r.result.INSTALLED).toBe(true);
     expect(h.emu.stats.refreshGrants).toBe(grants + 1);
-    const after = h.app.deps.portals.get(h.portal.memberId)!.tokens!;
+    const after = (await h.app.deps.portals.get(h.portal.memberId))!.tokens!;
     expect(after.accessToken).not.toBe(before.accessToken);
     expect(after.refreshToken).not.toBe(before.refreshToken);
     // the documented grant: GET with the parameters in the query, no body (docs/facts/bitrix24.md#oauth)
@@ -76,7 +76,7 @@ describe('tokens', () => {
       expect(h.emu.stats.refreshGrants, `round ${round}`).toBe(grants + round);
     }
     expect(h.emu.stats.refreshFailures).toBe(failures);
-    expect(h.app.deps.portals.get(member)!.status).toBe('active');
+    expect((await h.app.deps.portals.get(member))!.status).toBe('active');
   });
 
   it('when the refresh token is refused (invalid_grant), then the portal is marked reauth-required and later calls fail fast without network', async () => {
@@ -86,7 +86,7 @@ describe('tokens', () => {
     h.portal.expireAccessTokens();
     const rest = h.app.deps.gateway.client(h.portal.memberId);
     await expect(rest.call('profile')).rejects.toBeInstanceOf(ReauthRequiredError);
-    expect(h.app.deps.portals.get(h.portal.memberId)).toMatchObject({ status: 'reauth-required', statusReason: 'refresh refused: invalid_grant' });
+    expect(await h.app.deps.portals.get(h.portal.memberId)).toMatchObject({ status: 'reauth-required', statusReason: 'refresh refused: invalid_grant' });
     const requests = h.portal.stats.requests;
     const failures = h.emu.stats.refreshFailures;
     await expect(rest.call('profile')).rejects.toBeInstanceOf(ReauthRequiredError);
@@ -111,14 +111,14 @@ describe('tokens', () => {
     await a.uninstall({ clean: false });
     await h.app.deps.background.idle();
     expect(a.deliveries.find((d) => d.event === 'ONAPPUNINSTALL')?.status).toBe(200);
-    expect(h.app.deps.portals.get(a.memberId)).toMatchObject({ status: 'deleted', tokens: null, applicationToken: null });
+    expect(await h.app.deps.portals.get(a.memberId)).toMatchObject({ status: 'deleted', tokens: null, applicationToken: null });
     await expect(h.app.deps.gateway.client(a.memberId).call('profile')).rejects.toBeInstanceOf(ReauthRequiredError);
 
     await b.fireEvent('ONCRMLEADADD', { FIELDS: { ID: '9' } });
-    expect(h.app.deps.inbox.count(b.memberId)).toBe(1);
+    expect(await h.app.deps.inbox.count(b.memberId)).toBe(1);
     await b.uninstall({ clean: true });
-    expect(h.app.deps.portals.get(b.memberId)).toBeNull();
-    expect(h.app.deps.inbox.count(b.memberId)).toBe(0);
+    expect(await h.app.deps.portals.get(b.memberId)).toBeNull();
+    expect(await h.app.deps.inbox.count(b.memberId)).toBe(0);
   });
 
   it('when two portals are installed, then a session of one cannot see the other', async () => {
@@ -143,7 +143,7 @@ describe('secrets in logs', () => {
     const page = await openPage(h.portal, { placement: 'LEFT_MENU' });
     h.portal.expireAccessTokens();
     await h.app.deps.gateway.client(h.portal.memberId).call('profile');
-    const stored = h.app.deps.portals.get(h.portal.memberId)!;
+    const stored = (await h.app.deps.portals.get(h.portal.memberId))!;
     await h.portal.fireEvent('ONCRMLEADADD', { FIELDS: { ID: '1' } });
     await h.portal.updateApp();
     await h.app.deps.background.idle();
@@ -176,7 +176,7 @@ describe('secrets in the refresh URL', () => {
     h = await startHarness({ fetch: failing });
     oauthOrigin = h.emu.oauthOrigin;
     await installApp(h);
-    const stored = h.app.deps.portals.get(h.portal.memberId)!;
+    const stored = (await h.app.deps.portals.get(h.portal.memberId))!;
     oauthDown = true;
     h.portal.expireAccessTokens();
     const err = await h.app.deps.gateway.client(h.portal.memberId).call('profile').then(() => null, (e: unknown) => e);

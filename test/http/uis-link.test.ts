@@ -46,7 +46,7 @@ describe('linking a UIS account', () => {
     await h.uis.accounts[0]!.settle();
     const accountCallback = acc.callbacks.find((c) => c.path === '/account');
     expect(accountCallback?.status).toBe(204);
-    expect(h.app.deps.uisInbox.count(h.portal.memberId)).toBeGreaterThan(0);
+    expect(await h.app.deps.uisInbox.count(h.portal.memberId)).toBeGreaterThan(0);
 
     const raw = JSON.stringify(h.app.db.prepare('SELECT * FROM uis_links').all());
     expect(raw).not.toContain(acc.password);
@@ -133,7 +133,7 @@ describe('linking a UIS account', () => {
 
   it('when a callback comes without the secret or with a wrong one, then 401 and nothing is recorded', async () => {
     const link = await linkedHarness();
-    const before = h.app.deps.uisInbox.count(h.portal.memberId);
+    const before = await h.app.deps.uisInbox.count(h.portal.memberId);
     for (const auth of ['', 'Bearer wrong', `Basic ${link.webhookSecret}x`]) {
       const res = await fetch(`${h.app.url}/uis/callbacks/${link.hookId}/message`, {
         method: 'POST',
@@ -142,14 +142,14 @@ describe('linking a UIS account', () => {
       });
       expect(res.status).toBe(401);
     }
-    expect(h.app.deps.uisInbox.count(h.portal.memberId)).toBe(before);
+    expect(await h.app.deps.uisInbox.count(h.portal.memberId)).toBe(before);
   });
 
   it('when a verified callback has a body that cannot be read, then a 4xx with the reason and nothing is recorded; other methods go on to the app', async () => {
     const link = await linkedHarness();
     const url = `${h.app.url}/uis/callbacks/${link.hookId}/message`;
     const auth = { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' };
-    const before = h.app.deps.uisInbox.count(h.portal.memberId);
+    const before = await h.app.deps.uisInbox.count(h.portal.memberId);
     const cases: Array<[RequestInit, number, string]> = [
       [{ method: 'POST', headers: auth, body: '{"chat_id": 1, "text": ' }, 400, 'MALFORMED_BODY'],
       [{ method: 'POST', headers: auth, body: JSON.stringify({ chat_id: 1, text: 'x'.repeat(2 * 1024 * 1024) }) }, 413, 'BODY_TOO_LARGE'],
@@ -160,11 +160,11 @@ describe('linking a UIS account', () => {
       expect(res.status, error).toBe(status);
       expect(await res.json()).toMatchObject({ error });
     }
-    expect(h.app.deps.uisInbox.count(h.portal.memberId)).toBe(before);
+    expect(await h.app.deps.uisInbox.count(h.portal.memberId)).toBe(before);
     // the same body once more, well-formed: recorded
     const ok = await fetch(url, { method: 'POST', headers: auth, body: JSON.stringify({ chat_id: 1, id: 1, source: 'system', text: 'ok' }) });
     expect(ok.status).toBe(204);
-    expect(h.app.deps.uisInbox.count(h.portal.memberId)).toBe(before + 1);
+    expect(await h.app.deps.uisInbox.count(h.portal.memberId)).toBe(before + 1);
     // only POST/PATCH/DELETE are callbacks: a GET is the app's (no such route)
     const get = await fetch(url, { headers: auth });
     expect(get.status).toBe(404);

@@ -2,8 +2,9 @@
  * The portal store contract (issue #12): the same cases against the SQLite repository (wrapped by
  * asyncPort) and the PostgreSQL store — a portal saved and replaced (created_at kept), the OAuth
  * pair and the application token sealed at rest with the portal as context (never in clear), a
- * rotated pair with the endpoints the OAuth server confirmed, statuses, uninstall (markDeleted wipes
- * the secrets; purge deletes everything the app holds for the portal) and the counts by status. On
+ * rotated pair with the endpoints the OAuth server confirmed, statuses, the install plan's completion
+ * (markInstalled), uninstall (markDeleted wipes the secrets; purge deletes everything the app holds
+ * for the portal) and the counts by status. On
  * PostgreSQL, two instances (two pools) installing one portal at once and rotating its pair at once:
  * one row, and the pair left whole — one of the writers', never a mix. Store time is a hand-moved number.
  */
@@ -131,6 +132,25 @@ forEachStore('portal store', (store) => {
     expect(await raw('p1')).toMatchObject({ access_token_enc: null, refresh_token_enc: null, expires_at: null, application_token_enc: null });
     await repo.setStatus('p9', 'active', null);
     await repo.markDeleted('p9');
+    expect(await repo.get('p9')).toBeNull();
+  });
+
+  it('markInstalled: active, reason cleared, installed_at kept or set; the pair rotated meanwhile stays; a deleted or unknown portal is untouched', async () => {
+    await repo.save(portal('p1', { status: 'installing', statusReason: 'plan failed', installedAt: null }));
+    await repo.saveTokens('p1', { accessToken: 'a2', refreshToken: 'r2', expiresAt: T0 + 7200_000 });
+    now += 1000;
+    expect(await repo.markInstalled('p1', iso(T0 + 500))).toBe(true);
+    expect(await repo.get('p1')).toMatchObject({
+      status: 'active', statusReason: null, installedAt: iso(T0 + 500), updatedAt: iso(T0 + 1000),
+      tokens: { accessToken: 'a2', refreshToken: 'r2', expiresAt: T0 + 7200_000 }, applicationToken: 'app-p1-секрет',
+    });
+    await repo.setStatus('p1', 'installing', null);
+    expect(await repo.markInstalled('p1', iso(T0 + 9000))).toBe(true);
+    expect(await repo.get('p1')).toMatchObject({ status: 'active', installedAt: iso(T0 + 500) });
+    await repo.markDeleted('p1');
+    expect(await repo.markInstalled('p1', iso(T0 + 9000))).toBe(false);
+    expect(await repo.get('p1')).toMatchObject({ status: 'deleted', statusReason: 'uninstalled', tokens: null, applicationToken: null });
+    expect(await repo.markInstalled('p9', iso(T0))).toBe(false);
     expect(await repo.get('p9')).toBeNull();
   });
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { BitrixApiError, BitrixNetworkError } from '../../server/bitrix/errors';
+import { BitrixApiError, BitrixNetworkError, OAuthError } from '../../server/bitrix/errors';
 import type { OAuthClient } from '../../server/bitrix/oauth';
 import { createBitrixGateway, isIdempotentMethod } from '../../server/bitrix/rest-client';
 import type { Portal } from '../../server/domain/portal';
+import { asyncPort } from '../../server/services/async-port';
 import { openDb } from '../../server/storage/db';
 import { createSqlitePortalRepository } from '../../server/storage/portal-repository';
 import { createSecretBox } from '../../server/storage/secret-box';
@@ -31,7 +32,7 @@ function setup(replies: Reply[]) {
     return new Response(JSON.stringify(r.body), { status: r.status, headers: { 'content-type': 'application/json' } });
   }) as unknown as typeof fetch;
   const oauth: OAuthClient = { trustedOrigin: () => 'https://oauth.example.com', refresh: () => Promise.reject(new Error('not scripted')) };
-  const gateway = createBitrixGateway({ portals, oauth, clock, rateLimit: { drainPerSec: 2, burst: 50 }, log: captureLogs().log, fetch: fetchStub });
+  const gateway = createBitrixGateway({ portals: asyncPort(portals), oauth, clock, rateLimit: { drainPerSec: 2, burst: 50 }, log: captureLogs().log, fetch: fetchStub });
   /** Run `work` while advancing the fake clock until it settles. */
   const drive = async <T>(work: Promise<T>): Promise<T> => {
     let done = false;
@@ -115,6 +116,44 @@ describe('per-portal REST client', () => {
     const s = setup([ok([{ ID: '1' }], { total: 3, next: 50 }), ok([{ ID: '2' }], { total: 3, next: 100 }), ok([{ ID: '3' }], { total: 3 })]);
     await expect(s.drive(s.client.list('crm.lead.list', { filter: {} }))).resolves.toEqual([{ ID: '1' }, { ID: '2' }, { ID: '3' }]);
     expect(s.requests.map((r) => r.body.start)).toEqual([0, 50, 100]);
+  });
+
+  it('when the stored pair is read slowly (a database round trip), then callers hitting an expired token still share one grant (issue #12)', async () => {
+    const clock = new FakeClock();
+    const sync = createSqlitePortalRepository(openDb(':memory:'), createSecretBox('k'.repeat(40)), () => clock.now());
+    sync.save({
+      memberId: MEMBER, domain: 'p.example.com', clientEndpoint: 'https://p.example.com/rest/', serverEndpoint: 'https://oauth.example.com/rest/',
+      tokens: { accessToken: 'AT', refreshToken: 'RT', expiresAt: clock.now() - 1 }, applicationToken: 'APP', scopes: [], installedBy: 1,
+      status: 'active', statusReason: null, createdAt: '', updatedAt: '', installedAt: null,
+    });
+    // a read sees the row as it was when asked and answers 40 ms later; a write lands at once
+    const portals = asyncPort(sync);
+    const slow = { ...portals, get: async (memberId: string) => {
+      const p = sync.get(memberId);
+      await clock.sleep(40);
+      return p;
+    } };
+    const grants: string[] = [];
+    const oauth: OAuthClient = {
+      trustedOrigin: () => 'https://oauth.example.com',
+      async refresh(_server, refreshToken) {
+        grants.push(refreshToken);
+        await clock.sleep(10);
+        // a refresh token is single-use: a second grant with it would lock the portal out
+        if (grants.filter((t) => t === refreshToken).length > 1) throw new OAuthError('invalid_grant', 'spent', 400);
+        return { access_token: `AT${grants.length}`, refresh_token: `RT${grants.length}`, expires_in: 3600, scope: '', client_endpoint: 'https://p.example.com/rest/', member_id: MEMBER };
+      },
+    };
+    const fetchStub = (async () => new Response(JSON.stringify({ result: true, time: { start: 0, finish: 0 } }), { status: 200 })) as unknown as typeof fetch;
+    const client = createBitrixGateway({ portals: slow, oauth, clock, rateLimit: { drainPerSec: 2, burst: 50 }, log: captureLogs().log, fetch: fetchStub }).client(MEMBER);
+    let done = false;
+    // the second caller reads the old pair while the first one's grant runs, and gets the answer after it finished
+    const work = Promise.all([client.call('profile'), clock.sleep(20).then(() => client.call('profile'))]).finally(() => (done = true));
+    work.catch(() => {});
+    for (let i = 0; i < 200 && !done; i++) await clock.advance(5);
+    await expect(work).resolves.toHaveLength(2);
+    expect(grants).toEqual(['RT']);
+    expect(sync.get(MEMBER)).toMatchObject({ status: 'active', tokens: { accessToken: 'AT1', refreshToken: 'RT1' } });
   });
 
   it('classifies methods: reads are idempotent, writes are not', () => {

@@ -22,9 +22,9 @@ export function apiRouter(deps: AppDeps): Router {
   const router = Router();
   router.use('/api', express.json({ limit: '100kb' }), authenticate(deps));
 
-  router.get('/api/portal', (_req, res) => {
+  router.get('/api/portal', async (_req, res) => {
     const caller = res.locals.caller as ApiCaller;
-    const p = deps.portals.get(caller.memberId);
+    const p = await deps.portals.get(caller.memberId);
     if (!p || p.status === 'deleted') throw notFound('PORTAL_NOT_FOUND', 'The app is not installed on this portal');
     const view: PortalView = { memberId: p.memberId, domain: p.domain, status: p.status, installedAt: p.installedAt, scopes: p.scopes };
     res.json(view);
@@ -33,7 +33,7 @@ export function apiRouter(deps: AppDeps): Router {
   router.post('/api/install/run', async (_req, res) => {
     const caller = res.locals.caller as ApiCaller;
     if (!caller.isAdmin) throw forbidden('NOT_ADMIN', 'Only a portal administrator can install the app');
-    const p = deps.portals.get(caller.memberId);
+    const p = await deps.portals.get(caller.memberId);
     if (!p || p.status === 'deleted') throw notFound('PORTAL_NOT_FOUND', 'The app is not installed on this portal');
     res.status(200).type('application/x-ndjson').setHeader('Cache-Control', 'no-store');
     const write = (m: InstallProgress) => res.write(JSON.stringify(m) + '\n');
@@ -62,14 +62,14 @@ export function apiRouter(deps: AppDeps): Router {
 }
 
 function authenticate(deps: AppDeps) {
-  return (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization') ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : '';
     const caller = token ? deps.sessions.verify(token) : null;
     if (!caller) throw unauthorized('NO_SESSION', 'Open this page from Bitrix24 again: the page session is missing or expired');
     // A session outlives nothing: the portal must still have the app (uninstalled, or its data
     // deleted with CLEAN=1, means no reads and no writes with a session issued before).
-    const portal = deps.portals.get(caller.memberId);
+    const portal = await deps.portals.get(caller.memberId);
     if (!portal || portal.status === 'deleted') throw unauthorized('APP_NOT_INSTALLED', 'The app is not installed on this portal any more: install it again from Bitrix24');
     res.locals.caller = caller satisfies ApiCaller;
     next();

@@ -20,7 +20,7 @@ export function bridgeFilesRouter(deps: AppDeps): Router {
       return;
     }
     // like a page session, a link outlives nothing: the portal must still have the app
-    const portal = deps.portals.get(ref.memberId);
+    const portal = await deps.portals.get(ref.memberId);
     const link = portal && portal.status !== 'deleted' ? deps.links.get(ref.memberId) : null;
     if (!link?.connectionId) {
       res.status(404).json({ error: 'NOT_FOUND', message: 'No such file' });

@@ -30,8 +30,9 @@ export function healthRouter(deps: AppDeps): Router {
     }
   });
   router.get('/metrics', async (_req, res) => {
+    const byStatus = await deps.portals.countByStatus();
     deps.metrics.portals.reset();
-    for (const [status, n] of Object.entries(deps.portals.countByStatus())) deps.metrics.portals.set({ status }, n);
+    for (const [status, n] of Object.entries(byStatus)) deps.metrics.portals.set({ status }, n);
     await collectHealthMetrics({ store: deps.health.store, clock: deps.clock, restUsed: restUsed(deps) }, deps.metrics.health);
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });

@@ -50,7 +50,7 @@ export function personalManagerRouter(deps: AppDeps): Router {
     const startedAt = Date.now();
     const pm = deps.personalManager;
     const memberId = pm ? await portalOfHook(deps.telephony, String(req.params.token ?? '')) : null;
-    const portal = memberId ? deps.portals.get(memberId) : null;
+    const portal = memberId ? await deps.portals.get(memberId) : null;
     if (!pm || !memberId || !portal || portal.status === 'deleted') {
       req.resume();
       res.status(401).json({ error: 'REQUEST_REFUSED', message: 'Unknown URL: copy it again from the «Телефония» tab' });

@@ -18,7 +18,7 @@ export function telephonyHooksRouter(deps: AppDeps): Router {
   /** The secret first: an unknown one is refused before the body is read. */
   const verify = async (req: Request, res: Response, next: NextFunction) => {
     const memberId = await portalOfHook(deps.telephony, String(req.params.token ?? ''));
-    const portal = memberId ? deps.portals.get(memberId) : null;
+    const portal = memberId ? await deps.portals.get(memberId) : null;
     if (!memberId || !portal || portal.status === 'deleted') {
       req.resume();
       res.status(401).json({ error: 'NOTIFICATION_REFUSED', message: 'Unknown notification URL: copy it again from the «Телефония» tab' });

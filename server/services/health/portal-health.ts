@@ -28,7 +28,7 @@ const uisState = (s: string | null | undefined): HealthView['uis']['channels'][n
  */
 export async function portalHealth(deps: PortalHealthDeps, memberId: string): Promise<HealthView> {
   const now = deps.clock.now();
-  const portal = deps.openLines.portals.get(memberId);
+  const portal = await deps.openLines.portals.get(memberId);
   const link = deps.openLines.links.get(memberId);
   const bindings = deps.openLines.bridge.bindings(memberId);
   const [states, queues, failures, sources, accountChannels] = await Promise.all([

@@ -3,6 +3,7 @@ import type { OpenLineState, OpenLinesSettings, OpenLinesView } from '../../cont
 import { badRequest } from '../../domain/errors';
 import { openLineRefusal } from '../../domain/open-line-channels';
 import type { BatchCall } from '../../bitrix/rest-client';
+import type { AsyncPort } from '../async-port';
 import type { BitrixGateway, PortalRepository, UisLinkRepository } from '../ports';
 import type { UisChannelRepository } from '../workspace-ports';
 import type { LineBinding } from '../bridge/ports';
@@ -12,7 +13,7 @@ import type { OpenLinesRepository } from './ports';
 export interface OpenLinesDeps extends CrmDirectoryDeps {
   openLines: OpenLinesRepository;
   links: UisLinkRepository;
-  portals: Pick<PortalRepository, 'get'>;
+  portals: Pick<AsyncPort<PortalRepository>, 'get'>;
   gateway: BitrixGateway;
   /** The Open Lines bridge's line bindings (read only). */
   bridge: { bindings(memberId: string): LineBinding[] };
@@ -30,8 +31,8 @@ const uisStatusOf = (s: string | null | undefined): OpenLineState['uisStatus'] =
   s === 'active' || s === 'disabled' || s === 'removed' ? s : 'unknown';
 
 /** The portal's own address (its REST endpoint's origin): the links open pages of the portal. */
-function portalOrigin(deps: Pick<OpenLinesDeps, 'portals'>, memberId: string): string | null {
-  const p = deps.portals.get(memberId);
+async function portalOrigin(deps: Pick<OpenLinesDeps, 'portals'>, memberId: string): Promise<string | null> {
+  const p = await deps.portals.get(memberId);
   if (!p) return null;
   try {
     return new URL(p.clientEndpoint).origin;
@@ -50,7 +51,7 @@ export async function lineStates(deps: OpenLinesDeps, memberId: string): Promise
   const bindings = deps.bridge.bindings(memberId);
   if (!bindings.length) return { lines: [], portalError: null };
   const connection = link?.connectionId ? uisStatusOf(deps.connectionStatus(memberId, link.connectionId) ?? 'active') : 'unknown';
-  const origin = portalOrigin(deps, memberId);
+  const origin = await portalOrigin(deps, memberId);
   const calls: Record<string, BatchCall> = { lines: { method: 'imopenlines.config.list.get', params: { PARAMS: { select: ['ID', 'LINE_NAME'] } } } };
   for (const b of bindings) calls[`s${b.lineId}`] = { method: 'imconnector.status', params: { CONNECTOR: CONNECTOR_ID, LINE: b.lineId } };
   let result: Record<string, unknown> = {};
@@ -89,7 +90,7 @@ export async function openLinesView(deps: OpenLinesDeps, memberId: string): Prom
   const [stored, states, recent] = await Promise.all([deps.openLines.getSettings(memberId), lineStates(deps, memberId), deps.openLines.recent(memberId, 10)]);
   const link = deps.links.get(memberId);
   const all = link?.connectionId ? deps.channels.list(memberId, link.connectionId) : [];
-  const origin = portalOrigin(deps, memberId);
+  const origin = await portalOrigin(deps, memberId);
   return {
     settings: stored?.settings ?? DEFAULT_OPEN_LINES_SETTINGS,
     saved: stored !== null,

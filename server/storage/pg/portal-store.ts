@@ -89,6 +89,15 @@ export function createPgPortalStore(db: Kysely<PgSchema>, box: SecretBox, now: (
     async setStatus(memberId, status, reason) {
       await db.updateTable('portals').set({ status, status_reason: text(reason), updated_at: iso() }).where('member_id', '=', text(memberId)).execute();
     },
+    async markInstalled(memberId, at) {
+      const r = await db
+        .updateTable('portals')
+        .set({ status: 'active', status_reason: null, installed_at: sql<string>`COALESCE(installed_at, ${at}::text)`, updated_at: iso() })
+        .where('member_id', '=', text(memberId))
+        .where('status', '<>', 'deleted')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
     async markDeleted(memberId) {
       await db
         .updateTable('portals')
