@@ -6,6 +6,7 @@ import type { Logger } from './logging';
 import { amoRedirectUri, type ChatSourcesDeps } from './services/chat-sources/deps';
 import type { RunLease } from './services/job-loop';
 import { createChatSourcesWorker, type ChatSourcesWorker, type ChatSourcesWorkerOptions } from './services/chat-sources/worker';
+import type { AsyncPort } from './services/async-port';
 import type { AnalyticsRepository, UisLinkRepository } from './services/ports';
 import { createSqliteAmoAccountRepository } from './storage/amocrm-account-repository';
 import { createSqliteAmoPacingStore } from './storage/amocrm-pacing-repository';
@@ -35,7 +36,7 @@ export function createChatSources(o: {
   appUrl: string;
   stateSecret: string;
   amo: AmoCredentials | null;
-  analytics: AnalyticsRepository;
+  analytics: AsyncPort<AnalyticsRepository>;
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
   worker?: ChatSourcesWorkerOptions;

@@ -126,7 +126,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const oauth = createOAuthClient({ clientId: creds.clientId, clientSecret: creds.clientSecret, trustedOrigins: creds.oauthServers, fetch: o.fetch });
   const uisInbox = createSqliteUisInbox(db, () => clock.now());
   const links = createSqliteUisLinkRepository(db, box);
-  const analytics = createSqliteAnalyticsRepository(db, () => clock.now());
+  const analytics = asyncPort(createSqliteAnalyticsRepository(db, () => clock.now()));
   const uisEndpoints = (project: Parameters<typeof resolveUisEndpoints>[0]) => resolveUisEndpoints(project, { ...config.uis, ...creds.uis });
   const workspace = createWorkspaceAdapters({ db, clock, fetch: o.fetch, uisEndpoints });
   const metrics = createMetrics({ defaultMetrics: true });

@@ -31,7 +31,7 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   /** Dev mode: Vite middlewares are mounted and the CSP is relaxed for HMR. */
   dev?: { middlewares: import('express').RequestHandler };
   uisInbox: AsyncPort<UisInbox>;
-  analytics: AnalyticsRepository;
+  analytics: import('../services/async-port').AsyncPort<AnalyticsRepository>;
   analyticsWorker: AnalyticsWorker;
   /** «Источники чатов» (issue #15): Jivo and amoCRM through the analytics pipeline; its worker. */
   chatSources: import('../services/chat-sources/deps').ChatSourcesDeps;

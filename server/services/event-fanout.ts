@@ -13,9 +13,9 @@ import type { UisChannelRepository } from './workspace-ports';
 
 /**
  * Who hears a verified, first-seen Bitrix24 event (handle-event.ts `onEvent`), in this order:
- * analytics (ONCRMLEADADD / ONCRMDEALADD → a durable job; synchronous), the «Открытые линии» tab's
- * «Доп. поля» (the same events; a failure is logged, the others still run), the Open Lines bridge
- * (imconnector events; a failure is logged). Each consumer ignores the events it does not follow.
+ * analytics (ONCRMLEADADD / ONCRMDEALADD → a durable job), the «Открытые линии» tab's «Доп. поля»
+ * (the same events), the Open Lines bridge (imconnector events): a failure of one is logged, the
+ * others still run. Each consumer ignores the events it does not follow.
  */
 export interface BitrixEventFanoutDeps {
   log: Logger;
@@ -37,7 +37,7 @@ export function bitrixEventFanout(deps: BitrixEventFanoutDeps): (memberId: strin
       return;
     }
     await deps.personalManager?.onEvent(memberId, ev).catch((e: unknown) => log.error({ err: e, memberId, event: ev.event }, 'personal-manager intake failed'));
-    void enqueueAnalyticsFromEvent(deps.analytics, memberId, ev);
+    await enqueueAnalyticsFromEvent(deps.analytics, memberId, ev).catch((e: unknown) => log.error({ err: e, memberId, event: ev.event }, 'analytics intake failed'));
     await enqueueOpenLineFieldsFromEvent(deps.openLines, memberId, ev).catch((e: unknown) => log.error({ err: e, memberId, event: ev.event }, 'open-line fields intake failed'));
     try {
       await onBridgeEvent(deps.bridge, memberId, ev);

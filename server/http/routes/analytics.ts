@@ -16,9 +16,9 @@ export function analyticsApiRouter(deps: AppDeps): Router {
     if (!c.isAdmin) throw forbidden('NOT_ADMIN', 'Only a portal administrator can change analytics settings');
     return c;
   };
-  router.get('/api/analytics', (_req, res) => {
+  router.get('/api/analytics', async (_req, res) => {
     const caller = res.locals.caller as ApiCaller;
-    const view = analyticsView(deps, caller.memberId);
+    const view = await analyticsView(deps, caller.memberId);
     // the hand-made webhook's token is a secret: only administrators get it back
     if (!caller.isAdmin && view.settings.webhookToken) view.settings = { ...view.settings, webhookToken: '********' };
     res.json(view);
@@ -33,9 +33,9 @@ export function analyticsApiRouter(deps: AppDeps): Router {
     const caller = admin(res.locals.caller as ApiCaller);
     res.json(await loadAnalyticsLists(deps, caller.memberId));
   });
-  router.get('/api/analytics/jobs', (_req, res) => {
+  router.get('/api/analytics/jobs', async (_req, res) => {
     const caller = res.locals.caller as ApiCaller;
-    const jobs: AnalyticsJobView[] = deps.analytics.recent(caller.memberId, 100).map((j) => ({
+    const jobs: AnalyticsJobView[] = (await deps.analytics.recent(caller.memberId, 100)).map((j) => ({
       entityType: j.entityType,
       entityId: j.entityId,
       status: j.status,
@@ -56,15 +56,15 @@ export function analyticsApiRouter(deps: AppDeps): Router {
  */
 export function analyticsHookRouter(deps: AppDeps): Router {
   const router = Router();
-  router.post('/b24/analytics/:hookId', (req, res) => {
+  router.post('/b24/analytics/:hookId', async (req, res) => {
     const parsed = eventSchema.safeParse(req.body ?? {});
     if (!parsed.success) throw badRequest('MALFORMED_EVENT', zodMessage(parsed.error));
-    const cfg = deps.analytics.getByHook(String(req.params.hookId));
+    const cfg = await deps.analytics.getByHook(String(req.params.hookId));
     const ev = parsed.data;
     if (!cfg || cfg.memberId !== ev.auth.member_id || !verifyApplicationToken(cfg.settings.webhookToken, ev.auth.application_token)) {
       throw unauthorized('EVENT_REFUSED', 'Unknown hook, other portal or wrong application_token');
     }
-    const queued = enqueueAnalyticsFromEvent(deps, cfg.memberId, ev);
+    const queued = await enqueueAnalyticsFromEvent(deps, cfg.memberId, ev);
     res.json({ ok: true, outcome: queued ? 'queued' : 'ignored' });
   });
   return router;

@@ -4,13 +4,14 @@ import { analyticsSiteScript, SCRIPT_VERSION } from '../../domain/analytics-scri
 import { badRequest } from '../../domain/errors';
 import { dataApiForLink } from '../../uis/data-api';
 import { UisApiError } from '../../uis/errors';
+import type { AsyncPort } from '../async-port';
 import type { AnalyticsRepository, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisProject } from '../../contracts/uis';
 import { AppError } from '../../domain/errors';
 import { readUisEmployees } from '../uis-employees';
 
 export interface AnalyticsSettingsDeps {
-  analytics: AnalyticsRepository;
+  analytics: AsyncPort<AnalyticsRepository>;
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
   appUrl: string;
@@ -26,8 +27,8 @@ export const DEFAULT_ANALYTICS_SETTINGS: AnalyticsSettings = {
   webhookToken: null,
 };
 
-export function analyticsView(deps: AnalyticsSettingsDeps, memberId: string): AnalyticsView {
-  const cfg = deps.analytics.getSettings(memberId);
+export async function analyticsView(deps: AnalyticsSettingsDeps, memberId: string): Promise<AnalyticsView> {
+  const cfg = await deps.analytics.getSettings(memberId);
   const settings = cfg?.settings ?? DEFAULT_ANALYTICS_SETTINGS;
   return {
     settings,
@@ -75,7 +76,7 @@ export async function saveAnalyticsSettings(deps: AnalyticsSettingsDeps, memberI
     }
     if (problems.length) throw badRequest('VALIDATION_FAILED', problems.join('; '));
   }
-  const hookId = deps.analytics.getSettings(memberId)?.hookId ?? randomBytes(18).toString('base64url');
-  deps.analytics.saveSettings(memberId, s, hookId);
+  const hookId = (await deps.analytics.getSettings(memberId))?.hookId ?? randomBytes(18).toString('base64url');
+  await deps.analytics.saveSettings(memberId, s, hookId);
   return analyticsView(deps, memberId);
 }

@@ -5,6 +5,7 @@ import type { Clock } from '../../domain/clock';
 import type { Logger } from '../../logging';
 import { accountZones } from '../../uis/account-zone';
 import { dataApiForLink, type DataApiClient } from '../../uis/data-api';
+import type { AsyncPort } from '../async-port';
 import type { AnalyticsJob, AnalyticsRepository, BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisProject } from '../../contracts/uis';
 import { gather, planBatches } from './gather';
@@ -13,7 +14,7 @@ import { uploadInBatches } from './upload';
 import { takeOfflineEvents } from '../../bitrix/offline-events';
 
 export interface AnalyticsWorkerDeps {
-  analytics: AnalyticsRepository;
+  analytics: AsyncPort<AnalyticsRepository>;
   gateway: BitrixGateway;
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
@@ -80,7 +81,11 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
   const later = (job: AnalyticsJob, reason: string) => {
     const attempts = job.attempts + 1;
     if (attempts >= maxAttempts) return fail(job, `gave up after ${attempts} attempts: ${reason}`);
-    deps.analytics.update(job.id, { attempts, dueAt: deps.clock.now() + backoff(attempts), reason });
+    return deps.analytics.update(job.id, { attempts, dueAt: deps.clock.now() + backoff(attempts), reason });
+  };
+  /** The same outcome for each job, one after the other. */
+  const each = async (jobs: AnalyticsJob[], outcome: (j: AnalyticsJob) => Promise<void>) => {
+    for (const j of jobs) await outcome(j);
   };
 
   /** Through the pipeline's upload step; an Open Lines chat whose session UIS refuses fails with the reason. */
@@ -88,9 +93,9 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
     const entries = batch.map((b) => ({ key: b, item: b.item, attribution: b.attribution }));
     let uploaded = 0;
     await uploadInBatches(api, 'chat', entries, {
-      uploaded: ({ key: p }) => {
+      uploaded: async ({ key: p }) => {
         uploaded++;
-        deps.analytics.update(p.job.id, {
+        await deps.analytics.update(p.job.id, {
           status: 'uploaded',
           chatId: Number(p.item.ext_id.split(':').pop()),
           attribution: p.attribution,
@@ -105,17 +110,17 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
   }
 
   async function processPortal(memberId: string): Promise<void> {
-    const jobs = deps.analytics.due(memberId, deps.clock.now(), 800);
+    const jobs = await deps.analytics.due(memberId, deps.clock.now(), 800);
     if (!jobs.length) return;
-    const cfg = deps.analytics.getSettings(memberId);
+    const cfg = await deps.analytics.getSettings(memberId);
     const api = dataApi(memberId);
-    if (!cfg?.settings.enabled) return jobs.forEach((j) => deps.analytics.update(j.id, { status: 'skipped', reason: 'ANALYTICS_DISABLED', recheckAt: null }));
-    if (!api) return jobs.forEach((j) => fail(j, 'UIS_NOT_LINKED: link a UIS account on the main page'));
+    if (!cfg?.settings.enabled) return each(jobs, (j) => deps.analytics.update(j.id, { status: 'skipped', reason: 'ANALYTICS_DISABLED', recheckAt: null }));
+    if (!api) return each(jobs, (j) => fail(j, 'UIS_NOT_LINKED: link a UIS account on the main page'));
     let zone: string;
     try {
       zone = await zoneOf(memberId, api);
     } catch (e) {
-      return jobs.forEach((j) => later(j, `get.account: ${(e as Error).message}`));
+      return each(jobs, (j) => later(j, `get.account: ${(e as Error).message}`));
     }
     const rest = deps.gateway.client(memberId);
     const toUpload: Parameters<typeof upload>[2] = [];
@@ -124,20 +129,20 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
       try {
         gathered = await gather(rest, group);
       } catch (e) {
-        if (e instanceof ReauthRequiredError) return group.forEach((j) => fail(j, 'REAUTH_REQUIRED: an administrator must open the app again'));
-        group.forEach((j) => later(j, `batch: ${(e as Error).message}`));
+        if (e instanceof ReauthRequiredError) return each(group, (j) => fail(j, 'REAUTH_REQUIRED: an administrator must open the app again'));
+        await each(group, (j) => later(j, `batch: ${(e as Error).message}`));
         continue;
       }
       const now = deps.clock.now();
       for (const g of gathered) {
-        if ('skip' in g) deps.analytics.update(g.job.id, { status: 'skipped', reason: g.skip, recheckAt: null });
-        else if ('retry' in g) later(g.job, g.retry);
-        else if (g.job.status === 'uploaded' && !g.chat.sessionId) deps.analytics.update(g.job.id, { recheckAt: null });
+        if ('skip' in g) await deps.analytics.update(g.job.id, { status: 'skipped', reason: g.skip, recheckAt: null });
+        else if ('retry' in g) await later(g.job, g.retry);
+        else if (g.job.status === 'uploaded' && !g.chat.sessionId) await deps.analytics.update(g.job.id, { recheckAt: null });
         else if (g.job.status === 'pending' && !g.chat.sessionId && g.chat.connector === 'livechat' && now - g.job.createdAt < lateSessionMs) {
-          deps.analytics.update(g.job.id, { dueAt: g.job.createdAt + lateSessionMs, reason: 'waiting for the site session id' });
+          await deps.analytics.update(g.job.id, { dueAt: g.job.createdAt + lateSessionMs, reason: 'waiting for the site session id' });
         } else {
           const r = buildUploadItem(memberId, g.chat, cfg.settings, now, zone);
-          if ('skip' in r) deps.analytics.update(g.job.id, { status: 'skipped', reason: r.skip, chatId: g.chat.chatId, recheckAt: null });
+          if ('skip' in r) await deps.analytics.update(g.job.id, { status: 'skipped', reason: r.skip, chatId: g.chat.chatId, recheckAt: null });
           else toUpload.push({ job: g.job, item: r.item, attribution: r.attribution, fallback: !g.chat.sessionId, connector: g.chat.connector });
         }
       }
@@ -161,13 +166,13 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
     drain: () => loop.drain(),
     async pollOffline(memberId) {
       const rest = deps.gateway.client(memberId);
-      const analyticsOn = deps.analytics.getSettings(memberId)?.settings.enabled === true;
+      const analyticsOn = (await deps.analytics.getSettings(memberId))?.settings.enabled === true;
       let taken = 0;
       for (const [event, type] of [['ONCRMLEADADD', 'lead'], ['ONCRMDEALADD', 'deal']] as const) {
         await takeOfflineEvents(rest, event, async (data) => {
           const id = Number((data as { FIELDS?: { ID?: unknown } } | undefined)?.FIELDS?.ID);
           if (!(id > 0)) return;
-          if (analyticsOn && deps.analytics.enqueue(memberId, type, id, deps.clock.now())) taken++;
+          if (analyticsOn && (await deps.analytics.enqueue(memberId, type, id, deps.clock.now()))) taken++;
           for (const c of deps.leadDealConsumers ?? []) await c.take(memberId, type, id);
         });
       }
@@ -176,7 +181,7 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
     },
     startOfflinePolling(intervalMs) {
       const portals = async () => {
-        const all = new Set(deps.analytics.enabledPortals());
+        const all = new Set(await deps.analytics.enabledPortals());
         for (const c of deps.leadDealConsumers ?? []) for (const m of await c.portals()) all.add(m);
         return [...all];
       };

@@ -4,6 +4,7 @@ import type { UisProject } from '../../contracts/uis';
 import type { Clock } from '../../domain/clock';
 import type { Logger } from '../../logging';
 import type { RunLease } from '../job-loop';
+import type { AsyncPort } from '../async-port';
 import type { AnalyticsRepository, UisEndpoints, UisLinkRepository } from '../ports';
 import type { AmoAccountRepository, ChatSourceRepository } from './ports';
 
@@ -14,7 +15,7 @@ export interface ChatSourcesDeps {
   amo: AmoGateway;
   /** null when this installation has no amoCRM integration configured (AMOCRM_CLIENT_ID) */
   amoOAuth: AmoOAuthConfig | null;
-  analytics: AnalyticsRepository;
+  analytics: AsyncPort<AnalyticsRepository>;
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
   appUrl: string;
