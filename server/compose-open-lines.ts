@@ -3,6 +3,7 @@ import type { Clock } from './domain/clock';
 import type { Logger } from './logging';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from './services/ports';
 import type { UisChannelRepository } from './services/workspace-ports';
+import type { AsyncPort } from './services/async-port';
 import type { BridgeRepository } from './services/bridge/ports';
 import type { UisProject } from './contracts/uis';
 import { createSqliteOpenLinesRepository } from './storage/open-lines-repository';
@@ -19,7 +20,7 @@ export function createOpenLines(o: {
   clock: Clock;
   gateway: BitrixGateway;
   links: UisLinkRepository;
-  bridge: BridgeRepository;
+  bridge: AsyncPort<BridgeRepository>;
   channels: UisChannelRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
   log: Logger;

@@ -139,7 +139,9 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   if (dropped) log.info({ dropped }, 'leases of this instance\'s previous start dropped');
   const sharedBuckets = createSqliteRestBucketStore(db, () => clock.now());
   const gateway = createBitrixGateway({ portals, oauth, clock, rateLimit: config.rateLimit, log, metrics, fetch: o.fetch, leases, sharedBuckets });
-  const bridge = createSqliteBridgeRepository(db, () => clock.now());
+  // the UIS callback chain runs inside the intake's SQLite transaction: it takes the synchronous repository
+  const bridgeSync = createSqliteBridgeRepository(db, () => clock.now());
+  const bridge = asyncPort(bridgeSync);
   const bridgeFiles = createFileSigner({ secret, appUrl, now: () => clock.now() });
   const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
   const bridgeWorker = createBridgeWorker({ bridge, gateway, links, workspace, employees: employeeSync, uisEndpoints, files: bridgeFiles, clock, log, fetch: o.fetch }, o.bridge);
@@ -150,7 +152,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     connectorActive: async (memberId: string, lineId: string) =>
       (await gateway.client(memberId).call<{ STATUS?: unknown }>('imconnector.status', { CONNECTOR: CONNECTOR_ID, LINE: lineId })).result.STATUS === true,
   };
-  const bridgeRecoveryStore = createSqliteBridgeRecoveryRepository(db, () => clock.now());
+  const bridgeRecoverySync = createSqliteBridgeRecoveryRepository(db, () => clock.now());
+  const bridgeRecoveryStore = asyncPort(bridgeRecoverySync);
   const bridgeRecovery = createBridgeRecovery({
     bridge,
     recovery: bridgeRecoveryStore,
@@ -166,7 +169,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     counted: (area, n) => metrics.bridgeRepairs.inc({ area }, n),
     lease: leases,
   });
-  bridgeWorker.onMessageAdd = (memberId, data) => onMessageAdd(bridgeEventDeps, memberId, data) > 0;
+  bridgeWorker.onMessageAdd = async (memberId, data) => (await onMessageAdd(bridgeEventDeps, memberId, data)) > 0;
   const employeeSyncWorker = createEmployeeSyncWorker({ employeeSync, gateway, links, uisEndpoints, clock, log, fetch: o.fetch });
   const ol = createOpenLines({ db, clock, gateway, links, bridge, channels: workspace.channels, uisEndpoints, log, fetch: o.fetch, options: o.openLines });
   const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch, leadDealConsumers: [ol.leadDealConsumer] }, o.analytics);
@@ -209,8 +212,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       uisCallbackFanout({
         inbox: uisInbox,
         channels: workspace.channels,
-        bridge: bridgeEventDeps,
-        bridgeStatus: { bridge, recovery: bridgeRecoveryStore, reconcileSoon: (m) => bridgeRecovery.soon(m) },
+        bridge: { bridge: bridgeSync, now: bridgeEventDeps.now, wake: () => bridgeWorker.wake() },
+        bridgeStatus: { bridge: bridgeSync, recovery: bridgeRecoverySync, reconcileSoon: (m) => bridgeRecovery.soon(m) },
         crmRules: crmCallbackDeps,
       }),
       atomically(db),

@@ -41,11 +41,11 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   /** The operator workspace feature's adapters (channels, UIS runtime, Data API, probe). */
   workspace: WorkspaceAdapters;
   /** The Open Lines bridge (issue #3): bindings, mappings, queue; its worker; signed file links. */
-  bridge: import('../services/bridge/ports').BridgeRepository;
+  bridge: import('../services/async-port').AsyncPort<import('../services/bridge/ports').BridgeRepository>;
   bridgeWorker: import('../services/bridge/worker').BridgeWorker;
   /** What callbacks missed and what the open line lacks (issue #11): reconcile and loss audit. */
   bridgeRecovery: import('../services/bridge/recovery').BridgeRecovery;
-  bridgeRecoveryStore: import('../services/bridge/ports').BridgeRecoveryRepository;
+  bridgeRecoveryStore: import('../services/async-port').AsyncPort<import('../services/bridge/ports').BridgeRecoveryRepository>;
   bridgeFiles: import('../services/bridge/file-links').FileSigner;
   /** «Чаты» / «Оффлайн заявки» rules and the cached CRM directory (issue #6). */
   crmRules: import('../services/crm-rules/ports').CrmRulesRepository;

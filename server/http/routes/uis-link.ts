@@ -10,9 +10,9 @@ import type { ApiCaller } from './api-caller';
 /** «Аккаунт UIS» on the main page: read (any user of the portal), link and unlink (admins). */
 export function uisLinkRouter(deps: AppDeps): Router {
   const router = Router();
-  router.get('/api/uis/link', (_req, res) => {
+  router.get('/api/uis/link', async (_req, res) => {
     const caller = res.locals.caller as ApiCaller;
-    const health = bridgeHealth({ links: deps.links, bridge: deps.bridge, channels: deps.workspace.channels, recovery: deps.bridgeRecoveryStore }, caller.memberId);
+    const health = await bridgeHealth({ links: deps.links, bridge: deps.bridge, channels: deps.workspace.channels, recovery: deps.bridgeRecoveryStore }, caller.memberId);
     res.json({ ...toLinkView(deps.links.get(caller.memberId), deps.appUrl), health });
   });
   router.post('/api/uis/link', async (req, res) => {

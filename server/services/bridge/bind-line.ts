@@ -4,18 +4,19 @@ import { AppError } from '../../domain/errors';
 import { openLineRefusal } from '../../domain/open-line-channels';
 import type { BitrixGateway, UisLinkRepository } from '../ports';
 import type { UisChannelRepository } from '../workspace-ports';
+import type { AsyncPort } from '../async-port';
 import type { BridgeRepository } from './ports';
 import type { CrmRulesRepository } from '../crm-rules/ports';
 import { dropOpenLineChannel } from '../crm-rules/settings';
 
 export interface BindLineDeps {
-  bridge: BridgeRepository;
+  bridge: AsyncPort<BridgeRepository>;
   links: UisLinkRepository;
   channels: UisChannelRepository;
   gateway: BitrixGateway;
   appUrl: string;
   /** The adapter connection's status as UIS last reported it (PATCH /account); null when never reported. */
-  connectionStatus?(memberId: string, connectionId: string): string | null;
+  connectionStatus?(memberId: string, connectionId: string): Promise<string | null>;
   /** «Чаты» settings: a channel a line now drives is switched off there. */
   crmRules?: CrmRulesRepository;
 }
@@ -28,7 +29,7 @@ export async function connectorView(deps: BindLineDeps, memberId: string, line: 
   const link = deps.links.get(memberId);
   const all = link?.connectionId ? deps.channels.list(memberId, link.connectionId) : [];
   const channels = all.filter((c) => !openLineRefusal(c.type));
-  const bindings = deps.bridge.bindings(memberId);
+  const bindings = await deps.bridge.bindings(memberId);
   const b = bindings.find((x) => x.lineId === line) ?? null;
   // a bound channel UIS disabled (or removed) is not in the list of active ones, but the binding shows it
   const ch = b ? (all.find((c) => c.channelId === b.channelId) ?? deps.channels.get(memberId, b.channelId) ?? undefined) : undefined;
@@ -54,12 +55,12 @@ export async function connectorView(deps: BindLineDeps, memberId: string, line: 
           lastError: b.lastError,
         }
       : null,
-    accountStatus: link?.connectionId ? uisStatusOf(deps.connectionStatus?.(memberId, link.connectionId) ?? 'active') : null,
+    accountStatus: link?.connectionId ? uisStatusOf((await deps.connectionStatus?.(memberId, link.connectionId)) ?? 'active') : null,
     channels: channels.map((c) => ({ channelId: c.channelId, name: c.name, type: c.type, lineId: bindings.find((x) => x.channelId === c.channelId)?.lineId ?? null })),
     notForOpenLines: all.filter((c) => openLineRefusal(c.type)).map((c) => ({ channelId: c.channelId, name: c.name, type: c.type })),
     portal,
     portalError,
-    defaultOperatorId: deps.bridge.defaultOperator(memberId),
+    defaultOperatorId: await deps.bridge.defaultOperator(memberId),
   };
 }
 
@@ -83,7 +84,7 @@ export async function bindLine(deps: BindLineDeps, memberId: string, line: strin
   const refused = openLineRefusal(ch.type);
   if (refused) throw new AppError('CHANNEL_NOT_FOR_OPEN_LINES', `«${ch.name}» cannot be connected to an open line: ${refused}`, 400);
   const rest = deps.gateway.client(memberId);
-  const previous = deps.bridge.bindingByChannel(memberId, channelId);
+  const previous = await deps.bridge.bindingByChannel(memberId, channelId);
   try {
     await rest.call('imconnector.activate', { CONNECTOR: CONNECTOR_ID, LINE: line, ACTIVE: 1 });
     await rest.call('imconnector.connector.data.set', {
@@ -94,7 +95,7 @@ export async function bindLine(deps: BindLineDeps, memberId: string, line: strin
   } catch (e) {
     throw new AppError('PORTAL_REFUSED', `Bitrix24 did not activate the connector on line ${line} (${code(e)})`, 502);
   }
-  const { movedFrom } = deps.bridge.bind(memberId, line, channelId);
+  const { movedFrom } = await deps.bridge.bind(memberId, line, channelId);
   if (movedFrom && previous) {
     await rest.call('imconnector.activate', { CONNECTOR: CONNECTOR_ID, LINE: movedFrom, ACTIVE: 0 }).catch(() => undefined);
   }
@@ -109,6 +110,6 @@ export async function unbindLine(deps: BindLineDeps, memberId: string, line: str
   } catch (e) {
     throw new AppError('PORTAL_REFUSED', `Bitrix24 did not switch the connector off on line ${line} (${code(e)})`, 502);
   }
-  deps.bridge.unbind(memberId, line);
+  await deps.bridge.unbind(memberId, line);
   return connectorView(deps, memberId, line);
 }

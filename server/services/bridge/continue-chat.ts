@@ -4,10 +4,11 @@ import { UisApiError } from '../../uis/errors';
 import type { VisitorIdentity } from '../../uis/runtime-client';
 import type { WorkspaceAdapters } from '../workspace-ports';
 import { e164 } from '../../domain/phone';
+import type { AsyncPort } from '../async-port';
 import type { BridgeChat, BridgeRepository } from './ports';
 
 export interface ContinueChatDeps {
-  bridge: BridgeRepository;
+  bridge: AsyncPort<BridgeRepository>;
   workspace: Pick<WorkspaceAdapters, 'channels' | 'runtime'>;
 }
 
@@ -32,7 +33,7 @@ export async function uisChatForReply(deps: ContinueChatDeps, link: UisLink, sta
   const repo = deps.bridge;
   let chat = start;
   for (let i = 0; i < 50 && chat.status === 'closed' && chat.successorUisChatId; i++) {
-    const next = repo.chat(link.memberId, chat.successorUisChatId);
+    const next = await repo.chat(link.memberId, chat.successorUisChatId);
     if (!next) break;
     chat = next;
   }
@@ -43,7 +44,7 @@ export async function uisChatForReply(deps: ContinueChatDeps, link: UisLink, sta
   if (!channel) return { refused: `${closed}, and its channel is no longer connected to the UIS account` };
   if (!isOutboundType(channel.type)) return { refused: `${closed}; a ${channel.type} channel cannot start a new chat, the client’s next message opens one` };
   if (channel.type === 'waba') return { refused: `${closed}; WhatsApp Business API starts a new chat with a template only («Написать новому клиенту» in the UIS tab)` };
-  const visitor = chat.visitorId ? repo.visitor(link.memberId, chat.visitorId) : null;
+  const visitor = chat.visitorId ? await repo.visitor(link.memberId, chat.visitorId) : null;
   // the identities the channel takes (the bridge keeps no Telegram username)
   const phone = e164(visitor?.phone);
   const held: Partial<Record<IdentityKind, VisitorIdentity | null>> = { phone: phone ? { phone } : null, email: visitor?.email ? { email: visitor.email } : null };
@@ -59,10 +60,10 @@ export async function uisChatForReply(deps: ContinueChatDeps, link: UisLink, sta
     throw e; // unreachable or 5xx: the job is retried (UIS gives back the same chat if it did start it)
   }
   const uisChatId = String(started.chatId);
-  const known = repo.chat(link.memberId, uisChatId);
+  const known = await repo.chat(link.memberId, uisChatId);
   // A chat the client opened meanwhile already has its own open-line chat: it keeps it (seed case 4).
   const own = known?.b24ChatId ? {} : { lineId: chat.lineId ?? undefined, b24ChatId: chat.b24ChatId ?? undefined, b24SessionId: chat.b24SessionId ?? undefined, extChatId: chat.extChatId };
-  repo.upsertChat({ memberId: link.memberId, uisChatId, channelId: chat.channelId, visitorId: String(started.visitorId), initiator: 'operator', operatorId: String(operatorId), status: 'open', ...own });
-  repo.upsertChat({ memberId: link.memberId, uisChatId: chat.uisChatId, channelId: chat.channelId, successorUisChatId: uisChatId });
-  return { chat: repo.chat(link.memberId, uisChatId)! };
+  await repo.upsertChat({ memberId: link.memberId, uisChatId, channelId: chat.channelId, visitorId: String(started.visitorId), initiator: 'operator', operatorId: String(operatorId), status: 'open', ...own });
+  await repo.upsertChat({ memberId: link.memberId, uisChatId: chat.uisChatId, channelId: chat.channelId, successorUisChatId: uisChatId });
+  return { chat: (await repo.chat(link.memberId, uisChatId))! };
 }

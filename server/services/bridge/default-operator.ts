@@ -3,11 +3,12 @@ import { AppError } from '../../domain/errors';
 import type { UisLinkRepository } from '../ports';
 import { uisFailure } from '../workspace-errors';
 import type { WorkspaceDataApi } from '../workspace-ports';
+import type { AsyncPort } from '../async-port';
 import type { BridgeRepository } from './ports';
 import { readLinkEmployees, type UisEmployeeRecord } from '../uis-employees';
 
 export interface DefaultOperatorDeps {
-  bridge: BridgeRepository;
+  bridge: AsyncPort<BridgeRepository>;
   links: UisLinkRepository;
   dataApi: WorkspaceDataApi;
 }
@@ -26,7 +27,7 @@ async function employees(deps: DefaultOperatorDeps, memberId: string): Promise<C
 
 /** The UIS employees (Data API `get.employees`) and the portal's default operator. */
 export async function listEmployees(deps: DefaultOperatorDeps, memberId: string): Promise<ConnectorEmployees> {
-  return { employees: await employees(deps, memberId), defaultOperatorId: deps.bridge.defaultOperator(memberId) };
+  return { employees: await employees(deps, memberId), defaultOperatorId: await deps.bridge.defaultOperator(memberId) };
 }
 
 /**
@@ -40,6 +41,6 @@ export async function setDefaultOperator(deps: DefaultOperatorDeps, memberId: st
     if (!e) throw new AppError('OPERATOR_NOT_FOUND', `UIS lists no employee with id ${operatorId}`, 404);
     if (!e.chatEnabled) throw new AppError('OPERATOR_NOT_ALLOWED', `The UIS employee ${e.name} may not take part in chats; enable chats for them in UIS first`, 409);
   }
-  deps.bridge.setDefaultOperator(memberId, operatorId);
+  await deps.bridge.setDefaultOperator(memberId, operatorId);
   return { employees: list, defaultOperatorId: operatorId };
 }

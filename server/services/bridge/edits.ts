@@ -1,5 +1,6 @@
 import { CONNECTOR_ID } from '../../../install/plan';
 import { escapeBbcode } from '../../domain/bbcode';
+import type { AsyncPort } from '../async-port';
 import type { BitrixGateway } from '../ports';
 import { externalUserId } from './identity';
 import type { BridgeJob, BridgeRepository } from './ports';
@@ -7,10 +8,10 @@ import type { BridgeJob, BridgeRepository } from './ports';
 type Row = Record<string, unknown>;
 
 export interface EditDeps {
-  bridge: BridgeRepository;
+  bridge: AsyncPort<BridgeRepository>;
   gateway: BitrixGateway;
   now(): number;
-  later(job: BridgeJob, reason: string, delayMs?: number): void;
+  later(job: BridgeJob, reason: string, delayMs?: number): Promise<void>;
 }
 
 /**
@@ -22,8 +23,8 @@ export interface EditDeps {
 export async function runUpdate(deps: EditDeps, memberId: string, job: BridgeJob): Promise<void> {
   const p = job.payload;
   const repo = deps.bridge;
-  const chat = repo.chat(memberId, String(p.uisChatId));
-  const l = repo.link(memberId, 'uis', String(p.messageId));
+  const chat = await repo.chat(memberId, String(p.uisChatId));
+  const l = await repo.link(memberId, 'uis', String(p.messageId));
   if (!chat?.visitorId || !chat.lineId || !l) return repo.fail(job.id, 'the message is not in an open line');
   if (l.state !== 'relayed') return deps.later(job, 'the original message is not in the open line yet', 2_000);
   try {
@@ -34,8 +35,8 @@ export async function runUpdate(deps: EditDeps, memberId: string, job: BridgeJob
     });
     const item = ((((r.result.DATA ?? {}) as Row).RESULT ?? []) as Row[])[0] ?? {};
     if (item.SUCCESS === false) return repo.fail(job.id, `Bitrix24 refused the edit: ${JSON.stringify(item.ERRORS ?? item)}`);
-    repo.complete(job.id);
+    await repo.complete(job.id);
   } catch (e) {
-    deps.later(job, `imconnector.update.messages: ${e instanceof Error ? e.message : String(e)}`);
+    await deps.later(job, `imconnector.update.messages: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

@@ -1,6 +1,7 @@
 import type { BridgeHealth } from '../../contracts/uis';
 import type { UisLinkRepository } from '../ports';
 import type { UisChannelRepository } from '../workspace-ports';
+import type { AsyncPort } from '../async-port';
 import type { BridgeRecoveryRepository, BridgeRepository } from './ports';
 
 const statusOf = (s: string | null | undefined): BridgeHealth['accountStatus'] =>
@@ -10,22 +11,22 @@ const statusOf = (s: string | null | undefined): BridgeHealth['accountStatus'] =
  * The main page's view of the bridge (issue #11): the connection and the bound channels UIS has
  * disabled or removed, and what the reconcile and the loss audit found. Null when not linked.
  */
-export function bridgeHealth(
-  deps: { links: UisLinkRepository; bridge: BridgeRepository; channels: UisChannelRepository; recovery: BridgeRecoveryRepository },
+export async function bridgeHealth(
+  deps: { links: UisLinkRepository; bridge: AsyncPort<BridgeRepository>; channels: UisChannelRepository; recovery: AsyncPort<BridgeRecoveryRepository> },
   memberId: string,
-): BridgeHealth | null {
+): Promise<BridgeHealth | null> {
   const link = deps.links.get(memberId);
   if (!link?.connectionId) return null;
   const channels: BridgeHealth['channels'] = [];
-  for (const b of deps.bridge.bindings(memberId)) {
+  for (const b of await deps.bridge.bindings(memberId)) {
     const ch = deps.channels.get(memberId, b.channelId);
     const status = statusOf(ch?.status ?? 'unknown');
     if (status === 'active') continue;
     channels.push({ channelId: b.channelId, name: ch?.name ?? b.channelId, type: ch?.type ?? '', lineId: b.lineId, status });
   }
-  const c = deps.recovery.counters(memberId);
+  const c = await deps.recovery.counters(memberId);
   return {
-    accountStatus: statusOf(deps.recovery.connectionStatus(memberId, link.connectionId)),
+    accountStatus: statusOf(await deps.recovery.connectionStatus(memberId, link.connectionId)),
     channels,
     recovered: c.recovered,
     repaired: c.repaired,

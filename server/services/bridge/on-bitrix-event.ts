@@ -1,6 +1,7 @@
 import { CONNECTOR_ID } from '../../../install/plan';
 import type { BitrixEvent } from '../../bitrix/event-schemas';
 import { echoKey, uisChatIdOf } from './identity';
+import type { AsyncPort } from '../async-port';
 import type { BridgeRepository } from './ports';
 
 type Row = Record<string, unknown>;
@@ -8,7 +9,7 @@ const obj = (v: unknown): Row => (v && typeof v === 'object' && !Array.isArray(v
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v && typeof v === 'object' ? Object.values(v) : []);
 
 export interface BridgeEventDeps {
-  bridge: BridgeRepository;
+  bridge: AsyncPort<BridgeRepository>;
   now(): number;
   /** `gatherMs`: what was queued waits that long on purpose */
   wake(gatherMs?: number): void;
@@ -32,7 +33,29 @@ export const OUTBOUND_GATHER_MS = 1000;
  * event and its offline twin, or a replay, are relayed once. Echoes of what we wrote into the
  * chat as an operator are ignored (docs/facts/uis.md#rule-10). Returns the number of new jobs.
  */
-export function onMessageAdd(deps: BridgeEventDeps, memberId: string, data: unknown): number {
+export function onMessageAdd(deps: BridgeEventDeps, memberId: string, data: unknown): Promise<number> {
+  return oneAtATime(deps.bridge, memberId, () => messageAdd(deps, memberId, data));
+}
+
+/**
+ * The online event and its offline twin (or a replay) may be handled at the same time. Each reads
+ * (seen? an echo?) before it writes, so a portal's messages are taken one call at a time: otherwise
+ * one could take the echo while the other, not seeing its link yet, queued the echo for UIS.
+ */
+const queues = new WeakMap<object, Map<string, Promise<unknown>>>();
+function oneAtATime<T>(key: object, memberId: string, work: () => Promise<T>): Promise<T> {
+  let perPortal = queues.get(key);
+  if (!perPortal) queues.set(key, (perPortal = new Map()));
+  const run = (perPortal.get(memberId) ?? Promise.resolve()).then(work);
+  const tail = run.catch(() => undefined);
+  perPortal.set(memberId, tail);
+  void tail.then(() => {
+    if (perPortal.get(memberId) === tail) perPortal.delete(memberId);
+  });
+  return run;
+}
+
+async function messageAdd(deps: BridgeEventDeps, memberId: string, data: unknown): Promise<number> {
   const d = obj(data);
   if (String(d.CONNECTOR ?? '').toLowerCase() !== CONNECTOR_ID) return 0;
   let n = 0;
@@ -44,11 +67,11 @@ export function onMessageAdd(deps: BridgeEventDeps, memberId: string, data: unkn
     const b24MessageId = String(im.message_id ?? '');
     const uisChatId = uisChatIdOf(extChat);
     if (!b24MessageId || !uisChatId) continue;
-    if (deps.bridge.link(memberId, 'b24', b24MessageId)) continue; // seen already
+    if (await deps.bridge.link(memberId, 'b24', b24MessageId)) continue; // seen already
     const text = String(message.text ?? '');
     const fileNames = list(message.files).map((f) => String(obj(f).name ?? ''));
-    if (deps.bridge.takeEcho(memberId, extChat, echoKey(text, fileNames))) {
-      deps.bridge.addLink(memberId, { origin: 'b24', key: b24MessageId, uisChatId, uisMessageId: null, b24ChatId: String(im.chat_id ?? ''), b24MessageId, state: 'skipped', error: 'echo of our own message' });
+    if (await deps.bridge.takeEcho(memberId, extChat, echoKey(text, fileNames))) {
+      await deps.bridge.addLink(memberId, { origin: 'b24', key: b24MessageId, uisChatId, uisMessageId: null, b24ChatId: String(im.chat_id ?? ''), b24MessageId, state: 'skipped', error: 'echo of our own message' });
       continue;
     }
     const files = list(message.files).map((f) => {
@@ -65,13 +88,12 @@ export function onMessageAdd(deps: BridgeEventDeps, memberId: string, data: unkn
       payload: { uisChatId, b24ChatId: String(im.chat_id ?? ''), b24MessageId, userId: String(message.user_id ?? ''), text, files },
     };
     // later messages of the chat still waiting (not due, never tried: no run has them) go behind it
-    const overtake = deps.bridge
-      .pendingOfChat(memberId, job.chatKey)
+    const overtake = (await deps.bridge.pendingOfChat(memberId, job.chatKey))
       .filter((j) => j.kind === 'out' && j.attempts === 0 && !j.inflight && j.dueAt > now && Number(j.payload.b24MessageId) > Number(b24MessageId))
       .map((j) => j.id);
-    const fresh = overtake.length ? deps.bridge.enqueueAhead(job, overtake) : deps.bridge.enqueue(job);
+    const fresh = overtake.length ? await deps.bridge.enqueueAhead(job, overtake) : await deps.bridge.enqueue(job);
     if (fresh) {
-      deps.bridge.addLink(memberId, {
+      await deps.bridge.addLink(memberId, {
         origin: 'b24',
         key: b24MessageId,
         uisChatId,
@@ -93,18 +115,18 @@ export function onMessageAdd(deps: BridgeEventDeps, memberId: string, data: unkn
 export async function onBridgeEvent(deps: BridgeEventDeps, memberId: string, ev: Pick<BitrixEvent, 'event' | 'data'>): Promise<void> {
   switch (ev.event) {
     case 'ONIMCONNECTORMESSAGEADD':
-      onMessageAdd(deps, memberId, ev.data);
+      await onMessageAdd(deps, memberId, ev.data);
       return;
     case 'ONIMCONNECTORSTATUSDELETE': {
       const d = obj(ev.data);
       const connector = String(d.connector ?? d.CONNECTOR ?? '').toLowerCase();
       const line = String(d.line ?? d.LINE ?? '');
-      if (connector === CONNECTOR_ID && line && deps.bridge.binding(memberId, line)) {
+      if (connector === CONNECTOR_ID && line && (await deps.bridge.binding(memberId, line))) {
         // The queue keeps no order and delivers late (docs/facts/bitrix24.md#event-delivery): a switch-off can arrive after the line was
         // connected again. The portal knows which is true now; if it cannot be asked, the event stands.
         const active = deps.connectorActive ? await deps.connectorActive(memberId, line).catch(() => false) : false;
-        if (!active && deps.bridge.binding(memberId, line)) {
-          deps.bridge.setBindingStatus(memberId, line, 'off', 'The connector was switched off for this line in Bitrix24');
+        if (!active && (await deps.bridge.binding(memberId, line))) {
+          await deps.bridge.setBindingStatus(memberId, line, 'off', 'The connector was switched off for this line in Bitrix24');
         }
       }
       return;
@@ -119,21 +141,21 @@ export async function onBridgeEvent(deps: BridgeEventDeps, memberId: string, ev:
         const item = obj(raw);
         const ext = String(obj(item.chat).id ?? obj(item.connector).chat_id ?? '');
         const uisChatId = uisChatIdOf(ext);
-        const chat = uisChatId ? deps.bridge.chat(memberId, uisChatId) : null;
+        const chat = uisChatId ? await deps.bridge.chat(memberId, uisChatId) : null;
         if (!chat || String(obj(item.session).closed ?? 'Y') !== 'Y') continue;
         const sessionId = obj(item.session).id;
         // the chat and the UIS chats that continue it in the same open-line chat (continue-chat.ts)
-        for (let c: typeof chat | null = chat, i = 0; c && i < 50; c = c.successorUisChatId ? deps.bridge.chat(memberId, c.successorUisChatId) : null, i++) {
+        for (let c: typeof chat | null = chat, i = 0; c && i < 50; c = c.successorUisChatId ? await deps.bridge.chat(memberId, c.successorUisChatId) : null, i++) {
           if (c.extChatId !== ext) continue;
           if (sessionId !== undefined && c.b24SessionId && String(sessionId) !== c.b24SessionId) continue; // an older dialog
-          deps.bridge.upsertChat({ memberId, uisChatId: c.uisChatId, channelId: c.channelId, b24SessionClosed: true });
+          await deps.bridge.upsertChat({ memberId, uisChatId: c.uisChatId, channelId: c.channelId, b24SessionClosed: true });
         }
       }
       return;
     }
     case 'ONIMCONNECTORLINEDELETE': {
       const line = typeof ev.data === 'string' || typeof ev.data === 'number' ? String(ev.data) : String(obj(ev.data).LINE ?? obj(ev.data).line ?? '');
-      if (line) deps.bridge.unbind(memberId, line);
+      if (line) await deps.bridge.unbind(memberId, line);
       return;
     }
     default:

@@ -26,6 +26,7 @@ import { DataApiBudgetLow, type DataApiBudget } from '../../uis/data-api-budget'
 import { dataApiForLink, type DataApiClient } from '../../uis/data-api';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisChannelRepository } from '../workspace-ports';
+import type { AsyncPort } from '../async-port';
 import type { BridgeRecoveryRepository, BridgeRepository, RecoveryTarget } from './ports';
 import { midsOfHistory } from './resend-check';
 import type { RunLease } from '../job-loop';
@@ -37,8 +38,8 @@ type Row = Record<string, unknown>;
 export type RecoveryArea = 'missed-callback' | 'open-line';
 
 export interface BridgeRecoveryDeps {
-  bridge: BridgeRepository;
-  recovery: BridgeRecoveryRepository;
+  bridge: AsyncPort<BridgeRepository>;
+  recovery: AsyncPort<BridgeRecoveryRepository>;
   links: UisLinkRepository;
   channels: UisChannelRepository;
   gateway: BitrixGateway;
@@ -83,7 +84,7 @@ export interface BridgeRecovery {
    * for it (`hold`, at most `holdMs`) so recovered messages go out before newer ones — then every
    * `reconcileMs`; the audit every `auditMs`.
    */
-  start(o: { portals(): string[]; reconcileMs: number; auditMs: number; holdMs?: number; hold?: { gate(memberId: string, untilMs: number): void; ungate(memberId: string): void } }): void;
+  start(o: { portals(): string[] | Promise<string[]>; reconcileMs: number; auditMs: number; holdMs?: number; hold?: { gate(memberId: string, untilMs: number): void; ungate(memberId: string): void | Promise<void> } }): void;
   stop(): void;
 }
 
@@ -118,17 +119,17 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
   };
 
   /** The link, unless the portal has nothing to recover (not linked, or the connection is disabled in UIS). */
-  const usableLink = (memberId: string): (UisLink & { connectionId: string }) | null => {
+  const usableLink = async (memberId: string): Promise<(UisLink & { connectionId: string }) | null> => {
     const link = deps.links.get(memberId);
     if (!link?.connectionId) return null;
-    if (deps.recovery.connectionStatus(memberId, link.connectionId) === 'disabled') return null;
+    if ((await deps.recovery.connectionStatus(memberId, link.connectionId)) === 'disabled') return null;
     return link as UisLink & { connectionId: string };
   };
 
   /** Active bindings whose channel UIS reports active, with its chat channel id (the reports' `channel_id`). */
-  const activeTargets = (memberId: string): Array<RecoveryTarget & { chatChannelId: string }> => {
+  const activeTargets = async (memberId: string): Promise<Array<RecoveryTarget & { chatChannelId: string }>> => {
     const out: Array<RecoveryTarget & { chatChannelId: string }> = [];
-    for (const t of deps.recovery.targets(memberId)) {
+    for (const t of await deps.recovery.targets(memberId)) {
       const ch = deps.channels.get(memberId, t.channelId);
       if (!ch || ch.status !== 'active' || !ch.chatChannelId) continue;
       out.push({ ...t, chatChannelId: ch.chatChannelId });
@@ -155,12 +156,14 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
    */
   async function recoverRows(memberId: string, link: UisLink & { connectionId: string }, api: DataApiClient, zone: string, rows: Row[], adapterChannel: Map<string, string>): Promise<number> {
     const visitorRows = rows.filter((r) => r.source === 'visitor' && r.id !== undefined && r.id !== null && r.chat_id !== undefined && r.chat_id !== null);
-    const fresh = visitorRows.filter((r) => {
+    const fresh: Row[] = [];
+    for (const r of visitorRows) {
       const id = String(r.id);
-      return !repo.link(memberId, 'uis', id) && repo.linkByUisMessage(memberId, id)?.origin !== 'b24';
-    });
+      if (!(await repo.link(memberId, 'uis', id)) && (await repo.linkByUisMessage(memberId, id))?.origin !== 'b24') fresh.push(r);
+    }
     // chats the bridge has no visitor for: new ones, and ones whose /message came but /chat was lost
-    const unknown = [...new Set(visitorRows.map((r) => String(r.chat_id)))].filter((id) => !repo.chat(memberId, id)?.visitorId);
+    const unknown: string[] = [];
+    for (const id of new Set(visitorRows.map((r) => String(r.chat_id)))) if (!(await repo.chat(memberId, id))?.visitorId) unknown.push(id);
     if (!fresh.length && !unknown.length) return 0;
     const now = deps.clock.now();
     const phones = new Map<string, string | null>();
@@ -181,25 +184,25 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
     }
     for (const uisChatId of unknown) {
       const r = visitorRows.find((x) => String(x.chat_id) === uisChatId && x.visitor_id !== undefined && x.visitor_id !== null);
-      const channelId = repo.chat(memberId, uisChatId)?.channelId ?? (r ? adapterChannel.get(String(r.channel_id)) : undefined);
+      const channelId = (await repo.chat(memberId, uisChatId))?.channelId ?? (r ? adapterChannel.get(String(r.channel_id)) : undefined);
       if (!r || !channelId) continue;
       const visitorId = String(r.visitor_id);
-      repo.upsertChat({ memberId, uisChatId, channelId, visitorId });
-      repo.upsertVisitor({ memberId, visitorId, phone: phones.get(uisChatId) ?? null });
-      repo.dueNow(memberId, uisChatId, now); // jobs of the chat that waited for its /chat callback
+      await repo.upsertChat({ memberId, uisChatId, channelId, visitorId });
+      await repo.upsertVisitor({ memberId, visitorId, phone: phones.get(uisChatId) ?? null });
+      await repo.dueNow(memberId, uisChatId, now); // jobs of the chat that waited for its /chat callback
     }
     fresh.sort((a, b) => Number(a.chat_id) - Number(b.chat_id) || Number(a.id) - Number(b.id));
     let queued = 0;
     for (const r of fresh) {
       const uisChatId = String(r.chat_id);
       const messageId = String(r.id);
-      const channelId = repo.chat(memberId, uisChatId)?.channelId ?? adapterChannel.get(String(r.channel_id));
+      const channelId = (await repo.chat(memberId, uisChatId))?.channelId ?? adapterChannel.get(String(r.channel_id));
       if (!channelId) continue;
       const at = parseDataApiDateTime(r.date_time, zone);
       const resource = r.resource && typeof r.resource === 'object' ? (r.resource as Row) : null;
       const fileName = resource ? String(resource.file_name ?? resource.name ?? '') : '';
       const text = typeof r.text === 'string' ? r.text : '';
-      const ok = repo.enqueue({
+      const ok = await repo.enqueue({
         memberId,
         kind: 'in',
         chatKey: uisChatId,
@@ -220,11 +223,11 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
         },
       });
       if (!ok) continue;
-      repo.addLink(memberId, { origin: 'uis', key: messageId, uisChatId, uisMessageId: messageId, b24ChatId: null, b24MessageId: null, state: 'queued', error: null });
+      await repo.addLink(memberId, { origin: 'uis', key: messageId, uisChatId, uisMessageId: messageId, b24ChatId: null, b24MessageId: null, state: 'queued', error: null });
       queued++;
     }
     if (queued) {
-      deps.recovery.count(memberId, 'recovered', queued);
+      await deps.recovery.count(memberId, 'recovered', queued);
       deps.counted?.('missed-callback', queued);
       log.warn({ memberId, recovered: queued }, 'UIS messages no callback brought were found in the Data API report and queued for the open line');
     }
@@ -234,20 +237,20 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
   const adapterChannels = (memberId: string, connectionId: string): Map<string, string> =>
     new Map(deps.channels.list(memberId, connectionId).filter((c) => c.chatChannelId).map((c) => [c.chatChannelId!, c.channelId]));
 
-  const failure = (memberId: string, kind: 'reconcile' | 'audit', e: unknown): string => {
+  const failure = async (memberId: string, kind: 'reconcile' | 'audit', e: unknown): Promise<string> => {
     const why =
       e instanceof DataApiBudgetLow
         ? `UIS Data API point budget (${e.window}) is nearly spent: the check resumes after it resets`
         : `${(e as { code?: string }).code ?? 'ERROR'}: ${e instanceof Error ? e.message.slice(0, 300) : String(e)}`;
-    deps.recovery.noteRun(memberId, kind, why);
+    await deps.recovery.noteRun(memberId, kind, why);
     log.warn({ memberId, why }, `bridge ${kind} did not finish`);
     return why;
   };
 
   async function reconcileNow(memberId: string): Promise<{ recovered: number }> {
-    const link = usableLink(memberId);
+    const link = await usableLink(memberId);
     if (!link) return { recovered: 0 };
-    const targets = activeTargets(memberId);
+    const targets = await activeTargets(memberId);
     if (!targets.length) return { recovered: 0 };
     const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
     const now = deps.clock.now();
@@ -271,27 +274,27 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
       });
       const recovered = await recoverRows(memberId, link, api, zone, mine, adapterChannels(memberId, link.connectionId));
       if (recovered) deps.wake(memberId);
-      for (const t of targets) deps.recovery.setReconciledTill(memberId, t.lineId, t.channelId, now);
-      deps.recovery.noteRun(memberId, 'reconcile', null);
+      for (const t of targets) await deps.recovery.setReconciledTill(memberId, t.lineId, t.channelId, now);
+      await deps.recovery.noteRun(memberId, 'reconcile', null);
       return { recovered };
     } catch (e) {
-      failure(memberId, 'reconcile', e);
+      await failure(memberId, 'reconcile', e);
       throw e;
     }
   }
 
   async function auditNow(memberId: string): Promise<{ checked: number; recovered: number; repaired: number }> {
     const none = { checked: 0, recovered: 0, repaired: 0 };
-    const link = usableLink(memberId);
+    const link = await usableLink(memberId);
     if (!link) return none;
-    const targets = new Map(activeTargets(memberId).map((t) => [t.channelId, t]));
-    const chats = deps.recovery.chatsToAudit(memberId, auditChats).filter((c) => targets.has(c.channelId));
+    const targets = new Map((await activeTargets(memberId)).map((t) => [t.channelId, t]));
+    const chats = (await deps.recovery.chatsToAudit(memberId, auditChats)).filter((c) => targets.has(c.channelId));
     if (!chats.length) {
-      deps.recovery.noteRun(memberId, 'audit', null);
+      await deps.recovery.noteRun(memberId, 'audit', null);
       return none;
     }
     if (deps.gateway.limiter(memberId).level() >= restBusy) {
-      failure(memberId, 'audit', new Error('the portal\'s REST budget is busy with the relay: the audit waits'));
+      await failure(memberId, 'audit', new Error('the portal\'s REST budget is busy with the relay: the audit waits'));
       return none;
     }
     const startedAt = new Date(deps.clock.now()).toISOString();
@@ -315,7 +318,7 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
       // too, so a chat's messages leave in UIS order)
       const recovered = await recoverRows(memberId, link, api, zone, visitorRows, adapterChannels(memberId, link.connectionId));
       // what was relayed: is it in the session it went into?
-      const links = new Map(deps.recovery.linksOfChats(memberId, chats.map((c) => c.uisChatId)).map((l) => [l.key, l]));
+      const links = new Map((await deps.recovery.linksOfChats(memberId, chats.map((c) => c.uisChatId))).map((l) => [l.key, l]));
       const expected = visitorRows.flatMap((r) => {
         const l = links.get(String(r.id));
         return l && l.state === 'relayed' && l.b24SessionId ? [{ row: r, sessionId: l.b24SessionId }] : [];
@@ -340,38 +343,38 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
       let repaired = 0;
       for (const { row, sessionId } of expected) {
         if (held.get(sessionId)?.has(String(row.id)) !== false) continue;
-        if (resend(memberId, link, zone, row)) repaired++;
+        if (await resend(memberId, link, zone, row)) repaired++;
       }
       if (repaired) {
-        deps.recovery.count(memberId, 'repaired', repaired);
+        await deps.recovery.count(memberId, 'repaired', repaired);
         deps.counted?.('open-line', repaired);
         log.error({ memberId, repaired }, 'loss audit: messages the bridge relayed are missing in the open line; sent again');
       }
       if (recovered || repaired) deps.wake(memberId);
-      deps.recovery.markAudited(
+      await deps.recovery.markAudited(
         memberId,
         chats.map((c) => c.uisChatId).filter((id) => !unjudged.has(id)),
         startedAt,
       );
-      deps.recovery.noteRun(memberId, 'audit', unjudged.size ? `${unjudged.size} chat(s) could not be read in Bitrix24; checked again next time` : null);
+      await deps.recovery.noteRun(memberId, 'audit', unjudged.size ? `${unjudged.size} chat(s) could not be read in Bitrix24; checked again next time` : null);
       return { checked: chats.length - unjudged.size, recovered, repaired };
     } catch (e) {
-      failure(memberId, 'audit', e);
+      await failure(memberId, 'audit', e);
       throw e;
     }
   }
 
   /** A relayed message the open line does not hold → one more `in` job (once per message, ever). */
-  function resend(memberId: string, link: UisLink & { connectionId: string }, zone: string, r: Row): boolean {
+  async function resend(memberId: string, link: UisLink & { connectionId: string }, zone: string, r: Row): Promise<boolean> {
     const uisChatId = String(r.chat_id);
     const messageId = String(r.id);
-    const chat = repo.chat(memberId, uisChatId);
+    const chat = await repo.chat(memberId, uisChatId);
     if (!chat?.visitorId) return false;
     const at = parseDataApiDateTime(r.date_time, zone);
     const resource = r.resource && typeof r.resource === 'object' ? (r.resource as Row) : null;
     const fileName = resource ? String(resource.file_name ?? '') : '';
     const text = typeof r.text === 'string' ? r.text : '';
-    const ok = repo.enqueue({
+    const ok = await repo.enqueue({
       memberId,
       kind: 'in',
       chatKey: uisChatId,
@@ -390,7 +393,7 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
         repaired: true,
       },
     });
-    if (ok) repo.updateLink(memberId, 'uis', messageId, { state: 'queued', error: 'sent again: the loss audit did not find it in the open line' });
+    if (ok) await repo.updateLink(memberId, 'uis', messageId, { state: 'queued', error: 'sent again: the loss audit did not find it in the open line' });
     else log.error({ memberId, uisChatId, messageId }, 'loss audit: a message sent again is still missing in the open line; not sent a third time');
     return ok;
   }
@@ -416,7 +419,7 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
       // a cluster: the instance that did a portal's round keeps doing it, the others skip the portal
       const polls = { reconcile: createPollLeases(deps.lease, 'poll:bridge-reconcile', log), audit: createPollLeases(deps.lease, 'poll:bridge-audit', log) };
       const each = async (kind: 'reconcile' | 'audit') => {
-        const list = s.portals();
+        const list = await s.portals();
         await polls[kind].keepOnly(list);
         for (const memberId of list) {
           if (stopped) break;
@@ -430,7 +433,14 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
       };
       void (async () => {
         // start-up: every bound portal at once (a slow one does not hold the others' relay)
-        const list = s.portals();
+        // the lookup may wait (PostgreSQL): a relay round already running is not held back by the gates
+        let list: string[];
+        try {
+          list = await s.portals();
+        } catch (e) {
+          log.warn({ err: e }, 'bound portals not read: the start-up reconcile is skipped');
+          list = [];
+        }
         const until = deps.clock.now() + (s.holdMs ?? 30_000);
         for (const m of list) s.hold?.gate(m, until);
         await Promise.all(list.map((m) => self.reconcile(m).catch(() => undefined).finally(() => s.hold?.ungate(m))));

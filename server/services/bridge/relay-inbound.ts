@@ -17,11 +17,11 @@ const MAX_BATCH = 50;
 /** UIS message ids grow with time: a chat's messages sort into UIS order by id (jobs of other chats are independent). */
 const uisOrder = (j: BridgeJob): number => Number(j.payload.messageId) || Number.MAX_SAFE_INTEGER;
 
-function buildItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: BridgeChat & { visitorId: string }): Row {
+async function buildItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: BridgeChat & { visitorId: string }): Promise<Row> {
   const { deps, repo } = ctx;
   const visitorId = chat.visitorId;
   const p = job.payload;
-  const v = repo.visitor(memberId, visitorId);
+  const v = await repo.visitor(memberId, visitorId);
   const user: Row = { id: externalUserId(visitorId) };
   const phone = e164(v?.phone);
   if (phone) user.phone = phone;
@@ -82,13 +82,13 @@ export async function runInbound(ctx: RelayContext, memberId: string, pending: B
   const client = ctx.deps.gateway.client(memberId);
   const settled = await settleUnknownOutcomes(ctx, memberId, client, jobs, blocked);
   if (settled.size) jobs = jobs.filter((j) => !settled.has(j.id));
-  const perLine = planItemsPerLine(ctx, memberId, jobs, blocked, await operatorUsers(ctx, memberId, jobs));
+  const perLine = await planItemsPerLine(ctx, memberId, jobs, blocked, await operatorUsers(ctx, memberId, jobs));
   if (!perLine.size) return;
   const lines = [...perLine.entries()];
   for (let i = 0; i < lines.length; i += MAX_BATCH) {
     const slice = lines.slice(i, i + MAX_BATCH);
     const res = await sendSlice(ctx, memberId, client, slice);
-    if (res) recordSliceResults(ctx, memberId, slice, res);
+    if (res) await recordSliceResults(ctx, memberId, slice, res);
   }
 }
 
@@ -107,8 +107,8 @@ async function settleUnknownOutcomes(ctx: RelayContext, memberId: string, client
   }
   const settled = new Set<number>();
   for (const [uisChatId, list] of uncertain) {
-    const chat = repo.chat(memberId, uisChatId);
-    const binding = chat ? repo.bindingByChannel(memberId, chat.channelId) : null;
+    const chat = await repo.chat(memberId, uisChatId);
+    const binding = chat ? await repo.bindingByChannel(memberId, chat.channelId) : null;
     if (!chat || !binding || binding.status !== 'active') continue; // the main pass defers them (marks kept)
     try {
       const r = await checkInFlight({ bridge: repo, rest: client }, memberId, uisChatId, binding.lineId, list.map((j) => ({ id: j.id, messageId: String(j.payload.messageId) })));
@@ -118,7 +118,7 @@ async function settleUnknownOutcomes(ctx: RelayContext, memberId: string, client
       else {
         log.warn(note, 'unknown outcome of the first message of a new chat with a new visitor: Bitrix24 offers no way to look it up; sending it again, a second copy is removed afterwards');
         // a durable follow-up (a crash before it runs does not lose it): once the chat is known, remove a second copy
-        repo.enqueue({
+        await repo.enqueue({
           memberId,
           kind: 'verify',
           chatKey: `v:${uisChatId}`,
@@ -129,7 +129,7 @@ async function settleUnknownOutcomes(ctx: RelayContext, memberId: string, client
       }
     } catch (e) {
       blocked.add(list[0]!.chatKey);
-      for (const j of list) later(j, `checking what the open line holds before sending again: ${errText(e)}`);
+      for (const j of list) await later(j, `checking what the open line holds before sending again: ${errText(e)}`);
     }
   }
   return settled;
@@ -141,35 +141,35 @@ async function settleUnknownOutcomes(ctx: RelayContext, memberId: string, client
  * first message of a chat Bitrix24 does not know yet goes (single-flight); a line's call holds at
  * most `itemsPerCall` items.
  */
-function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: BridgeJob[], blocked: Set<string>, opUsers: Map<string, number | null | Error>): Map<string, Planned[]> {
+async function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: BridgeJob[], blocked: Set<string>, opUsers: Map<string, number | null | Error>): Promise<Map<string, Planned[]>> {
   const { deps, repo, itemsPerCall, later, errText } = ctx;
   const perLine = new Map<string, Planned[]>();
   const newChats = new Set<string>();
-  const skip = (job: BridgeJob, reason: string) => {
-    repo.complete(job.id);
-    repo.updateLink(memberId, 'uis', String(job.payload.messageId), { state: 'skipped', error: reason });
+  const skip = async (job: BridgeJob, reason: string) => {
+    await repo.complete(job.id);
+    await repo.updateLink(memberId, 'uis', String(job.payload.messageId), { state: 'skipped', error: reason });
   };
   // A round reads up to 2,000 jobs of few chats: each chat and channel binding is read once.
   const chats = new Map<string, BridgeChat | null>();
   const bindings = new Map<string, LineBinding | null>();
-  const chatOf = (uisChatId: string) => (chats.has(uisChatId) ? chats.get(uisChatId)! : (chats.set(uisChatId, repo.chat(memberId, uisChatId)), chats.get(uisChatId)!));
-  const bindingOf = (channelId: string) =>
-    bindings.has(channelId) ? bindings.get(channelId)! : (bindings.set(channelId, repo.bindingByChannel(memberId, channelId)), bindings.get(channelId)!);
+  const chatOf = async (uisChatId: string) => (chats.has(uisChatId) ? chats.get(uisChatId)! : (chats.set(uisChatId, await repo.chat(memberId, uisChatId)), chats.get(uisChatId)!));
+  const bindingOf = async (channelId: string) =>
+    bindings.has(channelId) ? bindings.get(channelId)! : (bindings.set(channelId, await repo.bindingByChannel(memberId, channelId)), bindings.get(channelId)!);
   for (const job of jobs) {
     if (blocked.has(job.chatKey)) continue;
     const p = job.payload;
     const uisChatId = String(p.uisChatId);
-    const chat = chatOf(uisChatId);
+    const chat = await chatOf(uisChatId);
     if (!chat?.visitorId) {
       blocked.add(job.chatKey);
-      later(job, 'waiting for the /chat callback of this chat', backoffDelay({ baseMs: 500, capMs: 30_000 }, job.attempts));
-      if (job.attempts > 20) repo.fail(job.id, 'no /chat callback for this chat');
+      await later(job, 'waiting for the /chat callback of this chat', backoffDelay({ baseMs: 500, capMs: 30_000 }, job.attempts));
+      if (job.attempts > 20) await repo.fail(job.id, 'no /chat callback for this chat');
       continue;
     }
-    const binding = bindingOf(chat.channelId);
+    const binding = await bindingOf(chat.channelId);
     if (!binding || binding.status !== 'active') {
       blocked.add(job.chatKey);
-      repo.retry(job.id, job.attempts, deps.clock.now() + 60_000, 'NO_LINE: the channel is not connected to an open line');
+      await repo.retry(job.id, job.attempts, deps.clock.now() + 60_000, 'NO_LINE: the channel is not connected to an open line');
       continue;
     }
     if ((perLine.get(binding.lineId)?.length ?? 0) >= itemsPerCall) continue; // this line's call is full: next round
@@ -179,21 +179,21 @@ function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: BridgeJob[]
       const o = operatorShownAs(opUsers, p, known && !chat.b24SessionClosed, errText);
       if ('wait' in o) {
         blocked.add(job.chatKey);
-        later(job, o.wait);
+        await later(job, o.wait);
         continue;
       }
       if ('skip' in o) {
-        skip(job, o.skip);
+        await skip(job, o.skip);
         continue;
       }
       operatorUser = o.user;
     }
     if (p.source === 'closed' && (!known || chat.b24SessionClosed)) {
-      repo.complete(job.id); // nothing to tell: no open dialog in the open line
+      await repo.complete(job.id); // nothing to tell: no open dialog in the open line
       continue;
     }
     if (p.source === 'started' && known) {
-      repo.complete(job.id);
+      await repo.complete(job.id);
       continue;
     }
     const isNew = !known;
@@ -204,7 +204,7 @@ function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: BridgeJob[]
     }
     const list = perLine.get(binding.lineId) ?? [];
     if (list.length >= itemsPerCall) continue;
-    const item = plannedItem(ctx, memberId, job, { ...chat, visitorId: chat.visitorId }, operatorUser);
+    const item = await plannedItem(ctx, memberId, job, { ...chat, visitorId: chat.visitorId }, operatorUser);
     list.push({ job, item, newChat: isNew });
     perLine.set(binding.lineId, list);
     if (isNew) blocked.add(job.chatKey);
@@ -230,14 +230,14 @@ function operatorShownAs(opUsers: Map<string, number | null | Error>, p: Row, di
  * expected, never relayed back to UIS), a UIS close or an operator-started chat as a notice that
  * makes no CRM entity.
  */
-function plannedItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: BridgeChat & { visitorId: string }, operatorUser: number | null): Row {
+async function plannedItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: BridgeChat & { visitorId: string }, operatorUser: number | null): Promise<Row> {
   const p = job.payload;
-  const item = buildItem(ctx, memberId, job, chat);
+  const item = await buildItem(ctx, memberId, job, chat);
   const message = item.message as Row;
   if (operatorUser) {
     message.user_id = operatorUser;
     // its ONIMCONNECTORMESSAGEADD echo is dropped (never relayed back to UIS)
-    ctx.repo.expectEcho(memberId, chat.extChatId, itemEchoKey(item));
+    await ctx.repo.expectEcho(memberId, chat.extChatId, itemEchoKey(item));
   } else if (p.source === 'closed') {
     message.text = `ℹ Чат завершён в UIS${p.reason ? ` (${escapeBbcode(String(p.reason))})` : ''}. Следующее сообщение клиента придёт новым чатом.`;
     message.disable_crm = 'Y';
@@ -261,7 +261,7 @@ async function sendSlice(ctx: RelayContext, memberId: string, client: Client, sl
     calls[`l${lineId}`] = { method: 'imconnector.send.messages', params: { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) } };
   }
   const sending = slice.flatMap(([, items]) => items.map((x) => x.job.id));
-  repo.setInflight(sending, true); // durable before the call: a restart knows the outcome is unknown
+  await repo.setInflight(sending, true); // durable before the call: a restart knows the outcome is unknown
   try {
     if (slice.length === 1) {
       const [lineId, items] = slice[0]!;
@@ -279,8 +279,8 @@ async function sendSlice(ctx: RelayContext, memberId: string, client: Client, sl
     return await client.batch(calls);
   } catch (e) {
     // refused before the portal ran it: nothing to check before the retry; otherwise the marks stay
-    if (!outcomeUnknown(e)) repo.setInflight(sending, false);
-    for (const [, items] of slice) for (const x of items) later(x.job, `imconnector.send.messages: ${errText(e)}`);
+    if (!outcomeUnknown(e)) await repo.setInflight(sending, false);
+    for (const [, items] of slice) for (const x of items) await later(x.job, `imconnector.send.messages: ${errText(e)}`);
     log.warn({ memberId, err: errText(e) }, 'inbound relay call failed; will retry');
     return null;
   }
@@ -291,32 +291,32 @@ async function sendSlice(ctx: RelayContext, memberId: string, client: Client, sl
  * line); per item, an operator's message the dialog did not show is skipped, a relayed one stores
  * Bitrix24's chat, session and user ids, a refused one fails with Bitrix24's reason.
  */
-function recordSliceResults(ctx: RelayContext, memberId: string, slice: LineSlice, res: SendResult): void {
+async function recordSliceResults(ctx: RelayContext, memberId: string, slice: LineSlice, res: SendResult): Promise<void> {
   const { repo, later, markFailed } = ctx;
   for (const [lineId, items] of slice) {
     const key = `l${lineId}`;
     const err = res.errors[key];
     if (err) {
-      repo.setInflight(items.map((x) => x.job.id), false); // the method refused the call as a whole
-      if (err.error === 'NOT_ACTIVE_LINE') repo.setBindingError(memberId, lineId, 'NOT_ACTIVE_LINE: the connector is not active on this line in Bitrix24');
-      for (const x of items) later(x.job, `${err.error}: ${err.error_description}`);
+      await repo.setInflight(items.map((x) => x.job.id), false); // the method refused the call as a whole
+      if (err.error === 'NOT_ACTIVE_LINE') await repo.setBindingError(memberId, lineId, 'NOT_ACTIVE_LINE: the connector is not active on this line in Bitrix24');
+      for (const x of items) await later(x.job, `${err.error}: ${err.error_description}`);
       continue;
     }
     const out = (res.result[key] ?? {}) as Row;
     const results = (((out.DATA ?? {}) as Row).RESULT ?? []) as Row[];
-    items.forEach((x, idx) => {
+    for (const [idx, x] of items.entries()) {
       const r = results[idx] ?? {};
       const p = x.job.payload;
       const uisChatId = String(p.uisChatId);
       if (r.SUCCESS === true && x.job.payload.source === 'operator' && !r.session) {
         // not shown (dialog not accepted): no echo will come
-        repo.takeEcho(memberId, String((x.item.chat as Row).id), itemEchoKey(x.item));
-        repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'skipped', error: 'not shown: the open-line dialog is not accepted yet (the client got it)' });
-        repo.complete(x.job.id);
+        await repo.takeEcho(memberId, String((x.item.chat as Row).id), itemEchoKey(x.item));
+        await repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'skipped', error: 'not shown: the open-line dialog is not accepted yet (the client got it)' });
+        await repo.complete(x.job.id);
       } else if (r.SUCCESS === true) {
         const session = (r.session ?? {}) as Row;
-        const chat = repo.chat(memberId, uisChatId)!;
-        repo.upsertChat({
+        const chat = (await repo.chat(memberId, uisChatId))!;
+        await repo.upsertChat({
           memberId,
           uisChatId,
           channelId: chat.channelId,
@@ -325,20 +325,20 @@ function recordSliceResults(ctx: RelayContext, memberId: string, slice: LineSlic
           b24SessionId: session.ID !== undefined ? String(session.ID) : undefined,
           b24SessionClosed: session.ID !== undefined ? false : undefined,
         });
-        if (chat.visitorId && r.user !== undefined) repo.upsertVisitor({ memberId, visitorId: chat.visitorId, b24UserId: String(r.user) });
-        repo.updateLink(memberId, 'uis', String(p.messageId), {
+        if (chat.visitorId && r.user !== undefined) await repo.upsertVisitor({ memberId, visitorId: chat.visitorId, b24UserId: String(r.user) });
+        await repo.updateLink(memberId, 'uis', String(p.messageId), {
           state: 'relayed',
           b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : null,
           b24SessionId: session.ID !== undefined ? String(session.ID) : null, // the loss audit reads this session
           error: null,
         });
-        repo.complete(x.job.id);
+        await repo.complete(x.job.id);
       } else {
         const reason = `Bitrix24 refused the message: ${JSON.stringify(r.ERRORS ?? r)}`;
-        repo.fail(x.job.id, reason);
-        markFailed(x.job, reason);
+        await repo.fail(x.job.id, reason);
+        await markFailed(x.job, reason);
       }
-    });
-    repo.setBindingError(memberId, lineId, null);
+    }
+    await repo.setBindingError(memberId, lineId, null);
   }
 }

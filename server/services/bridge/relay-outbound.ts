@@ -16,7 +16,7 @@ async function operatorFor(ctx: RelayContext, link: UisLink, userId: number): Pr
     const op = await findOperator({ ...deps.workspace, links: deps.links, employees: deps.employees, uisEndpoints: deps.uisEndpoints, gateway: deps.gateway, clock: deps.clock, log: deps.log }, link, userId);
     return op.id;
   } catch (e) {
-    const fallback = repo.defaultOperator(link.memberId);
+    const fallback = await repo.defaultOperator(link.memberId);
     if (fallback) return fallback;
     throw e;
   }
@@ -38,9 +38,9 @@ export async function runOutbound(ctx: RelayContext, memberId: string, job: Brid
   const b24MessageId = String(p.b24MessageId);
   const link = deps.links.get(memberId);
   if (!link) return later(job, 'UIS_NOT_LINKED');
-  const first = repo.chat(memberId, String(p.uisChatId));
+  const first = await repo.chat(memberId, String(p.uisChatId));
   if (!first) {
-    repo.fail(job.id, 'UNKNOWN_CHAT');
+    await repo.fail(job.id, 'UNKNOWN_CHAT');
     return notice(memberId, job, 'the chat is not known to the bridge');
   }
   let operatorId: number;
@@ -49,8 +49,8 @@ export async function runOutbound(ctx: RelayContext, memberId: string, job: Brid
   } catch (e) {
     // No match and no default: the operator must know. UIS or the portal unreachable: retry.
     if ((e as { httpStatus?: number }).httpStatus !== 409) return later(job, errText(e));
-    repo.fail(job.id, errText(e));
-    markFailed(job, errText(e));
+    await repo.fail(job.id, errText(e));
+    await markFailed(job, errText(e));
     return notice(memberId, job, `no UIS employee to send as (${(e as Error).message})`);
   }
   // the chat itself, or the one that continues it after it closed in UIS (started here if need be)
@@ -61,8 +61,8 @@ export async function runOutbound(ctx: RelayContext, memberId: string, job: Brid
     return later(job, errText(e));
   }
   if ('refused' in target) {
-    repo.fail(job.id, 'CHAT_CLOSED');
-    markFailed(job, target.refused);
+    await repo.fail(job.id, 'CHAT_CLOSED');
+    await markFailed(job, target.refused);
     return notice(memberId, job, `${target.refused}; the message was not sent`);
   }
   const chat = target.chat;
@@ -74,7 +74,7 @@ export async function runOutbound(ctx: RelayContext, memberId: string, job: Brid
   // after a crash, resumes after them instead of resending.
   const sentIds: string[] = [];
   for (let i = 0; i < files.length + (text ? 1 : 0); i++) {
-    const part = repo.link(memberId, 'b24', `${b24MessageId}#${i}`);
+    const part = await repo.link(memberId, 'b24', `${b24MessageId}#${i}`);
     if (!part?.uisMessageId) break;
     sentIds.push(part.uisMessageId);
   }
@@ -92,16 +92,16 @@ export async function runOutbound(ctx: RelayContext, memberId: string, job: Brid
         r = await runtime.sendMessage(scope, { chatId: Number(chat.uisChatId), operatorId, text });
       }
       sentIds.push(String(r.messageId));
-      repo.addLink(memberId, { origin: 'b24', key: `${b24MessageId}#${i}`, uisChatId: chat.uisChatId, uisMessageId: String(r.messageId), b24ChatId: String(p.b24ChatId), b24MessageId, b24UserId: String(p.userId), state: 'relayed', error: null });
+      await repo.addLink(memberId, { origin: 'b24', key: `${b24MessageId}#${i}`, uisChatId: chat.uisChatId, uisMessageId: String(r.messageId), b24ChatId: String(p.b24ChatId), b24MessageId, b24UserId: String(p.userId), state: 'relayed', error: null });
     }
   } catch (e) {
     if (e instanceof UisApiError && !e.transient) {
-      repo.fail(job.id, errText(e));
-      markFailed(job, errText(e));
+      await repo.fail(job.id, errText(e));
+      await markFailed(job, errText(e));
       return notice(memberId, job, `UIS refused the message (${e.message})`);
     }
     return later(job, errText(e));
   }
-  repo.updateLink(memberId, 'b24', b24MessageId, { state: 'relayed', uisMessageId: sentIds.join(','), error: null });
-  repo.complete(job.id);
+  await repo.updateLink(memberId, 'b24', b24MessageId, { state: 'relayed', uisMessageId: sentIds.join(','), error: null });
+  await repo.complete(job.id);
 }

@@ -12,15 +12,15 @@ export async function runDeliveries(ctx: RelayContext, memberId: string, jobs: B
   const byLine = new Map<string, Array<{ job: BridgeJob; item: Row }>>();
   for (const job of jobs) {
     const id = String(job.payload.b24MessageId);
-    const l = repo.link(memberId, 'b24', id);
+    const l = await repo.link(memberId, 'b24', id);
     if (!l) {
-      repo.fail(job.id, 'no link');
+      await repo.fail(job.id, 'no link');
       continue;
     }
-    const chat = l.uisChatId ? repo.chat(memberId, l.uisChatId) : null;
+    const chat = l.uisChatId ? await repo.chat(memberId, l.uisChatId) : null;
     const lineId = chat?.lineId;
     if (!chat || !lineId) {
-      repo.fail(job.id, 'no chat');
+      await repo.fail(job.id, 'no chat');
       continue;
     }
     const parts = (l.uisMessageId ?? '').split(',').filter(Boolean);
@@ -38,11 +38,11 @@ export async function runDeliveries(ctx: RelayContext, memberId: string, jobs: B
     try {
       await client.call('imconnector.send.status.delivery', { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) });
       for (const x of items) {
-        repo.complete(x.job.id);
-        repo.updateLink(memberId, 'b24', String(x.job.payload.b24MessageId), { state: 'delivered' });
+        await repo.complete(x.job.id);
+        await repo.updateLink(memberId, 'b24', String(x.job.payload.b24MessageId), { state: 'delivered' });
       }
     } catch (e) {
-      for (const x of items) later(x.job, `imconnector.send.status.delivery: ${errText(e)}`);
+      for (const x of items) await later(x.job, `imconnector.send.status.delivery: ${errText(e)}`);
     }
   }
 }
@@ -50,17 +50,17 @@ export async function runDeliveries(ctx: RelayContext, memberId: string, jobs: B
 export async function runNotice(ctx: RelayContext, memberId: string, job: BridgeJob): Promise<void> {
   const { deps, repo, later, errText } = ctx;
   const id = String(job.payload.b24MessageId);
-  const l = repo.link(memberId, 'b24', id);
-  const chat = l?.uisChatId ? repo.chat(memberId, l.uisChatId) : null;
+  const l = await repo.link(memberId, 'b24', id);
+  const chat = l?.uisChatId ? await repo.chat(memberId, l.uisChatId) : null;
   if (!l || !chat?.lineId || !chat.visitorId) {
-    repo.fail(job.id, 'no chat to show the notice in');
+    await repo.fail(job.id, 'no chat to show the notice in');
     return;
   }
-  repo.updateLink(memberId, 'b24', id, { state: 'failed', error: String(job.payload.reason) });
+  await repo.updateLink(memberId, 'b24', id, { state: 'failed', error: String(job.payload.reason) });
   // the reason may quote UIS or the client: shown as text, never as BBCode
   const text = `⚠ Сообщение не доставлено клиенту: ${escapeBbcode(String(job.payload.reason))}`;
   const extChat = chat.extChatId;
-  repo.expectEcho(memberId, extChat, textHash(text));
+  await repo.expectEcho(memberId, extChat, textHash(text));
   const sender = Number(l.b24UserId) || undefined;
   try {
     await deps.gateway.client(memberId).call('imconnector.send.messages', {
@@ -74,9 +74,9 @@ export async function runNotice(ctx: RelayContext, memberId: string, job: Bridge
         },
       ],
     });
-    repo.complete(job.id);
+    await repo.complete(job.id);
   } catch (e) {
-    later(job, errText(e));
+    await later(job, errText(e));
   }
 }
 
@@ -90,9 +90,9 @@ export async function runNotice(ctx: RelayContext, memberId: string, job: Bridge
  */
 export async function runRename(ctx: RelayContext, memberId: string, job: BridgeJob): Promise<void> {
   const { deps, repo, later, errText } = ctx;
-  const chat = repo.chat(memberId, job.chatKey);
+  const chat = await repo.chat(memberId, job.chatKey);
   if (!chat?.b24ChatId || !chat.lineId || !chat.visitorId) {
-    repo.complete(job.id);
+    await repo.complete(job.id);
     return;
   }
   try {
@@ -103,25 +103,30 @@ export async function runRename(ctx: RelayContext, memberId: string, job: Bridge
       USER_ID: externalUserId(chat.visitorId),
       NAME: String(job.payload.name),
     });
-    repo.complete(job.id);
+    await repo.complete(job.id);
   } catch (e) {
-    later(job, errText(e));
+    await later(job, errText(e));
   }
 }
 
 export async function runVerify(ctx: RelayContext, memberId: string, job: BridgeJob): Promise<void> {
   const { deps, repo, log, later, errText } = ctx;
   const p = job.payload;
-  const chat = repo.chat(memberId, String(p.uisChatId));
+  const chat = await repo.chat(memberId, String(p.uisChatId));
   const mids = (p.mids as string[] | undefined) ?? [];
-  const sent = mids.every((mid) => repo.link(memberId, 'uis', mid)?.state === 'relayed');
+  let sent = true;
+  for (const mid of mids) {
+    if ((await repo.link(memberId, 'uis', mid))?.state === 'relayed') continue;
+    sent = false;
+    break;
+  }
   if (!chat?.b24ChatId || !chat.visitorId || !sent) return later(job, 'the message sent again is not in the open line yet');
   try {
     const removed = await dropDuplicates(deps.gateway.client(memberId), { lineId: String(p.lineId), b24ChatId: chat.b24ChatId, externalUserId: externalUserId(chat.visitorId), externalChatId: chat.extChatId, mids });
-    repo.complete(job.id);
+    await repo.complete(job.id);
     if (removed) log.warn({ memberId, uisChatId: chat.uisChatId, removed }, 'a message sent twice after a lost answer was removed from the open line');
   } catch (e) {
     log.warn({ memberId, uisChatId: chat.uisChatId, err: errText(e) }, 'could not check the open line for a doubled first message yet');
-    later(job, errText(e));
+    await later(job, errText(e));
   }
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CONNECTOR_ID } from '../../../install/plan';
 import { BitrixApiError, BitrixNetworkError } from '../../bitrix/errors';
 import type { PortalRestClient } from '../../bitrix/rest-client';
+import type { AsyncPort } from '../async-port';
 import type { BridgeRepository } from './ports';
 
 /**
@@ -142,30 +143,30 @@ export interface CheckedChat {
  * retries later, the marks stay).
  */
 export async function checkInFlight(
-  deps: { bridge: BridgeRepository; rest: PortalRestClient },
+  deps: { bridge: AsyncPort<BridgeRepository>; rest: PortalRestClient },
   memberId: string,
   uisChatId: string,
   lineId: string,
   jobs: Array<{ id: number; messageId: string }>,
 ): Promise<CheckedChat> {
   const repo = deps.bridge;
-  const chat = repo.chat(memberId, uisChatId);
+  const chat = await repo.chat(memberId, uisChatId);
   let b24ChatId = chat?.b24ChatId && chat.lineId === lineId ? chat.b24ChatId : null;
   if (!b24ChatId && chat?.visitorId) {
-    const b24UserId = repo.visitor(memberId, chat.visitorId)?.b24UserId;
+    const b24UserId = (await repo.visitor(memberId, chat.visitorId))?.b24UserId;
     if (!b24UserId) {
-      repo.setInflight(jobs.map((j) => j.id), false);
+      await repo.setInflight(jobs.map((j) => j.id), false);
       return { held: [], missing: jobs.length, checked: false };
     }
     const found = await findLineChat(deps.rest, lineId, chat.extChatId, b24UserId);
     if (!found) {
-      repo.setInflight(jobs.map((j) => j.id), false);
+      await repo.setInflight(jobs.map((j) => j.id), false);
       return { held: [], missing: jobs.length, checked: true };
     }
     b24ChatId = found.chatId;
   }
   if (!b24ChatId || !chat) {
-    repo.setInflight(jobs.map((j) => j.id), false);
+    await repo.setInflight(jobs.map((j) => j.id), false);
     return { held: [], missing: jobs.length, checked: false };
   }
   const { sessionId, mids } = await heldInLatestSession(deps.rest, b24ChatId);
@@ -173,15 +174,15 @@ export async function checkInFlight(
   for (const j of jobs) {
     if (!mids.has(j.messageId)) continue;
     held.push(j.id);
-    repo.updateLink(memberId, 'uis', j.messageId, { state: 'relayed', b24ChatId, b24SessionId: sessionId, error: null });
-    repo.complete(j.id);
+    await repo.updateLink(memberId, 'uis', j.messageId, { state: 'relayed', b24ChatId, b24SessionId: sessionId, error: null });
+    await repo.complete(j.id);
   }
   if (held.length) {
     // as a successful answer would have told us; a session we did not know was started by that call (open then)
     const fresh = !!sessionId && sessionId !== chat.b24SessionId;
-    repo.upsertChat({ memberId, uisChatId, channelId: chat.channelId, lineId, b24ChatId, b24SessionId: sessionId ?? undefined, b24SessionClosed: fresh ? false : undefined });
+    await repo.upsertChat({ memberId, uisChatId, channelId: chat.channelId, lineId, b24ChatId, b24SessionId: sessionId ?? undefined, b24SessionClosed: fresh ? false : undefined });
   }
   const missing = jobs.filter((j) => !mids.has(j.messageId));
-  repo.setInflight(missing.map((j) => j.id), false);
+  await repo.setInflight(missing.map((j) => j.id), false);
   return { held, missing: missing.length, checked: true };
 }

@@ -9,12 +9,13 @@ import type { EmployeeDirectory } from '../employee-sync/ports';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { WorkspaceAdapters } from '../workspace-ports';
 import type { FileSigner } from './file-links';
+import type { AsyncPort } from '../async-port';
 import type { BridgeJob, BridgeRepository } from './ports';
 
 export type Row = Record<string, unknown>;
 
 export interface BridgeWorkerDeps {
-  bridge: BridgeRepository;
+  bridge: AsyncPort<BridgeRepository>;
   gateway: BitrixGateway;
   links: UisLinkRepository;
   workspace: WorkspaceAdapters;
@@ -44,16 +45,16 @@ export interface BridgeWorkerOptions {
 
 export interface RelayContext {
   deps: BridgeWorkerDeps;
-  repo: BridgeRepository;
+  repo: AsyncPort<BridgeRepository>;
   log: Logger;
   /** Items per imconnector.send.messages call. */
   itemsPerCall: number;
   /** Retry the job later (backoff by attempts, or after `delayMs`); gives up after the maximum attempts. */
-  later(job: BridgeJob, reason: string, delayMs?: number): void;
-  markFailed(job: BridgeJob, reason: string): void;
+  later(job: BridgeJob, reason: string, delayMs?: number): Promise<void>;
+  markFailed(job: BridgeJob, reason: string): Promise<void>;
   errText(e: unknown): string;
   /** A failure the operator must see: a notice in the open-line chat (its echo is ignored). */
-  notice(memberId: string, job: BridgeJob, reason: string): void;
+  notice(memberId: string, job: BridgeJob, reason: string): Promise<void>;
 }
 
 export const errText = (e: unknown) => (e instanceof Error ? `${(e as { code?: string }).code ?? e.name}: ${e.message}` : String(e));
@@ -65,23 +66,23 @@ export function createRelayContext(deps: BridgeWorkerDeps, o: BridgeWorkerOption
   const repo = deps.bridge;
 
   const backoff = (attempts: number) => backoffDelay({ baseMs: 1_000, capMs: 10 * 60_000, maxExponent: 10 }, attempts);
-  const later = (job: BridgeJob, reason: string, delayMs?: number) => {
+  const later = async (job: BridgeJob, reason: string, delayMs?: number): Promise<void> => {
     const attempts = job.attempts + 1;
     if (attempts >= maxAttempts && delayMs === undefined) {
-      repo.fail(job.id, `gave up after ${attempts} attempts: ${reason}`);
-      markFailed(job, reason);
+      await repo.fail(job.id, `gave up after ${attempts} attempts: ${reason}`);
+      await markFailed(job, reason);
       return;
     }
-    repo.retry(job.id, delayMs === undefined ? attempts : job.attempts, deps.clock.now() + (delayMs ?? backoff(attempts)), reason);
+    await repo.retry(job.id, delayMs === undefined ? attempts : job.attempts, deps.clock.now() + (delayMs ?? backoff(attempts)), reason);
   };
-  const markFailed = (job: BridgeJob, reason: string) => {
-    if (job.kind === 'in') repo.updateLink(job.memberId, 'uis', String(job.payload.messageId), { state: 'failed', error: reason });
-    if (job.kind === 'out') repo.updateLink(job.memberId, 'b24', String(job.payload.b24MessageId), { state: 'failed', error: reason });
+  const markFailed = async (job: BridgeJob, reason: string): Promise<void> => {
+    if (job.kind === 'in') await repo.updateLink(job.memberId, 'uis', String(job.payload.messageId), { state: 'failed', error: reason });
+    if (job.kind === 'out') await repo.updateLink(job.memberId, 'b24', String(job.payload.b24MessageId), { state: 'failed', error: reason });
   };
 
   /** A failure the operator must see: a notice in the open-line chat (its echo is ignored). */
-  function notice(memberId: string, job: BridgeJob, reason: string): void {
-    repo.enqueue({ memberId, kind: 'notice', chatKey: `n:${String(job.payload.b24ChatId)}`, idemKey: `err:${String(job.payload.b24MessageId)}`, dueAt: deps.clock.now(), payload: { b24MessageId: String(job.payload.b24MessageId), reason } });
+  async function notice(memberId: string, job: BridgeJob, reason: string): Promise<void> {
+    await repo.enqueue({ memberId, kind: 'notice', chatKey: `n:${String(job.payload.b24ChatId)}`, idemKey: `err:${String(job.payload.b24MessageId)}`, dueAt: deps.clock.now(), payload: { b24MessageId: String(job.payload.b24MessageId), reason } });
   }
 
   return { deps, repo, log, itemsPerCall, later, markFailed, errText, notice };

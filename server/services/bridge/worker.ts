@@ -21,7 +21,7 @@ export interface BridgeWorker {
   /** ONIMCONNECTORMESSAGEADD rows of the portal's offline queue (the online event is at-most-once). */
   pollOffline(memberId: string): Promise<number>;
   /** Poll now (catch-up after our own downtime), then every `intervalMs`, for `portals()`. */
-  startOfflinePolling(intervalMs: number, portals: () => string[]): void;
+  startOfflinePolling(intervalMs: number, portals: () => string[] | Promise<string[]>): void;
   stop(): void;
   /** Relay nothing until `release()`: callbacks are still recorded and queued (maintenance; the burst benchmark). */
   hold(): void;
@@ -34,9 +34,10 @@ export interface BridgeWorker {
    * clients wrote while we were down go out before the ones that arrive now: UIS order per chat.
    */
   gate(memberId: string, untilMs: number): void;
-  ungate(memberId: string): void;
+  /** Resolves when the held jobs are due now and the relay is woken. */
+  ungate(memberId: string): Promise<void>;
   /** Hook for ONIMCONNECTORMESSAGEADD data (set by the composition root). */
-  onMessageAdd?: (memberId: string, data: unknown) => boolean;
+  onMessageAdd?: (memberId: string, data: unknown) => Promise<boolean>;
 }
 
 /**
@@ -61,7 +62,7 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
   async function processPortal(memberId: string): Promise<void> {
     const blocked = new Set<string>();
     for (let round = 0; round < 1000 && !loop.stopped; round++) {
-      const jobs = repo.due(memberId, deps.clock.now(), 2000);
+      const jobs = await repo.due(memberId, deps.clock.now(), 2000);
       if (!jobs.length) return;
       const seen = new Set<string>();
       const inbound: BridgeJob[] = [];
@@ -76,12 +77,12 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
           singles.push(j);
         }
       }
-      const before = repo.pendingSignature(memberId);
+      const before = await repo.pendingSignature(memberId);
       blocked.clear();
       const gate = gates.get(memberId);
       if (gate && gate.until > deps.clock.now()) {
         for (const j of inbound) {
-          repo.retry(j.id, j.attempts, gate.until, 'waiting for the start-up reconcile with UIS');
+          await repo.retry(j.id, j.attempts, gate.until, 'waiting for the start-up reconcile with UIS');
           gate.chats.add(j.chatKey);
         }
         inbound.length = 0;
@@ -94,14 +95,14 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
           else if (j.kind === 'verify') await runVerify(ctx, memberId, j);
           else if (j.kind === 'rename') await runRename(ctx, memberId, j);
           else if (j.kind === 'update') await runUpdate({ bridge: repo, gateway: deps.gateway, now: () => deps.clock.now(), later }, memberId, j);
-          else repo.fail(j.id, `unknown job kind ${j.kind}`);
+          else await repo.fail(j.id, `unknown job kind ${j.kind}`);
         } catch (e) {
           log.error({ err: e, memberId, job: j.id }, 'bridge job crashed');
-          later(j, errText(e));
+          await later(j, errText(e));
         }
       }
       if (deliveries.length) await runDeliveries(ctx, memberId, deliveries);
-      if (repo.pendingSignature(memberId) === before) return; // nothing moved: the rest waits for its due time
+      if ((await repo.pendingSignature(memberId)) === before) return; // nothing moved: the rest waits for its due time
     }
   }
 
@@ -118,8 +119,15 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
     beforeRun() {
       if (deps.clock.now() - prunedAt <= 3600_000) return;
       prunedAt = deps.clock.now();
-      const n = repo.prune(prunedAt - (o.retentionMs ?? 7 * 24 * 3600_000));
-      if (n.jobs || n.inbox) log.info(n, 'bridge retention: pruned done jobs and old UIS inbox rows');
+      const before = prunedAt - (o.retentionMs ?? 7 * 24 * 3600_000);
+      void (async () => {
+        try {
+          const n = await repo.prune(before);
+          if (n.jobs || n.inbox) log.info(n, 'bridge retention: pruned done jobs and old UIS inbox rows');
+        } catch (e) {
+          log.warn({ err: e }, 'bridge retention failed');
+        }
+      })();
     },
   });
 
@@ -139,8 +147,8 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
     async pollOffline(memberId) {
       const rest = deps.gateway.client(memberId);
       let taken = 0;
-      await takeOfflineEvents(rest, 'ONIMCONNECTORMESSAGEADD', (data) => {
-        if (worker.onMessageAdd?.(memberId, data)) taken++;
+      await takeOfflineEvents(rest, 'ONIMCONNECTORMESSAGEADD', async (data) => {
+        if (await worker.onMessageAdd?.(memberId, data)) taken++;
       });
       if (taken) loop.wake(0);
       return taken;
@@ -153,12 +161,16 @@ export function createBridgeWorker(deps: BridgeWorkerDeps, o: BridgeWorkerOption
     gate(memberId, untilMs) {
       gates.set(memberId, { until: untilMs, chats: gates.get(memberId)?.chats ?? new Set() });
     },
-    ungate(memberId) {
+    async ungate(memberId) {
       const gate = gates.get(memberId);
       if (!gate) return;
       gates.delete(memberId);
       const now = deps.clock.now();
-      for (const chatKey of gate.chats) repo.dueNow(memberId, chatKey, now);
+      try {
+        for (const chatKey of gate.chats) await repo.dueNow(memberId, chatKey, now);
+      } catch (e) {
+        log.warn({ err: e, memberId }, 'bridge: held jobs not made due now (they run at their due time)');
+      }
       loop.wake(0);
     },
   };

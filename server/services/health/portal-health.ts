@@ -1,6 +1,7 @@
 import type { HealthView } from '../../contracts/health';
 import type { Clock } from '../../domain/clock';
 import { assessHealth, type HealthFacts } from '../../domain/health';
+import type { AsyncPort } from '../async-port';
 import type { BridgeRecoveryRepository } from '../bridge/ports';
 import { chatSourceHealth } from '../chat-sources/health';
 import { lineStates, type OpenLinesDeps } from '../open-lines/settings';
@@ -13,7 +14,7 @@ export interface PortalHealthDeps {
   clock: Clock;
   /** The Open Lines tab's view of the lines (both sides: one `batch` to the portal). */
   openLines: OpenLinesDeps;
-  recovery: Pick<BridgeRecoveryRepository, 'counters' | 'connectionStatus'>;
+  recovery: Pick<AsyncPort<BridgeRecoveryRepository>, 'counters' | 'connectionStatus'>;
   sources: Parameters<typeof chatSourceHealth>[0];
   /** How full the portal's REST bucket is now (0…1), as this server paces it. */
   restUsed(memberId: string): number;
@@ -30,7 +31,7 @@ export async function portalHealth(deps: PortalHealthDeps, memberId: string): Pr
   const now = deps.clock.now();
   const portal = await deps.openLines.portals.get(memberId);
   const link = deps.openLines.links.get(memberId);
-  const bindings = deps.openLines.bridge.bindings(memberId);
+  const bindings = await deps.openLines.bridge.bindings(memberId);
   const [states, queues, failures, sources, accountChannels] = await Promise.all([
     lineStates(deps.openLines, memberId),
     deps.store.queues(memberId, now, now - DAY_MS),
@@ -40,13 +41,14 @@ export async function portalHealth(deps: PortalHealthDeps, memberId: string): Pr
   ]);
   const bound = new Set(bindings.map((b) => b.channelId));
   const linked = !!link?.connectionId;
-  const counters = linked ? deps.recovery.counters(memberId) : null;
+  const counters = linked ? await deps.recovery.counters(memberId) : null;
+  const connection = linked ? await deps.recovery.connectionStatus(memberId, link.connectionId!) : null;
   const facts: HealthFacts = {
     checkedAt: new Date(now).toISOString(),
     token: { status: portal?.status ?? 'deleted' },
     uis: {
       linked,
-      connection: linked ? uisState(deps.recovery.connectionStatus(memberId, link.connectionId!) ?? 'active') : null,
+      connection: linked ? uisState(connection ?? 'active') : null,
       channels: [
         ...bindings.map((b) => {
           const ch = deps.openLines.channels.get(memberId, b.channelId);

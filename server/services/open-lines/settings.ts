@@ -16,10 +16,10 @@ export interface OpenLinesDeps extends CrmDirectoryDeps {
   portals: Pick<AsyncPort<PortalRepository>, 'get'>;
   gateway: BitrixGateway;
   /** The Open Lines bridge's line bindings (read only). */
-  bridge: { bindings(memberId: string): LineBinding[] };
+  bridge: { bindings(memberId: string): Promise<LineBinding[]> };
   channels: UisChannelRepository;
   /** The adapter connection's status as UIS last reported it (PATCH /account); null when never reported. */
-  connectionStatus(memberId: string, connectionId: string): string | null;
+  connectionStatus(memberId: string, connectionId: string): Promise<string | null>;
 }
 
 type Row = Record<string, unknown>;
@@ -48,9 +48,9 @@ async function portalOrigin(deps: Pick<OpenLinesDeps, 'portals'>, memberId: stri
  */
 export async function lineStates(deps: OpenLinesDeps, memberId: string): Promise<{ lines: OpenLineState[]; portalError: string | null }> {
   const link = deps.links.get(memberId);
-  const bindings = deps.bridge.bindings(memberId);
+  const bindings = await deps.bridge.bindings(memberId);
   if (!bindings.length) return { lines: [], portalError: null };
-  const connection = link?.connectionId ? uisStatusOf(deps.connectionStatus(memberId, link.connectionId) ?? 'active') : 'unknown';
+  const connection = link?.connectionId ? uisStatusOf((await deps.connectionStatus(memberId, link.connectionId)) ?? 'active') : 'unknown';
   const origin = await portalOrigin(deps, memberId);
   const calls: Record<string, BatchCall> = { lines: { method: 'imopenlines.config.list.get', params: { PARAMS: { select: ['ID', 'LINE_NAME'] } } } };
   for (const b of bindings) calls[`s${b.lineId}`] = { method: 'imconnector.status', params: { CONNECTOR: CONNECTOR_ID, LINE: b.lineId } };

@@ -10,6 +10,7 @@ import type { Logger } from '../../logging';
 import { accountZones } from '../../uis/account-zone';
 import { dataApiForLink, type DataApiClient } from '../../uis/data-api';
 import { UisApiError } from '../../uis/errors';
+import type { AsyncPort } from '../async-port';
 import type { BridgeRepository } from '../bridge/ports';
 import { CHAT_REPORT_FIELDS, chatFacts } from '../crm-rules/facts';
 import { createJobLoop } from '../job-loop';
@@ -21,7 +22,7 @@ export interface OpenLinesWorkerDeps {
   openLines: OpenLinesRepository;
   gateway: BitrixGateway;
   links: UisLinkRepository;
-  bridge: Pick<BridgeRepository, 'chatByB24' | 'visitor'>;
+  bridge: Pick<AsyncPort<BridgeRepository>, 'chatByB24' | 'visitor'>;
   channels: UisChannelRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
   clock: Clock;
@@ -117,7 +118,7 @@ export function createOpenLinesWorker(deps: OpenLinesWorkerDeps, o: OpenLinesWor
         else await later(j, `imopenlines.crm.chat.getLastId: ${chatErr.error}`);
         continue;
       }
-      const chat = deps.bridge.chatByB24(memberId, String(first.result[`c_${k}`]));
+      const chat = await deps.bridge.chatByB24(memberId, String(first.result[`c_${k}`]));
       if (!chat) {
         // the bridge learns the open-line chat from imconnector's answer, which may land just after the event
         if (j.attempts + 1 < chatRetries) await later(j, 'waiting for the bridge to know the open-line chat');
@@ -165,8 +166,8 @@ export function createOpenLinesWorker(deps: OpenLinesWorkerDeps, o: OpenLinesWor
     const now = deps.clock.now();
     for (const { job, entity, uisChatId } of found) {
       const k = `${job.entityType}${job.entityId}`;
-      const chat = deps.bridge.chatByB24(memberId, String(first.result[`c_${k}`]));
-      const visitor = chat?.visitorId ? deps.bridge.visitor(memberId, chat.visitorId) : null;
+      const chat = await deps.bridge.chatByB24(memberId, String(first.result[`c_${k}`]));
+      const visitor = chat?.visitorId ? await deps.bridge.visitor(memberId, chat.visitorId) : null;
       const channel = chat ? deps.channels.get(memberId, chat.channelId) : null;
       const facts = chatFacts({
         request: { requestId: uisChatId, event: 'received', channelId: chat?.channelId ?? null, startedAt: null },
