@@ -7,7 +7,7 @@ import { PROJECT_ROOT } from '../../server/compose';
 import type { CrmDirectory } from '../../server/contracts/crm-settings';
 import type { OpenLinesView } from '../../server/contracts/open-lines';
 import { createDistRenderer } from '../../server/http/page-renderer';
-import { linkAndBind } from '../support/bridge-fixture';
+import { bridgeStore, linkAndBind } from '../support/bridge-fixture';
 import { chooseOption as choose } from '../support/b24-select';
 import { appFrame, launchChromium } from '../support/browser';
 import { api, startHarness, type Harness } from '../support/harness';
@@ -84,7 +84,7 @@ describe('«Открытые линии» configured by the administrator in the
     // a WhatsApp chat: the open line creates the lead, the app writes chat:{chat_id} into the chosen field
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79035550177', name: 'Ольга' }, text: 'Добрый день' });
     const leadOf = () => {
-      const chat = h!.app.deps.bridge.chat(h!.portal.memberId, String(w.chatId));
+      const chat = bridgeStore(h!.app).chat(h!.portal.memberId, String(w.chatId));
       const id = chat?.b24ChatId ? h!.portal.openLines.chat(Number(chat.b24ChatId))?.sessions.at(-1)?.crm.LEAD : undefined;
       return id ? h!.portal.crm.leads().find((l) => Number(l.ID) === Number(id)) : undefined;
     };

@@ -4,7 +4,7 @@
  * the product does when one is late, out of order or lost.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { linkAndBind, until } from '../support/bridge-fixture';
+import { bridgeStore, linkAndBind, until } from '../support/bridge-fixture';
 import { api, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -62,7 +62,7 @@ describe('events late, out of order, or lost (the queue keeps no order and retri
   async function chatReady() {
     const { session, acc, channelId } = await linkAndBind(h);
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230101' }, text: 'Здравствуйте' });
-    const mapped = () => h.app.deps.bridge.chat(h.portal.memberId, String(w.chatId))?.b24ChatId;
+    const mapped = () => bridgeStore(h.app).chat(h.portal.memberId, String(w.chatId))?.b24ChatId;
     await until(() => !!mapped(), async () => {
       await acc.settle();
       await h.portal.drainEvents();

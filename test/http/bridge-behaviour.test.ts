@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
+import { bridgeStore } from '../support/bridge-fixture';
 
 let h: Harness;
 afterEach(async () => {
@@ -37,7 +38,7 @@ async function settle() {
   }
 }
 
-const mapped = (uisChatId: number) => h.app.deps.bridge.chat(h.portal.memberId, String(uisChatId));
+const mapped = (uisChatId: number) => bridgeStore(h.app).chat(h.portal.memberId, String(uisChatId));
 const olChat = (uisChatId: number) => {
   const c = mapped(uisChatId);
   return c?.b24ChatId ? h.portal.openLines.chat(Number(c.b24ChatId)) : undefined;
@@ -66,21 +67,21 @@ describe('operator messages written in the UIS workspace (РМО)', () => {
     const early = await workspace('reply', { chat_id: w.chatId, operator_id: EMPLOYEE, text: 'Ответ из РМО до принятия' });
     await settle();
     expect(h.portal.openLines.chat(b24ChatId)!.messages.filter((m) => m.direction === 'out' && !m.hidden)).toHaveLength(0);
-    expect(h.app.deps.bridge.link(h.portal.memberId, 'uis', String(early.id))).toMatchObject({ state: 'skipped', error: expect.stringContaining('not accepted') });
+    expect(bridgeStore(h.app).link(h.portal.memberId, 'uis', String(early.id))).toMatchObject({ state: 'skipped', error: expect.stringContaining('not accepted') });
 
     h.portal.operatorAccept(b24ChatId, 1);
     const later = await workspace('reply', { chat_id: w.chatId, operator_id: EMPLOYEE, text: 'Ответ из РМО после принятия' });
     await settle();
     const shown = h.portal.openLines.chat(b24ChatId)!.messages.filter((m) => m.direction === 'out' && !m.hidden);
     expect(shown.map((m) => [m.text, m.authorId])).toEqual([['Ответ из РМО после принятия', 1]]);
-    expect(h.app.deps.bridge.link(h.portal.memberId, 'uis', String(later.id))?.state).toBe('relayed');
+    expect(bridgeStore(h.app).link(h.portal.memberId, 'uis', String(later.id))?.state).toBe('relayed');
 
     // the portal relayed it back as ONIMCONNECTORMESSAGEADD: dropped, the client has each once
     await new Promise((r) => setTimeout(r, 300));
     await settle();
     expect(uisChat(w.chatId).messages.filter((m) => m.source === 'operator').map((m) => m.text)).toEqual(['Ответ из РМО до принятия', 'Ответ из РМО после принятия']);
-    expect(h.app.deps.bridge.countLinks(h.portal.memberId)).toMatchObject({ 'uis:relayed': 2, 'uis:skipped': 1, 'b24:skipped': 1 });
-    expect(h.app.deps.bridge.countJobs(h.portal.memberId)['out:pending'] ?? 0).toBe(0);
+    expect(bridgeStore(h.app).countLinks(h.portal.memberId)).toMatchObject({ 'uis:relayed': 2, 'uis:skipped': 1, 'b24:skipped': 1 });
+    expect(bridgeStore(h.app).countJobs(h.portal.memberId)['out:pending'] ?? 0).toBe(0);
 
     // an operator answer written in the open line still goes out normally
     h.portal.operatorReply({ chatId: b24ChatId, userId: 1, text: 'Ответ из ОЛ' });
@@ -147,7 +148,7 @@ describe('closing both ways and repeat contacts', () => {
     const second = olChat(w2.chatId)!;
     expect(second.id).not.toBe(first.id); // seed case 2: a new open-line chat
     expect(second.user.id).toBe(first.user.id); // stable user.id per visitor
-    expect(h.app.deps.bridge.visitor(h.portal.memberId, String(w1.visitorId))?.b24UserId).toBe(String(first.user.id));
+    expect(bridgeStore(h.app).visitor(h.portal.memberId, String(w1.visitorId))?.b24UserId).toBe(String(first.user.id));
     expect(second.messages.filter((m) => m.direction === 'in').map((m) => m.text)).toEqual(['я вернулся']);
     // a duplicate /chat/close changes nothing
     await workspace('reply', { chat_id: w2.chatId, operator_id: EMPLOYEE, text: 'ok' });
@@ -190,7 +191,7 @@ describe('closing both ways and repeat contacts', () => {
     await settle();
     expect(acc.chats().filter((c) => c.visitorId === w1.visitorId)).toHaveLength(2);
     expect(uisChat(next.id).messages.filter((m) => m.source === 'operator').map((m) => m.text)).toEqual(['Заказ готов, когда привезти?', 'Договорились']);
-    expect(h.app.deps.bridge.countLinks(h.portal.memberId)).toMatchObject({ 'b24:delivered': 2 });
+    expect(bridgeStore(h.app).countLinks(h.portal.memberId)).toMatchObject({ 'b24:delivered': 2 });
   });
 
   it('a closed chat on a channel that cannot write first (Telegram bot): the operator is told in the open-line chat, nothing is sent or started', async () => {
@@ -211,7 +212,7 @@ describe('closing both ways and repeat contacts', () => {
     const notices = h.portal.openLines.chat(first.id)!.messages.filter((m) => m.text.includes('не доставлено'));
     expect(notices).toHaveLength(1);
     expect(notices[0]!.text).toContain('cannot start a new chat');
-    expect(h.app.deps.bridge.countLinks(h.portal.memberId)).toMatchObject({ 'b24:failed': 1 });
+    expect(bridgeStore(h.app).countLinks(h.portal.memberId)).toMatchObject({ 'b24:failed': 1 });
   });
 
   it('both chats open: the conversation stays in the same chats (seed case 4)', async () => {
@@ -244,7 +245,7 @@ describe('operator-initiated chats', () => {
     expect(reply.chatId).toBe(uisChatId);
     expect(olChat(uisChatId)?.id).toBe(chat.id);
     expect(h.portal.openLines.chat(chat.id)!.messages.filter((m) => m.direction === 'in').map((m) => m.text).at(-1)).toBe('Привезите завтра');
-    expect(h.app.deps.bridge.countJobs(h.portal.memberId)).not.toHaveProperty(['in:failed']);
+    expect(bridgeStore(h.app).countJobs(h.portal.memberId)).not.toHaveProperty(['in:failed']);
   });
 
   it('a chat started in the UIS workspace creates the open-line chat (lead per line rules) without the operator message until accepted', async () => {
@@ -353,9 +354,9 @@ describe('resumable multi-part messages and retention', () => {
     await settle();
     const chat = olChat(w.chatId)!;
     // as if the process died after part 0 (the file) went to UIS: its per-part link is durable
-    const repo = h.app.deps.bridge;
+    const repo = bridgeStore(h.app);
     repo.addLink(h.portal.memberId, { origin: 'b24', key: '777001#0', uisChatId: String(w.chatId), uisMessageId: '555', b24ChatId: String(chat.id), b24MessageId: '777001', b24UserId: '1', state: 'relayed', error: null });
-    const taken = h.app.deps.bridgeWorker.onMessageAdd!(h.portal.memberId, {
+    const taken = await h.app.deps.bridgeWorker.onMessageAdd!(h.portal.memberId, {
       CONNECTOR: 'uis_omni',
       LINE: '1',
       MESSAGES: [

@@ -4,7 +4,7 @@
  * and the first /message, in no set order; a chat created under the phone is renamed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { linkAndBind } from '../support/bridge-fixture';
+import { bridgeStore, linkAndBind } from '../support/bridge-fixture';
 import { startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -22,7 +22,7 @@ async function settle(): Promise<void> {
 }
 
 const olChat = (uisChatId: number) => {
-  const c = h.app.deps.bridge.chat(h.portal.memberId, String(uisChatId));
+  const c = bridgeStore(h.app).chat(h.portal.memberId, String(uisChatId));
   return c?.b24ChatId ? h.portal.openLines.chat(Number(c.b24ChatId)) : undefined;
 };
 

@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { scaledClock } from '../../server/domain/clock';
 import type { UisAccount } from '../emulator/uis/index';
-import { faultyFetch, holdings, linkAndBind, mirrored, summary, until } from '../support/bridge-fixture';
+import { bridgeStore, faultyFetch, holdings, linkAndBind, mirrored, summary, until } from '../support/bridge-fixture';
 import { startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -100,7 +100,7 @@ describe('(a) the portal answering 503 QUERY_LIMIT_EXCEEDED, 5xx, timeouts', () 
     const { acc } = await linkAndBind(h);
     const visitor = { phone: '+79160007777' };
     const w1 = await acc.visitorWrite({ channelType: 'whatsapp', visitor, text: 'первый чат' });
-    await until(() => !!h.app.deps.bridge.chat(h.portal.memberId, String(w1.chatId))?.b24ChatId, settle, 150);
+    await until(() => !!bridgeStore(h.app).chat(h.portal.memberId, String(w1.chatId))?.b24ChatId, settle, 150);
     await acc.closeChatByVisitor(w1.chatId);
     await settle();
     // the next chat is new to Bitrix24 (no chat id stored), the visitor is not (its Bitrix24 user is)
@@ -116,11 +116,11 @@ describe('(a) the portal answering 503 QUERY_LIMIT_EXCEEDED, 5xx, timeouts', () 
     }
     expect(chatId).not.toBe(w1.chatId);
     const inbound = () => {
-      const c = h.app.deps.bridge.chat(h.portal.memberId, String(chatId));
+      const c = bridgeStore(h.app).chat(h.portal.memberId, String(chatId));
       const ol = c?.b24ChatId ? h.portal.openLines.chat(Number(c.b24ChatId)) : undefined;
       return ol?.messages.filter((m) => m.direction === 'in').map((m) => m.externalId) ?? [];
     };
-    const pendingIn = () => h.app.deps.bridge.countJobs(h.portal.memberId)['in:pending'] ?? 0;
+    const pendingIn = () => bridgeStore(h.app).countJobs(h.portal.memberId)['in:pending'] ?? 0;
     await until(() => inbound().length >= sent.length && f.pending() === 0 && pendingIn() === 0, settle, 150);
     for (let i = 0; i < 3; i++) await settle();
     expect(f.pending()).toBe(0);
@@ -156,12 +156,12 @@ describe('(c) UIS down for a while', () => {
     await expectMirrored();
     const replies = new Map<number, string[]>();
     const reply = (uisChatId: number, text: string) => {
-      const c = h.app.deps.bridge.chat(h.portal.memberId, String(uisChatId))!;
+      const c = bridgeStore(h.app).chat(h.portal.memberId, String(uisChatId))!;
       h.portal.operatorReply({ chatId: Number(c.b24ChatId), userId: 1, text });
       replies.set(uisChatId, [...(replies.get(uisChatId) ?? []), text]);
     };
     const uisChats = acc.chats().map((c) => c.id);
-    for (const id of uisChats) h.portal.operatorAccept(Number(h.app.deps.bridge.chat(h.portal.memberId, String(id))!.b24ChatId), 1);
+    for (const id of uisChats) h.portal.operatorAccept(Number(bridgeStore(h.app).chat(h.portal.memberId, String(id))!.b24ChatId), 1);
     reply(uisChats[0]!, 'до падения');
     await expectMirrored(replies);
 
@@ -176,7 +176,7 @@ describe('(c) UIS down for a while', () => {
     }
     const during = holdings(h.portal, acc, replies);
     expect(during.uisOperatorMessages).toBe(1); // nothing went out while down
-    expect(h.app.deps.bridge.countJobs(h.portal.memberId)['out:pending']).toBe(9);
+    expect(bridgeStore(h.app).countJobs(h.portal.memberId)['out:pending']).toBe(9);
 
     h.uis.setDown(false);
     await held;
@@ -184,8 +184,8 @@ describe('(c) UIS down for a while', () => {
     expect(x.visitorMessages).toBe(6 + 9);
     expect(x.uisOperatorMessages).toBe(10);
     // delivery marks follow once UIS reports the statuses
-    await until(() => h.app.deps.bridge.countLinks(h.portal.memberId)['b24:delivered'] === 10, settle, 200);
-    expect(h.app.deps.bridge.countLinks(h.portal.memberId)).toMatchObject({ 'b24:delivered': 10, 'uis:relayed': 15 });
+    await until(() => bridgeStore(h.app).countLinks(h.portal.memberId)['b24:delivered'] === 10, settle, 200);
+    expect(bridgeStore(h.app).countLinks(h.portal.memberId)).toMatchObject({ 'b24:delivered': 10, 'uis:relayed': 15 });
   });
 });
 
@@ -233,7 +233,7 @@ describe('(e) duplicate and reordered UIS callbacks, in bursts', () => {
     expect(await post('/message', forged, `Bearer ${link.webhookSecret}x`)).toBe(401);
 
     const b24 = (c: number) => {
-      const chat = h.app.deps.bridge.chat(h.portal.memberId, String(910_000 + c));
+      const chat = bridgeStore(h.app).chat(h.portal.memberId, String(910_000 + c));
       const ol = chat?.b24ChatId ? h.portal.openLines.chat(Number(chat.b24ChatId)) : undefined;
       return ol?.messages.filter((m) => m.direction === 'in').map((m) => m.externalId) ?? [];
     };
@@ -246,7 +246,7 @@ describe('(e) duplicate and reordered UIS callbacks, in bursts', () => {
     console.log(`  (e): ${CHATS} chats × ${PER} messages, ${sends.length + chatSends.length} callbacks → Bitrix24 chats ${ours.length}, inbound ${ours.reduce((n, c) => n + c.messages.filter((m) => m.direction === 'in').length, 0)}`);
     for (let c = 0; c < CHATS; c++) expect(b24(c), `chat ${c}`).toEqual(want(c));
     expect(ours).toHaveLength(CHATS);
-    expect(h.app.deps.bridge.link(h.portal.memberId, 'uis', '5999999')).toBeNull();
-    expect(h.app.deps.bridge.countLinks(h.portal.memberId)).toEqual({ 'uis:relayed': CHATS * PER });
+    expect(bridgeStore(h.app).link(h.portal.memberId, 'uis', '5999999')).toBeNull();
+    expect(bridgeStore(h.app).countLinks(h.portal.memberId)).toEqual({ 'uis:relayed': CHATS * PER });
   });
 });

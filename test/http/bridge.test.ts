@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { api, installApp, openPage, postEvent, startHarness, type Harness } from '../support/harness';
+import { bridgeStore } from '../support/bridge-fixture';
 
 let h: Harness;
 afterEach(async () => {
@@ -36,7 +37,7 @@ async function settle() {
 }
 
 const olChat = (uisChatId: number) => {
-  const c = h.app.deps.bridge.chat(h.portal.memberId, String(uisChatId));
+  const c = bridgeStore(h.app).chat(h.portal.memberId, String(uisChatId));
   return c?.b24ChatId ? h.portal.openLines.chat(Number(c.b24ChatId)) : undefined;
 };
 
@@ -67,7 +68,7 @@ describe('connector page API: line ⇄ channel binding', () => {
 
     const off = await api(h.app.url, session, 'DELETE', '/api/connector?line=1');
     expect(off.json).toMatchObject({ binding: null, portal: { active: false } });
-    expect(h.app.deps.bridge.bindings(h.portal.memberId)).toEqual([]);
+    expect(bridgeStore(h.app).bindings(h.portal.memberId)).toEqual([]);
   });
 
   it('does not offer SMS or Yandex channels (seed 002: they do not work with Open Lines) and refuses to bind them if asked directly', async () => {
@@ -97,7 +98,7 @@ describe('connector page API: line ⇄ channel binding', () => {
       expect(r.status, JSON.stringify(r.json)).toBe(400);
       expect(r.json.error).toBe('CHANNEL_NOT_FOR_OPEN_LINES');
     }
-    expect(h.app.deps.bridge.bindings(h.portal.memberId)).toEqual([]);
+    expect(bridgeStore(h.app).bindings(h.portal.memberId)).toEqual([]);
     expect((await api(h.app.url, session, 'GET', '/api/connector?line=1')).json).toMatchObject({ binding: null, portal: { active: false } });
   });
 
@@ -162,7 +163,7 @@ describe('messages both ways', () => {
     // both sides: 2 inbound, 1 outbound, each once
     expect(acc.chats().find((c) => c.id === w1.chatId)!.messages.filter((m) => m.source === 'operator')).toHaveLength(1);
     expect(h.portal.openLines.chat(b24ChatId)!.messages.filter((m) => m.direction === 'in')).toHaveLength(2);
-    expect(h.app.deps.bridge.countLinks(h.portal.memberId)).toMatchObject({ 'uis:relayed': 2, 'b24:delivered': 1 });
+    expect(bridgeStore(h.app).countLinks(h.portal.memberId)).toMatchObject({ 'uis:relayed': 2, 'b24:delivered': 1 });
   });
 
   it('a burst of first messages over many chats creates one Bitrix24 chat per UIS chat, order kept, each message once', async () => {
@@ -207,7 +208,7 @@ describe('messages both ways', () => {
     // forged: wrong secret is refused and changes nothing
     const forged = await fetch(`${hook}/message`, { method: 'POST', headers: { authorization: 'Bearer nope', 'content-type': 'application/json' }, body: JSON.stringify(msg(3, 'подделка')) });
     expect(forged.status).toBe(401);
-    expect(h.app.deps.bridge.link(h.portal.memberId, 'uis', '3')).toBeNull();
+    expect(bridgeStore(h.app).link(h.portal.memberId, 'uis', '3')).toBeNull();
   });
 
   it('files both ways: a UIS resource arrives as a fetchable file, a Bitrix24 file becomes a UIS resource', async () => {

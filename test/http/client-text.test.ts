@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CrmRulesSettings } from '../../server/contracts/crm-rules';
 import { defaultCrmRulesSettings } from '../../server/services/crm-rules/settings';
 import { markupIn, renderBbcode, visibleText } from '../emulator/bitrix/bbcode';
-import { installAndLink, linkAndBind, until } from '../support/bridge-fixture';
+import { bridgeStore, installAndLink, linkAndBind, until } from '../support/bridge-fixture';
 import { api, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -42,7 +42,7 @@ describe('open lines: what the operator sees', () => {
       file: { name: '[DISK=12][TIMESTAMP=1700000000]счёт[br].pdf', mime: 'application/pdf', content: Buffer.from('%PDF-1.4') },
     });
     await settle();
-    const c = h.app.deps.bridge.chat(h.portal.memberId, String(w.chatId))!;
+    const c = bridgeStore(h.app).chat(h.portal.memberId, String(w.chatId))!;
     const chatId = Number(c.b24ChatId);
     expect(chatId).toBeGreaterThan(0);
 

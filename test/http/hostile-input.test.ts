@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDistRenderer } from '../../server/http/page-renderer';
 import { PAGE_ROUTES } from '../../server/http/routes/pages';
-import { linkAndBind } from '../support/bridge-fixture';
+import { bridgeStore, linkAndBind } from '../support/bridge-fixture';
 import { changedTables, dbSnapshot } from '../support/db-snapshot';
 import { api, installApp, openPage, readBoot, startHarness, type Harness } from '../support/harness';
 
@@ -122,7 +122,7 @@ describe('UIS callbacks are parsed with their schema before anything is recorded
     // and the documented shape still goes through (ids as numbers or digit strings)
     const ok = await post('/chat', { chat_id: 80, channel_id: channelId, visitor_id: 5, visitor_phone: '79161234567', created_at: '2026-01-01T00:00:00.000001Z' });
     expect(ok.status).toBe(204);
-    expect(h.app.deps.bridge.chat(h.portal.memberId, '80')).toMatchObject({ uisChatId: '80', channelId, visitorId: '5' });
+    expect(bridgeStore(h.app).chat(h.portal.memberId, '80')).toMatchObject({ uisChatId: '80', channelId, visitorId: '5' });
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OpenLinesSettings, OpenLinesView } from '../../server/contracts/open-lines';
-import { linkAndBind } from '../support/bridge-fixture';
+import { bridgeStore, linkAndBind } from '../support/bridge-fixture';
 import { api, openPage, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -34,7 +34,7 @@ async function settle(): Promise<void> {
 }
 
 const leadOf = (uisChatId: number) => {
-  const chat = h.app.deps.bridge.chat(h.portal.memberId, String(uisChatId));
+  const chat = bridgeStore(h.app).chat(h.portal.memberId, String(uisChatId));
   const ol = chat?.b24ChatId ? h.portal.openLines.chat(Number(chat.b24ChatId)) : undefined;
   const id = ol?.sessions.at(-1)?.crm.LEAD;
   return id ? h.portal.crm.leads().find((l) => Number(l.ID) === Number(id)) : undefined;

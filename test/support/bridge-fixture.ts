@@ -6,8 +6,19 @@
 import type { UisAccount } from '../emulator/uis/index';
 import type { EmulatedPortal } from '../emulator/bitrix/index';
 import { api, installApp, openPage, type Harness } from './harness';
+import type { Db } from '../../server/storage/db';
+import type { BridgeRepository } from '../../server/services/bridge/ports';
+import { createSqliteBridgeRepository } from '../../server/storage/bridge-repository';
 
 export const CONNECTOR = 'uis_omni';
+
+const stores = new WeakMap<Db, BridgeRepository>();
+/** The app's bridge repository, read synchronously (SQLite): for assertions and `until` conditions. */
+export function bridgeStore(app: { db: Db; deps: { clock: { now(): number } } }): BridgeRepository {
+  let s = stores.get(app.db);
+  if (!s) stores.set(app.db, (s = createSqliteBridgeRepository(app.db, () => app.deps.clock.now())));
+  return s;
+}
 
 /** Install, link the UIS account (admin is a UIS employee by e-mail) and bind `channelType` to line 1. */
 export async function linkAndBind(h: Harness, channelType = 'whatsapp'): Promise<{ session: string; acc: UisAccount; channelId: string }> {
