@@ -20,6 +20,10 @@ import { Agent, createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteLeaseStore } from '../../server/storage/lease-repository';
+import { openPg } from '../../server/storage/pg/connection';
+import { createPgLeaseStore } from '../../server/storage/pg/lease-store';
+import { dropSchemas, worldSchema } from '../support/test-store';
+import { TEST_PG_URL } from '../support/stores';
 import { createSecretBox } from '../../server/storage/secret-box';
 import { startBitrixEmulator, type BitrixEmulator, type EmulatedPortal } from '../emulator/bitrix/index';
 import { startUisEmulator, type UisAccount, type UisEmulator } from '../emulator/uis/index';
@@ -124,11 +128,13 @@ async function startBareNode(): Promise<{ url: URL; pid: number; close(): Promis
  */
 export async function compileEntry(): Promise<{ file: string; remove(): void }> {
   const out = join(PROJECT_ROOT, 'node_modules', '.cache', `omni-scale-${process.pid}`);
-  mkdirSync(join(out, 'migrations'), { recursive: true });
   const file = join(out, 'server-entry.js');
   await build({ absWorkingDir: PROJECT_ROOT, entryPoints: ['test/support/server-entry.ts'], outfile: file, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning' });
-  const migrations = join(PROJECT_ROOT, 'server', 'storage', 'migrations');
-  for (const f of readdirSync(migrations).filter((f) => f.endsWith('.sql'))) cpSync(join(migrations, f), join(out, 'migrations', f));
+  for (const dir of ['migrations', 'migrations-pg']) {
+    mkdirSync(join(out, dir), { recursive: true });
+    const from = join(PROJECT_ROOT, 'server', 'storage', dir);
+    for (const f of readdirSync(from).filter((f) => f.endsWith('.sql'))) cpSync(join(from, f), join(out, dir, f));
+  }
   return { file, remove: () => rmSync(out, { recursive: true, force: true }) };
 }
 
@@ -173,12 +179,13 @@ interface ScaleWorld {
   stopAll(): Promise<void>;
   /** hold / give back the portal's work lease as if another instance had it: its relay waits */
   holdWork(): Promise<void>;
-  releaseWork(): void;
+  releaseWork(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Emulators here; the first instance started, installed, linked and bound through the proxy. */
-async function startScaleWorld(o: { entry: string; offlinePollMs?: number; logLevel?: string; execArgv?: string[] }): Promise<ScaleWorld> {
+async function startScaleWorld(o: { entry: string; offlinePollMs?: number; logLevel?: string; execArgv?: string[]; store?: 'sqlite' | 'postgres' }): Promise<ScaleWorld> {
+  const store = o.store ?? 'sqlite';
   const dir = mkdtempSync(join(tmpdir(), 'omni-scale-'));
   const dbPath = join(dir, 'omni.db');
   const proxyPort = await freePort();
@@ -219,6 +226,7 @@ async function startScaleWorld(o: { entry: string; offlinePollMs?: number; logLe
         env: { APP_URL: url },
         compiledEntry: o.entry,
         execArgv: o.execArgv,
+        store,
       });
       procs.push(p);
       live.push(port);
@@ -232,24 +240,15 @@ async function startScaleWorld(o: { entry: string; offlinePollMs?: number; logLe
     async holdWork() {
       // taken as an instance takes it (free or expired only), so an instance that is working for
       // the portal finishes and lets go first: nothing is relayed behind the bench's back
-      const d = db();
-      try {
-        const leases = createSqliteLeaseStore(d);
+      await withLeases(async (leases) => {
         for (let i = 0; !(await leases.acquire(w.portal.memberId, WORK, HOLDER, 3600_000)); i++) {
           if (i > 600) throw new Error('the portal\'s work lease stayed held for a minute');
           await sleep(100);
         }
-      } finally {
-        d.close();
-      }
+      });
     },
-    releaseWork() {
-      const d = db();
-      try {
-        d.prepare("DELETE FROM leases WHERE member_id = ? AND area = ? AND owner = ?").run(w.portal.memberId, WORK, HOLDER);
-      } finally {
-        d.close();
-      }
+    async releaseWork() {
+      await withLeases((leases) => leases.release(w.portal.memberId, WORK, HOLDER));
     },
     async close() {
       await Promise.all(procs.map((p) => p.kill('SIGKILL')));
@@ -257,9 +256,27 @@ async function startScaleWorld(o: { entry: string; offlinePollMs?: number; logLe
       await proxy.close();
       await emu.close();
       await uis.close();
+      if (store === 'postgres') await dropSchemas([worldSchema(dbPath)]);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  /** the world's lease store, as an instance sees it */
+  async function withLeases<T>(fn: (leases: ReturnType<typeof createSqliteLeaseStore>) => Promise<T>): Promise<T> {
+    if (store === 'postgres') {
+      const pg = await openPg(TEST_PG_URL, { schema: worldSchema(dbPath), max: 1, migrate: false });
+      try {
+        return await fn(createPgLeaseStore(pg.db));
+      } finally {
+        await pg.close();
+      }
+    }
+    const d = db();
+    try {
+      return await fn(createSqliteLeaseStore(d));
+    } finally {
+      d.close();
+    }
+  }
   await w.add();
   const { channelId } = await installLinkBind({ portal: w.portal, acc: w.acc, proc: { url } } as unknown as ChildWorld);
   w.channelId = channelId;
@@ -297,8 +314,8 @@ export interface ScaleRates {
 }
 
 /** Parts 1 and 2: bare Node, then 1, 2, 3 instances on one SQLite file (relay held: intake alone). */
-export async function benchScaleRates(o: { entry: string; count: number; concurrency: number; chats: number; maxInstances: number; execArgv?: string[] }): Promise<ScaleRates> {
-  const w = await startScaleWorld({ entry: o.entry, execArgv: o.execArgv });
+export async function benchScaleRates(o: { entry: string; count: number; concurrency: number; chats: number; maxInstances: number; execArgv?: string[]; store?: 'sqlite' | 'postgres' }): Promise<ScaleRates> {
+  const w = await startScaleWorld({ entry: o.entry, execArgv: o.execArgv, store: o.store });
   try {
     const k = await knownChats(w, o.chats);
     await w.holdWork();
@@ -342,8 +359,8 @@ export interface ScaleBurst {
  * sprayed across the instances by the proxy) while the portal's relay is held; on an emptied bucket
  * the hold is given back and the time until every message is in the open line is measured.
  */
-export async function benchScaleBurst(o: { entry: string; instances: number; chats: number; perChat: number; limitSeconds?: number }): Promise<ScaleBurst> {
-  const w = await startScaleWorld({ entry: o.entry });
+export async function benchScaleBurst(o: { entry: string; instances: number; chats: number; perChat: number; limitSeconds?: number; store?: 'sqlite' | 'postgres' }): Promise<ScaleBurst> {
+  const w = await startScaleWorld({ entry: o.entry, store: o.store });
   try {
     while (w.procs.length < o.instances) await w.add();
     const total = o.chats * o.perChat;
@@ -360,7 +377,7 @@ export async function benchScaleBurst(o: { entry: string; instances: number; cha
     const send0 = (w.portal.stats.byMethod['imconnector.send.messages'] ?? 0) + (w.portal.stats.byMethod['batch'] ?? 0);
     const lim0 = w.portal.stats.limited503;
     const start = performance.now();
-    w.releaseWork();
+    await w.releaseWork();
     const limitMs = (o.limitSeconds ?? 600) * 1000;
     let x = holdings(w.portal, w.acc);
     while (performance.now() - start < limitMs) {

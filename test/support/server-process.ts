@@ -38,6 +38,8 @@ export interface ServerProcessOptions {
   startTimeoutMs?: number;
   /** server-entry.ts compiled to JavaScript (test/bench/scale.ts), run by plain node without tsx */
   compiledEntry?: string;
+  /** the store (default: TEST_STORE, test-store.ts) */
+  store?: 'sqlite' | 'postgres';
 }
 
 export interface ServerProcess {
@@ -64,7 +66,7 @@ export async function startServerProcess(o: ServerProcessOptions): Promise<Serve
       NODE_ENV: 'test',
       PORT: String(o.port),
       HOST: '127.0.0.1',
-      ...childDatabaseEnv(o.databasePath),
+      ...childDatabaseEnv(o.databasePath, o.store),
       APP_SECRET_KEY: o.appSecretKey,
       LOG_LEVEL: o.logLevel ?? 'warn',
       OMNI_TEST_CREDENTIALS: JSON.stringify(o.credentials),

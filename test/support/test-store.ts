@@ -12,9 +12,14 @@ import { randomSchema, TEST_PG_URL } from './stores';
 export const TEST_STORE: 'sqlite' | 'postgres' = process.env.TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 
 /** The environment of a child-process server whose SQLite file would be `databasePath`. */
-export function childDatabaseEnv(databasePath: string): Record<string, string> {
-  if (TEST_STORE === 'sqlite') return { DATABASE_URL: `file:${databasePath}` };
-  return { DATABASE_URL: TEST_PG_URL, DATABASE_SCHEMA: `w_${createHash('sha256').update(resolve(databasePath)).digest('hex').slice(0, 16)}` };
+export function childDatabaseEnv(databasePath: string, store: 'sqlite' | 'postgres' = TEST_STORE): Record<string, string> {
+  if (store === 'sqlite') return { DATABASE_URL: `file:${databasePath}` };
+  return { DATABASE_URL: TEST_PG_URL, DATABASE_SCHEMA: worldSchema(databasePath) };
+}
+
+/** The PostgreSQL schema of the child-process world whose SQLite file would be `databasePath`. */
+export function worldSchema(databasePath: string): string {
+  return `w_${createHash('sha256').update(resolve(databasePath)).digest('hex').slice(0, 16)}`;
 }
 
 /** The environment of an in-process (harness) server, and how to drop what it leaves. */
@@ -50,8 +55,7 @@ export async function dropWorldSchemas(): Promise<number> {
 
 /** A read of a child-process world's PostgreSQL schema (the SQLite file's stand-in). */
 export async function pgQuery(databasePath: string, sql: string): Promise<unknown[]> {
-  const { DATABASE_SCHEMA } = childDatabaseEnv(databasePath);
-  const client = new pg.Client({ connectionString: TEST_PG_URL, options: `-c search_path=${DATABASE_SCHEMA}` });
+  const client = new pg.Client({ connectionString: TEST_PG_URL, options: `-c search_path=${worldSchema(databasePath)}` });
   await client.connect();
   try {
     return (await client.query(sql)).rows;
