@@ -2,6 +2,7 @@ import type { Db } from './storage/db';
 import type { Clock } from './domain/clock';
 import type { Logger } from './logging';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from './services/ports';
+import type { AsyncPort } from './services/async-port';
 import type { EmployeeDirectory } from './services/employee-sync/ports';
 import type { TelephonyRepository } from './services/telephony/ports';
 import type { UisProject } from './contracts/uis';
@@ -31,7 +32,7 @@ export function createPersonalManager(o: {
   gateway: BitrixGateway;
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
-  employees: EmployeeDirectory;
+  employees: AsyncPort<EmployeeDirectory>;
   telephony: TelephonyRepository;
   log: Logger;
   fetch?: typeof fetch;

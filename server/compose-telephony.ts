@@ -3,6 +3,7 @@ import type { SecretBox } from './storage/secret-box';
 import type { Clock } from './domain/clock';
 import type { Logger } from './logging';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from './services/ports';
+import type { AsyncPort } from './services/async-port';
 import type { EmployeeDirectory } from './services/employee-sync/ports';
 import type { UisProject } from './contracts/uis';
 import { createSqliteTelephonyRepository } from './storage/telephony-repository';
@@ -28,7 +29,7 @@ export function createTelephony(o: {
   gateway: BitrixGateway;
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
-  employees: EmployeeDirectory;
+  employees: AsyncPort<EmployeeDirectory>;
   log: Logger;
   fetch?: typeof fetch;
   options?: TelephonyWorkerOptions;

@@ -143,7 +143,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const bridgeSync = createSqliteBridgeRepository(db, () => clock.now());
   const bridge = asyncPort(bridgeSync);
   const bridgeFiles = createFileSigner({ secret, appUrl, now: () => clock.now() });
-  const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
+  const employeeSync = asyncPort(createSqliteEmployeeSyncRepository(db, () => clock.now()));
   const bridgeWorker = createBridgeWorker({ bridge, gateway, links, workspace, employees: employeeSync, uisEndpoints, files: bridgeFiles, clock, log, fetch: o.fetch }, o.bridge);
   const bridgeEventDeps = {
     bridge,
@@ -175,12 +175,15 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch, leadDealConsumers: [ol.leadDealConsumer] }, o.analytics);
   const amo = creds.amocrm ?? (config.amocrm ? { clientId: config.amocrm.clientId, clientSecret: config.amocrm.clientSecret, trustedHosts: config.amocrm.domains } : null);
   const chatSources = createChatSources({ db, box, clock, log, fetch: o.fetch, appUrl, stateSecret: secret, amo, analytics, links, uisEndpoints, worker: o.chatSources, lease: leases });
-  const crmRules = createSqliteCrmRulesRepository(db, () => clock.now());
-  const crmRequests = createSqliteCrmRequestRepository(db, () => clock.now());
+  // the UIS callback chain (crmCallbackDeps) runs inside the intake's SQLite transaction: it takes the synchronous repositories
+  const crmRulesSync = createSqliteCrmRulesRepository(db, () => clock.now());
+  const crmRequestsSync = createSqliteCrmRequestRepository(db, () => clock.now());
+  const crmRules = asyncPort(crmRulesSync);
+  const crmRequests = asyncPort(crmRequestsSync);
   const crmWorker = createCrmRulesWorker({ requests: crmRequests, crmRules, gateway, links, uisEndpoints, bridge, channels: workspace.channels, employees: employeeSync, clock, log, fetch: o.fetch, crmWritten: (m, refs) => void pm.worker.touch(m, refs) }, o.crmRules);
   const tel = createTelephony({ db, box, clock, gateway, links, uisEndpoints, employees: employeeSync, log, fetch: o.fetch, options: o.telephony, rateLimit: config.rateLimit, crmWritten: (m, refs) => void pm.worker.touch(m, refs) });
   const pm = createPersonalManager({ db, clock, gateway, links, uisEndpoints, employees: employeeSync, telephony: tel.telephony, log, fetch: o.fetch, options: o.personalManager, liveSlots });
-  const crmCallbackDeps = { requests: crmRequests, crmRules, now: () => clock.now(), gatherMs: crmWorker.gatherMs, wake: (d: number) => crmWorker.wake(d) };
+  const crmCallbackDeps = { requests: crmRequestsSync, crmRules: crmRulesSync, now: () => clock.now(), gatherMs: crmWorker.gatherMs, wake: (d: number) => crmWorker.wake(d) };
   const deps: AppDeps = {
     appUrl,
     log,

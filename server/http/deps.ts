@@ -48,15 +48,15 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   bridgeRecoveryStore: import('../services/async-port').AsyncPort<import('../services/bridge/ports').BridgeRecoveryRepository>;
   bridgeFiles: import('../services/bridge/file-links').FileSigner;
   /** «Чаты» / «Оффлайн заявки» rules and the cached CRM directory (issue #6). */
-  crmRules: import('../services/crm-rules/ports').CrmRulesRepository;
+  crmRules: import('../services/async-port').AsyncPort<import('../services/crm-rules/ports').CrmRulesRepository>;
   /** Chats/offline requests the rules follow, and the worker applying their decisions. */
-  crmRequests: import('../services/crm-rules/ports').CrmRequestRepository;
+  crmRequests: import('../services/async-port').AsyncPort<import('../services/crm-rules/ports').CrmRequestRepository>;
   crmWorker: import('../services/crm-rules/worker').CrmRulesWorker;
   /** «Синхронизация сотрудников» (issue #6): settings, mapping and runs; its worker (ticks started by main.ts). */
-  employeeSync: import('../services/employee-sync/ports').EmployeeSyncRepository;
+  employeeSync: import('../services/async-port').AsyncPort<import('../services/employee-sync/ports').EmployeeSyncRepository>;
   employeeSyncWorker: import('../services/employee-sync/worker').EmployeeSyncWorker;
   /** Bitrix24 user ⇄ UIS employee as the last sync found it (for other services). */
-  employeeDirectory: import('../services/employee-sync/ports').EmployeeDirectory;
+  employeeDirectory: import('../services/async-port').AsyncPort<import('../services/employee-sync/ports').EmployeeDirectory>;
   /** «Телефония» (issue #13): settings, notifications, calls; the worker applying them; the report's reconciliation. */
   telephony: import('../services/telephony/ports').TelephonyRepository;
   /** calls started from Bitrix24 (issue #14); the tab lists the failed ones */

@@ -31,7 +31,8 @@ export async function findOperator(deps: WorkspaceDeps, link: UisLink, userId: n
   let perDeps = cache.get(deps.links);
   if (!perDeps) cache.set(deps.links, (perDeps = new Map()));
   // a new pairing by the employee sync takes effect at once: it is part of the key
-  const key = `${link.memberId}:${userId}:${link.accountId}:${deps.employees?.uisEmployeeFor(link.memberId, userId) ?? ''}`;
+  const mapped = (await deps.employees?.uisEmployeeFor(link.memberId, userId)) ?? null;
+  const key = `${link.memberId}:${userId}:${link.accountId}:${mapped ?? ''}`;
   const hit = perDeps.get(key);
   if (hit && hit.until > deps.clock.now()) {
     if (!(hit.op instanceof AppError)) return hit.op;
@@ -39,7 +40,7 @@ export async function findOperator(deps: WorkspaceDeps, link: UisLink, userId: n
   }
   if (perDeps.size > 10_000) perDeps.clear();
   try {
-    const op = await lookup(deps, link, userId);
+    const op = await lookup(deps, link, userId, mapped);
     perDeps.set(key, { op, until: deps.clock.now() + TTL_MS });
     return op;
   } catch (e) {
@@ -48,9 +49,8 @@ export async function findOperator(deps: WorkspaceDeps, link: UisLink, userId: n
   }
 }
 
-async function lookup(deps: WorkspaceDeps, link: UisLink, userId: number): Promise<Operator> {
-  // the employee sync paired them already (by e-mail, by name, or by creating the employee)
-  const mapped = deps.employees?.uisEmployeeFor(link.memberId, userId) ?? null;
+/** `mapped`: the employee the sync paired the user with (by e-mail, by name, or by creating him), if any. */
+async function lookup(deps: WorkspaceDeps, link: UisLink, userId: number, mapped: number | null): Promise<Operator> {
   const email = mapped === null ? await bitrixEmail(deps, link.memberId, userId) : null;
   let employees: UisEmployeeRecord[];
   try {

@@ -53,7 +53,7 @@ export interface WorkspaceAdapters {
 export interface WorkspaceDeps extends WorkspaceAdapters {
   links: UisLinkRepository;
   /** The employee sync's mapping (Bitrix24 user → UIS employee), consulted before the e-mail match. */
-  employees?: { uisEmployeeFor(memberId: string, b24UserId: number): number | null };
+  employees?: { uisEmployeeFor(memberId: string, b24UserId: number): Promise<number | null> };
   uisEndpoints(project: UisProject): UisEndpoints;
   gateway: BitrixGateway;
   clock: Clock;

@@ -44,7 +44,7 @@ export async function benchClickToCall(o: { samples: number; pauseMs: number; co
     try {
       const { acc, session } = await installAndLink(h);
       const [anna] = acc.employees.map((e) => e.id) as [number];
-      h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [{ b24UserId: 1, uisEmployeeId: anna, matchedBy: 'email' }]);
+      await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [{ b24UserId: 1, uisEmployeeId: anna, matchedBy: 'email' }]);
       const vns = acc.pbx.virtualNumbers.map((v) => v.number);
       const save = async (overrideCallerId: boolean) => {
         const d = defaultTelephonySettings();

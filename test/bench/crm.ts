@@ -51,21 +51,21 @@ export async function benchCrm(o: { clock: Clock; chats: number; rateLimit: { dr
     const chats = await Promise.all(Array.from({ length: o.chats }, (_, i) => acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: phone(i) }, text: `Вопрос ${i}` })));
     await Promise.all(chats.filter((_, i) => i % 2 === 0).map((c, i) => acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: phone(i * 2) }, text: `Уточнение ${c.chatId}` })));
     const repeats = Math.ceil(o.chats / 2);
-    const done = () => {
-      const counts = h.app.deps.crmRequests.count(h.portal.memberId);
+    const done = async () => {
+      const counts = await h.app.deps.crmRequests.count(h.portal.memberId);
       const comments = h.portal.crm.comments().filter((c) => c.comment.includes('Уточнение')).length;
       // settled: nothing pending; a chat whose follow-up was already in its first decision ends
       // `waiting` (skip nothing-new, a later message may still come), the others `done`
       const settledChats = (counts['chat:done'] ?? 0) + (counts['chat:waiting'] ?? 0);
       return settledChats === o.chats && !counts['chat:pending'] && !counts['chat:failed'] && comments === repeats;
     };
-    while (!done() && performance.now() - r0 < 600_000) {
+    while (!(await done()) && performance.now() - r0 < 600_000) {
       await acc.settle();
       await h.app.deps.crmWorker.drain();
       await new Promise((r) => setTimeout(r, 50));
     }
     return {
-      settled: done(),
+      settled: await done(),
       chats: o.chats,
       leads: h.portal.crm.leads().filter((l) => l.ORIGINATOR_ID === 'uis_omni').length,
       repeats,

@@ -37,7 +37,7 @@ async function world(o: { clock?: Clock; rateLimit?: { drainPerSec: number; burs
   });
   const { acc, session } = await installAndLink(h);
   const [anna, marina] = acc.employees.map((e) => e.id) as [number, number];
-  h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
+  await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
     { b24UserId: 1, uisEmployeeId: anna, matchedBy: 'email' },
     { b24UserId: 2, uisEmployeeId: marina, matchedBy: 'email' },
   ]);

@@ -33,7 +33,7 @@ describe('«Переадресация на персонального мене�
     const { acc, session } = await installAndLink(h);
     const pbx = acc.pbx;
     const [anna, marina] = acc.employees.map((e) => e.id) as [number, number];
-    h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
+    await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
       { b24UserId: ADMIN, uisEmployeeId: anna, matchedBy: 'email' },
       { b24UserId: 2, uisEmployeeId: marina, matchedBy: 'email' },
     ]);

@@ -81,7 +81,7 @@ describe('the settings page, tried as a new admin would', () => {
     await expect(leavingAsks(app)).resolves.toBe(true);
     await app.getByTestId('page-save').click();
     await app.getByTestId('page-saved').waitFor({ timeout: 20_000 });
-    expect(h.app.deps.employeeSync.getSettings(h.portal.memberId)?.settings.importStatuses).toBe(true);
+    expect((await h.app.deps.employeeSync.getSettings(h.portal.memberId))?.settings.importStatuses).toBe(true);
     await expect(leavingAsks(app)).resolves.toBe(false);
     // «Настройки сохранены» stays (a timed notice could pass unseen) until the next change
     await app.waitForTimeout(5_000);

@@ -41,7 +41,7 @@ describe('click-to-call in the emulated portal', () => {
     const pbx = acc.pbx;
     pbx.settings.recordingDelayMs = 300;
     const [anna] = acc.employees.map((e) => e.id) as [number];
-    h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [{ b24UserId: ADMIN, uisEmployeeId: anna, matchedBy: 'email' }]);
+    await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [{ b24UserId: ADMIN, uisEmployeeId: anna, matchedBy: 'email' }]);
 
     browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });

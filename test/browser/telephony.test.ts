@@ -45,7 +45,7 @@ describe('«Телефония» configured by the administrator in the emulated
     pbx.settings.recordingDelayMs = 300;
     const [anna, marina] = acc.employees.map((e) => e.id) as [number, number];
     // the employee sync paired them (extensions 101, 102 ↔ UF_PHONE_INNER)
-    h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
+    await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
       { b24UserId: ADMIN, uisEmployeeId: anna, matchedBy: 'email' },
       { b24UserId: 2, uisEmployeeId: marina, matchedBy: 'email' },
     ]);

@@ -94,7 +94,7 @@ describe('operators paired by the employee sync', () => {
   it('a workspace reply of a UIS employee paired by name (different e-mails) is shown as the paired Bitrix24 user, as the CRM rules would name him', async () => {
     const { acc } = await linked();
     acc.employees.push({ id: 900_002, first_name: 'Иван', last_name: 'Сотрудников', full_name: 'Сотрудников Иван', email: 'ivan.s@other.example', login: 'isotr', operator_chat_enabled: true, status: 'available' });
-    h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [{ b24UserId: 2, uisEmployeeId: 900_002, matchedBy: 'name' }]);
+    await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [{ b24UserId: 2, uisEmployeeId: 900_002, matchedBy: 'name' }]);
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230009' }, text: 'Здравствуйте' });
     await settle();
     const b24ChatId = olChat(w.chatId)!.id;

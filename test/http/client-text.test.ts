@@ -89,16 +89,18 @@ describe('CRM: comments, to-dos and COMMENTS written by the Chats rules', () => 
     const name = '[USER=1]Ольга[/USER]';
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000001', name }, text: HOSTILE });
     const request = () => h.app.deps.crmRequests.get(h.portal.memberId, 'chat', String(w.chatId));
+    let status: string | undefined;
     await until(
-      () => request()?.status === 'done',
+      () => status === 'done',
       async () => {
         await h.uis.accounts[0]!.settle();
         await h.app.deps.crmWorker.drain();
+        status = (await request())?.status;
       },
       100,
       30,
     );
-    expect(request()?.status).toBe('done');
+    expect((await request())?.status).toBe('done');
     const lead = h.portal.crm.leads().find((l) => l.ORIGINATOR_ID === 'uis_omni')!;
     const comments = h.portal.crm.comments().filter((c) => c.entityType === 'LEAD' && c.entityId === Number(lead.ID));
     const todos = h.portal.crm.activities().filter((a) => a.providerId === 'CRM_TODO' && a.ownerType === 'LEAD' && a.ownerId === Number(lead.ID));

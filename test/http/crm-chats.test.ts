@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CrmRulesSettings, Filter, FilterParam } from '../../server/contracts/crm-rules';
-import { faultyFetch, installAndLink, until } from '../support/bridge-fixture';
+import { faultyFetch, installAndLink } from '../support/bridge-fixture';
 import { api, startHarness, type Harness } from '../support/harness';
 import { defaultCrmRulesSettings } from '../../server/services/crm-rules/settings';
 import type { UisAccount } from '../emulator/uis/index';
@@ -43,9 +43,15 @@ const settle = async () => {
   await h.app.deps.crmWorker.drain();
 };
 /** Wait for the worker (no wall-clock assertion: the state decides). */
-async function waitFor(done: () => boolean, rounds = 100): Promise<void> {
-  await until(done, settle, rounds, 30);
-  expect(done()).toBe(true);
+async function waitFor(done: () => boolean | Promise<boolean>, rounds = 100): Promise<void> {
+  // bridge-fixture's `until`, with a predicate that may read the (asynchronous) repositories
+  const start = Date.now();
+  for (let i = 0; (i < rounds || Date.now() - start < 30_000) && !(await done()); i++) {
+    await settle();
+    if (await done()) break;
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  expect(await done()).toBe(true);
 }
 const request = (chatId: number) => h.app.deps.crmRequests.get(h.portal.memberId, 'chat', String(chatId));
 const ours = (rows: Array<Record<string, unknown>>) => rows.filter((r) => r.ORIGINATOR_ID === 'uis_omni');
@@ -62,13 +68,14 @@ function searchCounter() {
   };
   return c;
 }
-const settled = (chatId: number) => () => ['done', 'waiting', 'failed'].includes(request(chatId)?.status ?? '');
+const settled = (chatId: number) => async () => ['done', 'waiting', 'failed'].includes((await request(chatId))?.status ?? '');
+const allSettled = async (chatIds: number[]) => (await Promise.all(chatIds.map((id) => settled(id)()))).every(Boolean);
 
 describe('«Чаты»: primary and repeat requests', () => {
   it('a new client on WhatsApp: one contact and one lead with the template title, stage and responsible, the chat in its timeline, the responsible notified; later messages are appended, never a second lead', async () => {
     const { acc } = await setup(rules());
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000001', name: 'Ольга' }, text: 'Здравствуйте, нужен диван' });
-    await waitFor(() => ours(h.portal.crm.leads()).length === 1 && settled(w.chatId)());
+    await waitFor(async () => ours(h.portal.crm.leads()).length === 1 && (await settled(w.chatId)()));
     const [lead] = ours(h.portal.crm.leads());
     expect(lead).toMatchObject({ TITLE: 'Чат WhatsApp: Ольга', STATUS_ID: 'IN_PROCESS', ASSIGNED_BY_ID: '2', ORIGIN_ID: `chat:${w.chatId}:create:lead` });
     const [contact] = ours(h.portal.crm.contacts());
@@ -80,13 +87,13 @@ describe('«Чаты»: primary and repeat requests', () => {
     expect(first[0]!.comment).toContain('Здравствуйте, нужен диван');
     expect(h.portal.crm.notifications().filter((n) => n.userId === 2 && n.message.includes('Чат WhatsApp: Ольга'))).toHaveLength(1);
     // another callback of the chat may have brought a pass with nothing new ('waiting' for more): the record keeps «primary»
-    expect(request(w.chatId)).toMatchObject({ outcome: 'primary' });
-    expect(['done', 'waiting']).toContain(request(w.chatId)!.status);
+    expect(await request(w.chatId)).toMatchObject({ outcome: 'primary' });
+    expect(['done', 'waiting']).toContain((await request(w.chatId))!.status);
 
     // such a pass made on purpose: the chat touched again, nothing new in it
-    h.app.deps.crmRequests.touch({ memberId: h.portal.memberId, kind: 'chat', requestId: String(w.chatId), event: 'message', dueAt: 0 });
-    await waitFor(() => request(w.chatId)?.status !== 'pending');
-    expect(request(w.chatId)).toMatchObject({ status: 'waiting', outcome: 'primary' });
+    await h.app.deps.crmRequests.touch({ memberId: h.portal.memberId, kind: 'chat', requestId: String(w.chatId), event: 'message', dueAt: 0 });
+    await waitFor(async () => (await request(w.chatId))?.status !== 'pending');
+    expect(await request(w.chatId)).toMatchObject({ status: 'waiting', outcome: 'primary' });
     expect(ours(h.portal.crm.leads())).toHaveLength(1);
 
     await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000001' }, text: 'И ещё кресло' });
@@ -101,24 +108,24 @@ describe('«Чаты»: primary and repeat requests', () => {
     const clock = { offset: 0, now: () => Date.now() + clock.offset, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms))) };
     const { acc } = await setup(rules(), { clock, retentionMs: 3600_000 });
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000009', name: 'Вера' }, text: 'Нужен стол' });
-    await waitFor(() => ours(h.portal.crm.leads()).length === 1 && settled(w.chatId)());
+    await waitFor(async () => ours(h.portal.crm.leads()).length === 1 && (await settled(w.chatId)()));
     await acc.closeChatByVisitor(w.chatId);
-    await waitFor(() => request(w.chatId)?.status === 'done');
+    await waitFor(async () => (await request(w.chatId))?.status === 'done');
     const lead = Number(ours(h.portal.crm.leads())[0]!.ID);
     const before = commentsOn('LEAD', lead).length;
     const stored = () => h.app.deps.crmRequests.messages(h.portal.memberId, String(w.chatId));
-    expect(stored().length).toBeGreaterThan(0);
+    expect((await stored()).length).toBeGreaterThan(0);
     // two hours later (retention 1 h here; 30 days by default) the worker's hourly run deletes the transcript, keeps the request and its cursor
     clock.offset += 2 * 3600_000;
-    await waitFor(() => {
+    await waitFor(async () => {
       h.app.deps.crmWorker.wake(0);
-      return stored().length === 0;
+      return (await stored()).length === 0;
     });
-    expect(request(w.chatId)).toMatchObject({ status: 'done', link: { cursor: expect.any(String) } });
+    expect(await request(w.chatId)).toMatchObject({ status: 'done', link: { cursor: expect.any(String) } });
     // a later message of the chat (as its callback records it) re-opens the request
-    h.app.deps.crmRequests.addMessage(h.portal.memberId, String(w.chatId), { id: '990000001', at: clock.now(), source: 'visitor', text: 'И ещё стул', author: null });
-    h.app.deps.crmRequests.touch({ memberId: h.portal.memberId, kind: 'chat', requestId: String(w.chatId), event: 'message', dueAt: 0 });
-    await waitFor(() => commentsOn('LEAD', lead).length === before + 1 && request(w.chatId)?.status !== 'pending');
+    await h.app.deps.crmRequests.addMessage(h.portal.memberId, String(w.chatId), { id: '990000001', at: clock.now(), source: 'visitor', text: 'И ещё стул', author: null });
+    await h.app.deps.crmRequests.touch({ memberId: h.portal.memberId, kind: 'chat', requestId: String(w.chatId), event: 'message', dueAt: 0 });
+    await waitFor(async () => commentsOn('LEAD', lead).length === before + 1 && (await request(w.chatId))?.status !== 'pending');
     const added = commentsOn('LEAD', lead).at(-1)!.comment;
     expect(added).toContain('И ещё стул');
     expect(added).not.toContain('Нужен стол');
@@ -132,7 +139,7 @@ describe('«Чаты»: primary and repeat requests', () => {
     const leads = h.portal.crm.leads().length;
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79031234567' }, text: 'Когда поставка?' });
     await waitFor(settled(w.chatId));
-    expect(request(w.chatId)).toMatchObject({ status: 'done', outcome: 'repeat' });
+    expect(await request(w.chatId)).toMatchObject({ status: 'done', outcome: 'repeat' });
     expect(h.portal.crm.leads()).toHaveLength(leads);
     expect(commentsOn('DEAL', 1).map((c) => c.comment).join('\n')).toContain('Когда поставка?');
   });
@@ -159,13 +166,13 @@ describe('«Чаты»: primary and repeat requests', () => {
     const { acc } = await setup(rules({ channels: ['whatsapp', 'waba', 'telegram_private', 'sms'] }));
     const types = ['whatsapp', 'waba', 'telegram_private', 'sms'] as const;
     const chats = await Promise.all(types.map((channelType) => acc.visitorWrite({ channelType, visitor: { phone: '+79260000002' }, text: `Пишу в ${channelType}` })));
-    await waitFor(() => chats.every((c) => settled(c.chatId)()));
+    await waitFor(() => allSettled(chats.map((c) => c.chatId)));
     const leads = ours(h.portal.crm.leads());
     expect(leads).toHaveLength(1);
     expect(ours(h.portal.crm.contacts())).toHaveLength(1);
     const text = commentsOn('LEAD', Number(leads[0]!.ID)).map((c) => c.comment).join('\n');
     for (const t of types) expect(text).toContain(`Пишу в ${t}`);
-    expect(chats.map((c) => request(c.chatId)!.outcome).sort()).toEqual(['primary', 'repeat', 'repeat', 'repeat']);
+    expect((await Promise.all(chats.map((c) => request(c.chatId)))).map((r) => r!.outcome).sort()).toEqual(['primary', 'repeat', 'repeat', 'repeat']);
   });
 });
 
@@ -190,9 +197,9 @@ describe('«Чаты»: filters, responsibles, funnels, fields', () => {
     const y = await acc.visitorWrite({ channelType: 'comagic', visitor: { sessionId: yandex.id, phone: '+79260000010' }, text: 'Диван из рекламы' });
     const s = await acc.visitorWrite({ channelType: 'comagic', visitor: { sessionId: spam.id, phone: '+79260000011' }, text: 'спам' });
     const g = await acc.visitorWrite({ channelType: 'comagic', visitor: { sessionId: google.id, phone: '+79260000012' }, text: 'Из поиска' });
-    await waitFor(() => [y, s, g].every((x) => settled(x.chatId)()));
+    await waitFor(() => allSettled([y, s, g].map((x) => x.chatId)));
 
-    expect(request(s.chatId)).toMatchObject({ status: 'done', outcome: 'skip:filtered-out' });
+    expect(await request(s.chatId)).toMatchObject({ status: 'done', outcome: 'skip:filtered-out' });
     const leads = ours(h.portal.crm.leads());
     const deals = ours(h.portal.crm.deals());
     expect(leads).toHaveLength(2);
@@ -213,9 +220,9 @@ describe('«Чаты»: filters, responsibles, funnels, fields', () => {
     expect((await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: whatsapp })).status).toBe(200);
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000020' }, text: 'через открытую линию' });
     const v = await acc.visitorWrite({ channelType: 'sms', visitor: { phone: '+79260000021' }, text: 'из SMS' });
-    await waitFor(() => settled(w.chatId)() && settled(v.chatId)());
-    expect(request(w.chatId)).toMatchObject({ outcome: 'skip:open-lines' });
-    expect(request(v.chatId)).toMatchObject({ outcome: 'skip:channel-off' });
+    await waitFor(() => allSettled([w.chatId, v.chatId]));
+    expect(await request(w.chatId)).toMatchObject({ outcome: 'skip:open-lines' });
+    expect(await request(v.chatId)).toMatchObject({ outcome: 'skip:channel-off' });
     expect(ours(h.portal.crm.leads())).toHaveLength(0);
     expect(search.calls, 'no CRM search for a chat the rules skip').toBe(0);
   });
@@ -228,7 +235,7 @@ describe('«Чаты»: closed entities and «Обновлять всегда»'
     await rest.call('crm.lead.update', { id: 1, fields: { STATUS_ID: 'JUNK' } });
     const a = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161234567' }, text: 'Снова я' });
     await waitFor(settled(a.chatId));
-    expect(request(a.chatId)).toMatchObject({ outcome: 'primary' });
+    expect(await request(a.chatId)).toMatchObject({ outcome: 'primary' });
     const [lead] = ours(h.portal.crm.leads());
     expect(lead).toMatchObject({ ASSIGNED_BY_ID: '2' });
     await acc.closeChatByVisitor(a.chatId);
@@ -238,7 +245,7 @@ describe('«Чаты»: closed entities and «Обновлять всегда»'
     await rest.call('crm.lead.update', { id: Number(lead!.ID), fields: { STATUS_ID: 'JUNK' } });
     const b = await acc.visitorWrite({ channelType: 'telegram_private', visitor: { phone: '+79161234567' }, text: 'И ещё раз' });
     await waitFor(settled(b.chatId));
-    expect(request(b.chatId)).toMatchObject({ outcome: 'repeat' });
+    expect(await request(b.chatId)).toMatchObject({ outcome: 'repeat' });
     expect(ours(h.portal.crm.leads())).toHaveLength(1);
     // the newest closed lead gets it
     expect(commentsOn('LEAD', Number(lead!.ID)).map((c) => c.comment).join('\n')).toContain('И ещё раз');
@@ -263,7 +270,7 @@ describe('«Чаты»: closed entities and «Обновлять всегда»'
     const second = acc.addSession({ utm: { source: 'yandex', campaign: 'second' } });
     const b = await acc.visitorWrite({ channelType: 'comagic', visitor: { sessionId: second.id, phone: '+79260000080' }, text: 'второй визит' });
     await waitFor(settled(b.chatId));
-    expect(request(b.chatId)).toMatchObject({ outcome: 'repeat' });
+    expect(await request(b.chatId)).toMatchObject({ outcome: 'repeat' });
     expect(h.portal.crm.leads().find((l) => l.ID === lead!.ID)).toMatchObject({ UF_CRM_YA_CID: 'yandex', UF_CRM_UIS_CHAT_ID: 'first' });
   });
 });
@@ -275,11 +282,11 @@ describe('«Чаты»: the operator as responsible (employee sync)', () => {
     expect(sync.status, JSON.stringify(sync.json)).toBe(202);
     await h.app.deps.employeeSyncWorker.idle();
     const operator = acc.employees.find((e) => e.email === 'admin@portal.example')!;
-    expect(h.app.deps.employeeDirectory.b24UserFor(h.portal.memberId, operator.id)).toBe(1);
+    expect(await h.app.deps.employeeDirectory.b24UserFor(h.portal.memberId, operator.id)).toBe(1);
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000070' }, text: 'Вопрос' });
     await acc.workspaceReply(w.chatId, operator.id, 'Отвечаю');
     await acc.closeChat(w.chatId, 'closed_by_operator', operator.id);
-    await waitFor(() => request(w.chatId)?.status === 'done');
+    await waitFor(async () => (await request(w.chatId))?.status === 'done');
     const [lead] = ours(h.portal.crm.leads());
     expect(lead).toMatchObject({ ASSIGNED_BY_ID: '1' });
     const text = commentsOn('LEAD', Number(lead!.ID))[0]!.comment;
@@ -295,11 +302,11 @@ describe('«Чаты»: when and without contacts', () => {
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000030', name: 'Нина' }, text: 'Первое' });
     await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000030' }, text: 'Второе' });
     await waitFor(settled(w.chatId));
-    expect(request(w.chatId)).toMatchObject({ status: 'waiting', outcome: 'skip:waits-for-end' });
+    expect(await request(w.chatId)).toMatchObject({ status: 'waiting', outcome: 'skip:waits-for-end' });
     expect(ours(h.portal.crm.leads())).toHaveLength(0);
     expect(search.calls, 'no CRM search while the chat runs').toBe(0);
     await acc.closeChatByVisitor(w.chatId);
-    await waitFor(() => ours(h.portal.crm.leads()).length === 1 && request(w.chatId)?.status === 'done');
+    await waitFor(async () => ours(h.portal.crm.leads()).length === 1 && (await request(w.chatId))?.status === 'done');
     const lead = ours(h.portal.crm.leads())[0]!;
     const comments = commentsOn('LEAD', Number(lead.ID));
     expect(comments).toHaveLength(1);
@@ -313,7 +320,7 @@ describe('«Чаты»: when and without contacts', () => {
     await acc.visitorEdit(w.messageId, 'Хочу заказать');
     await waitFor(settled(w.chatId));
     await acc.closeChatByVisitor(w.chatId);
-    await waitFor(() => ours(h.portal.crm.leads()).length === 1 && request(w.chatId)?.status === 'done');
+    await waitFor(async () => ours(h.portal.crm.leads()).length === 1 && (await request(w.chatId))?.status === 'done');
     const comments = commentsOn('LEAD', Number(ours(h.portal.crm.leads())[0]!.ID));
     expect(comments).toHaveLength(1);
     expect(comments[0]!.comment).toMatch(/Хочу заказать[\s\S]*Два/);
@@ -324,7 +331,7 @@ describe('«Чаты»: when and without contacts', () => {
     const { acc } = await setup(rules());
     const w = await acc.visitorWrite({ channelType: 'telegram', visitor: { name: 'Аноним' }, text: 'без контактов' });
     await waitFor(settled(w.chatId));
-    expect(request(w.chatId)).toMatchObject({ status: 'waiting', outcome: 'skip:no-contact' });
+    expect(await request(w.chatId)).toMatchObject({ status: 'waiting', outcome: 'skip:no-contact' });
     await acc.visitorCard(w.chatId, { phones: ['+79260000040'] });
     await waitFor(() => ours(h.portal.crm.leads()).length === 1);
     expect(ours(h.portal.crm.contacts())[0]!.NAME).toBe('Аноним');
@@ -332,7 +339,7 @@ describe('«Чаты»: when and without contacts', () => {
     await h.close();
     const second = await setup(rules({ createWithoutContacts: true }));
     const x = await second.acc.visitorWrite({ channelType: 'telegram', visitor: { name: 'Гость' }, text: 'без контактов' });
-    await waitFor(() => ours(h.portal.crm.leads()).length === 1 && settled(x.chatId)());
+    await waitFor(async () => ours(h.portal.crm.leads()).length === 1 && (await settled(x.chatId)()));
     expect(ours(h.portal.crm.leads())[0]!.CONTACT_ID ?? null).toBeNull();
     expect(ours(h.portal.crm.contacts())).toHaveLength(0);
   });
@@ -345,15 +352,15 @@ describe('«Чаты»: faults', () => {
     let applies = 0;
     f.inject((url) => /\/rest\/batch$/.test(url) && ++applies === 2, 'after', 1, 502);
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000050' }, text: 'потерянный ответ' });
-    await waitFor(() => request(w.chatId)?.status === 'pending' && (request(w.chatId)?.attempts ?? 0) > 0);
+    await waitFor(async () => (await request(w.chatId))?.status === 'pending' && ((await request(w.chatId))?.attempts ?? 0) > 0);
     // the lost answer was the apply batch's: the portal holds the lead while the app does not know it
     expect(f.injected).toBe(1);
     expect(ours(h.portal.crm.leads())).toHaveLength(1);
-    expect(h.app.deps.crmRequests.op(h.portal.memberId, `chat:${w.chatId}:create:lead`)?.state).toBe('sent');
+    expect((await h.app.deps.crmRequests.op(h.portal.memberId, `chat:${w.chatId}:create:lead`))?.state).toBe('sent');
     // the worker backs off for seconds: make the retry due now
     h.app.db.prepare('UPDATE crm_requests SET due_at = 0').run();
     h.app.deps.crmWorker.wake(0);
-    await waitFor(() => request(w.chatId)?.status === 'done');
+    await waitFor(async () => (await request(w.chatId))?.status === 'done');
     expect(ours(h.portal.crm.leads())).toHaveLength(1);
     expect(ours(h.portal.crm.deals())).toHaveLength(1);
     expect(ours(h.portal.crm.contacts())).toHaveLength(1);
@@ -368,22 +375,22 @@ describe('«Чаты»: what the callbacks missed, from the Data API reports', (
     const v = await acc.visitorWrite({ channelType: 'vkontakte_groups', visitor: { name: 'Вадим', phone: '+79260000091' }, text: 'Привет из ВК' });
     await acc.visitorWrite({ channelType: 'vkontakte_groups', visitor: { name: 'Вадим' }, text: 'Есть диваны?' });
     await settle();
-    expect(request(v.chatId)).toBeNull();
+    expect(await request(v.chatId)).toBeNull();
     // the callbacks' chat is known and live: nothing to do for it
     expect(await h.app.deps.crmWorker.reconcileChats(h.portal.memberId)).toBe(1);
     await waitFor(settled(v.chatId));
-    expect(request(v.chatId)).toMatchObject({ status: 'waiting', outcome: 'skip:waits-for-end' });
+    expect(await request(v.chatId)).toMatchObject({ status: 'waiting', outcome: 'skip:waits-for-end' });
     expect(await h.app.deps.crmWorker.reconcileChats(h.portal.memberId)).toBe(0);
 
     await acc.closeChat(v.chatId, 'closed_by_timeout');
     expect(await h.app.deps.crmWorker.reconcileChats(h.portal.memberId)).toBe(1);
-    await waitFor(() => request(v.chatId)?.status === 'done');
+    await waitFor(async () => (await request(v.chatId))?.status === 'done');
     const lead = ours(h.portal.crm.leads()).find((l) => String(l.ORIGIN_ID).startsWith(`chat:${v.chatId}:`))!;
     // the default template; the report carries the phone, not the name
     expect(lead.TITLE).toBe('Чат VK: +79260000091');
     const comment = commentsOn('LEAD', Number(lead.ID))[0]!.comment;
     expect(comment).toMatch(/Привет из ВК[\s\S]*Есть диваны\?/);
-    await waitFor(() => request(w.chatId)?.status === 'waiting');
+    await waitFor(async () => (await request(w.chatId))?.status === 'waiting');
   });
 });
 
@@ -404,8 +411,8 @@ describe('«Оффлайн заявки»: the same engine on UIS offline reques
     const req = acc.offlineRequest({ name: 'Светлана', phone: '+7 926 000-00-60', email: 'Sveta@Example.com', text: 'Перезвоните мне после шести', formName: 'Обратный звонок', sessionId: session.id });
     const spam = acc.offlineRequest({ phone: '+79260000061', text: 'купите', formName: 'Спам-форма' });
     expect(await h.app.deps.crmWorker.pollOffline(h.portal.memberId)).toBe(2);
-    await waitFor(() => offlineRequest(req.id)?.status === 'done' && offlineRequest(spam.id)?.status === 'done');
-    expect(offlineRequest(spam.id)).toMatchObject({ outcome: 'skip:filtered-out' });
+    await waitFor(async () => (await offlineRequest(req.id))?.status === 'done' && (await offlineRequest(spam.id))?.status === 'done');
+    expect(await offlineRequest(spam.id)).toMatchObject({ outcome: 'skip:filtered-out' });
     const [lead] = ours(h.portal.crm.leads());
     expect(lead).toMatchObject({ ASSIGNED_BY_ID: '2', STATUS_ID: 'IN_PROCESS', ORIGIN_ID: `offline:${req.id}:create:lead` });
     expect(String(lead!.TITLE)).toContain('Светлана');
@@ -428,9 +435,9 @@ describe('«Оффлайн заявки»: the same engine on UIS offline reques
     const req = acc.offlineRequest({ name: 'Урал', phone: '+79120000070', text: 'Заявка из Екатеринбурга' });
     // a window written in Moscow time would end two hours before this request
     expect(await h.app.deps.crmWorker.pollOffline(h.portal.memberId)).toBe(1);
-    const startedAt = offlineRequest(req.id)!.startedAt!;
+    const startedAt = (await offlineRequest(req.id))!.startedAt!;
     expect(Math.abs(startedAt - req.createdAt)).toBeLessThan(1000); // the report's «date_time» is read in the account's zone
-    await waitFor(() => offlineRequest(req.id)?.status === 'done');
+    await waitFor(async () => (await offlineRequest(req.id))?.status === 'done');
     expect(ours(h.portal.crm.leads())).toHaveLength(1);
   });
 
@@ -438,8 +445,8 @@ describe('«Оффлайн заявки»: the same engine on UIS offline reques
     const { acc, session } = await setup(offline(), { tab: 'offline' });
     const req = acc.offlineRequest({ name: 'Пётр', phone: '+79031234567', text: 'Нужен счёт' });
     expect(await h.app.deps.crmWorker.pollOffline(h.portal.memberId)).toBe(1);
-    await waitFor(() => offlineRequest(req.id)?.status === 'done');
-    expect(offlineRequest(req.id)).toMatchObject({ outcome: 'repeat' });
+    await waitFor(async () => (await offlineRequest(req.id))?.status === 'done');
+    expect(await offlineRequest(req.id)).toMatchObject({ outcome: 'repeat' });
     expect(commentsOn('DEAL', 1).map((c) => c.comment).join('\n')).toContain('Нужен счёт');
     expect(ours(h.portal.crm.leads())).toHaveLength(0);
 

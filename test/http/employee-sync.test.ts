@@ -49,7 +49,7 @@ async function waitDone(session: string): Promise<EmployeeSyncView> {
 describe('employee sync', () => {
   it('when the background work starts, then a run a previous process left «running» is marked failed, so the admin can run it again', async () => {
     const { admin } = await setup();
-    const leftover = h.app.deps.employeeSync.startRun(h.portal.memberId, 'manual')!; // as if the process died mid-run
+    const leftover = (await h.app.deps.employeeSync.startRun(h.portal.memberId, 'manual'))!; // as if the process died mid-run
     expect((await api(h.app.url, admin, 'POST', '/api/employee-sync/run')).status).toBe(409); // one run at a time
     h.app.deps.employeeSyncWorker.start(3_600_000);
     await h.app.deps.employeeSyncWorker.idle();
@@ -83,9 +83,9 @@ describe('employee sync', () => {
 
     // the mapping port other services use
     const dir = h.app.deps.employeeDirectory;
-    expect(dir.uisEmployeeFor(h.portal.memberId, 6)).toBe(marina);
-    expect(dir.b24UserFor(h.portal.memberId, oleg!)).toBe(7);
-    expect(dir.uisEmployeeFor(h.portal.memberId, 3)).toBeNull();
+    expect(await dir.uisEmployeeFor(h.portal.memberId, 6)).toBe(marina);
+    expect(await dir.b24UserFor(h.portal.memberId, oleg!)).toBe(7);
+    expect(await dir.uisEmployeeFor(h.portal.memberId, 3)).toBeNull();
 
     // a second run creates nothing more: everyone now pairs by e-mail, number or name
     const again = await syncNow(admin);
@@ -103,7 +103,7 @@ describe('employee sync', () => {
     expect(r.pairs.map((p) => p.b24UserId)).toEqual([6, 7]);
     expect(r.noLastName).toEqual([]);
     expect(acc.employeeWrites.filter((w) => w.method === 'create.employees')).toEqual([]);
-    expect(h.app.deps.employeeDirectory.uisEmployeeFor(h.portal.memberId, 1)).toBeNull();
+    expect(await h.app.deps.employeeDirectory.uisEmployeeFor(h.portal.memberId, 1)).toBeNull();
   });
 
   it('when a Bitrix24 user pairs by name with a UIS employee whose e-mail differs, then the workspace opens as that employee (the sync mapping comes before the e-mail match)', async () => {
@@ -141,7 +141,8 @@ describe('employee sync', () => {
     expect(marina.status).toBe('do_not_disturb');
     expect(oleg.status).toBe('not_at_workplace');
     // the admin is Анна in UIS (paired by the internal number)
-    expect(acc.employees.find((e) => e.id === h.app.deps.employeeDirectory.uisEmployeeFor(h.portal.memberId, 1))!.status).toBe('not_at_work');
+    const adminEmployee = await h.app.deps.employeeDirectory.uisEmployeeFor(h.portal.memberId, 1);
+    expect(acc.employees.find((e) => e.id === adminEmployee)!.status).toBe('not_at_work');
     const writes = acc.employeeWrites.filter((w) => w.method === 'update.employees').slice(updatesBefore);
     expect(writes.find((w) => w.id === marina.id)!.params).toEqual({ id: marina.id, last_name: 'Иванова', status_id: 3 });
     const view = (await api(h.app.url, admin, 'GET', '/api/employee-sync')).json as unknown as EmployeeSyncView;
@@ -227,7 +228,7 @@ describe('employee sync', () => {
     const otherSession = await sessionOf(other);
     const seen = await api(h.app.url, otherSession, 'GET', '/api/employee-sync');
     expect(seen.json).toMatchObject({ settings: { importStatuses: false, dailySync: false, userIds: [] }, run: null, lastResult: null });
-    expect(h.app.deps.employeeDirectory.uisEmployeeFor(other.memberId, 6)).toBeNull();
+    expect(await h.app.deps.employeeDirectory.uisEmployeeFor(other.memberId, 6)).toBeNull();
     const run = await api(h.app.url, otherSession, 'POST', '/api/employee-sync/run');
     expect(run.status).toBe(409);
     expect(run.json.error).toBe('UIS_NOT_LINKED');

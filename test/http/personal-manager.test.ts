@@ -38,7 +38,7 @@ async function setup(o: { use?: boolean; notify?: boolean } = {}): Promise<World
   const { acc, session } = await installAndLink(h);
   const pbx = acc.pbx;
   const [anna, marina] = acc.employees.map((e) => e.id) as [number, number];
-  h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
+  await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
     { b24UserId: 1, uisEmployeeId: anna, matchedBy: 'email' },
     { b24UserId: 2, uisEmployeeId: marina, matchedBy: 'email' },
   ]);
@@ -140,7 +140,7 @@ describe('personal manager (interactive call processing)', () => {
 
   it('the responsible is not paired with a UIS employee: "no manager", the linked operation', async () => {
     const w = await setup();
-    h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [{ b24UserId: 1, uisEmployeeId: w.anna, matchedBy: 'email' }]);
+    await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [{ b24UserId: 1, uisEmployeeId: w.anna, matchedBy: 'email' }]);
     add('CONTACT', { NAME: 'Клиент', PHONE: phone('79161110012'), ASSIGNED_BY_ID: 2 });
     const r = await ringing(w, '79161110012');
     expect(r.log).toMatchObject({ status: 200, outcome: 'no-answer', answer: {} });

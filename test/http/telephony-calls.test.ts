@@ -47,7 +47,7 @@ async function setup(settings: TelephonySettings, o: { faults?: NotificationFaul
   const { acc, session } = await installAndLink(h);
   const pbx = acc.pbx;
   const [anna, marina, oleg] = acc.employees.map((e) => e.id) as [number, number, number];
-  h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
+  await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
     { b24UserId: 1, uisEmployeeId: anna, matchedBy: 'email' },
     { b24UserId: 2, uisEmployeeId: marina, matchedBy: 'email' },
   ]);

@@ -58,7 +58,7 @@ async function setup(over: Parameters<typeof settings>[1] = {}, o: { pairOleg?: 
     { b24UserId: 2, uisEmployeeId: marina, matchedBy: 'email' as const },
   ];
   if (o.pairOleg) maps.push({ b24UserId: 3, uisEmployeeId: oleg, matchedBy: 'email' as const });
-  h.app.deps.employeeSync.replaceMappings(h.portal.memberId, maps);
+  await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, maps);
   const vns = pbx.virtualNumbers.map((v) => v.number);
   const saved = await api(h.app.url, session, 'PUT', '/api/telephony', settings({ vns }, over));
   expect(saved.status, JSON.stringify(saved.json)).toBe(200);
@@ -199,7 +199,7 @@ describe('click-to-call (ONEXTERNALCALLSTART → start.employee_call)', () => {
     expect([w.vns[1], w.vns[2]]).not.toContain(annaLine.virtual_phone_number);
 
     // Олег has no SIP line: the line the click went through («Меню», the portal's default)
-    h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
+    await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
       { b24UserId: 1, uisEmployeeId: w.anna, matchedBy: 'email' },
       { b24UserId: 3, uisEmployeeId: w.oleg, matchedBy: 'email' },
     ]);
@@ -217,14 +217,14 @@ describe('click-to-call (ONEXTERNALCALLSTART → start.employee_call)', () => {
 
   it('every failure closes the call Bitrix24 registered with the reason, tells the employee, and the tab lists it', async () => {
     const w = await setup();
-    const cases: Array<{ name: string; prepare(): void; userId: number; phone?: string; status: string; reason: RegExp; code: string }> = [
+    const cases: Array<{ name: string; prepare(): unknown; userId: number; phone?: string; status: string; reason: RegExp; code: string }> = [
       { name: 'not paired', prepare: () => {}, userId: 3, status: '403', reason: /не сопоставлены с сотрудником UIS/, code: 'EMPLOYEE_NOT_PAIRED' },
       {
         name: 'no SIP, no phone',
-        prepare: () => {
+        prepare: async () => {
           // Олег's only phone is switched off: UIS has nothing to ring (no_active_phone_number)
           for (const p of w.pbx.telephonyOf(w.oleg).phones) p.status = 'inactive';
-          h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
+          await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [
             { b24UserId: 1, uisEmployeeId: w.anna, matchedBy: 'email' },
             { b24UserId: 3, uisEmployeeId: w.oleg, matchedBy: 'email' },
           ]);
@@ -239,7 +239,7 @@ describe('click-to-call (ONEXTERNALCALLSTART → start.employee_call)', () => {
     ];
     let n = 0;
     for (const c of cases) {
-      c.prepare();
+      await c.prepare();
       const r = h.portal.clickToCall({ userId: c.userId, phone: c.phone ?? `+7 916 111-30-0${n}` });
       expect(r.started, c.name).toBe(true);
       n++;

@@ -18,6 +18,7 @@ import { findPersonalManager, newLiveLookups } from '../../server/services/perso
 import { createPersonalManagerWorker } from '../../server/services/personal-manager/worker';
 import { createTelephonyReconcile } from '../../server/services/telephony/reconcile';
 import type { TelephonyRepository } from '../../server/services/telephony/ports';
+import { asyncPort } from '../../server/services/async-port';
 import type { UisLinkRepository } from '../../server/services/ports';
 import { openDb, type Db } from '../../server/storage/db';
 import { createSqliteLeaseStore } from '../../server/storage/lease-repository';
@@ -279,7 +280,7 @@ describe('employee sync on two instances', () => {
     const client = { list: async () => (userReads++, await held, []) };
     const worker = (lease: typeof a) =>
       createEmployeeSyncWorker({
-        employeeSync,
+        employeeSync: asyncPort(employeeSync),
         gateway: { client: () => client, limiter: () => ({}), leases: lease } as unknown as BitrixGateway,
         links,
         uisEndpoints: () => ({ dataApiUrl: 'http://uis.test/data' }) as never,
@@ -289,14 +290,14 @@ describe('employee sync on two instances', () => {
       });
     const wa = worker(a);
     const wb = worker(b);
-    const run = wa.trigger('p1', 'manual');
+    const run = await wa.trigger('p1', 'manual');
     expect(run).not.toBeNull();
     await turn(30);
     expect(userReads).toBe(1);
     wb.start(); // the second instance starts while the first one's sync reads the portal's users
     await turn(30);
     expect(employeeSync.latestRun('p1')).toMatchObject({ id: run!.id, status: 'running' });
-    expect(wb.trigger('p1', 'manual')).toBeNull();
+    expect(await wb.trigger('p1', 'manual')).toBeNull();
     open();
     await wa.idle();
     wb.stop();
@@ -313,7 +314,7 @@ describe('employee sync on two instances', () => {
     const reads = { a: 0, b: 0 };
     const worker = (name: 'a' | 'b', lease: typeof a) =>
       createEmployeeSyncWorker({
-        employeeSync,
+        employeeSync: asyncPort(employeeSync),
         // the users' state: Bitrix24 unavailable, so the import stops there (recorded on the portal)
         gateway: { client: () => ({ call: async () => (reads[name]++, Promise.reject(new Error('down'))) }), limiter: () => ({}), leases: lease } as unknown as BitrixGateway,
         links,
@@ -340,7 +341,7 @@ describe('employee sync on two instances', () => {
     const employeeSync = createSqliteEmployeeSyncRepository(db, () => clock.now());
     const dead = employeeSync.startRun('p1', 'manual')!;
     const wb = createEmployeeSyncWorker({
-      employeeSync,
+      employeeSync: asyncPort(employeeSync),
       gateway: { client: () => ({}), limiter: () => ({}), leases: b } as unknown as BitrixGateway,
       links,
       uisEndpoints: () => ({ dataApiUrl: 'http://uis.test/data' }) as never,
@@ -367,7 +368,7 @@ describe('personal-manager live lookups on two instances', () => {
     const instance = (lease: typeof a) => ({
       map,
       telephony,
-      employees: { uisEmployeeFor: () => null, b24UserFor: () => null },
+      employees: { uisEmployeeFor: async () => null, b24UserFor: async () => null },
       gateway: { client: () => client, limiter: () => ({}) } as unknown as BitrixGateway,
       links,
       uisEndpoints: () => ({}) as never,

@@ -28,9 +28,9 @@ export function crmRulesRouter(deps: AppDeps): Router {
     if (!parsed.success) throw badRequest('VALIDATION_FAILED', zodMessage(parsed.error));
     res.json(previewTemplates(parsed.data));
   });
-  router.get('/api/crm-rules/:kind', (req, res) => {
+  router.get('/api/crm-rules/:kind', async (req, res) => {
     const caller = res.locals.caller as ApiCaller;
-    res.json(crmRulesView(deps, caller.memberId, kindOf(req.params.kind)));
+    res.json(await crmRulesView(deps, caller.memberId, kindOf(req.params.kind)));
   });
   router.put('/api/crm-rules/:kind', async (req, res) => {
     const caller = admin(res.locals.caller as ApiCaller);

@@ -22,9 +22,9 @@ export function employeeSyncRouter(deps: AppDeps): Router {
     if (!c.isAdmin) throw forbidden('NOT_ADMIN', 'Only a portal administrator can change the employee sync');
     return c;
   };
-  router.get('/api/employee-sync', (_req, res) => {
+  router.get('/api/employee-sync', async (_req, res) => {
     const caller = res.locals.caller as ApiCaller;
-    res.json(forCaller(caller, employeeSyncView(deps, caller.memberId)));
+    res.json(forCaller(caller, await employeeSyncView(deps, caller.memberId)));
   });
   router.put('/api/employee-sync/settings', async (req, res) => {
     const caller = admin(res.locals.caller as ApiCaller);
@@ -32,12 +32,12 @@ export function employeeSyncRouter(deps: AppDeps): Router {
     if (!parsed.success) throw badRequest('VALIDATION_FAILED', zodMessage(parsed.error));
     res.json(await saveEmployeeSyncSettings(deps, caller.memberId, parsed.data));
   });
-  router.post('/api/employee-sync/run', (_req, res) => {
+  router.post('/api/employee-sync/run', async (_req, res) => {
     const caller = admin(res.locals.caller as ApiCaller);
     if (!deps.links.get(caller.memberId)) throw new AppError('UIS_NOT_LINKED', 'Link a UIS account on the «Главная» tab first', 409);
-    const run = deps.employeeSyncWorker.trigger(caller.memberId, 'manual');
+    const run = await deps.employeeSyncWorker.trigger(caller.memberId, 'manual');
     if (!run) throw new AppError('SYNC_RUNNING', 'A sync of this portal is already running; wait for it to finish', 409);
-    res.status(202).json(employeeSyncView(deps, caller.memberId));
+    res.status(202).json(await employeeSyncView(deps, caller.memberId));
   });
   return router;
 }

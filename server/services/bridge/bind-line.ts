@@ -18,7 +18,7 @@ export interface BindLineDeps {
   /** The adapter connection's status as UIS last reported it (PATCH /account); null when never reported. */
   connectionStatus?(memberId: string, connectionId: string): Promise<string | null>;
   /** «Чаты» settings: a channel a line now drives is switched off there. */
-  crmRules?: CrmRulesRepository;
+  crmRules?: AsyncPort<CrmRulesRepository>;
 }
 
 type Row = Record<string, unknown>;

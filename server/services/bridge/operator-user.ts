@@ -2,6 +2,7 @@ import type { UisLink } from '../../domain/uis-link';
 import type { Clock } from '../../domain/clock';
 import type { BitrixGateway } from '../ports';
 import type { WorkspaceDataApi } from '../workspace-ports';
+import type { AsyncPort } from '../async-port';
 import type { EmployeeDirectory } from '../employee-sync/ports';
 import { readLinkEmployees } from '../uis-employees';
 
@@ -12,7 +13,7 @@ export interface OperatorUserDeps {
   gateway: BitrixGateway;
   clock: Clock;
   /** The employee sync's pairing (server/services/employee-sync), asked before the e-mail match. */
-  employees?: Pick<EmployeeDirectory, 'b24UserFor'>;
+  employees?: Pick<AsyncPort<EmployeeDirectory>, 'b24UserFor'>;
 }
 
 const TTL_MS = 10 * 60_000;
@@ -27,7 +28,7 @@ const cache = new WeakMap<object, Map<string, { userId: number | null; until: nu
  * portal / UIS failures throw (the job is retried).
  */
 export async function bitrixUserOfEmployee(deps: OperatorUserDeps, link: UisLink, employeeId: string): Promise<number | null> {
-  const paired = Number.isInteger(Number(employeeId)) ? deps.employees?.b24UserFor(link.memberId, Number(employeeId)) : null;
+  const paired = Number.isInteger(Number(employeeId)) ? await deps.employees?.b24UserFor(link.memberId, Number(employeeId)) : null;
   if (paired) return paired;
   let perDeps = cache.get(deps.gateway);
   if (!perDeps) cache.set(deps.gateway, (perDeps = new Map()));

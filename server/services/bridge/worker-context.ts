@@ -20,7 +20,7 @@ export interface BridgeWorkerDeps {
   links: UisLinkRepository;
   workspace: WorkspaceAdapters;
   /** The employee sync's pairing, both ways (operator lookups, workspace replies shown in the open line), before the e-mail match. */
-  employees?: EmployeeDirectory;
+  employees?: AsyncPort<EmployeeDirectory>;
   uisEndpoints(project: UisProject): UisEndpoints;
   files: FileSigner;
   clock: Clock;

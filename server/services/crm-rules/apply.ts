@@ -1,5 +1,6 @@
 import { MAX_BATCH, type BatchCall, type PortalRestClient } from '../../bitrix/rest-client';
 import type { CrmEntityType, Decision, EntityRef, Operation } from '../../domain/crm-rules/types';
+import type { AsyncPort } from '../async-port';
 import type { CrmRequestRepository } from './ports';
 
 type Apply = Extract<Decision, { action: 'apply' }>;
@@ -11,7 +12,7 @@ const TODO_DEADLINE_MS = 24 * 3600_000;
 
 export interface ApplyDeps {
   rest: PortalRestClient;
-  requests: CrmRequestRepository;
+  requests: AsyncPort<CrmRequestRepository>;
   memberId: string;
   now(): number;
 }
@@ -31,8 +32,9 @@ const entityOf = (op: Operation): 'contact' | 'lead' | 'deal' | null => (op.op =
  * timeline, updates are simply sent again — so a lost answer never becomes a second lead or comment.
  */
 export async function applyDecision(deps: ApplyDeps, d: Apply): Promise<ApplyResult> {
-  const created = createdBefore(deps, d);
-  const stopped = (await findUnansweredCreations(deps, d, created)) ?? (await findUnansweredWrites(deps, d, created)) ?? (await sendPending(deps, d, created));
+  const states = await opStates(deps, d);
+  const created = createdBefore(d, states);
+  const stopped = (await findUnansweredCreations(deps, d, states, created)) ?? (await findUnansweredWrites(deps, d, states, created)) ?? (await sendPending(deps, d, created));
   return stopped ?? { done: true, targets: resolvedTargets(d, created) };
 }
 
@@ -40,20 +42,29 @@ type Stop = Extract<ApplyResult, { done: false }>;
 /** Entities created so far by the decision's `create` operations, by ref. */
 type Created = Map<string, number>;
 
+/** What earlier attempts recorded of each operation, by key (read once per attempt). */
+type OpStates = Map<string, { state: 'sent' | 'done'; resultId: number | null } | null>;
+
+async function opStates(deps: ApplyDeps, d: Apply): Promise<OpStates> {
+  const states: OpStates = new Map();
+  for (const op of d.ops) states.set(op.key, await deps.requests.op(deps.memberId, op.key));
+  return states;
+}
+
 /** What earlier attempts created and saw answered. */
-function createdBefore(deps: ApplyDeps, d: Apply): Created {
+function createdBefore(d: Apply, states: OpStates): Created {
   const created: Created = new Map();
   for (const op of d.ops) {
-    const rec = deps.requests.op(deps.memberId, op.key);
+    const rec = states.get(op.key);
     if (op.op === 'create' && rec?.state === 'done' && rec.resultId) created.set(op.ref, rec.resultId);
   }
   return created;
 }
 
 /** Answers lost earlier: find what the portal did create (ORIGINATOR_ID/ORIGIN_ID = the operation key). */
-async function findUnansweredCreations(deps: ApplyDeps, d: Apply, created: Created): Promise<Stop | null> {
+async function findUnansweredCreations(deps: ApplyDeps, d: Apply, states: OpStates, created: Created): Promise<Stop | null> {
   const { requests, memberId } = deps;
-  const unknown = d.ops.filter((o) => o.op === 'create' && requests.op(memberId, o.key)?.state === 'sent');
+  const unknown = d.ops.filter((o) => o.op === 'create' && states.get(o.key)?.state === 'sent');
   if (!unknown.length) return null;
   const lookups: Record<string, BatchCall> = {};
   for (const o of unknown) {
@@ -68,7 +79,7 @@ async function findUnansweredCreations(deps: ApplyDeps, d: Apply, created: Creat
   for (const o of unknown) {
     const id = Number((r.result[o.key] as Row[] | undefined)?.[0]?.ID);
     if (Number.isInteger(id) && id > 0) {
-      requests.markDone(memberId, o.key, id);
+      await requests.markDone(memberId, o.key, id);
       created.set((o as Extract<Operation, { op: 'create' }>).ref, id);
     }
   }
@@ -76,9 +87,9 @@ async function findUnansweredCreations(deps: ApplyDeps, d: Apply, created: Creat
 }
 
 /** Comments and to-dos of an unanswered call: found by their text on the target's timeline. */
-async function findUnansweredWrites(deps: ApplyDeps, d: Apply, created: Created): Promise<Stop | null> {
+async function findUnansweredWrites(deps: ApplyDeps, d: Apply, states: OpStates, created: Created): Promise<Stop | null> {
   const { requests, memberId } = deps;
-  const unsure = d.ops.filter((o): o is Extract<Operation, { op: 'comment' | 'activity' }> => (o.op === 'comment' || o.op === 'activity') && requests.op(memberId, o.key)?.state === 'sent');
+  const unsure = d.ops.filter((o): o is Extract<Operation, { op: 'comment' | 'activity' }> => (o.op === 'comment' || o.op === 'activity') && states.get(o.key)?.state === 'sent');
   const known = (r: EntityRef): number | null => ('ref' in r ? (created.get(r.ref) ?? null) : r.id);
   const lookups: Record<string, BatchCall> = {};
   for (const o of unsure) {
@@ -99,7 +110,7 @@ async function findUnansweredWrites(deps: ApplyDeps, d: Apply, created: Created)
   for (const o of unsure) {
     const rows = (r.result[o.key] as Row[] | undefined) ?? [];
     const hit = rows.find((x) => (o.op === 'comment' ? String(x.COMMENT ?? '').trim() === o.text.trim() : String(x.SUBJECT ?? '') === o.title));
-    if (hit) requests.markDone(memberId, o.key, Number(hit.ID) || null);
+    if (hit) await requests.markDone(memberId, o.key, Number(hit.ID) || null);
   }
   return null;
 }
@@ -111,7 +122,8 @@ async function findUnansweredWrites(deps: ApplyDeps, d: Apply, created: Created)
 async function sendPending(deps: ApplyDeps, d: Apply, created: Created): Promise<Stop | null> {
   const { requests, memberId } = deps;
   const refKeyOf = (ref: 'contact' | 'lead' | 'deal') => d.ops.find((o) => o.op === 'create' && o.ref === ref)?.key;
-  const pending = d.ops.filter((o) => requests.op(memberId, o.key)?.state !== 'done');
+  const pending: Operation[] = [];
+  for (const o of d.ops) if ((await requests.op(memberId, o.key))?.state !== 'done') pending.push(o);
   const notify = d.ops.find((o): o is Extract<Operation, { op: 'notify' }> => o.op === 'notify');
   for (let i = 0; i < pending.length; i += MAX_BATCH) {
     const chunk = pending.slice(i, i + MAX_BATCH);
@@ -128,7 +140,7 @@ async function sendPending(deps: ApplyDeps, d: Apply, created: Created): Promise
       return k ? `$result[${k}]` : null;
     };
     for (const o of sendable) cmd[cmdKey.get(o.key)!] = command(o, ref, notify, deps.now());
-    requests.markSent(memberId, sendable.map((o) => o.key));
+    await requests.markSent(memberId, sendable.map((o) => o.key));
     let r;
     try {
       r = await deps.rest.batch(cmd, { halt: true });
@@ -140,16 +152,16 @@ async function sendPending(deps: ApplyDeps, d: Apply, created: Created): Promise
       if (!(k in r.result)) continue;
       const v = r.result[k];
       const id = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v && typeof v === 'object' ? Number((v as Row).id ?? (v as Row).ID) || null : null;
-      requests.markDone(memberId, o.key, id);
+      await requests.markDone(memberId, o.key, id);
       if (o.op === 'create' && id) created.set(o.ref, id);
     }
-    for (const o of chunk.filter((x) => x.op === 'notify')) requests.markDone(memberId, o.key, null);
+    for (const o of chunk.filter((x) => x.op === 'notify')) await requests.markDone(memberId, o.key, null);
     const failed = Object.entries(r.errors)[0];
     if (failed) {
       const op = sendable.find((o) => cmdKey.get(o.key) === failed[0]);
       const what = op ? methodOf(op) : failed[0];
       // the refused command did not happen, nor did the ones `halt` skipped: not sent, as far as a retry is concerned
-      requests.clearOps(memberId, sendable.filter((o) => !(cmdKey.get(o.key)! in r.result)).map((o) => o.key));
+      await requests.clearOps(memberId, sendable.filter((o) => !(cmdKey.get(o.key)! in r.result)).map((o) => o.key));
       return { done: false, error: `${what}: ${failed[1].error}: ${failed[1].error_description}`, permanent: PERMANENT.has(failed[1].error) };
     }
   }

@@ -3,10 +3,11 @@ import type { CrmDirectory, CrmTextField } from '../../contracts/crm-settings';
 import { AppError } from '../../domain/errors';
 import type { Clock } from '../../domain/clock';
 import type { BitrixGateway } from '../ports';
+import type { AsyncPort } from '../async-port';
 import type { CrmRulesRepository } from './ports';
 
 export interface CrmDirectoryDeps {
-  crmRules: CrmRulesRepository;
+  crmRules: AsyncPort<CrmRulesRepository>;
   gateway: BitrixGateway;
   clock: Clock;
 }
@@ -131,9 +132,9 @@ export async function fetchCrmDirectory(deps: CrmDirectoryDeps, memberId: string
 
 /** The cached directory, read from the portal the first time (or after «Обновить данные CRM»). */
 export async function crmDirectory(deps: CrmDirectoryDeps, memberId: string, opts: { refresh?: boolean } = {}): Promise<CrmDirectory> {
-  const cached = opts.refresh ? null : deps.crmRules.getDirectory(memberId);
+  const cached = opts.refresh ? null : await deps.crmRules.getDirectory(memberId);
   if (cached) return cached;
   const fresh = await fetchCrmDirectory(deps, memberId);
-  deps.crmRules.saveDirectory(memberId, fresh);
+  await deps.crmRules.saveDirectory(memberId, fresh);
   return fresh;
 }

@@ -3,6 +3,7 @@ import type { CrmDirectory, CrmRulesKind, CrmRulesView, DrivenChannel, TemplateP
 import { withoutOpenLineChannels } from '../../domain/crm-rules/open-lines';
 import { EXAMPLE_VARS, previewTemplate } from '../../domain/crm-rules/template-vars';
 import { badRequest } from '../../domain/errors';
+import type { AsyncPort } from '../async-port';
 import type { UisLinkRepository } from '../ports';
 import type { UisChannelRepository } from '../workspace-ports';
 import { crmDirectory, type CrmDirectoryDeps } from './directory';
@@ -10,7 +11,7 @@ import { crmDirectory, type CrmDirectoryDeps } from './directory';
 export interface CrmRulesSettingsDeps extends CrmDirectoryDeps {
   links: UisLinkRepository;
   /** The Open Lines bridge's line bindings (read only). */
-  bridge: { bindings(memberId: string): Array<{ lineId: string; channelId: string; status: 'active' | 'off' }> };
+  bridge: { bindings(memberId: string): Promise<Array<{ lineId: string; channelId: string; status: 'active' | 'off' }>> };
   workspace: { channels: UisChannelRepository };
 }
 
@@ -43,9 +44,9 @@ export function defaultCrmRulesSettings(kind: CrmRulesKind): CrmRulesSettings {
  * Channels an open line drives now: the bridge's active bindings, typed through the UIS channels
  * of the linked account. A binding whose channel UIS no longer lists is skipped (nothing drives it).
  */
-export function drivenChannels(deps: CrmRulesSettingsDeps, memberId: string): DrivenChannel[] {
+export async function drivenChannels(deps: CrmRulesSettingsDeps, memberId: string): Promise<DrivenChannel[]> {
   const link = deps.links.get(memberId);
-  const bindings = deps.bridge.bindings(memberId).filter((b) => b.status === 'active');
+  const bindings = (await deps.bridge.bindings(memberId)).filter((b) => b.status === 'active');
   if (!link?.connectionId || !bindings.length) return [];
   const channels = deps.workspace.channels.list(memberId, link.connectionId);
   return bindings.flatMap((b) => {
@@ -55,10 +56,10 @@ export function drivenChannels(deps: CrmRulesSettingsDeps, memberId: string): Dr
 }
 
 /** A tab's settings and state; on «Чаты» the channels an open line drives are shown switched off (they are). */
-export function crmRulesView(deps: CrmRulesSettingsDeps, memberId: string, kind: CrmRulesKind): CrmRulesView {
-  const stored = deps.crmRules.get(memberId, kind);
+export async function crmRulesView(deps: CrmRulesSettingsDeps, memberId: string, kind: CrmRulesKind): Promise<CrmRulesView> {
+  const stored = await deps.crmRules.get(memberId, kind);
   const settings = stored?.settings ?? defaultCrmRulesSettings(kind);
-  const openLines = kind === 'chats' ? drivenChannels(deps, memberId) : [];
+  const openLines = kind === 'chats' ? await drivenChannels(deps, memberId) : [];
   const types = openLines.map((d) => d.type);
   return {
     kind,
@@ -76,9 +77,9 @@ export function crmRulesView(deps: CrmRulesSettingsDeps, memberId: string, kind:
  * Resolves true when the saved settings had it.
  */
 export async function dropOpenLineChannel(deps: Pick<CrmRulesSettingsDeps, 'crmRules'>, memberId: string, type: string): Promise<boolean> {
-  const stored = deps.crmRules.get(memberId, 'chats');
+  const stored = await deps.crmRules.get(memberId, 'chats');
   if (!stored || !stored.settings.channels.some((c) => c === type)) return false;
-  deps.crmRules.save(memberId, 'chats', { ...stored.settings, channels: withoutOpenLineChannels(stored.settings.channels, [type]) });
+  await deps.crmRules.save(memberId, 'chats', { ...stored.settings, channels: withoutOpenLineChannels(stored.settings.channels, [type]) });
   return true;
 }
 
@@ -124,12 +125,12 @@ export function directoryProblems(s: CrmRulesSettings, d: CrmDirectory): string[
 export async function saveCrmRules(deps: CrmRulesSettingsDeps, memberId: string, kind: CrmRulesKind, input: CrmRulesSettings): Promise<CrmRulesView> {
   const channels = CRM_CHANNELS.filter((c) => input.channels.includes(c));
   const s: CrmRulesSettings =
-    kind === 'offline' ? { ...input, channels: [] } : { ...input, channels: withoutOpenLineChannels(channels, drivenChannels(deps, memberId).map((d) => d.type)) };
+    kind === 'offline' ? { ...input, channels: [] } : { ...input, channels: withoutOpenLineChannels(channels, (await drivenChannels(deps, memberId)).map((d) => d.type)) };
   if (s.enabled && s.createEntities) {
     const problems = directoryProblems(s, await crmDirectory(deps, memberId));
     if (problems.length) throw badRequest('VALIDATION_FAILED', problems.join('; '));
   }
-  deps.crmRules.save(memberId, kind, s);
+  await deps.crmRules.save(memberId, kind, s);
   return crmRulesView(deps, memberId, kind);
 }
 

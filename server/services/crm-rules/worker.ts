@@ -9,6 +9,7 @@ import type { UisProject } from '../../contracts/uis';
 import { accountZones } from '../../uis/account-zone';
 import { dataApiDateTime, parseDataApiDateTime } from '../../domain/uis-time';
 import { dataApiAll, dataApiForLink, type DataApiClient } from '../../uis/data-api';
+import type { AsyncPort } from '../async-port';
 import { createJobLoop } from '../job-loop';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { UisChannel, UisChannelRepository } from '../workspace-ports';
@@ -22,20 +23,20 @@ type Row = Record<string, unknown>;
 type Apply = Extract<Decision, { action: 'apply' }>;
 
 export interface CrmRulesWorkerDeps {
-  requests: CrmRequestRepository;
-  crmRules: CrmRulesRepository;
+  requests: AsyncPort<CrmRequestRepository>;
+  crmRules: AsyncPort<CrmRulesRepository>;
   gateway: BitrixGateway;
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
   /** What the bridge knows: the visitor's contact data from callbacks, the channel's open line. */
   bridge: {
-    chat(memberId: string, uisChatId: string): { visitorId: string | null } | null;
-    visitor(memberId: string, visitorId: string): { name: string | null; phone: string | null; email: string | null } | null;
-    bindingByChannel(memberId: string, channelId: string): { status: 'active' | 'off' } | null;
+    chat(memberId: string, uisChatId: string): Promise<{ visitorId: string | null } | null>;
+    visitor(memberId: string, visitorId: string): Promise<{ name: string | null; phone: string | null; email: string | null } | null>;
+    bindingByChannel(memberId: string, channelId: string): Promise<{ status: 'active' | 'off' } | null>;
   };
   channels: UisChannelRepository;
   /** The employee sync's mapping: the chat's operator as a Bitrix24 user. */
-  employees: { b24UserFor(memberId: string, uisEmployeeId: number): number | null };
+  employees: { b24UserFor(memberId: string, uisEmployeeId: number): Promise<number | null> };
   /** CRM items a chat created or changed (the personal-manager map reads them again, issue #14). */
   crmWritten?(memberId: string, refs: Array<{ type: CrmEntityType; id: number }>): void;
   clock: Clock;
@@ -89,8 +90,8 @@ interface WorkerContext {
   reportRetries: number;
   zoneOf: ReturnType<typeof accountZones>;
   /** Try the request again later (JOB_RETRY), or fail it after the maximum attempts. */
-  later(r: CrmRequest, reason: string): void;
-  fail(r: CrmRequest, reason: string): void;
+  later(r: CrmRequest, reason: string): Promise<void>;
+  fail(r: CrmRequest, reason: string): Promise<void>;
   /** New requests were queued: run now. */
   wake(): void;
   stopped(): boolean;
@@ -126,9 +127,10 @@ async function reportRows(ctx: WorkerContext, api: DataApiClient, due: CrmReques
  * copy may miss messages. A failure only leaves the callbacks' copy.
  */
 async function fillMessages(ctx: WorkerContext, api: DataApiClient, memberId: string, due: CrmRequest[], zone: string): Promise<void> {
-  const ids = due
-    .filter((r) => r.kind === 'chat' && r.plan === null && (r.event === 'finished' || ctx.deps.requests.messages(memberId, r.requestId).length === 0))
-    .map((r) => Number(r.requestId));
+  const ids: number[] = [];
+  for (const r of due) {
+    if (r.kind === 'chat' && r.plan === null && (r.event === 'finished' || (await ctx.deps.requests.messages(memberId, r.requestId)).length === 0)) ids.push(Number(r.requestId));
+  }
   if (!ids.length) return;
   try {
     const rows = await dataApiAll<Row>(api, 'get.chat_messages_report', { chat_ids: ids, fields: ['id', 'chat_id', 'date_time', 'text', 'source', 'resource', 'employee_id'] }, PAGE);
@@ -137,7 +139,7 @@ async function fillMessages(ctx: WorkerContext, api: DataApiClient, memberId: st
       if (!source || m.id === undefined || m.chat_id === undefined) continue;
       const file = m.resource && typeof m.resource === 'object' ? (m.resource as Row).file_name : null;
       const text = messageText(m.text, file);
-      const added = ctx.deps.requests.addMessage(memberId, String(m.chat_id), {
+      const added = await ctx.deps.requests.addMessage(memberId, String(m.chat_id), {
         id: String(m.id),
         at: parseDataApiDateTime(m.date_time, zone) ?? ctx.deps.clock.now(),
         source,
@@ -145,7 +147,7 @@ async function fillMessages(ctx: WorkerContext, api: DataApiClient, memberId: st
         author: source === 'operator' && m.employee_id ? `employee:${String(m.employee_id)}` : null,
       });
       // the report holds the message as it is now: an edit whose callback we missed counts too
-      if (!added) ctx.deps.requests.editMessage(memberId, String(m.chat_id), String(m.id), text);
+      if (!added) await ctx.deps.requests.editMessage(memberId, String(m.chat_id), String(m.id), text);
     }
   } catch (e) {
     ctx.log.warn({ memberId, code: (e as { code?: string }).code }, 'get.chat_messages_report failed: the callbacks\' transcript is used');
@@ -154,7 +156,7 @@ async function fillMessages(ctx: WorkerContext, api: DataApiClient, memberId: st
 
 async function reconcileChats(ctx: WorkerContext, memberId: string): Promise<number> {
   const link = ctx.deps.links.get(memberId);
-  if (!link || !ctx.deps.crmRules.isEnabled(memberId, 'chats')) return 0;
+  if (!link || !(await ctx.deps.crmRules.isEnabled(memberId, 'chats'))) return 0;
   const api = dataApiForLink(link, ctx.deps.uisEndpoints, ctx.deps.fetch);
   const now = ctx.deps.clock.now();
   const channels = link.connectionId ? ctx.deps.channels.list(memberId, link.connectionId) : [];
@@ -173,7 +175,7 @@ async function reconcileChats(ctx: WorkerContext, memberId: string): Promise<num
   );
   // the adapter channel behind a report's chat channel (an open line may drive it)
   const adapterChannel = new Map(channels.filter((c) => c.chatChannelId !== null).map((c) => [c.chatChannelId!, c.channelId]));
-  const events = ctx.deps.requests.events(memberId, 'chat', rows.map((row) => String(row.id ?? '')).filter(Boolean));
+  const events = await ctx.deps.requests.events(memberId, 'chat', rows.map((row) => String(row.id ?? '')).filter(Boolean));
   for (const row of rows) {
     const id = String(row.id ?? '');
     if (!id) continue;
@@ -181,7 +183,7 @@ async function reconcileChats(ctx: WorkerContext, memberId: string): Promise<num
     const known = events.get(id);
     if (known && (!ended || known === 'finished')) continue;
     const channelId = adapterChannel.get(String(row.chat_channel_id)) ?? null;
-    ctx.deps.requests.touch({
+    await ctx.deps.requests.touch({
       memberId,
       kind: 'chat',
       requestId: id,
@@ -197,17 +199,17 @@ async function reconcileChats(ctx: WorkerContext, memberId: string): Promise<num
   return queued;
 }
 
-function factsOf(ctx: WorkerContext, run: PortalRun, r: CrmRequest, report: Row | null): RequestFacts {
-  const chat = ctx.deps.bridge.chat(r.memberId, r.requestId);
+async function factsOf(ctx: WorkerContext, run: PortalRun, r: CrmRequest, report: Row | null): Promise<RequestFacts> {
+  const chat = await ctx.deps.bridge.chat(r.memberId, r.requestId);
   const visitorId = r.visitorId ?? chat?.visitorId ?? null;
   const channel = r.channelId ? run.channels.find((c) => c.channelId === r.channelId) : undefined;
   return chatFacts({
     request: r,
-    messages: ctx.deps.requests.messages(r.memberId, r.requestId),
+    messages: await ctx.deps.requests.messages(r.memberId, r.requestId),
     report,
-    visitor: visitorId ? ctx.deps.bridge.visitor(r.memberId, visitorId) : null,
+    visitor: visitorId ? await ctx.deps.bridge.visitor(r.memberId, visitorId) : null,
     channel: channel ? { type: channel.type, name: channel.name } : null,
-    openLineDriven: !!r.channelId && ctx.deps.bridge.bindingByChannel(r.memberId, r.channelId)?.status === 'active',
+    openLineDriven: !!r.channelId && (await ctx.deps.bridge.bindingByChannel(r.memberId, r.channelId))?.status === 'active',
     now: ctx.deps.clock.now(),
     timeZone: run.zone,
   });
@@ -223,8 +225,8 @@ async function processOne(ctx: WorkerContext, run: PortalRun, r: CrmRequest, rep
   let decision = r.plan as Apply | null;
   if (!decision) {
     if (r.kind === 'chat' && !report && !r.link && r.attempts < ctx.reportRetries) return ctx.later(r, 'UIS does not list the chat in get.chats_report yet');
-    const facts = r.kind === 'offline' ? offlineFacts(r.facts ?? { id: r.requestId }, r.startedAt ?? ctx.deps.clock.now(), run.zone) : factsOf(ctx, run, r, report);
-    if (facts.employeeId) facts.employeeUserId = ctx.deps.employees.b24UserFor(r.memberId, facts.employeeId);
+    const facts = r.kind === 'offline' ? offlineFacts(r.facts ?? { id: r.requestId }, r.startedAt ?? ctx.deps.clock.now(), run.zone) : await factsOf(ctx, run, r, report);
+    if (facts.employeeId) facts.employeeUserId = await ctx.deps.employees.b24UserFor(r.memberId, facts.employeeId);
     let found: Found | null = null;
     const link = r.link as ChatLink | null;
     // the search costs REST calls: only when the rules may act on it
@@ -237,20 +239,23 @@ async function processOne(ctx: WorkerContext, run: PortalRun, r: CrmRequest, rep
       return ctx.deps.requests.finish(r, { status: d.retry ? 'waiting' : 'done', outcome: acted ? r.outcome! : `skip:${d.reason}`, reason: acted ? r.reason : d.detail });
     }
     decision = d;
-    ctx.deps.requests.setPlan(r, d);
+    await ctx.deps.requests.setPlan(r, d);
   }
   const result = await applyDecision({ rest, requests: ctx.deps.requests, memberId: r.memberId, now: () => ctx.deps.clock.now() }, decision);
   if (!result.done) return result.permanent ? ctx.fail(r, result.error) : ctx.later(r, result.error);
-  ctx.deps.requests.finish(r, { status: 'done', outcome: decision.request, reason: null, link: { targets: result.targets, cursor: decision.link.cursor } });
+  await ctx.deps.requests.finish(r, { status: 'done', outcome: decision.request, reason: null, link: { targets: result.targets, cursor: decision.link.cursor } });
   ctx.deps.crmWritten?.(r.memberId, result.targets);
   ctx.log.info({ memberId: r.memberId, chatId: r.requestId, request: decision.request, ops: decision.ops.length }, 'CRM rules applied');
 }
 
 async function processPortal(ctx: WorkerContext, memberId: string): Promise<void> {
-  const due = ctx.deps.requests.due(memberId, ctx.deps.clock.now(), 50);
+  const due = await ctx.deps.requests.due(memberId, ctx.deps.clock.now(), 50);
   if (!due.length) return;
-  const link = ctx.deps.links.get(memberId);
-  if (!link) return due.forEach((r) => ctx.fail(r, 'UIS_NOT_LINKED: link a UIS account on the main page'));
+  const link = await ctx.deps.links.get(memberId);
+  if (!link) {
+    for (const r of due) await ctx.fail(r, 'UIS_NOT_LINKED: link a UIS account on the main page');
+    return;
+  }
   const api = dataApiForLink(link, ctx.deps.uisEndpoints, ctx.deps.fetch);
   let zone: string;
   let reports: Map<string, Row>;
@@ -258,32 +263,33 @@ async function processPortal(ctx: WorkerContext, memberId: string): Promise<void
     zone = await ctx.zoneOf(memberId, api);
     reports = await reportRows(ctx, api, due, zone);
   } catch (e) {
-    return due.forEach((r) => ctx.later(r, `UIS Data API: ${(e as Error).message}`));
+    for (const r of due) await ctx.later(r, `UIS Data API: ${(e as Error).message}`);
+    return;
   }
   await fillMessages(ctx, api, memberId, due, zone);
   const run: PortalRun = {
     zone,
     channels: link.connectionId ? ctx.deps.channels.list(memberId, link.connectionId) : [],
-    settings: { chats: ctx.deps.crmRules.get(memberId, 'chats')?.settings, offline: ctx.deps.crmRules.get(memberId, 'offline')?.settings },
+    settings: { chats: (await ctx.deps.crmRules.get(memberId, 'chats'))?.settings, offline: (await ctx.deps.crmRules.get(memberId, 'offline'))?.settings },
   };
   for (const r of due) {
     if (ctx.stopped()) return;
     try {
       await processOne(ctx, run, r, r.kind === 'chat' ? (reports.get(r.requestId) ?? null) : null);
     } catch (e) {
-      if (e instanceof ReauthRequiredError) ctx.fail(r, 'REAUTH_REQUIRED: an administrator must open the app again');
-      else ctx.later(r, (e as Error).message);
+      if (e instanceof ReauthRequiredError) await ctx.fail(r, 'REAUTH_REQUIRED: an administrator must open the app again');
+      else await ctx.later(r, (e as Error).message);
     }
   }
 }
 
 async function pollOffline(ctx: WorkerContext, memberId: string): Promise<number> {
   const link = ctx.deps.links.get(memberId);
-  if (!link || !ctx.deps.crmRules.isEnabled(memberId, 'offline')) return 0;
+  if (!link || !(await ctx.deps.crmRules.isEnabled(memberId, 'offline'))) return 0;
   const api = dataApiForLink(link, ctx.deps.uisEndpoints, ctx.deps.fetch);
   const now = ctx.deps.clock.now();
   const zone = await ctx.zoneOf(memberId, api);
-  const from = Math.max((ctx.deps.requests.pollCursor(memberId, 'offline') ?? now - FIRST_POLL_LOOKBACK_MS) - POLL_OVERLAP_MS, now - REPORT_WINDOW_MS);
+  const from = Math.max(((await ctx.deps.requests.pollCursor(memberId, 'offline')) ?? now - FIRST_POLL_LOOKBACK_MS) - POLL_OVERLAP_MS, now - REPORT_WINDOW_MS);
   let fresh = 0;
   let newest = from;
   const rows = await dataApiAll<Row>(
@@ -292,16 +298,16 @@ async function pollOffline(ctx: WorkerContext, memberId: string): Promise<number
     { date_from: dataApiDateTime(from, zone), date_till: dataApiDateTime(now + 60_000, zone), fields: [...OFFLINE_REPORT_FIELDS], sort: [{ field: 'date_time', order: 'asc' }] },
     PAGE,
   );
-  const seen = ctx.deps.requests.events(memberId, 'offline', rows.map((row) => String(row.id ?? '')).filter(Boolean));
+  const seen = await ctx.deps.requests.events(memberId, 'offline', rows.map((row) => String(row.id ?? '')).filter(Boolean));
   for (const row of rows) {
     const id = String(row.id ?? '');
     if (!id || seen.has(id)) continue;
     const at = parseDataApiDateTime(row.date_time, zone) ?? now;
     newest = Math.max(newest, at);
-    ctx.deps.requests.touch({ memberId, kind: 'offline', requestId: id, event: 'received', startedAt: at, facts: row, dueAt: now });
+    await ctx.deps.requests.touch({ memberId, kind: 'offline', requestId: id, event: 'received', startedAt: at, facts: row, dueAt: now });
     fresh++;
   }
-  ctx.deps.requests.setPollCursor(memberId, 'offline', Math.min(newest, now));
+  await ctx.deps.requests.setPollCursor(memberId, 'offline', Math.min(newest, now));
   if (fresh) ctx.wake();
   return fresh;
 }
@@ -322,13 +328,13 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
   const log = deps.log.child({ component: 'crm-rules' });
   const backoff = (attempts: number) => backoffDelay(JOB_RETRY, attempts);
 
-  const later = (r: CrmRequest, reason: string) => {
+  const later = async (r: CrmRequest, reason: string) => {
     if (r.attempts + 1 >= maxAttempts) return fail(r, `gave up after ${r.attempts + 1} attempts: ${reason}`);
-    deps.requests.retry(r, deps.clock.now() + backoff(r.attempts), reason);
+    await deps.requests.retry(r, deps.clock.now() + backoff(r.attempts), reason);
     log.warn({ memberId: r.memberId, chatId: r.requestId, attempts: r.attempts + 1 }, `CRM rules postponed: ${reason}`);
   };
-  const fail = (r: CrmRequest, reason: string) => {
-    deps.requests.finish(r, { status: 'failed', outcome: 'failed', reason });
+  const fail = async (r: CrmRequest, reason: string) => {
+    await deps.requests.finish(r, { status: 'failed', outcome: 'failed', reason });
     log.error({ memberId: r.memberId, chatId: r.requestId }, `CRM rules failed: ${reason}`);
   };
 
@@ -348,8 +354,15 @@ export function createCrmRulesWorker(deps: CrmRulesWorkerDeps, o: CrmRulesWorker
       // retention, at most once an hour: the transcripts of finished chats (counts logged, never texts)
       if (deps.clock.now() - prunedAt <= 3600_000) return;
       prunedAt = deps.clock.now();
-      const messages = deps.requests.pruneMessages(prunedAt - retentionMs);
-      if (messages) log.info({ messages }, 'crm-rules retention: messages of finished chats deleted');
+      const before = prunedAt - retentionMs;
+      void (async () => {
+        try {
+          const messages = await deps.requests.pruneMessages(before);
+          if (messages) log.info({ messages }, 'crm-rules retention: messages of finished chats deleted');
+        } catch (e) {
+          log.warn({ err: e }, 'crm-rules retention failed');
+        }
+      })();
     },
   });
 

@@ -7,13 +7,13 @@ export const DAY_MS = 24 * 60 * 60_000;
 
 export const DEFAULT_EMPLOYEE_SYNC_SETTINGS: EmployeeSyncSettings = { importStatuses: false, dailySync: false, userIds: [] };
 
-export function employeeSyncView(deps: Pick<EmployeeSyncDeps, 'employeeSync'>, memberId: string): EmployeeSyncView {
-  const stored = deps.employeeSync.getSettings(memberId);
-  const run = deps.employeeSync.latestRun(memberId);
+export async function employeeSyncView(deps: Pick<EmployeeSyncDeps, 'employeeSync'>, memberId: string): Promise<EmployeeSyncView> {
+  const stored = await deps.employeeSync.getSettings(memberId);
+  const run = await deps.employeeSync.latestRun(memberId);
   return {
     settings: stored?.settings ?? DEFAULT_EMPLOYEE_SYNC_SETTINGS,
     run,
-    lastResult: run?.status === 'done' ? run : deps.employeeSync.latestResult(memberId),
+    lastResult: run?.status === 'done' ? run : await deps.employeeSync.latestResult(memberId),
     lastStatusImport: stored?.statusImport ?? null,
     nextDailyAt: stored?.settings.dailySync && stored.nextDailyAt !== null ? new Date(stored.nextDailyAt).toISOString() : null,
   };
@@ -30,9 +30,9 @@ export async function saveEmployeeSyncSettings(deps: EmployeeSyncDeps, memberId:
     const unknown = s.userIds.filter((id) => !active.has(id));
     if (unknown.length) throw badRequest('VALIDATION_FAILED', `userIds: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not an active employee' : 'are not active employees'} of the portal`);
   }
-  const prev = deps.employeeSync.getSettings(memberId);
+  const prev = await deps.employeeSync.getSettings(memberId);
   const nextDailyAt = !s.dailySync ? null : prev?.settings.dailySync && prev.nextDailyAt !== null ? prev.nextDailyAt : deps.clock.now() + DAY_MS;
   const settings = { ...s, userIds: [...s.userIds].sort((a, b) => a - b) };
-  deps.employeeSync.saveSettings(memberId, settings, nextDailyAt);
+  await deps.employeeSync.saveSettings(memberId, settings, nextDailyAt);
   return employeeSyncView(deps, memberId);
 }

@@ -42,7 +42,7 @@ export async function importEmployeeStatuses(deps: EmployeeSyncDeps, memberId: s
   const at = new Date(deps.clock.now()).toISOString();
   const link = deps.links.get(memberId);
   if (!link) throw new AppError('UIS_NOT_LINKED', 'Link a UIS account on the «Главная» tab first', 409);
-  const mappings = deps.employeeSync.mappings(memberId);
+  const mappings = await deps.employeeSync.mappings(memberId);
   if (!mappings.length) return { at, updated: 0, unchanged: 0, error: 'No synced employees yet: run «Синхронизировать сотрудников» first' };
 
   const rest = deps.gateway.client(memberId);
@@ -79,7 +79,7 @@ export async function importEmployeeStatuses(deps: EmployeeSyncDeps, memberId: s
     if (!p || !e || e.status === 'auto_out_call') continue;
     const want = uisStatusFor(p, now);
     // the Bitrix24 state has not changed since the last import: a status set in UIS meanwhile stands
-    if (deps.employeeSync.importedStatus(memberId, m.b24UserId) === want) {
+    if ((await deps.employeeSync.importedStatus(memberId, m.b24UserId)) === want) {
       unchanged++;
       continue;
     }
@@ -89,13 +89,13 @@ export async function importEmployeeStatuses(deps: EmployeeSyncDeps, memberId: s
       continue;
     }
     if (e.statusId === target) {
-      deps.employeeSync.setImportedStatus(memberId, m.b24UserId, want);
+      await deps.employeeSync.setImportedStatus(memberId, m.b24UserId, want);
       unchanged++;
       continue;
     }
     try {
       await api.call('update.employees', { id: e.id, last_name: e.lastName, status_id: target });
-      deps.employeeSync.setImportedStatus(memberId, m.b24UserId, want);
+      await deps.employeeSync.setImportedStatus(memberId, m.b24UserId, want);
       updated++;
     } catch (err) {
       if (err instanceof UisApiError && err.transient) throw uisFailure(err, 'UIS_DATA_API_REFUSED', 'UIS refused to update employee statuses');

@@ -7,12 +7,13 @@ import type { Logger } from '../../logging';
 import { dataApiForLink } from '../../uis/data-api';
 import { UisApiError } from '../../uis/errors';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
+import type { AsyncPort } from '../async-port';
 import type { EmployeeMapping, EmployeeSyncRepository } from './ports';
 import { fullName, readB24Users, readUisEmployees } from './read';
 import { uisFailure } from '../workspace-errors';
 
 export interface EmployeeSyncDeps {
-  employeeSync: EmployeeSyncRepository;
+  employeeSync: AsyncPort<EmployeeSyncRepository>;
   gateway: BitrixGateway;
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
@@ -37,25 +38,25 @@ export async function runEmployeeSync(deps: EmployeeSyncDeps, memberId: string, 
   const link = deps.links.get(memberId);
   if (!link) throw new AppError('UIS_NOT_LINKED', 'Link a UIS account on the «Главная» tab first', 409);
   const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
-  const settings = repo.getSettings(memberId)?.settings;
+  const settings = (await repo.getSettings(memberId))?.settings;
   let total = 2;
   let done = 0;
   const step = () => repo.progress(run.id, ++done, total);
-  repo.progress(run.id, 0, total);
+  await repo.progress(run.id, 0, total);
 
   let users = await readB24Users(deps.gateway, memberId);
-  step();
+  await step();
   if (settings?.userIds.length) {
     const chosen = new Set(settings.userIds);
     users = users.filter((u) => chosen.has(u.id));
   }
   const employees = await readUisEmployees(api);
-  step();
+  await step();
 
   const m = matchEmployees(users, employees);
   const updates = m.pairs.map((p) => ({ p, upd: employeeUpdates(p) })).filter((x) => Object.keys(x.upd).length > 0);
   total += updates.length + m.unmatched.length;
-  repo.progress(run.id, done, total);
+  await repo.progress(run.id, done, total);
 
   const person = (u: B24User) => ({ b24UserId: u.id, name: fullName(u), email: u.email || null });
   const result: EmployeeSyncResult = { pairs: [], unmatchedB24: [], unmatchedUis: [], noLastName: m.noLastName.map(person), problems: [] };
@@ -68,7 +69,7 @@ export async function runEmployeeSync(deps: EmployeeSyncDeps, memberId: string, 
       if (e instanceof UisApiError && e.transient) throw uisFailure(e, 'UIS_DATA_API_REFUSED', 'UIS refused to update employees');
       result.problems.push(`UIS employee ${p.uis.id} (${fullName(p.uis)}): update refused — ${refusal(e)}`);
     }
-    step();
+    await step();
   }
   for (const p of m.pairs) {
     result.pairs.push({ b24UserId: p.b24.id, b24Name: fullName(p.b24), uisEmployeeId: p.uis.id, uisName: fullName(p.uis), matchedBy: p.by, updated: written.get(p.b24.id) ?? [] });
@@ -85,7 +86,7 @@ export async function runEmployeeSync(deps: EmployeeSyncDeps, memberId: string, 
       if (e instanceof UisApiError && e.transient) throw uisFailure(e, 'UIS_DATA_API_REFUSED', 'UIS refused to create employees');
       result.unmatchedB24.push({ ...person(u), reason: `uis_refused: ${refusal(e)}` });
     }
-    step();
+    await step();
   }
   for (const u of m.ambiguous) result.unmatchedB24.push({ ...person(u), reason: 'ambiguous_name' });
   const paired = new Set(result.pairs.map((p) => p.b24UserId));
@@ -95,6 +96,6 @@ export async function runEmployeeSync(deps: EmployeeSyncDeps, memberId: string, 
   result.unmatchedB24.sort((a, b) => a.b24UserId - b.b24UserId);
 
   const mapping: EmployeeMapping[] = result.pairs.map((p) => ({ b24UserId: p.b24UserId, uisEmployeeId: p.uisEmployeeId, matchedBy: p.matchedBy }));
-  repo.replaceMappings(memberId, mapping);
+  await repo.replaceMappings(memberId, mapping);
   return result;
 }

@@ -14,7 +14,7 @@ const INTERRUPTED = 'Interrupted by a restart of the server; run the sync again'
 
 export interface EmployeeSyncWorker {
   /** Start a sync of the portal in the background; null when one is already running. */
-  trigger(memberId: string, trigger: EmployeeSyncRun['trigger']): EmployeeSyncRun | null;
+  trigger(memberId: string, trigger: EmployeeSyncRun['trigger']): Promise<EmployeeSyncRun | null>;
   /** Every `tickMs` (on the injected clock): status imports and due daily syncs; the first tick runs now. */
   start(tickMs?: number): void;
   /** One tick now (also what start() repeats). */
@@ -35,17 +35,26 @@ export function createEmployeeSyncWorker(deps: EmployeeSyncDeps): EmployeeSyncWo
   /** portals whose run this process is doing */
   const mine = new Set<string>();
 
-  const trigger: EmployeeSyncWorker['trigger'] = (memberId, kind) => {
-    const run = deps.employeeSync.startRun(memberId, kind);
-    if (!run) return null;
+  const trigger: EmployeeSyncWorker['trigger'] = async (memberId, kind) => {
+    // ours before the run's row exists: failDead, between the insert and its answer, must not take
+    // the run being started here for a dead process's
+    const had = mine.has(memberId);
     mine.add(memberId);
+    let begun: EmployeeSyncRun | null = null;
+    try {
+      begun = await deps.employeeSync.startRun(memberId, kind);
+    } finally {
+      if (!begun && !had) mine.delete(memberId);
+    }
+    const run = begun;
+    if (!run) return null;
     void background.run('employee sync', () =>
       underLease(lease, memberId, RUN_LEASE, (ms) => deps.clock.sleep(ms), () => runEmployeeSync(deps, memberId, run), deps.log)
         .then(
           (result) => deps.employeeSync.finishRun(run.id, { result }),
           (e: unknown) => {
             if (!(e instanceof AppError)) deps.log.error({ err: e, memberId }, 'employee sync failed');
-            deps.employeeSync.finishRun(run.id, { error: e instanceof AppError ? e.message : `Internal error: ${(e as Error).message}` });
+            return deps.employeeSync.finishRun(run.id, { error: e instanceof AppError ? e.message : `Internal error: ${(e as Error).message}` });
           },
         )
         .finally(() => mine.delete(memberId)),
@@ -65,7 +74,7 @@ export function createEmployeeSyncWorker(deps: EmployeeSyncDeps): EmployeeSyncWo
       const h = lease ? await lease.hold(memberId, RUN_LEASE) : { release: async () => {} };
       if (!h) continue;
       try {
-        if (!mine.has(memberId)) deps.employeeSync.failInterrupted(INTERRUPTED, memberId);
+        if (!mine.has(memberId)) await deps.employeeSync.failInterrupted(INTERRUPTED, memberId);
       } finally {
         await h.release();
       }
@@ -75,21 +84,21 @@ export function createEmployeeSyncWorker(deps: EmployeeSyncDeps): EmployeeSyncWo
   const tick = async () => {
     const now = deps.clock.now();
     if (started) await failDead();
-    const scheduled = deps.employeeSync.scheduledPortals();
+    const scheduled = await deps.employeeSync.scheduledPortals();
     await polls.keepOnly(scheduled.map((p) => p.memberId));
     for (const p of scheduled) {
       if (stopped) return;
       if (!deps.links.get(p.memberId)) continue;
       if (!(await polls.mine(p.memberId))) continue;
-      if (p.settings.dailySync && p.nextDailyAt !== null && p.nextDailyAt <= now && trigger(p.memberId, 'daily')) {
-        deps.employeeSync.setNextDailyAt(p.memberId, now + DAY_MS);
+      if (p.settings.dailySync && p.nextDailyAt !== null && p.nextDailyAt <= now && (await trigger(p.memberId, 'daily'))) {
+        await deps.employeeSync.setNextDailyAt(p.memberId, now + DAY_MS);
       }
       if (!p.settings.importStatuses) continue;
       try {
-        deps.employeeSync.setStatusImport(p.memberId, await importEmployeeStatuses(deps, p.memberId));
+        await deps.employeeSync.setStatusImport(p.memberId, await importEmployeeStatuses(deps, p.memberId));
       } catch (e) {
         if (!(e instanceof AppError)) deps.log.error({ err: e, memberId: p.memberId }, 'status import failed');
-        deps.employeeSync.setStatusImport(p.memberId, { at: new Date(deps.clock.now()).toISOString(), updated: 0, unchanged: 0, error: (e as Error).message });
+        await deps.employeeSync.setStatusImport(p.memberId, { at: new Date(deps.clock.now()).toISOString(), updated: 0, unchanged: 0, error: (e as Error).message });
       }
     }
   };

@@ -5,6 +5,7 @@ import { ownerOf } from '../../domain/crm-rules/choose-responsible';
 import type { Found } from '../../domain/crm-rules/types';
 import { phoneDigits } from '../../domain/phone';
 import type { Logger } from '../../logging';
+import type { AsyncPort } from '../async-port';
 import type { EmployeeDirectory } from '../employee-sync/ports';
 import type { UisEndpoints, UisLinkRepository } from '../ports';
 import type { TelephonyRepository } from '../telephony/ports';
@@ -15,7 +16,7 @@ import { readEmployeePhones } from './employee-phones';
 export interface ManagerLookupDeps {
   map: PersonalManagerRepository;
   telephony: Pick<TelephonyRepository, 'getSettings'>;
-  employees: EmployeeDirectory;
+  employees: AsyncPort<EmployeeDirectory>;
   gateway: BitrixGateway;
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
@@ -143,7 +144,7 @@ export async function findPersonalManager(deps: ManagerLookupDeps, memberId: str
   }
   const userId = ownerOf(found);
   if (userId === null) return none('no-responsible');
-  const uisEmployeeId = deps.employees.uisEmployeeFor(memberId, userId);
+  const uisEmployeeId = await deps.employees.uisEmployeeFor(memberId, userId);
   if (uisEmployeeId === null) return none('not-paired');
   let phones = await deps.map.employeePhones(memberId, uisEmployeeId);
   if (phones === null) {

@@ -12,6 +12,7 @@ import type { Logger } from '../../logging';
 import { callApiForLink } from '../../uis/call-api';
 import { UisApiError } from '../../uis/errors';
 import type { EmployeeDirectory } from '../employee-sync/ports';
+import type { AsyncPort } from '../async-port';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { TelephonyRepository } from './ports';
 import { createSipLineCache, type SipLineCache } from './sip-lines';
@@ -23,7 +24,7 @@ export interface TelephonyStartsDeps {
   telephony: TelephonyRepository;
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
-  employees: EmployeeDirectory;
+  employees: AsyncPort<EmployeeDirectory>;
   gateway: BitrixGateway;
   clock: Clock;
   log: Logger;
@@ -103,7 +104,7 @@ export function createTelephonyStarts(deps: TelephonyStartsDeps) {
     const s = await settingsOf(memberId);
     const c2c = s.clickToCall;
     const link = deps.links.get(memberId);
-    const employeeId = deps.employees.uisEmployeeFor(memberId, d.USER_ID);
+    const employeeId = await deps.employees.uisEmployeeFor(memberId, d.USER_ID);
     const refuse = (code: Parameters<typeof startFailure>[0]) => fail(memberId, start, startFailure(code), d.USER_ID);
     if (!s.enabled || !c2c?.use || !c2c.number) return refuse('CLICK_TO_CALL_OFF');
     if (!link) return refuse('UIS_NOT_LINKED');
@@ -151,7 +152,7 @@ export function createTelephonyStarts(deps: TelephonyStartsDeps) {
     if (!link) return fail(memberId, start, startFailure('UIS_NOT_LINKED'), userId);
     if (!userId) return fail(memberId, start, startFailure('NO_RESPONSIBLE'), null);
     if (!/^\d{5,15}$/.test(contact)) return fail(memberId, start, startFailure('BAD_NUMBER'), userId);
-    const employeeId = responsible ? deps.employees.uisEmployeeFor(memberId, responsible) : null;
+    const employeeId = responsible ? await deps.employees.uisEmployeeFor(memberId, responsible) : null;
     const sip = employeeId !== null ? await sipLines.of(memberId, employeeId) : null;
     const line = d.LINE_NUMBER ? d.LINE_NUMBER.replace(/\D+/g, '') : '';
     const vn = (line && (await sipLines.isVirtualNumber(memberId, line)) ? line : null) ?? s.clickToCall?.number?.replace(/\D+/g, '') ?? (await sipLines.firstVirtualNumber(memberId));

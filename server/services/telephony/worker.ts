@@ -18,6 +18,7 @@ import { dataApiAll, dataApiForLink, type DataApiClient } from '../../uis/data-a
 import { budgetedClient, DataApiBudgetLow, type DataApiBudget } from '../../uis/data-api-budget';
 import type { EmployeeDirectory } from '../employee-sync/ports';
 import { createJobLoop } from '../job-loop';
+import type { AsyncPort } from '../async-port';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import { applyCalls, applyCreates, downloadRecordings, resolvedLink, resolvedOps, type Work } from './apply';
 import type { TelephonyCall, TelephonyRepository } from './ports';
@@ -31,7 +32,7 @@ export interface TelephonyWorkerDeps {
   links: UisLinkRepository;
   uisEndpoints(project: UisProject): UisEndpoints;
   /** the employee sync's pairing: a UIS employee → his Bitrix24 user */
-  employees: EmployeeDirectory;
+  employees: AsyncPort<EmployeeDirectory>;
   /** CRM items a call created or changed (the personal-manager map reads them again, issue #14). */
   crmWritten?(memberId: string, refs: Array<{ type: CrmEntityType; id: number }>): void;
   /** calls started from Bitrix24 (issue #14), found by the external_id of their session */
@@ -182,8 +183,13 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
     let zone = 'Europe/Moscow';
     if (api) zone = await zoneOf(memberId, api).catch(() => zone);
     const notes = await deps.telephony.notifications(memberId, rows.map((r) => r.sessionId));
-    const employee = (id: number): CallEmployee => ({ employeeId: id, userId: deps.employees.b24UserFor(memberId, id), name: null });
-    const userOf = (id: number) => deps.employees.b24UserFor(memberId, id);
+    // the employee sync's pairing, asked once per employee of the run (the domain reads it synchronously)
+    const paired = new Map<number, number | null>();
+    const pair = async (ids: Array<number | null>) => {
+      for (const id of ids) if (id !== null && !paired.has(id)) paired.set(id, await deps.employees.b24UserFor(memberId, id));
+    };
+    const userOf = (id: number) => paired.get(id) ?? null;
+    const employee = (id: number): CallEmployee => ({ employeeId: id, userId: userOf(id), name: null });
     const externalIds = rows.flatMap((r) => [r.report?.externalId, ...(notes.get(r.sessionId) ?? []).map((n) => n.externalId)]).filter((x): x is string => !!x);
     const starts = deps.starts && externalIds.length ? await deps.starts.get(memberId, externalIds) : new Map<string, TelephonyStart>();
     const works: Work[] = rows.map((row) => {
@@ -246,6 +252,7 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
         continue;
       }
       if (phone) phones.add(phone);
+      await pair([w.track.caller, ...w.track.talkers]);
       deciding.push({ w, facts: callFacts(w.track, employee) });
     }
     const mode = deciding.length ? await crmMode(memberId) : 'classic';
@@ -284,7 +291,13 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
     }
 
     // 3. cards: whom the card shows to now (once the call is registered)
-    for (const w of works) w.cards = w.track.ended || w.state.finished ? [] : cardUsers(w.track, userOf);
+    for (const w of works) {
+      if (w.track.ended || w.state.finished) w.cards = [];
+      else {
+        await pair([...w.track.ringing, w.track.talking]);
+        w.cards = cardUsers(w.track, userOf);
+      }
+    }
 
     // 4. apply everything together
     const endpoints = deps.uisEndpoints(link?.project ?? 'uis');
