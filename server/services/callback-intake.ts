@@ -1,5 +1,6 @@
 import type { UisLink } from '../domain/uis-link';
 import type { UisCallback } from '../uis/callback-schemas';
+import { runSync } from './maybe-async';
 import type { UisCallbackHandler } from './ports';
 
 /** Runs `fn` in one database transaction: all of its writes or none. */
@@ -23,7 +24,8 @@ interface Pending {
  * the request, the ceiling. Callbacks that arrive while the event loop is busy are handled together
  * at the next turn in one transaction. If one throws, the group is undone and each callback is handled
  * again in its own transaction: only the failing one is answered with an error (UIS retries it).
- * Nothing is answered before its commit.
+ * Nothing is answered before its commit. The handlers run to their end inside the transaction
+ * (`runSync`: on SQLite every port answers at once; one that waits is refused as a defect).
  */
 export function createCallbackIntake(handler: UisCallbackHandler, atomically: Atomically): CallbackIntake {
   let queue: Pending[] = [];
@@ -32,14 +34,14 @@ export function createCallbackIntake(handler: UisCallbackHandler, atomically: At
     queue = [];
     try {
       atomically(() => {
-        for (const p of group) handler.handle(p.link, p.cb);
+        for (const p of group) runSync(handler.handle(p.link, p.cb));
       });
     } catch {
       // Rare: one of them threw (or the commit failed) and the whole group was undone. Each
       // callback again in its own transaction, so only the failing one is refused.
       for (const p of group) {
         try {
-          atomically(() => handler.handle(p.link, p.cb));
+          atomically(() => runSync(handler.handle(p.link, p.cb)));
         } catch (e) {
           p.fail(e);
           continue;

@@ -6,6 +6,7 @@ import { bridgeUisCallbacks, type BridgeCallbackDeps } from './bridge/on-uis-cal
 import { bridgeStatusCallbacks, type StatusCallbackDeps } from './bridge/on-uis-status';
 import { crmRulesUisCallbacks, type CrmCallbackDeps } from './crm-rules/on-uis-callback';
 import { enqueueOpenLineFieldsFromEvent, type OpenLineFieldsIntake } from './open-lines/on-event';
+import type { MaybeAsync } from './maybe-async';
 import type { UisCallbackHandler, UisInbox } from './ports';
 import { createUisCallbackRecorder } from './record-uis-callback';
 import { trackUisChannels } from './track-uis-channels';
@@ -51,11 +52,13 @@ export function bitrixEventFanout(deps: BitrixEventFanoutDeps): (memberId: strin
  * Who hears a UIS Chat API callback (after the listener verified and parsed it), in this order:
  * the durable inbox record, the channel list (`/channel` callbacks), the bridge's inbound relay,
  * the bridge's channel/account status follower, the CRM rules («Чаты»). Each handler calls the
- * inner one first; the result is what the callback intake commits in groups.
+ * inner one first; the result is what the callback intake commits in groups. Built over the
+ * synchronous SQLite repositories for the intake (callback-intake.ts, `runSync`), or over
+ * PostgreSQL stores of one transaction (`pgStores(trx, …)`, driven by `runAsync`).
  */
 export interface UisCallbackFanoutDeps {
-  inbox: UisInbox;
-  channels: UisChannelRepository;
+  inbox: MaybeAsync<UisInbox>;
+  channels: MaybeAsync<UisChannelRepository>;
   bridge: BridgeCallbackDeps;
   bridgeStatus: StatusCallbackDeps;
   crmRules: CrmCallbackDeps;

@@ -60,10 +60,15 @@ export interface UisInbox {
   count(memberId: string): number;
 }
 
+import type { Step } from './maybe-async';
+
 /** Where verified UIS callbacks go, parsed with their schema (server/uis/callback-schemas.ts). */
 export interface UisCallbackHandler {
-  /** Synchronous database work only: it runs inside the callback intake's transaction (callback-intake.ts). */
-  handle(link: UisLink, cb: UisCallback): void;
+  /**
+   * Database work only, written once for both stores (maybe-async.ts): driven by `runSync` inside
+   * the SQLite intake's transaction (callback-intake.ts), by `runAsync` inside a PostgreSQL one.
+   */
+  handle(link: UisLink, cb: UisCallback): Step<void>;
 }
 
 import type { AnalyticsSettings } from '../contracts/analytics';

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { UisLink } from '../domain/uis-link';
 import type { UisCallback } from '../uis/callback-schemas';
+import { step, type MaybeAsync, type Step } from './maybe-async';
 import type { UisCallbackHandler, UisInbox } from './ports';
 
 /**
@@ -11,14 +12,14 @@ import type { UisCallbackHandler, UisInbox } from './ports';
  * channel disabled, enabled and disabled again, an operator reassigned back, a visitor card
  * restored — so those are each recorded. Relaying them is the bridge's job.
  */
-export function createUisCallbackRecorder(inbox: UisInbox): UisCallbackHandler {
+export function createUisCallbackRecorder(inbox: MaybeAsync<UisInbox>): UisCallbackHandler {
   return {
-    handle(link: UisLink, cb: UisCallback) {
+    *handle(link: UisLink, cb: UisCallback): Step<void> {
       const content = `${cb.method} ${cb.path} ${JSON.stringify(cb.body)}`;
       const dedupeKey = createHash('sha256')
         .update(isChange(cb) ? `${content} ${randomUUID()}` : content)
         .digest('hex');
-      inbox.record({ memberId: link.memberId, path: `${cb.method} ${cb.path}`, body: cb.body, dedupeKey });
+      yield* step(inbox.record({ memberId: link.memberId, path: `${cb.method} ${cb.path}`, body: cb.body, dedupeKey }));
     },
   };
 }

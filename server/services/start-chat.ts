@@ -33,7 +33,7 @@ export async function startChat(deps: WorkspaceDeps, caller: WorkspaceCaller, re
   try {
     const started = await runtime.startChat(scope, { operatorId: operator.id, visitor });
     chatId = started.chatId;
-    deps.chatStarted?.(caller.memberId, {
+    await deps.chatStarted?.(caller.memberId, {
       uisChatId: String(chatId),
       channelId: channel.channelId,
       visitorId: String(started.visitorId),

@@ -59,7 +59,7 @@ export interface WorkspaceDeps extends WorkspaceAdapters {
   clock: Clock;
   log: Logger;
   /** A chat was started through the runtime API (UIS sends no `/chat` callback for it): the Open Lines bridge learns it. */
-  chatStarted?(memberId: string, c: { uisChatId: string; channelId: string; visitorId: string; operatorId: number; phone?: string | null; email?: string | null }): void;
+  chatStarted?(memberId: string, c: { uisChatId: string; channelId: string; visitorId: string; operatorId: number; phone?: string | null; email?: string | null }): Promise<void>;
 }
 
 /** Who is asking: a verified page session. */

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { UisLink } from '../../server/domain/uis-link';
 import type { UisCallback } from '../../server/uis/callback-schemas';
 import { createCallbackIntake } from '../../server/services/callback-intake';
+import { step } from '../../server/services/maybe-async';
 import { atomically, openDb } from '../../server/storage/db';
 
 const link = { memberId: 'm1' } as UisLink;
@@ -28,8 +29,8 @@ function world(fail: (n: number) => boolean) {
   const tx = atomically(db);
   const intake = createCallbackIntake(
     {
-      handle(_link, c) {
-        insert.run(nOf(c)); // written first: a throw must undo it
+      *handle(_link, c) {
+        yield* step(insert.run(nOf(c))); // written first: a throw must undo it
         if (fail(nOf(c))) throw new Error(`refused ${nOf(c)}`);
       },
     },

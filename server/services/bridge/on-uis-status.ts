@@ -1,11 +1,12 @@
 import type { UisLink } from '../../domain/uis-link';
 import type { UisCallback } from '../../uis/callback-schemas';
+import { step, type MaybeAsync, type Step } from '../maybe-async';
 import type { UisCallbackHandler } from '../ports';
 import type { BridgeRecoveryRepository, BridgeRepository } from './ports';
 
 export interface StatusCallbackDeps {
-  bridge: BridgeRepository;
-  recovery: BridgeRecoveryRepository;
+  bridge: MaybeAsync<BridgeRepository>;
+  recovery: MaybeAsync<BridgeRecoveryRepository>;
   /** Reconcile the portal soon (after the callback's transaction). */
   reconcileSoon(memberId: string): void;
 }
@@ -20,20 +21,20 @@ export interface StatusCallbackDeps {
  */
 export function bridgeStatusCallbacks(inner: UisCallbackHandler, deps: StatusCallbackDeps): UisCallbackHandler {
   return {
-    handle(link: UisLink, cb: UisCallback) {
-      inner.handle(link, cb);
+    *handle(link: UisLink, cb: UisCallback): Step<void> {
+      yield* inner.handle(link, cb);
       const memberId = link.memberId;
       if (cb.route === 'POST /account' || cb.route === 'PATCH /account' || cb.route === 'DELETE /account') {
         const connectionId = cb.body.id ?? cb.pathId ?? link.connectionId;
         if (!connectionId) return;
         const status = cb.route === 'DELETE /account' ? 'removed' : (cb.body.status ?? 'active');
-        deps.recovery.setConnection(memberId, connectionId, { name: cb.body.name ?? null, status });
-        if (status === 'active' && connectionId === link.connectionId && deps.bridge.bindings(memberId).length) deps.reconcileSoon(memberId);
+        yield* step(deps.recovery.setConnection(memberId, connectionId, { name: cb.body.name ?? null, status }));
+        if (status === 'active' && connectionId === link.connectionId && (yield* step(deps.bridge.bindings(memberId))).length) deps.reconcileSoon(memberId);
         return;
       }
       if (cb.route === 'PATCH /channel' || cb.route === 'POST /channel') {
         const channelId = cb.body.id ?? cb.pathId;
-        if (channelId && (cb.body.status ?? 'active') === 'active' && deps.bridge.bindingByChannel(memberId, channelId)) deps.reconcileSoon(memberId);
+        if (channelId && (cb.body.status ?? 'active') === 'active' && (yield* step(deps.bridge.bindingByChannel(memberId, channelId)))) deps.reconcileSoon(memberId);
       }
     },
   };

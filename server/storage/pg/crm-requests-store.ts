@@ -50,7 +50,9 @@ export function createPgCrmRequestStore(db: Kysely<PgSchema>, now: () => number 
         dueAt: ms(r.dueAt),
       };
       const key = { memberId: r.memberId, kind: r.kind, requestId: r.requestId };
-      await db.transaction().execute(async (trx) => {
+      // the UIS callback chain calls it inside its callback's transaction (pgStores(trx, …)): that one holds the row lock
+      const atomically = (fn: (trx: Kysely<PgSchema>) => Promise<void>) => (db.isTransaction ? fn(db) : db.transaction().execute(fn));
+      await atomically(async (trx) => {
         for (let round = 0; round < TOUCH_ROUNDS; round++) {
           const cur = await byKey(trx.selectFrom('crm_requests').select('event'), key).forUpdate().executeTakeFirst();
           const at = iso();
