@@ -37,7 +37,7 @@ export function createChatSources(o: {
   stateSecret: string;
   amo: AmoCredentials | null;
   analytics: AsyncPort<AnalyticsRepository>;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   worker?: ChatSourcesWorkerOptions;
   /** the cluster's portal leases (issue #12; gateway.leases) */

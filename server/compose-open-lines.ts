@@ -19,9 +19,9 @@ export function createOpenLines(o: {
   db: Db;
   clock: Clock;
   gateway: BitrixGateway;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   bridge: AsyncPort<BridgeRepository>;
-  channels: UisChannelRepository;
+  channels: AsyncPort<UisChannelRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   log: Logger;
   fetch?: typeof fetch;

@@ -30,7 +30,7 @@ export function createPersonalManager(o: {
   db: Db;
   clock: Clock;
   gateway: BitrixGateway;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   employees: AsyncPort<EmployeeDirectory>;
   telephony: TelephonyRepository;

@@ -27,7 +27,7 @@ export function createTelephony(o: {
   box: SecretBox;
   clock: Clock;
   gateway: BitrixGateway;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   employees: AsyncPort<EmployeeDirectory>;
   log: Logger;

@@ -125,7 +125,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const portals = asyncPort(createSqlitePortalRepository(db, box, () => clock.now()));
   const oauth = createOAuthClient({ clientId: creds.clientId, clientSecret: creds.clientSecret, trustedOrigins: creds.oauthServers, fetch: o.fetch });
   const uisInbox = createSqliteUisInbox(db, () => clock.now());
-  const links = createSqliteUisLinkRepository(db, box);
+  const links = asyncPort(createSqliteUisLinkRepository(db, box));
   const analytics = asyncPort(createSqliteAnalyticsRepository(db, () => clock.now()));
   const uisEndpoints = (project: Parameters<typeof resolveUisEndpoints>[0]) => resolveUisEndpoints(project, { ...config.uis, ...creds.uis });
   const workspace = createWorkspaceAdapters({ db, clock, fetch: o.fetch, uisEndpoints });
@@ -214,7 +214,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     uisCallbacks: createCallbackIntake(
       uisCallbackFanout({
         inbox: uisInbox,
-        channels: workspace.channels,
+        channels: workspace.sqliteChannels,
         bridge: { bridge: bridgeSync, now: bridgeEventDeps.now, wake: () => bridgeWorker.wake() },
         bridgeStatus: { bridge: bridgeSync, recovery: bridgeRecoverySync, reconcileSoon: (m) => bridgeRecovery.soon(m) },
         crmRules: crmCallbackDeps,

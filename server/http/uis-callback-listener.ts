@@ -31,49 +31,58 @@ export function uisCallbackListener(deps: AppDeps, next: RequestListener): Reque
       const text = JSON.stringify(body);
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) }).end(text);
     };
-    const link = deps.links.getByHook(m[1]!);
-    const given = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
-    if (!link || !sameSecret(link.webhookSecret, given)) {
-      req.resume();
-      return done(401, { error: 'CALLBACK_REFUSED', message: 'Unknown hook or wrong webhook secret' });
-    }
-    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-    if (encoding !== 'identity') {
-      req.resume();
-      return done(415, { error: 'UNSUPPORTED_ENCODING', message: `Content-Encoding ${encoding} is not accepted; send the JSON body as is` });
-    }
-    const type = req.headers['content-type'] ?? '';
-    const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
-    if (charset && charset !== 'utf-8' && charset !== 'utf8') {
-      req.resume();
-      return done(415, { error: 'UNSUPPORTED_CHARSET', message: `charset ${charset.slice(0, 40)} is not accepted; send UTF-8 JSON` });
-    }
-    readBody(req, (raw) => {
-      if (raw === null) return done(413, { error: 'BODY_TOO_LARGE', message: `The request body is larger than ${MAX_BODY} bytes` });
-      let body: unknown;
-      // UIS sends JSON; a body of another type (or none) is handed on as undefined, like a JSON parser would.
-      if (/\bjson\b/i.test(type) && raw.length) {
-        const text = raw.toString('utf8');
-        if (jsonDepth(text) > MAX_JSON_DEPTH) return done(400, { error: 'MALFORMED_BODY', message: `The request body nests deeper than ${MAX_JSON_DEPTH} levels` });
-        try {
-          body = JSON.parse(text);
-        } catch {
-          return done(400, { error: 'MALFORMED_BODY', message: 'The request body is not valid JSON' });
+    // the link's lookup is the only wait before the body is read: the request stays paused meanwhile
+    deps.links.getByHook(m[1]!).then(
+      (link) => {
+        const given = (req.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+        if (!link || !sameSecret(link.webhookSecret, given)) {
+          req.resume();
+          return done(401, { error: 'CALLBACK_REFUSED', message: 'Unknown hook or wrong webhook secret' });
         }
-      }
-      const parsed = parseUisCallback(req.method!, m[2] ?? '/', body);
-      if (!parsed.ok) {
-        const message = parsed.issues ? `${parsed.error}: ${zodMessage(parsed.issues)}` : parsed.error;
-        return done(parsed.status, { error: parsed.status === 404 ? 'UNKNOWN_CALLBACK' : 'INVALID_CALLBACK', message: message.slice(0, 1000) });
-      }
-      deps.uisCallbacks.submit(link, parsed.callback).then(
-        () => done(204),
-        (err: unknown) => {
-          deps.log.error({ err, route: parsed.callback.route }, 'UIS callback could not be recorded');
-          done(500, { error: 'INTERNAL', message: 'Internal error' });
-        },
-      );
-    });
+        const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+        if (encoding !== 'identity') {
+          req.resume();
+          return done(415, { error: 'UNSUPPORTED_ENCODING', message: `Content-Encoding ${encoding} is not accepted; send the JSON body as is` });
+        }
+        const type = req.headers['content-type'] ?? '';
+        const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1]?.toLowerCase();
+        if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+          req.resume();
+          return done(415, { error: 'UNSUPPORTED_CHARSET', message: `charset ${charset.slice(0, 40)} is not accepted; send UTF-8 JSON` });
+        }
+        readBody(req, (raw) => {
+          if (raw === null) return done(413, { error: 'BODY_TOO_LARGE', message: `The request body is larger than ${MAX_BODY} bytes` });
+          let body: unknown;
+          // UIS sends JSON; a body of another type (or none) is handed on as undefined, like a JSON parser would.
+          if (/\bjson\b/i.test(type) && raw.length) {
+            const text = raw.toString('utf8');
+            if (jsonDepth(text) > MAX_JSON_DEPTH) return done(400, { error: 'MALFORMED_BODY', message: `The request body nests deeper than ${MAX_JSON_DEPTH} levels` });
+            try {
+              body = JSON.parse(text);
+            } catch {
+              return done(400, { error: 'MALFORMED_BODY', message: 'The request body is not valid JSON' });
+            }
+          }
+          const parsed = parseUisCallback(req.method!, m[2] ?? '/', body);
+          if (!parsed.ok) {
+            const message = parsed.issues ? `${parsed.error}: ${zodMessage(parsed.issues)}` : parsed.error;
+            return done(parsed.status, { error: parsed.status === 404 ? 'UNKNOWN_CALLBACK' : 'INVALID_CALLBACK', message: message.slice(0, 1000) });
+          }
+          deps.uisCallbacks.submit(link, parsed.callback).then(
+            () => done(204),
+            (err: unknown) => {
+              deps.log.error({ err, route: parsed.callback.route }, 'UIS callback could not be recorded');
+              done(500, { error: 'INTERNAL', message: 'Internal error' });
+            },
+          );
+        });
+      },
+      (err: unknown) => {
+        req.resume();
+        deps.log.error({ err }, 'UIS callback: the link could not be read');
+        done(500, { error: 'INTERNAL', message: 'Internal error' });
+      },
+    );
   };
 }
 

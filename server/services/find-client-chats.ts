@@ -20,10 +20,10 @@ const ACTIVE = new Set(['new', 'active']);
  * The frame sends only what its user could read in Bitrix24; nothing here reads CRM data.
  */
 export async function findClientChats(deps: WorkspaceDeps, caller: WorkspaceCaller, req: LookupRequest): Promise<LookupResult> {
-  const link = usableLink(deps.links, caller.memberId);
+  const link = await usableLink(deps.links, caller.memberId);
   const phones = unique(req.phones.map(phoneDigits));
   const emails = unique(req.emails.map(normalEmail));
-  const channels = startChannels(deps.channels.list(link.memberId, link.connectionId));
+  const channels = startChannels(await deps.channels.list(link.memberId, link.connectionId));
   if (phones.length === 0 && emails.length === 0) return { chats: [], openUrl: null, channels };
 
   const now = deps.clock.now();

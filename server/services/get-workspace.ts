@@ -12,7 +12,7 @@ import type { WorkspaceCaller, WorkspaceDeps } from './workspace-ports';
  */
 export async function getWorkspace(deps: WorkspaceDeps, caller: WorkspaceCaller): Promise<WorkspaceView> {
   const canManage = caller.isAdmin;
-  const link = deps.links.get(caller.memberId);
+  const link = await deps.links.get(caller.memberId);
   if (!link || !link.connectionId) return { state: 'not-linked', url: null, canManage };
   if (link.project === 'comagic') return { state: 'comagic', url: null, canManage };
   const base = deps.uisEndpoints(link.project).workspaceUrl;

@@ -4,10 +4,11 @@ import type { Clock } from '../domain/clock';
 import { AppError } from '../domain/errors';
 import { adapterTypeFor, webhookUrlFor, type UisLink } from '../domain/uis-link';
 import type { Logger } from '../logging';
+import type { AsyncPort } from './async-port';
 import type { UisEndpoints, UisLinkRepository, UisManagement } from './ports';
 
 export interface LinkUisDeps {
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   /** The portal's domain, for naming the connection in the UIS account. */
   portalDomain(memberId: string): Promise<string>;
   uis: UisManagement;
@@ -32,7 +33,7 @@ export async function linkUis(deps: LinkUisDeps, memberId: string, req: UisLinkR
   const e = deps.uisEndpoints(req.project);
   const account = await step('UIS_DATA_API_REFUSED', 'UIS did not accept the Data API key', 'dataApiToken', () => deps.uis.verifyDataApi(e, req.dataApiToken));
   const jwt = await step('UIS_AUTH_FAILED', 'UIS did not accept the login or password', 'password', () => deps.uis.login(e, req.project, req.login, req.password));
-  const previous = deps.links.get(memberId);
+  const previous = await deps.links.get(memberId);
   const same = previous && previous.accountId === account.accountId;
   const hookId = same ? previous.hookId : secret(18);
   const webhookSecret = secret(32);
@@ -68,28 +69,28 @@ export async function linkUis(deps: LinkUisDeps, memberId: string, req: UisLinkR
   const connectionName = `Битрикс24 ${await deps.portalDomain(memberId)}`;
   // UIS calls the webhook (POST /account, /channel) before it answers the connect, so the
   // link must already be known to our callback endpoint; a failed connect rolls it back.
-  deps.links.save(link);
+  await deps.links.save(link);
   try {
     const { connectionId } = await step('UIS_CONNECT_FAILED', 'UIS refused to connect the adapter to the account', 'login', () =>
       deps.uis.connectAccount(e, jwt, adapterId, connectionName),
     );
     link.connectionId = connectionId;
   } catch (err) {
-    if (same) deps.links.save({ ...previous, lastError: (err as Error).message });
+    if (same) await deps.links.save({ ...previous, lastError: (err as Error).message });
     else {
-      deps.links.delete(memberId);
+      await deps.links.delete(memberId);
       await deps.uis.disconnect(e, jwt, { adapterId, connectionId: null }).catch(() => undefined);
     }
     throw err;
   }
-  deps.links.save(link);
+  await deps.links.save(link);
   deps.log.info({ memberId, accountId: link.accountId }, 'UIS account linked');
   return link;
 }
 
 /** Unlink: remove our adapter and connection in UIS (best effort), then forget the link. */
 export async function unlinkUis(deps: LinkUisDeps, memberId: string): Promise<{ remoteCleaned: boolean }> {
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   if (!link) return { remoteCleaned: true };
   let remoteCleaned = true;
   try {
@@ -100,7 +101,7 @@ export async function unlinkUis(deps: LinkUisDeps, memberId: string): Promise<{ 
     remoteCleaned = false;
     deps.log.warn({ memberId, code: (err as { code?: string }).code }, 'UIS side could not be cleaned up on unlink');
   }
-  deps.links.delete(memberId);
+  await deps.links.delete(memberId);
   deps.log.info({ memberId, remoteCleaned }, 'UIS account unlinked');
   return { remoteCleaned };
 }

@@ -19,8 +19,8 @@ import type { UisChannel, WorkspaceCaller, WorkspaceDeps } from './workspace-por
  * - the Bitrix24 user maps to a UIS employee allowed to chat (findOperator).
  */
 export async function startChat(deps: WorkspaceDeps, caller: WorkspaceCaller, req: StartChatRequest): Promise<StartChatResult> {
-  const link = usableLink(deps.links, caller.memberId);
-  const channel = deps.channels.list(link.memberId, link.connectionId).find((c) => c.channelId === req.channelId);
+  const link = await usableLink(deps.links, caller.memberId);
+  const channel = (await deps.channels.list(link.memberId, link.connectionId)).find((c) => c.channelId === req.channelId);
   if (!channel) throw badRequest('CHANNEL_NOT_FOUND', 'This channel is not connected to the UIS account (or was removed)');
   if (!isOutboundType(channel.type)) throw badRequest('CHANNEL_CANNOT_START', `A chat cannot be started on a ${channel.type} channel`);
   const visitor = identityFor(channel.type, req);

@@ -1,10 +1,11 @@
 import { AppError } from '../domain/errors';
 import type { UisLink } from '../domain/uis-link';
+import type { AsyncPort } from './async-port';
 import type { UisLinkRepository } from './ports';
 
 /** The caller's UIS link, refused with a coded error when the workspace cannot use it. */
-export function usableLink(links: UisLinkRepository, memberId: string): UisLink & { connectionId: string } {
-  const link = links.get(memberId);
+export async function usableLink(links: AsyncPort<UisLinkRepository>, memberId: string): Promise<UisLink & { connectionId: string }> {
+  const link = await links.get(memberId);
   if (!link || !link.connectionId) throw new AppError('NOT_LINKED', 'No UIS account is linked to this portal: an administrator links it on the app page', 409);
   if (link.project === 'comagic') throw new AppError('COMAGIC_NOT_SUPPORTED', 'The UIS operator workspace does not work for CoMagic accounts yet', 409);
   return link as UisLink & { connectionId: string };

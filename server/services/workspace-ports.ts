@@ -5,6 +5,7 @@ import type { Clock } from '../domain/clock';
 import type { UisRuntime } from '../uis/runtime-client';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from './ports';
 import type { UisProject } from '../contracts/uis';
+import type { AsyncPort } from './async-port';
 
 /**
  * Ports of the operator-workspace use cases (issue #5). Kept apart from ports.ts so the
@@ -42,7 +43,7 @@ export interface WorkspaceDataApi {
 }
 
 export interface WorkspaceAdapters {
-  channels: UisChannelRepository;
+  channels: AsyncPort<UisChannelRepository>;
   /** Runtime API client acting as the link's adapter. */
   runtime(link: UisLink): UisRuntime;
   dataApi: WorkspaceDataApi;
@@ -51,7 +52,7 @@ export interface WorkspaceAdapters {
 }
 
 export interface WorkspaceDeps extends WorkspaceAdapters {
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   /** The employee sync's mapping (Bitrix24 user → UIS employee), consulted before the e-mail match. */
   employees?: { uisEmployeeFor(memberId: string, b24UserId: number): Promise<number | null> };
   uisEndpoints(project: UisProject): UisEndpoints;

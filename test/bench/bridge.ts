@@ -167,7 +167,7 @@ async function knownChats(h: Harness, chats: number) {
     await h.app.deps.bridgeWorker.drain();
     await realSleep(20);
   }
-  const link = h.app.deps.links.get(h.portal.memberId)!;
+  const link = (await h.app.deps.links.get(h.portal.memberId))!;
   const hook = new URL(`${h.app.url}/uis/callbacks/${link.hookId}/message`);
   const maxId = Math.max(...acc.chats().flatMap((c) => c.messages.map((m) => m.id)));
   const body = (chatId: number, id: number, text: string) =>

@@ -112,8 +112,8 @@ describe('before a UIS account is linked', () => {
 
   it('when the linked account is a CoMagic one, then the page says it is not supported yet', async () => {
     await link(h);
-    const l = h.app.deps.links.get(h.portal.memberId)!;
-    h.app.deps.links.save({ ...l, project: 'comagic' });
+    const l = (await h.app.deps.links.get(h.portal.memberId))!;
+    await h.app.deps.links.save({ ...l, project: 'comagic' });
     const page = await ctx.newPage();
     const app = await openInPortal(page, h, { user: EMPLOYEE, path: '/crm/lead/details/1/', tab: 'CRM_LEAD_DETAIL_TAB' });
     await waitPhase(app, 'notice');

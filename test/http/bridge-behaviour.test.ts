@@ -301,7 +301,7 @@ describe('edits', () => {
     const { acc } = await linked();
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230006' }, text: 'опечтка' });
     await settle();
-    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const link = (await h.app.deps.links.get(h.portal.memberId))!;
     const res = await fetch(`${h.app.url}/uis/callbacks/${link.hookId}/message`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' },
@@ -380,7 +380,7 @@ describe('resumable multi-part messages and retention', () => {
     expect(pruned.inbox).toBeGreaterThan(0);
     expect(Object.keys(repo.countJobs(h.portal.memberId)).filter((k) => k.endsWith(':done'))).toEqual([]);
     // a repeat of an already relayed UIS message after its job was pruned is still not relayed twice
-    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const link = (await h.app.deps.links.get(h.portal.memberId))!;
     const again = await fetch(`${h.app.url}/uis/callbacks/${link.hookId}/message`, {
       method: 'POST',
       headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' },

@@ -195,7 +195,7 @@ describe('(e) duplicate and reordered UIS callbacks, in bursts', () => {
     // relayed and goes out in UIS order whatever the gather window.
     h = await startHarness({ env: { LOG_LEVEL: 'warn' } });
     const { channelId } = await linkAndBind(h);
-    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const link = (await h.app.deps.links.get(h.portal.memberId))!;
     const hook = `${h.app.url}/uis/callbacks/${link.hookId}`;
     const post = (path: string, body: unknown, auth = `Bearer ${link.webhookSecret}`) =>
       fetch(`${hook}${path}`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.status);

@@ -88,9 +88,9 @@ describe('reconcile: what no callback brought is read from the Data API report',
 
     // again: nothing new, nothing doubled; a late callback of a recovered message changes nothing either
     expect(await h.app.deps.bridgeRecovery.reconcile(member())).toEqual({ recovered: 0 });
-    const late = await fetch(`${h.app.url}/uis/callbacks/${h.app.deps.links.get(member())!.hookId}/message`, {
+    const late = await fetch(`${h.app.url}/uis/callbacks/${(await h.app.deps.links.get(member()))!.hookId}/message`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${h.app.deps.links.get(member())!.webhookSecret}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${(await h.app.deps.links.get(member()))!.webhookSecret}`, 'content-type': 'application/json' },
       body: JSON.stringify(acc().callbacks.find((c) => c.path === '/message' && c.status === 500)!.body),
     });
     expect(late.status).toBe(204);

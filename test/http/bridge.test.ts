@@ -75,7 +75,7 @@ describe('connector page API: line ⇄ channel binding', () => {
     const { session, acc, channel } = await linked();
     const sms = channel('sms');
     // UIS announces a Yandex.Realty channel of the account (adapter channel type realty_yandex)
-    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const link = (await h.app.deps.links.get(h.portal.memberId))!;
     const announce = await fetch(`${h.app.url}/uis/callbacks/${link.hookId}/channel`, {
       method: 'POST',
       headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' },
@@ -189,7 +189,7 @@ describe('messages both ways', () => {
     const { session, channel } = await linked();
     const wa = channel('whatsapp');
     await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: wa });
-    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const link = (await h.app.deps.links.get(h.portal.memberId))!;
     const hook = `${h.app.url}/uis/callbacks/${link.hookId}`;
     const post = (path: string, body: unknown) =>
       fetch(`${hook}${path}`, { method: 'POST', headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });

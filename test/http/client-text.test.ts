@@ -47,7 +47,7 @@ describe('open lines: what the operator sees', () => {
     expect(chatId).toBeGreaterThan(0);
 
     // UIS reports an edit of the first message, then closes the chat with a reason
-    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const link = (await h.app.deps.links.get(h.portal.memberId))!;
     const callback = (path: string, body: unknown, method = 'POST') =>
       fetch(`${h.app.url}/uis/callbacks/${link.hookId}${path}`, { method, headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await callback('/message', { id: w.messageId, chat_id: w.chatId, channel_id: Number(channelId), text: `${HOSTILE} (исправлено)` }, 'PATCH')).status).toBe(204);

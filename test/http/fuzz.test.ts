@@ -242,7 +242,7 @@ beforeAll(async () => {
   if (amo.status !== 200) throw new Error(`amoCRM settings: ${JSON.stringify(amo.json)}`);
   const secretOf = (url: unknown) => String(url ?? '').split('/').pop()!;
   const employee = (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app`, userId: h.portal.userId })).boot.session!;
-  const link = h.app.deps.links.get(h.portal.memberId)!;
+  const link = (await h.app.deps.links.get(h.portal.memberId))!;
   const fileUrl = new URL(h.app.deps.bridgeFiles.url({ memberId: h.portal.memberId, channelId, resourceId: '42', token: 'tok', name: 'a.jpg' }));
   const telephonySecret = await hookTokenOf(h.app.deps.telephony, h.portal.memberId);
   // nothing may be in flight when the snapshots start

@@ -81,7 +81,7 @@ describe('UIS callbacks are parsed with their schema before anything is recorded
   it('an id that is an object (or cannot be turned into text) is refused with 400, not answered 500 nor stored as "[object Object]"', async () => {
     h = await startHarness();
     const { channelId } = await linkAndBind(h);
-    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const link = (await h.app.deps.links.get(h.portal.memberId))!;
     const post = (path: string, body: unknown, method = 'POST') =>
       fetch(`${h.app.url}/uis/callbacks/${link.hookId}${path}`, { method, headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const before = dbSnapshot(h.app.db);

@@ -16,7 +16,7 @@ async function linkedHarness() {
   const session = await adminSession(h);
   await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
   await h.uis.accounts[0]!.settle();
-  return h.app.deps.links.get(h.portal.memberId)!;
+  return (await h.app.deps.links.get(h.portal.memberId))!;
 }
 
 function credentials(h: Harness, over: Record<string, string> = {}) {
@@ -51,7 +51,7 @@ describe('linking a UIS account', () => {
     const raw = JSON.stringify(h.app.db.prepare('SELECT * FROM uis_links').all());
     expect(raw).not.toContain(acc.password);
     expect(raw).not.toContain(acc.dataApiToken);
-    const stored = h.app.deps.links.get(h.portal.memberId)!;
+    const stored = (await h.app.deps.links.get(h.portal.memberId))!;
     expect(raw).not.toContain(stored.webhookSecret);
 
     const view = await api(h.app.url, session, 'GET', '/api/uis/link');
@@ -89,7 +89,7 @@ describe('linking a UIS account', () => {
       expect(String(r.json.message).length).toBeGreaterThan(5);
       expect({ field: r.json.field, reason: r.json.reason }, code).toEqual({ field: at.field, reason: at.reason });
     }
-    expect(h.app.deps.links.get(h.portal.memberId)).toBeNull();
+    expect(await h.app.deps.links.get(h.portal.memberId)).toBeNull();
     expect(h.uis.accounts[0]!.adapter()).toBeNull();
   });
 
@@ -101,7 +101,7 @@ describe('linking a UIS account', () => {
     const r = await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
     expect(r.status).toBe(503);
     expect(r.json.error).toBe('UIS_UNAVAILABLE');
-    expect(h.app.deps.links.get(h.portal.memberId)).toBeNull();
+    expect(await h.app.deps.links.get(h.portal.memberId)).toBeNull();
   });
 
   it('when a plain employee tries to link or unlink, then 403; they can read the status', async () => {
@@ -118,7 +118,7 @@ describe('linking a UIS account', () => {
     await installApp(h);
     const session = await adminSession(h);
     await api(h.app.url, session, 'POST', '/api/uis/link', credentials(h));
-    const link = h.app.deps.links.get(h.portal.memberId)!;
+    const link = (await h.app.deps.links.get(h.portal.memberId))!;
     const r = await api(h.app.url, session, 'DELETE', '/api/uis/link');
     expect(r.json.linked).toBe(false);
     expect(h.uis.accounts[0]!.adapter()).toBeNull();

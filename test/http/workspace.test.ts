@@ -91,8 +91,8 @@ describe('workspace state', () => {
 
   it('when the linked account is a CoMagic one, then the state says so', async () => {
     const { admin } = await linked();
-    const link = h.app.deps.links.get(h.portal.memberId)!;
-    h.app.deps.links.save({ ...link, project: 'comagic' });
+    const link = (await h.app.deps.links.get(h.portal.memberId))!;
+    await h.app.deps.links.save({ ...link, project: 'comagic' });
     expect((await api(h.app.url, admin, 'GET', '/api/workspace')).json).toMatchObject({ state: 'comagic', url: null });
     const lookup = await api(h.app.url, admin, 'POST', '/api/workspace/lookup', { phones: ['+79161234567'], emails: [] });
     expect(lookup.status).toBe(409);
@@ -286,8 +286,8 @@ describe('UIS runtime client', () => {
   it('when called repeatedly, then it logs in once, again only after expires_at or a 401', async () => {
     const { acc } = await linked();
     addEmployee(acc, ADMIN_EMAIL);
-    const link = h.app.deps.links.get(h.portal.memberId)!;
-    const channel = h.app.deps.workspace.channels.list(link.memberId, link.connectionId!).find((c) => c.type === 'whatsapp')!;
+    const link = (await h.app.deps.links.get(h.portal.memberId))!;
+    const channel = (await h.app.deps.workspace.channels.list(link.memberId, link.connectionId!)).find((c) => c.type === 'whatsapp')!;
     const calls: string[] = [];
     let refuseNext = false;
     let now = Date.now();

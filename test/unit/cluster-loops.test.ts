@@ -42,7 +42,7 @@ function cluster() {
 }
 
 const link = { memberId: 'p1', project: 'uis', dataApiToken: 'token' };
-const links = { get: (m: string) => (m === 'p1' ? link : null) } as unknown as UisLinkRepository;
+const links = asyncPort({ get: (m: string) => (m === 'p1' ? link : null) } as unknown as UisLinkRepository);
 
 describe('telephony reconcile on two instances', () => {
   it('one instance reads a portal\'s calls report per round, the other skips it', async () => {
@@ -203,8 +203,8 @@ describe('bridge reconcile on two instances', () => {
       createBridgeRecovery({
         bridge: { link: () => null, linkByUisMessage: () => null },
         recovery: recoveryStore,
-        links: { get: () => ({ ...link, connectionId: 'conn' }) },
-        channels: { get: () => ({ status: 'active', chatChannelId: '5' }), list: () => [] },
+        links: { get: async () => ({ ...link, connectionId: 'conn' }) },
+        channels: { get: async () => ({ status: 'active', chatChannelId: '5' }), list: async () => [] },
         gateway: {},
         uisEndpoints: () => ({ dataApiUrl: 'http://uis.test/data' }),
         budget: createDataApiBudget({ clock }),

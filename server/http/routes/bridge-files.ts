@@ -21,7 +21,7 @@ export function bridgeFilesRouter(deps: AppDeps): Router {
     }
     // like a page session, a link outlives nothing: the portal must still have the app
     const portal = await deps.portals.get(ref.memberId);
-    const link = portal && portal.status !== 'deleted' ? deps.links.get(ref.memberId) : null;
+    const link = portal && portal.status !== 'deleted' ? await deps.links.get(ref.memberId) : null;
     if (!link?.connectionId) {
       res.status(404).json({ error: 'NOT_FOUND', message: 'No such file' });
       return;

@@ -34,7 +34,7 @@ export function employeeSyncRouter(deps: AppDeps): Router {
   });
   router.post('/api/employee-sync/run', async (_req, res) => {
     const caller = admin(res.locals.caller as ApiCaller);
-    if (!deps.links.get(caller.memberId)) throw new AppError('UIS_NOT_LINKED', 'Link a UIS account on the «Главная» tab first', 409);
+    if (!(await deps.links.get(caller.memberId))) throw new AppError('UIS_NOT_LINKED', 'Link a UIS account on the «Главная» tab first', 409);
     const run = await deps.employeeSyncWorker.trigger(caller.memberId, 'manual');
     if (!run) throw new AppError('SYNC_RUNNING', 'A sync of this portal is already running; wait for it to finish', 409);
     res.status(202).json(await employeeSyncView(deps, caller.memberId));

@@ -13,7 +13,7 @@ export function uisLinkRouter(deps: AppDeps): Router {
   router.get('/api/uis/link', async (_req, res) => {
     const caller = res.locals.caller as ApiCaller;
     const health = await bridgeHealth({ links: deps.links, bridge: deps.bridge, channels: deps.workspace.channels, recovery: deps.bridgeRecoveryStore }, caller.memberId);
-    res.json({ ...toLinkView(deps.links.get(caller.memberId), deps.appUrl), health });
+    res.json({ ...toLinkView(await deps.links.get(caller.memberId), deps.appUrl), health });
   });
   router.post('/api/uis/link', async (req, res) => {
     const caller = requireAdmin(res.locals.caller as ApiCaller);

@@ -12,7 +12,7 @@ import { readUisEmployees } from '../uis-employees';
 
 export interface AnalyticsSettingsDeps {
   analytics: AsyncPort<AnalyticsRepository>;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   appUrl: string;
   fetch?: typeof fetch;
@@ -39,7 +39,7 @@ export async function analyticsView(deps: AnalyticsSettingsDeps, memberId: strin
 
 /** Employees, sites, sources and campaigns, live from the linked UIS account. */
 export async function loadAnalyticsLists(deps: AnalyticsSettingsDeps, memberId: string): Promise<AnalyticsLists> {
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   if (!link) throw badRequest('UIS_NOT_LINKED', 'Link a UIS account on the «Главная» tab first');
   const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
   try {

@@ -16,7 +16,7 @@ import { takeOfflineEvents } from '../../bitrix/offline-events';
 export interface AnalyticsWorkerDeps {
   analytics: AsyncPort<AnalyticsRepository>;
   gateway: BitrixGateway;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   clock: Clock;
   log: Logger;
@@ -70,8 +70,8 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
 
   const backoff = (attempts: number) => backoffDelay(JOB_RETRY, attempts);
 
-  const dataApi = (memberId: string): DataApiClient | null => {
-    const link = deps.links.get(memberId);
+  const dataApi = async (memberId: string): Promise<DataApiClient | null> => {
+    const link = await deps.links.get(memberId);
     return link ? dataApiForLink(link, deps.uisEndpoints, deps.fetch) : null;
   };
 
@@ -113,7 +113,7 @@ export function createAnalyticsWorker(deps: AnalyticsWorkerDeps, o: AnalyticsWor
     const jobs = await deps.analytics.due(memberId, deps.clock.now(), 800);
     if (!jobs.length) return;
     const cfg = await deps.analytics.getSettings(memberId);
-    const api = dataApi(memberId);
+    const api = await dataApi(memberId);
     if (!cfg?.settings.enabled) return each(jobs, (j) => deps.analytics.update(j.id, { status: 'skipped', reason: 'ANALYTICS_DISABLED', recheckAt: null }));
     if (!api) return each(jobs, (j) => fail(j, 'UIS_NOT_LINKED: link a UIS account on the main page'));
     let zone: string;

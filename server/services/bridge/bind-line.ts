@@ -11,8 +11,8 @@ import { dropOpenLineChannel } from '../crm-rules/settings';
 
 export interface BindLineDeps {
   bridge: AsyncPort<BridgeRepository>;
-  links: UisLinkRepository;
-  channels: UisChannelRepository;
+  links: AsyncPort<UisLinkRepository>;
+  channels: AsyncPort<UisChannelRepository>;
   gateway: BitrixGateway;
   appUrl: string;
   /** The adapter connection's status as UIS last reported it (PATCH /account); null when never reported. */
@@ -26,13 +26,13 @@ const code = (e: unknown) => (e as { code?: string }).code ?? (e instanceof Erro
 
 /** The connector page's view of a line: our binding, the UIS channels, what Bitrix24 reports. */
 export async function connectorView(deps: BindLineDeps, memberId: string, line: string): Promise<ConnectorView> {
-  const link = deps.links.get(memberId);
-  const all = link?.connectionId ? deps.channels.list(memberId, link.connectionId) : [];
+  const link = await deps.links.get(memberId);
+  const all = link?.connectionId ? await deps.channels.list(memberId, link.connectionId) : [];
   const channels = all.filter((c) => !openLineRefusal(c.type));
   const bindings = await deps.bridge.bindings(memberId);
   const b = bindings.find((x) => x.lineId === line) ?? null;
   // a bound channel UIS disabled (or removed) is not in the list of active ones, but the binding shows it
-  const ch = b ? (all.find((c) => c.channelId === b.channelId) ?? deps.channels.get(memberId, b.channelId) ?? undefined) : undefined;
+  const ch = b ? (all.find((c) => c.channelId === b.channelId) ?? (await deps.channels.get(memberId, b.channelId)) ?? undefined) : undefined;
   let portal: ConnectorView['portal'] = null;
   let portalError: string | null = null;
   try {
@@ -77,9 +77,9 @@ const uisStatusOf = (s: string): 'active' | 'disabled' | 'removed' | 'unknown' =
  * (seed 002: they do not work with open lines).
  */
 export async function bindLine(deps: BindLineDeps, memberId: string, line: string, channelId: string): Promise<ConnectorView> {
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   if (!link?.connectionId) throw new AppError('UIS_NOT_LINKED', 'Link a UIS account on the app main page first', 409);
-  const ch = deps.channels.list(memberId, link.connectionId).find((c) => c.channelId === channelId);
+  const ch = (await deps.channels.list(memberId, link.connectionId)).find((c) => c.channelId === channelId);
   if (!ch) throw new AppError('CHANNEL_NOT_FOUND', 'UIS does not list this channel for the linked account', 404);
   const refused = openLineRefusal(ch.type);
   if (refused) throw new AppError('CHANNEL_NOT_FOR_OPEN_LINES', `«${ch.name}» cannot be connected to an open line: ${refused}`, 400);

@@ -39,7 +39,7 @@ export async function uisChatForReply(deps: ContinueChatDeps, link: UisLink, sta
   }
   if (chat.status !== 'closed') return { chat };
 
-  const channel = deps.workspace.channels.list(link.memberId, link.connectionId ?? '').find((c) => c.channelId === chat.channelId);
+  const channel = (await deps.workspace.channels.list(link.memberId, link.connectionId ?? '')).find((c) => c.channelId === chat.channelId);
   const closed = 'the client’s chat in UIS is closed';
   if (!channel) return { refused: `${closed}, and its channel is no longer connected to the UIS account` };
   if (!isOutboundType(channel.type)) return { refused: `${closed}; a ${channel.type} channel cannot start a new chat, the client’s next message opens one` };

@@ -9,12 +9,12 @@ import { readLinkEmployees, type UisEmployeeRecord } from '../uis-employees';
 
 export interface DefaultOperatorDeps {
   bridge: AsyncPort<BridgeRepository>;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   dataApi: WorkspaceDataApi;
 }
 
 async function employees(deps: DefaultOperatorDeps, memberId: string): Promise<ConnectorEmployees['employees']> {
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   if (!link?.connectionId) throw new AppError('UIS_NOT_LINKED', 'Link a UIS account on the app main page first', 409);
   let rows: UisEmployeeRecord[];
   try {

@@ -12,14 +12,14 @@ const statusOf = (s: string | null | undefined): BridgeHealth['accountStatus'] =
  * disabled or removed, and what the reconcile and the loss audit found. Null when not linked.
  */
 export async function bridgeHealth(
-  deps: { links: UisLinkRepository; bridge: AsyncPort<BridgeRepository>; channels: UisChannelRepository; recovery: AsyncPort<BridgeRecoveryRepository> },
+  deps: { links: AsyncPort<UisLinkRepository>; bridge: AsyncPort<BridgeRepository>; channels: AsyncPort<UisChannelRepository>; recovery: AsyncPort<BridgeRecoveryRepository> },
   memberId: string,
 ): Promise<BridgeHealth | null> {
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   if (!link?.connectionId) return null;
   const channels: BridgeHealth['channels'] = [];
   for (const b of await deps.bridge.bindings(memberId)) {
-    const ch = deps.channels.get(memberId, b.channelId);
+    const ch = await deps.channels.get(memberId, b.channelId);
     const status = statusOf(ch?.status ?? 'unknown');
     if (status === 'active') continue;
     channels.push({ channelId: b.channelId, name: ch?.name ?? b.channelId, type: ch?.type ?? '', lineId: b.lineId, status });

@@ -40,8 +40,8 @@ export type RecoveryArea = 'missed-callback' | 'open-line';
 export interface BridgeRecoveryDeps {
   bridge: AsyncPort<BridgeRepository>;
   recovery: AsyncPort<BridgeRecoveryRepository>;
-  links: UisLinkRepository;
-  channels: UisChannelRepository;
+  links: AsyncPort<UisLinkRepository>;
+  channels: AsyncPort<UisChannelRepository>;
   gateway: BitrixGateway;
   uisEndpoints(project: UisProject): UisEndpoints;
   budget: DataApiBudget;
@@ -120,7 +120,7 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
 
   /** The link, unless the portal has nothing to recover (not linked, or the connection is disabled in UIS). */
   const usableLink = async (memberId: string): Promise<(UisLink & { connectionId: string }) | null> => {
-    const link = deps.links.get(memberId);
+    const link = await deps.links.get(memberId);
     if (!link?.connectionId) return null;
     if ((await deps.recovery.connectionStatus(memberId, link.connectionId)) === 'disabled') return null;
     return link as UisLink & { connectionId: string };
@@ -130,7 +130,7 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
   const activeTargets = async (memberId: string): Promise<Array<RecoveryTarget & { chatChannelId: string }>> => {
     const out: Array<RecoveryTarget & { chatChannelId: string }> = [];
     for (const t of await deps.recovery.targets(memberId)) {
-      const ch = deps.channels.get(memberId, t.channelId);
+      const ch = await deps.channels.get(memberId, t.channelId);
       if (!ch || ch.status !== 'active' || !ch.chatChannelId) continue;
       out.push({ ...t, chatChannelId: ch.chatChannelId });
     }
@@ -234,8 +234,8 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
     return queued;
   }
 
-  const adapterChannels = (memberId: string, connectionId: string): Map<string, string> =>
-    new Map(deps.channels.list(memberId, connectionId).filter((c) => c.chatChannelId).map((c) => [c.chatChannelId!, c.channelId]));
+  const adapterChannels = async (memberId: string, connectionId: string): Promise<Map<string, string>> =>
+    new Map((await deps.channels.list(memberId, connectionId)).filter((c) => c.chatChannelId).map((c) => [c.chatChannelId!, c.channelId]));
 
   const failure = async (memberId: string, kind: 'reconcile' | 'audit', e: unknown): Promise<string> => {
     const why =
@@ -272,7 +272,7 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
         // the report has whole seconds: a message of the binding's second counts as the line's
         return !!t && at !== null && at >= Math.floor(t.boundAt / 1000) * 1000;
       });
-      const recovered = await recoverRows(memberId, link, api, zone, mine, adapterChannels(memberId, link.connectionId));
+      const recovered = await recoverRows(memberId, link, api, zone, mine, await adapterChannels(memberId, link.connectionId));
       if (recovered) deps.wake(memberId);
       for (const t of targets) await deps.recovery.setReconciledTill(memberId, t.lineId, t.channelId, now);
       await deps.recovery.noteRun(memberId, 'reconcile', null);
@@ -316,7 +316,7 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
       });
       // what no callback brought: the reconcile's path (the worker is woken once the repairs are queued
       // too, so a chat's messages leave in UIS order)
-      const recovered = await recoverRows(memberId, link, api, zone, visitorRows, adapterChannels(memberId, link.connectionId));
+      const recovered = await recoverRows(memberId, link, api, zone, visitorRows, await adapterChannels(memberId, link.connectionId));
       // what was relayed: is it in the session it went into?
       const links = new Map((await deps.recovery.linksOfChats(memberId, chats.map((c) => c.uisChatId))).map((l) => [l.key, l]));
       const expected = visitorRows.flatMap((r) => {

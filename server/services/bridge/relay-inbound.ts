@@ -49,7 +49,7 @@ const itemEchoKey = (item: Row): string => {
 async function operatorUsers(ctx: RelayContext, memberId: string, jobs: BridgeJob[]): Promise<Map<string, number | null | Error>> {
   const { deps } = ctx;
   const out = new Map<string, number | null | Error>();
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   for (const job of jobs) {
     const op = job.payload.source === 'operator' ? String(job.payload.operatorId ?? '') : '';
     if (!op || out.has(op)) continue;

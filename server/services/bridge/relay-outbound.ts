@@ -36,7 +36,7 @@ export async function runOutbound(ctx: RelayContext, memberId: string, job: Brid
   const { deps, repo, later, markFailed, errText, notice } = ctx;
   const p = job.payload;
   const b24MessageId = String(p.b24MessageId);
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   if (!link) return later(job, 'UIS_NOT_LINKED');
   const first = await repo.chat(memberId, String(p.uisChatId));
   if (!first) {

@@ -17,7 +17,7 @@ export type Row = Record<string, unknown>;
 export interface BridgeWorkerDeps {
   bridge: AsyncPort<BridgeRepository>;
   gateway: BitrixGateway;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   workspace: WorkspaceAdapters;
   /** The employee sync's pairing, both ways (operator lookups, workspace replies shown in the open line), before the e-mail match. */
   employees?: AsyncPort<EmployeeDirectory>;

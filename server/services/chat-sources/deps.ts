@@ -16,7 +16,7 @@ export interface ChatSourcesDeps {
   /** null when this installation has no amoCRM integration configured (AMOCRM_CLIENT_ID) */
   amoOAuth: AmoOAuthConfig | null;
   analytics: AsyncPort<AnalyticsRepository>;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   appUrl: string;
   /** signs the OAuth state */

@@ -149,7 +149,7 @@ export function createChatSourcesWorker(deps: ChatSourcesDeps, o: ChatSourcesWor
     for (const item of due) if (item.payload === null) await finish(item, 'skipped', 'PAYLOAD_FORGOTTEN: the conversation is no longer kept');
     else items.push(item);
     if (!items.length) return;
-    const link = deps.links.get(memberId);
+    const link = await deps.links.get(memberId);
     if (!link) {
       for (const source of ['jivo', 'amocrm'] as const) if (items.some((i) => i.source === source)) await error(memberId, source, 'UIS_NOT_LINKED', 'no UIS account is linked');
       for (const item of items) await hold(item, 'UIS_NOT_LINKED: link a UIS account on the main page', 5 * 60_000);

@@ -9,10 +9,10 @@ import type { UisChannelRepository } from '../workspace-ports';
 import { crmDirectory, type CrmDirectoryDeps } from './directory';
 
 export interface CrmRulesSettingsDeps extends CrmDirectoryDeps {
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   /** The Open Lines bridge's line bindings (read only). */
   bridge: { bindings(memberId: string): Promise<Array<{ lineId: string; channelId: string; status: 'active' | 'off' }>> };
-  workspace: { channels: UisChannelRepository };
+  workspace: { channels: AsyncPort<UisChannelRepository> };
 }
 
 const noFilter = (): Filter => ({ join: 'and', groups: [] });
@@ -45,10 +45,10 @@ export function defaultCrmRulesSettings(kind: CrmRulesKind): CrmRulesSettings {
  * of the linked account. A binding whose channel UIS no longer lists is skipped (nothing drives it).
  */
 export async function drivenChannels(deps: CrmRulesSettingsDeps, memberId: string): Promise<DrivenChannel[]> {
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   const bindings = (await deps.bridge.bindings(memberId)).filter((b) => b.status === 'active');
   if (!link?.connectionId || !bindings.length) return [];
-  const channels = deps.workspace.channels.list(memberId, link.connectionId);
+  const channels = await deps.workspace.channels.list(memberId, link.connectionId);
   return bindings.flatMap((b) => {
     const ch = channels.find((c) => c.channelId === b.channelId);
     return ch ? [{ type: ch.type, name: ch.name, lineId: b.lineId }] : [];

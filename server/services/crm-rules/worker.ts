@@ -26,7 +26,7 @@ export interface CrmRulesWorkerDeps {
   requests: AsyncPort<CrmRequestRepository>;
   crmRules: AsyncPort<CrmRulesRepository>;
   gateway: BitrixGateway;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   /** What the bridge knows: the visitor's contact data from callbacks, the channel's open line. */
   bridge: {
@@ -34,7 +34,7 @@ export interface CrmRulesWorkerDeps {
     visitor(memberId: string, visitorId: string): Promise<{ name: string | null; phone: string | null; email: string | null } | null>;
     bindingByChannel(memberId: string, channelId: string): Promise<{ status: 'active' | 'off' } | null>;
   };
-  channels: UisChannelRepository;
+  channels: AsyncPort<UisChannelRepository>;
   /** The employee sync's mapping: the chat's operator as a Bitrix24 user. */
   employees: { b24UserFor(memberId: string, uisEmployeeId: number): Promise<number | null> };
   /** CRM items a chat created or changed (the personal-manager map reads them again, issue #14). */
@@ -155,11 +155,11 @@ async function fillMessages(ctx: WorkerContext, api: DataApiClient, memberId: st
 }
 
 async function reconcileChats(ctx: WorkerContext, memberId: string): Promise<number> {
-  const link = ctx.deps.links.get(memberId);
+  const link = await ctx.deps.links.get(memberId);
   if (!link || !(await ctx.deps.crmRules.isEnabled(memberId, 'chats'))) return 0;
   const api = dataApiForLink(link, ctx.deps.uisEndpoints, ctx.deps.fetch);
   const now = ctx.deps.clock.now();
-  const channels = link.connectionId ? ctx.deps.channels.list(memberId, link.connectionId) : [];
+  const channels = link.connectionId ? await ctx.deps.channels.list(memberId, link.connectionId) : [];
   const zone = await ctx.zoneOf(memberId, api);
   let queued = 0;
   const rows = await dataApiAll<Row>(
@@ -269,7 +269,7 @@ async function processPortal(ctx: WorkerContext, memberId: string): Promise<void
   await fillMessages(ctx, api, memberId, due, zone);
   const run: PortalRun = {
     zone,
-    channels: link.connectionId ? ctx.deps.channels.list(memberId, link.connectionId) : [],
+    channels: link.connectionId ? await ctx.deps.channels.list(memberId, link.connectionId) : [],
     settings: { chats: (await ctx.deps.crmRules.get(memberId, 'chats'))?.settings, offline: (await ctx.deps.crmRules.get(memberId, 'offline'))?.settings },
   };
   for (const r of due) {
@@ -284,7 +284,7 @@ async function processPortal(ctx: WorkerContext, memberId: string): Promise<void
 }
 
 async function pollOffline(ctx: WorkerContext, memberId: string): Promise<number> {
-  const link = ctx.deps.links.get(memberId);
+  const link = await ctx.deps.links.get(memberId);
   if (!link || !(await ctx.deps.crmRules.isEnabled(memberId, 'offline'))) return 0;
   const api = dataApiForLink(link, ctx.deps.uisEndpoints, ctx.deps.fetch);
   const now = ctx.deps.clock.now();

@@ -40,7 +40,7 @@ export function presenceOf(r: Row): B24Presence {
  */
 export async function importEmployeeStatuses(deps: EmployeeSyncDeps, memberId: string): Promise<StatusImportView> {
   const at = new Date(deps.clock.now()).toISOString();
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   if (!link) throw new AppError('UIS_NOT_LINKED', 'Link a UIS account on the «Главная» tab first', 409);
   const mappings = await deps.employeeSync.mappings(memberId);
   if (!mappings.length) return { at, updated: 0, unchanged: 0, error: 'No synced employees yet: run «Синхронизировать сотрудников» first' };

@@ -15,7 +15,7 @@ import { uisFailure } from '../workspace-errors';
 export interface EmployeeSyncDeps {
   employeeSync: AsyncPort<EmployeeSyncRepository>;
   gateway: BitrixGateway;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   clock: Clock;
   log: Logger;
@@ -35,7 +35,7 @@ const refusal = (e: unknown): string => (e instanceof UisApiError ? `${e.code}${
  */
 export async function runEmployeeSync(deps: EmployeeSyncDeps, memberId: string, run: EmployeeSyncRun): Promise<EmployeeSyncResult> {
   const repo = deps.employeeSync;
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   if (!link) throw new AppError('UIS_NOT_LINKED', 'Link a UIS account on the «Главная» tab first', 409);
   const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
   const settings = (await repo.getSettings(memberId))?.settings;

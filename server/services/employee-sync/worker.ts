@@ -88,7 +88,7 @@ export function createEmployeeSyncWorker(deps: EmployeeSyncDeps): EmployeeSyncWo
     await polls.keepOnly(scheduled.map((p) => p.memberId));
     for (const p of scheduled) {
       if (stopped) return;
-      if (!deps.links.get(p.memberId)) continue;
+      if (!(await deps.links.get(p.memberId))) continue;
       if (!(await polls.mine(p.memberId))) continue;
       if (p.settings.dailySync && p.nextDailyAt !== null && p.nextDailyAt <= now && (await trigger(p.memberId, 'daily'))) {
         await deps.employeeSync.setNextDailyAt(p.memberId, now + DAY_MS);

@@ -30,7 +30,7 @@ const uisState = (s: string | null | undefined): HealthView['uis']['channels'][n
 export async function portalHealth(deps: PortalHealthDeps, memberId: string): Promise<HealthView> {
   const now = deps.clock.now();
   const portal = await deps.openLines.portals.get(memberId);
-  const link = deps.openLines.links.get(memberId);
+  const link = await deps.openLines.links.get(memberId);
   const bindings = await deps.openLines.bridge.bindings(memberId);
   const [states, queues, failures, sources, accountChannels] = await Promise.all([
     lineStates(deps.openLines, memberId),
@@ -42,6 +42,7 @@ export async function portalHealth(deps: PortalHealthDeps, memberId: string): Pr
   const bound = new Set(bindings.map((b) => b.channelId));
   const linked = !!link?.connectionId;
   const counters = linked ? await deps.recovery.counters(memberId) : null;
+  const boundChannels = await Promise.all(bindings.map((b) => deps.openLines.channels.get(memberId, b.channelId)));
   const connection = linked ? await deps.recovery.connectionStatus(memberId, link.connectionId!) : null;
   const facts: HealthFacts = {
     checkedAt: new Date(now).toISOString(),
@@ -50,8 +51,8 @@ export async function portalHealth(deps: PortalHealthDeps, memberId: string): Pr
       linked,
       connection: linked ? uisState(connection ?? 'active') : null,
       channels: [
-        ...bindings.map((b) => {
-          const ch = deps.openLines.channels.get(memberId, b.channelId);
+        ...bindings.map((b, i) => {
+          const ch = boundChannels[i];
           return { channelId: b.channelId, name: ch?.name ?? b.channelId, type: ch?.type ?? '', status: uisState(ch?.status), lineId: b.lineId };
         }),
         ...accountChannels.filter((c) => !bound.has(c.channelId)).map((c) => ({ ...c, status: uisState(c.status), lineId: null })),

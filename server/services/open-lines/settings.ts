@@ -12,12 +12,12 @@ import type { OpenLinesRepository } from './ports';
 
 export interface OpenLinesDeps extends CrmDirectoryDeps {
   openLines: OpenLinesRepository;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   portals: Pick<AsyncPort<PortalRepository>, 'get'>;
   gateway: BitrixGateway;
   /** The Open Lines bridge's line bindings (read only). */
   bridge: { bindings(memberId: string): Promise<LineBinding[]> };
-  channels: UisChannelRepository;
+  channels: AsyncPort<UisChannelRepository>;
   /** The adapter connection's status as UIS last reported it (PATCH /account); null when never reported. */
   connectionStatus(memberId: string, connectionId: string): Promise<string | null>;
 }
@@ -47,7 +47,7 @@ async function portalOrigin(deps: Pick<OpenLinesDeps, 'portals'>, memberId: stri
  * portal does not answer, the lines are still listed (its side unknown) and `portalError` says so.
  */
 export async function lineStates(deps: OpenLinesDeps, memberId: string): Promise<{ lines: OpenLineState[]; portalError: string | null }> {
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   const bindings = await deps.bridge.bindings(memberId);
   if (!bindings.length) return { lines: [], portalError: null };
   const connection = link?.connectionId ? uisStatusOf((await deps.connectionStatus(memberId, link.connectionId)) ?? 'active') : 'unknown';
@@ -65,8 +65,9 @@ export async function lineStates(deps: OpenLinesDeps, memberId: string): Promise
     portalError = (e as { code?: string }).code ?? (e instanceof Error ? e.message : String(e));
   }
   const names = new Map(((Array.isArray(result.lines) ? result.lines : []) as Row[]).map((l) => [String(l.ID), String(l.LINE_NAME ?? '')]));
-  const lines = bindings.map((b): OpenLineState => {
-    const ch = deps.channels.get(memberId, b.channelId);
+  const channels = await Promise.all(bindings.map((b) => deps.channels.get(memberId, b.channelId)));
+  const lines = bindings.map((b, i): OpenLineState => {
+    const ch = channels[i];
     const s = result[`s${b.lineId}`] as Row | undefined;
     const channelState = uisStatusOf(ch?.status ?? 'unknown');
     return {
@@ -88,8 +89,8 @@ export async function lineStates(deps: OpenLinesDeps, memberId: string): Promise
 
 export async function openLinesView(deps: OpenLinesDeps, memberId: string): Promise<OpenLinesView> {
   const [stored, states, recent] = await Promise.all([deps.openLines.getSettings(memberId), lineStates(deps, memberId), deps.openLines.recent(memberId, 10)]);
-  const link = deps.links.get(memberId);
-  const all = link?.connectionId ? deps.channels.list(memberId, link.connectionId) : [];
+  const link = await deps.links.get(memberId);
+  const all = link?.connectionId ? await deps.channels.list(memberId, link.connectionId) : [];
   const origin = await portalOrigin(deps, memberId);
   return {
     settings: stored?.settings ?? DEFAULT_OPEN_LINES_SETTINGS,

@@ -21,9 +21,9 @@ import type { OpenLineJob, OpenLinesRepository } from './ports';
 export interface OpenLinesWorkerDeps {
   openLines: OpenLinesRepository;
   gateway: BitrixGateway;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   bridge: Pick<AsyncPort<BridgeRepository>, 'chatByB24' | 'visitor'>;
-  channels: UisChannelRepository;
+  channels: AsyncPort<UisChannelRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   clock: Clock;
   log: Logger;
@@ -130,7 +130,7 @@ export function createOpenLinesWorker(deps: OpenLinesWorkerDeps, o: OpenLinesWor
     if (!found.length) return;
 
     // the chats' fields from UIS (campaign, source, UTM, site…); without them what the callbacks told is written
-    const link = deps.links.get(memberId);
+    const link = await deps.links.get(memberId);
     let rows = new Map<string, Row>();
     let zone = 'Europe/Moscow';
     let reportNote: string | null = null;
@@ -168,7 +168,7 @@ export function createOpenLinesWorker(deps: OpenLinesWorkerDeps, o: OpenLinesWor
       const k = `${job.entityType}${job.entityId}`;
       const chat = await deps.bridge.chatByB24(memberId, String(first.result[`c_${k}`]));
       const visitor = chat?.visitorId ? await deps.bridge.visitor(memberId, chat.visitorId) : null;
-      const channel = chat ? deps.channels.get(memberId, chat.channelId) : null;
+      const channel = chat ? await deps.channels.get(memberId, chat.channelId) : null;
       const facts = chatFacts({
         request: { requestId: uisChatId, event: 'received', channelId: chat?.channelId ?? null, startedAt: null },
         messages: [],

@@ -1,13 +1,14 @@
 import type { UisProject } from '../../contracts/uis';
 import type { Clock } from '../../domain/clock';
 import { dataApiForLink } from '../../uis/data-api';
+import type { AsyncPort } from '../async-port';
 import type { UisEndpoints, UisLinkRepository } from '../ports';
 import type { PersonalManagerRepository } from './ports';
 import { readUisEmployees } from '../uis-employees';
 
 export interface EmployeePhonesDeps {
   map: PersonalManagerRepository;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   clock: Clock;
   fetch?: typeof fetch;
@@ -19,7 +20,7 @@ export interface EmployeePhonesDeps {
  * needs no Data API request.
  */
 export async function readEmployeePhones(deps: EmployeePhonesDeps, memberId: string): Promise<void> {
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   if (!link) throw Object.assign(new Error('No UIS account is linked'), { code: 'UIS_NOT_LINKED' });
   const readAt = deps.clock.now();
   const rows = await readUisEmployees(dataApiForLink(link, deps.uisEndpoints, deps.fetch));

@@ -18,7 +18,7 @@ export interface ManagerLookupDeps {
   telephony: Pick<TelephonyRepository, 'getSettings'>;
   employees: AsyncPort<EmployeeDirectory>;
   gateway: BitrixGateway;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   clock: Clock;
   log: Logger;

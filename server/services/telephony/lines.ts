@@ -1,12 +1,13 @@
 import type { UisProject } from '../../contracts/uis';
 import type { Clock } from '../../domain/clock';
 import { dataApiForLink } from '../../uis/data-api';
+import type { AsyncPort } from '../async-port';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from '../ports';
 import type { TelephonyRepository } from './ports';
 
 export interface LinesDeps {
   telephony: TelephonyRepository;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   gateway: BitrixGateway;
   uisEndpoints(project: UisProject): UisEndpoints;
   clock: Clock;
@@ -26,7 +27,7 @@ const digits = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ?
  * our lines, the «Телефония» rules do. Without a linked UIS account there is nothing to follow.
  */
 export async function syncLines(deps: LinesDeps, memberId: string): Promise<LinesOutcome> {
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   if (!link) return 'skipped';
   const at = deps.clock.now();
   try {

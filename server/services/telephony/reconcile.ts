@@ -7,13 +7,14 @@ import { CALLS_REPORT_FIELDS, callReportOf } from '../../uis/call-reports';
 import { dataApiForLink } from '../../uis/data-api';
 import { DataApiBudgetLow, type DataApiBudget } from '../../uis/data-api-budget';
 import type { RunLease } from '../job-loop';
+import type { AsyncPort } from '../async-port';
 import type { UisEndpoints, UisLinkRepository } from '../ports';
 import { createPollLeases } from '../poll-leases';
 import type { TelephonyRepository } from './ports';
 
 export interface TelephonyReconcileDeps {
   telephony: TelephonyRepository;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   budget: DataApiBudget;
   clock: Clock;
@@ -59,7 +60,7 @@ export function createTelephonyReconcile(deps: TelephonyReconcileDeps): Telephon
   let inFlight: Promise<unknown> | null = null;
 
   async function run(memberId: string): Promise<number> {
-    const link = deps.links.get(memberId);
+    const link = await deps.links.get(memberId);
     if (!link) return 0;
     const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
     const now = deps.clock.now();

@@ -17,6 +17,7 @@ import { dataApiForLink } from '../../uis/data-api';
 import { UisApiError } from '../../uis/errors';
 import { crmDirectory, type CrmDirectoryDeps } from '../crm-rules/directory';
 import { readUisEmployees } from '../uis-employees';
+import type { AsyncPort } from '../async-port';
 import type { UisEndpoints, UisLinkRepository } from '../ports';
 import { hookTokenOf, newHookToken } from './intake';
 import { syncLines, type LinesDeps } from './lines';
@@ -30,7 +31,7 @@ export interface TelephonySettingsDeps extends CrmDirectoryDeps, LinesDeps {
   personalManager?: { map: Pick<PersonalManagerRepository, 'asks'> };
   /** calls from Bitrix24 (issue #14): the tab lists the last ones that could not start */
   telephonyStarts?: TelephonyStartRepository;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   appUrl: string;
   log: Logger;
@@ -55,13 +56,14 @@ export function personalManagerUrl(appUrl: string, token: string): string {
  * the reconciliation, the lines, the calls followed.
  */
 export async function telephonyView(deps: TelephonySettingsDeps, memberId: string, o: { admin: boolean }): Promise<TelephonyView> {
-  const [stored, arrivals, cursor, lines, calls, failures] = await Promise.all([
+  const [stored, arrivals, cursor, lines, calls, failures, link] = await Promise.all([
     deps.telephony.getSettings(memberId),
     deps.telephony.arrivals(memberId),
     deps.telephony.reconcileCursor(memberId),
     deps.telephony.lines(memberId),
     deps.telephony.counts(memberId),
     deps.telephonyStarts?.failures(memberId, 10) ?? [],
+    deps.links.get(memberId),
   ]);
   let notifications: CallEventSetup[] = [];
   let personalManager: PersonalManagerSetup | null = null;
@@ -87,7 +89,7 @@ export async function telephonyView(deps: TelephonySettingsDeps, memberId: strin
     settings: stored?.settings ?? defaultTelephonySettings(),
     saved: stored !== null,
     updatedAt: stored?.updatedAt ?? null,
-    linked: !!deps.links.get(memberId),
+    linked: !!link,
     notifications,
     reconcile: { lastRunAt: iso(cursor?.lastRunAt), recovered: cursor?.recovered ?? 0, lastError: cursor?.lastError ?? null },
     lines: { numbers: lines?.numbers ?? [], syncedAt: iso(lines?.syncedAt), lastError: lines?.lastError ?? null },
@@ -124,7 +126,7 @@ const named = (rows: Row[], id: string, name: string) =>
 
 /** Virtual numbers, scenarios and their operations, groups, employees, campaigns, sites and sources, live from UIS. */
 export async function loadTelephonyLists(deps: TelephonySettingsDeps, memberId: string): Promise<TelephonyLists> {
-  const link = deps.links.get(memberId);
+  const link = await deps.links.get(memberId);
   if (!link) throw badRequest('UIS_NOT_LINKED', 'Link a UIS account on the «Главная» tab first');
   const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
   try {

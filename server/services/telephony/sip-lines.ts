@@ -2,6 +2,7 @@ import type { UisProject } from '../../contracts/uis';
 import type { Clock } from '../../domain/clock';
 import type { Logger } from '../../logging';
 import { dataApiForLink } from '../../uis/data-api';
+import type { AsyncPort } from '../async-port';
 import type { UisEndpoints, UisLinkRepository } from '../ports';
 
 type Row = Record<string, unknown>;
@@ -27,12 +28,12 @@ const TTL_MS = 5 * 60_000;
  * calls; one read in flight per portal). A failed read leaves the old copy (or nothing: no SIP line
  * known, the chosen numbers are used).
  */
-export function createSipLineCache(deps: { links: UisLinkRepository; uisEndpoints(project: UisProject): UisEndpoints; clock: Clock; log: Logger; fetch?: typeof fetch }): SipLineCache {
+export function createSipLineCache(deps: { links: AsyncPort<UisLinkRepository>; uisEndpoints(project: UisProject): UisEndpoints; clock: Clock; log: Logger; fetch?: typeof fetch }): SipLineCache {
   const cache = new Map<string, Directory>();
   const loading = new Map<string, Promise<Directory | null>>();
 
   async function load(memberId: string): Promise<Directory | null> {
-    const link = deps.links.get(memberId);
+    const link = await deps.links.get(memberId);
     if (!link) return null;
     const api = dataApiForLink(link, deps.uisEndpoints, deps.fetch);
     try {

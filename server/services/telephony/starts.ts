@@ -22,7 +22,7 @@ import { startFailure, type StartFailure } from './start-failures';
 export interface TelephonyStartsDeps {
   starts: TelephonyStartRepository;
   telephony: TelephonyRepository;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   employees: AsyncPort<EmployeeDirectory>;
   gateway: BitrixGateway;
@@ -103,7 +103,7 @@ export function createTelephonyStarts(deps: TelephonyStartsDeps) {
     const start: TelephonyStart = { memberId, correlationId: newCorrelation(), kind: 'click', callId: d.CALL_ID, userId: d.USER_ID, phone: contact, sessionId: null, status: 'started', errorCode: null, error: null, createdAt: deps.clock.now() };
     const s = await settingsOf(memberId);
     const c2c = s.clickToCall;
-    const link = deps.links.get(memberId);
+    const link = await deps.links.get(memberId);
     const employeeId = await deps.employees.uisEmployeeFor(memberId, d.USER_ID);
     const refuse = (code: Parameters<typeof startFailure>[0]) => fail(memberId, start, startFailure(code), d.USER_ID);
     if (!s.enabled || !c2c?.use || !c2c.number) return refuse('CLICK_TO_CALL_OFF');
@@ -137,7 +137,7 @@ export function createTelephonyStarts(deps: TelephonyStartsDeps) {
     const contact = phoneDigits(d.PHONE_NUMBER) ?? d.PHONE_NUMBER.replace(/\D+/g, '');
     const s = await settingsOf(memberId);
     const start: TelephonyStart = { memberId, correlationId: newCorrelation(), kind: 'callback', callId: null, userId: null, phone: contact, sessionId: null, status: 'started', errorCode: null, error: null, createdAt: deps.clock.now() };
-    const link = deps.links.get(memberId);
+    const link = await deps.links.get(memberId);
     const type = (d.CRM_ENTITY_TYPE ?? '').toUpperCase();
     const entity = type && d.CRM_ENTITY_ID ? { type, id: d.CRM_ENTITY_ID } : null;
     const rest = deps.gateway.client(memberId);

@@ -29,7 +29,7 @@ import { crmModeOf, searchClients } from './search';
 export interface TelephonyWorkerDeps {
   telephony: TelephonyRepository;
   gateway: BitrixGateway;
-  links: UisLinkRepository;
+  links: AsyncPort<UisLinkRepository>;
   uisEndpoints(project: UisProject): UisEndpoints;
   /** the employee sync's pairing: a UIS employee → his Bitrix24 user */
   employees: AsyncPort<EmployeeDirectory>;
@@ -178,7 +178,7 @@ export function createTelephonyWorker(deps: TelephonyWorkerDeps, o: TelephonyWor
     lastRun.set(memberId, { at: now, calls: rows.length });
     if (!rows.length) return;
     const settings = (await deps.telephony.getSettings(memberId))?.settings ?? defaultTelephonySettings();
-    const link = deps.links.get(memberId);
+    const link = await deps.links.get(memberId);
     const api = link ? dataApiForLink(link, deps.uisEndpoints, deps.fetch) : null;
     let zone = 'Europe/Moscow';
     if (api) zone = await zoneOf(memberId, api).catch(() => zone);
