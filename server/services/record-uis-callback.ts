@@ -15,13 +15,17 @@ import type { UisCallbackHandler, UisInbox } from './ports';
 export function createUisCallbackRecorder(inbox: MaybeAsync<UisInbox>): UisCallbackHandler {
   return {
     *handle(link: UisLink, cb: UisCallback): Step<void> {
-      const content = `${cb.method} ${cb.path} ${JSON.stringify(cb.body)}`;
-      const dedupeKey = createHash('sha256')
-        .update(isChange(cb) ? `${content} ${randomUUID()}` : content)
-        .digest('hex');
-      yield* step(inbox.record({ memberId: link.memberId, path: `${cb.method} ${cb.path}`, body: cb.body, dedupeKey }));
+      yield* step(inbox.record({ memberId: link.memberId, path: `${cb.method} ${cb.path}`, body: cb.body, dedupeKey: callbackDedupeKey(cb) }));
     },
   };
+}
+
+/** A callback's identity for its portal: its content, or (a change) unique to this delivery. */
+export function callbackDedupeKey(cb: UisCallback): string {
+  const content = `${cb.method} ${cb.path} ${JSON.stringify(cb.body)}`;
+  return createHash('sha256')
+    .update(isChange(cb) ? `${content} ${randomUUID()}` : content)
+    .digest('hex');
 }
 
 function isChange(cb: UisCallback): boolean {
