@@ -22,6 +22,30 @@ const BROWSER = [
   'test/emulator/uis.test.ts',
 ];
 
+/**
+ * The server suites again with every server on PostgreSQL (TEST_STORE=postgres, test/support/
+ * test-store.ts: a schema per harness, one per child-process world). The storage contract tests
+ * run both stores in the `node` project already (forEachStore). Left out: the files that read or
+ * write the SQLite file directly to set up or check a state (the same paths run on PostgreSQL in
+ * the others).
+ */
+const SQLITE_ONLY = [
+  'test/http/bridge-recovery.test.ts',
+  'test/http/chat-sources-amocrm.test.ts',
+  'test/http/crm-chats.test.ts',
+  'test/http/fuzz.test.ts',
+  'test/http/health.test.ts',
+  'test/http/hostile-input.test.ts',
+  'test/http/install.test.ts',
+  'test/http/personal-manager.test.ts',
+  'test/http/telephony-notifications.test.ts',
+  'test/http/telephony-starts.test.ts',
+  'test/http/tokens.test.ts',
+  'test/http/uis-link.test.ts',
+  // builds and starts the production bundle on its own SQLite file
+  'test/http/production-build.test.ts',
+];
+
 export default defineConfig({
   plugins: [vue()],
   test: {
@@ -40,7 +64,20 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'browser', include: BROWSER, maxWorkers: 1, fileParallelism: false, sequence: { groupOrder: 1 } },
+        test: {
+          name: 'node-pg',
+          include: ['test/http/**/*.test.ts'],
+          exclude: SQLITE_ONLY,
+          env: { TEST_STORE: 'postgres' },
+          globalSetup: ['test/support/pg-project-teardown.ts'],
+          maxWorkers: 2,
+          fileParallelism: true,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'browser', include: BROWSER, maxWorkers: 1, fileParallelism: false, sequence: { groupOrder: 2 } },
       },
     ],
   },

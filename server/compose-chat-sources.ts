@@ -8,11 +8,8 @@ import type { RunLease } from './services/job-loop';
 import { createChatSourcesWorker, type ChatSourcesWorker, type ChatSourcesWorkerOptions } from './services/chat-sources/worker';
 import type { AsyncPort } from './services/async-port';
 import type { AnalyticsRepository, UisLinkRepository } from './services/ports';
-import { createSqliteAmoAccountRepository } from './storage/amocrm-account-repository';
-import { createSqliteAmoPacingStore } from './storage/amocrm-pacing-repository';
-import { createSqliteChatSourceRepository } from './storage/chat-source-repository';
-import type { Db } from './storage/db';
-import type { SecretBox } from './storage/secret-box';
+import type { AmoPacingStore } from './amocrm/client';
+import type { AmoAccountRepository, ChatSourceRepository } from './services/chat-sources/ports';
 import type { UisEndpoints } from './uis/endpoints';
 
 /** The amoCRM integration of this installation: its id and secret, and which hosts are amoCRM. */
@@ -28,8 +25,9 @@ export interface AmoCredentials {
  * (tokens from the store, paced per host), the services' deps and the worker.
  */
 export function createChatSources(o: {
-  db: Db;
-  box: SecretBox;
+  sources: ChatSourceRepository;
+  amoAccounts: AmoAccountRepository;
+  amoPacing: AmoPacingStore;
   clock: Clock;
   log: Logger;
   fetch?: typeof fetch;
@@ -43,9 +41,7 @@ export function createChatSources(o: {
   /** the cluster's portal leases (issue #12; gateway.leases) */
   lease?: RunLease;
 }): { deps: ChatSourcesDeps; worker: ChatSourcesWorker } {
-  const now = () => o.clock.now();
-  const sources = createSqliteChatSourceRepository(o.db, now);
-  const amoAccounts = createSqliteAmoAccountRepository(o.db, o.box, now);
+  const { sources, amoAccounts } = o;
   const amoOAuth: AmoOAuthConfig | null = o.amo ? { clientId: o.amo.clientId, clientSecret: o.amo.clientSecret, redirectUri: amoRedirectUri(o.appUrl), trustedHosts: o.amo.trustedHosts } : null;
   const amo = createAmoGateway({
     store: amoAccounts,
@@ -53,7 +49,7 @@ export function createChatSources(o: {
     clock: o.clock,
     fetch: o.fetch,
     // several instances on one database (issue #12): an account's 5 requests/s are the cluster's, not each instance's
-    pacing: createSqliteAmoPacingStore(o.db, now),
+    pacing: o.amoPacing,
   });
   const late: { worker?: ChatSourcesWorker } = {};
   const deps: ChatSourcesDeps = {

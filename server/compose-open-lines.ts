@@ -1,12 +1,11 @@
-import type { Db } from './storage/db';
 import type { Clock } from './domain/clock';
 import type { Logger } from './logging';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from './services/ports';
 import type { UisChannelRepository } from './services/workspace-ports';
 import type { AsyncPort } from './services/async-port';
 import type { BridgeRepository } from './services/bridge/ports';
+import type { OpenLinesRepository } from './services/open-lines/ports';
 import type { UisProject } from './contracts/uis';
-import { createSqliteOpenLinesRepository } from './storage/open-lines-repository';
 import { createOpenLinesWorker, type OpenLinesWorkerOptions } from './services/open-lines/worker';
 import { takeOpenLineEntity } from './services/open-lines/on-event';
 
@@ -16,7 +15,7 @@ import { takeOpenLineEntity } from './services/open-lines/on-event';
  * (`leadDealConsumer`, handed to the analytics worker, which polls that queue for both).
  */
 export function createOpenLines(o: {
-  db: Db;
+  openLines: OpenLinesRepository;
   clock: Clock;
   gateway: BitrixGateway;
   links: AsyncPort<UisLinkRepository>;
@@ -27,7 +26,7 @@ export function createOpenLines(o: {
   fetch?: typeof fetch;
   options?: OpenLinesWorkerOptions;
 }) {
-  const openLines = createSqliteOpenLinesRepository(o.db, () => o.clock.now());
+  const openLines = o.openLines;
   const openLinesWorker = createOpenLinesWorker(
     { openLines, gateway: o.gateway, links: o.links, bridge: o.bridge, channels: o.channels, uisEndpoints: o.uisEndpoints, clock: o.clock, log: o.log, fetch: o.fetch },
     o.options,

@@ -1,4 +1,3 @@
-import type { Db } from './storage/db';
 import type { Clock } from './domain/clock';
 import type { Logger } from './logging';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from './services/ports';
@@ -6,11 +5,10 @@ import type { AsyncPort } from './services/async-port';
 import type { EmployeeDirectory } from './services/employee-sync/ports';
 import type { TelephonyRepository } from './services/telephony/ports';
 import type { UisProject } from './contracts/uis';
-import { createSqlitePersonalManagerRepository } from './storage/personal-manager-repository';
 import { findPersonalManager, newLiveLookups, type LiveLookups } from './services/personal-manager/lookup';
 import { createPersonalManagerWorker, type PersonalManagerWorkerOptions } from './services/personal-manager/worker';
 import { personalManagerOnEvent } from './services/personal-manager/on-event';
-import type { PersonalManager } from './services/personal-manager/ports';
+import type { PersonalManager, PersonalManagerRepository } from './services/personal-manager/ports';
 
 /** UIS waits for the answer for a time its docs do not give; ours is given within 2 s (the tab asks for ≥ 3 s). */
 export const PERSONAL_MANAGER_BUDGET_MS = 2000;
@@ -27,7 +25,7 @@ export interface PersonalManagerOptions extends PersonalManagerWorkerOptions {
 
 /** «Переадресация на персонального менеджера из CRM» (issue #14) wired: the map, its worker, the lookup. */
 export function createPersonalManager(o: {
-  db: Db;
+  map: PersonalManagerRepository;
   clock: Clock;
   gateway: BitrixGateway;
   links: AsyncPort<UisLinkRepository>;
@@ -40,7 +38,7 @@ export function createPersonalManager(o: {
   /** Several instances (issue #12): the portal's live-lookup slots as leases (a keeper without linger). */
   liveSlots?: LiveLookups['slots'];
 }): PersonalManager {
-  const map = createSqlitePersonalManagerRepository(o.db);
+  const map = o.map;
   const base = { map, gateway: o.gateway, links: o.links, uisEndpoints: o.uisEndpoints, telephony: o.telephony, clock: o.clock, log: o.log, fetch: o.fetch };
   const worker = createPersonalManagerWorker(base, o.options);
   const lookup = { ...base, employees: o.employees, budgetMs: o.options?.budgetMs ?? PERSONAL_MANAGER_BUDGET_MS, missTtlMs: o.options?.missTtlMs ?? 10 * 60_000, live: newLiveLookups(2, o.liveSlots) };

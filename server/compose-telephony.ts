@@ -1,17 +1,15 @@
-import type { Db } from './storage/db';
-import type { SecretBox } from './storage/secret-box';
 import type { Clock } from './domain/clock';
 import type { Logger } from './logging';
 import type { BitrixGateway, UisEndpoints, UisLinkRepository } from './services/ports';
 import type { AsyncPort } from './services/async-port';
 import type { EmployeeDirectory } from './services/employee-sync/ports';
+import type { TelephonyRepository } from './services/telephony/ports';
+import type { TelephonyStartRepository } from './services/telephony/start-ports';
 import type { UisProject } from './contracts/uis';
-import { createSqliteTelephonyRepository } from './storage/telephony-repository';
 import { createDataApiBudget } from './uis/data-api-budget';
 import { createTelephonyWorker, type TelephonyWorkerDeps, type TelephonyWorkerOptions } from './services/telephony/worker';
 import { createTelephonyReconcile } from './services/telephony/reconcile';
 import { syncLines } from './services/telephony/lines';
-import { createSqliteTelephonyStartRepository } from './storage/telephony-starts-repository';
 import { createTelephonyStarts } from './services/telephony/starts';
 
 /** How often the report is read for calls notifications missed, and the lines are checked against UIS. */
@@ -23,8 +21,8 @@ export const TELEPHONY_LINES_MS = 30 * 60_000;
  * report's reconciliation (which also keeps the external lines in step with the account's numbers).
  */
 export function createTelephony(o: {
-  db: Db;
-  box: SecretBox;
+  telephony: TelephonyRepository;
+  starts: TelephonyStartRepository;
   clock: Clock;
   gateway: BitrixGateway;
   links: AsyncPort<UisLinkRepository>;
@@ -37,10 +35,10 @@ export function createTelephony(o: {
   /** CRM items a call created or changed (the personal-manager map, issue #14) */
   crmWritten?: TelephonyWorkerDeps['crmWritten'];
 }) {
-  const telephony = createSqliteTelephonyRepository(o.db, o.box, () => o.clock.now());
+  const telephony = o.telephony;
   const budget = createDataApiBudget({ clock: o.clock });
   const base = { telephony, gateway: o.gateway, links: o.links, uisEndpoints: o.uisEndpoints, clock: o.clock, log: o.log, fetch: o.fetch };
-  const startsRepo = createSqliteTelephonyStartRepository(o.db);
+  const startsRepo = o.starts;
   const telephonyWorker = createTelephonyWorker({ ...base, employees: o.employees, starts: startsRepo, budget, rateLimit: o.rateLimit, crmWritten: o.crmWritten }, o.options);
   // click-to-call and the callback form (issue #14): Bitrix24 events → UIS Call API sessions
   const starts = createTelephonyStarts({ ...base, starts: startsRepo, employees: o.employees, wake: () => telephonyWorker.wake(0) });

@@ -17,34 +17,21 @@ import { createSessionSigner } from './http/session';
 import { createLogger, type Logger } from './logging';
 import { createMetrics } from './metrics';
 import { createBackground } from './services/background';
-import { atomically, openDb, type Db } from './storage/db';
-import { createSqliteEventInbox } from './storage/event-inbox';
-import { createSqlitePortalRepository } from './storage/portal-repository';
+import { atomically, type Db } from './storage/db';
+import { createPgIntake, openPostgresStore, openSqliteStore, type CallbackStores } from './compose-store';
 import { createSecretBox } from './storage/secret-box';
-import { createSqliteLeaseStore } from './storage/lease-repository';
-import { createSqliteRestBucketStore } from './storage/rest-bucket-repository';
 import { createLeaseKeeper } from './services/leases';
-import { createSqliteUisLinkRepository } from './storage/uis-link-repository';
-import { createSqliteUisInbox } from './storage/uis-inbox';
 import { createWorkspaceAdapters } from './compose-workspace';
-import { createSqliteAnalyticsRepository } from './storage/analytics-repository';
 import { createAnalyticsWorker } from './services/analytics/worker';
 import { resolveUisEndpoints } from './uis/endpoints';
-import { createSqliteBridgeRepository } from './storage/bridge-repository';
-import { asyncPort } from './services/async-port';
-import { createSqliteCrmRulesRepository } from './storage/crm-rules-repository';
 import { createBridgeWorker, type BridgeWorkerOptions } from './services/bridge/worker';
 import { createFileSigner } from './services/bridge/file-links';
-import { createSqliteCrmRequestRepository } from './storage/crm-requests-repository';
 import { createCrmRulesWorker, type CrmRulesWorkerOptions } from './services/crm-rules/worker';
 import { createCallbackIntake } from './services/callback-intake';
 import { onMessageAdd } from './services/bridge/on-bitrix-event';
 import { bitrixEventFanout, uisCallbackFanout } from './services/event-fanout';
 import { CONNECTOR_ID } from '../install/plan';
 import { createUisManagement } from './uis/management-client';
-import { createSqliteEmployeeSyncRepository } from './storage/employee-sync-repository';
-import { createSqliteBridgeRecoveryRepository } from './storage/bridge-recovery-repository';
-import { createSqliteHealthRepository } from './storage/health-repository';
 import { createBridgeRecovery } from './services/bridge/recovery';
 import { createDataApiBudget } from './uis/data-api-budget';
 import { createEmployeeSyncWorker } from './services/employee-sync/worker';
@@ -89,7 +76,15 @@ export interface StartOptions {
 export interface RunningServer {
   url: string;
   deps: AppDeps;
-  db: Db;
+  /** The SQLite database (tests read it); throws when the server runs on PostgreSQL. */
+  readonly db: Db;
+  storeKind: 'sqlite' | 'postgres';
+  /**
+   * Resolves once every UIS callback this server acknowledged has been handled (tests). SQLite
+   * handles a callback before its 204; PostgreSQL acknowledges it from the inbox and handles it
+   * right after, on any instance.
+   */
+  callbacksHandled(): Promise<void>;
   server: Server;
   /** Stop at once (tests): connections cut, runs in flight awaited, database closed. */
   close(): Promise<void>;
@@ -119,31 +114,31 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const appUrl = config.appUrl ?? `http://${config.host}:${port}`;
   const creds = await o.credentials(appUrl);
 
-  const db = openDb(config.databasePath);
-  const secret = config.appSecretKey ?? sandboxSecret(config.databasePath);
+  const secret = config.appSecretKey ?? sandboxSecret(config.postgres ? ':memory:' : config.databasePath);
   const box = createSecretBox(secret);
-  const portals = asyncPort(createSqlitePortalRepository(db, box, () => clock.now()));
+  const now = () => clock.now();
+  // DATABASE_URL: file: → SQLite (the embedded default), postgres:// → PostgreSQL (issue #12)
+  const store = config.postgres ? await openPostgresStore(config.postgres, box, now, log) : openSqliteStore(config.databasePath, box, now);
+  const { stores } = store;
+  const portals = stores.portals;
   const oauth = createOAuthClient({ clientId: creds.clientId, clientSecret: creds.clientSecret, trustedOrigins: creds.oauthServers, fetch: o.fetch });
-  const uisInbox = createSqliteUisInbox(db, () => clock.now());
-  const links = asyncPort(createSqliteUisLinkRepository(db, box));
-  const analytics = asyncPort(createSqliteAnalyticsRepository(db, () => clock.now()));
+  const links = stores.links;
+  const analytics = stores.analytics;
   const uisEndpoints = (project: Parameters<typeof resolveUisEndpoints>[0]) => resolveUisEndpoints(project, { ...config.uis, ...creds.uis });
-  const workspace = createWorkspaceAdapters({ db, clock, fetch: o.fetch, uisEndpoints });
+  const workspace = createWorkspaceAdapters({ channels: stores.channels, clock, fetch: o.fetch, uisEndpoints });
   const metrics = createMetrics({ defaultMetrics: true });
   // several instances may share the database: portal work and token refreshes are leased (issue #12)
-  const leaseStore = createSqliteLeaseStore(db, () => clock.now());
+  const leaseStore = stores.leases;
   const leases = createLeaseKeeper({ store: leaseStore, log, ttlMs: config.leaseTtlMs, instance: `${hostname()}:${port}` });
   // the personal manager's live-lookup slots: freed at once (no linger), so another instance may take one
   const liveSlots = createLeaseKeeper({ store: leaseStore, log, ttlMs: config.leaseTtlMs, instance: `${hostname()}:${port}`, owner: leases.owner, lingerMs: 0 });
   const dropped = await leases.dropEarlier();
   if (dropped) log.info({ dropped }, 'leases of this instance\'s previous start dropped');
-  const sharedBuckets = createSqliteRestBucketStore(db, () => clock.now());
+  const sharedBuckets = stores.restBuckets;
   const gateway = createBitrixGateway({ portals, oauth, clock, rateLimit: config.rateLimit, log, metrics, fetch: o.fetch, leases, sharedBuckets });
-  // the UIS callback chain runs inside the intake's SQLite transaction: it takes the synchronous repository
-  const bridgeSync = createSqliteBridgeRepository(db, () => clock.now());
-  const bridge = asyncPort(bridgeSync);
+  const bridge = stores.bridge;
   const bridgeFiles = createFileSigner({ secret, appUrl, now: () => clock.now() });
-  const employeeSync = asyncPort(createSqliteEmployeeSyncRepository(db, () => clock.now()));
+  const employeeSync = stores.employeeSync;
   const bridgeWorker = createBridgeWorker({ bridge, gateway, links, workspace, employees: employeeSync, uisEndpoints, files: bridgeFiles, clock, log, fetch: o.fetch }, o.bridge);
   const bridgeEventDeps = {
     bridge,
@@ -152,8 +147,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     connectorActive: async (memberId: string, lineId: string) =>
       (await gateway.client(memberId).call<{ STATUS?: unknown }>('imconnector.status', { CONNECTOR: CONNECTOR_ID, LINE: lineId })).result.STATUS === true,
   };
-  const bridgeRecoverySync = createSqliteBridgeRecoveryRepository(db, () => clock.now());
-  const bridgeRecoveryStore = asyncPort(bridgeRecoverySync);
+  const bridgeRecoveryStore = stores.bridgeRecovery;
   const bridgeRecovery = createBridgeRecovery({
     bridge,
     recovery: bridgeRecoveryStore,
@@ -171,26 +165,36 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   });
   bridgeWorker.onMessageAdd = async (memberId, data) => (await onMessageAdd(bridgeEventDeps, memberId, data)) > 0;
   const employeeSyncWorker = createEmployeeSyncWorker({ employeeSync, gateway, links, uisEndpoints, clock, log, fetch: o.fetch });
-  const ol = createOpenLines({ db, clock, gateway, links, bridge, channels: workspace.channels, uisEndpoints, log, fetch: o.fetch, options: o.openLines });
+  const ol = createOpenLines({ openLines: stores.openLines, clock, gateway, links, bridge, channels: workspace.channels, uisEndpoints, log, fetch: o.fetch, options: o.openLines });
   const analyticsWorker = createAnalyticsWorker({ analytics, gateway, links, uisEndpoints, clock, log, fetch: o.fetch, leadDealConsumers: [ol.leadDealConsumer] }, o.analytics);
   const amo = creds.amocrm ?? (config.amocrm ? { clientId: config.amocrm.clientId, clientSecret: config.amocrm.clientSecret, trustedHosts: config.amocrm.domains } : null);
-  const chatSources = createChatSources({ db, box, clock, log, fetch: o.fetch, appUrl, stateSecret: secret, amo, analytics, links, uisEndpoints, worker: o.chatSources, lease: leases });
-  // the UIS callback chain (crmCallbackDeps) runs inside the intake's SQLite transaction: it takes the synchronous repositories
-  const crmRulesSync = createSqliteCrmRulesRepository(db, () => clock.now());
-  const crmRequestsSync = createSqliteCrmRequestRepository(db, () => clock.now());
-  const crmRules = asyncPort(crmRulesSync);
-  const crmRequests = asyncPort(crmRequestsSync);
+  const chatSources = createChatSources({ sources: stores.chatSources, amoAccounts: stores.amoAccounts, amoPacing: stores.amoPacing, clock, log, fetch: o.fetch, appUrl, stateSecret: secret, amo, analytics, links, uisEndpoints, worker: o.chatSources, lease: leases });
+  const crmRules = stores.crmRules;
+  const crmRequests = stores.crmRequests;
   const crmWorker = createCrmRulesWorker({ requests: crmRequests, crmRules, gateway, links, uisEndpoints, bridge, channels: workspace.channels, employees: employeeSync, clock, log, fetch: o.fetch, crmWritten: (m, refs) => void pm.worker.touch(m, refs) }, o.crmRules);
-  const tel = createTelephony({ db, box, clock, gateway, links, uisEndpoints, employees: employeeSync, log, fetch: o.fetch, options: o.telephony, rateLimit: config.rateLimit, crmWritten: (m, refs) => void pm.worker.touch(m, refs) });
-  const pm = createPersonalManager({ db, clock, gateway, links, uisEndpoints, employees: employeeSync, telephony: tel.telephony, log, fetch: o.fetch, options: o.personalManager, liveSlots });
-  const crmCallbackDeps = { requests: crmRequestsSync, crmRules: crmRulesSync, now: () => clock.now(), gatherMs: crmWorker.gatherMs, wake: (d: number) => crmWorker.wake(d) };
+  const tel = createTelephony({ telephony: stores.telephony, starts: stores.telephonyStarts, clock, gateway, links, uisEndpoints, employees: employeeSync, log, fetch: o.fetch, options: o.telephony, rateLimit: config.rateLimit, crmWritten: (m, refs) => void pm.worker.touch(m, refs) });
+  const pm = createPersonalManager({ map: stores.personalManager, clock, gateway, links, uisEndpoints, employees: employeeSync, telephony: tel.telephony, log, fetch: o.fetch, options: o.personalManager, liveSlots });
+  /**
+   * The UIS callback chain over a set of its repositories. SQLite: the synchronous ones, inside the
+   * intake's transaction (wake-ups at once: the worker runs after the commit anyway). PostgreSQL:
+   * those of the inbox consumer's transaction, wake-ups once it committed.
+   */
+  const callbackChain = (s: CallbackStores, later: (fn: () => void) => void) =>
+    uisCallbackFanout({
+      inbox: s.uisInbox,
+      channels: s.channels,
+      bridge: { bridge: s.bridge, now, wake: () => later(() => bridgeWorker.wake()) },
+      bridgeStatus: { bridge: s.bridge, recovery: s.bridgeRecovery, reconcileSoon: (m) => later(() => bridgeRecovery.soon(m)) },
+      crmRules: { requests: s.crmRequests, crmRules: s.crmRules, now, gatherMs: crmWorker.gatherMs, wake: (d: number) => later(() => crmWorker.wake(d)) },
+    });
+  const intake = store.kind === 'sqlite' ? { uisCallbacks: createCallbackIntake(callbackChain(store.sync, (fn) => fn()), atomically(store.db)), consumer: undefined } : createPgIntake(store, callbackChain, log);
   const deps: AppDeps = {
     appUrl,
     log,
     metrics,
     clock,
     portals,
-    inbox: asyncPort(createSqliteEventInbox(db, () => clock.now())),
+    inbox: stores.events,
     gateway,
     oauth,
     sessions: createSessionSigner(secret, () => clock.now()),
@@ -198,7 +202,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     background: createBackground(log),
     assetsDir: join(PROJECT_ROOT, 'dist', 'assets'),
     dev: o.dev,
-    healthCheck: () => void db.prepare('SELECT 1').get(),
+    healthCheck: store.ping,
     isDraining: () => draining,
     fetch: o.fetch,
     http: { fetch: o.fetch },
@@ -207,20 +211,11 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     analyticsWorker,
     openLines: ol.openLines,
     openLinesWorker: ol.openLinesWorker,
-    health: { store: createSqliteHealthRepository(db), restBurst: config.rateLimit.burst },
+    health: { store: stores.health, restBurst: config.rateLimit.burst },
     chatSources: chatSources.deps,
     chatSourcesWorker: chatSources.worker,
-    uisInbox: asyncPort(uisInbox),
-    uisCallbacks: createCallbackIntake(
-      uisCallbackFanout({
-        inbox: uisInbox,
-        channels: workspace.sqliteChannels,
-        bridge: { bridge: bridgeSync, now: bridgeEventDeps.now, wake: () => bridgeWorker.wake() },
-        bridgeStatus: { bridge: bridgeSync, recovery: bridgeRecoverySync, reconcileSoon: (m) => bridgeRecovery.soon(m) },
-        crmRules: crmCallbackDeps,
-      }),
-      atomically(db),
-    ),
+    uisInbox: stores.uisInbox,
+    uisCallbacks: intake.uisCallbacks,
     bridge,
     bridgeWorker,
     bridgeRecovery,
@@ -251,6 +246,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   deps.crmWorker.wake(0);
   deps.telephonyWorker.wake(0);
   pm.worker.wake(0);
+  intake.consumer?.start();
   // UIS callbacks are served ahead of Express (uis-callback-listener.ts); everything else by the app
   server.on('request', uisCallbackListener(deps, createApp(deps)));
   log.info({ appUrl, sandbox: config.sandbox }, 'UIS OMNI listening');
@@ -258,7 +254,21 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   return {
     url: appUrl,
     deps,
-    db,
+    get db(): Db {
+      if (store.kind !== 'sqlite') throw new Error('this server runs on PostgreSQL: there is no SQLite database');
+      return store.db;
+    },
+    storeKind: store.kind,
+    async callbacksHandled() {
+      const consumer = intake.consumer;
+      if (!consumer) return;
+      for (let i = 0; i < 2000; i++) {
+        await consumer.idle();
+        if (!(await consumer.drain()) && !(await consumer.pending())) return;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      throw new Error('UIS callbacks acknowledged but not handled after 10 s');
+    },
     server,
     async close() {
       await new Promise<void>((ok) => {
@@ -275,7 +285,9 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       deps.telephonyWorker.stop();
       deps.telephonyReconcile.stop();
       pm.worker.stop();
+      intake.consumer?.stop();
       await deps.bridgeWorker.drainInFlight();
+      await intake.consumer?.idle();
       await deps.chatSourcesWorker.idle();
       await deps.openLinesWorker.idle();
       await deps.bridgeRecovery.idle();
@@ -285,7 +297,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       await pm.worker.idle();
       await deps.employeeSyncWorker.idle();
       await deps.background.idle();
-      db.close();
+      await store.close();
     },
     beginDraining() {
       draining = true;
@@ -293,6 +305,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     async shutdown(timeoutMs) {
       draining = true;
       for (const w of [deps.analyticsWorker, deps.openLinesWorker, deps.chatSourcesWorker, deps.bridgeWorker, deps.bridgeRecovery, deps.employeeSyncWorker, deps.crmWorker, deps.telephonyWorker, deps.telephonyReconcile, pm.worker]) w.stop();
+      // (PostgreSQL: callbacks acknowledged but not yet handled stay in the inbox for any instance)
+      intake.consumer?.stop();
       const httpDone = new Promise<void>((ok) => server.close(() => ok()));
       server.closeIdleConnections();
       const inFlight = Promise.all([
@@ -307,11 +321,12 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
         deps.telephonyReconcile.idle(),
         pm.worker.idle(),
         deps.employeeSyncWorker.idle(),
+        intake.consumer?.idle(),
       ]).then(() => deps.background.idle());
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([inFlight.then(() => true), new Promise<false>((ok) => (timer = setTimeout(() => ok(false), timeoutMs)))]);
       clearTimeout(timer);
-      if (drained) db.close();
+      if (drained) await store.close();
       else server.closeAllConnections();
       return drained;
     },

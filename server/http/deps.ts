@@ -70,7 +70,8 @@ export interface AppDeps extends HandleEventDeps, LinkUisDeps {
   openLinesWorker: import('../services/open-lines/worker').OpenLinesWorker;
   /** «Состояние» (issue #16): figures over the job tables; the portals' REST bucket size (B24_RATE_LIMIT burst). */
   health: { store: import('../services/health/ports').HealthRepository; restBurst: number };
-  healthCheck(): void;
+  /** Throws (or rejects) when the database does not answer. */
+  healthCheck(): void | Promise<void>;
   /** True once a graceful shutdown began: `/readyz` answers 503 (server/lifecycle.ts). */
   isDraining?(): boolean;
   fetch?: typeof fetch;

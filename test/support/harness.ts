@@ -83,6 +83,8 @@ export async function startHarness(o: {
       };
     },
   });
+  // on PostgreSQL a callback is handled after its 204: settle() waits for that too
+  if (app.storeKind === 'postgres') uis.afterSettle(() => app.callbacksHandled());
   return {
     app,
     emu: emu!,

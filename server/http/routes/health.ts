@@ -6,9 +6,9 @@ import { restUsed } from './health-view';
 /** Liveness/readiness and Prometheus metrics. */
 export function healthRouter(deps: AppDeps): Router {
   const router = Router();
-  router.get('/healthz', (_req, res) => {
+  router.get('/healthz', async (_req, res) => {
     try {
-      deps.healthCheck();
+      await deps.healthCheck();
       res.json({ status: 'ok' });
     } catch (e) {
       deps.log.error({ err: e }, 'health check failed');
@@ -16,13 +16,13 @@ export function healthRouter(deps: AppDeps): Router {
     }
   });
   // readiness: whether a balancer should send new work here (503 while draining, see lifecycle.ts)
-  router.get('/readyz', (_req, res) => {
+  router.get('/readyz', async (_req, res) => {
     if (deps.isDraining?.()) {
       res.status(503).json({ status: 'draining' });
       return;
     }
     try {
-      deps.healthCheck();
+      await deps.healthCheck();
       res.json({ status: 'ready' });
     } catch (e) {
       deps.log.error({ err: e }, 'readiness check failed');

@@ -43,6 +43,8 @@ export interface PgCallbackConsumer {
   idle(): Promise<void>;
   /** One full pass now (tests): every portal's pending callbacks this instance can take. */
   drain(): Promise<number>;
+  /** Callbacks acknowledged and not yet handled, by any instance. */
+  pending(): Promise<number>;
 }
 
 /** `pg_try_advisory_xact_lock(key1, key2)`: key1 names this use, key2 the portal (hashtext). */
@@ -201,5 +203,9 @@ export function createPgCallbackConsumer(o: PgCallbackConsumerOptions): PgCallba
       while (running) await running;
     },
     drain: () => pass(),
+    async pending() {
+      const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM uis_callback_inbox WHERE done_at IS NULL`.execute(db);
+      return r.rows[0]?.n ?? 0;
+    },
   };
 }

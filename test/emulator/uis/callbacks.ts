@@ -77,14 +77,18 @@ export class CallbackDispatcher {
     return this.held.length;
   }
 
+  /** the test's observer of the receiving app (UisEmulator.afterSettle) */
+  afterSettle: (() => Promise<void>) | null = null;
+
   /** Resolves when nothing is in flight (or sleeping towards a send) for this account. */
   async settle(appId: number): Promise<void> {
     for (;;) {
       const set = this.pending.get(appId);
-      if (!set || set.size === 0) return;
+      if (!set || set.size === 0) break;
       await Promise.allSettled([...set]);
       await new Promise((r) => setImmediate(r));
     }
+    await this.afterSettle?.();
   }
 
   private track(appId: number, p: Promise<unknown>): void {

@@ -83,6 +83,12 @@ export interface UisEmulator {
   setDown(down: boolean): void;
   /** the next `times` requests whose path starts with `path` (e.g. '/runtime/v1/adapter/message') answer `status` (default 500) */
   failNext(path: string, times: number, status?: number): void;
+  /**
+   * Test observation, not UIS behaviour: after an account's `settle()` saw its callbacks answered,
+   * also wait for this (the harness: until the app has handled what it acknowledged — on PostgreSQL
+   * that happens after the 204).
+   */
+  afterSettle(fn: (() => Promise<void>) | null): void;
   close(): Promise<void>;
 }
 
@@ -259,6 +265,9 @@ export async function startUisEmulator(o: UisEmulatorOptions = {}): Promise<UisE
     setDown(down: boolean) {
       world.down = down;
       if (!down) world.callbacks.release();
+    },
+    afterSettle(fn) {
+      world.callbacks.afterSettle = fn;
     },
     failNext(path: string, times: number, status = 500) {
       world.faults.push({ path, remaining: times, status });

@@ -1,0 +1,112 @@
+import { sql } from 'kysely';
+import type { Logger } from './logging';
+import type { MaybeAsync } from './services/maybe-async';
+import { runAsync } from './services/maybe-async';
+import type { CallbackIntake } from './services/callback-intake';
+import type { UisCallbackHandler, UisInbox } from './services/ports';
+import type { BridgeRecoveryRepository, BridgeRepository } from './services/bridge/ports';
+import type { CrmRequestRepository, CrmRulesRepository } from './services/crm-rules/ports';
+import type { UisChannelRepository } from './services/workspace-ports';
+import { callbackDedupeKey } from './services/record-uis-callback';
+import { openDb, type Db } from './storage/db';
+import { createPgCallbackConsumer, type PgCallbackConsumer } from './storage/pg/callback-consumer';
+import { createPgCallbackInbox } from './storage/pg/callback-inbox';
+import { openPg, type PgStore } from './storage/pg/connection';
+import { pgStores } from './storage/pg/stores';
+import type { SecretBox } from './storage/secret-box';
+import { sqliteStores, type SqliteCallbackStores, type Stores } from './storage/stores';
+import type { UisCallback } from './uis/callback-schemas';
+
+/** The repositories the UIS callback chain writes: synchronous ones (SQLite) or a transaction's (PostgreSQL). */
+export interface CallbackStores {
+  uisInbox: MaybeAsync<UisInbox>;
+  channels: MaybeAsync<UisChannelRepository>;
+  bridge: MaybeAsync<BridgeRepository>;
+  bridgeRecovery: MaybeAsync<BridgeRecoveryRepository>;
+  crmRules: MaybeAsync<CrmRulesRepository>;
+  crmRequests: MaybeAsync<CrmRequestRepository>;
+}
+
+interface OpenedStore {
+  stores: Stores;
+  /** Throws (rejects) when the database does not answer (/healthz, /readyz). */
+  ping(): void | Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SqliteStore extends OpenedStore {
+  kind: 'sqlite';
+  db: Db;
+  sync: SqliteCallbackStores;
+}
+
+export interface PostgresStore extends OpenedStore {
+  kind: 'postgres';
+  pg: PgStore;
+  box: SecretBox;
+  now: () => number;
+}
+
+/** SQLite: the file (or `:memory:`), migrated. */
+export function openSqliteStore(path: string, box: SecretBox, now: () => number): SqliteStore {
+  const db = openDb(path);
+  const { sync, ...stores } = sqliteStores(db, box, now);
+  return {
+    kind: 'sqlite',
+    db,
+    sync,
+    stores,
+    ping: () => void db.prepare('SELECT 1').get(),
+    close: async () => void db.close(),
+  };
+}
+
+/** PostgreSQL: a pool in the configured schema, migrated under the advisory lock (several instances start together). */
+export async function openPostgresStore(cfg: { url: string; schema: string | undefined; poolSize: number }, box: SecretBox, now: () => number, log: Logger): Promise<PostgresStore> {
+  const pg = await openPg(cfg.url, { schema: cfg.schema, max: cfg.poolSize, onError: (err) => log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'an idle PostgreSQL connection failed; the pool replaces it') });
+  return {
+    kind: 'postgres',
+    pg,
+    box,
+    now,
+    stores: pgStores(pg.db, box, now),
+    ping: async () => void (await sql`SELECT 1`.execute(pg.db)),
+    close: () => pg.close(),
+  };
+}
+
+/**
+ * The UIS callback intake on PostgreSQL (issue #12): a verified callback is acknowledged once its
+ * row is committed in the callback inbox (group commit, pg/callback-inbox.ts); the chain runs after,
+ * from the inbox, on whichever instance takes the portal (pg/callback-consumer.ts), inside a
+ * transaction with the row's done mark. The row holds the parsed callback, validated at the door.
+ */
+export function createPgIntake(
+  store: PostgresStore,
+  chain: (s: CallbackStores, later: (fn: () => void) => void) => UisCallbackHandler,
+  log: Logger,
+): { uisCallbacks: CallbackIntake; consumer: PgCallbackConsumer } {
+  const inbox = createPgCallbackInbox(store.pg);
+  const consumer = createPgCallbackConsumer({
+    db: store.pg.db,
+    now: store.now,
+    async handle(trx, row, afterCommit) {
+      const s = pgStores(trx, store.box, store.now);
+      // the portal unlinked UIS since: nothing of it is handled any more
+      const link = await s.links.get(row.memberId);
+      if (!link) return;
+      await runAsync(chain(s, afterCommit).handle(link, JSON.parse(row.body) as UisCallback));
+    },
+    failed: (row, err) => log.error({ err, memberId: row.memberId, path: row.path }, 'UIS callback set aside: its handlers failed'),
+    error: (err) => log.warn({ err }, 'UIS callback inbox run failed; it is tried again'),
+  });
+  return {
+    consumer,
+    uisCallbacks: {
+      async submit(link, cb) {
+        await inbox.submit({ memberId: link.memberId, path: `${cb.method} ${cb.path}`, body: JSON.stringify(cb), dedupeKey: callbackDedupeKey(cb) });
+        consumer.wake();
+      },
+    },
+  };
+}
