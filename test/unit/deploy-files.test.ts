@@ -143,8 +143,9 @@ describe('deploy/compose.yaml', () => {
       expect(db.hostname).toBe('postgres');
       expect(db.password).toBe(example.POSTGRES_PASSWORD);
       expect(db.pathname.slice(1)).toBe(services.postgres!.environment!.POSTGRES_DB);
-      // the server's own schema accepts the rest (DATABASE_URL=postgres://… is the PostgreSQL store's part)
-      const config = loadConfig({ ...env, DATABASE_URL: undefined });
+      // the server's configuration takes it all: DATABASE_URL=postgres://… selects PostgreSQL
+      const config = loadConfig(env);
+      expect(config.postgres?.url).toBe(env.DATABASE_URL);
       expect(config.sandbox).toBe(false);
       expect(config.host).toBe('0.0.0.0');
       expect(config.appUrl).toMatch(/^https:\/\//);
