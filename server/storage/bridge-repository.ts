@@ -113,7 +113,8 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     if (q.enqueue.run(j.memberId, j.kind, j.chatKey, j.idemKey, JSON.stringify(j.payload), j.dueAt, now()).changes === 0) return false;
     for (const id of overtake) {
       const r = q.jobById.get(id) as Row | undefined;
-      if (!r || r.status !== 'pending' || r.member_id !== j.memberId || r.chat_key !== j.chatKey) continue;
+      // one a run started sending meanwhile (in flight) keeps its place
+      if (!r || r.status !== 'pending' || Number(r.inflight) === 1 || r.member_id !== j.memberId || r.chat_key !== j.chatKey) continue;
       q.deleteJob.run(id);
       const { member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at, last_error, inflight } = r;
       q.reinsertJob.run({ member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at, last_error, inflight });

@@ -352,7 +352,6 @@ forEachStore('bridge store', (store) => {
     await repo.enqueue(job('b1', { chatKey: 'c2' }));
     const [a1, a2, a3] = await repo.pendingOfChat(M, 'c1');
     const [b1] = await repo.pendingOfChat(M, 'c2');
-    await repo.setInflight([a3!.id], true);
     await repo.retry(a3!.id, 0, T0 + 200, 'note');
     now += 50;
     // a1 is done meanwhile, b1 is another chat's: they stay
@@ -361,7 +360,7 @@ forEachStore('bridge store', (store) => {
     const after = await repo.pendingOfChat(M, 'c1');
     expect(after.map((j) => j.idemKey)).toEqual(['r1', 'a3', 'a2']); // moved in the order given
     expect(after[0]).toMatchObject({ kind: 'rename', enqueuedAt: T0 + 50 });
-    expect(after[1]).toMatchObject({ dueAt: T0 + 200, enqueuedAt: T0, lastError: 'note', inflight: true });
+    expect(after[1]).toMatchObject({ dueAt: T0 + 200, enqueuedAt: T0, lastError: 'note', inflight: false });
     expect(after[1]!.id).not.toBe(a3!.id);
     expect(after[2]).toMatchObject({ payload: { keep: true }, dueAt: T0 + 100, attempts: 0 });
     expect((await repo.pendingOfChat(M, 'c2'))[0]!.id).toBe(b1!.id);
@@ -369,6 +368,17 @@ forEachStore('bridge store', (store) => {
     expect((await repo.pendingOfChat(M, 'c1')).map((j) => j.id)).toEqual(after.map((j) => j.id));
     expect(await repo.enqueueAhead(job('r2', { chatKey: 'c3' }), [])).toBe(true);
     expect(await idems('c3')).toEqual(['r2']);
+  });
+
+  it('enqueueAhead: a job in flight (a run is sending it) keeps its place, the others are moved behind the new one', async () => {
+    await repo.enqueue(job('a1'));
+    await repo.enqueue(job('a2'));
+    const [a1, a2] = await repo.pendingOfChat(M, 'c1');
+    await repo.setInflight([a1!.id], true);
+    expect(await repo.enqueueAhead(job('r1'), [a1!.id, a2!.id])).toBe(true);
+    const after = await repo.pendingOfChat(M, 'c1');
+    expect(after.map((j) => j.idemKey)).toEqual(['a1', 'r1', 'a2']);
+    expect(after[0]).toMatchObject({ id: a1!.id, inflight: true });
   });
 
   it('prune: done jobs enqueued before the bound and UIS inbox rows received before it; pending and failed jobs stay', async () => {

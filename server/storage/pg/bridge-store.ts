@@ -242,7 +242,8 @@ export function createPgBridgeStore(db: Kysely<PgSchema>, now: () => number = Da
         if (!(await insertJob(trx, j))) return false;
         for (const id of overtake) {
           const r = await trx.selectFrom('bridge_jobs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
-          if (!r || r.status !== 'pending' || r.member_id !== t(j.memberId) || r.chat_key !== t(j.chatKey)) continue;
+          // one a run started sending meanwhile (in flight) keeps its place
+          if (!r || r.status !== 'pending' || Number(r.inflight) === 1 || r.member_id !== t(j.memberId) || r.chat_key !== t(j.chatKey)) continue;
           await trx.deleteFrom('bridge_jobs').where('id', '=', id).execute();
           const { id: _old, ...row } = r;
           await trx.insertInto('bridge_jobs').values(row).execute();
