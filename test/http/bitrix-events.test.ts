@@ -90,6 +90,27 @@ describe('events late, out of order, or lost (the queue keeps no order and retri
     expect(c.operatorTexts()).toEqual(['первое', 'второе']);
   });
 
+  it('when an operator\'s reply event comes after his next reply was tried while UIS was down, then UIS still gets them in the order they were written', async () => {
+    h = await startHarness();
+    const c = await chatReady();
+    h.uis.setDown(true);
+    // the first reply's online event is lost: the offline queue brings it, after the second was tried
+    h.portal.eventQueue.drop(1, ['ONIMCONNECTORMESSAGEADD']);
+    h.portal.operatorReply({ chatId: c.b24ChatId, userId: 1, text: 'первое' });
+    h.portal.operatorReply({ chatId: c.b24ChatId, userId: 1, text: 'второе' });
+    await h.portal.drainEvents();
+    await h.app.deps.bridgeWorker.drain();
+    const uisChatId = bridgeStore(h.app).chatByB24(h.portal.memberId, String(c.b24ChatId))!.uisChatId;
+    // the queued replies, by the text after the operator's signature
+    const pending = () => bridgeStore(h.app).pendingOfChat(h.portal.memberId, `o:${uisChatId}`).map((j) => ({ text: String(j.payload.text).split('[br]').pop(), tried: j.attempts > 0 }));
+    expect(pending()).toEqual([{ text: 'второе', tried: true }]); // UIS answered 503: backing off
+    expect(await h.app.deps.bridgeWorker.pollOffline(h.portal.memberId)).toBe(1);
+    expect(pending().map((j) => j.text)).toEqual(['первое', 'второе']);
+    h.uis.setDown(false);
+    expect(await until(() => c.operatorTexts().length === 2, c.relay)).toBe(true);
+    expect(c.operatorTexts()).toEqual(['первое', 'второе']);
+  });
+
   it('when a line\'s switch-off arrives after the admin connected it again, then the binding stays active (the portal says which is true)', async () => {
     h = await startHarness();
     const { session, channelId } = await linkAndBind(h);

@@ -23,7 +23,8 @@ export interface BridgeEventDeps {
  * Bitrix24's event queue keeps no order (docs/facts/bitrix24.md#event-delivery): an operator's two quick messages (a
  * file and its caption, say) can arrive swapped. Each waits this long before it is relayed, and one
  * whose event comes late is put ahead of the later messages of its chat that have not gone yet, so
- * UIS gets them in Bitrix24's order. One that comes after a later one was relayed follows it.
+ * UIS gets them in Bitrix24's order. One that comes after a later one was sent (or while it is
+ * being sent) follows it.
  */
 export const OUTBOUND_GATHER_MS = 1000;
 
@@ -87,10 +88,15 @@ async function messageAdd(deps: BridgeEventDeps, memberId: string, data: unknown
       dueAt: now + (deps.outboundGatherMs ?? OUTBOUND_GATHER_MS),
       payload: { uisChatId, b24ChatId: String(im.chat_id ?? ''), b24MessageId, userId: String(message.user_id ?? ''), text, files },
     };
-    // later messages of the chat still waiting (not due, never tried: no run has them) go behind it
-    const overtake = (await deps.bridge.pendingOfChat(memberId, job.chatKey))
-      .filter((j) => j.kind === 'out' && j.attempts === 0 && !j.inflight && j.dueAt > now && Number(j.payload.b24MessageId) > Number(b24MessageId))
-      .map((j) => j.id);
+    // Later messages of the chat not sent yet go behind it, however late this event came: due ones,
+    // retried ones (UIS down, say) too. Not one a run is sending (in flight, relay-outbound.ts) nor
+    // one with a part in UIS already: those stay ahead.
+    const overtake: number[] = [];
+    for (const j of await deps.bridge.pendingOfChat(memberId, job.chatKey)) {
+      if (j.kind !== 'out' || j.inflight || !(Number(j.payload.b24MessageId) > Number(b24MessageId))) continue;
+      if (await deps.bridge.link(memberId, 'b24', `${String(j.payload.b24MessageId)}#0`)) continue;
+      overtake.push(j.id);
+    }
     const fresh = overtake.length ? await deps.bridge.enqueueAhead(job, overtake) : await deps.bridge.enqueue(job);
     if (fresh) {
       await deps.bridge.addLink(memberId, {

@@ -63,7 +63,8 @@ export interface BridgeJob {
   /**
    * Inbound: the message was handed to imconnector.send.messages and the outcome is not known yet
    * (written before the call; a lost answer or a crash leaves it set). Such a job is checked
-   * against what the open line holds before it is sent again.
+   * against what the open line holds before it is sent again. Outbound: a run is sending it, so a
+   * late earlier message of the chat is not put ahead of it (enqueueAhead leaves it in place).
    */
   inflight: boolean;
 }

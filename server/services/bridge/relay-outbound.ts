@@ -33,6 +33,20 @@ const resourceType = (mime: string, type: string): ResourceType =>
   type === 'image' || mime.startsWith('image/') ? 'photo' : mime.startsWith('video/') ? 'video' : mime.startsWith('audio/') ? 'audio' : 'document';
 
 export async function runOutbound(ctx: RelayContext, memberId: string, job: BridgeJob): Promise<void> {
+  const { repo } = ctx;
+  // In flight while it runs: a late earlier message of the chat is no longer put ahead of it
+  // (on-bitrix-event.ts). One put ahead since the run read the job has moved (another id): it runs
+  // next round, behind that message. The mark first, then the look: no move slips in between.
+  await repo.setInflight([job.id], true);
+  try {
+    if ((await repo.pendingOfChat(memberId, job.chatKey))[0]?.id !== job.id) return;
+    await relay(ctx, memberId, job);
+  } finally {
+    await repo.setInflight([job.id], false);
+  }
+}
+
+async function relay(ctx: RelayContext, memberId: string, job: BridgeJob): Promise<void> {
   const { deps, repo, later, markFailed, errText, notice } = ctx;
   const p = job.payload;
   const b24MessageId = String(p.b24MessageId);
