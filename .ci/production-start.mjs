@@ -29,6 +29,8 @@ function get(url, headers = {}) {
       res.on('end', () => ok({ status: res.statusCode, headers: res.headers }));
     });
     req.on('error', () => ok({ status: 0, headers: {} }));
+    // an answer that never comes is a failure, not a hang
+    req.setTimeout(5000, () => req.destroy());
     req.end();
   });
 }
@@ -41,16 +43,8 @@ async function freePort() {
   return port;
 }
 
-try {
-  for (const f of ['package.json', 'package-lock.json']) cpSync(join(root, f), join(dir, f));
-  const ci = spawnSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit' });
-  if (ci.status !== 0) throw new Error('npm ci --omit=dev failed');
-  const addon = 'node_modules/better-sqlite3/build/Release/better_sqlite3.node';
-  cpSync(join(root, addon), join(dir, addon));
-  for (const d of ['build', 'dist']) cpSync(join(root, d), join(dir, d), { recursive: true });
-  const packages = readdirSync(join(dir, 'node_modules')).filter((n) => !n.startsWith('.'));
-  for (const dev of ['vite', 'tsx', 'vitest', 'esbuild', 'vue', '@bitrix24']) if (packages.includes(dev)) throw new Error(`${dev} is installed by npm ci --omit=dev`);
-
+async function checkStart(dir, database, label) {
+  const started = Date.now();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const serve = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts.serve;
@@ -64,7 +58,7 @@ try {
       PORT: String(port),
       HOST: '127.0.0.1',
       APP_URL: 'https://omni.ci.invalid',
-      DATABASE_URL: `file:${join(dir, 'data', 'omni.db')}`,
+      ...database,
       B24_CLIENT_ID: 'app.ci.check',
       B24_CLIENT_SECRET: 'ci-check-secret',
       APP_SECRET_KEY: 'ci-check-key-0123456789abcdef0123456789abcdef',
@@ -87,9 +81,30 @@ try {
   const code = await exited;
   clearTimeout(timer);
   if (code !== 0) throw new Error(`exit ${code} after SIGTERM`);
+  console.log(`production start on ${label}: ready ${ready - started} ms after the start, exit 0 on SIGTERM`);
+}
+
+try {
+  for (const f of ['package.json', 'package-lock.json']) cpSync(join(root, f), join(dir, f));
+  const ci = spawnSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, stdio: 'inherit' });
+  if (ci.status !== 0) throw new Error('npm ci --omit=dev failed');
+  const addon = 'node_modules/better-sqlite3/build/Release/better_sqlite3.node';
+  cpSync(join(root, addon), join(dir, addon));
+  for (const d of ['build', 'dist']) cpSync(join(root, d), join(dir, d), { recursive: true });
+  const packages = readdirSync(join(dir, 'node_modules')).filter((n) => !n.startsWith('.'));
+  for (const dev of ['vite', 'tsx', 'vitest', 'esbuild', 'vue', '@bitrix24']) if (packages.includes(dev)) throw new Error(`${dev} is installed by npm ci --omit=dev`);
+
+  await checkStart(dir, { DATABASE_URL: `file:${join(dir, 'data', 'omni.db')}` }, 'SQLite');
+  // the same bundle on PostgreSQL (the machine's, a fresh schema): migrations-pg beside it, applied at start
+  const schema = `ci_prod_${process.pid}`;
+  try {
+    await checkStart(dir, { DATABASE_URL: process.env.CI_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test', DATABASE_SCHEMA: schema }, 'PostgreSQL');
+  } finally {
+    spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'test', '-qc', `DROP SCHEMA IF EXISTS ${schema} CASCADE`], { stdio: 'ignore' });
+  }
   const after = readdirSync(join(dir, 'node_modules')).filter((n) => !n.startsWith('.'));
   if (after.length !== packages.length) throw new Error('the start installed packages');
-  console.log(`production start: OK (production packages only: ${packages.length} in node_modules, ready ${ready - started} ms after the check began, exit 0 on SIGTERM)`);
+  console.log(`production start: OK on SQLite and PostgreSQL (production packages only: ${packages.length} in node_modules, ${Date.now() - started} ms in all)`);
 } catch (e) {
   fail(e instanceof Error ? e.message : String(e));
 } finally {

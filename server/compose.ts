@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -108,7 +108,13 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const server = createServer();
   let draining = false;
   // while draining every answer closes its connection, so clients reconnect to another instance
-  server.on('request', (_req, res) => draining && res.setHeader('Connection', 'close'));
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+  server.on('request', (req, res) => {
+    if (draining) res.setHeader('Connection', 'close');
+    if (handler) return handler(req, res);
+    // listening before the database is open and migrated (PostgreSQL: seconds): answer, never hang
+    res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1', connection: 'close' }).end('{"status":"starting"}');
+  });
   await new Promise<void>((ok, fail) => server.once('error', fail).listen(config.port, config.host, ok));
   const { port } = server.address() as AddressInfo;
   const appUrl = config.appUrl ?? `http://${config.host}:${port}`;
@@ -248,7 +254,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   pm.worker.wake(0);
   intake.consumer?.start();
   // UIS callbacks are served ahead of Express (uis-callback-listener.ts); everything else by the app
-  server.on('request', uisCallbackListener(deps, createApp(deps)));
+  handler = uisCallbackListener(deps, createApp(deps));
   log.info({ appUrl, sandbox: config.sandbox }, 'UIS OMNI listening');
 
   return {
