@@ -74,8 +74,8 @@ describe('amoCRM → UIS analytics', () => {
     expect(fields).toContainEqual({ entity: 'leads', id: account.sessionField.id, name: 'Сессия UIS', type: 'text' });
     expect(fields.every((f) => f.entity === 'leads' || f.entity === 'contacts')).toBe(true);
     // the tokens are sealed at rest
-    const row = h!.app.db.prepare('SELECT access_token, refresh_token FROM amocrm_accounts').get() as Record<string, string>;
-    expect(row.access_token).toMatch(/^v1:/);
+    const [row] = (await h!.sql.all('SELECT access_token, refresh_token FROM amocrm_accounts')) as Array<Record<string, string>>;
+    expect(row!.access_token).toMatch(/^v1:/);
   });
 
   it('when a talk with the UIS session in its lead closes, then it is uploaded once as a request — however many changes the talk goes through', async () => {

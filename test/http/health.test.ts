@@ -22,14 +22,12 @@ const health = async (session: string): Promise<HealthView> => {
 const codes = (v: HealthView) => v.issues.map((i) => `${i.level}:${i.code}${i.subject ? `:${i.subject}` : ''}`);
 
 /** Work the workers cannot take: inbound relays held, a stuck job; failures recorded 10 minutes ago. */
-function seedTrouble(memberId: string, now: number): void {
-  const db = h.app.db;
-  const job = db.prepare(
-    `INSERT INTO bridge_jobs (member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at) VALUES (?, 'in', ?, ?, '{}', 'pending', 0, ?, ?)`,
-  );
-  job.run(memberId, 'c1', `in:seed-1`, now - 40 * 60_000, now - 40 * 60_000);
-  job.run(memberId, 'c1', `in:seed-2`, now - 60_000, now - 60_000);
-  db.prepare(`INSERT INTO crm_requests (member_id, kind, request_id, event, status, due_at, reason, updated_at) VALUES (?, 'chat', 'r1', 'finished', 'failed', ?, ?, ?)`).run(
+async function seedTrouble(memberId: string, now: number): Promise<void> {
+  const job = `INSERT INTO bridge_jobs (member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at) VALUES (?, 'in', ?, ?, '{}', 'pending', 0, ?, ?)`;
+  await h.sql.run(job, memberId, 'c1', `in:seed-1`, now - 40 * 60_000, now - 40 * 60_000);
+  await h.sql.run(job, memberId, 'c1', `in:seed-2`, now - 60_000, now - 60_000);
+  await h.sql.run(
+    `INSERT INTO crm_requests (member_id, kind, request_id, event, status, due_at, reason, updated_at) VALUES (?, 'chat', 'r1', 'finished', 'failed', ?, ?, ?)`,
     memberId,
     now - 10 * 60_000,
     'REAUTH_REQUIRED: an administrator must open the app again',
@@ -62,7 +60,7 @@ describe('GET /api/health', () => {
     const other = h.emu.portals[1]!;
     await installApp(h, other);
     const otherSession = (await openPage(other, { handlerUrl: `${h.app.url}/b24/app` })).boot.session!;
-    seedTrouble(other.memberId, h.app.deps.clock.now());
+    await seedTrouble(other.memberId, h.app.deps.clock.now());
     const theirs = await health(otherSession);
     expect(theirs.level).toBe('error');
     expect(codes(theirs)).toEqual(['error:QUEUE_STUCK', 'warning:UIS_NOT_LINKED', 'warning:AREA_FAILED']);
@@ -108,7 +106,7 @@ describe('/metrics', () => {
     h.app.deps.bridgeWorker.hold();
     const other = h.emu.portals[1]!;
     await installApp(h, other);
-    seedTrouble(other.memberId, h.app.deps.clock.now());
+    await seedTrouble(other.memberId, h.app.deps.clock.now());
 
     const text = await (await fetch(`${h.app.url}/metrics`)).text();
     const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);

@@ -47,7 +47,7 @@ describe('install', () => {
     const stored = (await h.app.deps.portals.get(h.portal.memberId))!;
     expect(stored).toMatchObject({ status: 'active', domain: h.portal.domain, clientEndpoint: h.portal.clientEndpoint, installedBy: h.portal.adminUserId });
     expect(stored.applicationToken).toBe(h.portal.state().applicationToken);
-    const raw = JSON.stringify(h.app.db.prepare('SELECT * FROM portals').all());
+    const raw = JSON.stringify(await h.sql.all('SELECT * FROM portals'));
     expect(raw).not.toContain(stored.tokens!.accessToken);
     expect(raw).not.toContain(stored.tokens!.refreshToken);
     expect(raw).not.toContain(stored.applicationToken!);

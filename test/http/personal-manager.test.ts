@@ -202,7 +202,7 @@ describe('personal manager (interactive call processing)', () => {
     await h.portal.eventQueue.idle();
     await pm().worker.drain();
     expect(await mapOwner('79161110009')).toBe(2);
-    h.app.db.prepare('UPDATE pm_entities SET read_at = read_at - ?').run(6 * 3600_000 + 1);
+    await h.sql.run('UPDATE pm_entities SET read_at = read_at - ?', 6 * 3600_000 + 1);
     await pm().worker.upkeep(h.portal.memberId);
     await eventually(async () => (await mapOwner('79161110009')) === 1);
     expect((await ringing(w, '79161110009')).employees).toEqual([w.anna]);

@@ -5,6 +5,7 @@ import { createBitrixGateway } from '../../server/bitrix/rest-client';
 import { createLogger } from '../../server/logging';
 import { createLeaseKeeper } from '../../server/services/leases';
 import { createSqliteLeaseStore } from '../../server/storage/lease-repository';
+import { createPgLeaseStore } from '../../server/storage/pg/lease-store';
 import { installApp, openPage, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -63,7 +64,7 @@ describe('tokens', () => {
       clock: h.app.deps.clock,
       rateLimit: { drainPerSec: 2, burst: 50 },
       log,
-      leases: createLeaseKeeper({ store: createSqliteLeaseStore(h.app.db), log, ttlMs: 10_000, instance: 'elsewhere:1' }),
+      leases: createLeaseKeeper({ store: h.app.storeKind === 'sqlite' ? createSqliteLeaseStore(h.app.db) : createPgLeaseStore((await h.sql.pg()).db), log, ttlMs: 10_000, instance: 'elsewhere:1' }),
     });
     const grants = h.emu.stats.refreshGrants;
     const failures = h.emu.stats.refreshFailures;

@@ -48,7 +48,7 @@ describe('linking a UIS account', () => {
     expect(accountCallback?.status).toBe(204);
     expect(await h.app.deps.uisInbox.count(h.portal.memberId)).toBeGreaterThan(0);
 
-    const raw = JSON.stringify(h.app.db.prepare('SELECT * FROM uis_links').all());
+    const raw = JSON.stringify(await h.sql.all('SELECT * FROM uis_links'));
     expect(raw).not.toContain(acc.password);
     expect(raw).not.toContain(acc.dataApiToken);
     const stored = (await h.app.deps.links.get(h.portal.memberId))!;
@@ -164,6 +164,7 @@ describe('linking a UIS account', () => {
     // the same body once more, well-formed: recorded
     const ok = await fetch(url, { method: 'POST', headers: auth, body: JSON.stringify({ chat_id: 1, id: 1, source: 'system', text: 'ok' }) });
     expect(ok.status).toBe(204);
+    await h.app.callbacksHandled(); // PostgreSQL records it after the 204
     expect(await h.app.deps.uisInbox.count(h.portal.memberId)).toBe(before + 1);
     // only POST/PATCH/DELETE are callbacks: a GET is the app's (no such route)
     const get = await fetch(url, { headers: auth });

@@ -7,6 +7,7 @@ import { bootScript, type PageRenderer } from '../../server/http/page-renderer';
 import { startBitrixEmulator, type BitrixEmulator, type EmulatedPortal, type EventQueueOptions } from '../emulator/bitrix/index';
 import { startUisEmulator, type UisEmulator } from '../emulator/uis/index';
 import { captureLogs } from './log-capture';
+import { storeSql, type StoreSql } from './store-sql';
 import { harnessDatabaseEnv } from './test-store';
 import type { AnalyticsWorkerOptions } from '../../server/services/analytics/worker';
 import type { CrmRulesWorkerOptions } from '../../server/services/crm-rules/worker';
@@ -30,6 +31,8 @@ export interface Harness {
   uis: UisEmulator;
   portal: EmulatedPortal;
   logs: ReturnType<typeof captureLogs>;
+  /** SQL straight on the server's store, SQLite or PostgreSQL (what no port offers) */
+  sql: StoreSql;
   close(): Promise<void>;
 }
 
@@ -85,13 +88,16 @@ export async function startHarness(o: {
   });
   // on PostgreSQL a callback is handled after its 204: settle() waits for that too
   if (app.storeKind === 'postgres') uis.afterSettle(() => app.callbacksHandled());
+  const sql = storeSql(app, store.env.DATABASE_SCHEMA);
   return {
     app,
     emu: emu!,
     uis,
     portal: emu!.portals[0]!,
     logs,
+    sql,
     async close() {
+      await sql.close();
       await app.close();
       await emu!.close();
       await uis.close();
