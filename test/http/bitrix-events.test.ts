@@ -4,7 +4,7 @@
  * the product does when one is late, out of order or lost.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { bridgeStore, linkAndBind, until } from '../support/bridge-fixture';
+import { linkAndBind, until } from '../support/bridge-fixture';
 import { api, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -62,13 +62,13 @@ describe('events late, out of order, or lost (the queue keeps no order and retri
   async function chatReady() {
     const { session, acc, channelId } = await linkAndBind(h);
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230101' }, text: 'Здравствуйте' });
-    const mapped = () => bridgeStore(h.app).chat(h.portal.memberId, String(w.chatId))?.b24ChatId;
-    await until(() => !!mapped(), async () => {
+    const mapped = async () => (await h.app.deps.bridge.chat(h.portal.memberId, String(w.chatId)))?.b24ChatId;
+    await until(async () => !!(await mapped()), async () => {
       await acc.settle();
       await h.portal.drainEvents();
       await h.app.deps.bridgeWorker.drain();
     });
-    const b24ChatId = Number(mapped());
+    const b24ChatId = Number(await mapped());
     h.portal.operatorAccept(b24ChatId, 1);
     const operatorTexts = () => acc.chats().find((c) => c.id === w.chatId)!.messages.filter((m) => m.source === 'operator').map((m) => m.text);
     const relay = async () => {
@@ -100,12 +100,12 @@ describe('events late, out of order, or lost (the queue keeps no order and retri
     h.portal.operatorReply({ chatId: c.b24ChatId, userId: 1, text: 'второе' });
     await h.portal.drainEvents();
     await h.app.deps.bridgeWorker.drain();
-    const uisChatId = bridgeStore(h.app).chatByB24(h.portal.memberId, String(c.b24ChatId))!.uisChatId;
+    const uisChatId = (await h.app.deps.bridge.chatByB24(h.portal.memberId, String(c.b24ChatId)))!.uisChatId;
     // the queued replies, by the text after the operator's signature
-    const pending = () => bridgeStore(h.app).pendingOfChat(h.portal.memberId, `o:${uisChatId}`).map((j) => ({ text: String(j.payload.text).split('[br]').pop(), tried: j.attempts > 0 }));
-    expect(pending()).toEqual([{ text: 'второе', tried: true }]); // UIS answered 503: backing off
+    const pending = async () => (await h.app.deps.bridge.pendingOfChat(h.portal.memberId, `o:${uisChatId}`)).map((j) => ({ text: String(j.payload.text).split('[br]').pop(), tried: j.attempts > 0 }));
+    expect(await pending()).toEqual([{ text: 'второе', tried: true }]); // UIS answered 503: backing off
     expect(await h.app.deps.bridgeWorker.pollOffline(h.portal.memberId)).toBe(1);
-    expect(pending().map((j) => j.text)).toEqual(['первое', 'второе']);
+    expect((await pending()).map((j) => j.text)).toEqual(['первое', 'второе']);
     h.uis.setDown(false);
     expect(await until(() => c.operatorTexts().length === 2, c.relay)).toBe(true);
     expect(c.operatorTexts()).toEqual(['первое', 'второе']);

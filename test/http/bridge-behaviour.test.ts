@@ -6,7 +6,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
-import { bridgeStore } from '../support/bridge-fixture';
 
 let h: Harness;
 afterEach(async () => {
@@ -38,9 +37,9 @@ async function settle() {
   }
 }
 
-const mapped = (uisChatId: number) => bridgeStore(h.app).chat(h.portal.memberId, String(uisChatId));
-const olChat = (uisChatId: number) => {
-  const c = mapped(uisChatId);
+const mapped = (uisChatId: number) => h.app.deps.bridge.chat(h.portal.memberId, String(uisChatId));
+const olChat = async (uisChatId: number) => {
+  const c = await mapped(uisChatId);
   return c?.b24ChatId ? h.portal.openLines.chat(Number(c.b24ChatId)) : undefined;
 };
 const uisChat = (id: number) => h.uis.accounts[0]!.chats().find((c) => c.id === id)!;
@@ -62,26 +61,26 @@ describe('operator messages written in the UIS workspace (РМО)', () => {
     const { acc } = await linked();
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230001' }, text: 'Здравствуйте' });
     await settle();
-    const b24ChatId = olChat(w.chatId)!.id;
+    const b24ChatId = (await olChat(w.chatId))!.id;
 
     const early = await workspace('reply', { chat_id: w.chatId, operator_id: EMPLOYEE, text: 'Ответ из РМО до принятия' });
     await settle();
     expect(h.portal.openLines.chat(b24ChatId)!.messages.filter((m) => m.direction === 'out' && !m.hidden)).toHaveLength(0);
-    expect(bridgeStore(h.app).link(h.portal.memberId, 'uis', String(early.id))).toMatchObject({ state: 'skipped', error: expect.stringContaining('not accepted') });
+    expect(await h.app.deps.bridge.link(h.portal.memberId, 'uis', String(early.id))).toMatchObject({ state: 'skipped', error: expect.stringContaining('not accepted') });
 
     h.portal.operatorAccept(b24ChatId, 1);
     const later = await workspace('reply', { chat_id: w.chatId, operator_id: EMPLOYEE, text: 'Ответ из РМО после принятия' });
     await settle();
     const shown = h.portal.openLines.chat(b24ChatId)!.messages.filter((m) => m.direction === 'out' && !m.hidden);
     expect(shown.map((m) => [m.text, m.authorId])).toEqual([['Ответ из РМО после принятия', 1]]);
-    expect(bridgeStore(h.app).link(h.portal.memberId, 'uis', String(later.id))?.state).toBe('relayed');
+    expect((await h.app.deps.bridge.link(h.portal.memberId, 'uis', String(later.id)))?.state).toBe('relayed');
 
     // the portal relayed it back as ONIMCONNECTORMESSAGEADD: dropped, the client has each once
     await new Promise((r) => setTimeout(r, 300));
     await settle();
     expect(uisChat(w.chatId).messages.filter((m) => m.source === 'operator').map((m) => m.text)).toEqual(['Ответ из РМО до принятия', 'Ответ из РМО после принятия']);
-    expect(bridgeStore(h.app).countLinks(h.portal.memberId)).toMatchObject({ 'uis:relayed': 2, 'uis:skipped': 1, 'b24:skipped': 1 });
-    expect(bridgeStore(h.app).countJobs(h.portal.memberId)['out:pending'] ?? 0).toBe(0);
+    expect(await h.app.deps.bridge.countLinks(h.portal.memberId)).toMatchObject({ 'uis:relayed': 2, 'uis:skipped': 1, 'b24:skipped': 1 });
+    expect((await h.app.deps.bridge.countJobs(h.portal.memberId))['out:pending'] ?? 0).toBe(0);
 
     // an operator answer written in the open line still goes out normally
     h.portal.operatorReply({ chatId: b24ChatId, userId: 1, text: 'Ответ из ОЛ' });
@@ -97,7 +96,7 @@ describe('operators paired by the employee sync', () => {
     await h.app.deps.employeeSync.replaceMappings(h.portal.memberId, [{ b24UserId: 2, uisEmployeeId: 900_002, matchedBy: 'name' }]);
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230009' }, text: 'Здравствуйте' });
     await settle();
-    const b24ChatId = olChat(w.chatId)!.id;
+    const b24ChatId = (await olChat(w.chatId))!.id;
     h.portal.operatorAccept(b24ChatId, 2);
     await workspace('reply', { chat_id: w.chatId, operator_id: 900_002, text: 'Иван на связи' });
     await settle();
@@ -111,12 +110,12 @@ describe('closing both ways and repeat contacts', () => {
     const { acc } = await linked();
     const w1 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230002' }, text: 'первое' });
     await settle();
-    const chat = olChat(w1.chatId)!;
+    const chat = (await olChat(w1.chatId))!;
     h.portal.operatorAccept(chat.id, 1);
     h.portal.operatorClose(chat.id, 1);
     await settle();
     expect(uisChat(w1.chatId).status).toBe('active'); // seed: closing in ОЛ does not close the РМО chat
-    expect(mapped(w1.chatId)).toMatchObject({ b24SessionClosed: true, status: 'open' });
+    expect(await mapped(w1.chatId)).toMatchObject({ b24SessionClosed: true, status: 'open' });
 
     const w2 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230002' }, text: 'снова я' });
     await settle();
@@ -125,30 +124,30 @@ describe('closing both ways and repeat contacts', () => {
     expect(after.sessions).toHaveLength(2); // seed case 3: a new dialog in the open line
     expect(after.sessions[1]!.parentId).toBe(after.sessions[0]!.id);
     expect(after.user.id).toBe(chat.user.id);
-    expect(mapped(w1.chatId)).toMatchObject({ b24SessionClosed: false, b24SessionId: String(after.sessions[1]!.id) });
+    expect(await mapped(w1.chatId)).toMatchObject({ b24SessionClosed: false, b24SessionId: String(after.sessions[1]!.id) });
   });
 
   it('a UIS close puts a notice in the open-line dialog; the returning client gets a new open-line chat with the same Bitrix24 user', async () => {
     const { acc } = await linked();
     const w1 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230003' }, text: 'вопрос' });
     await settle();
-    const first = olChat(w1.chatId)!;
+    const first = (await olChat(w1.chatId))!;
     await workspace('close', { chat_id: w1.chatId, operator_id: EMPLOYEE });
     await settle();
     const notice = h.portal.openLines.chat(first.id)!.messages.filter((m) => m.text.includes('Чат завершён в UIS'));
     expect(notice).toHaveLength(1);
     expect(notice[0]!.text).toContain('closed_by_operator');
     expect(h.portal.openLines.chat(first.id)!.sessions).toHaveLength(1); // the notice did not start another dialog
-    expect(mapped(w1.chatId)?.status).toBe('closed');
+    expect((await mapped(w1.chatId))?.status).toBe('closed');
 
     const w2 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230003' }, text: 'я вернулся' });
     await settle();
     expect(w2.chatId).not.toBe(w1.chatId);
     expect(w2.visitorId).toBe(w1.visitorId);
-    const second = olChat(w2.chatId)!;
+    const second = (await olChat(w2.chatId))!;
     expect(second.id).not.toBe(first.id); // seed case 2: a new open-line chat
     expect(second.user.id).toBe(first.user.id); // stable user.id per visitor
-    expect(bridgeStore(h.app).visitor(h.portal.memberId, String(w1.visitorId))?.b24UserId).toBe(String(first.user.id));
+    expect((await h.app.deps.bridge.visitor(h.portal.memberId, String(w1.visitorId)))?.b24UserId).toBe(String(first.user.id));
     expect(second.messages.filter((m) => m.direction === 'in').map((m) => m.text)).toEqual(['я вернулся']);
     // a duplicate /chat/close changes nothing
     await workspace('reply', { chat_id: w2.chatId, operator_id: EMPLOYEE, text: 'ok' });
@@ -160,11 +159,11 @@ describe('closing both ways and repeat contacts', () => {
     const { acc } = await linked();
     const w1 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230006' }, text: 'хочу заказать' });
     await settle();
-    const first = olChat(w1.chatId)!;
+    const first = (await olChat(w1.chatId))!;
     h.portal.operatorAccept(first.id, 1);
     await workspace('close', { chat_id: w1.chatId, operator_id: EMPLOYEE });
     await settle();
-    expect(mapped(w1.chatId)?.status).toBe('closed');
+    expect((await mapped(w1.chatId))?.status).toBe('closed');
 
     h.portal.operatorReply({ chatId: first.id, userId: 1, text: 'Заказ готов, когда привезти?' });
     await settle();
@@ -177,13 +176,13 @@ describe('closing both ways and repeat contacts', () => {
     const ol = () => h.portal.openLines.chat(first.id)!;
     expect(ol().messages.some((m) => m.text.includes('не доставлено'))).toBe(false);
     expect(ol().messages.some((m) => m.text.startsWith('Чат начат оператором'))).toBe(false); // our own start is not announced
-    expect(mapped(w1.chatId)?.successorUisChatId).toBe(String(next.id));
+    expect((await mapped(w1.chatId))?.successorUisChatId).toBe(String(next.id));
 
     // the client answers in the new chat: it lands in the same open-line chat, no new one
     const w2 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230006' }, text: 'завтра в 10' });
     await settle();
     expect(w2.chatId).toBe(next.id);
-    expect(olChat(w2.chatId)?.id).toBe(first.id);
+    expect((await olChat(w2.chatId))?.id).toBe(first.id);
     expect(h.portal.openLines.chats().filter((c) => c.connector === 'uis_omni')).toHaveLength(1);
     expect(ol().messages.filter((m) => m.direction === 'in').map((m) => m.text)).toEqual(['хочу заказать', expect.stringContaining('Чат завершён в UIS'), 'завтра в 10']);
     // the operator's next message follows the new chat; nothing else is started
@@ -191,7 +190,7 @@ describe('closing both ways and repeat contacts', () => {
     await settle();
     expect(acc.chats().filter((c) => c.visitorId === w1.visitorId)).toHaveLength(2);
     expect(uisChat(next.id).messages.filter((m) => m.source === 'operator').map((m) => m.text)).toEqual(['Заказ готов, когда привезти?', 'Договорились']);
-    expect(bridgeStore(h.app).countLinks(h.portal.memberId)).toMatchObject({ 'b24:delivered': 2 });
+    expect(await h.app.deps.bridge.countLinks(h.portal.memberId)).toMatchObject({ 'b24:delivered': 2 });
   });
 
   it('a closed chat on a channel that cannot write first (Telegram bot): the operator is told in the open-line chat, nothing is sent or started', async () => {
@@ -200,7 +199,7 @@ describe('closing both ways and repeat contacts', () => {
     expect((await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: tg })).status).toBe(200);
     const w1 = await acc.visitorWrite({ channelType: 'telegram', visitor: { name: 'Гость' }, text: 'привет из бота' });
     await settle();
-    const first = olChat(w1.chatId)!;
+    const first = (await olChat(w1.chatId))!;
     h.portal.operatorAccept(first.id, 1);
     await workspace('close', { chat_id: w1.chatId, operator_id: EMPLOYEE });
     await settle();
@@ -212,7 +211,7 @@ describe('closing both ways and repeat contacts', () => {
     const notices = h.portal.openLines.chat(first.id)!.messages.filter((m) => m.text.includes('не доставлено'));
     expect(notices).toHaveLength(1);
     expect(notices[0]!.text).toContain('cannot start a new chat');
-    expect(bridgeStore(h.app).countLinks(h.portal.memberId)).toMatchObject({ 'b24:failed': 1 });
+    expect(await h.app.deps.bridge.countLinks(h.portal.memberId)).toMatchObject({ 'b24:failed': 1 });
   });
 
   it('both chats open: the conversation stays in the same chats (seed case 4)', async () => {
@@ -222,7 +221,7 @@ describe('closing both ways and repeat contacts', () => {
     const w2 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230004' }, text: 'два' });
     await settle();
     expect(w2.chatId).toBe(w1.chatId);
-    const chat = olChat(w1.chatId)!;
+    const chat = (await olChat(w1.chatId))!;
     expect(chat.sessions).toHaveLength(1);
     expect(h.portal.openLines.chats().filter((c) => c.connector === 'uis_omni')).toHaveLength(1);
   });
@@ -236,16 +235,16 @@ describe('operator-initiated chats', () => {
     const uisChatId = Number(r.json.chatId);
     expect(acc.callbacks.some((c) => c.path === '/chat' && (c.body as { chat_id?: number }).chat_id === uisChatId)).toBe(false); // adapter-started: no /chat
     await settle();
-    const chat = olChat(uisChatId)!;
+    const chat = (await olChat(uisChatId))!;
     expect(chat, 'open-line chat of the started chat').toBeDefined();
     expect(chat.user.phone).toBe('+79161230008');
     expect(chat.messages.filter((m) => m.direction === 'in').map((m) => m.text)).toEqual([expect.stringMatching(/^Чат начат оператором/)]);
     const reply = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230008' }, text: 'Привезите завтра' });
     await settle();
     expect(reply.chatId).toBe(uisChatId);
-    expect(olChat(uisChatId)?.id).toBe(chat.id);
+    expect((await olChat(uisChatId))?.id).toBe(chat.id);
     expect(h.portal.openLines.chat(chat.id)!.messages.filter((m) => m.direction === 'in').map((m) => m.text).at(-1)).toBe('Привезите завтра');
-    expect(bridgeStore(h.app).countJobs(h.portal.memberId)).not.toHaveProperty(['in:failed']);
+    expect(await h.app.deps.bridge.countJobs(h.portal.memberId)).not.toHaveProperty(['in:failed']);
   });
 
   it('a chat started in the UIS workspace creates the open-line chat (lead per line rules) without the operator message until accepted', async () => {
@@ -255,7 +254,7 @@ describe('operator-initiated chats', () => {
     await settle();
     const uisChatId = Number(started.chat_id);
     expect(uisChat(uisChatId).initiator).toBe('operator');
-    const chat = olChat(uisChatId)!;
+    const chat = (await olChat(uisChatId))!;
     expect(chat).toBeDefined();
     expect(chat.user.phone).toBe('+79161230005');
     expect(chat.messages.filter((m) => m.direction === 'out' && !m.hidden)).toHaveLength(0); // seed: not shown until accepted
@@ -280,20 +279,20 @@ describe('edits', () => {
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230016' }, text: 'опечтка' });
     await settle();
     const inbox = await h.app.deps.uisInbox.count(h.portal.memberId);
-    const shown = () => olChat(w.chatId)!.messages.find((x) => x.externalId === String(w.messageId))!;
+    const shown = async () => (await olChat(w.chatId))!.messages.find((x) => x.externalId === String(w.messageId))!;
     await acc.visitorEdit(w.messageId, 'опечатка');
     await settle();
     expect(acc.callbacks.at(-1)).toMatchObject({ path: '/message', method: 'POST', status: 204 });
     expect(acc.callbacks.at(-1)!.body).not.toHaveProperty('source');
-    expect(shown().text).toBe('опечатка');
-    expect(shown().params.IS_EDITED).toBe('Y');
+    expect((await shown()).text).toBe('опечатка');
+    expect((await shown()).params.IS_EDITED).toBe('Y');
     await acc.visitorEdit(w.messageId, 'опечтка');
     await settle();
-    expect(shown().text).toBe('опечтка');
+    expect((await shown()).text).toBe('опечтка');
     await acc.visitorEdit(w.messageId, 'опечатка'); // the same body as the first edit: a new edit all the same
     await settle();
-    expect(shown().text).toBe('опечатка');
-    expect(olChat(w.chatId)!.messages.filter((x) => x.direction === 'in')).toHaveLength(1);
+    expect((await shown()).text).toBe('опечатка');
+    expect((await olChat(w.chatId))!.messages.filter((x) => x.direction === 'in')).toHaveLength(1);
     expect(await h.app.deps.uisInbox.count(h.portal.memberId)).toBe(inbox + 3); // each edit recorded
   });
 
@@ -305,11 +304,11 @@ describe('edits', () => {
     const res = await fetch(`${h.app.url}/uis/callbacks/${link.hookId}/message`, {
       method: 'PATCH',
       headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ account_id: Number(link.connectionId), channel_id: Number(mapped(w.chatId)!.channelId), chat_id: w.chatId, id: w.messageId, source: 'visitor', text: 'опечатка' }),
+      body: JSON.stringify({ account_id: Number(link.connectionId), channel_id: Number((await mapped(w.chatId))!.channelId), chat_id: w.chatId, id: w.messageId, source: 'visitor', text: 'опечатка' }),
     });
     expect(res.status).toBe(204);
     await settle();
-    const m = olChat(w.chatId)!.messages.find((x) => x.externalId === String(w.messageId))!;
+    const m = (await olChat(w.chatId))!.messages.find((x) => x.externalId === String(w.messageId))!;
     expect(m.text).toBe('опечатка');
     expect(m.params.IS_EDITED).toBe('Y');
   });
@@ -337,7 +336,7 @@ describe('default operator', () => {
     // user 2 (ivan@portal.example) is no UIS employee: the reply goes out as the default operator
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230007' }, text: 'привет' });
     await settle();
-    const chat = olChat(w.chatId)!;
+    const chat = (await olChat(w.chatId))!;
     h.portal.operatorAccept(chat.id, 2);
     h.portal.operatorReply({ chatId: chat.id, userId: 2, text: 'ответ сотрудника' });
     await settle();
@@ -352,10 +351,10 @@ describe('resumable multi-part messages and retention', () => {
     const { acc } = await linked();
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230008' }, text: 'пришлите прайс' });
     await settle();
-    const chat = olChat(w.chatId)!;
+    const chat = (await olChat(w.chatId))!;
     // as if the process died after part 0 (the file) went to UIS: its per-part link is durable
-    const repo = bridgeStore(h.app);
-    repo.addLink(h.portal.memberId, { origin: 'b24', key: '777001#0', uisChatId: String(w.chatId), uisMessageId: '555', b24ChatId: String(chat.id), b24MessageId: '777001', b24UserId: '1', state: 'relayed', error: null });
+    const repo = h.app.deps.bridge;
+    await repo.addLink(h.portal.memberId, { origin: 'b24', key: '777001#0', uisChatId: String(w.chatId), uisMessageId: '555', b24ChatId: String(chat.id), b24MessageId: '777001', b24UserId: '1', state: 'relayed', error: null });
     const taken = await h.app.deps.bridgeWorker.onMessageAdd!(h.portal.memberId, {
       CONNECTOR: 'uis_omni',
       LINE: '1',
@@ -371,23 +370,23 @@ describe('resumable multi-part messages and retention', () => {
     await settle();
     const ops = uisChat(w.chatId).messages.filter((m) => m.source === 'operator');
     expect(ops.map((m) => m.text)).toEqual(['Прайс во вложении']); // the file was not sent again (nor fetched)
-    expect(repo.link(h.portal.memberId, 'b24', '777001')).toMatchObject({ state: expect.stringMatching(/relayed|delivered/), uisMessageId: `555,${ops[0]!.id}` });
+    expect(await repo.link(h.portal.memberId, 'b24', '777001')).toMatchObject({ state: expect.stringMatching(/relayed|delivered/), uisMessageId: `555,${ops[0]!.id}` });
 
-    const jobs = repo.countJobs(h.portal.memberId);
+    const jobs = await repo.countJobs(h.portal.memberId);
     expect(jobs['in:done']).toBeGreaterThan(0);
-    const pruned = repo.prune(Date.now() + 60_000);
+    const pruned = await repo.prune(Date.now() + 60_000);
     expect(pruned.jobs).toBeGreaterThan(0);
     expect(pruned.inbox).toBeGreaterThan(0);
-    expect(Object.keys(repo.countJobs(h.portal.memberId)).filter((k) => k.endsWith(':done'))).toEqual([]);
+    expect(Object.keys(await repo.countJobs(h.portal.memberId)).filter((k) => k.endsWith(':done'))).toEqual([]);
     // a repeat of an already relayed UIS message after its job was pruned is still not relayed twice
     const link = (await h.app.deps.links.get(h.portal.memberId))!;
     const again = await fetch(`${h.app.url}/uis/callbacks/${link.hookId}/message`, {
       method: 'POST',
       headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ account_id: Number(link.connectionId), channel_id: Number(mapped(w.chatId)!.channelId), chat_id: w.chatId, id: w.messageId, source: 'visitor', text: 'пришлите прайс', status: 'sent', resource: null }),
+      body: JSON.stringify({ account_id: Number(link.connectionId), channel_id: Number((await mapped(w.chatId))!.channelId), chat_id: w.chatId, id: w.messageId, source: 'visitor', text: 'пришлите прайс', status: 'sent', resource: null }),
     });
     expect(again.status).toBe(204);
     await settle();
-    expect(olChat(w.chatId)!.messages.filter((m) => m.direction === 'in')).toHaveLength(1);
+    expect((await olChat(w.chatId))!.messages.filter((m) => m.direction === 'in')).toHaveLength(1);
   });
 });

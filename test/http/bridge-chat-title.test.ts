@@ -4,7 +4,7 @@
  * and the first /message, in no set order; a chat created under the phone is renamed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { bridgeStore, linkAndBind } from '../support/bridge-fixture';
+import { linkAndBind } from '../support/bridge-fixture';
 import { startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -21,8 +21,8 @@ async function settle(): Promise<void> {
   }
 }
 
-const olChat = (uisChatId: number) => {
-  const c = bridgeStore(h.app).chat(h.portal.memberId, String(uisChatId));
+const olChat = async (uisChatId: number) => {
+  const c = await h.app.deps.bridge.chat(h.portal.memberId, String(uisChatId));
   return c?.b24ChatId ? h.portal.openLines.chat(Number(c.b24ChatId)) : undefined;
 };
 
@@ -33,15 +33,15 @@ describe('the open-line chat of a new client', () => {
     const named = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161234567', name: 'Мария Иванова' }, text: 'Здравствуйте' });
     const unnamed = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79169876543' }, text: 'Добрый день' });
     await settle();
-    expect(olChat(named.chatId)?.title).toContain('Мария Иванова');
-    expect(olChat(named.chatId)?.title).not.toContain('79161234567');
+    expect((await olChat(named.chatId))?.title).toContain('Мария Иванова');
+    expect((await olChat(named.chatId))?.title).not.toContain('79161234567');
     // without a name the phone is all there is
-    expect(olChat(unnamed.chatId)?.title).toContain('79169876543');
+    expect((await olChat(unnamed.chatId))?.title).toContain('79169876543');
 
     // a name given later (the client filled in the card in the operator workspace) renames the chat too
     await acc.visitorCard(unnamed.chatId, { name: 'Пётр Сидоров' });
     await settle();
-    expect(olChat(unnamed.chatId)?.title).toContain('Пётр Сидоров');
+    expect((await olChat(unnamed.chatId))?.title).toContain('Пётр Сидоров');
     // the messages stay where they were: one chat per client
     expect(h.portal.openLines.chats().filter((c) => c.connector === 'uis_omni')).toHaveLength(2);
   });

@@ -4,7 +4,6 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { api, installApp, openPage, postEvent, startHarness, type Harness } from '../support/harness';
-import { bridgeStore } from '../support/bridge-fixture';
 
 let h: Harness;
 afterEach(async () => {
@@ -36,8 +35,8 @@ async function settle() {
   }
 }
 
-const olChat = (uisChatId: number) => {
-  const c = bridgeStore(h.app).chat(h.portal.memberId, String(uisChatId));
+const olChat = async (uisChatId: number) => {
+  const c = await h.app.deps.bridge.chat(h.portal.memberId, String(uisChatId));
   return c?.b24ChatId ? h.portal.openLines.chat(Number(c.b24ChatId)) : undefined;
 };
 
@@ -68,7 +67,7 @@ describe('connector page API: line ⇄ channel binding', () => {
 
     const off = await api(h.app.url, session, 'DELETE', '/api/connector?line=1');
     expect(off.json).toMatchObject({ binding: null, portal: { active: false } });
-    expect(bridgeStore(h.app).bindings(h.portal.memberId)).toEqual([]);
+    expect(await h.app.deps.bridge.bindings(h.portal.memberId)).toEqual([]);
   });
 
   it('does not offer SMS or Yandex channels (seed 002: they do not work with Open Lines) and refuses to bind them if asked directly', async () => {
@@ -82,6 +81,7 @@ describe('connector page API: line ⇄ channel binding', () => {
       body: JSON.stringify({ id: 987_654, name: 'Яндекс.Недвижимость', type: 'realty_yandex', account_id: Number(link.connectionId), context: { app_id: acc.appId, chat_channel_id: 987_000 }, status: 'active' }),
     });
     expect(announce.status).toBe(204);
+    await h.app.callbacksHandled(); // on PostgreSQL the channel is learnt after the 204
     await h.app.deps.background.idle();
     const yandex = '987654';
 
@@ -98,7 +98,7 @@ describe('connector page API: line ⇄ channel binding', () => {
       expect(r.status, JSON.stringify(r.json)).toBe(400);
       expect(r.json.error).toBe('CHANNEL_NOT_FOR_OPEN_LINES');
     }
-    expect(bridgeStore(h.app).bindings(h.portal.memberId)).toEqual([]);
+    expect(await h.app.deps.bridge.bindings(h.portal.memberId)).toEqual([]);
     expect((await api(h.app.url, session, 'GET', '/api/connector?line=1')).json).toMatchObject({ binding: null, portal: { active: false } });
   });
 
@@ -119,7 +119,7 @@ describe('messages both ways', () => {
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '9161230077' }, text: 'Здравствуйте' });
     await settle();
     expect(acc.callbacks.find((c) => c.path === '/chat')?.body).toMatchObject({ visitor_phone: '9161230077' });
-    expect(olChat(w.chatId)!.user.phone).toBe('+79161230077'); // the CRM rules and analytics write this same number
+    expect((await olChat(w.chatId))!.user.phone).toBe('+79161230077'); // the CRM rules and analytics write this same number
   });
 
   it('visitor → open line → operator reply → visitor, with stable ids, E.164 phone, delivery mark, no echo', async () => {
@@ -130,7 +130,7 @@ describe('messages both ways', () => {
     const w2 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161234567' }, text: 'Есть вопрос' });
     await settle();
     expect(w2.chatId).toBe(w1.chatId);
-    const chat = olChat(w1.chatId)!;
+    const chat = (await olChat(w1.chatId))!;
     expect(chat).toBeDefined();
     expect(chat.externalChatId).toBe(`uis_c${w1.chatId}`);
     const inbound = chat.messages.filter((m) => m.direction === 'in');
@@ -163,7 +163,7 @@ describe('messages both ways', () => {
     // both sides: 2 inbound, 1 outbound, each once
     expect(acc.chats().find((c) => c.id === w1.chatId)!.messages.filter((m) => m.source === 'operator')).toHaveLength(1);
     expect(h.portal.openLines.chat(b24ChatId)!.messages.filter((m) => m.direction === 'in')).toHaveLength(2);
-    expect(bridgeStore(h.app).countLinks(h.portal.memberId)).toMatchObject({ 'uis:relayed': 2, 'b24:delivered': 1 });
+    expect(await h.app.deps.bridge.countLinks(h.portal.memberId)).toMatchObject({ 'uis:relayed': 2, 'b24:delivered': 1 });
   });
 
   it('a burst of first messages over many chats creates one Bitrix24 chat per UIS chat, order kept, each message once', async () => {
@@ -177,7 +177,7 @@ describe('messages both ways', () => {
     const chats = new Set(results.map((r) => r.chatId));
     expect(chats.size).toBe(5);
     for (const id of chats) {
-      const c = olChat(id)!;
+      const c = (await olChat(id))!;
       const texts = c.messages.filter((m) => m.direction === 'in').map((m) => m.text);
       const v = texts[0]!.slice(0, 2);
       expect(texts).toEqual([0, 1, 2, 3].map((i) => `${v} m${i}`));
@@ -198,17 +198,19 @@ describe('messages both ways', () => {
     expect((await post('/message', msg(1, 'первое'))).status).toBe(204);
     expect((await post('/message', msg(2, 'второе'))).status).toBe(204);
     expect((await post('/message', msg(1, 'первое'))).status).toBe(204);
+    await h.app.callbacksHandled(); // PostgreSQL: handled after the 204
     await h.app.deps.bridgeWorker.drain();
     expect(h.portal.openLines.chats().filter((c) => c.connector === 'uis_omni')).toHaveLength(0);
     expect((await post('/chat', { ...base, visitor_id: 77, visitor_phone: '79990001122', initiator: 'visitor', operator_id: null, created_at: '2026-08-21 09:00:00' })).status).toBe(204);
+    await h.app.callbacksHandled();
     // what the waiting jobs waited for arrived: they are due at once, not after their back-off
     await h.app.deps.bridgeWorker.drain(); // first message alone (new chat), then the rest
-    const c = olChat(900001)!;
+    const c = (await olChat(900001))!;
     expect(c.messages.filter((m) => m.direction === 'in').map((m) => m.text)).toEqual(['первое', 'второе']);
     // forged: wrong secret is refused and changes nothing
     const forged = await fetch(`${hook}/message`, { method: 'POST', headers: { authorization: 'Bearer nope', 'content-type': 'application/json' }, body: JSON.stringify(msg(3, 'подделка')) });
     expect(forged.status).toBe(401);
-    expect(bridgeStore(h.app).link(h.portal.memberId, 'uis', '3')).toBeNull();
+    expect(await h.app.deps.bridge.link(h.portal.memberId, 'uis', '3')).toBeNull();
   });
 
   it('files both ways: a UIS resource arrives as a fetchable file, a Bitrix24 file becomes a UIS resource', async () => {
@@ -216,7 +218,7 @@ describe('messages both ways', () => {
     await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: channel('whatsapp') });
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161112233' }, file: { name: 'photo.png', mime: 'image/png', content: PNG } });
     await settle();
-    const chat = olChat(w.chatId)!;
+    const chat = (await olChat(w.chatId))!;
     const inbound = chat.messages.find((m) => m.direction === 'in')!;
     expect(inbound.files).toMatchObject([{ name: 'photo.png', mime: 'image/png', size: PNG.length, fetched: true }]);
     expect(inbound.files[0]!.sourceUrl).toContain(`${h.app.url}/files/uis/`);
@@ -235,7 +237,7 @@ describe('messages both ways', () => {
     await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: channel('whatsapp') });
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161112244' }, text: 'привет' });
     await settle();
-    const chat = olChat(w.chatId)!;
+    const chat = (await olChat(w.chatId))!;
     h.portal.operatorAccept(chat.id, 1);
     acc.failDelivery(w.chatId, 1);
     h.portal.operatorReply({ chatId: chat.id, userId: 1, text: 'ответ' });
@@ -255,7 +257,7 @@ describe('faults', () => {
     await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: channel('whatsapp') });
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161112255' }, text: 'привет' });
     await settle();
-    const chat = olChat(w.chatId)!;
+    const chat = (await olChat(w.chatId))!;
     h.portal.operatorAccept(chat.id, 1);
     h.uis.setDown(true);
     h.portal.operatorReply({ chatId: chat.id, userId: 1, text: 'пока UIS лежит' });
@@ -275,7 +277,7 @@ describe('faults', () => {
     await api(h.app.url, session, 'PUT', '/api/connector', { line: '1', channelId: channel('whatsapp') });
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161112266' }, text: 'привет' });
     await settle();
-    const chat = olChat(w.chatId)!;
+    const chat = (await olChat(w.chatId))!;
     h.portal.operatorAccept(chat.id, 1);
     h.portal.operatorReply({ chatId: chat.id, userId: 1, text: 'ответ 1' });
     await settle();

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CrmRulesSettings } from '../../server/contracts/crm-rules';
 import { defaultCrmRulesSettings } from '../../server/services/crm-rules/settings';
 import { markupIn, renderBbcode, visibleText } from '../emulator/bitrix/bbcode';
-import { bridgeStore, installAndLink, linkAndBind, until } from '../support/bridge-fixture';
+import { installAndLink, linkAndBind, until } from '../support/bridge-fixture';
 import { api, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -42,7 +42,7 @@ describe('open lines: what the operator sees', () => {
       file: { name: '[DISK=12][TIMESTAMP=1700000000]счёт[br].pdf', mime: 'application/pdf', content: Buffer.from('%PDF-1.4') },
     });
     await settle();
-    const c = bridgeStore(h.app).chat(h.portal.memberId, String(w.chatId))!;
+    const c = (await h.app.deps.bridge.chat(h.portal.memberId, String(w.chatId)))!;
     const chatId = Number(c.b24ChatId);
     expect(chatId).toBeGreaterThan(0);
 
@@ -89,18 +89,21 @@ describe('CRM: comments, to-dos and COMMENTS written by the Chats rules', () => 
     const name = '[USER=1]Ольга[/USER]';
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79260000001', name }, text: HOSTILE });
     const request = () => h.app.deps.crmRequests.get(h.portal.memberId, 'chat', String(w.chatId));
-    let status: string | undefined;
+    // acted: the lead is made. A callback handled after that pass (PostgreSQL handles them after
+    // the 204) makes another pass with nothing new, which leaves the open chat 'waiting', not 'done'
+    const acted = (r: Awaited<ReturnType<typeof request>>) => r?.outcome === 'primary' && (r.status === 'done' || r.status === 'waiting');
+    let last: Awaited<ReturnType<typeof request>> = null;
     await until(
-      () => status === 'done',
+      () => acted(last),
       async () => {
         await h.uis.accounts[0]!.settle();
         await h.app.deps.crmWorker.drain();
-        status = (await request())?.status;
+        last = await request();
       },
       100,
       30,
     );
-    expect((await request())?.status).toBe('done');
+    expect(await request()).toMatchObject({ outcome: 'primary', status: expect.stringMatching(/^(done|waiting)$/) });
     const lead = h.portal.crm.leads().find((l) => l.ORIGINATOR_ID === 'uis_omni')!;
     const comments = h.portal.crm.comments().filter((c) => c.entityType === 'LEAD' && c.entityId === Number(lead.ID));
     const todos = h.portal.crm.activities().filter((a) => a.providerId === 'CRM_TODO' && a.ownerType === 'LEAD' && a.ownerId === Number(lead.ID));

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OpenLinesSettings, OpenLinesView } from '../../server/contracts/open-lines';
-import { bridgeStore, linkAndBind } from '../support/bridge-fixture';
+import { linkAndBind } from '../support/bridge-fixture';
 import { api, openPage, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -33,8 +33,8 @@ async function settle(): Promise<void> {
   }
 }
 
-const leadOf = (uisChatId: number) => {
-  const chat = bridgeStore(h.app).chat(h.portal.memberId, String(uisChatId));
+const leadOf = async (uisChatId: number) => {
+  const chat = await h.app.deps.bridge.chat(h.portal.memberId, String(uisChatId));
   const ol = chat?.b24ChatId ? h.portal.openLines.chat(Number(chat.b24ChatId)) : undefined;
   const id = ol?.sessions.at(-1)?.crm.LEAD;
   return id ? h.portal.crm.leads().find((l) => Number(l.ID) === Number(id)) : undefined;
@@ -60,7 +60,7 @@ describe('«Открытые линии» → «Доп. поля»', () => {
     const w = await acc.visitorWrite({ channelType: 'comagic', visitor: { phone: '+79035550101', sessionId: s.id }, text: 'Здравствуйте, хочу диван' });
     await settle();
 
-    const lead = leadOf(w.chatId);
+    const lead = await leadOf(w.chatId);
     expect(lead, 'Open Lines created a lead for the chat').toBeDefined();
     expect(lead).toMatchObject({ UF_CRM_UIS_CHAT_ID: `chat:${w.chatId}`, UTM_SOURCE: 'yandex', SOURCE_DESCRIPTION: campaign.name, ADDRESS_CITY: site.domain_name });
     const contact = h.portal.crm.contacts().find((c) => Number(c.ID) === contactId)!;
@@ -93,19 +93,20 @@ describe('«Открытые линии» → «Доп. поля»', () => {
     h.portal.eventQueue.drop(10, ['ONCRMLEADADD']);
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79035550202' }, text: 'Добрый день' });
     await settle();
-    expect(leadOf(w.chatId)?.UF_CRM_UIS_CHAT_ID).toBeFalsy();
+    expect((await leadOf(w.chatId))?.UF_CRM_UIS_CHAT_ID).toBeFalsy();
     await h.app.deps.analyticsWorker.pollOffline(h.portal.memberId);
     await settle();
-    expect(leadOf(w.chatId)).toMatchObject({ UF_CRM_UIS_CHAT_ID: `chat:${w.chatId}` });
+    expect(await leadOf(w.chatId)).toMatchObject({ UF_CRM_UIS_CHAT_ID: `chat:${w.chatId}` });
 
     // switched off: a new lead is not touched
     expect((await api(h.app.url, session, 'PUT', '/api/open-lines/settings', { enabled: false, fields: FIELDS.slice(0, 2) })).status).toBe(200);
     const w2 = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79035550303' }, text: 'Ещё вопрос' });
     await settle();
-    expect(leadOf(w2.chatId)).toBeDefined();
-    expect(leadOf(w2.chatId)?.UF_CRM_UIS_CHAT_ID).toBeFalsy();
+    expect(await leadOf(w2.chatId)).toBeDefined();
+    expect((await leadOf(w2.chatId))?.UF_CRM_UIS_CHAT_ID).toBeFalsy();
     view = (await api(h.app.url, session, 'GET', '/api/open-lines')).json as unknown as OpenLinesView;
-    expect(view.recent.some((r) => r.entityId === Number(leadOf(w2.chatId)!.ID))).toBe(false);
+    const second = (await leadOf(w2.chatId))!;
+    expect(view.recent.some((r) => r.entityId === Number(second.ID))).toBe(false);
   });
 
   it('settings: admins only, text fields of the portal only, bad input 400 with nothing saved', async () => {

@@ -6,19 +6,8 @@
 import type { UisAccount } from '../emulator/uis/index';
 import type { EmulatedPortal } from '../emulator/bitrix/index';
 import { api, installApp, openPage, type Harness } from './harness';
-import type { Db } from '../../server/storage/db';
-import type { BridgeRepository } from '../../server/services/bridge/ports';
-import { createSqliteBridgeRepository } from '../../server/storage/bridge-repository';
 
 export const CONNECTOR = 'uis_omni';
-
-const stores = new WeakMap<Db, BridgeRepository>();
-/** The app's bridge repository, read synchronously (SQLite): for assertions and `until` conditions. */
-export function bridgeStore(app: { db: Db; deps: { clock: { now(): number } } }): BridgeRepository {
-  let s = stores.get(app.db);
-  if (!s) stores.set(app.db, (s = createSqliteBridgeRepository(app.db, () => app.deps.clock.now())));
-  return s;
-}
 
 /** Install, link the UIS account (admin is a UIS employee by e-mail) and bind `channelType` to line 1. */
 export async function linkAndBind(h: Harness, channelType = 'whatsapp'): Promise<{ session: string; acc: UisAccount; channelId: string }> {
@@ -89,14 +78,15 @@ export function faultyFetch(): { fetch: typeof fetch; inject(match: (url: string
  * Repeats `step` until `done()`; gives up after `rounds`, but not before `floorMs` in all: on a
  * loaded 2-core machine the rounds can run out before the work they wait for is done (CI of stop
  * 18's successor: a CRM lead not yet made after 100 rounds of 30 ms). Every caller waits for an
- * outcome that must come, so the floor only delays a failure; no wall-clock assertion.
+ * outcome that must come, so the floor only delays a failure; no wall-clock assertion. `done` may
+ * read the app's stores (async: the bridge repository on either store).
  */
-export async function until(done: () => boolean, step: () => Promise<void>, rounds = 200, pauseMs = 50, floorMs = 30_000): Promise<boolean> {
+export async function until(done: () => boolean | Promise<boolean>, step: () => Promise<void>, rounds = 200, pauseMs = 50, floorMs = 30_000): Promise<boolean> {
   const start = Date.now();
   for (let i = 0; i < rounds || Date.now() - start < floorMs; i++) {
-    if (done()) return true;
+    if (await done()) return true;
     await step();
-    if (done()) return true;
+    if (await done()) return true;
     await new Promise((r) => setTimeout(r, pauseMs));
   }
   return done();

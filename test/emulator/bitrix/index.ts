@@ -161,6 +161,8 @@ export interface EmulatedPortal {
   /** every event POST attempted (at most once) */
   deliveries: DeliveryRecord[];
   setPlan(p: { drainPerSec: number; burst: number }): void;
+  /** Test control: another app on the portal takes what is left of the bucket (it drains as usual). */
+  fillBucket(): void;
   /** execution time of one call of `method` on this portal, counted for OPERATION_TIME_LIMIT (docs/facts/bitrix24.md#rest-limits) */
   setMethodTime(method: string, seconds: number): void;
   /** the per-method limit of execution seconds over 10 minutes (default 480) */

@@ -474,6 +474,10 @@ export class PortalImpl implements EmulatedPortal, RestHost {
     this.bucket.setPlan(p);
   }
 
+  fillBucket(): void {
+    while (this.bucket.take());
+  }
+
   setMethodTime(method: string, seconds: number): void {
     this.operating.setMethodTime(method, seconds);
   }
