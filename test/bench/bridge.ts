@@ -8,7 +8,7 @@
  */
 import { Agent, request } from 'node:http';
 import type { Clock } from '../../server/domain/clock';
-import { bridgeStore, CONNECTOR, holdings, linkAndBind, mirrored } from '../support/bridge-fixture';
+import { CONNECTOR, holdings, linkAndBind, mirrored } from '../support/bridge-fixture';
 import { startHarness, type Harness } from '../support/harness';
 import { installLinkBind, startChildWorld } from '../support/child-world';
 
@@ -162,7 +162,8 @@ async function knownChats(h: Harness, chats: number) {
   const { acc, channelId } = await linkAndBind(h);
   const ids: number[] = [];
   for (let v = 0; v < chats; v++) ids.push((await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: `+7918${String(1_000_000 + v).slice(1)}0` }, text: `hello ${v}` })).chatId);
-  for (let i = 0; i < 200 && !ids.every((id) => bridgeStore(h.app).chat(h.portal.memberId, String(id))?.b24ChatId); i++) {
+  const mapped = async () => (await Promise.all(ids.map((id) => h.app.deps.bridge.chat(h.portal.memberId, String(id))))).every((c) => c?.b24ChatId);
+  for (let i = 0; i < 200 && !(await mapped()); i++) {
     await acc.settle();
     await h.app.deps.bridgeWorker.drain();
     await realSleep(20);
