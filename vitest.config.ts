@@ -25,23 +25,14 @@ const BROWSER = [
 /**
  * The server suites again with every server on PostgreSQL (TEST_STORE=postgres, test/support/
  * test-store.ts: a schema per harness, one per child-process world). The storage contract tests
- * run both stores in the `node` project already (forEachStore). Left out: the files that read or
- * write the SQLite file directly to set up or check a state (the same paths run on PostgreSQL in
- * the others).
+ * run both stores in the `node` project already (forEachStore). A test that sets up or checks a
+ * state no port offers does it through `h.sql` / storeSnapshot (test/support/store-sql.ts,
+ * db-snapshot.ts), on either store. Left out: the files that still read or write the SQLite file
+ * directly.
  */
 const SQLITE_ONLY = [
+  // writes bridge_jobs through h.app.db (the bridge suites are being converted apart)
   'test/http/bridge-recovery.test.ts',
-  'test/http/chat-sources-amocrm.test.ts',
-  'test/http/crm-chats.test.ts',
-  'test/http/fuzz.test.ts',
-  'test/http/health.test.ts',
-  'test/http/hostile-input.test.ts',
-  'test/http/install.test.ts',
-  'test/http/personal-manager.test.ts',
-  'test/http/telephony-notifications.test.ts',
-  'test/http/telephony-starts.test.ts',
-  'test/http/tokens.test.ts',
-  'test/http/uis-link.test.ts',
   // builds and starts the production bundle on its own SQLite file
   'test/http/production-build.test.ts',
 ];

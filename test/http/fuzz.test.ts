@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hookTokenOf } from '../../server/services/telephony/intake';
 import { UIS_CALLBACK_SCHEMAS } from '../../server/uis/callback-schemas';
 import { linkAndBind } from '../support/bridge-fixture';
-import { changedTables, dbSnapshot } from '../support/db-snapshot';
+import { changedTables, storeSnapshot } from '../support/db-snapshot';
 import { api, openPage, startHarness, type Harness } from '../support/harness';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_202);
@@ -530,7 +530,7 @@ describe(`fuzz: every public endpoint, ${N} seeded inputs each (seed ${SEED})`, 
       const where = (i: number) => `seed ${SEED} (FUZZ_SEED=${SEED} FUZZ_ONLY='${ep.name}'), input #${i}: ${show(inputs[i]!)}`;
       const statuses = new Map<number, number>();
       for (let start = 0; start < inputs.length; start += WINDOW) {
-        const before = dbSnapshot(w.h.app.db);
+        const before = await storeSnapshot(w.h);
         const end = Math.min(start + WINDOW, inputs.length);
         for (let i = start; i < end; i += PARALLEL) {
           const batch = inputs.slice(i, Math.min(i + PARALLEL, end));
@@ -540,14 +540,16 @@ describe(`fuzz: every public endpoint, ${N} seeded inputs each (seed ${SEED})`, 
             if (s >= 500 || s < 0) expect.fail(`${s < 0 ? 'no answer' : `answered ${s}`} — ${where(i + k)}`);
           });
         }
-        const after = dbSnapshot(w.h.app.db);
+        await w.h.app.callbacksHandled(); // PostgreSQL handles a UIS callback after its answer
+        const after = await storeSnapshot(w.h);
         if (after.digest !== before.digest) {
           // narrow it down: the same inputs one at a time
           let culprit = `one of #${start}–#${end - 1}`;
           for (let i = start; i < end; i++) {
-            const a = dbSnapshot(w.h.app.db);
+            const a = await storeSnapshot(w.h);
             await send(inputs[i]!);
-            if (dbSnapshot(w.h.app.db).digest !== a.digest) {
+            await w.h.app.callbacksHandled();
+            if ((await storeSnapshot(w.h)).digest !== a.digest) {
               culprit = where(i);
               break;
             }

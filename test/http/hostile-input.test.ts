@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDistRenderer } from '../../server/http/page-renderer';
 import { PAGE_ROUTES } from '../../server/http/routes/pages';
-import { bridgeStore, linkAndBind } from '../support/bridge-fixture';
-import { changedTables, dbSnapshot } from '../support/db-snapshot';
+import { linkAndBind } from '../support/bridge-fixture';
+import { changedTables, storeSnapshot } from '../support/db-snapshot';
 import { api, installApp, openPage, readBoot, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -35,7 +35,7 @@ describe('bodies the parsers refuse get a 4xx with the reason, never a 500', () 
     h = await startHarness();
     await installApp(h);
     const session = await adminSession();
-    const before = dbSnapshot(h.app.db);
+    const before = await storeSnapshot(h);
     const posts = ['/b24/events', '/b24/analytics/someHookId123', ...PAGE_ROUTES.map(([p]) => p)];
     const seen: string[] = [];
     for (const path of posts) {
@@ -62,7 +62,7 @@ describe('bodies the parsers refuse get a 4xx with the reason, never a 500', () 
         expect(((await res.json()) as { message: string }).message).toMatch(/charset/i);
       }
     }
-    expect(changedTables(before, dbSnapshot(h.app.db)), seen.join('\n')).toEqual([]);
+    expect(changedTables(before, await storeSnapshot(h)), seen.join('\n')).toEqual([]);
   });
 });
 
@@ -84,7 +84,7 @@ describe('UIS callbacks are parsed with their schema before anything is recorded
     const link = (await h.app.deps.links.get(h.portal.memberId))!;
     const post = (path: string, body: unknown, method = 'POST') =>
       fetch(`${h.app.url}/uis/callbacks/${link.hookId}${path}`, { method, headers: { authorization: `Bearer ${link.webhookSecret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const before = dbSnapshot(h.app.db);
+    const before = await storeSnapshot(h);
     const inbox = await h.app.deps.uisInbox.count(h.portal.memberId);
     const forged: Array<[string, unknown, string?]> = [
       ['/message', { id: { toString: null }, chat_id: 77, channel_id: Number(channelId), source: 'visitor', text: 'hi' }],
@@ -116,13 +116,14 @@ describe('UIS callbacks are parsed with their schema before anything is recorded
     const deep = (n: number): unknown => (n === 0 ? 1 : { a: deep(n - 1) });
     expect((await post('/message', { id: 9, chat_id: 77, extra: deep(40) })).status).toBe(400);
     expect(await h.app.deps.uisInbox.count(h.portal.memberId)).toBe(inbox);
-    expect(changedTables(before, dbSnapshot(h.app.db))).toEqual([]);
-    expect(JSON.stringify(h.app.db.prepare('SELECT * FROM bridge_chats').all())).not.toContain('[object Object]');
+    expect(changedTables(before, await storeSnapshot(h))).toEqual([]);
+    expect(JSON.stringify(await h.sql.all('SELECT * FROM bridge_chats'))).not.toContain('[object Object]');
 
     // and the documented shape still goes through (ids as numbers or digit strings)
     const ok = await post('/chat', { chat_id: 80, channel_id: channelId, visitor_id: 5, visitor_phone: '79161234567', created_at: '2026-01-01T00:00:00.000001Z' });
     expect(ok.status).toBe(204);
-    expect(bridgeStore(h.app).chat(h.portal.memberId, '80')).toMatchObject({ uisChatId: '80', channelId, visitorId: '5' });
+    await h.app.callbacksHandled(); // PostgreSQL handles it after the 204
+    expect(await h.app.deps.bridge.chat(h.portal.memberId, '80')).toMatchObject({ uisChatId: '80', channelId, visitorId: '5' });
   });
 });
 
@@ -184,7 +185,7 @@ describe('page sessions', () => {
     const settings = (await api(h.app.url, session, 'GET', '/api/crm-rules/chats')).json.settings;
     await h.portal.uninstall({ clean: true });
     await h.app.deps.background.idle();
-    const before = dbSnapshot(h.app.db);
+    const before = await storeSnapshot(h);
     for (const [method, path, body] of [
       ['PUT', '/api/crm-rules/chats', settings],
       ['GET', '/api/crm-rules/chats', undefined],
@@ -195,7 +196,7 @@ describe('page sessions', () => {
       expect(r.status, `${method} ${path}: ${JSON.stringify(r.json)}`).toBe(401);
       expect(r.json.error).toBe('APP_NOT_INSTALLED');
     }
-    expect(changedTables(before, dbSnapshot(h.app.db))).toEqual([]);
+    expect(changedTables(before, await storeSnapshot(h))).toEqual([]);
   });
 
   it('a session of a portal that uninstalled without deleting its data is refused too', async () => {

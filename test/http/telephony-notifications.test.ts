@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TelephonyView } from '../../server/contracts/telephony';
 import { installAndLink } from '../support/bridge-fixture';
 import { api, startHarness, type Harness } from '../support/harness';
-import { changedTables, dbSnapshot } from '../support/db-snapshot';
+import { changedTables, storeSnapshot } from '../support/db-snapshot';
 
 /**
  * How calls reach us (issue #13): UIS HTTP notifications at our URL with the portal's secret in the
@@ -24,8 +24,8 @@ async function setup(): Promise<{ view: TelephonyView; session: string; urlOf(ty
 
 const post = (url: string, body: string, type = 'application/json') => fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
 /** Nothing of «Телефония» was written (other features' background work may write meanwhile). */
-const telephonyChanged = (before: ReturnType<typeof dbSnapshot>) => changedTables(before, dbSnapshot(h.app.db)).filter((t) => t.startsWith('telephony_'));
-const events = () => h.app.db.prepare('SELECT event_type, session_id, body FROM telephony_events ORDER BY id').all() as Array<{ event_type: string; session_id: number | null; body: string }>;
+const telephonyChanged = async (before: Awaited<ReturnType<typeof storeSnapshot>>) => changedTables(before, await storeSnapshot(h)).filter((t) => t.startsWith('telephony_'));
+const events = async () => (await h.sql.all('SELECT event_type, session_id, body FROM telephony_events ORDER BY id')) as Array<{ event_type: string; session_id: number | null; body: string }>;
 
 describe('the notification URL', () => {
   it('the tab shows, per event type, POST to our URL with the secret and the body template of the variables we read', async () => {
@@ -44,7 +44,7 @@ describe('the notification URL', () => {
 
   it('a wrong or missing secret is refused with 401 and nothing is recorded', async () => {
     const { urlOf } = await setup();
-    const before = dbSnapshot(h.app.db);
+    const before = await storeSnapshot(h);
     const good = urlOf('incoming_call');
     const forged = good.replace(/calls\/[^/]+\//, `calls/${'A'.repeat(43)}/`);
     for (const url of [forged, good.replace(/calls\/[^/]+\//, 'calls/short/'), `${h.app.url}/uis/calls/`]) {
@@ -52,7 +52,7 @@ describe('the notification URL', () => {
       expect([401, 404]).toContain(r.status);
     }
     expect((await fetch(`${forged}?call_session_id=1`)).status).toBe(401);
-    expect(telephonyChanged(before)).toEqual([]);
+    expect(await telephonyChanged(before)).toEqual([]);
   });
 
   it('JSON, form and query bodies are read; every field is optional, null, "None" or a number as text', async () => {
@@ -62,7 +62,7 @@ describe('the notification URL', () => {
     expect((await fetch(`${urlOf('talk_started')}?call_session_id=11&employee_id=77&leg_ids=%5B1%2C2%5D`)).status).toBe(204);
     expect((await post(urlOf('call_finished'), '{}')).status).toBe(204);
     expect((await post(urlOf('lost_call'), '')).status).toBe(204);
-    const rows = events();
+    const rows = await events();
     expect(rows.map((r) => [r.event_type, r.session_id])).toEqual([
       ['incoming_call', 11],
       ['waiting_for_answer', 11],
@@ -84,12 +84,12 @@ describe('the notification URL', () => {
     const body = JSON.stringify({ call_session_id: 12, employee_id: 5, leg_id: 99 });
     expect((await post(urlOf('waiting_for_answer'), body)).status).toBe(204);
     expect((await post(urlOf('waiting_for_answer'), body)).status).toBe(204);
-    expect(events()).toHaveLength(1);
+    expect(await events()).toHaveLength(1);
   });
 
   it('malformed bodies get a 4xx with the reason and change nothing', async () => {
     const { urlOf } = await setup();
-    const before = dbSnapshot(h.app.db);
+    const before = await storeSnapshot(h);
     const cases: Array<[string, RequestInit, number, string]> = [
       [urlOf('call_finished'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"call_session_id": 1,' }, 400, 'MALFORMED_NOTIFICATION'],
       [urlOf('call_finished'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[1, 2]' }, 400, 'MALFORMED_NOTIFICATION'],
@@ -108,7 +108,7 @@ describe('the notification URL', () => {
       expect([r.status, json.error], String(init.body).slice(0, 60)).toEqual([status, code]);
       expect(json.message.length).toBeGreaterThan(5);
     }
-    expect(telephonyChanged(before)).toEqual([]);
+    expect(await telephonyChanged(before)).toEqual([]);
   });
 
   it('a notification is recorded before the 204: with the worker stopped it is there, and the call is due', async () => {
@@ -117,7 +117,7 @@ describe('the notification URL', () => {
     expect((await post(urlOf('incoming_call'), JSON.stringify({ call_session_id: 13, contact_phone_number: '79161234567' }))).status).toBe(204);
     const row = await h.app.deps.telephony.get(h.portal.memberId, 13);
     expect(row).toMatchObject({ status: 'pending', phone: '79161234567' });
-    expect(events()).toHaveLength(1);
+    expect(await events()).toHaveLength(1);
   });
 
   it('a new secret replaces the old one: the old URLs stop working at once', async () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../../server/storage/db';
+import type { Harness } from './harness';
 
 /**
  * Bookkeeping of the process, not data a request writes: the portal's shared REST bucket (a request
@@ -7,6 +8,8 @@ import type { Db } from '../../server/storage/db';
  * the job loops renew while they run, the amoCRM hosts' shared pacing (issue #12).
  */
 const BOOKKEEPING = new Set(['rest_buckets', 'leases', 'amocrm_pacing']);
+/** PostgreSQL's own: the applied migrations */
+const PG_BOOKKEEPING = new Set(['schema_migrations']);
 
 /**
  * A digest of every row of every table but the bookkeeping ones (what "nothing was written" is
@@ -22,6 +25,30 @@ export function dbSnapshot(db: Db): { digest: string; tables: Record<string, str
     const h = createHash('sha256');
     for (const row of db.prepare(`SELECT * FROM "${name}"`).raw().iterate()) h.update(JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('base64') : v)));
     tables[name] = h.digest('hex');
+    all.update(`${name}:${tables[name]}\n`);
+  }
+  return { digest: all.digest('hex'), tables };
+}
+
+/**
+ * dbSnapshot of a harness server's store, SQLite or PostgreSQL (the tables of its schema, the
+ * migrations' bookkeeping left out too). PostgreSQL has no row order without ORDER BY: a table's
+ * rows are digested sorted, so only a change of the rows changes it.
+ */
+export async function storeSnapshot(h: Pick<Harness, 'app' | 'sql'>): Promise<ReturnType<typeof dbSnapshot>> {
+  if (h.app.storeKind === 'sqlite') return dbSnapshot(h.app.db);
+  const names = (
+    await h.sql.all(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name COLLATE "C"`)
+  )
+    .map((r) => String(r.name))
+    .filter((n) => !BOOKKEEPING.has(n) && !PG_BOOKKEEPING.has(n));
+  const tables: Record<string, string> = {};
+  const all = createHash('sha256');
+  for (const name of names) {
+    const h256 = createHash('sha256');
+    const rows = (await h.sql.all(`SELECT * FROM "${name}"`)).map((row) => JSON.stringify(Object.values(row), (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('base64') : v)));
+    for (const row of rows.sort()) h256.update(row);
+    tables[name] = h256.digest('hex');
     all.update(`${name}:${tables[name]}\n`);
   }
   return { digest: all.digest('hex'), tables };
