@@ -5,7 +5,7 @@ import { PROJECT_ROOT } from '../../server/compose';
 import { createDistRenderer } from '../../server/http/page-renderer';
 import { chooseOption } from '../support/b24-select';
 import { appFrame, launchChromium } from '../support/browser';
-import { bridgeStore, linkAndBind } from '../support/bridge-fixture';
+import { linkAndBind } from '../support/bridge-fixture';
 import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
 
 let h: Harness | undefined;
@@ -82,7 +82,7 @@ describe('the connector page in the emulated portal (contact center → our tile
     expect(status).toContain(wa.name);
     expect(status).toContain('коннектор активен');
     await expect(f.locator('[data-testid="connector-chats-notice"]').isVisible()).resolves.toBe(true);
-    expect(bridgeStore(h.app).bindings(h.portal.memberId).map((b) => [b.lineId, b.channelId])).toEqual([['1', String(wa.id)]]);
+    expect((await h.app.deps.bridge.bindings(h.portal.memberId)).map((b) => [b.lineId, b.channelId])).toEqual([['1', String(wa.id)]]);
 
     // default operator: the list comes from UIS get.employees
     const anna = acc.employees.find((e) => e.operator_chat_enabled)!;
@@ -90,12 +90,12 @@ describe('the connector page in the emulated portal (contact center → our tile
     await chooseOption(f, 'connector-default-operator-select', `${anna.full_name}${anna.email ? ` <${anna.email}>` : ''}`);
     await f.click('[data-testid="connector-default-operator-save"]');
     await f.waitForSelector('[data-testid="connector-default-operator-saved"]', { timeout: 20_000 });
-    expect(bridgeStore(h.app).defaultOperator(h.portal.memberId)).toBe(anna.id);
+    expect(await h.app.deps.bridge.defaultOperator(h.portal.memberId)).toBe(anna.id);
 
     await f.click('[data-testid="connector-disconnect"]');
     await f.waitForFunction(() => document.querySelector('[data-testid="connector-status"]')?.textContent?.includes('Канал UIS не подключён'), undefined, { timeout: 20_000 });
     await expect(f.locator('[data-testid="connector-status"]').textContent()).resolves.toContain('коннектор выключен');
-    expect(bridgeStore(h.app).bindings(h.portal.memberId)).toEqual([]);
+    expect(await h.app.deps.bridge.bindings(h.portal.memberId)).toEqual([]);
   });
 
   it('a bound channel UIS has disabled (PATCH /channel/{id}) is shown on the connector page and on the main page', async () => {

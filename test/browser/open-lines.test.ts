@@ -7,7 +7,7 @@ import { PROJECT_ROOT } from '../../server/compose';
 import type { CrmDirectory } from '../../server/contracts/crm-settings';
 import type { OpenLinesView } from '../../server/contracts/open-lines';
 import { createDistRenderer } from '../../server/http/page-renderer';
-import { bridgeStore, linkAndBind } from '../support/bridge-fixture';
+import { linkAndBind } from '../support/bridge-fixture';
 import { chooseOption as choose } from '../support/b24-select';
 import { appFrame, launchChromium } from '../support/browser';
 import { api, startHarness, type Harness } from '../support/harness';
@@ -83,18 +83,18 @@ describe('«Открытые линии» configured by the administrator in the
 
     // a WhatsApp chat: the open line creates the lead, the app writes chat:{chat_id} into the chosen field
     const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79035550177', name: 'Ольга' }, text: 'Добрый день' });
-    const leadOf = () => {
-      const chat = bridgeStore(h!.app).chat(h!.portal.memberId, String(w.chatId));
+    const leadOf = async () => {
+      const chat = await h!.app.deps.bridge.chat(h!.portal.memberId, String(w.chatId));
       const id = chat?.b24ChatId ? h!.portal.openLines.chat(Number(chat.b24ChatId))?.sessions.at(-1)?.crm.LEAD : undefined;
       return id ? h!.portal.crm.leads().find((l) => Number(l.ID) === Number(id)) : undefined;
     };
-    for (let i = 0; i < 8 && !leadOf()?.UF_CRM_UIS_CHAT_ID; i++) {
+    for (let i = 0; i < 8 && !(await leadOf())?.UF_CRM_UIS_CHAT_ID; i++) {
       await acc.settle();
       await h.portal.drainEvents();
       await h.app.deps.bridgeWorker.drain();
       await h.app.deps.openLinesWorker.drain();
     }
-    expect(leadOf()).toMatchObject({ UF_CRM_UIS_CHAT_ID: `chat:${w.chatId}` });
+    expect(await leadOf()).toMatchObject({ UF_CRM_UIS_CHAT_ID: `chat:${w.chatId}` });
 
     // another browser tab connects a different channel to the line: back on this page, the notice asks to refresh
     const telegram = acc.adapterChannels().find((c) => c.type === 'telegram')!;
@@ -112,7 +112,7 @@ describe('«Открытые линии» configured by the administrator in the
     await again.getByTestId('ol-line-1').waitFor({ timeout: 20_000 });
     await expect(again.getByTestId('ol-line-1').innerText()).resolves.toContain(ru['channelType.telegram']);
     await expect(again.getByTestId('ol-lines-changed').count()).resolves.toBe(0);
-    await expect(again.getByTestId('ol-recent').innerText()).resolves.toContain(`Лид ${leadOf()!.ID}`);
+    await expect(again.getByTestId('ol-recent').innerText()).resolves.toContain(`Лид ${(await leadOf())!.ID}`);
     await expect(again.getByTestId('ol-recent').innerText()).resolves.toContain(chatField.name);
     expect(pageErrors).toEqual([]);
   });

@@ -9,7 +9,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../server/domain/clock';
-import { bridgeStore, holdings, linkAndBind, mirrored } from '../support/bridge-fixture';
+import { holdings, linkAndBind, mirrored } from '../support/bridge-fixture';
 import { api, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -165,12 +165,12 @@ describe('loss audit: what UIS has is compared with what the open line holds (CO
     expect((await h.app.deps.bridgeRecovery.audit(member())).repaired).toBe(0);
 
     // the bridge's books say relayed, the open line never got it (a lost write on either side)
-    const m0 = bridgeStore(h.app).link(member(), 'uis', String(w0.messageId))!;
+    const m0 = (await h.app.deps.bridge.link(member(), 'uis', String(w0.messageId)))!;
     h.app.deps.bridgeWorker.hold();
     const w1 = await acc().visitorWrite({ channelType: 'whatsapp', visitor: v, text: 'm1' });
     h.app.db.prepare(`UPDATE bridge_jobs SET status = 'done' WHERE member_id = ? AND idem_key = ?`).run(member(), `in:${w1.messageId}`);
-    bridgeStore(h.app).updateLink(member(), 'uis', String(w1.messageId), { state: 'relayed', b24ChatId: m0.b24ChatId, b24SessionId: m0.b24SessionId });
-    bridgeStore(h.app).upsertChat({ memberId: member(), uisChatId: String(w1.chatId), channelId: bridgeStore(h.app).chat(member(), String(w1.chatId))!.channelId });
+    await h.app.deps.bridge.updateLink(member(), 'uis', String(w1.messageId), { state: 'relayed', b24ChatId: m0.b24ChatId, b24SessionId: m0.b24SessionId });
+    await h.app.deps.bridge.upsertChat({ memberId: member(), uisChatId: String(w1.chatId), channelId: (await h.app.deps.bridge.chat(member(), String(w1.chatId)))!.channelId });
     h.app.deps.bridgeWorker.release();
     // and a callback that failed
     await callbacksLost(() => acc().visitorWrite({ channelType: 'whatsapp', visitor: v, text: 'm2' }));
@@ -181,7 +181,7 @@ describe('loss audit: what UIS has is compared with what the open line holds (CO
     await settle();
     const after = holdings(h.portal, acc());
     expect(after.inbound[0]!.b24).toEqual(after.inbound[0]!.uis);
-    expect(bridgeStore(h.app).link(member(), 'uis', String(w1.messageId))?.state).toBe('relayed');
+    expect((await h.app.deps.bridge.link(member(), 'uis', String(w1.messageId)))?.state).toBe('relayed');
 
     // the chat changed (relayed again), so it is audited again: all there, nothing sent
     expect(await h.app.deps.bridgeRecovery.audit(member())).toEqual({ checked: 1, recovered: 0, repaired: 0 });
