@@ -7,7 +7,7 @@ import type { BatchCall, PortalRestClient } from '../../bitrix/rest-client';
 import { backoffDelay } from '../../domain/backoff';
 import { escapeBbcode } from '../../domain/bbcode';
 import { e164 } from '../../domain/phone';
-import { echoKey, externalUserId, unixSeconds, visitorDisplayName } from './identity';
+import { echoKey, externalUserId, textHash, unixSeconds, visitorDisplayName } from './identity';
 import { bitrixUserOfEmployee } from './operator-user';
 import { checkInFlight, outcomeUnknown } from './resend-check';
 import type { BridgeChat, BridgeJob, LineBinding } from './ports';
@@ -326,6 +326,16 @@ async function recordSliceResults(ctx: RelayContext, memberId: string, slice: Li
           b24SessionClosed: session.ID !== undefined ? false : undefined,
         });
         if (chat.visitorId && r.user !== undefined) await repo.upsertVisitor({ memberId, visitorId: chat.visitorId, b24UserId: String(r.user) });
+        if (!chat.b24ChatId && chat.visitorId && session.CHAT_ID !== undefined) {
+          // the chat was just made, titled by the name this item carried; a visitor card handled
+          // while it was being sent saw no Bitrix24 chat yet to rename (on PostgreSQL the card's
+          // handler runs in its own transaction beside this run): the name is read again now
+          const sent = String((x.item.user as Row | undefined)?.name ?? '');
+          const name = visitorDisplayName((await repo.visitor(memberId, chat.visitorId))?.name);
+          if (name && name !== sent) {
+            await repo.enqueue({ memberId, kind: 'rename', chatKey: uisChatId, idemKey: `rename:${uisChatId}:${textHash(name)}`, payload: { visitorId: chat.visitorId, name }, dueAt: ctx.deps.clock.now() });
+          }
+        }
         await repo.updateLink(memberId, 'uis', String(p.messageId), {
           state: 'relayed',
           b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : null,
