@@ -31,8 +31,6 @@ const BROWSER = [
  * directly.
  */
 const SQLITE_ONLY = [
-  // writes bridge_jobs through h.app.db (the bridge suites are being converted apart)
-  'test/http/bridge-recovery.test.ts',
   // builds and starts the production bundle on its own SQLite file
   'test/http/production-build.test.ts',
 ];
