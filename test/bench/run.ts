@@ -158,10 +158,12 @@ const BENCHES: Record<string, () => Promise<void>> = {
   /** Several instances on one store (issue #12): `npm run bench -- --only scale [-- --stores sqlite,postgres]` */
   async scale() {
     const small = args.includes('--small');
-    /** node flags for the memory run's instance, e.g. `--node-flags "--max-semi-space-size=2"` */
+    /** node flags for every instance (rates and memory), e.g. `--node-flags "--max-semi-space-size=2"` */
     const nodeFlags = arg('--node-flags')?.split(' ').filter(Boolean);
     const load = () => `load average ${loadavg().map((x) => x.toFixed(2)).join(' / ')} on ${cpus().length} cores`;
     const stores = (arg('--stores') ?? 'sqlite,postgres').split(',') as Array<'sqlite' | 'postgres'>;
+    /** `--parts rates,burst,memory` (default all three) */
+    const parts = (arg('--parts') ?? 'rates,burst,memory').split(',');
     console.log(`Scale (#12): app instances as child processes sharing one store (${stores.join(' and ')}: one SQLite file in WAL mode / one PostgreSQL schema on this machine); emulators and the load generator in this process (${load()})`);
     const entry = await compileEntry();
     try {
@@ -170,8 +172,8 @@ const BENCHES: Record<string, () => Promise<void>> = {
       const rate = (x: { ok: number; sent: number; other: number; perSecond: number; cpu: { servers: number[]; client: number } }) =>
         `${x.perSecond.toFixed(0).padStart(6)}/s   (${x.ok} / ${x.sent} 2xx, other ${x.other}; CPU in cores: server ${cores(x.cpu.servers)}, client ${x.cpu.client.toFixed(2)}; together ${(x.cpu.servers.reduce((a, b) => a + b, 0) + x.cpu.client).toFixed(2)} of ${cpus().length})`;
       console.log(`  signed UIS /message callbacks, ${count.toLocaleString('en')} per run, keep-alive, 32 in flight spread round-robin over the instances; the portal's relay held (intake alone: 204 after the commit)`);
-      for (const store of stores) {
-        const r = await benchScaleRates({ entry: entry.file, count, concurrency: 32, chats: 50, maxInstances: 3, store, execArgv: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : undefined });
+      for (const store of parts.includes('rates') ? stores : []) {
+        const r = await benchScaleRates({ entry: entry.file, count, concurrency: 32, chats: 50, maxInstances: 3, store, execArgv: [...(nodeFlags ?? []), ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [])] });
         const name = store === 'sqlite' ? 'SQLite    ' : 'PostgreSQL';
         console.log(`  bare Node, empty 204     ${rate(r.bare)}   = 100 % (reference for the ${name.trim()} rows: the same client and bodies, measured just before them)`);
         const one = r.instances[0]!.perSecond;
@@ -184,7 +186,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
       const chats = small ? 10 : 50;
       // bridge.ts's queued burst (20 per chat: fits the bucket's burst of 50 calls), then one five
       // times larger, which the bucket paces (100 calls: 50 at once, the rest at 2 a second)
-      for (const perChat of small ? [20] : [20, 100]) {
+      for (const perChat of !parts.includes('burst') ? [] : small ? [20] : [20, 100]) {
         const burstOf = async (n: number) => benchScaleBurst({ entry: entry.file, instances: n, chats, perChat, store: stores.includes('postgres') ? 'postgres' : 'sqlite' });
         const b1 = await burstOf(1);
         const b3 = await burstOf(3);
@@ -194,8 +196,9 @@ const BENCHES: Record<string, () => Promise<void>> = {
         }
         console.log(`  3 vs 1                   time ×${(b3.seconds / b1.seconds).toFixed(2)}, REST calls ×${(b3.restCalls / Math.max(1, b1.restCalls)).toFixed(2)}, 503s ${b3.limited503} vs ${b1.limited503}   (goal: not slower, not noisier)`);
       }
+      if (!parts.includes('memory')) return;
       const m = await benchScaleMemory({ ...(small ? { entry: entry.file, portals: 20, chatsPerPortal: 50, messagesPerChat: 2, idleSeconds: 3, burst: 1000, concurrency: 32 } : { entry: entry.file, portals: 1000, chatsPerPortal: 100, messagesPerChat: 10, idleSeconds: 15, burst: 10_000, concurrency: 32 }), execArgv: nodeFlags });
-      if (nodeFlags) console.log(`  (that instance ran with node ${nodeFlags.join(' ')})`);
+      if (nodeFlags) console.log(`  (every instance above ran with node ${nodeFlags.join(' ')})`);
       console.log(`  memory: one instance alone in its process, ${m.portals.toLocaleString('en')} installed portals, ${m.chats.toLocaleString('en')} bridged chats, ${m.messages.toLocaleString('en')} messages (seeded: ${m.seeded.rows.toLocaleString('en')} rows in ${m.seeded.seconds.toFixed(1)} s, file ${m.seeded.dbMiB.toFixed(0)} MiB)`);
       const heap = (h: { heapUsed: number; heapTotal: number; external: number }) => `JS heap ${h.heapUsed.toFixed(0)} used / ${h.heapTotal.toFixed(0)} MiB, external ${h.external.toFixed(0)} MiB`;
       console.log(`  RSS idle                 ${m.idle.toFixed(0)} MiB ${m.idleAfterSeconds} s after start   (goal ≤ 150 MB; ${heap(m.idleHeap)})`);
