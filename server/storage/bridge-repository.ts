@@ -51,8 +51,10 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     ),
     countLinks: db.prepare('SELECT origin || \':\' || state AS k, COUNT(*) AS n FROM bridge_messages WHERE member_id = ? GROUP BY 1'),
     expectEcho: db.prepare('INSERT INTO bridge_echoes (member_id, ext_chat_id, text_hash, created_at) VALUES (?, ?, ?, ?)'),
-    findEcho: db.prepare('SELECT id FROM bridge_echoes WHERE member_id = ? AND ext_chat_id = ? AND text_hash = ? ORDER BY id LIMIT 1'),
+    findEcho: db.prepare('SELECT id FROM bridge_echoes WHERE member_id = ? AND ext_chat_id = ? AND text_hash = ? AND taken_by IS NULL ORDER BY id LIMIT 1'),
+    echoTakenBy: db.prepare('SELECT id FROM bridge_echoes WHERE member_id = ? AND ext_chat_id = ? AND text_hash = ? AND taken_by = ? LIMIT 1'),
     dropEcho: db.prepare('DELETE FROM bridge_echoes WHERE id = ?'),
+    markEcho: db.prepare('UPDATE bridge_echoes SET taken_by = ? WHERE id = ?'),
     pruneEchoes: db.prepare('DELETE FROM bridge_echoes WHERE created_at < ?'),
     enqueue: db.prepare(
       `INSERT OR IGNORE INTO bridge_jobs (member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at)
@@ -119,6 +121,16 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
       const { member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at, last_error, inflight } = r;
       q.reinsertJob.run({ member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at, last_error, inflight });
     }
+    return true;
+  });
+
+  // one writer at a time from the start (IMMEDIATE): two processes on one file never take one mark
+  const takeEcho = db.transaction((m: string, chat: string, hash: string, by: string | undefined): boolean => {
+    if (by !== undefined && q.echoTakenBy.get(m, chat, hash, by)) return true;
+    const r = q.findEcho.get(m, chat, hash) as Row | undefined;
+    if (!r) return false;
+    if (by === undefined) q.dropEcho.run(r.id);
+    else q.markEcho.run(by, r.id);
     return true;
   });
 
@@ -199,12 +211,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
       q.pruneEchoes.run(now() - ECHO_TTL_MS);
       q.expectEcho.run(m, chat, hash, now());
     },
-    takeEcho(m, chat, hash) {
-      const r = q.findEcho.get(m, chat, hash) as Row | undefined;
-      if (!r) return false;
-      q.dropEcho.run(r.id);
-      return true;
-    },
+    takeEcho: (m, chat, hash, by) => (db.inTransaction ? takeEcho(m, chat, hash, by) : takeEcho.immediate(m, chat, hash, by)),
 
     enqueue: (j) => q.enqueue.run(j.memberId, j.kind, j.chatKey, j.idemKey, JSON.stringify(j.payload), j.dueAt, now()).changes > 0,
     enqueueAhead: (j, overtake) => enqueueAhead(j, overtake),

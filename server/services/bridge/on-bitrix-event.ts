@@ -71,7 +71,9 @@ async function messageAdd(deps: BridgeEventDeps, memberId: string, data: unknown
     if (await deps.bridge.link(memberId, 'b24', b24MessageId)) continue; // seen already
     const text = String(message.text ?? '');
     const fileNames = list(message.files).map((f) => String(obj(f).name ?? ''));
-    if (await deps.bridge.takeEcho(memberId, extChat, echoKey(text, fileNames))) {
+    // taken for this message: its twin handled at once on another instance (past the link check
+    // above, which this process's one-at-a-time guard cannot cover) finds it taken and drops it too
+    if (await deps.bridge.takeEcho(memberId, extChat, echoKey(text, fileNames), b24MessageId)) {
       await deps.bridge.addLink(memberId, { origin: 'b24', key: b24MessageId, uisChatId, uisMessageId: null, b24ChatId: String(im.chat_id ?? ''), b24MessageId, state: 'skipped', error: 'echo of our own message' });
       continue;
     }

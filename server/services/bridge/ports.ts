@@ -118,8 +118,13 @@ export interface BridgeRepository {
 
   // echoes of what we wrote as an operator
   expectEcho(memberId: string, extChatId: string, textHash: string): void;
-  /** true (and consumed) when such an echo was expected. */
-  takeEcho(memberId: string, extChatId: string, textHash: string): boolean;
+  /**
+   * true (and consumed) when such an echo was expected. `b24MessageId`: the mark is taken for that
+   * Bitrix24 message and kept — taking it again for the same message is true again (its online event
+   * and offline twin handled at once by two instances both drop it; another message with the same
+   * text does not get it). Without it, one mark waiting for its echo is dropped (no echo will come).
+   */
+  takeEcho(memberId: string, extChatId: string, textHash: string, b24MessageId?: string): boolean;
 
   // queue
   /** false when a job with that idempotency key exists (a repeat). */

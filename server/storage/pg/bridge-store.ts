@@ -216,24 +216,21 @@ export function createPgBridgeStore(db: Kysely<PgSchema>, now: () => number = Da
       await db.deleteFrom('bridge_echoes').where('created_at', '<', ms(now() - ECHO_TTL_MS)).execute();
       await db.insertInto('bridge_echoes').values({ member_id: t(m), ext_chat_id: t(chat), text_hash: t(hash), created_at: ms(now()) }).execute();
     },
-    takeEcho: async (m, chat, hash) => {
-      const r = await db
-        .deleteFrom('bridge_echoes')
-        .where('id', '=', (eb) =>
-          eb
-            .selectFrom('bridge_echoes')
-            .select('id')
-            .where('member_id', '=', t(m))
-            .where('ext_chat_id', '=', t(chat))
-            .where('text_hash', '=', t(hash))
-            .orderBy('id')
-            .limit(1)
-            .forUpdate()
-            .skipLocked(),
-        )
-        .returning('id')
-        .executeTakeFirst();
-      return r !== undefined;
+    // one taker of a (portal, chat, text) at a time across instances (a transaction-scoped advisory
+    // lock): the second taker for the same Bitrix24 message sees the first one's mark as taken
+    takeEcho: (m, chat, hash, by) => {
+      const take = async (trx: Db): Promise<boolean> => {
+        const [memberId, ext, h] = [t(m), t(chat), t(hash)];
+        await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`bridge_echoes:${memberId}:${ext}:${h}`}, 0))`.execute(trx);
+        const marks = trx.selectFrom('bridge_echoes').select('id').where('member_id', '=', memberId).where('ext_chat_id', '=', ext).where('text_hash', '=', h);
+        if (by !== undefined && (await marks.where('taken_by', '=', t(by)).limit(1).executeTakeFirst())) return true;
+        const free = await marks.where('taken_by', 'is', null).orderBy('id').limit(1).executeTakeFirst();
+        if (!free) return false;
+        if (by === undefined) await trx.deleteFrom('bridge_echoes').where('id', '=', free.id).execute();
+        else await trx.updateTable('bridge_echoes').set({ taken_by: t(by) }).where('id', '=', free.id).execute();
+        return true;
+      };
+      return db.isTransaction ? take(db) : db.transaction().execute(take);
     },
 
     enqueue: async (j) => (await insertJob(db, j)) !== undefined,

@@ -78,6 +78,8 @@ export interface BridgeEchoesTable {
   ext_chat_id: string;
   text_hash: string;
   created_at: number;
+  /** The Bitrix24 message that took it (migration 033); null while it waits for its echo. */
+  taken_by: string | null;
 }
 
 export interface BridgeJobsTable {
