@@ -37,6 +37,10 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
          status = COALESCE(@status, status), ext_chat_id = COALESCE(excluded.ext_chat_id, ext_chat_id),
          successor_uis_chat_id = COALESCE(excluded.successor_uis_chat_id, successor_uis_chat_id), updated_at = excluded.updated_at`,
     ),
+    closeSession: db.prepare(
+      `UPDATE bridge_chats SET b24_session_closed = 1, updated_at = @t
+       WHERE member_id = @m AND uis_chat_id = @id AND (b24_session_id IS NULL OR b24_session_id = @s)`,
+    ),
     visitor: db.prepare('SELECT * FROM bridge_visitors WHERE member_id = ? AND visitor_id = ?'),
     upsertVisitor: db.prepare(
       `INSERT INTO bridge_visitors (member_id, visitor_id, phone, email, name, b24_user_id, updated_at) VALUES (@member_id, @visitor_id, @phone, @email, @name, @b24_user_id, @updated_at)
@@ -173,6 +177,8 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
         successor_uis_chat_id: c.successorUisChatId ?? null,
         updated_at: iso(),
       }),
+    closeB24Session: (m, id, sessionId) =>
+      q.closeSession.run({ m, id, s: sessionId, t: iso() }).changes > 0,
     visitor: (m, v) => {
       const r = q.visitor.get(m, v) as Row | undefined;
       return r

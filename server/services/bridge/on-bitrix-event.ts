@@ -156,7 +156,9 @@ export async function onBridgeEvent(deps: BridgeEventDeps, memberId: string, ev:
         for (let c: typeof chat | null = chat, i = 0; c && i < 50; c = c.successorUisChatId ? await deps.bridge.chat(memberId, c.successorUisChatId) : null, i++) {
           if (c.extChatId !== ext) continue;
           if (sessionId !== undefined && c.b24SessionId && String(sessionId) !== c.b24SessionId) continue; // an older dialog
-          await deps.bridge.upsertChat({ memberId, uisChatId: c.uisChatId, channelId: c.channelId, b24SessionClosed: true });
+          // closed only while the chat's session is still this one (or not known yet): the client's
+          // next message may have opened a new dialog since the read, and that one stays open
+          await deps.bridge.closeB24Session(memberId, c.uisChatId, sessionId !== undefined ? String(sessionId) : c.b24SessionId);
         }
       }
       return;

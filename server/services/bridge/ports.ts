@@ -105,6 +105,12 @@ export interface BridgeRepository {
   /** The visitor's chats UIS has not closed (at most 50). */
   openChatsOfVisitor(memberId: string, visitorId: string): BridgeChat[];
   upsertChat(c: Partial<BridgeChat> & { memberId: string; uisChatId: string; channelId: string }): void;
+  /**
+   * The open-line dialog `sessionId` was finished: the chat's b24SessionClosed is set in one
+   * conditional statement, only while its stored session is `sessionId` or not known yet (NULL) —
+   * a new dialog's session written meanwhile stays open. False when nothing changed.
+   */
+  closeB24Session(memberId: string, uisChatId: string, sessionId: string | null): boolean;
   visitor(memberId: string, visitorId: string): BridgeVisitor | null;
   upsertVisitor(v: Partial<BridgeVisitor> & { memberId: string; visitorId: string }): void;
 

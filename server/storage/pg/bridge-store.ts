@@ -145,6 +145,17 @@ export function createPgBridgeStore(db: Kysely<PgSchema>, now: () => number = Da
         .onConflict((oc) => oc.columns(['member_id', 'uis_chat_id']).doUpdateSet(set))
         .execute();
     },
+    closeB24Session: async (m, id, sessionId) => {
+      // one conditional statement: a new dialog's session written since the event was read stays open
+      const r = await db
+        .updateTable('bridge_chats')
+        .set({ b24_session_closed: 1, updated_at: iso() })
+        .where('member_id', '=', t(m))
+        .where('uis_chat_id', '=', t(id))
+        .where((eb) => (sessionId === null ? eb('b24_session_id', 'is', null) : eb.or([eb('b24_session_id', 'is', null), eb('b24_session_id', '=', t(sessionId))])))
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
     visitor: async (m, v) => {
       const r = await db.selectFrom('bridge_visitors').selectAll().where('member_id', '=', t(m)).where('visitor_id', '=', t(v)).executeTakeFirst();
       return r ? ({ memberId: m, visitorId: v, phone: str(r.phone), email: str(r.email), name: str(r.name), b24UserId: str(r.b24_user_id) } satisfies BridgeVisitor) : null;
