@@ -19,7 +19,7 @@ import { benchPgIntake } from './pg-intake';
  *   npm run bench -- --only pg-intake [-- --count N] [-- --instances 1]   (issue #12: UIS callbacks acknowledged through the PostgreSQL
  *     callback inbox by 1 and 2 instances beside bare Node; TEST_DATABASE_URL or BENCH_DATABASE_URL picks the server)
  *   npm run bench -- --only scale [-- --small] [-- --cpu-prof /tmp/prof]   (issue #12: instances on one SQLite file beside bare Node;
- *     --small: a quick check of the bench itself; --count N: callbacks per rate run; --cpu-prof: profiles of the instances in the
+ *     --small: a quick check of the bench itself; --count N: callbacks per rate run; --instances N: rate runs with 1..N instances (default 3); --cpu-prof: profiles of the instances in the
  *     callback-rate runs; --node-flags "…": node flags of the memory run's instance)
  * Time-bound benches run on a clock shared by the emulator and the app (×10 by default), which
  * models the same bucket 10× faster; `--real` runs them in real time.
@@ -173,7 +173,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
         `${x.perSecond.toFixed(0).padStart(6)}/s   (${x.ok} / ${x.sent} 2xx, other ${x.other}; CPU in cores: server ${cores(x.cpu.servers)}, client ${x.cpu.client.toFixed(2)}; together ${(x.cpu.servers.reduce((a, b) => a + b, 0) + x.cpu.client).toFixed(2)} of ${cpus().length})`;
       console.log(`  signed UIS /message callbacks, ${count.toLocaleString('en')} per run, keep-alive, 32 in flight spread round-robin over the instances; the portal's relay held (intake alone: 204 after the commit)`);
       for (const store of parts.includes('rates') ? stores : []) {
-        const r = await benchScaleRates({ entry: entry.file, count, concurrency: 32, chats: 50, maxInstances: 3, store, execArgv: [...(nodeFlags ?? []), ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [])] });
+        const r = await benchScaleRates({ entry: entry.file, count, concurrency: 32, chats: 50, maxInstances: Number(arg('--instances') ?? 3), store, execArgv: [...(nodeFlags ?? []), ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [])] });
         const name = store === 'sqlite' ? 'SQLite    ' : 'PostgreSQL';
         console.log(`  bare Node, empty 204     ${rate(r.bare)}   = 100 % (reference for the ${name.trim()} rows: the same client and bodies, measured just before them)`);
         const one = r.instances[0]!.perSecond;
