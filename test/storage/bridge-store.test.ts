@@ -185,6 +185,43 @@ forEachStore('bridge store', (store) => {
     expect(await repo.chat(B, '100')).toBeNull();
   });
 
+  it("closeB24Session: closes the chat's dialog while its session is the one named or not known yet; a new dialog's session stays open; another chat or portal untouched", async () => {
+    await repo.upsertChat({ memberId: M, uisChatId: '100', channelId: 'ch1', b24SessionId: 's1' });
+    await repo.upsertChat({ memberId: M, uisChatId: '101', channelId: 'ch1' }); // no session known yet
+    await repo.upsertChat({ memberId: B, uisChatId: '100', channelId: 'ch1', b24SessionId: 's1' });
+    now += 1000;
+    expect(await repo.closeB24Session(M, '100', 's0')).toBe(false); // an older dialog
+    expect(await repo.chat(M, '100')).toMatchObject({ b24SessionId: 's1', b24SessionClosed: false });
+    expect(await repo.closeB24Session(M, '100', 's1')).toBe(true);
+    expect(await repo.chat(M, '100')).toMatchObject({ b24SessionId: 's1', b24SessionClosed: true });
+    expect(await run(store, 'SELECT updated_at FROM bridge_chats WHERE member_id = ? AND uis_chat_id = ?', [M, '100'])).toEqual([{ updated_at: new Date(T0 + 1000).toISOString() }]);
+    expect(await repo.chat(B, '100')).toMatchObject({ b24SessionClosed: false });
+    // a new dialog opened: its session is written open; the late close of the old one does not touch it
+    await repo.upsertChat({ memberId: M, uisChatId: '100', channelId: 'ch1', b24SessionId: 's2', b24SessionClosed: false });
+    expect(await repo.closeB24Session(M, '100', 's1')).toBe(false);
+    expect(await repo.chat(M, '100')).toMatchObject({ b24SessionId: 's2', b24SessionClosed: false });
+    // no session named: closes only a chat whose session is not known either
+    expect(await repo.closeB24Session(M, '100', null)).toBe(false);
+    expect(await repo.closeB24Session(M, '101', null)).toBe(true);
+    expect(await repo.chat(M, '101')).toMatchObject({ b24SessionId: null, b24SessionClosed: true });
+    await repo.upsertChat({ memberId: M, uisChatId: '101', channelId: 'ch1', b24SessionClosed: false });
+    expect(await repo.closeB24Session(M, '101', 's9')).toBe(true); // the session was not known yet: the one named is taken as its
+    expect(await repo.closeB24Session(M, '999', 's1')).toBe(false);
+    expect(await repo.chat(M, '999')).toBeNull();
+  });
+
+  it("closeB24Session beside a new dialog's session written at once by another instance: the new session is never left closed", async () => {
+    for (let round = 0; round < 10; round++) {
+      const id = String(200 + round);
+      await repo.upsertChat({ memberId: M, uisChatId: id, channelId: 'ch1', b24SessionId: 's1' });
+      await Promise.all([
+        repo.closeB24Session(M, id, 's1'),
+        other.upsertChat({ memberId: M, uisChatId: id, channelId: 'ch1', b24SessionId: 's2', b24SessionClosed: false }),
+      ]);
+      expect(await repo.chat(M, id)).toMatchObject({ b24SessionId: 's2', b24SessionClosed: false });
+    }
+  });
+
   it("open chats of a visitor: UIS-open ones only (a finished open-line dialog counts), in id byte order, at most 50", async () => {
     for (let i = 0; i < 49; i++) await repo.upsertChat({ memberId: M, uisChatId: String(1000 + i), channelId: 'ch1', visitorId: 'v1' });
     await repo.upsertChat({ memberId: M, uisChatId: '20', channelId: 'ch1', visitorId: 'v1' });
