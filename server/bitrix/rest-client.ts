@@ -104,6 +104,8 @@ const REFRESH_POLL_MS = 50;
 export interface PortalTokenStore {
   get(memberId: string): Promise<Portal | null>;
   saveTokens(memberId: string, tokens: PortalTokens, endpoints?: { clientEndpoint: string; domain: string }): Promise<void>;
+  /** A portal's 302 to its new domain: the endpoint and domain only. */
+  saveEndpoint(memberId: string, endpoints: { clientEndpoint: string; domain: string }): Promise<void>;
   setStatus(memberId: string, status: PortalStatus, reason: string | null): Promise<void>;
 }
 
@@ -327,7 +329,8 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
       if (!loc.pathname.startsWith('/rest/') || !/^https?:$/.test(loc.protocol)) {
         throw new BitrixApiError('UNEXPECTED_REDIRECT', `redirect to ${loc.origin}${loc.pathname}`, 302, 'redirect');
       }
-      await deps.portals.saveTokens(p.memberId, p.tokens!, { clientEndpoint: `${loc.origin}/rest/`, domain: loc.host });
+      // the endpoint only: a pair rotated while this request was on its way stays (the pair read before it would undo it)
+      await deps.portals.saveEndpoint(p.memberId, { clientEndpoint: `${loc.origin}/rest/`, domain: loc.host });
       log.info({ domain: loc.host }, 'portal moved to a new domain');
     };
 

@@ -1,4 +1,3 @@
-import type { Clock } from '../domain/clock';
 import type { Portal } from '../domain/portal';
 import type { Logger } from '../logging';
 import type { AsyncPort } from './async-port';
@@ -8,7 +7,6 @@ import { requireAdmin, verifyInstallCredentials, type CredentialClaim, type Veri
 export interface AcceptInstallDeps extends VerifyDeps {
   portals: AsyncPort<PortalRepository>;
   log: Logger;
-  clock: Clock;
 }
 
 /**
@@ -23,27 +21,25 @@ export async function acceptInstall(
 ): Promise<{ portal: Portal; userId: number }> {
   const v = requireAdmin(await verifyInstallCredentials(deps, claim));
   const existing = await deps.portals.get(v.memberId);
-  const nowIso = new Date(deps.clock.now()).toISOString();
   if (existing?.applicationToken && existing.applicationToken !== claim.applicationToken && existing.status !== 'deleted') {
     deps.log.warn({ memberId: v.memberId }, 'application_token replaced by a verified administrator (reinstall)');
   }
-  const keepActive = existing?.status === 'active' && existing.applicationToken === claim.applicationToken;
-  const portal: Portal = {
-    memberId: v.memberId,
-    domain: v.domain,
-    clientEndpoint: v.clientEndpoint,
-    serverEndpoint: v.serverEndpoint,
-    tokens: v.tokens,
-    applicationToken: claim.applicationToken,
-    scopes: v.scopes,
-    installedBy: v.userId,
-    status: keepActive ? 'active' : 'installing',
-    statusReason: null,
-    createdAt: existing?.createdAt ?? nowIso,
-    updatedAt: nowIso,
-    installedAt: keepActive ? existing.installedAt : null,
-  };
-  await deps.portals.save(portal);
+  // The store decides from the row as it is when written (one statement, several instances): an
+  // active portal of the same installation stays active — a markInstalled that landed since the
+  // read is kept — and a pair rotated meanwhile that expires later than the verified one stays.
+  const portal = await deps.portals.saveInstall(
+    {
+      memberId: v.memberId,
+      domain: v.domain,
+      clientEndpoint: v.clientEndpoint,
+      serverEndpoint: v.serverEndpoint,
+      tokens: v.tokens,
+      applicationToken: claim.applicationToken,
+      scopes: v.scopes,
+      installedBy: v.userId,
+    },
+    { sameInstall: !!existing && existing.applicationToken === claim.applicationToken },
+  );
   deps.log.info({ memberId: v.memberId, domain: v.domain, status: portal.status }, 'install credentials accepted');
   return { portal, userId: v.userId };
 }

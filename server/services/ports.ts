@@ -3,13 +3,29 @@ import type { Portal, PortalStatus, PortalTokens } from '../domain/portal';
 export type { BitrixGateway, PortalRestClient } from '../bitrix/rest-client';
 export type { OAuthClient } from '../bitrix/oauth';
 
+/** What an accepted install writes (PortalRepository.saveInstall): the verified credentials and who installed. */
+export type InstallWrite = Pick<Portal, 'memberId' | 'domain' | 'clientEndpoint' | 'serverEndpoint' | 'applicationToken' | 'scopes' | 'installedBy'> & { tokens: PortalTokens };
+
 /** Persistence of portals. Implementations return plain objects; secrets decrypted. */
 export interface PortalRepository {
   get(memberId: string): Portal | null;
   /** Insert or replace every field but createdAt. */
   save(portal: Portal): void;
+  /**
+   * Verified install credentials (install page, ONAPPINSTALL), in one statement: a new portal is
+   * inserted `installing`; a known one takes the endpoints, scopes, installer and application token
+   * given, its reason is cleared and it becomes `installing` (installed_at cleared) — unless
+   * `sameInstall` (the caller read the same application token) and the row is `active` when
+   * written: then it stays active with its installed_at (a markInstalled landing after the caller's
+   * read is not undone). The pair given is written unless `sameInstall` and the row holds a pair of
+   * a portal that can call REST which expires later (rotated since the credentials were verified:
+   * kept). Answers the row as written; created_at of the first install.
+   */
+  saveInstall(p: InstallWrite, opts: { sameInstall: boolean }): Portal;
   /** Persist a rotated token pair (and the endpoints the OAuth server confirmed). */
   saveTokens(memberId: string, tokens: PortalTokens, endpoints?: { clientEndpoint: string; domain: string }): void;
+  /** The portal moved to a new domain (a 302 of its REST API): the endpoint and domain only; the pair stays as stored. */
+  saveEndpoint(memberId: string, endpoints: { clientEndpoint: string; domain: string }): void;
   setStatus(memberId: string, status: PortalStatus, reason: string | null): void;
   /**
    * The install plan completed: status active, reason cleared, installed_at kept or set to `at`;

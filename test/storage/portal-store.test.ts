@@ -2,7 +2,9 @@
  * The portal store contract (issue #12): the same cases against the SQLite repository (wrapped by
  * asyncPort) and the PostgreSQL store — a portal saved and replaced (created_at kept), the OAuth
  * pair and the application token sealed at rest with the portal as context (never in clear), a
- * rotated pair with the endpoints the OAuth server confirmed, statuses, the install plan's completion
+ * rotated pair with the endpoints the OAuth server confirmed, an accepted install decided from the
+ * row as written (saveInstall: an active portal of the same installation stays active, a later pair
+ * stays) and a 302's new endpoint alone (saveEndpoint), statuses, the install plan's completion
  * (markInstalled), uninstall (markDeleted wipes the secrets; purge deletes everything the app holds
  * for the portal) and the counts by status. On
  * PostgreSQL, two instances (two pools) installing one portal at once and rotating its pair at once:
@@ -10,7 +12,7 @@
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { asyncPort, type AsyncPort } from '../../server/services/async-port';
-import type { PortalRepository } from '../../server/services/ports';
+import type { InstallWrite, PortalRepository } from '../../server/services/ports';
 import type { Portal } from '../../server/domain/portal';
 import { createSqlitePortalRepository } from '../../server/storage/portal-repository';
 import { createPgPortalStore } from '../../server/storage/pg/portal-store';
@@ -117,6 +119,89 @@ forEachStore('portal store', (store) => {
     expect(await repo.get('p1')).toMatchObject({ tokens: { accessToken: 'a3', refreshToken: 'r3' }, domain: 'new.bitrix24.ru', clientEndpoint: 'https://new.bitrix24.ru/rest/', updatedAt: iso(T0 + 2000) });
     await repo.saveTokens('p9', { accessToken: 'a', refreshToken: 'r', expiresAt: 1 });
     expect(await repo.get('p9')).toBeNull();
+  });
+
+  const install = (memberId: string, over: Partial<InstallWrite> = {}): InstallWrite => ({
+    memberId,
+    domain: `${memberId}.bitrix24.ru`,
+    clientEndpoint: `https://${memberId}.bitrix24.ru/rest/`,
+    serverEndpoint: 'https://oauth.bitrix.info/rest/',
+    tokens: { accessToken: 'a-install', refreshToken: 'r-install', expiresAt: T0 + 3600_000 },
+    applicationToken: 'app-install',
+    scopes: ['crm', 'im'],
+    installedBy: 7,
+    ...over,
+  });
+
+  it('saveInstall: a new portal is inserted installing; a known one takes what the install gives, its reason cleared, installing again — the row as written is answered', async () => {
+    const first = await repo.saveInstall(install('p1'), { sameInstall: false });
+    expect(first).toEqual({ ...install('p1'), status: 'installing', statusReason: null, createdAt: iso(T0), updatedAt: iso(T0), installedAt: null });
+    expect(await repo.get('p1')).toEqual(first);
+    expect(String((await raw('p1'))!.access_token_enc)).not.toContain('a-install');
+    await repo.setStatus('p1', 'reauth-required', 'invalid_grant');
+    now += 1000;
+    const again = install('p1', { domain: 'moved.bitrix24.ru', clientEndpoint: 'https://moved.bitrix24.ru/rest/', scopes: ['crm'], installedBy: 9, tokens: { accessToken: 'a2', refreshToken: 'r2', expiresAt: T0 + 7200_000 } });
+    expect(await repo.saveInstall(again, { sameInstall: true })).toEqual({ ...again, status: 'installing', statusReason: null, createdAt: iso(T0), updatedAt: iso(T0 + 1000), installedAt: null });
+  });
+
+  it('saveInstall: an active portal of the same installation stays active with its installed_at, as it is when written; another installation or a deleted portal is installing again', async () => {
+    await repo.save(portal('p1', { applicationToken: 'app-install', status: 'installing', installedAt: null }));
+    // the install plan completed after the caller read `installing`: the row is active when written
+    expect(await repo.markInstalled('p1', iso(T0 + 5))).toBe(true);
+    expect(await repo.saveInstall(install('p1'), { sameInstall: true })).toMatchObject({ status: 'active', statusReason: null, installedAt: iso(T0 + 5), tokens: { accessToken: 'a-install' } });
+    // a reinstall with another application token: installing, installed_at cleared
+    expect(await repo.saveInstall(install('p1', { applicationToken: 'app-new' }), { sameInstall: false })).toMatchObject({ status: 'installing', installedAt: null, applicationToken: 'app-new' });
+    await repo.markInstalled('p1', iso(T0 + 6));
+    await repo.markDeleted('p1');
+    expect(await repo.saveInstall(install('p1'), { sameInstall: true })).toMatchObject({ status: 'installing', installedAt: null, applicationToken: 'app-install', tokens: { accessToken: 'a-install' } });
+  });
+
+  it('saveInstall: a stored pair that expires later (rotated since the verification) stays for the same installation of a portal that can call REST; otherwise the pair given is written', async () => {
+    const later = { accessToken: 'a-rotated', refreshToken: 'r-rotated', expiresAt: T0 + 3600_000 + 1 };
+    await repo.save(portal('p1', { applicationToken: 'app-install', tokens: later }));
+    expect((await repo.saveInstall(install('p1'), { sameInstall: true })).tokens).toEqual(later);
+    expect((await repo.get('p1'))!.tokens).toEqual(later);
+    // another installation: its verified pair
+    expect((await repo.saveInstall(install('p1'), { sameInstall: false })).tokens).toEqual(install('p1').tokens);
+    // an earlier or equal expiry: the pair given
+    await repo.saveTokens('p1', { ...later, expiresAt: T0 + 3600_000 });
+    expect((await repo.saveInstall(install('p1'), { sameInstall: true })).tokens).toEqual(install('p1').tokens);
+    // a portal parked on a refused refresh: its pair is dead, the verified one is written
+    await repo.saveTokens('p1', later);
+    await repo.setStatus('p1', 'reauth-required', 'refresh refused: invalid_grant');
+    expect((await repo.saveInstall(install('p1'), { sameInstall: true })).tokens).toEqual(install('p1').tokens);
+  });
+
+  it('saveEndpoint: the endpoint and domain, updated now; the pair, the application token and the status stay; an unknown portal is untouched', async () => {
+    await repo.save(portal('p1'));
+    await repo.saveTokens('p1', { accessToken: 'a2', refreshToken: 'r2', expiresAt: T0 + 7200_000 });
+    now += 1000;
+    await repo.saveEndpoint('p1', { clientEndpoint: 'https://renamed.bitrix24.ru/rest/', domain: 'renamed.bitrix24.ru' });
+    expect(await repo.get('p1')).toEqual({
+      ...portal('p1'),
+      tokens: { accessToken: 'a2', refreshToken: 'r2', expiresAt: T0 + 7200_000 },
+      clientEndpoint: 'https://renamed.bitrix24.ru/rest/',
+      domain: 'renamed.bitrix24.ru',
+      createdAt: iso(T0),
+      updatedAt: iso(T0 + 1000),
+    });
+    await repo.saveEndpoint('p9', { clientEndpoint: 'https://x/rest/', domain: 'x' });
+    expect(await repo.get('p9')).toBeNull();
+  });
+
+  it('saveInstall beside markInstalled and a rotation by another instance (two pools on PostgreSQL): the portal ends active and holds the later pair', async () => {
+    for (let round = 0; round < 8; round++) {
+      const m = `inst-${round}`;
+      await repo.save(portal(m, { applicationToken: 'app-install', status: 'installing', installedAt: null, tokens: { accessToken: 'a0', refreshToken: 'r0', expiresAt: T0 } }));
+      const rotated = { accessToken: `a-rot-${round}`, refreshToken: `r-rot-${round}`, expiresAt: T0 + 3600_000 + 10 };
+      await Promise.all([
+        repo.saveInstall(install(m), { sameInstall: true }),
+        other.markInstalled(m, iso(T0 + round)),
+        other.saveTokens(m, rotated),
+      ]);
+      // whichever order they committed in: markInstalled after the install activates it; before, the install keeps it active
+      expect(await repo.get(m)).toMatchObject({ status: 'active', installedAt: iso(T0 + round), tokens: rotated });
+    }
   });
 
   it('setStatus and markDeleted: the status and its reason; uninstall wipes the pair, its expiry and the application token, the rest stays', async () => {

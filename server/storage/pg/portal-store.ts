@@ -15,7 +15,10 @@ import type { PgSchema } from './schema';
  * INSERT … ON CONFLICT DO UPDATE (instances installing one portal at once: one row, created_at of
  * the first, every other field of the last); `saveTokens` is one UPDATE of the pair, its expiry and
  * the endpoints, so racing rotations leave one of them whole (the last to commit, as SQLite's
- * last writer). `purge` deletes the portal's row; everything the app holds for it goes with it by
+ * last writer). `saveInstall` decides in its one upsert, from the row as it is when written, whether
+ * an active portal stays active and whether a later-expiring pair stored meanwhile stays;
+ * `saveEndpoint` (a portal's 302 to its new domain) writes the endpoint and domain only, so a pair
+ * rotated while the request was on its way is not overwritten. `purge` deletes the portal's row; everything the app holds for it goes with it by
  * the schema's ON DELETE CASCADE, as in SQLite, and the rows of the tables without that foreign key
  * (PURGED_WITHOUT_CASCADE: the REST bucket, the callback inbox) are deleted in the same transaction;
  * leases expire on their own.
@@ -71,6 +74,50 @@ export function createPgPortalStore(db: Kysely<PgSchema>, box: SecretBox, now: (
         )
         .execute();
     },
+    async saveInstall(p, opts) {
+      const c = portalColumns(box, { ...p, memberId: text(p.memberId), status: 'installing', statusReason: null, createdAt: '', updatedAt: '', installedAt: null });
+      const t = iso();
+      const same = opts.sameInstall;
+      // one statement: the CASEs read the row as it is when written (SET refers to the stored values)
+      const keep = sql<boolean>`${same}::boolean AND portals.status = 'active'`;
+      const keepPair = sql<boolean>`${same}::boolean AND portals.status IN ('active', 'installing') AND portals.access_token_enc IS NOT NULL
+        AND portals.refresh_token_enc IS NOT NULL AND portals.expires_at > excluded.expires_at`;
+      const row = await db
+        .insertInto('portals')
+        .values({
+          ...c,
+          domain: text(c.domain),
+          client_endpoint: text(c.client_endpoint),
+          server_endpoint: text(c.server_endpoint),
+          expires_at: ms(c.expires_at),
+          scopes: text(c.scopes),
+          status: 'installing',
+          status_reason: null,
+          installed_at: null,
+          created_at: t,
+          updated_at: t,
+        })
+        .onConflict((oc) =>
+          oc.column('member_id').doUpdateSet((eb) => ({
+            domain: eb.ref('excluded.domain'),
+            client_endpoint: eb.ref('excluded.client_endpoint'),
+            server_endpoint: eb.ref('excluded.server_endpoint'),
+            access_token_enc: sql<string | null>`CASE WHEN ${keepPair} THEN portals.access_token_enc ELSE excluded.access_token_enc END`,
+            refresh_token_enc: sql<string | null>`CASE WHEN ${keepPair} THEN portals.refresh_token_enc ELSE excluded.refresh_token_enc END`,
+            expires_at: sql<number | null>`CASE WHEN ${keepPair} THEN portals.expires_at ELSE excluded.expires_at END`,
+            application_token_enc: eb.ref('excluded.application_token_enc'),
+            scopes: eb.ref('excluded.scopes'),
+            installed_by: eb.ref('excluded.installed_by'),
+            status: sql<PortalRow['status']>`CASE WHEN ${keep} THEN 'active' ELSE 'installing' END`,
+            status_reason: null,
+            installed_at: sql<string | null>`CASE WHEN ${keep} THEN portals.installed_at ELSE NULL END`,
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toPortal(box, row as PortalRow);
+    },
     async saveTokens(memberId, t, endpoints) {
       const m = text(memberId);
       await db
@@ -84,6 +131,13 @@ export function createPgPortalStore(db: Kysely<PgSchema>, box: SecretBox, now: (
           domain: sql<string>`COALESCE(${text(endpoints?.domain ?? null)}::text, domain)`,
         })
         .where('member_id', '=', m)
+        .execute();
+    },
+    async saveEndpoint(memberId, e) {
+      await db
+        .updateTable('portals')
+        .set({ client_endpoint: text(e.clientEndpoint), domain: text(e.domain), updated_at: iso() })
+        .where('member_id', '=', text(memberId))
         .execute();
     },
     async setStatus(memberId, status, reason) {
