@@ -68,6 +68,12 @@ export interface BridgeRecoveryOptions {
   auditChats?: number;
   /** The audit waits while the portal's REST bucket holds at least this many requests (the relay is busy; default 25). */
   restBusyLevel?: number;
+  /**
+   * Portals reconciled at the same time at start-up (default 16, as the job loops' runs): with
+   * 1,000 portals all at once, their Data API requests, connections and replies were all in memory
+   * together (issue #12: the instance's resident size).
+   */
+  startupConcurrency?: number;
 }
 
 export interface BridgeRecovery {
@@ -80,8 +86,9 @@ export interface BridgeRecovery {
   /** Resolves when no reconcile or audit of the portal is running or scheduled by `soon`. */
   idle(): Promise<void>;
   /**
-   * Background schedule: a reconcile of every bound portal now — each portal's inbound relay waits
-   * for it (`hold`, at most `holdMs`) so recovered messages go out before newer ones — then every
+   * Background schedule: a reconcile of every bound portal now (`startupConcurrency` at a time) —
+   * each portal's inbound relay waits for it (`hold`, at most `holdMs` from its turn) so recovered
+   * messages go out before newer ones — then every
    * `reconcileMs`; the audit every `auditMs`.
    */
   start(o: { portals(): string[] | Promise<string[]>; reconcileMs: number; auditMs: number; holdMs?: number; hold?: { gate(memberId: string, untilMs: number): void; ungate(memberId: string): void | Promise<void> } }): void;
@@ -99,6 +106,7 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
   const overlap = o.overlapMs ?? 10 * 60_000;
   const auditChats = o.auditChats ?? 50;
   const restBusy = o.restBusyLevel ?? 25;
+  const startupConcurrency = Math.max(1, o.startupConcurrency ?? 16);
   const log = deps.log.child({ component: 'bridge-recovery' });
   const repo = deps.bridge;
   const zoneOf = accountZones();
@@ -432,7 +440,8 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
         await polls.audit.releaseAll();
       };
       void (async () => {
-        // start-up: every bound portal at once (a slow one does not hold the others' relay)
+        // start-up: every bound portal's relay gated at once, reconciled `startupConcurrency` at a
+        // time (a slow one holds only its own slot, not the others' relay)
         // the lookup may wait (PostgreSQL): a relay round already running is not held back by the gates
         let list: string[];
         try {
@@ -441,9 +450,24 @@ export function createBridgeRecovery(deps: BridgeRecoveryDeps, o: BridgeRecovery
           log.warn({ err: e }, 'bound portals not read: the start-up reconcile is skipped');
           list = [];
         }
-        const until = deps.clock.now() + (s.holdMs ?? 30_000);
+        const holdMs = s.holdMs ?? 30_000;
+        const until = deps.clock.now() + holdMs;
         for (const m of list) s.hold?.gate(m, until);
-        await Promise.all(list.map((m) => self.reconcile(m).catch(() => undefined).finally(() => s.hold?.ungate(m))));
+        let next = 0;
+        const lane = async () => {
+          for (let i = next++; i < list.length; i = next++) {
+            const m = list[i]!;
+            // stopped before its turn: its relay is let go
+            if (stopped) {
+              await s.hold?.ungate(m);
+              continue;
+            }
+            // its hold counts from its turn: a portal late in the line still waits at most holdMs for its own reconcile
+            s.hold?.gate(m, deps.clock.now() + holdMs);
+            await self.reconcile(m).catch(() => undefined).finally(() => s.hold?.ungate(m));
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(startupConcurrency, list.length) }, lane));
         while (!stopped) {
           await deps.clock.sleep(s.reconcileMs);
           if (!stopped) await each('reconcile');
