@@ -5,6 +5,8 @@
  * real HTTP against the emulated portal and the emulated UIS platform.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { scaledClock } from '../../server/domain/clock';
+import { until } from '../support/bridge-fixture';
 import { api, installApp, openPage, startHarness, type Harness } from '../support/harness';
 
 let h: Harness;
@@ -15,8 +17,8 @@ afterEach(async () => {
 
 const EMPLOYEE = 900_001; // the admin's UIS employee (same e-mail as Bitrix24 user 1)
 
-async function linked() {
-  h = await startHarness();
+async function linked(o?: Parameters<typeof startHarness>[0]) {
+  h = await startHarness(o);
   await installApp(h);
   const session = (await openPage(h.portal, { handlerUrl: `${h.app.url}/b24/app` })).boot.session!;
   const acc = h.uis.accounts[0]!;
@@ -86,6 +88,46 @@ describe('operator messages written in the UIS workspace (РМО)', () => {
     h.portal.operatorReply({ chatId: b24ChatId, userId: 1, text: 'Ответ из ОЛ' });
     await settle();
     expect(uisChat(w.chatId).messages.filter((m) => m.source === 'operator').map((m) => m.text)).toEqual(['Ответ из РМО до принятия', 'Ответ из РМО после принятия', 'Ответ из ОЛ']);
+  });
+});
+
+describe('operator messages written in the UIS workspace: sends that failed', () => {
+  it('a reply whose send was lost before the portal (checked: not in the open line), then refused outright, then went: one echo mark — an operator message with the same text written in the open line still reaches UIS', async () => {
+    const isSend = (url: string) => /\/rest\/(batch|imconnector\.send\.messages)$/.test(url);
+    let armed = false;
+    let sends = 0;
+    const faulty = (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (armed && isSend(url) && ++sends <= 2) {
+        // 1: a proxy's 502 before the portal (outcome unknown to us); 2: the portal refuses the call
+        if (sends === 1) return new Response('<html><body><h1>502</h1></body></html>', { status: 502, headers: { 'content-type': 'text/html' } });
+        return Response.json({ error: 'ERROR_ARGUMENT', error_description: 'refused for the test' }, { status: 400 });
+      }
+      return fetch(input, init);
+    }) as typeof fetch;
+    const { acc } = await linked({ clock: scaledClock(20), env: { LOG_LEVEL: 'warn' }, fetch: faulty });
+    const w = await acc.visitorWrite({ channelType: 'whatsapp', visitor: { phone: '+79161230010' }, text: 'Здравствуйте' });
+    await settle();
+    const b24ChatId = (await olChat(w.chatId))!.id;
+    h.portal.operatorAccept(b24ChatId, 1);
+    armed = true;
+    const reply = await workspace('reply', { chat_id: w.chatId, operator_id: EMPLOYEE, text: 'Принято' });
+    const relayed = async () => (await h.app.deps.bridge.link(h.portal.memberId, 'uis', String(reply.id)))?.state === 'relayed';
+    expect(await until(relayed, settle, 150)).toBe(true);
+    expect(sends).toBeGreaterThanOrEqual(3);
+    const shown = () => h.portal.openLines.chat(b24ChatId)!.messages.filter((m) => m.direction === 'out' && !m.hidden).map((m) => m.text);
+    expect(shown()).toEqual(['Принято']); // put in the open line once
+    // its echo (ONIMCONNECTORMESSAGEADD) is dropped: the client has the reply once
+    await new Promise((r) => setTimeout(r, 300));
+    await settle();
+    const fromOperators = () => uisChat(w.chatId).messages.filter((m) => m.source === 'operator').map((m) => m.text);
+    expect(fromOperators()).toEqual(['Принято']);
+    expect((await h.app.deps.bridge.countLinks(h.portal.memberId))['b24:skipped']).toBe(1);
+
+    // the operator writes the same words in the open line himself: not an echo, the client gets it
+    h.portal.operatorReply({ chatId: b24ChatId, userId: 1, text: 'Принято' });
+    await until(() => fromOperators().length === 2, settle, 100);
+    expect(fromOperators()).toEqual(['Принято', 'Принято']);
   });
 });
 

@@ -236,8 +236,12 @@ async function plannedItem(ctx: RelayContext, memberId: string, job: BridgeJob, 
   const message = item.message as Row;
   if (operatorUser) {
     message.user_id = operatorUser;
-    // its ONIMCONNECTORMESSAGEADD echo is dropped (never relayed back to UIS)
-    await ctx.repo.expectEcho(memberId, chat.extChatId, itemEchoKey(item));
+    // its ONIMCONNECTORMESSAGEADD echo is dropped (never relayed back to UIS). The mark is its own
+    // write, committed before the call, never held back to be written with the answers: Bitrix24's
+    // event about the message may reach another instance while the call is still running. One mark
+    // per message put: a job in flight (an earlier send's outcome unknown, the open line found not
+    // to hold it) is sent again under the mark written for that send.
+    if (!job.inflight) await ctx.repo.expectEcho(memberId, chat.extChatId, itemEchoKey(item));
   } else if (p.source === 'closed') {
     message.text = `ℹ Чат завершён в UIS${p.reason ? ` (${escapeBbcode(String(p.reason))})` : ''}. Следующее сообщение клиента придёт новым чатом.`;
     message.disable_crm = 'Y';
@@ -246,6 +250,11 @@ async function plannedItem(ctx: RelayContext, memberId: string, job: BridgeJob, 
     message.disable_crm = 'Y';
   }
   return item;
+}
+
+/** The echo marks of these items, dropped: the call did not put them in the open line, no echo will come. */
+async function dropEchoes(ctx: RelayContext, memberId: string, items: Planned[]): Promise<void> {
+  for (const x of items) if ((x.item.message as Row).user_id) await ctx.repo.takeEcho(memberId, String((x.item.chat as Row).id), itemEchoKey(x.item));
 }
 
 /**
@@ -278,8 +287,12 @@ async function sendSlice(ctx: RelayContext, memberId: string, client: Client, sl
     }
     return await client.batch(calls);
   } catch (e) {
-    // refused before the portal ran it: nothing to check before the retry; otherwise the marks stay
-    if (!outcomeUnknown(e)) await repo.setInflight(sending, false);
+    // refused before the portal ran it: nothing to check before the retry, no echo will come;
+    // otherwise the in-flight and echo marks stay
+    if (!outcomeUnknown(e)) {
+      await repo.setInflight(sending, false);
+      for (const [, items] of slice) await dropEchoes(ctx, memberId, items);
+    }
     for (const [, items] of slice) for (const x of items) await later(x.job, `imconnector.send.messages: ${errText(e)}`);
     log.warn({ memberId, err: errText(e) }, 'inbound relay call failed; will retry');
     return null;
@@ -298,6 +311,7 @@ async function recordSliceResults(ctx: RelayContext, memberId: string, slice: Li
     const err = res.errors[key];
     if (err) {
       await repo.setInflight(items.map((x) => x.job.id), false); // the method refused the call as a whole
+      await dropEchoes(ctx, memberId, items);
       if (err.error === 'NOT_ACTIVE_LINE') await repo.setBindingError(memberId, lineId, 'NOT_ACTIVE_LINE: the connector is not active on this line in Bitrix24');
       for (const x of items) await later(x.job, `${err.error}: ${err.error_description}`);
       continue;
@@ -344,6 +358,7 @@ async function recordSliceResults(ctx: RelayContext, memberId: string, slice: Li
         });
         await repo.complete(x.job.id);
       } else {
+        await dropEchoes(ctx, memberId, [x]);
         const reason = `Bitrix24 refused the message: ${JSON.stringify(r.ERRORS ?? r)}`;
         await repo.fail(x.job.id, reason);
         await markFailed(x.job, reason);
