@@ -1,5 +1,5 @@
 import type { Db } from './db';
-import { parseCrmDirectory, parseCrmRules } from './crm-rules-rows';
+import { crmRulesWithoutChannel, parseCrmDirectory, parseCrmRules } from './crm-rules-rows';
 import type { CrmRulesRepository } from '../services/crm-rules/ports';
 
 export function createSqliteCrmRulesRepository(db: Db, now: () => number = Date.now): CrmRulesRepository {
@@ -25,6 +25,16 @@ export function createSqliteCrmRulesRepository(db: Db, now: () => number = Date.
     },
     save(memberId, kind, settings) {
       q.save.run(memberId, kind, JSON.stringify(settings), iso());
+    },
+    removeChannel(memberId, kind, channel) {
+      // synchronous: nothing runs between the read and the write
+      return db.transaction(() => {
+        const r = q.get.get(memberId, kind) as { settings: string } | undefined;
+        const next = r ? crmRulesWithoutChannel(r.settings, channel) : null;
+        if (next === null) return false;
+        q.save.run(memberId, kind, next, iso());
+        return true;
+      })();
     },
     isEnabled(memberId, kind) {
       return q.enabled.get(memberId, kind) === 1;

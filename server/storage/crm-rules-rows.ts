@@ -24,3 +24,10 @@ export function crmRulesEnabled(json: string): boolean {
   const v = (JSON.parse(json) as { enabled?: unknown } | null)?.enabled;
   return v === true || v === 1;
 }
+
+/** The stored rules without `channel` in their channel list, as JSON; null when they do not have it (nothing to write). */
+export function crmRulesWithoutChannel(json: string, channel: string): string | null {
+  const s = parseCrmRules(json);
+  if (!s.channels.some((c) => c === channel)) return null;
+  return JSON.stringify({ ...s, channels: s.channels.filter((c) => c !== channel) });
+}

@@ -8,7 +8,11 @@ export function createSqliteEmployeeSyncRepository(db: Db, now: () => number = D
     settings: db.prepare('SELECT settings, next_daily_at, status_import FROM employee_sync_settings WHERE member_id = ?'),
     save: db.prepare(
       `INSERT INTO employee_sync_settings (member_id, settings, next_daily_at, updated_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (member_id) DO UPDATE SET settings = excluded.settings, next_daily_at = excluded.next_daily_at, updated_at = excluded.updated_at`,
+       ON CONFLICT (member_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at,
+         next_daily_at = CASE WHEN excluded.next_daily_at IS NULL THEN NULL
+           WHEN json_extract(employee_sync_settings.settings, '$.dailySync') = 1 AND employee_sync_settings.next_daily_at IS NOT NULL
+             THEN employee_sync_settings.next_daily_at
+           ELSE excluded.next_daily_at END`,
     ),
     nextDaily: db.prepare('UPDATE employee_sync_settings SET next_daily_at = ? WHERE member_id = ?'),
     statusImport: db.prepare('UPDATE employee_sync_settings SET status_import = ? WHERE member_id = ?'),
@@ -39,8 +43,8 @@ export function createSqliteEmployeeSyncRepository(db: Db, now: () => number = D
       const r = q.settings.get(memberId) as { settings: string; next_daily_at: number | null; status_import: string | null } | undefined;
       return r ? toEmployeeSyncSettings(r) : null;
     },
-    saveSettings(memberId, settings, nextDailyAt) {
-      q.save.run(memberId, JSON.stringify(settings), nextDailyAt, iso());
+    saveSettings(memberId, settings, firstDailyAt) {
+      q.save.run(memberId, JSON.stringify(settings), firstDailyAt, iso());
     },
     setNextDailyAt(memberId, at) {
       q.nextDaily.run(at, memberId);

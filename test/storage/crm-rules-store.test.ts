@@ -3,8 +3,9 @@
  * repository (migration 008, through asyncPort) and the PostgreSQL store (migrations-pg/008) — the
  * rules of each tab saved and replaced with their time, the switch and the portals with it on (as
  * json_extract reads it: JSON true or 1), the CRM directory cache (an older shape reads as none),
- * U+0000 in the JSON (a template, a name) kept on both. And two instances (on PostgreSQL two pools)
- * saving one portal's rules at once: no error, one of the saves stands whole. Time is a hand-moved
+ * U+0000 in the JSON (a template, a name) kept on both; one channel unticked atomically
+ * (removeChannel), beside an admin's save from another instance too. And two instances (on
+ * PostgreSQL two pools) saving one portal's rules at once: no error, one of the saves stands whole. Time is a hand-moved
  * number, never the wall clock.
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
@@ -83,6 +84,34 @@ forEachStore('crm rules store', (store) => {
     await repo.save('p1', 'offline', offlineOn);
     expect(await repo.get('p1', 'chats')).toEqual({ settings: on, updatedAt: iso(T0 + 1000) });
     expect(await repo.get('p1', 'offline')).toEqual({ settings: offlineOn, updatedAt: iso(T0 + 1000) });
+  });
+
+  it("removeChannel: one channel unticked in the saved rules, the rest kept, with the time; false (nothing written) when it is not ticked or nothing is saved", async () => {
+    expect(await repo.removeChannel('p1', 'chats', 'telegram')).toBe(false);
+    expect(await repo.get('p1', 'chats')).toBeNull();
+    await repo.save('p1', 'chats', on);
+    await repo.save('p1', 'offline', { ...offlineOn, channels: ['telegram'] });
+    now += 1000;
+    expect(await repo.removeChannel('p1', 'chats', 'telegram')).toBe(true);
+    expect(await repo.get('p1', 'chats')).toEqual({ settings: { ...on, channels: on.channels.filter((c) => c !== 'telegram') }, updatedAt: iso(T0 + 1000) });
+    expect((await repo.get('p1', 'offline'))?.settings.channels).toEqual(['telegram']); // the other tab untouched
+    now += 1000;
+    expect(await repo.removeChannel('p1', 'chats', 'telegram')).toBe(false);
+    expect((await repo.get('p1', 'chats'))?.updatedAt).toBe(iso(T0 + 1000));
+    // U+0000 in a template survives the rewrite on both stores
+    await repo.save('p2', 'chats', { ...on, templates: { lead: 'a\u0000b', deal: '' } });
+    expect(await repo.removeChannel('p2', 'chats', 'whatsapp')).toBe(true);
+    expect((await repo.get('p2', 'chats'))?.settings).toEqual({ ...on, templates: { lead: 'a\u0000b', deal: '' }, channels: on.channels.filter((c) => c !== 'whatsapp') });
+  });
+
+  it("removeChannel beside an admin's saves from another instance at once (on PostgreSQL two pools): the admin's save stands whole, the channel unticked when the save came first", async () => {
+    for (let round = 0; round < 10; round++) {
+      await repo.save('p1', 'chats', on);
+      const admin: CrmRulesSettings = { ...on, templates: { lead: `round ${round}`, deal: '' } };
+      await Promise.all([repo.removeChannel('p1', 'chats', 'telegram'), other.save('p1', 'chats', admin)]);
+      const got = (await repo.get('p1', 'chats'))!.settings;
+      expect([admin, { ...admin, channels: admin.channels.filter((c) => c !== 'telegram') }]).toContainEqual(got);
+    }
   });
 
   it('rules that no longer parse are refused on read (as SQLite always did)', async () => {

@@ -1,12 +1,14 @@
 /**
  * The employee sync store contract (issue #12): the same cases against the SQLite repository
  * (migrations 010, 011, 022, through asyncPort) and the PostgreSQL store (migrations-pg/010, 011,
- * 022) — settings with the next daily time and the last status import, the scheduled portals, the
+ * 022) — settings with the next daily time and the last status import (a save keeps a daily time
+ * already scheduled, decided in its one statement), the scheduled portals, the
  * Bitrix24 user ⇄ UIS employee mapping replaced whole and looked up both ways, the imported
  * statuses, the runs (one running per portal, progress, finish, the latest and the latest result,
  * interrupted ones failed), fractional times, U+0000 in free text. And two instances (on PostgreSQL
  * two pools, their own connections) at once: starting one portal's run (exactly one starts),
- * replacing its mapping (one mapping stands whole). Time is a hand-moved number, never the wall
+ * replacing its mapping (one mapping stands whole), saving the settings beside a daily run moving
+ * the next time (the moved time stays). Time is a hand-moved number, never the wall
  * clock.
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
@@ -88,6 +90,34 @@ forEachStore('employee sync store', (store) => {
     await repo.setNextDailyAt('p2', T0);
     await repo.setStatusImport('p2', imported);
     expect(await repo.getSettings('p2')).toBeNull();
+  });
+
+  it('settings save and the daily schedule in one statement: a time already scheduled with the daily sync on is kept (a daily run moved it meanwhile); switched on now takes the first time given; off clears it', async () => {
+    await repo.saveSettings('p1', settings({ dailySync: true }), T0 + 100);
+    expect((await repo.getSettings('p1'))?.nextDailyAt).toBe(T0 + 100);
+    await other.setNextDailyAt('p1', T0 + 86_400_000); // the worker ran the daily sync and scheduled the next
+    await repo.saveSettings('p1', settings({ dailySync: true, importStatuses: true, userIds: [2] }), T0 + 200);
+    expect(await repo.getSettings('p1')).toMatchObject({ settings: settings({ dailySync: true, importStatuses: true, userIds: [2] }), nextDailyAt: T0 + 86_400_000 });
+    // daily on but no time scheduled (cleared): the first time given
+    await repo.setNextDailyAt('p1', null);
+    await repo.saveSettings('p1', settings({ dailySync: true }), T0 + 300);
+    expect((await repo.getSettings('p1'))?.nextDailyAt).toBe(T0 + 300);
+    // off: cleared, whatever is given; on again: the first time given, not the one stored while off
+    await repo.saveSettings('p1', settings(), null);
+    expect((await repo.getSettings('p1'))?.nextDailyAt).toBeNull();
+    await repo.setNextDailyAt('p1', T0 + 5); // a late daily run of the worker that read the settings on
+    await repo.saveSettings('p1', settings({ dailySync: true }), T0 + 400);
+    expect((await repo.getSettings('p1'))?.nextDailyAt).toBe(T0 + 400);
+  });
+
+  it('settings save beside a daily run moving the next time at once (on PostgreSQL two pools): the moved time is never undone', async () => {
+    for (let round = 0; round < 10; round++) {
+      await repo.saveSettings('p1', settings(), null);
+      await repo.saveSettings('p1', settings({ dailySync: true }), T0 + round);
+      const moved = T0 + 86_400_000 + round;
+      await Promise.all([repo.saveSettings('p1', settings({ dailySync: true, importStatuses: round % 2 === 0 }), T0 + 999), other.setNextDailyAt('p1', moved)]);
+      expect((await repo.getSettings('p1'))?.nextDailyAt).toBe(moved);
+    }
   });
 
   it('settings that no longer parse are refused on read (as SQLite always did)', async () => {

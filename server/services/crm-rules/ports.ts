@@ -5,6 +5,13 @@ import type { CrmDirectory, CrmRulesKind } from '../../contracts/crm-settings';
 export interface CrmRulesRepository {
   get(memberId: string, kind: CrmRulesKind): { settings: CrmRulesSettings; updatedAt: string } | null;
   save(memberId: string, kind: CrmRulesKind, settings: CrmRulesSettings): void;
+  /**
+   * Untick one channel in the saved settings, atomically (SQLite: one synchronous read-and-write;
+   * PostgreSQL: the row locked for the read-and-write): an admin's save landing at the same moment
+   * is either wholly before (its settings lose the channel) or after (it stands). False when no
+   * settings are saved or they do not have the channel.
+   */
+  removeChannel(memberId: string, kind: CrmRulesKind, channel: string): boolean;
   /** Whether the tab is on, without reading the whole settings (asked on every UIS callback). */
   isEnabled(memberId: string, kind: CrmRulesKind): boolean;
   /** Portals with this tab switched on. */

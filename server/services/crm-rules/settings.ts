@@ -77,10 +77,8 @@ export async function crmRulesView(deps: CrmRulesSettingsDeps, memberId: string,
  * Resolves true when the saved settings had it.
  */
 export async function dropOpenLineChannel(deps: Pick<CrmRulesSettingsDeps, 'crmRules'>, memberId: string, type: string): Promise<boolean> {
-  const stored = await deps.crmRules.get(memberId, 'chats');
-  if (!stored || !stored.settings.channels.some((c) => c === type)) return false;
-  await deps.crmRules.save(memberId, 'chats', { ...stored.settings, channels: withoutOpenLineChannels(stored.settings.channels, [type]) });
-  return true;
+  // one atomic change of the stored settings: an admin's save at the same moment is not lost
+  return deps.crmRules.removeChannel(memberId, 'chats', type);
 }
 
 /** Ids the rules name that the portal's CRM does not have (stale after a funnel or a user was removed). */

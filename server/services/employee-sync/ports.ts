@@ -18,7 +18,13 @@ export interface EmployeeDirectory {
 /** Storage of the employee sync (SQLite: server/storage/employee-sync-repository.ts). */
 export interface EmployeeSyncRepository extends EmployeeDirectory {
   getSettings(memberId: string): { settings: EmployeeSyncSettings; nextDailyAt: number | null; statusImport: StatusImportView | null } | null;
-  saveSettings(memberId: string, settings: EmployeeSyncSettings, nextDailyAt: number | null): void;
+  /**
+   * Save the settings and the daily schedule in one statement: `firstDailyAt` null (the daily sync
+   * off) clears the next daily time; otherwise the stored time stays when the stored settings had
+   * the daily sync on with a time (a daily run's setNextDailyAt landing meanwhile is kept), and
+   * `firstDailyAt` is written when the daily sync is switched on now.
+   */
+  saveSettings(memberId: string, settings: EmployeeSyncSettings, firstDailyAt: number | null): void;
   setNextDailyAt(memberId: string, at: number | null): void;
   setStatusImport(memberId: string, v: StatusImportView): void;
   /** Portals with the status import or the daily sync on. */

@@ -30,9 +30,9 @@ export async function saveEmployeeSyncSettings(deps: EmployeeSyncDeps, memberId:
     const unknown = s.userIds.filter((id) => !active.has(id));
     if (unknown.length) throw badRequest('VALIDATION_FAILED', `userIds: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not an active employee' : 'are not active employees'} of the portal`);
   }
-  const prev = await deps.employeeSync.getSettings(memberId);
-  const nextDailyAt = !s.dailySync ? null : prev?.settings.dailySync && prev.nextDailyAt !== null ? prev.nextDailyAt : deps.clock.now() + DAY_MS;
   const settings = { ...s, userIds: [...s.userIds].sort((a, b) => a - b) };
-  await deps.employeeSync.saveSettings(memberId, settings, nextDailyAt);
+  // the store keeps a daily time already scheduled (read and written in one statement: a daily
+  // run moving it meanwhile is not undone); switched on now, the first is a day from now
+  await deps.employeeSync.saveSettings(memberId, settings, s.dailySync ? deps.clock.now() + DAY_MS : null);
   return employeeSyncView(deps, memberId);
 }

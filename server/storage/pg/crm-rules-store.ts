@@ -2,13 +2,15 @@ import { sql, type Kysely } from 'kysely';
 import type { PgSchema } from './schema';
 import type { CrmRulesRepository } from '../../services/crm-rules/ports';
 import type { AsyncPort } from '../../services/async-port';
-import { crmRulesEnabled, parseCrmDirectory, parseCrmRules } from '../crm-rules-rows';
+import { crmRulesEnabled, crmRulesWithoutChannel, parseCrmDirectory, parseCrmRules } from '../crm-rules-rows';
 import { pgText } from './nul';
 
 /**
  * The «Чаты» / «Оффлайн заявки» rules and the CRM directory cache in PostgreSQL (migrations-pg/008),
  * the counterpart of ../crm-rules-repository.ts with the same behaviour; rows read by
- * ../crm-rules-rows.ts. Each save is one upsert (the last one wins, as in SQLite).
+ * ../crm-rules-rows.ts. Each save is one upsert (the last one wins, as in SQLite). `removeChannel`
+ * reads and rewrites the settings with the row locked (SELECT … FOR UPDATE): the JSON is patched
+ * here, not in SQL, for the reason below.
  *
  * The switch is read from the settings' JSON here, not in SQL: PostgreSQL's JSON functions refuse
  * a `\u0000` escape, which JSON.stringify writes for U+0000 in a template or a name (SQLite's
@@ -27,6 +29,17 @@ export function createPgCrmRulesStore(db: Kysely<PgSchema>, now: () => number = 
         .values({ member_id: memberId, kind, settings: JSON.stringify(settings), updated_at: iso() })
         .onConflict((oc) => oc.columns(['member_id', 'kind']).doUpdateSet({ settings: (eb) => eb.ref('excluded.settings'), updated_at: (eb) => eb.ref('excluded.updated_at') }))
         .execute();
+    },
+    async removeChannel(memberId, kind, channel) {
+      // the row locked from the read to the write (FOR UPDATE): a save of another instance waits for it, or went before
+      const change = async (trx: Kysely<PgSchema>) => {
+        const r = await trx.selectFrom('crm_rules_settings').select('settings').where('member_id', '=', memberId).where('kind', '=', kind).forUpdate().executeTakeFirst();
+        const next = r ? crmRulesWithoutChannel(r.settings, channel) : null;
+        if (next === null) return false;
+        await trx.updateTable('crm_rules_settings').set({ settings: next, updated_at: iso() }).where('member_id', '=', memberId).where('kind', '=', kind).execute();
+        return true;
+      };
+      return db.isTransaction ? change(db) : db.transaction().execute(change);
     },
     async isEnabled(memberId, kind) {
       const r = await db.selectFrom('crm_rules_settings').select('settings').where('member_id', '=', memberId).where('kind', '=', kind).executeTakeFirst();

@@ -36,14 +36,19 @@ export function createPgEmployeeSyncStore(db: Kysely<PgSchema>, now: () => numbe
       const r = await db.selectFrom('employee_sync_settings').select(['settings', 'next_daily_at', 'status_import']).where('member_id', '=', memberId).executeTakeFirst();
       return r ? toEmployeeSyncSettings(r) : null;
     },
-    async saveSettings(memberId, settings, nextDailyAt) {
+    async saveSettings(memberId, settings, firstDailyAt) {
+      // one statement, the schedule decided from the row as it is when written (the settings hold
+      // booleans and numbers only, so the JSON cast never meets a \u0000 escape)
       await db
         .insertInto('employee_sync_settings')
-        .values({ member_id: memberId, settings: JSON.stringify(settings), next_daily_at: ms0(nextDailyAt), updated_at: iso() })
+        .values({ member_id: memberId, settings: JSON.stringify(settings), next_daily_at: ms0(firstDailyAt), updated_at: iso() })
         .onConflict((oc) =>
           oc.column('member_id').doUpdateSet({
             settings: (eb) => eb.ref('excluded.settings'),
-            next_daily_at: (eb) => eb.ref('excluded.next_daily_at'),
+            next_daily_at: sql<number | null>`CASE WHEN excluded.next_daily_at IS NULL THEN NULL
+              WHEN (employee_sync_settings.settings::jsonb ->> 'dailySync') IN ('true', '1') AND employee_sync_settings.next_daily_at IS NOT NULL
+                THEN employee_sync_settings.next_daily_at
+              ELSE excluded.next_daily_at END`,
             updated_at: (eb) => eb.ref('excluded.updated_at'),
           }),
         )
