@@ -27,14 +27,16 @@ export function createSqliteCrmRulesRepository(db: Db, now: () => number = Date.
       q.save.run(memberId, kind, JSON.stringify(settings), iso());
     },
     removeChannel(memberId, kind, channel) {
-      // synchronous: nothing runs between the read and the write
-      return db.transaction(() => {
+      // synchronous, and IMMEDIATE: nothing of this process runs between the read and the write, and
+      // another process on the same file waits for the write lock instead of failing the upgrade
+      const change = db.transaction(() => {
         const r = q.get.get(memberId, kind) as { settings: string } | undefined;
         const next = r ? crmRulesWithoutChannel(r.settings, channel) : null;
         if (next === null) return false;
         q.save.run(memberId, kind, next, iso());
         return true;
-      })();
+      });
+      return db.inTransaction ? change() : change.immediate();
     },
     isEnabled(memberId, kind) {
       return q.enabled.get(memberId, kind) === 1;
