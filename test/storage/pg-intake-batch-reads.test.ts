@@ -2,7 +2,8 @@
  * The PostgreSQL callback consumer reads a portal's link and its «Чаты» switch once per batch (one
  * transaction, one portal), not once per callback (issue #12: the PostgreSQL instance's share of
  * bare Node; each read is a round trip). The real chain (`uisCallbackFanout`) runs over the batch;
- * the statements are counted where they leave for the server.
+ * the statements are counted where they leave for the server. The chat's CRM request is touched
+ * with one upsert per callback.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +57,7 @@ describe('PostgreSQL intake: what a batch reads', () => {
     if (pgs) await dropPgSchema(pgs);
   });
 
-  it('20 visitor messages of one portal, handled in one batch: the link and the Chats switch read once, every message handled', async () => {
+  it('20 visitor messages of one portal, handled in one batch: the link and the Chats switch read once, the CRM request written in one statement a callback, every message handled', async () => {
     const chain = (s: Parameters<Parameters<typeof createPgIntake>[1]>[0], later: (fn: () => void) => void) =>
       uisCallbackFanout({
         inbox: s.uisInbox,
@@ -74,6 +75,8 @@ describe('PostgreSQL intake: what a batch reads', () => {
     const reads = (table: string) => sent.filter((q) => new RegExp(`from "?${table}"? `, 'i').test(q)).length;
     expect(reads('uis_links')).toBe(1);
     expect(reads('crm_rules_settings')).toBe(1);
+    // the CRM request of the chat: one upsert per callback (it was a locking read, then the write)
+    expect(sent.filter((q) => /"?crm_requests"?[ (]/i.test(q)).length).toBe(21);
     // and the batch did its work: every message queued for the open line and kept for the CRM rules
     expect((await store.stores.bridge.pendingOfChat(M, '500')).map((j) => j.idemKey)).toEqual(Array.from({ length: 20 }, (_, n) => `in:${1000 + n}`));
     expect(await store.stores.crmRequests.messages(M, '500')).toHaveLength(20);

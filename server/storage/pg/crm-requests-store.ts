@@ -1,8 +1,8 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { PgSchema } from './schema';
 import type { CrmRequestRepository } from '../../services/crm-rules/ports';
 import type { AsyncPort } from '../../services/async-port';
-import { furthestEvent, toCrmRequest, toCrmRequestMessage, type CrmRequestMessageRow, type CrmRequestRow } from '../crm-requests-rows';
+import { toCrmRequest, toCrmRequestMessage, type CrmRequestMessageRow, type CrmRequestRow } from '../crm-requests-rows';
 import { pgText } from './nul';
 
 /**
@@ -29,8 +29,6 @@ const ms0 = (t: number | null | undefined) => (t === null || t === undefined ? n
 const json = (v: unknown): string | null => (v === null || v === undefined ? null : (JSON.stringify(v) ?? null));
 /** rows per INSERT of markSent (4 parameters a row: far below PostgreSQL's 65,535) */
 const CHUNK = 1000;
-/** an event re-tried on the concurrent winner's row: more than twice means something else is wrong */
-const TOUCH_ROUNDS = 3;
 
 export function createPgCrmRequestStore(db: Kysely<PgSchema>, now: () => number = Date.now): AsyncPort<CrmRequestRepository> {
   const iso = () => new Date(now()).toISOString();
@@ -49,54 +47,39 @@ export function createPgCrmRequestStore(db: Kysely<PgSchema>, now: () => number 
         facts: r.facts ? JSON.stringify(r.facts) : null,
         dueAt: ms(r.dueAt),
       };
-      const key = { memberId: r.memberId, kind: r.kind, requestId: r.requestId };
-      // the UIS callback chain calls it inside its callback's transaction (pgStores(trx, …)): that one holds the row lock
-      const atomically = (fn: (trx: Kysely<PgSchema>) => Promise<void>) => (db.isTransaction ? fn(db) : db.transaction().execute(fn));
-      await atomically(async (trx) => {
-        for (let round = 0; round < TOUCH_ROUNDS; round++) {
-          const cur = await byKey(trx.selectFrom('crm_requests').select('event'), key).forUpdate().executeTakeFirst();
-          const at = iso();
-          if (!cur) {
-            const inserted = await trx
-              .insertInto('crm_requests')
-              .values({
-                member_id: r.memberId,
-                kind: r.kind,
-                request_id: pgText(r.requestId),
-                event: r.event,
-                channel_id: p.channelId,
-                visitor_id: p.visitorId,
-                started_at: p.startedAt,
-                facts: p.facts,
-                status: 'pending',
-                due_at: p.dueAt,
-                updated_at: at,
-              })
-              .onConflict((oc) => oc.columns(['member_id', 'kind', 'request_id']).doNothing())
-              .returning('version')
-              .executeTakeFirst();
-            if (inserted) return;
-            continue; // another instance inserted it since our read (and has committed): re-open its row
-          }
-          // events may arrive out of order: the row keeps the furthest lifecycle point
-          await byKey(
-            trx.updateTable('crm_requests').set({
-              event: furthestEvent(r.event, cur.event as CrmRequestRow['event']),
-              channel_id: sql`COALESCE(${p.channelId}::text, channel_id)`,
-              visitor_id: sql`COALESCE(${p.visitorId}::text, visitor_id)`,
-              started_at: sql`COALESCE(started_at, ${p.startedAt}::bigint)`,
-              facts: sql`COALESCE(${p.facts}::text, facts)`,
-              due_at: sql`CASE WHEN status = 'pending' THEN LEAST(due_at, ${p.dueAt}::bigint) ELSE ${p.dueAt}::bigint END`,
-              status: 'pending',
-              version: sql`version + 1`,
-              updated_at: at,
-            }),
-            key,
-          ).execute();
-          return;
-        }
-        throw new Error(`crm request ${r.kind}/${r.requestId}: no stable row after ${TOUCH_ROUNDS} rounds`);
-      });
+      // One statement (a round trip per UIS message in the callback chain, issue #12): the row is
+      // created, or — locked by the conflict — re-opened keeping the furthest lifecycle point (events
+      // may arrive out of order; EVENT_RANK in crm-requests-rows.ts: started < message = received < finished).
+      const rank = (e: RawBuilder<unknown>) => sql`CASE ${e} WHEN 'started' THEN 0 WHEN 'finished' THEN 2 ELSE 1 END`;
+      await db
+        .insertInto('crm_requests')
+        .values({
+          member_id: r.memberId,
+          kind: r.kind,
+          request_id: pgText(r.requestId),
+          event: r.event,
+          channel_id: p.channelId,
+          visitor_id: p.visitorId,
+          started_at: p.startedAt,
+          facts: p.facts,
+          status: 'pending',
+          due_at: p.dueAt,
+          updated_at: iso(),
+        })
+        .onConflict((oc) =>
+          oc.columns(['member_id', 'kind', 'request_id']).doUpdateSet({
+            event: sql`CASE WHEN ${rank(sql`excluded.event`)} >= ${rank(sql`crm_requests.event`)} THEN excluded.event ELSE crm_requests.event END`,
+            channel_id: sql`COALESCE(excluded.channel_id, crm_requests.channel_id)`,
+            visitor_id: sql`COALESCE(excluded.visitor_id, crm_requests.visitor_id)`,
+            started_at: sql`COALESCE(crm_requests.started_at, excluded.started_at)`,
+            facts: sql`COALESCE(excluded.facts, crm_requests.facts)`,
+            due_at: sql`CASE WHEN crm_requests.status = 'pending' THEN LEAST(crm_requests.due_at, excluded.due_at) ELSE excluded.due_at END`,
+            status: 'pending',
+            version: sql`crm_requests.version + 1`,
+            updated_at: sql`excluded.updated_at`,
+          }),
+        )
+        .execute();
     },
     async touchVisitor(memberId, visitorId, dueAt) {
       const r = await db
