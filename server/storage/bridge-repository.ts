@@ -1,5 +1,5 @@
 import type { Db } from './db';
-import type { BridgeRepository, BridgeVisitor } from '../services/bridge/ports';
+import type { BridgeRepository, BridgeSettlement, BridgeVisitor } from '../services/bridge/ports';
 import { ECHO_TTL_MS, keyCounts, LINK_PATCH_COLUMNS, str, toBinding, toChat, toJob, toLink, type BridgeRow } from './bridge-rows';
 
 type Row = BridgeRow;
@@ -42,6 +42,9 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
        WHERE member_id = @m AND uis_chat_id = @id AND (b24_session_id IS NULL OR b24_session_id = @s)`,
     ),
     visitor: db.prepare('SELECT * FROM bridge_visitors WHERE member_id = ? AND visitor_id = ?'),
+    // the ids as one JSON array: one statement however many
+    chatsOf: db.prepare('SELECT * FROM bridge_chats WHERE member_id = ? AND uis_chat_id IN (SELECT value FROM json_each(?))'),
+    visitorsOf: db.prepare('SELECT * FROM bridge_visitors WHERE member_id = ? AND visitor_id IN (SELECT value FROM json_each(?))'),
     upsertVisitor: db.prepare(
       `INSERT INTO bridge_visitors (member_id, visitor_id, phone, email, name, b24_user_id, updated_at) VALUES (@member_id, @visitor_id, @phone, @email, @name, @b24_user_id, @updated_at)
        ON CONFLICT (member_id, visitor_id) DO UPDATE SET phone = COALESCE(excluded.phone, phone), email = COALESCE(excluded.email, email),
@@ -142,7 +145,24 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     for (const id of ids) q.inflight.run(on ? 1 : 0, id);
   });
 
-  return {
+  // one transaction, each write as its own method does it (one process writes the file at a time)
+  const settle = db.transaction((m: string, s: BridgeSettlement) => {
+    for (const c of s.chats ?? []) repo.upsertChat({ ...c, memberId: m });
+    for (const v of s.visitors ?? []) repo.upsertVisitor({ ...v, memberId: m });
+    for (const l of s.links ?? []) repo.updateLink(m, l.origin, l.key, l.patch);
+    for (const id of s.done ?? []) q.complete.run(id);
+    for (const f of s.failed ?? []) q.fail.run(f.error, f.id);
+  });
+  const toVisitor = (r: Row): BridgeVisitor => ({
+    memberId: String(r.member_id),
+    visitorId: String(r.visitor_id),
+    phone: str(r.phone),
+    email: str(r.email),
+    name: str(r.name),
+    b24UserId: str(r.b24_user_id),
+  });
+
+  const repo: BridgeRepository = {
     binding: (m, l) => ((r) => (r ? toBinding(r) : null))(q.binding.get(m, l) as Row | undefined),
     bindingByChannel: (m, c) => ((r) => (r ? toBinding(r) : null))(q.bindingByChannel.get(m, c) as Row | undefined),
     bindings: (m) => (q.bindings.all(m) as Row[]).map(toBinding),
@@ -196,6 +216,9 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
         updated_at: iso(),
       }),
 
+    chatsOf: (m, ids) => (ids.length ? (q.chatsOf.all(m, JSON.stringify(ids)) as Row[]).map(toChat) : []),
+    visitorsOf: (m, ids) => (ids.length ? (q.visitorsOf.all(m, JSON.stringify(ids)) as Row[]).map(toVisitor) : []),
+
     link: (m, o, k) => ((r) => (r ? toLink(r) : null))(q.link.get(m, o, k) as Row | undefined),
     linkByUisMessage: (m, id) => ((r) => (r ? toLink(r) : null))(q.linkByUis.get(m, id) as Row | undefined),
     addLink: (m, l) => q.addLink.run(m, l.origin, l.key, l.uisChatId, l.uisMessageId, l.b24ChatId, l.b24MessageId, l.b24UserId ?? null, l.state, l.error, iso()).changes > 0,
@@ -228,10 +251,12 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     retry: (id, attempts, dueAt, e) => void q.retry.run(attempts, dueAt, e, id),
     dueNow: (m, chatKey, t) => q.dueNow.run(t, m, chatKey, t).changes,
     setInflight: (ids, on) => (ids.length ? setInflight(ids, on) : undefined),
+    settle: (m, s) => settle(m, s),
     portalsWithDueJobs: (t) => q.portalsDue.pluck().all(t) as string[],
     nextDueAt: () => (q.nextDue.pluck().get() as number | null) ?? null,
     countJobs: (m) => counts(q.countJobs.all(m) as Row[]),
     pendingSignature: (m) => String(q.pendingSignature.get(m)),
     prune: (before) => ({ jobs: q.pruneJobs.run(before).changes, inbox: q.pruneInbox.run(new Date(before).toISOString()).changes }),
   };
+  return repo;
 }

@@ -359,6 +359,148 @@ forEachStore('bridge store', (store) => {
     ]);
   });
 
+  it('chatsOf / visitorsOf: the ones of these ids that exist, read at once; per portal; none asked, none read', async () => {
+    await repo.upsertChat({ memberId: M, uisChatId: '100', channelId: 'ch1', visitorId: 'v1', lineId: '1', b24ChatId: 'b1' });
+    await repo.upsertChat({ memberId: M, uisChatId: '101', channelId: 'ch2' });
+    await repo.upsertChat({ memberId: B, uisChatId: '102', channelId: 'ch1' });
+    await repo.upsertVisitor({ memberId: M, visitorId: 'v1', phone: '79990001122', name: 'Анна' });
+    await repo.upsertVisitor({ memberId: M, visitorId: 'v2', email: 'a@b.c' });
+    await repo.upsertVisitor({ memberId: B, visitorId: 'v3' });
+    const byId = <T extends { uisChatId?: string; visitorId?: string | null }>(xs: T[]) => [...xs].sort((a, b) => String(a.uisChatId ?? a.visitorId).localeCompare(String(b.uisChatId ?? b.visitorId)));
+    expect(byId(await repo.chatsOf(M, ['101', '100', '102', 'none', '100']))).toEqual([await repo.chat(M, '100'), await repo.chat(M, '101')]);
+    expect(await repo.chatsOf(M, [])).toEqual([]);
+    expect(await repo.chatsOf(B, ['100', '102'])).toEqual([await repo.chat(B, '102')]);
+    expect(byId(await repo.visitorsOf(M, ['v2', 'v1', 'v3']))).toEqual([await repo.visitor(M, 'v1'), await repo.visitor(M, 'v2')]);
+    expect(await repo.visitorsOf(M, [])).toEqual([]);
+    // many ids in one read (a round of 2,000 jobs)
+    const many = Array.from({ length: 3000 }, (_, i) => String(i));
+    expect((await repo.chatsOf(M, many)).map((c) => c.uisChatId).sort()).toEqual(['100', '101']);
+  });
+
+  it('settle: chats, visitors and links as the single calls one after another leave them (repeats of a key merged), then jobs done and failed', async () => {
+    // the same writes on portal B one by one and on M in one settle: the same rows
+    for (const m of [M, B]) {
+      await repo.upsertChat({ memberId: m, uisChatId: '100', channelId: 'ch1', visitorId: 'v1', initiator: 'visitor', lineId: '1', b24SessionClosed: true, status: 'closed' });
+      await repo.upsertChat({ memberId: m, uisChatId: '101', channelId: 'ch1', b24ChatId: 'b0', b24SessionId: 's0' });
+      await repo.upsertVisitor({ memberId: m, visitorId: 'v1', phone: '79990001122', name: 'Анна' });
+      for (const k of ['m1', 'm2', 'm3', 'm4']) await repo.addLink(m, link(k, { b24MessageId: 'bm', error: 'old' }));
+      for (const k of ['j1', 'j2', 'j3', 'j4']) await repo.enqueue(job(`${m}${k}`, { memberId: m }));
+    }
+    const chats = [
+      { uisChatId: '100', channelId: 'ignored', lineId: '2', b24ChatId: 'b1', b24SessionId: 's1', b24SessionClosed: false },
+      { uisChatId: '100', channelId: 'ch1', b24SessionId: 's2', operatorId: null },
+      { uisChatId: '101', channelId: 'ch1', b24SessionClosed: true },
+      { uisChatId: '102', channelId: 'ch3', visitorId: 'v2', lineId: '1' }, // new: defaults for what is not given
+      { uisChatId: '103', channelId: 'ch3', status: 'closed' as const },
+      { uisChatId: '103', channelId: 'ch4', b24ChatId: 'b3' },
+    ];
+    const visitors = [
+      { visitorId: 'v1', b24UserId: '17' },
+      { visitorId: 'v1', name: 'Анна К.', phone: null },
+      { visitorId: 'v2', email: 'x@y.z' },
+    ];
+    const links = [
+      { origin: 'uis' as const, key: 'm1', patch: { state: 'relayed' as const, b24ChatId: 'b1', b24SessionId: 's1', error: null } },
+      { origin: 'uis' as const, key: 'm2', patch: { state: 'failed' as const, error: 'refused' } },
+      { origin: 'uis' as const, key: 'm2', patch: { error: 'refused again', b24MessageId: undefined } }, // undefined writes NULL
+      { origin: 'uis' as const, key: 'm3', patch: {} }, // nothing
+      { origin: 'uis' as const, key: 'm4', patch: { bogus: 1 } as never }, // nothing either
+      { origin: 'b24' as const, key: 'm1', patch: { state: 'delivered' as const } }, // none such: nothing
+      { origin: 'uis' as const, key: 'gone', patch: { state: 'relayed' as const } },
+    ];
+    const ids = async (m: string) => Object.fromEntries((await repo.pendingOfChat(m, 'c1')).map((j) => [j.idemKey.slice(m.length), j.id]));
+    const b = await ids(B);
+    for (const c of chats) await repo.upsertChat({ ...c, memberId: B });
+    for (const v of visitors) await repo.upsertVisitor({ ...v, memberId: B });
+    for (const l of links) await repo.updateLink(B, l.origin, l.key, l.patch);
+    await repo.complete(b.j1!);
+    await repo.complete(b.j2!);
+    await repo.fail(b.j2!, 'first');
+    await repo.fail(b.j2!, 'second');
+    await repo.fail(b.j3!, 'refused');
+    const a = await ids(M);
+    await repo.setInflight([a.j1!, a.j2!, a.j3!], true);
+    await repo.settle(M, { chats, visitors, links, done: [a.j1!, a.j2!, a.j1!], failed: [{ id: a.j2!, error: 'first' }, { id: a.j3!, error: 'refused' }, { id: a.j2!, error: 'second' }] });
+
+    const rows = async (m: string) => ({
+      chats: await run(store, 'SELECT uis_chat_id, channel_id, visitor_id, initiator, operator_id, line_id, b24_chat_id, b24_session_id, b24_session_closed, status, ext_chat_id, successor_uis_chat_id, updated_at FROM bridge_chats WHERE member_id = ? ORDER BY uis_chat_id', [m]),
+      visitors: await run(store, 'SELECT visitor_id, phone, email, name, b24_user_id, updated_at FROM bridge_visitors WHERE member_id = ? ORDER BY visitor_id', [m]),
+      links: await run(store, 'SELECT origin, key, uis_chat_id, uis_message_id, b24_chat_id, b24_message_id, b24_session_id, state, error, updated_at FROM bridge_messages WHERE member_id = ? ORDER BY origin, key', [m]),
+      jobs: (await run(store, 'SELECT idem_key, status, last_error, inflight, attempts FROM bridge_jobs WHERE member_id = ? ORDER BY id', [m])).map((r) => ({ ...r, idem_key: String(r.idem_key).slice(m.length) })),
+    });
+    const settled = await rows(M);
+    expect(settled).toEqual(await rows(B));
+    // and what that is
+    expect(await repo.chat(M, '100')).toMatchObject({ channelId: 'ch1', visitorId: 'v1', initiator: 'visitor', lineId: '2', b24ChatId: 'b1', b24SessionId: 's2', b24SessionClosed: false, status: 'closed' });
+    expect(await repo.chat(M, '101')).toMatchObject({ b24ChatId: 'b0', b24SessionId: 's0', b24SessionClosed: true, status: 'open' });
+    expect(await repo.chat(M, '102')).toMatchObject({ channelId: 'ch3', visitorId: 'v2', lineId: '1', b24SessionClosed: false, status: 'open', extChatId: externalChatId('102') });
+    expect(await repo.chat(M, '103')).toMatchObject({ channelId: 'ch3', b24ChatId: 'b3', status: 'closed' });
+    expect(await repo.visitor(M, 'v1')).toEqual({ memberId: M, visitorId: 'v1', phone: '79990001122', email: null, name: 'Анна К.', b24UserId: '17' });
+    expect(await repo.visitor(M, 'v2')).toEqual({ memberId: M, visitorId: 'v2', phone: null, email: 'x@y.z', name: null, b24UserId: null });
+    expect(await repo.link(M, 'uis', 'm1')).toEqual(link('m1', { b24MessageId: 'bm', b24ChatId: 'b1', b24SessionId: 's1', state: 'relayed', error: null }));
+    expect(await repo.link(M, 'uis', 'm2')).toEqual(link('m2', { b24MessageId: null, state: 'failed', error: 'refused again' }));
+    expect(await repo.link(M, 'uis', 'm3')).toEqual(link('m3', { b24MessageId: 'bm', error: 'old' }));
+    expect(settled.jobs).toEqual([
+      { idem_key: 'j1', status: 'done', last_error: null, inflight: 0, attempts: 0 },
+      { idem_key: 'j2', status: 'failed', last_error: 'second', inflight: 0, attempts: 0 },
+      { idem_key: 'j3', status: 'failed', last_error: 'refused', inflight: 0, attempts: 0 },
+      { idem_key: 'j4', status: 'pending', last_error: null, inflight: 0, attempts: 0 },
+    ]);
+    await repo.settle(M, {}); // nothing
+    await repo.settle(M, { chats: [], visitors: [], links: [], done: [], failed: [] });
+    expect(await rows(M)).toEqual(settled);
+  });
+
+  it('settle: all or nothing — a write that fails leaves the jobs in flight and the links as they were', async () => {
+    await repo.upsertChat({ memberId: M, uisChatId: '100', channelId: 'ch1', visitorId: 'v1' });
+    await repo.addLink(M, link('m1'));
+    await repo.enqueue(job('a1'));
+    const [a1] = await repo.pendingOfChat(M, 'c1');
+    await repo.setInflight([a1!.id], true);
+    const before = await run(store, 'SELECT * FROM bridge_messages WHERE member_id = ? ORDER BY key', [M]);
+    // a visitor without an id: refused by the store (NOT NULL) after the chats were written
+    await expect(
+      repo.settle(M, {
+        chats: [{ uisChatId: '100', channelId: 'ch1', b24ChatId: 'b1' }, { uisChatId: '999', channelId: 'ch1' }],
+        visitors: [{ visitorId: 'v1', b24UserId: '5' }, { visitorId: null as never, name: 'x' }],
+        links: [{ origin: 'uis', key: 'm1', patch: { state: 'relayed', b24ChatId: 'b1' } }],
+        done: [a1!.id],
+      }),
+    ).rejects.toThrow();
+    expect((await repo.chat(M, '100'))!.b24ChatId).toBeNull();
+    expect(await repo.chat(M, '999')).toBeNull();
+    expect(await repo.visitor(M, 'v1')).toBeNull();
+    expect(await run(store, 'SELECT * FROM bridge_messages WHERE member_id = ? ORDER BY key', [M])).toEqual(before);
+    expect((await repo.pendingOfChat(M, 'c1'))[0]).toMatchObject({ id: a1!.id, status: 'pending', inflight: true });
+  });
+
+  it('settle and chatsOf / visitorsOf: U+0000 and a lone surrogate stored as the single calls store them (PostgreSQL: U+FFFD), found again', async () => {
+    const settlement = {
+      chats: [{ uisChatId: '1\u0000', channelId: 'ch1', initiator: 'a\u0000', b24ChatId: 'b\ud800' }],
+      visitors: [{ visitorId: 'v\u0000', name: 'Ан\u0000на \udc00' }],
+      links: [{ origin: 'uis' as const, key: 'k\u0000', patch: { error: 'e\u0000\ud800' } }],
+    };
+    for (const m of [M, B]) {
+      await repo.upsertChat({ memberId: m, uisChatId: '1\u0000', channelId: 'ch1' });
+      await repo.addLink(m, link('k\u0000'));
+    }
+    await repo.settle(M, settlement);
+    for (const c of settlement.chats) await repo.upsertChat({ ...c, memberId: B });
+    for (const v of settlement.visitors) await repo.upsertVisitor({ ...v, memberId: B });
+    for (const l of settlement.links) await repo.updateLink(B, l.origin, l.key, l.patch);
+    const [c] = await repo.chatsOf(M, ['1\u0000']);
+    const [v] = await repo.visitorsOf(M, ['v\u0000']);
+    expect(c).toEqual({ ...(await repo.chat(B, '1\u0000')), memberId: M });
+    // the stored id (visitor() answers with the id asked for), as the chats that name it hold it
+    expect(v).toEqual({ ...(await repo.visitor(B, 'v\u0000')), memberId: M, visitorId: store.pg ? 'v\uFFFD' : 'v\u0000' });
+    expect(await repo.link(M, 'uis', 'k\u0000')).toEqual(await repo.link(B, 'uis', 'k\u0000'));
+    if (store.pg) {
+      expect(c).toMatchObject({ uisChatId: '1\uFFFD', initiator: 'a\uFFFD', b24ChatId: 'b\uFFFD' });
+      expect(v).toMatchObject({ visitorId: 'v\uFFFD', name: 'Ан\uFFFDна \uFFFD' });
+      expect((await repo.link(M, 'uis', 'k\u0000'))!.error).toBe('e\uFFFD\uFFFD');
+    } else expect([c!.uisChatId, c!.initiator, v!.visitorId]).toEqual(['1\u0000', 'a\u0000', 'v\u0000']);
+  });
+
   it('pendingSignature changes when a pending job is added, finished, or rescheduled', async () => {
     const seen = new Set<string>();
     const sig = async () => {

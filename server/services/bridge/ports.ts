@@ -84,6 +84,18 @@ export interface MessageLink {
   error: string | null;
 }
 
+/** The fields `updateLink` may patch. */
+export type LinkPatch = Partial<Pick<MessageLink, 'uisMessageId' | 'b24ChatId' | 'b24MessageId' | 'b24SessionId' | 'state' | 'error'>>;
+
+/** The writes of `BridgeRepository.settle`, all of one portal. */
+export interface BridgeSettlement {
+  chats?: Array<Partial<BridgeChat> & { uisChatId: string; channelId: string }>;
+  visitors?: Array<Partial<BridgeVisitor> & { visitorId: string }>;
+  links?: Array<{ origin: 'uis' | 'b24'; key: string; patch: LinkPatch }>;
+  done?: number[];
+  failed?: Array<{ id: number; error: string }>;
+}
+
 export interface BridgeRepository {
   // line bindings
   binding(memberId: string, lineId: string): LineBinding | null;
@@ -113,13 +125,17 @@ export interface BridgeRepository {
   closeB24Session(memberId: string, uisChatId: string, sessionId: string | null): boolean;
   visitor(memberId: string, visitorId: string): BridgeVisitor | null;
   upsertVisitor(v: Partial<BridgeVisitor> & { memberId: string; visitorId: string }): void;
+  /** The chats of these UIS chat ids that exist, in one read (a relay round's prefetch); in no particular order. */
+  chatsOf(memberId: string, uisChatIds: string[]): BridgeChat[];
+  /** The visitors of these ids that exist, in one read; in no particular order. */
+  visitorsOf(memberId: string, visitorIds: string[]): BridgeVisitor[];
 
   // message links
   link(memberId: string, origin: 'uis' | 'b24', key: string): MessageLink | null;
   linkByUisMessage(memberId: string, uisMessageId: string): MessageLink | null;
   /** false when it exists already. */
   addLink(memberId: string, l: MessageLink): boolean;
-  updateLink(memberId: string, origin: 'uis' | 'b24', key: string, patch: Partial<Pick<MessageLink, 'uisMessageId' | 'b24ChatId' | 'b24MessageId' | 'b24SessionId' | 'state' | 'error'>>): void;
+  updateLink(memberId: string, origin: 'uis' | 'b24', key: string, patch: LinkPatch): void;
   countLinks(memberId: string): Record<string, number>;
 
   // echoes of what we wrote as an operator
@@ -153,6 +169,13 @@ export interface BridgeRepository {
   dueNow(memberId: string, chatKey: string, now: number): number;
   /** Set or clear `inflight` of these jobs (one transaction; set before the REST call, durably). */
   setInflight(ids: number[], on: boolean): void;
+  /**
+   * What the answers of one relay call settle, written in one transaction — all or nothing, and on
+   * PostgreSQL a few multi-row statements rather than a round trip per job: the same as
+   * `upsertChat`, `upsertVisitor` and `updateLink` for each entry in its order, then `complete`
+   * for `done` and `fail` for `failed` (a job in both ends failed).
+   */
+  settle(memberId: string, s: BridgeSettlement): void;
   portalsWithDueJobs(now: number): string[];
   nextDueAt(): number | null;
   /** Changes whenever a pending job of the portal is added, finished, failed or rescheduled (cheap: pending rows only). */

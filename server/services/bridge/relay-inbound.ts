@@ -10,18 +10,17 @@ import { e164 } from '../../domain/phone';
 import { echoKey, externalUserId, textHash, unixSeconds, visitorDisplayName } from './identity';
 import { bitrixUserOfEmployee } from './operator-user';
 import { checkInFlight, outcomeUnknown } from './resend-check';
-import type { BridgeChat, BridgeJob, LineBinding } from './ports';
+import type { BridgeChat, BridgeJob, BridgeSettlement, BridgeVisitor, LineBinding } from './ports';
 import type { RelayContext, Row } from './worker-context';
 
 const MAX_BATCH = 50;
 /** UIS message ids grow with time: a chat's messages sort into UIS order by id (jobs of other chats are independent). */
 const uisOrder = (j: BridgeJob): number => Number(j.payload.messageId) || Number.MAX_SAFE_INTEGER;
 
-async function buildItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: BridgeChat & { visitorId: string }): Promise<Row> {
-  const { deps, repo } = ctx;
+function buildItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: BridgeChat & { visitorId: string }, v: BridgeVisitor | null): Row {
+  const { deps } = ctx;
   const visitorId = chat.visitorId;
   const p = job.payload;
-  const v = await repo.visitor(memberId, visitorId);
   const user: Row = { id: externalUserId(visitorId) };
   const phone = e164(v?.phone);
   if (phone) user.phone = phone;
@@ -67,6 +66,8 @@ async function operatorUsers(ctx: RelayContext, memberId: string, jobs: BridgeJo
 }
 
 type Planned = { job: BridgeJob; item: Row; newChat: boolean };
+/** A job taken into this round's call, before its item is built (the visitors are read for all of them at once). */
+type Chosen = { job: BridgeJob; chat: BridgeChat & { visitorId: string }; operatorUser: number | null; newChat: boolean };
 type LineSlice = Array<[string, Planned[]]>;
 type SendResult = { result: Row; errors: Record<string, { error: string; error_description: string }> };
 type Client = PortalRestClient;
@@ -143,23 +144,27 @@ async function settleUnknownOutcomes(ctx: RelayContext, memberId: string, client
  */
 async function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: BridgeJob[], blocked: Set<string>, opUsers: Map<string, number | null | Error>): Promise<Map<string, Planned[]>> {
   const { deps, repo, itemsPerCall, later, errText } = ctx;
-  const perLine = new Map<string, Planned[]>();
+  const chosen = new Map<string, Chosen[]>();
   const newChats = new Set<string>();
-  const skip = async (job: BridgeJob, reason: string) => {
-    await repo.complete(job.id);
-    await repo.updateLink(memberId, 'uis', String(job.payload.messageId), { state: 'skipped', error: reason });
+  // what the plan settles without a call (skipped, nothing to tell): written together before the call
+  const settled: Required<Pick<BridgeSettlement, 'links' | 'done'>> = { links: [], done: [] };
+  const skip = (job: BridgeJob, reason: string) => {
+    settled.done.push(job.id);
+    settled.links.push({ origin: 'uis', key: String(job.payload.messageId), patch: { state: 'skipped', error: reason } });
   };
-  // A round reads up to 2,000 jobs of few chats: each chat and channel binding is read once.
-  const chats = new Map<string, BridgeChat | null>();
+  // A round reads up to 2,000 jobs of few chats: the chats in one read, each channel binding once.
+  const chats = new Map<string, BridgeChat>();
+  const ids = [...new Set(jobs.filter((j) => !blocked.has(j.chatKey)).map((j) => String(j.payload.uisChatId)))];
+  for (const c of ids.length ? await repo.chatsOf(memberId, ids) : []) chats.set(c.uisChatId, c);
+  const chatOf = (uisChatId: string) => chats.get(uisChatId) ?? null;
   const bindings = new Map<string, LineBinding | null>();
-  const chatOf = async (uisChatId: string) => (chats.has(uisChatId) ? chats.get(uisChatId)! : (chats.set(uisChatId, await repo.chat(memberId, uisChatId)), chats.get(uisChatId)!));
   const bindingOf = async (channelId: string) =>
     bindings.has(channelId) ? bindings.get(channelId)! : (bindings.set(channelId, await repo.bindingByChannel(memberId, channelId)), bindings.get(channelId)!);
   for (const job of jobs) {
     if (blocked.has(job.chatKey)) continue;
     const p = job.payload;
     const uisChatId = String(p.uisChatId);
-    const chat = await chatOf(uisChatId);
+    const chat = chatOf(uisChatId);
     if (!chat?.visitorId) {
       blocked.add(job.chatKey);
       await later(job, 'waiting for the /chat callback of this chat', backoffDelay({ baseMs: 500, capMs: 30_000 }, job.attempts));
@@ -172,7 +177,7 @@ async function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: Bridg
       await repo.retry(job.id, job.attempts, deps.clock.now() + 60_000, 'NO_LINE: the channel is not connected to an open line');
       continue;
     }
-    if ((perLine.get(binding.lineId)?.length ?? 0) >= itemsPerCall) continue; // this line's call is full: next round
+    if ((chosen.get(binding.lineId)?.length ?? 0) >= itemsPerCall) continue; // this line's call is full: next round
     const known = !!chat.b24ChatId && chat.lineId === binding.lineId;
     let operatorUser: number | null = null;
     if (p.source === 'operator') {
@@ -183,17 +188,17 @@ async function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: Bridg
         continue;
       }
       if ('skip' in o) {
-        await skip(job, o.skip);
+        skip(job, o.skip);
         continue;
       }
       operatorUser = o.user;
     }
     if (p.source === 'closed' && (!known || chat.b24SessionClosed)) {
-      await repo.complete(job.id); // nothing to tell: no open dialog in the open line
+      settled.done.push(job.id); // nothing to tell: no open dialog in the open line
       continue;
     }
     if (p.source === 'started' && known) {
-      await repo.complete(job.id);
+      settled.done.push(job.id);
       continue;
     }
     const isNew = !known;
@@ -202,12 +207,22 @@ async function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: Bridg
       if (newChats.has(uisChatId)) continue;
       newChats.add(uisChatId);
     }
-    const list = perLine.get(binding.lineId) ?? [];
+    const list = chosen.get(binding.lineId) ?? [];
     if (list.length >= itemsPerCall) continue;
-    const item = await plannedItem(ctx, memberId, job, { ...chat, visitorId: chat.visitorId }, operatorUser);
-    list.push({ job, item, newChat: isNew });
-    perLine.set(binding.lineId, list);
+    list.push({ job, chat: { ...chat, visitorId: chat.visitorId }, operatorUser, newChat: isNew });
+    chosen.set(binding.lineId, list);
     if (isNew) blocked.add(job.chatKey);
+  }
+  if (settled.done.length) await repo.settle(memberId, settled);
+  // the items: the visitors of every chosen job in one read
+  const all = [...chosen.values()].flat();
+  const visitorIds = [...new Set(all.map((x) => x.chat.visitorId))];
+  const visitors = new Map((visitorIds.length ? await repo.visitorsOf(memberId, visitorIds) : []).map((v) => [v.visitorId, v]));
+  const perLine = new Map<string, Planned[]>();
+  for (const [lineId, list] of chosen) {
+    const planned: Planned[] = [];
+    for (const x of list) planned.push({ job: x.job, item: await plannedItem(ctx, memberId, x.job, x.chat, visitors.get(x.chat.visitorId) ?? null, x.operatorUser), newChat: x.newChat });
+    perLine.set(lineId, planned);
   }
   return perLine;
 }
@@ -230,9 +245,9 @@ function operatorShownAs(opUsers: Map<string, number | null | Error>, p: Row, di
  * expected, never relayed back to UIS), a UIS close or an operator-started chat as a notice that
  * makes no CRM entity.
  */
-async function plannedItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: BridgeChat & { visitorId: string }, operatorUser: number | null): Promise<Row> {
+async function plannedItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: BridgeChat & { visitorId: string }, visitor: BridgeVisitor | null, operatorUser: number | null): Promise<Row> {
   const p = job.payload;
-  const item = await buildItem(ctx, memberId, job, chat);
+  const item = buildItem(ctx, memberId, job, chat, visitor);
   const message = item.message as Row;
   if (operatorUser) {
     message.user_id = operatorUser;
@@ -302,10 +317,13 @@ async function sendSlice(ctx: RelayContext, memberId: string, client: Client, sl
 /**
  * Each line's answer: a refusal of the whole call puts its jobs off (NOT_ACTIVE_LINE is shown on the
  * line); per item, an operator's message the dialog did not show is skipped, a relayed one stores
- * Bitrix24's chat, session and user ids, a refused one fails with Bitrix24's reason.
+ * Bitrix24's chat, session and user ids, a refused one fails with Bitrix24's reason. What the
+ * answers settle (chats, visitors, links, jobs done or failed) is written at once, in one
+ * transaction (`settle`): until then the jobs stay in flight, so a crash before it is checked
+ * against the open line, not sent again blindly.
  */
 async function recordSliceResults(ctx: RelayContext, memberId: string, slice: LineSlice, res: SendResult): Promise<void> {
-  const { repo, later, markFailed } = ctx;
+  const { repo, later } = ctx;
   for (const [lineId, items] of slice) {
     const key = `l${lineId}`;
     const err = res.errors[key];
@@ -318,6 +336,12 @@ async function recordSliceResults(ctx: RelayContext, memberId: string, slice: Li
     }
     const out = (res.result[key] ?? {}) as Row;
     const results = (((out.DATA ?? {}) as Row).RESULT ?? []) as Row[];
+    const s: Required<BridgeSettlement> = { chats: [], visitors: [], links: [], done: [], failed: [] };
+    // the chats as they are after the call, in one read; each item's changes are applied to them as
+    // the next item of the chat would have read them
+    const chats = new Map((await repo.chatsOf(memberId, [...new Set(items.map((x) => String(x.job.payload.uisChatId)))])).map((c) => [c.uisChatId, c]));
+    /** chats just made in Bitrix24, with the name their item carried */
+    const made: Array<{ uisChatId: string; visitorId: string; sent: string }> = [];
     for (const [idx, x] of items.entries()) {
       const r = results[idx] ?? {};
       const p = x.job.payload;
@@ -325,45 +349,55 @@ async function recordSliceResults(ctx: RelayContext, memberId: string, slice: Li
       if (r.SUCCESS === true && x.job.payload.source === 'operator' && !r.session) {
         // not shown (dialog not accepted): no echo will come
         await repo.takeEcho(memberId, String((x.item.chat as Row).id), itemEchoKey(x.item));
-        await repo.updateLink(memberId, 'uis', String(p.messageId), { state: 'skipped', error: 'not shown: the open-line dialog is not accepted yet (the client got it)' });
-        await repo.complete(x.job.id);
+        s.links.push({ origin: 'uis', key: String(p.messageId), patch: { state: 'skipped', error: 'not shown: the open-line dialog is not accepted yet (the client got it)' } });
+        s.done.push(x.job.id);
       } else if (r.SUCCESS === true) {
         const session = (r.session ?? {}) as Row;
-        const chat = (await repo.chat(memberId, uisChatId))!;
-        await repo.upsertChat({
-          memberId,
+        const chat = chats.get(uisChatId)!;
+        const patch = {
           uisChatId,
           channelId: chat.channelId,
           lineId,
           b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : undefined,
           b24SessionId: session.ID !== undefined ? String(session.ID) : undefined,
           b24SessionClosed: session.ID !== undefined ? false : undefined,
+        };
+        s.chats.push(patch);
+        if (chat.visitorId && r.user !== undefined) s.visitors.push({ visitorId: chat.visitorId, b24UserId: String(r.user) });
+        // the chat was just made, titled by the name this item carried
+        if (!chat.b24ChatId && chat.visitorId && session.CHAT_ID !== undefined) made.push({ uisChatId, visitorId: chat.visitorId, sent: String((x.item.user as Row | undefined)?.name ?? '') });
+        chats.set(uisChatId, { ...chat, lineId, b24ChatId: patch.b24ChatId ?? chat.b24ChatId, b24SessionId: patch.b24SessionId ?? chat.b24SessionId, b24SessionClosed: patch.b24SessionClosed ?? chat.b24SessionClosed });
+        s.links.push({
+          origin: 'uis',
+          key: String(p.messageId),
+          patch: {
+            state: 'relayed',
+            b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : null,
+            b24SessionId: session.ID !== undefined ? String(session.ID) : null, // the loss audit reads this session
+            error: null,
+          },
         });
-        if (chat.visitorId && r.user !== undefined) await repo.upsertVisitor({ memberId, visitorId: chat.visitorId, b24UserId: String(r.user) });
-        if (!chat.b24ChatId && chat.visitorId && session.CHAT_ID !== undefined) {
-          // the chat was just made, titled by the name this item carried; a visitor card handled
-          // while it was being sent saw no Bitrix24 chat yet to rename (on PostgreSQL the card's
-          // handler runs in its own transaction beside this run): the name is read again now
-          const sent = String((x.item.user as Row | undefined)?.name ?? '');
-          const name = visitorDisplayName((await repo.visitor(memberId, chat.visitorId))?.name);
-          if (name && name !== sent) {
-            await repo.enqueue({ memberId, kind: 'rename', chatKey: uisChatId, idemKey: `rename:${uisChatId}:${textHash(name)}`, payload: { visitorId: chat.visitorId, name }, dueAt: ctx.deps.clock.now() });
-          }
-        }
-        await repo.updateLink(memberId, 'uis', String(p.messageId), {
-          state: 'relayed',
-          b24ChatId: session.CHAT_ID !== undefined ? String(session.CHAT_ID) : null,
-          b24SessionId: session.ID !== undefined ? String(session.ID) : null, // the loss audit reads this session
-          error: null,
-        });
-        await repo.complete(x.job.id);
+        s.done.push(x.job.id);
       } else {
         await dropEchoes(ctx, memberId, [x]);
         const reason = `Bitrix24 refused the message: ${JSON.stringify(r.ERRORS ?? r)}`;
-        await repo.fail(x.job.id, reason);
-        await markFailed(x.job, reason);
+        s.failed.push({ id: x.job.id, error: reason });
+        s.links.push({ origin: 'uis', key: String(p.messageId), patch: { state: 'failed', error: reason } }); // markFailed
       }
     }
+    if (made.length) {
+      // a visitor card handled while the chat was being made saw no Bitrix24 chat yet to rename (on
+      // PostgreSQL the card's handler runs in its own transaction beside this run): the name is
+      // read again now, and a rename queued (before the jobs are marked done) when it changed
+      const names = new Map((await repo.visitorsOf(memberId, [...new Set(made.map((x) => x.visitorId))])).map((v) => [v.visitorId, visitorDisplayName(v.name)]));
+      for (const m of made) {
+        const name = names.get(m.visitorId);
+        if (name && name !== m.sent) {
+          await repo.enqueue({ memberId, kind: 'rename', chatKey: m.uisChatId, idemKey: `rename:${m.uisChatId}:${textHash(name)}`, payload: { visitorId: m.visitorId, name }, dueAt: ctx.deps.clock.now() });
+        }
+      }
+    }
+    await repo.settle(memberId, s);
     await repo.setBindingError(memberId, lineId, null);
   }
 }

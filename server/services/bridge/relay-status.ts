@@ -37,10 +37,8 @@ export async function runDeliveries(ctx: RelayContext, memberId: string, jobs: B
   for (const [lineId, items] of byLine) {
     try {
       await client.call('imconnector.send.status.delivery', { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) });
-      for (const x of items) {
-        await repo.complete(x.job.id);
-        await repo.updateLink(memberId, 'b24', String(x.job.payload.b24MessageId), { state: 'delivered' });
-      }
+      // the line's jobs done and their links delivered, in one transaction
+      await repo.settle(memberId, { done: items.map((x) => x.job.id), links: items.map((x) => ({ origin: 'b24' as const, key: String(x.job.payload.b24MessageId), patch: { state: 'delivered' as const } })) });
     } catch (e) {
       for (const x of items) await later(x.job, `imconnector.send.status.delivery: ${errText(e)}`);
     }
