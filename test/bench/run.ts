@@ -11,11 +11,13 @@ import { benchTelephonyBurst, benchTelephonyLatency } from './telephony';
 import { benchManager, benchManagerChild } from './manager';
 import { benchScaleBurst, benchScaleMemory, benchScaleRates, compileEntry } from './scale';
 import { benchPgIntake } from './pg-intake';
+import { benchIntakeCost } from './intake-cost';
 
 /**
  * `npm run bench` — prints figures; asserts nothing (the goals are printed beside them).
  *   npm run bench [-- --only pacing|analytics|workspace|bridge|crm|telephony|manager] [-- --real | --scale 20]
  *   npm run bench -- --only bridge --cpu-prof /tmp/prof   (CPU profile of the app in the child-process webhook run)
+ *   npm run bench -- --only intake-cost [-- --count N]   (issue #12: WAL pages and CPU per UIS callback on SQLite, statements per callback on PostgreSQL)
  *   npm run bench -- --only pg-intake [-- --count N] [-- --instances 1]   (issue #12: UIS callbacks acknowledged through the PostgreSQL
  *     callback inbox by 1 and 2 instances beside bare Node; TEST_DATABASE_URL or BENCH_DATABASE_URL picks the server)
  *   npm run bench -- --only scale [-- --small] [-- --cpu-prof /tmp/prof]   (issue #12: instances on one SQLite file beside bare Node;
@@ -207,6 +209,14 @@ const BENCHES: Record<string, () => Promise<void>> = {
     } finally {
       entry.remove();
     }
+  },
+  /** What one UIS callback costs each store (issue #12): `npm run bench -- --only intake-cost [-- --count N]` */
+  async 'intake-cost'() {
+    const c = await benchIntakeCost({ callbacks: Number(arg('--count') ?? 20_000), group: 16 });
+    console.log(`Intake cost (#12): the UIS callback chain over ${c.sqlite.callbacks.toLocaleString('en')} visitor messages of one portal, 50 open chats, line bound, «Чаты» rules on (in process, no HTTP)`);
+    console.log(`  SQLite, group commit of ${c.sqlite.group}   ${c.sqlite.pagesPerCallback.toFixed(2)} WAL pages written per callback; CPU ${c.sqlite.cpuMicros.toFixed(0)} µs per callback (chain + commit, checkpoints included)`);
+    if ('error' in c.postgres) console.log(`  PostgreSQL               not measured: ${c.postgres.error}`);
+    else console.log(`  PostgreSQL, inbox consumer  ${c.postgres.statementsPerCallback.toFixed(2)} statements sent per callback (${c.postgres.callbacks.toLocaleString('en')} callbacks; each a round trip)`);
   },
   /** The PostgreSQL callback inbox as the acknowledgement (issue #12): `npm run bench -- --only pg-intake` */
   async 'pg-intake'() {
