@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction, type Updateable } from 'kysely';
 import type { AsyncPort } from '../../services/async-port';
-import type { BridgeRepository, BridgeVisitor } from '../../services/bridge/ports';
+import type { BridgeRepository, BridgeSettlement, BridgeVisitor } from '../../services/bridge/ports';
 import { ECHO_TTL_MS, keyCounts, LINK_PATCH_COLUMNS, str, toBinding, toChat, toJob, toLink, type BridgeRow } from '../bridge-rows';
 import type { BridgeChatsTable, BridgeMessagesTable, BridgeVisitorsTable, PgSchema } from './schema';
 import { pgText } from './nul';
@@ -22,6 +22,12 @@ import { pgText } from './nul';
  *   a job's place in its chat is its id) in one transaction, each overtaken row read FOR UPDATE
  *   (one moved by a concurrent caller meanwhile is gone and skipped).
  *
+ * A round trip costs what the relay's work per message costs on SQLite, so what a relay round reads
+ * and writes for many jobs goes in one statement each: `chatsOf` / `visitorsOf` (= ANY of an array)
+ * and `settle` (one transaction: one INSERT … ON CONFLICT DO UPDATE for the chats, one for the
+ * visitors, one UPDATE … FROM of the links, one of the jobs done, one of those failed — the rows
+ * passed as one JSON parameter, repeats of a key merged first as the single calls would leave it).
+ *
  * Times in ms are BIGINT: a fractional time (SQLite would keep a REAL) is rounded when stored, and
  * a bound `due_at <= t` is floored (`due_at > t` likewise: the same rows as SQLite's comparison).
  * PostgreSQL's text cannot hold U+0000, which SQLite keeps: in every string stored or looked up
@@ -36,6 +42,64 @@ const LINE_ORDER = sql`COALESCE(substring(line_id from '^\\s*([-+]?[0-9]+)')::nu
 
 type Db = Kysely<PgSchema> | Transaction<PgSchema>;
 type Job = Parameters<BridgeRepository['enqueue']>[0];
+
+/**
+ * `settle`'s rows as the statements take them: strings mapped as every string stored (U+0000), a
+ * key given twice merged into one row the way the calls one after another would leave it (a multi-row
+ * upsert or UPDATE … FROM must not meet a row twice): chats and visitors keep the last value given
+ * (null or absent: not given; the first channel, which only an insert writes), links the last value
+ * of each column a patch names (undefined: NULL, as updateLink writes it), jobs the last error.
+ */
+function settlementRows(s: BridgeSettlement) {
+  // a lone UTF-16 surrogate becomes U+FFFD, as it does in a string bound as a parameter (JSON would
+  // escape it, and jsonb refuses the escape)
+  const t = <T extends string | null | undefined>(x: T): T => (typeof x === 'string' ? (pgText(x).replace(/\p{Surrogate}/gu, '\uFFFD') as T) : x);
+  const given = <V>(v: V | null | undefined): v is V => v !== null && v !== undefined;
+  const chats = new Map<string, Record<string, string | number | null>>();
+  for (const c of s.chats ?? []) {
+    const key = t(c.uisChatId);
+    const row = chats.get(key) ?? { uis_chat_id: key, channel_id: t(c.channelId) };
+    const fields = {
+      visitor_id: c.visitorId,
+      initiator: c.initiator,
+      operator_id: c.operatorId,
+      line_id: c.lineId,
+      b24_chat_id: c.b24ChatId,
+      b24_session_id: c.b24SessionId,
+      ext_chat_id: c.extChatId,
+      successor_uis_chat_id: c.successorUisChatId,
+      status: c.status,
+    };
+    for (const [k, v] of Object.entries(fields)) if (given(v)) row[k] = t(v);
+    if (c.b24SessionClosed !== undefined) row.b24_session_closed = c.b24SessionClosed ? 1 : 0;
+    chats.set(key, row);
+  }
+  const visitors = new Map<string, Record<string, string>>();
+  for (const v of s.visitors ?? []) {
+    const key = t(v.visitorId);
+    const row = visitors.get(key) ?? { visitor_id: key };
+    for (const [k, x] of Object.entries({ phone: v.phone, email: v.email, name: v.name, b24_user_id: v.b24UserId })) if (given(x)) row[k] = t(x);
+    visitors.set(key, row);
+  }
+  const links = new Map<string, { origin: string; key: string; p: Record<string, string | null> }>();
+  for (const l of s.links ?? []) {
+    const key = t(l.key);
+    const row = links.get(`${l.origin}:${key}`) ?? { origin: l.origin, key, p: {} };
+    for (const [k, v] of Object.entries(l.patch)) {
+      const column = LINK_PATCH_COLUMNS[k as keyof typeof LINK_PATCH_COLUMNS];
+      if (column) row.p[column] = t((v ?? null) as string | null);
+    }
+    links.set(`${l.origin}:${key}`, row);
+  }
+  const failed = new Map((s.failed ?? []).map((f) => [f.id, { id: f.id, error: t(f.error) }]));
+  return {
+    chats: [...chats.values()],
+    visitors: [...visitors.values()],
+    links: [...links.values()].filter((l) => Object.keys(l.p).length), // an empty patch writes nothing
+    done: [...new Set(s.done ?? [])],
+    failed: [...failed.values()],
+  };
+}
 
 export function createPgBridgeStore(db: Kysely<PgSchema>, now: () => number = Date.now): AsyncPort<BridgeRepository> {
   const iso = () => new Date(now()).toISOString();
@@ -171,6 +235,17 @@ export function createPgBridgeStore(db: Kysely<PgSchema>, now: () => number = Da
         .execute();
     },
 
+    chatsOf: async (m, ids) =>
+      ids.length
+        ? (await db.selectFrom('bridge_chats').selectAll().where('member_id', '=', t(m)).where(sql<boolean>`uis_chat_id = ANY(${ids.map(t)}::text[])`).execute()).map(toChat)
+        : [],
+    visitorsOf: async (m, ids) =>
+      ids.length
+        ? (await db.selectFrom('bridge_visitors').selectAll().where('member_id', '=', t(m)).where(sql<boolean>`visitor_id = ANY(${ids.map(t)}::text[])`).execute()).map(
+            (r) => ({ memberId: m, visitorId: r.visitor_id, phone: str(r.phone), email: str(r.email), name: str(r.name), b24UserId: str(r.b24_user_id) }) satisfies BridgeVisitor,
+          )
+        : [],
+
     link: async (m, o, k) =>
       one(await db.selectFrom('bridge_messages').selectAll().where('member_id', '=', t(m)).where('origin', '=', o).where('key', '=', t(k)).executeTakeFirst(), toLink),
     linkByUisMessage: async (m, id) =>
@@ -302,6 +377,58 @@ export function createPgBridgeStore(db: Kysely<PgSchema>, now: () => number = Da
         .where('due_at', '>', Math.floor(at))
         .executeTakeFirst();
       return Number(r.numUpdatedRows);
+    },
+    settle: (m, s) => {
+      const w = settlementRows(s);
+      if (!w.chats.length && !w.visitors.length && !w.links.length && !w.done.length && !w.failed.length) return Promise.resolve();
+      const write = async (trx: Db): Promise<void> => {
+        const [memberId, at] = [t(m), iso()];
+        if (w.chats.length) {
+          // b24_session_closed and status are not nullable: their given value is looked up in the
+          // source, so one not given keeps the stored value (upsertChat: set only what is given)
+          await sql`
+            WITH src AS (SELECT * FROM jsonb_to_recordset(${JSON.stringify(w.chats)}::jsonb) AS s(
+              uis_chat_id text, channel_id text, visitor_id text, initiator text, operator_id text, line_id text, b24_chat_id text,
+              b24_session_id text, b24_session_closed integer, status text, ext_chat_id text, successor_uis_chat_id text))
+            INSERT INTO bridge_chats AS c (member_id, uis_chat_id, channel_id, visitor_id, initiator, operator_id, line_id, b24_chat_id, b24_session_id,
+              b24_session_closed, status, ext_chat_id, successor_uis_chat_id, updated_at)
+            SELECT ${memberId}, uis_chat_id, channel_id, visitor_id, initiator, operator_id, line_id, b24_chat_id, b24_session_id,
+              COALESCE(b24_session_closed, 0), COALESCE(status, 'open'), ext_chat_id, successor_uis_chat_id, ${at} FROM src
+            ON CONFLICT (member_id, uis_chat_id) DO UPDATE SET
+              visitor_id = COALESCE(excluded.visitor_id, c.visitor_id), initiator = COALESCE(excluded.initiator, c.initiator),
+              operator_id = COALESCE(excluded.operator_id, c.operator_id), line_id = COALESCE(excluded.line_id, c.line_id),
+              b24_chat_id = COALESCE(excluded.b24_chat_id, c.b24_chat_id), b24_session_id = COALESCE(excluded.b24_session_id, c.b24_session_id),
+              b24_session_closed = COALESCE((SELECT s.b24_session_closed FROM src s WHERE s.uis_chat_id = excluded.uis_chat_id), c.b24_session_closed),
+              status = COALESCE((SELECT s.status FROM src s WHERE s.uis_chat_id = excluded.uis_chat_id), c.status),
+              ext_chat_id = COALESCE(excluded.ext_chat_id, c.ext_chat_id), successor_uis_chat_id = COALESCE(excluded.successor_uis_chat_id, c.successor_uis_chat_id),
+              updated_at = excluded.updated_at`.execute(trx);
+        }
+        if (w.visitors.length) {
+          await sql`
+            INSERT INTO bridge_visitors AS v (member_id, visitor_id, phone, email, name, b24_user_id, updated_at)
+            SELECT ${memberId}, visitor_id, phone, email, name, b24_user_id, ${at}
+              FROM jsonb_to_recordset(${JSON.stringify(w.visitors)}::jsonb) AS s(visitor_id text, phone text, email text, name text, b24_user_id text)
+            ON CONFLICT (member_id, visitor_id) DO UPDATE SET phone = COALESCE(excluded.phone, v.phone), email = COALESCE(excluded.email, v.email),
+              name = COALESCE(excluded.name, v.name), b24_user_id = COALESCE(excluded.b24_user_id, v.b24_user_id), updated_at = excluded.updated_at`.execute(trx);
+        }
+        if (w.links.length) {
+          // a column the patch names is set (to NULL when its value is), one it does not name is kept
+          const col = (c: string) => sql`${sql.ref(c)} = CASE WHEN u.p ? ${c} THEN u.p->>${c} ELSE m.${sql.ref(c)} END`;
+          await sql`
+            UPDATE bridge_messages m SET ${sql.join(Object.values(LINK_PATCH_COLUMNS).map(col))}, updated_at = ${at}
+            FROM (SELECT e->>'origin' AS origin, e->>'key' AS key, e->'p' AS p FROM jsonb_array_elements(${JSON.stringify(w.links)}::jsonb) AS e) u
+            WHERE m.member_id = ${memberId} AND m.origin = u.origin AND m.key = u.key`.execute(trx);
+        }
+        if (w.done.length) {
+          await trx.updateTable('bridge_jobs').set({ status: 'done', last_error: null, inflight: 0 }).where(sql<boolean>`id = ANY(${w.done}::bigint[])`).execute();
+        }
+        if (w.failed.length) {
+          await sql`
+            UPDATE bridge_jobs j SET status = 'failed', last_error = f.error, inflight = 0
+            FROM jsonb_to_recordset(${JSON.stringify(w.failed)}::jsonb) AS f(id bigint, error text) WHERE j.id = f.id`.execute(trx);
+        }
+      };
+      return db.isTransaction ? write(db) : db.transaction().execute(write);
     },
     setInflight: async (ids, on) => {
       if (!ids.length) return;
