@@ -155,10 +155,11 @@ function* onNewMessage(deps: BridgeCallbackDeps, memberId: string, cb: Route<'PO
   const chatId = b.chat_id;
   const channelId = b.channel_id!;
   const messageId = b.id;
-  // Loop prevention (docs/facts/uis.md#rule-10): a message we sent to UIS ourselves never comes back in.
-  if ((yield* step(repo.linkByUisMessage(memberId, messageId)))?.origin === 'b24') return false;
-  // Seen already (also after the job itself was pruned by the retention).
-  if (yield* step(repo.link(memberId, 'uis', messageId))) return false;
+  // One read by the message's UIS id answers both (every link made for a UIS message keeps its id in
+  // uisMessageId, ours included): a message we sent to UIS ourselves never comes back in (loop
+  // prevention, docs/facts/uis.md#rule-10), and a message seen already is not queued again (also
+  // after the job itself was pruned by the retention).
+  if (yield* step(repo.linkByUisMessage(memberId, messageId))) return false;
   let source = b.source ?? '';
   if (source === 'system') {
     // An operator-initiated chat (UIS workspace, iframe or our runtime call) starts with
