@@ -349,13 +349,16 @@ export function createPgBridgeStore(db: Kysely<PgSchema>, now: () => number = Da
       (await db.selectFrom('bridge_jobs').selectAll().where('member_id', '=', t(m)).where('chat_key', '=', t(chatKey)).where('status', '=', 'pending').orderBy('id').execute()).map(toJob),
     due: async (m, at, limit) => {
       // a job whose chat has an older pending job still backing off (its blocker) is not due: order is kept per chat
-      // (a negative limit is none, as in SQLite)
+      // (a negative limit is none, as in SQLite). Each chat's first blocker is found by a window over the
+      // portal's pending rows, read once: a join with the blockers, planned on the statistics of a table
+      // a burst has just filled (one pending row expected), ran as a nested loop over every due row —
+      // 0.4–2.7 s a round with 5,000 queued messages
       const r = await sql<BridgeRow>`
-        WITH blockers AS (
-          SELECT chat_key, MIN(id) AS first_id FROM bridge_jobs WHERE member_id = ${t(m)} AND status = 'pending' AND due_at > ${Math.floor(at)}::bigint GROUP BY chat_key)
-        SELECT j.* FROM bridge_jobs j LEFT JOIN blockers b ON b.chat_key = j.chat_key
-        WHERE j.member_id = ${t(m)} AND j.status = 'pending' AND j.due_at <= ${Math.floor(at)}::bigint AND (b.first_id IS NULL OR j.id < b.first_id)
-        ORDER BY j.id LIMIT ${limit < 0 ? null : Math.floor(limit)}::bigint`.execute(db);
+        SELECT id, member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at, last_error, inflight FROM (
+          SELECT j.*, MIN(j.id) FILTER (WHERE j.due_at > ${Math.floor(at)}::bigint) OVER (PARTITION BY j.chat_key) AS first_blocker
+          FROM bridge_jobs j WHERE j.member_id = ${t(m)} AND j.status = 'pending') p
+        WHERE p.due_at <= ${Math.floor(at)}::bigint AND (p.first_blocker IS NULL OR p.id < p.first_blocker)
+        ORDER BY p.id LIMIT ${limit < 0 ? null : Math.floor(limit)}::bigint`.execute(db);
       return r.rows.map(toJob);
     },
     complete: async (id) => {
