@@ -38,4 +38,5 @@ EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 STOPSIGNAL SIGTERM
-CMD ["node", "--enable-source-maps", "build/serve.js"]
+# the heap flags of `npm run serve` (docs/deploying.md#memory): a small young generation, an old one grown by half over what lives
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=2", "--heap-growing-percent=50", "build/serve.js"]

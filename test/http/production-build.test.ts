@@ -116,7 +116,11 @@ describe('the production build', () => {
     const url = `http://127.0.0.1:${port}`;
     const modules = join(dir, 'modules.log');
     const db = join(dir, 'omni.db');
+    // with the node flags of `npm run serve` (Node refuses a flag it does not know)
+    const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const flags = pkg.scripts.serve!.split(' ').filter((a) => a.startsWith('--'));
     const app = serve({ ...PROD_ENV, PORT: String(port), DATABASE_URL: `file:${db}`, OMNI_MODULE_LOG: modules }, [
+      ...flags,
       '--import',
       pathToFileURL(join(PROJECT_ROOT, 'test/support/record-modules.mjs')).href,
     ]);
