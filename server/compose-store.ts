@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Logger } from './logging';
+import type { AsyncPort } from './services/async-port';
 import type { MaybeAsync } from './services/maybe-async';
 import { runAsync } from './services/maybe-async';
 import type { CallbackIntake } from './services/callback-intake';
@@ -85,8 +86,14 @@ export function createPgIntake(
   store: PostgresStore,
   chain: (s: CallbackStores, later: (fn: () => void) => void) => UisCallbackHandler,
   log: Logger,
-): { uisCallbacks: CallbackIntake; consumer: PgCallbackConsumer } {
+): { uisCallbacks: CallbackIntake; consumer: PgCallbackConsumer; uisInbox: AsyncPort<UisInbox> } {
   const inbox = createPgCallbackInbox(store.pg);
+  /**
+   * The callback's row in the callback inbox, committed before the 204, is its durable record on
+   * PostgreSQL (the same portal and dedupe key: a repeat is not stored twice): the chain's recorder
+   * writes nothing more (on SQLite it writes uis_inbox inside the group commit, the record there).
+   */
+  const recordedAtTheDoor: AsyncPort<UisInbox> = { record: async () => true, count: (memberId) => inbox.count(memberId) };
   /**
    * One batch = one transaction = one portal (the consumer's run): its stores, its link and whether
    * its «Чаты» rules are on are read once for the batch, not once per callback — a round trip each
@@ -105,7 +112,7 @@ export function createPgIntake(
         if (!v) enabled.set(key, (v = s.crmRules.isEnabled(m, kind)));
         return v;
       };
-      b = { s: { ...s, crmRules: { ...s.crmRules, isEnabled } }, link: s.links.get(memberId) };
+      b = { s: { ...s, uisInbox: recordedAtTheDoor, crmRules: { ...s.crmRules, isEnabled } }, link: s.links.get(memberId) };
       batches.set(trx, b);
     }
     return b;
@@ -125,6 +132,7 @@ export function createPgIntake(
   });
   return {
     consumer,
+    uisInbox: recordedAtTheDoor,
     uisCallbacks: {
       async submit(link, cb) {
         await inbox.submit({ memberId: link.memberId, path: `${cb.method} ${cb.path}`, body: JSON.stringify(cb), dedupeKey: callbackDedupeKey(cb) });

@@ -193,7 +193,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
       bridgeStatus: { bridge: s.bridge, recovery: s.bridgeRecovery, reconcileSoon: (m) => later(() => bridgeRecovery.soon(m)) },
       crmRules: { requests: s.crmRequests, crmRules: s.crmRules, now, gatherMs: crmWorker.gatherMs, wake: (d: number) => later(() => crmWorker.wake(d)) },
     });
-  const intake = store.kind === 'sqlite' ? { uisCallbacks: createCallbackIntake(callbackChain(store.sync, (fn) => fn()), atomically(store.db)), consumer: undefined } : createPgIntake(store, callbackChain, log);
+  const intake = store.kind === 'sqlite' ? { uisCallbacks: createCallbackIntake(callbackChain(store.sync, (fn) => fn()), atomically(store.db)), consumer: undefined, uisInbox: stores.uisInbox } : createPgIntake(store, callbackChain, log);
   const deps: AppDeps = {
     appUrl,
     log,
@@ -220,7 +220,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     health: { store: stores.health, restBurst: config.rateLimit.burst },
     chatSources: chatSources.deps,
     chatSourcesWorker: chatSources.worker,
-    uisInbox: stores.uisInbox,
+    // the record of UIS callbacks: uis_inbox on SQLite, the callback inbox on PostgreSQL (compose-store.ts)
+    uisInbox: intake.uisInbox,
     uisCallbacks: intake.uisCallbacks,
     bridge,
     bridgeWorker,

@@ -418,7 +418,9 @@ describe('resumable multi-part messages and retention', () => {
     expect(jobs['in:done']).toBeGreaterThan(0);
     const pruned = await repo.prune(Date.now() + 60_000);
     expect(pruned.jobs).toBeGreaterThan(0);
-    expect(pruned.inbox).toBeGreaterThan(0);
+    // the callbacks' record: uis_inbox on SQLite; on PostgreSQL the callback inbox (its consumer prunes it after 30 days)
+    if (h.app.storeKind === 'sqlite') expect(pruned.inbox).toBeGreaterThan(0);
+    else expect(await h.app.deps.uisInbox.count(h.portal.memberId)).toBeGreaterThan(0);
     expect(Object.keys(await repo.countJobs(h.portal.memberId)).filter((k) => k.endsWith(':done'))).toEqual([]);
     // a repeat of an already relayed UIS message after its job was pruned is still not relayed twice
     const link = (await h.app.deps.links.get(h.portal.memberId))!;

@@ -77,6 +77,9 @@ describe('PostgreSQL intake: what a batch reads', () => {
     expect(reads('crm_rules_settings')).toBe(1);
     // whether the message was seen (ours sent to UIS, or queued already): one read a message
     expect(sent.filter((q) => /from "?bridge_messages"? /i.test(q)).length).toBe(20);
+    // the callback's row in the callback inbox is its record: nothing written to uis_inbox again
+    expect(sent.filter((q) => /into "?uis_inbox"? /i.test(q))).toEqual([]);
+    expect(await intake.uisInbox.count(M)).toBe(21);
     // the CRM request of the chat: one upsert per callback (it was a locking read, then the write)
     expect(sent.filter((q) => /"?crm_requests"?[ (]/i.test(q)).length).toBe(21);
     // and the batch did its work: every message queued for the open line and kept for the CRM rules

@@ -31,6 +31,8 @@ export interface PgCallbackInbox {
    * handed out again).
    */
   claim(limit: number): Promise<ClaimedCallback[]>;
+  /** Callbacks of the portal held (pending, handled or set aside): the durable record of what UIS sent. */
+  count(memberId: string): Promise<number>;
   /** Marks claimed callbacks handled (kept, so a late repeat is still a repeat); how many were this owner's. */
   done(ids: readonly number[]): Promise<number>;
   /** Counters since creation: groups written, callbacks in them, callbacks retried alone after a group failed. */
@@ -178,6 +180,10 @@ export function createPgCallbackInbox(db: pg.Pool | { pool: pg.Pool }, opts: PgC
           setImmediate(pump);
         }
       });
+    },
+    async count(memberId) {
+      const r = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM uis_callback_inbox WHERE member_id = $1', [memberId]);
+      return r.rows[0]?.n ?? 0;
     },
     async claim(limit) {
       const t = now();
