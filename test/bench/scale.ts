@@ -9,6 +9,7 @@
  *     (2 req/s, burst 50): time, REST calls, 503s;
  *  4. resident size of one instance alone in its process serving 1,000 installed portals with
  *     100,000 bridged chats and their messages (seeded into the SQLite file), idle and under a burst.
+ * Every instance runs with the node flags of `npm run serve` (SERVE_FLAGS) before `--node-flags`.
  * The portal's relay is held, where a figure must not include it, by the bench holding the portal's
  * 'work' lease in the database (migration 026) — exactly how another instance would hold it.
  */
@@ -38,6 +39,14 @@ const APP_SECRET_KEY = 'scale-bench-secret-0123456789abcdef0123456789abcdef';
 /** the lease area every job loop of a portal holds (services/job-loop.ts) */
 const WORK = 'work';
 const HOLDER = 'scale-bench:0/hold';
+/**
+ * The node flags production starts with (`npm run serve`: the heap flags, docs/deploying.md#memory):
+ * every instance runs with them, then the bench's own (`--node-flags`; V8 takes the last of a flag,
+ * so `--max-semi-space-size=0 --heap-growing-percent=0` measures V8's defaults).
+ */
+export const SERVE_FLAGS: string[] = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { serve: string } }).scripts.serve
+  .split(' ')
+  .filter((a) => a.startsWith('--') && a !== '--enable-source-maps');
 
 export interface RateResult {
   sent: number;
@@ -225,7 +234,7 @@ async function startScaleWorld(o: { entry: string; offlinePollMs?: number; logLe
         logLevel: o.logLevel ?? 'warn',
         env: { APP_URL: url },
         compiledEntry: o.entry,
-        execArgv: o.execArgv,
+        execArgv: [...SERVE_FLAGS, ...(o.execArgv ?? [])],
         store,
       });
       procs.push(p);
