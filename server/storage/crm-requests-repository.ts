@@ -1,23 +1,24 @@
 import type { Db } from './db';
 import type { CrmRequestRepository } from '../services/crm-rules/ports';
-import { furthestEvent, toCrmRequest as toRequest, toCrmRequestMessage, type CrmRequestMessageRow, type CrmRequestRow as Row } from './crm-requests-rows';
+import { eventRankSql, toCrmRequest as toRequest, toCrmRequestMessage, type CrmRequestMessageRow, type CrmRequestRow as Row } from './crm-requests-rows';
 
 export function createSqliteCrmRequestRepository(db: Db, now: () => number = Date.now): CrmRequestRepository {
   const iso = () => new Date(now()).toISOString();
   const q = {
     get: db.prepare('SELECT * FROM crm_requests WHERE member_id = ? AND kind = ? AND request_id = ?'),
     events: db.prepare('SELECT request_id, event FROM crm_requests WHERE member_id = ? AND kind = ? AND request_id IN (SELECT value FROM json_each(?))'),
-    insert: db.prepare(
+    // created, or re-opened keeping the furthest lifecycle point (events may arrive out of order;
+    // EVENT_RANK in crm-requests-rows.ts: started < message = received < finished), in one statement
+    touch: db.prepare(
       `INSERT INTO crm_requests (member_id, kind, request_id, event, channel_id, visitor_id, started_at, facts, status, due_at, updated_at)
-       VALUES (@memberId, @kind, @requestId, @event, @channelId, @visitorId, @startedAt, @facts, 'pending', @dueAt, @now)`,
-    ),
-    reopen: db.prepare(
-      `UPDATE crm_requests SET event = @event, channel_id = COALESCE(@channelId, channel_id), visitor_id = COALESCE(@visitorId, visitor_id),
-         started_at = COALESCE(started_at, @startedAt), facts = COALESCE(@facts, facts),
-         due_at = CASE WHEN status = 'pending' THEN MIN(due_at, @dueAt) ELSE @dueAt END,
+       VALUES (@memberId, @kind, @requestId, @event, @channelId, @visitorId, @startedAt, @facts, 'pending', @dueAt, @now)
+       ON CONFLICT (member_id, kind, request_id) DO UPDATE SET
+         event = CASE WHEN ${eventRankSql('excluded.event')} >= ${eventRankSql('crm_requests.event')} THEN excluded.event ELSE crm_requests.event END,
+         channel_id = COALESCE(excluded.channel_id, crm_requests.channel_id), visitor_id = COALESCE(excluded.visitor_id, crm_requests.visitor_id),
+         started_at = COALESCE(crm_requests.started_at, excluded.started_at), facts = COALESCE(excluded.facts, crm_requests.facts),
+         due_at = CASE WHEN crm_requests.status = 'pending' THEN MIN(crm_requests.due_at, excluded.due_at) ELSE excluded.due_at END,
          status = 'pending',
-         version = version + 1, updated_at = @now
-       WHERE member_id = @memberId AND kind = @kind AND request_id = @requestId`,
+         version = crm_requests.version + 1, updated_at = excluded.updated_at`,
     ),
     touchVisitor: db.prepare(
       `UPDATE crm_requests SET status = 'pending', due_at = ?, version = version + 1, updated_at = ?
@@ -77,12 +78,7 @@ export function createSqliteCrmRequestRepository(db: Db, now: () => number = Dat
         dueAt: r.dueAt,
         now: iso(),
       };
-      db.transaction(() => {
-        const cur = q.get.get(r.memberId, r.kind, r.requestId) as Row | undefined;
-        if (!cur) return q.insert.run(p);
-        // events may arrive out of order: the row keeps the furthest lifecycle point
-        return q.reopen.run({ ...p, event: furthestEvent(r.event, cur.event) });
-      })();
+      q.touch.run(p);
     },
     touchVisitor(memberId, visitorId, dueAt) {
       return q.touchVisitor.run(dueAt, iso(), memberId, visitorId).changes;

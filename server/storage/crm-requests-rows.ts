@@ -33,8 +33,12 @@ export interface CrmRequestMessageRow {
 
 const EVENT_RANK: Record<CrmRequest['event'], number> = { started: 0, message: 1, received: 1, finished: 2 };
 
-/** Events may arrive out of order: the row keeps the furthest lifecycle point (`next` on a tie). */
-export const furthestEvent = (next: CrmRequest['event'], current: CrmRequest['event']): CrmRequest['event'] => (EVENT_RANK[next] >= EVENT_RANK[current] ? next : current);
+/**
+ * Events may arrive out of order: the row keeps the furthest lifecycle point (the arriving one on a
+ * tie). The rank of an event column in SQL (both dialects), for the touch's upsert.
+ */
+export const eventRankSql = (column: 'excluded.event' | 'crm_requests.event'): string =>
+  `CASE ${column} ${Object.entries(EVENT_RANK).map(([e, r]) => `WHEN '${e}' THEN ${r}`).join(' ')} END`;
 
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
 

@@ -1,8 +1,8 @@
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { PgSchema } from './schema';
 import type { CrmRequestRepository } from '../../services/crm-rules/ports';
 import type { AsyncPort } from '../../services/async-port';
-import { toCrmRequest, toCrmRequestMessage, type CrmRequestMessageRow, type CrmRequestRow } from '../crm-requests-rows';
+import { eventRankSql, toCrmRequest, toCrmRequestMessage, type CrmRequestMessageRow, type CrmRequestRow } from '../crm-requests-rows';
 import { pgText } from './nul';
 
 /**
@@ -48,9 +48,7 @@ export function createPgCrmRequestStore(db: Kysely<PgSchema>, now: () => number 
         dueAt: ms(r.dueAt),
       };
       // One statement (a round trip per UIS message in the callback chain, issue #12): the row is
-      // created, or — locked by the conflict — re-opened keeping the furthest lifecycle point (events
-      // may arrive out of order; EVENT_RANK in crm-requests-rows.ts: started < message = received < finished).
-      const rank = (e: RawBuilder<unknown>) => sql`CASE ${e} WHEN 'started' THEN 0 WHEN 'finished' THEN 2 ELSE 1 END`;
+      // created, or — locked by the conflict — re-opened keeping the furthest lifecycle point.
       await db
         .insertInto('crm_requests')
         .values({
@@ -68,7 +66,7 @@ export function createPgCrmRequestStore(db: Kysely<PgSchema>, now: () => number 
         })
         .onConflict((oc) =>
           oc.columns(['member_id', 'kind', 'request_id']).doUpdateSet({
-            event: sql`CASE WHEN ${rank(sql`excluded.event`)} >= ${rank(sql`crm_requests.event`)} THEN excluded.event ELSE crm_requests.event END`,
+            event: sql`CASE WHEN ${sql.raw(eventRankSql('excluded.event'))} >= ${sql.raw(eventRankSql('crm_requests.event'))} THEN excluded.event ELSE crm_requests.event END`,
             channel_id: sql`COALESCE(excluded.channel_id, crm_requests.channel_id)`,
             visitor_id: sql`COALESCE(excluded.visitor_id, crm_requests.visitor_id)`,
             started_at: sql`COALESCE(crm_requests.started_at, excluded.started_at)`,
