@@ -114,6 +114,26 @@ describe('PostgreSQL callback consumer', () => {
     expect(await pending()).toBe(0);
   });
 
+  it("a batch's transaction commits asynchronously (its callbacks are durable already); the pool's other work stays synchronous", async () => {
+    await submitAll(a, [1, 2].map((n) => ({ memberId: 'p1', n })));
+    const seen: string[] = [];
+    const consumer = createPgCallbackConsumer({
+      db: a.db,
+      handle: async (trx, row) => {
+        seen.push((await sql<{ s: string }>`SELECT current_setting('synchronous_commit') AS s`.execute(trx)).rows[0]!.s);
+        await effect('a')(trx, row);
+      },
+      failed: () => {},
+      error: () => {},
+    });
+    expect(await consumer.drain()).toBe(2);
+    expect(seen).toEqual(['off', 'off']);
+    // set for the transaction only (SET LOCAL): the connection goes back to the pool as it came
+    const after = await Promise.all(Array.from({ length: 6 }, () => a.pool.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s")));
+    expect(after.map((r) => r.rows[0]!.s)).toEqual(Array(6).fill('on'));
+    expect((await effects()).map((r) => r.body)).toEqual(['m1', 'm2']);
+  });
+
   it('a portal held by one instance is skipped by another, not waited for', async () => {
     await submitAll(a, [1, 2].map((n) => ({ memberId: 'p1', n })));
     await submitAll(a, [3].map((n) => ({ memberId: 'p2', n })));

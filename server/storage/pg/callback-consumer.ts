@@ -77,8 +77,17 @@ export function createPgCallbackConsumer(o: PgCallbackConsumerOptions): PgCallba
     return r.rows.map((x) => x.member_id);
   };
 
+  /**
+   * The portal's lock, tried; in the same statement the transaction's commit is made asynchronous
+   * (`synchronous_commit` off, for this transaction only). Its callbacks are durable already (their
+   * rows were committed synchronously before the 204), and a crash that lost this commit loses it
+   * whole — the handlers' writes with the rows' done marks — so the rows are pending again and handled
+   * again. Nothing outside the database sees its effects before they are durable: PostgreSQL flushes
+   * its WAL in order, so the next synchronous commit (the workers', before any call to Bitrix24 or
+   * UIS) flushes this one first. It spares an fsync per batch, which the intake's group commits wait behind.
+   */
   const locked = async (trx: Kysely<PgSchema>, memberId: string) =>
-    (await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(${LOCK_SPACE}::int, hashtext(${memberId})) AS ok`.execute(trx)).rows[0]?.ok === true;
+    (await sql<{ ok: boolean }>`SELECT set_config('synchronous_commit', 'off', true) AS c, pg_try_advisory_xact_lock(${LOCK_SPACE}::int, hashtext(${memberId})) AS ok`.execute(trx)).rows[0]?.ok === true;
 
   const pendingOf = async (trx: Kysely<PgSchema>, memberId: string, limit: number): Promise<InboxRow[]> => {
     const r = await sql<{ id: number; path: string; body: string }>`SELECT id, path, body FROM uis_callback_inbox WHERE member_id = ${memberId} AND done_at IS NULL ORDER BY id LIMIT ${limit}`.execute(trx);
