@@ -318,31 +318,57 @@ async function knownChats(w: ScaleWorld, chats: number, phonePrefix = '+7918') {
 }
 
 export interface ScaleRates {
+  /** bare Node interleaved with the 1-instance rounds */
   bare: RateResult;
-  instances: Array<RateResult & { n: number }>;
+  /** each with the bare-Node figure of the rounds interleaved with it */
+  instances: Array<RateResult & { n: number; bare: RateResult }>;
 }
 
-/** Parts 1 and 2: bare Node, then 1, 2, 3 instances on one SQLite file (relay held: intake alone). */
-export async function benchScaleRates(o: { entry: string; count: number; concurrency: number; chats: number; maxInstances: number; execArgv?: string[]; store?: 'sqlite' | 'postgres' }): Promise<ScaleRates> {
+/** Several runs as one: their answers and seconds summed, CPU weighted by each run's seconds. */
+export function combineRates(rs: RateResult[]): RateResult {
+  const seconds = rs.reduce((a, r) => a + r.seconds, 0);
+  const ok = rs.reduce((a, r) => a + r.ok, 0);
+  const weigh = (f: (r: RateResult) => number) => rs.reduce((a, r) => a + f(r) * r.seconds, 0) / seconds;
+  return {
+    sent: rs.reduce((a, r) => a + r.sent, 0),
+    ok,
+    other: rs.reduce((a, r) => a + r.other, 0),
+    seconds,
+    perSecond: ok / seconds,
+    cpu: { servers: rs[0]!.cpu.servers.map((_, i) => weigh((r) => r.cpu.servers[i]!)), client: weigh((r) => r.cpu.client) },
+  };
+}
+
+/**
+ * Parts 1 and 2: 1, 2, 3 instances on one store (relay held: intake alone), each beside bare Node
+ * measured in rounds interleaved with its own (bare, instances, bare, instances, …: `rounds` of
+ * count / rounds callbacks each), so a machine whose speed drifts during the run — this one's
+ * reference moved 5–10 k/s between runs minutes apart — moves both sides of each share alike.
+ */
+export async function benchScaleRates(o: { entry: string; count: number; concurrency: number; chats: number; maxInstances: number; execArgv?: string[]; store?: 'sqlite' | 'postgres'; rounds?: number }): Promise<ScaleRates> {
   const w = await startScaleWorld({ entry: o.entry, execArgv: o.execArgv, store: o.store });
+  const rounds = Math.max(1, o.rounds ?? 5);
+  const slice = Math.ceil(o.count / rounds);
   try {
     const k = await knownChats(w, o.chats);
     await w.holdWork();
     const bareServer = await startBareNode();
-    let bare: RateResult;
+    const instances: ScaleRates['instances'] = [];
     try {
-      const body = k.bodies(o.count, o.concurrency);
-      bare = await hammerSpread({ targets: [bareServer.url], pids: [bareServer.pid], headers: k.headers, count: o.count, concurrency: o.concurrency, body });
+      for (let n = 1; n <= o.maxInstances; n++) {
+        if (w.procs.length < n) await w.add();
+        const bare: RateResult[] = [];
+        const product: RateResult[] = [];
+        for (let r = 0; r < rounds; r++) {
+          bare.push(await hammerSpread({ targets: [bareServer.url], pids: [bareServer.pid], headers: k.headers, count: slice, concurrency: o.concurrency, body: k.bodies(slice, o.concurrency) }));
+          product.push(await hammerSpread({ targets: k.targets(), pids: w.procs.map((p) => p.child.pid!), headers: k.headers, count: slice, concurrency: o.concurrency, body: k.bodies(slice, o.concurrency) }));
+        }
+        instances.push({ n, ...combineRates(product), bare: combineRates(bare) });
+      }
     } finally {
       await bareServer.close();
     }
-    const instances: ScaleRates['instances'] = [];
-    for (let n = 1; n <= o.maxInstances; n++) {
-      if (w.procs.length < n) await w.add();
-      const r = await hammerSpread({ targets: k.targets(), pids: w.procs.map((p) => p.child.pid!), headers: k.headers, count: o.count, concurrency: o.concurrency, body: k.bodies(o.count, o.concurrency) });
-      instances.push({ n, ...r });
-    }
-    return { bare, instances };
+    return { bare: instances[0]!.bare, instances };
   } finally {
     // SIGTERM first: a child started with --cpu-prof writes its profile on a clean exit only
     if (o.execArgv?.includes('--cpu-prof')) await w.stopAll();
