@@ -19,7 +19,10 @@ export function childDatabaseEnv(databasePath: string, store: 'sqlite' | 'postgr
 
 /** The PostgreSQL schema of the child-process world whose SQLite file would be `databasePath`. */
 export function worldSchema(databasePath: string): string {
-  return `w_${createHash('sha256').update(resolve(databasePath)).digest('hex').slice(0, 16)}`;
+  const hash = createHash('sha256').update(resolve(databasePath)).digest('hex').slice(0, 16);
+  // a node-pg project run names its worlds (pg-project-teardown.ts), so its teardown drops only its own
+  const run = process.env.OMNI_TEST_RUN;
+  return run && /^[0-9a-f]{8}$/.test(run) ? `w_${run}_${hash}` : `w_${hash}`;
 }
 
 /** The environment of an in-process (harness) server, and how to drop what it leaves. */
@@ -41,11 +44,12 @@ export async function dropSchemas(schemas: string[]): Promise<void> {
 }
 
 /** The schemas child-process worlds left (pg project teardown). */
-export async function dropWorldSchemas(): Promise<number> {
+export async function dropWorldSchemas(run: string): Promise<number> {
+  if (!/^[0-9a-f]{8}$/.test(run)) throw new Error(`not a test run id: ${run}`);
   const client = new pg.Client({ connectionString: TEST_PG_URL });
   await client.connect();
   try {
-    const r = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname ~ '^w_[0-9a-f]{16}$'`);
+    const r = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname ~ '^w_${run}_[0-9a-f]{16}$'`);
     for (const row of r.rows) await client.query(`DROP SCHEMA IF EXISTS "${row.nspname}" CASCADE`);
     return r.rows.length;
   } finally {
