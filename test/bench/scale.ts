@@ -40,7 +40,7 @@ const APP_SECRET_KEY = 'scale-bench-secret-0123456789abcdef0123456789abcdef';
 const WORK = 'work';
 const HOLDER = 'scale-bench:0/hold';
 /**
- * The node flags production starts with (`npm run serve`: the heap flags, docs/deploying.md#memory):
+ * The node flags production starts with (`npm run serve`: the heap flags, docs/deploying.md, «Memory»):
  * every instance runs with them, then the bench's own (`--node-flags`; V8 takes the last of a flag,
  * so `--max-semi-space-size=0 --heap-growing-percent=0` measures V8's defaults).
  */
