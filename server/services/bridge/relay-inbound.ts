@@ -160,6 +160,7 @@ async function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: Bridg
   const bindings = new Map<string, LineBinding | null>();
   const bindingOf = async (channelId: string) =>
     bindings.has(channelId) ? bindings.get(channelId)! : (bindings.set(channelId, await repo.bindingByChannel(memberId, channelId)), bindings.get(channelId)!);
+  const waiting = new Set<string>();
   for (const job of jobs) {
     if (blocked.has(job.chatKey)) continue;
     const p = job.payload;
@@ -169,6 +170,7 @@ async function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: Bridg
       blocked.add(job.chatKey);
       await later(job, 'waiting for the /chat callback of this chat', backoffDelay({ baseMs: 500, capMs: 30_000 }, job.attempts));
       if (job.attempts > 20) await repo.fail(job.id, 'no /chat callback for this chat');
+      waiting.add(uisChatId);
       continue;
     }
     const binding = await bindingOf(chat.channelId);
@@ -213,6 +215,11 @@ async function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: Bridg
     chosen.set(binding.lineId, list);
     if (isNew) blocked.add(job.chatKey);
   }
+  // The chats were read at the round's start: a /chat handled meanwhile (another instance, or the
+  // callback consumer between two awaits) made the chat's jobs due before the wait above pushed one
+  // of them back — that job would then block its chat for its backoff while the chat's jobs queued
+  // before it went ahead, out of UIS order. A chat known by now gets its jobs due again.
+  if (waiting.size) for (const c of await repo.chatsOf(memberId, [...waiting])) if (c.visitorId) await repo.dueNow(memberId, c.uisChatId, deps.clock.now());
   if (settled.done.length) await repo.settle(memberId, settled);
   // the items: the visitors of every chosen job in one read
   const all = [...chosen.values()].flat();
