@@ -8,6 +8,7 @@ import type { UisCallbackHandler, UisInbox } from './services/ports';
 import type { BridgeRecoveryRepository, BridgeRepository } from './services/bridge/ports';
 import type { CrmRequestRepository, CrmRulesRepository } from './services/crm-rules/ports';
 import type { UisChannelRepository } from './services/workspace-ports';
+import { uisCallbackFanout } from './services/event-fanout';
 import { callbackDedupeKey } from './services/record-uis-callback';
 import { openDb, type Db } from './storage/db';
 import { createPgCallbackConsumer, type PgCallbackConsumer } from './storage/pg/callback-consumer';
@@ -26,6 +27,48 @@ export interface CallbackStores {
   bridgeRecovery: MaybeAsync<BridgeRecoveryRepository>;
   crmRules: MaybeAsync<CrmRulesRepository>;
   crmRequests: MaybeAsync<CrmRequestRepository>;
+}
+
+/** What the UIS callback chain wakes, and (PostgreSQL) the bridge store it reaches after a commit. */
+export interface CallbackChainHooks {
+  now(): number;
+  log: Logger;
+  bridgeWake(): void;
+  reconcileSoon(memberId: string): void;
+  crmWake(delayMs: number): void;
+  crmGatherMs: number;
+  /**
+   * PostgreSQL: the bridge store outside the consumer's transaction. A `/chat` naming its visitor
+   * makes the chat's waiting jobs due inside the transaction, which only moves jobs not due yet. A
+   * relay round on another instance (or between two awaits of this one) that read the chats before
+   * the commit may meanwhile put off a job that was due — a row the transaction neither moved nor
+   * locked — as «waiting for the /chat callback», and its look again at the chats came before the
+   * commit too: the job would wait out its backoff (up to 30 s) while the chat is known. Once
+   * committed, the chat's jobs are made due again here.
+   */
+  committedBridge?: AsyncPort<BridgeRepository>;
+}
+
+/**
+ * The UIS callback chain over a set of its repositories. SQLite: the synchronous ones, inside the
+ * intake's transaction (`later` runs at once: the workers run after the commit anyway).
+ * PostgreSQL: those of the inbox consumer's transaction, `later` once it committed.
+ */
+export function callbackChainOf(h: CallbackChainHooks): (s: CallbackStores, later: (fn: () => void) => void) => UisCallbackHandler {
+  const committed = h.committedBridge;
+  const dueAgain = (memberId: string, uisChatId: string) =>
+    committed!.dueNow(memberId, uisChatId, h.now()).then(
+      (n) => void (n > 0 && h.bridgeWake()),
+      (err: unknown) => h.log.warn({ err, memberId }, 'bridge: making a known chat\'s jobs due after the commit failed; the relay\'s backoff brings them'),
+    );
+  return (s, later) =>
+    uisCallbackFanout({
+      inbox: s.uisInbox,
+      channels: s.channels,
+      bridge: { bridge: s.bridge, now: h.now, wake: () => later(h.bridgeWake), chatKnown: committed ? (m, c) => later(() => void dueAgain(m, c)) : undefined },
+      bridgeStatus: { bridge: s.bridge, recovery: s.bridgeRecovery, reconcileSoon: (m) => later(() => h.reconcileSoon(m)) },
+      crmRules: { requests: s.crmRequests, crmRules: s.crmRules, now: h.now, gatherMs: h.crmGatherMs, wake: (d: number) => later(() => h.crmWake(d)) },
+    });
 }
 
 interface OpenedStore {

@@ -18,7 +18,7 @@ import { createLogger, type Logger } from './logging';
 import { createMetrics } from './metrics';
 import { createBackground } from './services/background';
 import { atomically, type Db } from './storage/db';
-import { createPgIntake, openPostgresStore, openSqliteStore, type CallbackStores } from './compose-store';
+import { callbackChainOf, createPgIntake, openPostgresStore, openSqliteStore } from './compose-store';
 import { createSecretBox } from './storage/secret-box';
 import { createLeaseKeeper } from './services/leases';
 import { createWorkspaceAdapters } from './compose-workspace';
@@ -29,7 +29,7 @@ import { createFileSigner } from './services/bridge/file-links';
 import { createCrmRulesWorker, type CrmRulesWorkerOptions } from './services/crm-rules/worker';
 import { createCallbackIntake } from './services/callback-intake';
 import { onMessageAdd } from './services/bridge/on-bitrix-event';
-import { bitrixEventFanout, uisCallbackFanout } from './services/event-fanout';
+import { bitrixEventFanout } from './services/event-fanout';
 import { CONNECTOR_ID } from '../install/plan';
 import { createUisManagement } from './uis/management-client';
 import { createBridgeRecovery } from './services/bridge/recovery';
@@ -180,19 +180,15 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const crmWorker = createCrmRulesWorker({ requests: crmRequests, crmRules, gateway, links, uisEndpoints, bridge, channels: workspace.channels, employees: employeeSync, clock, log, fetch: o.fetch, crmWritten: (m, refs) => void pm.worker.touch(m, refs) }, o.crmRules);
   const tel = createTelephony({ telephony: stores.telephony, starts: stores.telephonyStarts, clock, gateway, links, uisEndpoints, employees: employeeSync, log, fetch: o.fetch, options: o.telephony, rateLimit: config.rateLimit, crmWritten: (m, refs) => void pm.worker.touch(m, refs) });
   const pm = createPersonalManager({ map: stores.personalManager, clock, gateway, links, uisEndpoints, employees: employeeSync, telephony: tel.telephony, log, fetch: o.fetch, options: o.personalManager, liveSlots });
-  /**
-   * The UIS callback chain over a set of its repositories. SQLite: the synchronous ones, inside the
-   * intake's transaction (wake-ups at once: the worker runs after the commit anyway). PostgreSQL:
-   * those of the inbox consumer's transaction, wake-ups once it committed.
-   */
-  const callbackChain = (s: CallbackStores, later: (fn: () => void) => void) =>
-    uisCallbackFanout({
-      inbox: s.uisInbox,
-      channels: s.channels,
-      bridge: { bridge: s.bridge, now, wake: () => later(() => bridgeWorker.wake()) },
-      bridgeStatus: { bridge: s.bridge, recovery: s.bridgeRecovery, reconcileSoon: (m) => later(() => bridgeRecovery.soon(m)) },
-      crmRules: { requests: s.crmRequests, crmRules: s.crmRules, now, gatherMs: crmWorker.gatherMs, wake: (d: number) => later(() => crmWorker.wake(d)) },
-    });
+  const callbackChain = callbackChainOf({
+    now,
+    log,
+    bridgeWake: () => bridgeWorker.wake(),
+    reconcileSoon: (m) => bridgeRecovery.soon(m),
+    crmWake: (d) => crmWorker.wake(d),
+    crmGatherMs: crmWorker.gatherMs,
+    committedBridge: store.kind === 'postgres' ? bridge : undefined,
+  });
   const intake = store.kind === 'sqlite' ? { uisCallbacks: createCallbackIntake(callbackChain(store.sync, (fn) => fn()), atomically(store.db)), consumer: undefined, uisInbox: stores.uisInbox } : createPgIntake(store, callbackChain, log);
   const deps: AppDeps = {
     appUrl,

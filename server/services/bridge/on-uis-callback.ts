@@ -13,6 +13,12 @@ export interface BridgeCallbackDeps {
   now(): number;
   /** New work was queued. */
   wake(): void;
+  /**
+   * A `/chat` named its chat's visitor (called inside the callback's transaction). Where other work
+   * can read the store before that transaction commits (PostgreSQL), the wiring makes the chat's
+   * waiting jobs due once more after the commit (compose-store.ts `callbackChainOf`).
+   */
+  chatKnown?(memberId: string, uisChatId: string): void;
 }
 
 /**
@@ -110,7 +116,9 @@ export function* onCallback(deps: BridgeCallbackDeps, link: UisLink, cb: UisCall
     case 'POST /chat':
     case 'PATCH /chat': {
       const b = cb.body;
-      return yield* learnChat(deps.bridge, memberId, deps.now(), { uisChatId: b.chat_id, channelId: b.channel_id, visitorId: opt(b.visitor_id), initiator: opt(b.initiator), operatorId: opt(b.operator_id), phone: opt(b.visitor_phone) });
+      const due = yield* learnChat(deps.bridge, memberId, deps.now(), { uisChatId: b.chat_id, channelId: b.channel_id, visitorId: opt(b.visitor_id), initiator: opt(b.initiator), operatorId: opt(b.operator_id), phone: opt(b.visitor_phone) });
+      if (opt(b.visitor_id)) deps.chatKnown?.(memberId, b.chat_id);
+      return due;
     }
     case 'POST /visitor/card':
       return yield* onVisitorCard(deps, memberId, cb);
