@@ -201,12 +201,14 @@ const BENCHES: Record<string, () => Promise<void>> = {
         console.log(`  3 vs 1                   time ×${(b3.seconds / b1.seconds).toFixed(2)}, REST calls ×${(b3.restCalls / Math.max(1, b1.restCalls)).toFixed(2)}, 503s ${b3.limited503} vs ${b1.limited503}   (goal: not slower, not noisier)`);
       }
       if (!parts.includes('memory')) return;
-      const m = await benchScaleMemory({ ...(small ? { entry: entry.file, portals: 20, chatsPerPortal: 50, messagesPerChat: 2, idleSeconds: 3, burst: 1000, concurrency: 32 } : { entry: entry.file, portals: 1000, chatsPerPortal: 100, messagesPerChat: 10, idleSeconds: 15, burst: 10_000, concurrency: 32 }), execArgv: nodeFlags });
-      if (nodeFlags) console.log(`  (every instance above ran with node ${nodeFlags.join(' ')})`);
-      console.log(`  memory: one instance alone in its process, ${m.portals.toLocaleString('en')} installed portals, ${m.chats.toLocaleString('en')} bridged chats, ${m.messages.toLocaleString('en')} messages (seeded: ${m.seeded.rows.toLocaleString('en')} rows in ${m.seeded.seconds.toFixed(1)} s, file ${m.seeded.dbMiB.toFixed(0)} MiB)`);
-      const heap = (h: { heapUsed: number; heapTotal: number; external: number }) => `JS heap ${h.heapUsed.toFixed(0)} used / ${h.heapTotal.toFixed(0)} MiB, external ${h.external.toFixed(0)} MiB`;
-      console.log(`  RSS idle                 ${m.idle.toFixed(0)} MiB ${m.idleAfterSeconds} s after start   (goal ≤ 150 MB; ${heap(m.idleHeap)})`);
-      console.log(`  RSS under the burst      peak ${m.burst.peak.toFixed(0)} MiB, ${m.burst.after.toFixed(0)} MiB 3 s after (${m.burst.ok} / ${m.burst.sent} callbacks 2xx at ${m.burst.perSecond.toFixed(0)}/s, relay running); process peak (VmHWM, start-up included) ${m.hwm.toFixed(0)} MiB   (goal ≤ 150 MB; after: ${heap(m.afterHeap)})`);
+      for (const store of stores) {
+        const m = await benchScaleMemory({ store, ...(small ? { entry: entry.file, portals: 20, chatsPerPortal: 50, messagesPerChat: 2, idleSeconds: 3, burst: 1000, concurrency: 32 } : { entry: entry.file, portals: 1000, chatsPerPortal: 100, messagesPerChat: 10, idleSeconds: 15, burst: 10_000, concurrency: 32 }), execArgv: nodeFlags });
+        if (nodeFlags) console.log(`  (every instance above ran with node ${nodeFlags.join(' ')})`);
+        console.log(`  memory on ${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'}: one instance alone in its process, ${m.portals.toLocaleString('en')} installed portals, ${m.chats.toLocaleString('en')} bridged chats, ${m.messages.toLocaleString('en')} messages (seeded: ${m.seeded.rows.toLocaleString('en')} rows in ${m.seeded.seconds.toFixed(1)} s, ${store === 'sqlite' ? 'file' : 'schema'} ${m.seeded.dbMiB.toFixed(0)} MiB)`);
+        const heap = (h: { heapUsed: number; heapTotal: number; external: number }) => `JS heap ${h.heapUsed.toFixed(0)} used / ${h.heapTotal.toFixed(0)} MiB, external ${h.external.toFixed(0)} MiB`;
+        console.log(`  RSS idle                 ${m.idle.toFixed(0)} MiB ${m.idleAfterSeconds} s after start   (goal ≤ 150 MB; ${heap(m.idleHeap)})`);
+        console.log(`  RSS under the burst      peak ${m.burst.peak.toFixed(0)} MiB, ${m.burst.after.toFixed(0)} MiB 3 s after (${m.burst.ok} / ${m.burst.sent} callbacks 2xx at ${m.burst.perSecond.toFixed(0)}/s, relay running); process peak (VmHWM, start-up included) ${m.hwm.toFixed(0)} MiB   (goal ≤ 150 MB; after: ${heap(m.afterHeap)})`);
+      }
       console.log(`  (${load()} at the end)`);
     } finally {
       entry.remove();

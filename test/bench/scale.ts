@@ -8,7 +8,8 @@
  *  3. the bridge's queued burst (bridge.ts) relayed by 1 and by 3 instances to the emulated portal
  *     (2 req/s, burst 50): time, REST calls, 503s;
  *  4. resident size of one instance alone in its process serving 1,000 installed portals with
- *     100,000 bridged chats and their messages (seeded into the SQLite file), idle and under a burst.
+ *     100,000 bridged chats and their messages (seeded into the SQLite file, or the PostgreSQL
+ *     schema), idle and under a burst.
  * Every instance runs with the node flags of `npm run serve` (SERVE_FLAGS) before `--node-flags`.
  * The portal's relay is held, where a figure must not include it, by the bench holding the portal's
  * 'work' lease in the database (migration 026) — exactly how another instance would hold it.
@@ -507,6 +508,68 @@ export function seedPortals(dbPath: string, o: { realMemberId: string; portals: 
   return { rows, seconds: (performance.now() - t0) / 1000 };
 }
 
+/**
+ * seedPortals on the world's PostgreSQL schema: the same rows (the real portal's own copied for each
+ * seeded portal, its secrets sealed for that portal), the chats, visitors and message links inserted
+ * set-wise; the tables analyzed afterwards, as autovacuum would soon. The size is the schema's tables
+ * with their indexes.
+ */
+export async function seedPortalsPg(schema: string, o: { realMemberId: string; portals: number; chatsPerPortal: number; messagesPerChat: number; appSecretKey: string }): Promise<{ rows: number; seconds: number; dbMiB: number }> {
+  const t0 = performance.now();
+  const box = createSecretBox(o.appSecretKey);
+  const pg = await openPg(TEST_PG_URL, { schema, max: 1, migrate: false });
+  const client = await pg.pool.connect();
+  const q = async (text: string, values: unknown[] = []) => client.query(text, values);
+  let rows = 0;
+  try {
+    await q('BEGIN');
+    const members = Array.from({ length: o.portals }, (_, p) => (p === 0 ? o.realMemberId : `seed${String(p).padStart(4, '0')}member0000000000000000`));
+    const copy = async (table: string, member: string, override: (row: Record<string, unknown>) => Record<string, unknown>) => {
+      const src = (await q(`SELECT * FROM ${table} WHERE member_id = $1`, [o.realMemberId])).rows as Array<Record<string, unknown>>;
+      for (const row of src) {
+        const r: Record<string, unknown> = { ...row, member_id: member };
+        for (const [c, v] of Object.entries(r)) if (c.endsWith('_enc') && typeof v === 'string') r[c] = box.seal(`seed-${c}-${member}`, member);
+        const out = { ...r, ...override(r) };
+        const cols = Object.keys(out);
+        await q(`INSERT INTO ${table} (${cols.map((c) => `"${c}"`).join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`, cols.map((c) => out[c]));
+        rows++;
+      }
+    };
+    for (let p = 1; p < o.portals; p++) {
+      const member = members[p]!;
+      const endpoint = 'http://127.0.0.1:9/rest/';
+      await copy('portals', member, () => ({ domain: `seed${p}.bitrix24.example`, client_endpoint: endpoint, server_endpoint: endpoint, expires_at: Math.floor(Date.now() / 1000) + 30 * 86400 }));
+      await copy('uis_links', member, () => ({ hook_id: `seedhook${p}x${Math.random().toString(36).slice(2)}`, login: `seed${p}`, adapter_login: `seed${p}` }));
+      await copy('uis_channels', member, () => ({}));
+      await copy('bridge_lines', member, () => ({}));
+      await copy('bridge_settings', member, () => ({}));
+    }
+    const line = (await q('SELECT line_id, channel_id FROM bridge_lines WHERE member_id = $1', [o.realMemberId])).rows[0] as { line_id: string; channel_id: string };
+    // k: one row per (portal, chat), i its number across portals — the ids and phones seedPortals gives
+    const k = `WITH m AS (SELECT member, (n - 1)::bigint AS p FROM unnest($1::text[]) WITH ORDINALITY AS u(member, n)),
+      k AS (SELECT m.member, c, m.p * $2::bigint + c AS i FROM m CROSS JOIN generate_series(0, $2::bigint - 1) AS c)`;
+    const phone = `'+7920' || right((1000000 + k.i)::text, 7)`;
+    const now = new Date().toISOString();
+    rows += (await q(`${k} INSERT INTO bridge_visitors (member_id, visitor_id, phone, email, name, b24_user_id, updated_at)
+      SELECT k.member, (70000000 + k.i)::text, ${phone}, NULL, ${phone}, 'b24user' || (70000000 + k.i)::text, $3 FROM k ON CONFLICT DO NOTHING`, [members, o.chatsPerPortal, now])).rowCount ?? 0;
+    rows += (await q(`${k} INSERT INTO bridge_chats (member_id, uis_chat_id, channel_id, visitor_id, initiator, operator_id, line_id, b24_chat_id, b24_session_id, status, updated_at)
+      SELECT k.member, (50000000 + k.i)::text, $4, (70000000 + k.i)::text, 'visitor', NULL, $5, (900000 + k.c)::text, (800000 + k.c)::text, 'open', $3 FROM k ON CONFLICT DO NOTHING`, [members, o.chatsPerPortal, now, line.channel_id, line.line_id])).rowCount ?? 0;
+    rows += (await q(`${k} INSERT INTO bridge_messages (member_id, origin, key, uis_chat_id, uis_message_id, b24_chat_id, b24_message_id, b24_user_id, state, error, updated_at)
+      SELECT k.member, 'uis', (3000000000 + k.i * $4::bigint + x)::text, (50000000 + k.i)::text, (3000000000 + k.i * $4::bigint + x)::text, (900000 + k.c)::text, (600000000 + x)::text, NULL, 'delivered', NULL, $3
+      FROM k CROSS JOIN generate_series(0, $4::bigint - 1) AS x ON CONFLICT DO NOTHING`, [members, o.chatsPerPortal, now, o.messagesPerChat])).rowCount ?? 0;
+    await q('COMMIT');
+    await q('ANALYZE');
+    const size = (await q(`SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint AS b FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`, [schema])).rows[0] as { b: string };
+    return { rows, seconds: (performance.now() - t0) / 1000, dbMiB: Number(size.b) / 2 ** 20 };
+  } catch (err) {
+    await q('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+    await pg.close();
+  }
+}
+
 /** Resident size now and its peak so far (kB from /proc, Linux), in MiB. */
 function rssOf(pid: number): { rss: number; hwm: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -528,6 +591,7 @@ async function heapOf(url: string): Promise<HeapView> {
 }
 
 export interface ScaleMemory {
+  store: 'sqlite' | 'postgres';
   portals: number;
   chats: number;
   messages: number;
@@ -546,13 +610,14 @@ export interface ScaleMemory {
  * its RSS idle (after `idleSeconds`), then sampled every 100 ms under `burst` callbacks (32 in flight;
  * the relay runs: the portal's bucket paces it) and a few seconds after.
  */
-export async function benchScaleMemory(o: { entry: string; portals: number; chatsPerPortal: number; messagesPerChat: number; idleSeconds: number; burst: number; concurrency: number; execArgv?: string[] }): Promise<ScaleMemory> {
-  const w = await startScaleWorld({ entry: o.entry, execArgv: o.execArgv });
+export async function benchScaleMemory(o: { entry: string; portals: number; chatsPerPortal: number; messagesPerChat: number; idleSeconds: number; burst: number; concurrency: number; execArgv?: string[]; store?: 'sqlite' | 'postgres' }): Promise<ScaleMemory> {
+  const store = o.store ?? 'sqlite';
+  const w = await startScaleWorld({ entry: o.entry, execArgv: o.execArgv, store });
   try {
     const k = await knownChats(w, 50);
     await w.stopAll();
-    const seeded = seedPortals(w.dbPath, { realMemberId: w.portal.memberId, portals: o.portals, chatsPerPortal: o.chatsPerPortal, messagesPerChat: o.messagesPerChat, appSecretKey: APP_SECRET_KEY });
-    const dbMiB = statSync(w.dbPath).size / 2 ** 20;
+    const seed = { realMemberId: w.portal.memberId, portals: o.portals, chatsPerPortal: o.chatsPerPortal, messagesPerChat: o.messagesPerChat, appSecretKey: APP_SECRET_KEY };
+    const seeded = store === 'postgres' ? await seedPortalsPg(worldSchema(w.dbPath), seed) : { ...seedPortals(w.dbPath, seed), dbMiB: statSync(w.dbPath).size / 2 ** 20 };
     const p = await w.add();
     const pid = p.child.pid!;
     await sleep(o.idleSeconds * 1000);
@@ -573,7 +638,8 @@ export async function benchScaleMemory(o: { entry: string; portals: number; chat
       portals: o.portals,
       chats: o.portals * o.chatsPerPortal,
       messages: o.portals * o.chatsPerPortal * o.messagesPerChat,
-      seeded: { ...seeded, dbMiB },
+      store,
+      seeded,
       idle,
       idleHeap,
       afterHeap,
