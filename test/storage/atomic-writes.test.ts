@@ -10,6 +10,8 @@
  * - the REST client's 302 to a new domain: a pair rotated while the request was on its way stays;
  * - ONIMCONNECTORDIALOGFINISH: a new dialog's session written meanwhile is not closed;
  * - «Чаты» dropOpenLineChannel: an admin's save landing meanwhile is not lost;
+ * - the admin's «Чаты» save: a line bound meanwhile (and its untick, done before the save wrote)
+ *   does not get its channel ticked again by the save;
  * - the employee-sync settings save: a daily run moving the next daily time meanwhile is not undone.
  *
  * On PostgreSQL the «Чаты» untick is also raced against an admin's save holding the row in a real
@@ -22,7 +24,7 @@ import type { CrmRulesSettings } from '../../server/contracts/crm-rules';
 import type { Portal } from '../../server/domain/portal';
 import { acceptInstall } from '../../server/services/accept-install';
 import { onBridgeEvent, type BridgeEventDeps } from '../../server/services/bridge/on-bitrix-event';
-import { defaultCrmRulesSettings, dropOpenLineChannel } from '../../server/services/crm-rules/settings';
+import { defaultCrmRulesSettings, dropOpenLineChannel, saveCrmRules, type CrmRulesSettingsDeps } from '../../server/services/crm-rules/settings';
 import { DAY_MS, saveEmployeeSyncSettings } from '../../server/services/employee-sync/settings';
 import type { EmployeeSyncDeps } from '../../server/services/employee-sync/sync';
 import type { PgStore } from '../../server/storage/pg/connection';
@@ -192,6 +194,29 @@ forEachStore('atomic writes', (store) => {
     expect(crmRules.landed()).toBe(true);
     // the admin's save stands whole (it landed after the untick here: its own channel list stands too)
     expect((await a.crmRules.get(M, 'chats'))?.settings).toEqual(admin);
+  });
+
+  it("the admin's «Чаты» save: a line bound after its read of the bindings does not get its channel ticked again", async () => {
+    await a.portals.save(portal(clock));
+    await a.crmRules.save(M, 'chats', chatsSaved());
+    // another instance binds an open line to the Telegram channel and unticks it, before the save writes
+    const bridge = interleave(a.bridge, async () => {
+      await b.bridge.bind(M, '3', '9');
+      await dropOpenLineChannel({ crmRules: b.crmRules }, M, 'telegram');
+    });
+    const deps = {
+      crmRules: a.crmRules,
+      bridge,
+      links: { get: async () => ({ memberId: M, connectionId: '77' }) },
+      workspace: { channels: { list: async () => [{ memberId: M, accountId: '77', channelId: '9', type: 'telegram', name: 'Telegram', status: 'active' }] } },
+    } as unknown as CrmRulesSettingsDeps;
+    const view = await saveCrmRules(deps, M, 'chats', chatsSaved({ addToClosed: true }));
+    expect(bridge.landed()).toBe(true);
+    const stored = (await a.crmRules.get(M, 'chats'))?.settings;
+    expect(stored?.addToClosed).toBe(true);
+    expect(stored?.channels).not.toContain('telegram');
+    expect(stored?.channels.length).toBe(defaultCrmRulesSettings('chats').channels.length - 1);
+    expect(view.openLines.map((d) => d.type)).toEqual(['telegram']);
   });
 
   it('the employee-sync settings save: a daily run moving the next daily time after its read is not undone', async () => {

@@ -129,6 +129,12 @@ export async function saveCrmRules(deps: CrmRulesSettingsDeps, memberId: string,
     if (problems.length) throw badRequest('VALIDATION_FAILED', problems.join('; '));
   }
   await deps.crmRules.save(memberId, kind, s);
+  if (kind === 'chats') {
+    // A line bound between the read above and this save (another instance, another request) may
+    // have unticked its channel before the save wrote it ticked again: the lines are read once
+    // more, after the write, and such a tick is taken off. A bind after this read unticks it itself.
+    for (const d of await drivenChannels(deps, memberId)) if (s.channels.includes(d.type)) await dropOpenLineChannel(deps, memberId, d.type);
+  }
   return crmRulesView(deps, memberId, kind);
 }
 
