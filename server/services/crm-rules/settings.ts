@@ -133,7 +133,7 @@ export async function saveCrmRules(deps: CrmRulesSettingsDeps, memberId: string,
     // A line bound between the read above and this save (another instance, another request) may
     // have unticked its channel before the save wrote it ticked again: the lines are read once
     // more, after the write, and such a tick is taken off. A bind after this read unticks it itself.
-    for (const d of await drivenChannels(deps, memberId)) if (s.channels.includes(d.type)) await dropOpenLineChannel(deps, memberId, d.type);
+    for (const d of await drivenChannels(deps, memberId)) if ((s.channels as readonly string[]).includes(d.type)) await dropOpenLineChannel(deps, memberId, d.type);
   }
   return crmRulesView(deps, memberId, kind);
 }
