@@ -89,6 +89,12 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     inflight: db.prepare(`UPDATE bridge_jobs SET inflight = ? WHERE id = ?`),
     retry: db.prepare(`UPDATE bridge_jobs SET attempts = ?, due_at = ?, last_error = ? WHERE id = ?`),
     dueNow: db.prepare(`UPDATE bridge_jobs SET due_at = ? WHERE member_id = ? AND chat_key = ? AND status = 'pending' AND due_at > ?`),
+    holdChatWith: db.prepare(
+      `UPDATE bridge_jobs SET due_at = (SELECT h.due_at FROM bridge_jobs h WHERE h.id = @id)
+         WHERE member_id = @m AND chat_key = @c AND status = 'pending' AND id <> @id
+           AND due_at <> (SELECT h.due_at FROM bridge_jobs h WHERE h.id = @id)
+           AND EXISTS (SELECT 1 FROM bridge_jobs h WHERE h.id = @id AND h.member_id = @m AND h.chat_key = @c AND h.status = 'pending')`,
+    ),
     // only the oldest pending job of a chat (its head) decides when the chat can move (see `due`)
     // Portals with a due job (index bridge_jobs_due alone). A superset: a portal whose due jobs all
     // wait behind an older job of their chat gets a run whose `due` read finds nothing.
@@ -250,6 +256,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     fail: (id, e) => void q.fail.run(e, id),
     retry: (id, attempts, dueAt, e) => void q.retry.run(attempts, dueAt, e, id),
     dueNow: (m, chatKey, t) => q.dueNow.run(t, m, chatKey, t).changes,
+    holdChatWith: (m, chatKey, id) => q.holdChatWith.run({ m, c: chatKey, id }).changes,
     setInflight: (ids, on) => (ids.length ? setInflight(ids, on) : undefined),
     settle: (m, s) => settle(m, s),
     portalsWithDueJobs: (t) => q.portalsDue.pluck().all(t) as string[],

@@ -320,6 +320,30 @@ forEachStore('bridge store', (store) => {
     expect((await repo.due(M, T0 + 2000, 10)).map((j) => j.idemKey)).toEqual(['a1', 'a2', 'c1']);
   });
 
+  it('queue: holdChatWith puts the rest of a chat off with one of its jobs — no job of the chat left due before it, other chats and portals untouched', async () => {
+    // arrived reordered: UIS ids 102, 100, 101; the relay pushed back 100 (its chat's first) alone
+    await repo.enqueue(job('m102', { dueAt: T0 }));
+    await repo.enqueue(job('m100', { dueAt: T0 }));
+    await repo.enqueue(job('m101', { dueAt: T0 + 90_000 })); // put off longer before: held to the same time too
+    await repo.enqueue(job('o1', { chatKey: 'c2', dueAt: T0 }));
+    await repo.enqueue(job('x1', { memberId: B, dueAt: T0 }));
+    const [, m100] = await repo.pendingOfChat(M, 'c1');
+    await repo.retry(m100!.id, 1, T0 + 500, 'waiting for the /chat callback of this chat');
+    expect((await repo.due(M, T0, 10)).map((j) => j.idemKey)).toEqual(['m102', 'o1']); // a later message of c1 alone
+    expect(await repo.holdChatWith(M, 'c1', m100!.id)).toBe(2);
+    expect(await repo.holdChatWith(M, 'c1', m100!.id)).toBe(0);
+    expect((await repo.pendingOfChat(M, 'c1')).map((j) => [j.idemKey, j.dueAt])).toEqual([['m102', T0 + 500], ['m100', T0 + 500], ['m101', T0 + 500]]);
+    expect((await repo.due(M, T0, 10)).map((j) => j.idemKey)).toEqual(['o1']);
+    expect((await repo.due(M, T0 + 500, 10)).map((j) => j.idemKey)).toEqual(['m102', 'm100', 'm101', 'o1']);
+    expect((await repo.due(B, T0, 10)).map((j) => j.idemKey)).toEqual(['x1']);
+    // the job given must be a pending job of that chat and portal: nothing moves otherwise
+    const [o1] = await repo.pendingOfChat(M, 'c2');
+    expect(await repo.holdChatWith(M, 'c1', o1!.id)).toBe(0);
+    expect(await repo.holdChatWith(B, 'c1', m100!.id)).toBe(0);
+    await repo.complete(m100!.id);
+    expect(await repo.holdChatWith(M, 'c1', m100!.id)).toBe(0);
+  });
+
   it('queue: complete, fail, dueNow, in-flight marks; the portals with due jobs; the next due time of a chat head; counts', async () => {
     await repo.enqueue(job('a1', { dueAt: T0 + 100 }));
     await repo.enqueue(job('a2', { dueAt: T0 }));

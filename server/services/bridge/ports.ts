@@ -167,6 +167,13 @@ export interface BridgeRepository {
   retry(id: number, attempts: number, dueAt: number, error: string): void;
   /** Pending jobs of this chat that wait for a later time become due now (what they waited for arrived); returns how many. */
   dueNow(memberId: string, chatKey: string, now: number): number;
+  /**
+   * Every other pending job of the chat gets the due time of pending job `jobId`: a chat put off is
+   * put off whole. `due` returns a chat's jobs up to its first one not due, in id order, and the
+   * relay sorts them into UIS order — a job put off alone, with later messages of its chat that
+   * came first (lower ids) left due, would let those go ahead of it. Returns how many moved.
+   */
+  holdChatWith(memberId: string, chatKey: string, jobId: number): number;
   /** Set or clear `inflight` of these jobs (one transaction; set before the REST call, durably). */
   setInflight(ids: number[], on: boolean): void;
   /**

@@ -17,6 +17,23 @@ const MAX_BATCH = 50;
 /** UIS message ids grow with time: a chat's messages sort into UIS order by id (jobs of other chats are independent). */
 const uisOrder = (j: BridgeJob): number => Number(j.payload.messageId) || Number.MAX_SAFE_INTEGER;
 
+/**
+ * Inbound jobs put off (the chat waits, or a call failed): each with `later`, then the rest of its
+ * chat held to the due time of the chat's first one (UIS order), so the chat moves again whole.
+ * `due` hands out a chat's jobs up to its first one not due, in id order (arrival); a message put
+ * off alone while later ones of its chat that came first stayed due would let those out ahead of it
+ * — once its /chat came, say, between a round's read of the jobs and its read of the chats.
+ */
+async function putOff(ctx: RelayContext, memberId: string, jobs: BridgeJob[], reason: string, delayMs?: number): Promise<void> {
+  const first = new Map<string, BridgeJob>();
+  for (const job of jobs) {
+    await ctx.later(job, reason, delayMs);
+    const f = first.get(job.chatKey);
+    if (!f || uisOrder(job) < uisOrder(f)) first.set(job.chatKey, job);
+  }
+  for (const [chatKey, job] of first) await ctx.repo.holdChatWith(memberId, chatKey, job.id);
+}
+
 function buildItem(ctx: RelayContext, memberId: string, job: BridgeJob, chat: BridgeChat & { visitorId: string }, v: BridgeVisitor | null): Row {
   const { deps } = ctx;
   const visitorId = chat.visitorId;
@@ -99,7 +116,7 @@ export async function runInbound(ctx: RelayContext, memberId: string, pending: B
  * Returns the ids of the jobs the open line already holds.
  */
 async function settleUnknownOutcomes(ctx: RelayContext, memberId: string, client: Client, jobs: BridgeJob[], blocked: Set<string>): Promise<Set<number>> {
-  const { deps, repo, log, later, errText } = ctx;
+  const { deps, repo, log, errText } = ctx;
   const uncertain = new Map<string, BridgeJob[]>();
   for (const job of jobs) {
     if (job.kind !== 'in' || !job.inflight || blocked.has(job.chatKey)) continue;
@@ -130,7 +147,7 @@ async function settleUnknownOutcomes(ctx: RelayContext, memberId: string, client
       }
     } catch (e) {
       blocked.add(list[0]!.chatKey);
-      for (const j of list) await later(j, `checking what the open line holds before sending again: ${errText(e)}`);
+      await putOff(ctx, memberId, list, `checking what the open line holds before sending again: ${errText(e)}`);
     }
   }
   return settled;
@@ -143,7 +160,7 @@ async function settleUnknownOutcomes(ctx: RelayContext, memberId: string, client
  * most `itemsPerCall` items.
  */
 async function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: BridgeJob[], blocked: Set<string>, opUsers: Map<string, number | null | Error>): Promise<Map<string, Planned[]>> {
-  const { deps, repo, itemsPerCall, later, errText } = ctx;
+  const { deps, repo, itemsPerCall, errText } = ctx;
   const chosen = new Map<string, Chosen[]>();
   const newChats = new Set<string>();
   // what the plan settles without a call (skipped, nothing to tell): written together before the call
@@ -168,15 +185,15 @@ async function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: Bridg
     const chat = chatOf(uisChatId);
     if (!chat?.visitorId) {
       blocked.add(job.chatKey);
-      await later(job, 'waiting for the /chat callback of this chat', backoffDelay({ baseMs: 500, capMs: 30_000 }, job.attempts));
       if (job.attempts > 20) await repo.fail(job.id, 'no /chat callback for this chat');
+      else await putOff(ctx, memberId, [job], 'waiting for the /chat callback of this chat', backoffDelay({ baseMs: 500, capMs: 30_000 }, job.attempts));
       waiting.add(uisChatId);
       continue;
     }
     const binding = await bindingOf(chat.channelId);
     if (!binding || binding.status !== 'active') {
       blocked.add(job.chatKey);
-      await repo.retry(job.id, job.attempts, deps.clock.now() + 60_000, 'NO_LINE: the channel is not connected to an open line');
+      await putOff(ctx, memberId, [job], 'NO_LINE: the channel is not connected to an open line', 60_000);
       continue;
     }
     if ((chosen.get(binding.lineId)?.length ?? 0) >= itemsPerCall) continue; // this line's call is full: next round
@@ -186,7 +203,7 @@ async function planItemsPerLine(ctx: RelayContext, memberId: string, jobs: Bridg
       const o = operatorShownAs(opUsers, p, known && !chat.b24SessionClosed, errText);
       if ('wait' in o) {
         blocked.add(job.chatKey);
-        await later(job, o.wait);
+        await putOff(ctx, memberId, [job], o.wait);
         continue;
       }
       if ('skip' in o) {
@@ -286,7 +303,7 @@ async function dropEchoes(ctx: RelayContext, memberId: string, items: Planned[])
  * when the outcome is unknown) and returns null.
  */
 async function sendSlice(ctx: RelayContext, memberId: string, client: Client, slice: LineSlice): Promise<SendResult | null> {
-  const { repo, log, later, errText } = ctx;
+  const { repo, log, errText } = ctx;
   const calls: Record<string, BatchCall> = {};
   for (const [lineId, items] of slice) {
     calls[`l${lineId}`] = { method: 'imconnector.send.messages', params: { CONNECTOR: CONNECTOR_ID, LINE: lineId, MESSAGES: items.map((x) => x.item) } };
@@ -315,7 +332,7 @@ async function sendSlice(ctx: RelayContext, memberId: string, client: Client, sl
       await repo.setInflight(sending, false);
       for (const [, items] of slice) await dropEchoes(ctx, memberId, items);
     }
-    for (const [, items] of slice) for (const x of items) await later(x.job, `imconnector.send.messages: ${errText(e)}`);
+    await putOff(ctx, memberId, slice.flatMap(([, items]) => items.map((x) => x.job)), `imconnector.send.messages: ${errText(e)}`);
     log.warn({ memberId, err: errText(e) }, 'inbound relay call failed; will retry');
     return null;
   }
@@ -330,7 +347,7 @@ async function sendSlice(ctx: RelayContext, memberId: string, client: Client, sl
  * against the open line, not sent again blindly.
  */
 async function recordSliceResults(ctx: RelayContext, memberId: string, slice: LineSlice, res: SendResult): Promise<void> {
-  const { repo, later } = ctx;
+  const { repo } = ctx;
   for (const [lineId, items] of slice) {
     const key = `l${lineId}`;
     const err = res.errors[key];
@@ -338,7 +355,7 @@ async function recordSliceResults(ctx: RelayContext, memberId: string, slice: Li
       await repo.setInflight(items.map((x) => x.job.id), false); // the method refused the call as a whole
       await dropEchoes(ctx, memberId, items);
       if (err.error === 'NOT_ACTIVE_LINE') await repo.setBindingError(memberId, lineId, 'NOT_ACTIVE_LINE: the connector is not active on this line in Bitrix24');
-      for (const x of items) await later(x.job, `${err.error}: ${err.error_description}`);
+      await putOff(ctx, memberId, items.map((x) => x.job), `${err.error}: ${err.error_description}`);
       continue;
     }
     const out = (res.result[key] ?? {}) as Row;

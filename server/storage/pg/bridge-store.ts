@@ -381,6 +381,13 @@ export function createPgBridgeStore(db: Kysely<PgSchema>, now: () => number = Da
         .executeTakeFirst();
       return Number(r.numUpdatedRows);
     },
+    holdChatWith: async (m, chatKey, id) => {
+      const r = await sql`
+        UPDATE bridge_jobs j SET due_at = h.due_at FROM bridge_jobs h
+        WHERE h.id = ${id} AND h.member_id = ${t(m)} AND h.chat_key = ${t(chatKey)} AND h.status = 'pending'
+          AND j.member_id = ${t(m)} AND j.chat_key = ${t(chatKey)} AND j.status = 'pending' AND j.id <> h.id AND j.due_at <> h.due_at`.execute(db);
+      return Number(r.numAffectedRows ?? 0);
+    },
     settle: (m, s) => {
       const w = settlementRows(s);
       if (!w.chats.length && !w.visitors.length && !w.links.length && !w.done.length && !w.failed.length) return Promise.resolve();
