@@ -89,6 +89,8 @@ export interface BitrixGateway {
 export interface PortalLeases {
   readonly ttlMs: number;
   hold(memberId: string, area: string): Promise<{ release(): Promise<void> } | null>;
+  /** Another instance's hold on the lease — held, or left to expire (it stalled, or died) — else null. */
+  otherHolder?(memberId: string, area: string): Promise<{ owner: string; expired: boolean } | null>;
 }
 
 /** The lease area of a portal's token refresh. */
@@ -196,7 +198,21 @@ export function createBitrixGateway(deps: GatewayDeps): BitrixGateway {
    */
   const refreshUnderLease = async (leases: PortalLeases, memberId: string, usedToken: string): Promise<void> => {
     const giveUpAt = deps.clock.now() + 3 * leases.ttlMs;
+    let graceUntil: number | null = null;
     for (;;) {
+      // Another instance's refresh lease left to expire: it died — or it stalled (a pause longer than
+      // the lease) with its grant under way, the refresh token spent and the new pair about to be
+      // stored. A second grant with that token would be refused (invalid_grant) and lock the portal
+      // out, so its pair is waited for, twice the lease's life, before the lease is taken over.
+      const other = await leases.otherHolder?.(memberId, OAUTH_LEASE);
+      if (other?.expired) {
+        graceUntil ??= deps.clock.now() + 2 * leases.ttlMs;
+        if (deps.clock.now() < graceUntil) {
+          await deps.clock.sleep(REFRESH_POLL_MS);
+          if (rotated(await load(memberId), usedToken)) return;
+          continue;
+        }
+      }
       const hold = await leases.hold(memberId, OAUTH_LEASE);
       if (hold) {
         try {

@@ -10,6 +10,8 @@ export interface LeaseStore {
   acquire(memberId: string, area: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Extend a lease this owner holds; false when it was lost (expired and taken over). */
   renew(memberId: string, area: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Who holds the lease, or held it and let it expire (`expired`; a lease given up is gone): null when nobody. */
+  holder(memberId: string, area: string): Promise<{ owner: string; expired: boolean } | null>;
   /** Give it up (only if this owner still holds it). */
   release(memberId: string, area: string, owner: string): Promise<void>;
   /**

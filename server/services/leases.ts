@@ -23,6 +23,8 @@ export interface LeaseKeeper {
   readonly ttlMs: number;
   /** The lease if this process holds or can take it now, else null (another process holds it). */
   hold(memberId: string, area: string): Promise<LeaseHold | null>;
+  /** Another process's hold on the lease — held now, or left to expire (it stalled, or died) — else null. */
+  otherHolder(memberId: string, area: string): Promise<{ owner: string; expired: boolean } | null>;
   /**
    * At start-up: the leases an earlier start of this instance held when it died are dropped at
    * once (no other live process can listen on this instance's address), so a lone instance
@@ -120,5 +122,10 @@ export function createLeaseKeeper(o: { store: LeaseStore; log: Logger; ttlMs: nu
     }
   };
 
-  return { owner, ttlMs: o.ttlMs, hold, dropEarlier: () => o.store.dropEarlier(o.instance, owner) };
+  const otherHolder = async (memberId: string, area: string) => {
+    const h = await o.store.holder(memberId, area);
+    return h && h.owner !== owner ? h : null;
+  };
+
+  return { owner, ttlMs: o.ttlMs, hold, otherHolder, dropEarlier: () => o.store.dropEarlier(o.instance, owner) };
 }

@@ -14,6 +14,7 @@ export function createSqliteLeaseStore(db: Db, now: () => number = Date.now): Le
   // still this owner's: nobody took it over, so extending it is safe even past its expiry
   const renewStmt = db.prepare('UPDATE leases SET expires_at = @expiresAt WHERE member_id = @memberId AND area = @area AND owner = @owner');
   const releaseStmt = db.prepare('DELETE FROM leases WHERE member_id = ? AND area = ? AND owner = ?');
+  const holderStmt = db.prepare('SELECT owner, expires_at <= ? AS expired FROM leases WHERE member_id = ? AND area = ?');
   const dropStmt = db.prepare('DELETE FROM leases WHERE substr(owner, 1, length(@prefix)) = @prefix AND owner <> @owner');
   return {
     async acquire(memberId, area, owner, ttlMs) {
@@ -22,6 +23,10 @@ export function createSqliteLeaseStore(db: Db, now: () => number = Date.now): Le
     },
     async renew(memberId, area, owner, ttlMs) {
       return renewStmt.run({ memberId, area, owner, expiresAt: now() + ttlMs }).changes === 1;
+    },
+    async holder(memberId, area) {
+      const r = holderStmt.get(now(), memberId, area) as { owner: string; expired: number } | undefined;
+      return r ? { owner: r.owner, expired: r.expired === 1 } : null;
     },
     async release(memberId, area, owner) {
       releaseStmt.run(memberId, area, owner);

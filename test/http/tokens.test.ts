@@ -80,6 +80,49 @@ describe('tokens', () => {
     expect((await h.app.deps.portals.get(member))!.status).toBe('active');
   });
 
+  it('when the instance refreshing stalls past its lease with its grant under way, then the other waits for the pair it stores instead of spending the refresh token again (issue #12)', async () => {
+    h = await startHarness();
+    await installApp(h);
+    const member = h.portal.memberId;
+    const log = createLogger({ level: 'silent' });
+    // the stalled instance: its grant reaches the OAuth server at once, its answer comes 1 s later,
+    // and its lease is not renewed meanwhile (a paused process renews nothing): it expires after 200 ms
+    const store = h.app.storeKind === 'sqlite' ? createSqliteLeaseStore(h.app.db) : createPgLeaseStore((await h.sql.pg()).db);
+    const stalledStore = { ...store, renew: () => new Promise<boolean>(() => {}) };
+    let granted!: () => void;
+    const grantSent = new Promise<void>((r) => (granted = r));
+    const stalledOAuth: OAuthClient = {
+      trustedOrigin: (u) => h.app.deps.oauth.trustedOrigin(u),
+      async refresh(server, token) {
+        const t = await h.app.deps.oauth.refresh(server, token);
+        granted();
+        await new Promise((r) => setTimeout(r, 1000));
+        return t;
+      },
+    };
+    const stalled = createBitrixGateway({
+      portals: h.app.deps.portals,
+      oauth: stalledOAuth,
+      clock: h.app.deps.clock,
+      rateLimit: { drainPerSec: 2, burst: 50 },
+      log,
+      leases: createLeaseKeeper({ store: stalledStore, log, ttlMs: 200, instance: 'stalled:1' }),
+    });
+    const grants = h.emu.stats.refreshGrants;
+    const failures = h.emu.stats.refreshFailures;
+    h.portal.expireAccessTokens();
+    const there = stalled.client(member).call('profile');
+    await grantSent;
+    await new Promise((r) => setTimeout(r, 400)); // its lease has expired
+    // this instance meets the expired token now: the refresh lease is free to take, the refresh token spent
+    const here = await h.app.deps.gateway.client(member).call('profile');
+    expect(here.result).toBeTruthy();
+    await there;
+    expect(h.emu.stats.refreshFailures - failures).toBe(0);
+    expect(h.emu.stats.refreshGrants - grants).toBe(1);
+    expect((await h.app.deps.portals.get(member))!.status).toBe('active');
+  });
+
   it('when the refresh token is refused (invalid_grant), then the portal is marked reauth-required and later calls fail fast without network', async () => {
     h = await startHarness();
     await installApp(h);

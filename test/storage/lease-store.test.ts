@@ -29,6 +29,19 @@ forEachStore('lease store', (store) => {
     leases = leaseStore(store, () => now);
   });
 
+  it('holder: who holds a lease, whether it expired, nobody once it is given up', async () => {
+    expect(await leases.holder('p1', 'oauth')).toBeNull();
+    expect(await leases.acquire('p1', 'oauth', 'A', 1000)).toBe(true);
+    expect(await leases.holder('p1', 'oauth')).toEqual({ owner: 'A', expired: false });
+    expect(await leases.holder('p1', 'work')).toBeNull();
+    now += 1000; // at its expiry
+    expect(await leases.holder('p1', 'oauth')).toEqual({ owner: 'A', expired: true });
+    expect(await leases.acquire('p1', 'oauth', 'B', 1000)).toBe(true);
+    expect(await leases.holder('p1', 'oauth')).toEqual({ owner: 'B', expired: false });
+    await leases.release('p1', 'oauth', 'B');
+    expect(await leases.holder('p1', 'oauth')).toBeNull();
+  });
+
   it("one owner at a time; re-acquiring one's own extends it; release only by the owner", async () => {
     expect(await leases.acquire('p1', 'work', 'A', 1000)).toBe(true);
     expect(await leases.acquire('p1', 'work', 'B', 1000)).toBe(false);

@@ -38,6 +38,10 @@ export function createPgLeaseStore(db: Kysely<PgSchema>, clock: () => number = D
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
+    async holder(memberId, area) {
+      const r = await db.selectFrom('leases').select(['owner', 'expires_at']).where('member_id', '=', memberId).where('area', '=', area).executeTakeFirst();
+      return r ? { owner: r.owner, expired: Number(r.expires_at) <= now() } : null;
+    },
     async release(memberId, area, owner) {
       await db.deleteFrom('leases').where('member_id', '=', memberId).where('area', '=', area).where('owner', '=', owner).execute();
     },
