@@ -168,6 +168,7 @@ describe('loss audit: what UIS has is compared with what the open line holds (CO
     const m0 = (await h.app.deps.bridge.link(member(), 'uis', String(w0.messageId)))!;
     h.app.deps.bridgeWorker.hold();
     const w1 = await acc().visitorWrite({ channelType: 'whatsapp', visitor: v, text: 'm1' });
+    await h.app.callbacksHandled(); // PostgreSQL: its job is queued after the 204
     await h.sql.run(`UPDATE bridge_jobs SET status = 'done' WHERE member_id = ? AND idem_key = ?`, member(), `in:${w1.messageId}`);
     await h.app.deps.bridge.updateLink(member(), 'uis', String(w1.messageId), { state: 'relayed', b24ChatId: m0.b24ChatId, b24SessionId: m0.b24SessionId });
     await h.app.deps.bridge.upsertChat({ memberId: member(), uisChatId: String(w1.chatId), channelId: (await h.app.deps.bridge.chat(member(), String(w1.chatId)))!.channelId });
