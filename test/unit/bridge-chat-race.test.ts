@@ -55,7 +55,7 @@ describe('inbound relay round and a /chat handled meanwhile', () => {
   it("a chat put off is put off whole: a /chat handled between a round's read of the jobs and its read of the chats opens the chat with its first message", async () => {
     const db = openDb(':memory:');
     db.prepare(`INSERT INTO portals (member_id, domain, client_endpoint, server_endpoint, status, created_at, updated_at) VALUES ('m1', 'p.example', 'https://p.example/rest/', 'https://oauth.example/rest/', 'active', 'x', 'x')`).run();
-    let clock = 1_700_000_000_000;
+    const clock = 1_700_000_000_000;
     const repo = createSqliteBridgeRepository(db, () => clock);
     repo.bind('m1', '3', '9');
     for (const id of [102, 100, 101]) {
