@@ -137,6 +137,19 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     return true;
   });
 
+  const resequence = db.transaction((m: string, chatKey: string, ids: number[]): boolean => {
+    const from = Math.min(...ids);
+    const tail = (q.pendingOfChat.all(m, chatKey) as Row[]).filter((r) => Number(r.id) >= from);
+    const byId = new Map(tail.map((r) => [Number(r.id), r]));
+    if (tail.length !== ids.length || new Set(ids).size !== ids.length || !ids.every((id) => byId.has(id)) || tail.some((r) => Number(r.inflight) === 1)) return false;
+    for (const id of ids) {
+      const { member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at, last_error, inflight } = byId.get(id)!;
+      q.deleteJob.run(id);
+      q.reinsertJob.run({ member_id, kind, chat_key, idem_key, payload, status, attempts, due_at, enqueued_at, last_error, inflight });
+    }
+    return true;
+  });
+
   // one writer at a time from the start (IMMEDIATE): two processes on one file never take one mark
   const takeEcho = db.transaction((m: string, chat: string, hash: string, by: string | undefined): boolean => {
     if (by !== undefined && q.echoTakenBy.get(m, chat, hash, by)) return true;
@@ -257,6 +270,7 @@ export function createSqliteBridgeRepository(db: Db, now: () => number = Date.no
     retry: (id, attempts, dueAt, e) => void q.retry.run(attempts, dueAt, e, id),
     dueNow: (m, chatKey, t) => q.dueNow.run(t, m, chatKey, t).changes,
     holdChatWith: (m, chatKey, id) => q.holdChatWith.run({ m, c: chatKey, id }).changes,
+    resequence: (m, chatKey, ids) => (ids.length ? resequence(m, chatKey, ids) : false),
     setInflight: (ids, on) => (ids.length ? setInflight(ids, on) : undefined),
     settle: (m, s) => settle(m, s),
     portalsWithDueJobs: (t) => q.portalsDue.pluck().all(t) as string[],

@@ -344,6 +344,38 @@ forEachStore('bridge store', (store) => {
     expect(await repo.holdChatWith(M, 'c1', m100!.id)).toBe(0);
   });
 
+  it('queue: resequence gives a chat\'s pending jobs from the first given on new places in the order given — all or nothing', async () => {
+    await repo.enqueue(job('h', { kind: 'out', dueAt: T0 }));
+    await repo.enqueue(job('m101', { kind: 'out', dueAt: T0 + 2000, payload: { n: 1 } }));
+    await repo.enqueue(job('m102', { kind: 'out', dueAt: T0 + 900 }));
+    await repo.enqueue(job('m100', { kind: 'out', dueAt: T0 + 1000 }));
+    await repo.enqueue(job('o1', { chatKey: 'c2', kind: 'out', dueAt: T0 }));
+    const [h, m101, m102, m100] = await repo.pendingOfChat(M, 'c1');
+    await repo.retry(m101!.id, 3, T0 + 2000, 'HTTP_503');
+    // not exactly the chat's tail from the first given on: nothing moves
+    expect(await repo.resequence(M, 'c1', [m100!.id, m101!.id])).toBe(false); // m102 left out
+    expect(await repo.resequence(M, 'c1', [m100!.id, m101!.id, m102!.id, m101!.id])).toBe(false);
+    expect(await repo.resequence(B, 'c1', [m100!.id, m101!.id, m102!.id])).toBe(false);
+    await repo.setInflight([m102!.id], true);
+    expect(await repo.resequence(M, 'c1', [m100!.id, m101!.id, m102!.id])).toBe(false); // one a run is sending
+    await repo.setInflight([m102!.id], false);
+    expect((await repo.pendingOfChat(M, 'c1')).map((j) => j.idemKey)).toEqual(['h', 'm101', 'm102', 'm100']);
+    expect(await repo.resequence(M, 'c1', [m100!.id, m101!.id, m102!.id])).toBe(true);
+    const after = await repo.pendingOfChat(M, 'c1');
+    expect(after.map((j) => [j.idemKey, j.attempts, j.dueAt, j.lastError, j.payload])).toEqual([
+      ['h', 0, T0, null, { n: 'h' }],
+      ['m100', 0, T0 + 1000, null, { n: 'm100' }],
+      ['m101', 3, T0 + 2000, 'HTTP_503', { n: 1 }],
+      ['m102', 0, T0 + 900, null, { n: 'm102' }],
+    ]);
+    expect(after[0]!.id).toBe(h!.id); // the head stays
+    // moved jobs have new ids: the old ones are no longer pending
+    for (const old of [m101!, m102!, m100!]) expect(after.some((j) => j.id === old.id)).toBe(false);
+    expect(await repo.resequence(M, 'c1', [m101!.id])).toBe(false);
+    expect((await repo.pendingOfChat(M, 'c2')).map((j) => j.idemKey)).toEqual(['o1']);
+    expect(await repo.resequence(M, 'c1', [])).toBe(false);
+  });
+
   it('queue: complete, fail, dueNow, in-flight marks; the portals with due jobs; the next due time of a chat head; counts', async () => {
     await repo.enqueue(job('a1', { dueAt: T0 + 100 }));
     await repo.enqueue(job('a2', { dueAt: T0 }));

@@ -81,4 +81,55 @@ describe('operator replies of one chat, events late and swapped', () => {
     expect(w.order()).toEqual(['#0', '#1']);
     expect(w.repo.pendingOfChat('m1', 'o:77').map((j) => j.inflight)).toEqual([false, false]);
   });
+
+  // node-pg bridge-faults «UIS down for a while», a CI run: '#1' reached UIS before '#0'
+  it('#0 whose event comes while #1 is being sent goes ahead of it when that send fails with nothing sent', async () => {
+    const w = world();
+    await w.reply(101, '#1');
+    await w.reply(102, '#2');
+    w.tick(5000);
+    const ctx = (duringSend: () => Promise<unknown>) =>
+      ({
+        repo: asyncPort(w.repo),
+        // the run is under way (#1 in flight) when #0's event is handled; then UIS answers 503
+        deps: { links: { get: async () => (await duringSend(), null) } },
+        later: async (j: { id: number; attempts: number }, reason: string) => w.repo.retry(j.id, j.attempts + 1, w.now() + 2000, reason),
+      }) as unknown as RelayContext;
+    await runOutbound(
+      ctx(() => w.reply(100, '#0')),
+      'm1',
+      w.job('#1'),
+    );
+    expect(w.order()).toEqual(['#0', '#1', '#2']);
+    expect(w.repo.pendingOfChat('m1', 'o:77').map((j) => [j.attempts, j.inflight])).toEqual([
+      [0, false],
+      [1, false],
+      [0, false],
+    ]);
+    // the next run sends #0 first
+    w.tick(5000);
+    expect(w.repo.due('m1', w.now(), 10).map((j) => j.payload.text)).toEqual(['#0', '#1', '#2']);
+  });
+
+  it('one with a part in UIS already keeps its place after a failed send', async () => {
+    const w = world();
+    await w.reply(101, '#1');
+    w.tick(5000);
+    const ctx = {
+      repo: asyncPort(w.repo),
+      deps: {
+        links: {
+          get: async () => {
+            await w.reply(100, '#0');
+            // the file went out on an earlier try; the caption's send fails now
+            w.repo.addLink('m1', { origin: 'b24', key: '101#0', uisChatId: '77', uisMessageId: '9001', b24ChatId: '5', b24MessageId: '101', state: 'relayed', error: null });
+            return null;
+          },
+        },
+      },
+      later: async (j: { id: number; attempts: number }, reason: string) => w.repo.retry(j.id, j.attempts + 1, w.now() + 2000, reason),
+    } as unknown as RelayContext;
+    await runOutbound(ctx, 'm1', w.job('#1'));
+    expect(w.order()).toEqual(['#1', '#0']);
+  });
 });

@@ -23,8 +23,9 @@ export interface BridgeEventDeps {
  * Bitrix24's event queue keeps no order (docs/facts/bitrix24.md#event-delivery): an operator's two quick messages (a
  * file and its caption, say) can arrive swapped. Each waits this long before it is relayed, and one
  * whose event comes late is put ahead of the later messages of its chat that have not gone yet, so
- * UIS gets them in Bitrix24's order. One that comes after a later one was sent (or while it is
- * being sent) follows it.
+ * UIS gets them in Bitrix24's order. One that comes after a later one was sent follows it; one
+ * that comes while a later one is being sent follows it too, unless nothing of that one reached UIS
+ * (relay-outbound.ts puts the chat back in order then).
  */
 export const OUTBOUND_GATHER_MS = 1000;
 

@@ -174,6 +174,13 @@ export interface BridgeRepository {
    * came first (lower ids) left due, would let those go ahead of it. Returns how many moved.
    */
   holdChatWith(memberId: string, chatKey: string, jobId: number): number;
+  /**
+   * Give these pending jobs of the chat new places behind every other, in the order given. They must
+   * be exactly the chat's pending jobs from the oldest of them on, none in flight; otherwise (one
+   * queued, moved or started meanwhile) nothing moves and false is returned. A moved job gets a new
+   * id: one read before the move is no longer pending under its old id.
+   */
+  resequence(memberId: string, chatKey: string, ids: number[]): boolean;
   /** Set or clear `inflight` of these jobs (one transaction; set before the REST call, durably). */
   setInflight(ids: number[], on: boolean): void;
   /**

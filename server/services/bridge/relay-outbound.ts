@@ -38,46 +38,74 @@ export async function runOutbound(ctx: RelayContext, memberId: string, job: Brid
   // (on-bitrix-event.ts). One put ahead since the run read the job has moved (another id): it runs
   // next round, behind that message. The mark first, then the look: no move slips in between.
   await repo.setInflight([job.id], true);
+  let outcome: Outcome;
   try {
     if ((await repo.pendingOfChat(memberId, job.chatKey))[0]?.id !== job.id) return;
-    await relay(ctx, memberId, job);
+    outcome = await relay(ctx, memberId, job);
   } finally {
     await repo.setInflight([job.id], false);
   }
+  if (outcome === 'later') await putLateOnesAhead(ctx, memberId, job);
 }
 
-async function relay(ctx: RelayContext, memberId: string, job: BridgeJob): Promise<void> {
+/** What a run did with its job: sent it, gave it up, or put it off with nothing sent yet. */
+type Outcome = 'done' | 'later';
+
+/**
+ * A late earlier message of the chat whose event came while this one was in flight was queued
+ * behind it (on-bitrix-event.ts leaves a message being sent in place). Nothing of this one reached
+ * UIS (UIS down, say), so the order is still open: the chat's messages from this one on are put
+ * back in Bitrix24's order. One with a part in UIS already keeps its place; a move that meets a job
+ * queued or started meanwhile is left to the next time it is put off.
+ */
+async function putLateOnesAhead(ctx: RelayContext, memberId: string, job: BridgeJob): Promise<void> {
+  const { repo } = ctx;
+  const pending = await repo.pendingOfChat(memberId, job.chatKey);
+  const at = pending.findIndex((j) => j.id === job.id);
+  if (at < 0) return;
+  const tail = pending.slice(at);
+  if (tail.some((j) => j.kind !== 'out')) return;
+  const order = (j: BridgeJob) => Number(j.payload.b24MessageId);
+  const sorted = [...tail].sort((a, b) => order(a) - order(b) || a.id - b.id);
+  if (sorted.every((j, i) => j.id === tail[i]!.id)) return;
+  if (await repo.link(memberId, 'b24', `${String(job.payload.b24MessageId)}#0`)) return;
+  await repo.resequence(memberId, job.chatKey, sorted.map((j) => j.id));
+}
+
+async function relay(ctx: RelayContext, memberId: string, job: BridgeJob): Promise<Outcome> {
   const { deps, repo, later, markFailed, errText, notice } = ctx;
+  const deferred = async (reason: string): Promise<Outcome> => (await later(job, reason), 'later');
+  const told = async (reason: string): Promise<Outcome> => (await notice(memberId, job, reason), 'done');
   const p = job.payload;
   const b24MessageId = String(p.b24MessageId);
   const link = await deps.links.get(memberId);
-  if (!link) return later(job, 'UIS_NOT_LINKED');
+  if (!link) return deferred('UIS_NOT_LINKED');
   const first = await repo.chat(memberId, String(p.uisChatId));
   if (!first) {
     await repo.fail(job.id, 'UNKNOWN_CHAT');
-    return notice(memberId, job, 'the chat is not known to the bridge');
+    return told('the chat is not known to the bridge');
   }
   let operatorId: number;
   try {
     operatorId = await operatorFor(ctx, link, Number(p.userId));
   } catch (e) {
     // No match and no default: the operator must know. UIS or the portal unreachable: retry.
-    if ((e as { httpStatus?: number }).httpStatus !== 409) return later(job, errText(e));
+    if ((e as { httpStatus?: number }).httpStatus !== 409) return deferred(errText(e));
     await repo.fail(job.id, errText(e));
     await markFailed(job, errText(e));
-    return notice(memberId, job, `no UIS employee to send as (${(e as Error).message})`);
+    return told(`no UIS employee to send as (${(e as Error).message})`);
   }
   // the chat itself, or the one that continues it after it closed in UIS (started here if need be)
   let target: UisChatForReply;
   try {
     target = await uisChatForReply({ bridge: repo, workspace: deps.workspace }, link, first, operatorId);
   } catch (e) {
-    return later(job, errText(e));
+    return deferred(errText(e));
   }
   if ('refused' in target) {
     await repo.fail(job.id, 'CHAT_CLOSED');
     await markFailed(job, target.refused);
-    return notice(memberId, job, `${target.refused}; the message was not sent`);
+    return told(`${target.refused}; the message was not sent`);
   }
   const chat = target.chat;
   const scope = runtimeScope(link, chat.channelId);
@@ -112,10 +140,11 @@ async function relay(ctx: RelayContext, memberId: string, job: BridgeJob): Promi
     if (e instanceof UisApiError && !e.transient) {
       await repo.fail(job.id, errText(e));
       await markFailed(job, errText(e));
-      return notice(memberId, job, `UIS refused the message (${e.message})`);
+      return told(`UIS refused the message (${e.message})`);
     }
-    return later(job, errText(e));
+    return deferred(errText(e));
   }
   await repo.updateLink(memberId, 'b24', b24MessageId, { state: 'relayed', uisMessageId: sentIds.join(','), error: null });
   await repo.complete(job.id);
+  return 'done';
 }

@@ -21,6 +21,8 @@ import { pgText } from './nul';
  * - `enqueueAhead`: the insert and the moves of the overtaken jobs (delete, insert the same row:
  *   a job's place in its chat is its id) in one transaction, each overtaken row read FOR UPDATE
  *   (one moved by a concurrent caller meanwhile is gone and skipped).
+ * - `resequence`: the chat's pending rows read FOR UPDATE, then the same delete-and-insert moves, in
+ *   one transaction (a run's in-flight mark set meanwhile waits and then finds its row gone).
  *
  * A round trip costs what the relay's work per message costs on SQLite, so what a relay round reads
  * and writes for many jobs goes in one statement each: `chatsOf` / `visitorsOf` (= ANY of an array)
@@ -388,6 +390,23 @@ export function createPgBridgeStore(db: Kysely<PgSchema>, now: () => number = Da
           AND j.member_id = ${t(m)} AND j.chat_key = ${t(chatKey)} AND j.status = 'pending' AND j.id <> h.id AND j.due_at <> h.due_at`.execute(db);
       return Number(r.numAffectedRows ?? 0);
     },
+    resequence: (m, chatKey, ids) =>
+      ids.length === 0 || new Set(ids).size !== ids.length
+        ? Promise.resolve(false)
+        : db.transaction().execute(async (trx) => {
+            // the chat's pending rows locked: a concurrent move or start waits for this one, then finds its rows gone
+            const rows = await trx.selectFrom('bridge_jobs').selectAll().where('member_id', '=', t(m)).where('chat_key', '=', t(chatKey)).where('status', '=', 'pending').orderBy('id').forUpdate().execute();
+            const from = Math.min(...ids);
+            const tail = rows.filter((r) => Number(r.id) >= from);
+            const byId = new Map(tail.map((r) => [Number(r.id), r]));
+            if (tail.length !== ids.length || !ids.every((id) => byId.has(id)) || tail.some((r) => Number(r.inflight) === 1)) return false;
+            for (const id of ids) {
+              const { id: _old, ...row } = byId.get(id)!;
+              await trx.deleteFrom('bridge_jobs').where('id', '=', id).execute();
+              await trx.insertInto('bridge_jobs').values(row).execute();
+            }
+            return true;
+          }),
     settle: (m, s) => {
       const w = settlementRows(s);
       if (!w.chats.length && !w.visitors.length && !w.links.length && !w.done.length && !w.failed.length) return Promise.resolve();
